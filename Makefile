@@ -1,0 +1,45 @@
+# The same commands locally and in CI. Everything installs into ./.venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench soak format clean install
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: serve on 127.0.0.1:8000 (PORT overrides) with SQLite and, without Sinch credentials, the simulator
+run: $(STAMP)
+	$(BIN)/textcast serve
+
+## test: the whole suite on SQLite and PostgreSQL (soak runs excluded)
+test: $(STAMP)
+	$(BIN)/pytest
+
+## soak: the long runs `make test` skips
+soak: $(STAMP)
+	$(BIN)/pytest -m soak
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+## bench: the performance scripts, one result line each
+bench: $(STAMP)
+	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/dispatch.py --database postgresql
+	$(BIN)/python bench/webhooks.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,143 @@
+"""`textcast serve | worker | simulator | demo | db upgrade`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from textcast.config import Settings, SettingsError, load_settings
+from textcast.db import Database
+from textcast.logs import configure_logging
+
+app = typer.Typer(help="textcast: self-hosted SMS campaigns on Sinch.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _simulator_banner(settings: Settings) -> None:
+    if settings.uses_simulator:
+        console.print(
+            Panel(
+                "No Sinch credentials (SINCH_SERVICE_PLAN_ID / SINCH_API_TOKEN) are set.\n"
+                f"Messages go to the built-in [bold]Sinch SIMULATOR[/] at {settings.public_url}/simulator.\n"
+                "Nothing reaches a real phone.",
+                title="SIMULATED SINCH",
+                border_style="bold yellow",
+            )
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (PORT, default 8000).")] = None,
+    dispatcher: Annotated[bool, typer.Option(help="Run the dispatcher in this process.")] = True,
+    log_level: str = "info",
+) -> None:
+    """Serve the API, webhooks and (by default) the dispatcher."""
+    import uvicorn
+
+    from textcast.web.app import create_app
+
+    configure_logging(log_level)
+    settings = _settings(host=host, port=port)
+    _simulator_banner(settings)
+    uvicorn.run(
+        create_app(settings, dispatch=dispatcher),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(log_level: str = "info") -> None:
+    """Run only the dispatcher (scale-out: `serve --no-dispatcher` elsewhere)."""
+    from textcast.migrate import ensure_schema
+    from textcast.runtime import Runtime
+
+    configure_logging(log_level)
+    settings = _settings()
+    _simulator_banner(settings)
+    runtime = Runtime(settings, Database(settings.database_url))
+    ensure_schema(runtime.database)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with runtime.running(dispatch=True):
+            await stop.wait()
+
+    asyncio.run(main())
+
+
+@app.command()
+def simulator(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9090,
+    host: str = "127.0.0.1",
+    callback_url: Annotated[str | None, typer.Option(help="Default delivery-report URL.")] = None,
+    inbound_url: Annotated[str | None, typer.Option(help="Where inbound (MO) messages are posted.")] = None,
+    secret: Annotated[str | None, typer.Option(help="Sign callbacks with this HMAC secret.")] = None,
+    rate: Annotated[float, typer.Option(help="Plan rate, recipients per second (0 = unlimited).")] = 0.0,
+    token: Annotated[str, typer.Option(help="Bearer token to accept.")] = "simulated-token",
+    plan: Annotated[str, typer.Option(help="Service plan id to accept.")] = "simulated",
+) -> None:
+    """Run the Sinch simulator on its own port."""
+    from textcast.simulator import SimulatorConfig, serve_simulator
+
+    configure_logging()
+    config = SimulatorConfig(
+        service_plan_id=plan,
+        api_token=token,
+        default_callback_url=callback_url,
+        inbound_callback_url=inbound_url,
+        webhook_secret=secret,
+        rate=rate,
+    )
+    console.print(f"Sinch simulator on http://{host}:{port}/xms/v1/{plan}/ (token {token!r})")
+    serve_simulator(config, host, port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to DATABASE_URL."""
+    from textcast.migrate import current_revision, upgrade
+
+    settings = _settings()
+    database = Database(settings.database_url)
+    upgrade(database)
+    console.print(f"database at revision {current_revision(database)}")
+
+
+@app.command()
+def demo(
+    recipients: Annotated[int, typer.Option(min=1, max=100_000, help="Campaign size.")] = 2500,
+    database_url: Annotated[str | None, typer.Option(help="Defaults to a fresh SQLite file in a temporary folder.")] = None,
+) -> None:
+    """The whole path on SQLite + the simulator: a campaign, live progress, final counts."""
+    from textcast.demo import run_demo
+
+    configure_logging("warning")
+    sys.exit(asyncio.run(run_demo(console, recipients, database_url)))
+
+
+def main() -> None:
+    app()

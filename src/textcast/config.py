@@ -1,0 +1,138 @@
+"""The one typed Settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REGION_HOSTS = {
+    "us": "https://us.sms.api.sinch.com",
+    "eu": "https://eu.sms.api.sinch.com",
+    "au": "https://au.sms.api.sinch.com",
+    "br": "https://br.sms.api.sinch.com",
+    "ca": "https://ca.sms.api.sinch.com",
+}
+
+
+class DeliveryReportMode(StrEnum):
+    NONE = "none"
+    PER_RECIPIENT = "per_recipient"
+    PER_RECIPIENT_FINAL = "per_recipient_final"
+
+
+class SettingsError(Exception):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = "sqlite:///./textcast.db"
+
+    # Sinch. The tutorial's names (SINCH_SERVICE_PLAN_ID, SINCH_API_TOKEN, SINCH_BASE_URL,
+    # SINCH_NUMBER) are the primary names.
+    sinch_service_plan_id: str | None = None
+    sinch_api_token: str | None = None
+    sinch_region: str | None = None
+    sinch_base_url: str | None = None
+    sinch_number: str | None = None
+    sinch_webhook_secret: str | None = None
+    sinch_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+
+    base_url: str | None = None
+    """Public URL of this server, used for Sinch callbacks. Defaults to http://{host}:{port}."""
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+
+    send_rate: Annotated[float, Field(ge=0)] = 30.0
+    """Message parts per second the dispatcher may send (recipients x parts); 0 means no limit."""
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 1000
+    delivery_report: DeliveryReportMode = DeliveryReportMode.PER_RECIPIENT_FINAL
+    default_region: Annotated[str, Field(min_length=2, max_length=2)] = Field(
+        default="US", validation_alias=AliasChoices("DEFAULT_REGION", "DEFAULT_COUNTRY")
+    )
+    dispatcher_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    """Batches in flight at once; the token bucket still bounds the rate."""
+    dispatcher_poll_seconds: Annotated[float, Field(gt=0)] = 0.5
+
+    webhook_max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    webhook_max_age_seconds: Annotated[int, Field(ge=1)] = 300
+
+    @field_validator("sinch_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        region = value.strip().lower()
+        if region not in REGION_HOSTS:
+            raise ValueError(f"must be one of {', '.join(REGION_HOSTS)}")
+        return region
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        if not (value.startswith("sqlite") or value.startswith("postgresql+psycopg://")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("base_url", "sinch_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> Settings:
+        if bool(self.sinch_service_plan_id) != bool(self.sinch_api_token):
+            missing = "SINCH_API_TOKEN" if self.sinch_service_plan_id else "SINCH_SERVICE_PLAN_ID"
+            raise ValueError(f"{missing} must be set together with the other Sinch credential")
+        return self
+
+    @property
+    def uses_simulator(self) -> bool:
+        return not self.sinch_service_plan_id
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def public_url(self) -> str:
+        return self.base_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def sinch_api_url(self) -> str:
+        if self.sinch_base_url:
+            return self.sinch_base_url
+        return REGION_HOSTS[self.sinch_region or "us"]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one message naming each variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            reason = error["msg"].removeprefix("Value error, ")
+            name = field.upper() if field != "settings" else "settings"
+            problems.append(f"{name}: {reason}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""The rules: plain functions of (session, ...)."""

@@ -1,0 +1,34 @@
+"""Domain errors, mapped to HTTP responses in one place (web/errors.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    field: str
+    """Where the problem is, e.g. `recipients[3]` or `body`."""
+    message: str
+    value: str | None = None
+
+
+class DomainError(Exception):
+    pass
+
+
+class InvalidInput(DomainError):
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str, ident: object) -> None:
+        super().__init__(f"{what} {ident} not found")
+        self.what = what
+        self.ident = ident
+
+
+class Conflict(DomainError):
+    """The request is valid but impossible in the current state (HTTP 409)."""

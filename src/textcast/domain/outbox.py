@@ -1,0 +1,205 @@
+"""The outbox: claim due messages into batches and record what Sinch made of them.
+
+Every function here runs in its own short transaction, committed by the caller, so a batch
+row and its `client_reference` exist on disk before the HTTP call that uses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+from ulid import ULID
+
+from textcast.models import (
+    Batch,
+    BatchState,
+    Campaign,
+    CampaignStatus,
+    Message,
+    MessageStatus,
+    utcnow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBatch:
+    id: str
+    """Also the `client_reference` Sinch sees."""
+    campaign_id: int
+    body: str
+    sender: str | None
+    recipients: list[str]
+    parts: int
+    created_at: datetime
+    attempts: int = 0
+
+
+def new_batch_id() -> str:
+    return f"tcb_{ULID()}"
+
+
+def sending_campaign_ids(session: Session) -> list[int]:
+    return list(
+        session.scalars(
+            select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING).order_by(Campaign.id)
+        )
+    )
+
+
+def claim_batch(session: Session, campaign_id: int, size: int) -> ClaimedBatch | None:
+    """Attach up to `size` queued messages of one campaign to a new `submitting` batch."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != CampaignStatus.SENDING:
+        return None
+    now = utcnow()
+    batch = Batch(
+        id=new_batch_id(),
+        campaign_id=campaign_id,
+        state=BatchState.SUBMITTING,
+        recipient_count=0,
+        parts=0,
+        attempts=1,
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    due = (
+        select(Message.id)
+        .where(Message.campaign_id == campaign_id, Message.status == MessageStatus.QUEUED)
+        .order_by(Message.id)
+        .limit(size)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = session.execute(
+        update(Message)
+        .where(Message.id.in_(due.scalar_subquery()))
+        .values(status=MessageStatus.SUBMITTING, batch_id=batch.id, updated_at=now)
+        .returning(Message.phone, Message.parts),
+        execution_options={"synchronize_session": False},
+    ).all()
+    if not rows:
+        session.execute(delete(Batch).where(Batch.id == batch.id))
+        return None
+    batch.recipient_count = len(rows)
+    batch.parts = sum(parts for _, parts in rows)
+    return ClaimedBatch(
+        id=batch.id,
+        campaign_id=campaign_id,
+        body=campaign.body,
+        sender=campaign.sender,
+        recipients=sorted(phone for phone, _ in rows),
+        parts=batch.parts,
+        created_at=now,
+        attempts=1,
+    )
+
+
+def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
+    """The batch as it was claimed, for a retry or a resend after reconciliation."""
+    batch = session.get_one(Batch, batch_id)
+    campaign = session.get_one(Campaign, batch.campaign_id)
+    phones = session.scalars(
+        select(Message.phone)
+        .where(Message.batch_id == batch_id, Message.status == MessageStatus.SUBMITTING)
+        .order_by(Message.phone)
+    ).all()
+    return ClaimedBatch(
+        id=batch.id,
+        campaign_id=batch.campaign_id,
+        body=campaign.body,
+        sender=campaign.sender,
+        recipients=list(phones),
+        parts=batch.parts,
+        created_at=batch.created_at,
+        attempts=batch.attempts,
+    )
+
+
+def mark_resubmitting(session: Session, batch_id: str) -> None:
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(state=BatchState.SUBMITTING, attempts=Batch.attempts + 1, next_attempt_at=None)
+    )
+
+
+def record_accepted(session: Session, batch_id: str, provider_batch_id: str) -> None:
+    now = utcnow()
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(
+            state=BatchState.ACCEPTED,
+            provider_batch_id=provider_batch_id,
+            accepted_at=now,
+            last_error=None,
+            next_attempt_at=None,
+        )
+    )
+    # A delivery report may have overtaken the 201; only `submitting` rows move forward here.
+    session.execute(
+        update(Message)
+        .where(Message.batch_id == batch_id, Message.status == MessageStatus.SUBMITTING)
+        .values(status=MessageStatus.ACCEPTED, updated_at=now)
+    )
+
+
+def record_rejected(session: Session, batch_id: str, reason: str) -> None:
+    now = utcnow()
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(state=BatchState.REJECTED, last_error=reason, next_attempt_at=None)
+    )
+    session.execute(
+        update(Message)
+        .where(Message.batch_id == batch_id, Message.status == MessageStatus.SUBMITTING)
+        .values(status=MessageStatus.FAILED, error=reason, updated_at=now)
+    )
+
+
+def record_retry(session: Session, batch_id: str, reason: str, delay: timedelta) -> None:
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(state=BatchState.RETRY, last_error=reason, next_attempt_at=utcnow() + delay)
+    )
+
+
+def record_unknown(session: Session, batch_id: str, reason: str, check_after: timedelta) -> None:
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(state=BatchState.UNKNOWN, last_error=reason, next_attempt_at=utcnow() + check_after)
+    )
+
+
+def due_batches(session: Session, state: BatchState, now: datetime) -> list[str]:
+    return list(
+        session.scalars(
+            select(Batch.id)
+            .where(Batch.state == state, Batch.next_attempt_at <= now)
+            .order_by(Batch.next_attempt_at)
+        )
+    )
+
+
+def orphaned_batches(session: Session) -> list[str]:
+    """Batches left `submitting` or `unknown` by a process that is gone."""
+    return list(
+        session.scalars(
+            select(Batch.id)
+            .where(Batch.state.in_((BatchState.SUBMITTING, BatchState.UNKNOWN)))
+            .order_by(Batch.created_at)
+        )
+    )
+
+
+def has_unresolved_batches(session: Session) -> bool:
+    """Anything still owed to the provider: in flight, unanswered or waiting for a retry."""
+    open_states = (BatchState.SUBMITTING, BatchState.UNKNOWN, BatchState.RETRY)
+    return session.scalar(select(Batch.id).where(Batch.state.in_(open_states)).limit(1)) is not None

@@ -1,0 +1,254 @@
+"""All tables on one screen. Status values are StrEnums; timestamps are aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python on every engine (SQLite keeps naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; textcast stores aware UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias, so it autoincrements) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"
+    """Waiting in our outbox."""
+    SUBMITTING = "submitting"
+    """Attached to a batch whose POST is in flight, being retried, or awaiting reconciliation."""
+    ACCEPTED = "accepted"
+    """Sinch answered 201 (or reconciliation found the batch); Sinch's own `Queued` keeps it here."""
+    DISPATCHED = "dispatched"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    ABORTED = "aborted"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+
+class BatchState(StrEnum):
+    SUBMITTING = "submitting"
+    """Committed before the POST; a crash here is resolved by reconciliation."""
+    RETRY = "retry"
+    """Sinch said nothing was taken (429/5xx/refused); resubmit at `next_attempt_at`."""
+    UNKNOWN = "unknown"
+    """The POST left and no answer came back; reconcile before anything is resent."""
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class WebhookKind(StrEnum):
+    DELIVERY_REPORT = "delivery_report"
+    INBOUND = "inbound"
+
+
+class ContactStatus(StrEnum):
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    INVALID = "invalid"
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    country: Mapped[str | None] = mapped_column(String(2))
+    status: Mapped[ContactStatus] = mapped_column(String(16), default=ContactStatus.SUBSCRIBED)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[CampaignStatus] = mapped_column(String(16), default=CampaignStatus.DRAFT)
+    encoding: Mapped[str] = mapped_column(String(8))
+    parts: Mapped[int] = mapped_column(Integer)
+    recipient_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    launched_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class CampaignRecipient(Base):
+    """The audience as given (raw numbers); launch turns it into messages."""
+
+    __tablename__ = "campaign_recipients"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    # Our id is the client_reference sent to Sinch, so a batch can always be found again.
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    state: Mapped[BatchState] = mapped_column(String(16), default=BatchState.SUBMITTING)
+    provider_batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    recipient_count: Mapped[int] = mapped_column(Integer)
+    parts: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_batches_state", "state"),)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(16))
+    status: Mapped[MessageStatus] = mapped_column(String(16), default=MessageStatus.QUEUED)
+    parts: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    """Sinch's delivery-report code (0 Delivered, 4xx Sinch, others SMPP/operator)."""
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    operator_status_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "phone", name="uq_messages_campaign_phone"),
+        Index("ix_messages_campaign_status", "campaign_id", "status"),
+        Index("ix_messages_batch_phone", "batch_id", "phone"),
+        # The dispatcher's claim scans only due rows.
+        Index(
+            "ix_messages_due",
+            "campaign_id",
+            "id",
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+    )
+
+
+class WebhookEvent(Base):
+    """The raw inbox: stored before the 2xx, applied in the same transaction when possible."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[WebhookKind] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        Index(
+            "ix_webhook_events_unprocessed",
+            "id",
+            sqlite_where=text("processed_at IS NULL"),
+            postgresql_where=text("processed_at IS NULL"),
+        ),
+    )
+
+
+class WebhookNonce(Base):
+    __tablename__ = "webhook_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    from_phone: Mapped[str] = mapped_column(String(16), index=True)
+    to: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

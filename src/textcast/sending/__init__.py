@@ -1,0 +1,1 @@
+"""The sending engine: dispatcher, throttle, reconciliation."""

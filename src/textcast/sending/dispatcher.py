@@ -1,0 +1,264 @@
+"""The dispatcher: turns queued messages into provider batches at a controlled rate.
+
+Protocol (DESIGN §4): claim up to `batch_size` due messages into a `submitting` batch and
+commit, wait for tokens, POST, record the outcome. A POST with no answer leaves the batch
+`unknown`; it is looked up by `client_reference` before anything is resent, and so is every
+batch a crashed process left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+
+from textcast.db import Database
+from textcast.domain import campaigns, outbox
+from textcast.models import BatchState, utcnow
+from textcast.sending.provider import (
+    OutboundBatch,
+    Provider,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    ProviderUnknownOutcome,
+)
+from textcast.sending.throttle import TokenBucket
+
+log = logging.getLogger("textcast.dispatcher")
+T = TypeVar("T")
+
+# Sinch keeps batches listable for 14 days; look a little before our own creation time.
+LOOKUP_SLACK = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatcherConfig:
+    callback_url: str | None
+    delivery_report: str = "per_recipient_final"
+    batch_size: int = 1000
+    rate: float = 0.0
+    """Parts per second; 0 = unlimited."""
+    concurrency: int = 4
+    poll_seconds: float = 0.5
+    retry_base_seconds: float = 1.0
+    retry_cap_seconds: float = 300.0
+    unknown_check_seconds: float = 2.0
+    """How long to let Sinch settle before asking whether an unanswered POST landed."""
+    max_attempts: int = 20
+
+
+class Dispatcher:
+    def __init__(self, database: Database, provider: Provider, config: DispatcherConfig) -> None:
+        self.database = database
+        self.provider = provider
+        self.config = config
+        self.bucket = TokenBucket(config.rate)
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self.batches_accepted = 0
+
+    def wake(self) -> None:
+        """Look for work now instead of at the next poll (e.g. right after a launch)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("dispatcher started (rate=%s parts/s, batch_size=%s)", self.config.rate or "unlimited", self.config.batch_size)
+        await self._guarded(self.reconcile_orphans)
+        while not stop.is_set():
+            busy = await self._guarded(self.tick)
+            if not busy:
+                await self._sleep_until_woken(stop)
+        await self.drain()
+        log.info("dispatcher stopped")
+
+    async def run_until_idle(self, timeout: float = 600.0) -> None:
+        """Work until nothing is left to send or resolve (tests, demo, benchmarks)."""
+        async with asyncio.timeout(timeout):
+            await self.reconcile_orphans()
+            while True:
+                busy = await self.tick()
+                await self.drain()
+                if not busy and not await self._db(outbox.has_unresolved_batches):
+                    return
+                if not busy:
+                    await asyncio.sleep(min(self.config.poll_seconds, 0.05))
+
+    async def drain(self) -> None:
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def tick(self) -> bool:
+        """One pass over the work; True if anything was started."""
+        busy = await self._resolve_unknown()
+        busy |= await self._resubmit_retries()
+        busy |= await self._claim_and_submit()
+        if not self._in_flight:
+            finished = await self._db_write(campaigns.complete_finished_campaigns)
+            for campaign_id in finished:
+                log.info("campaign %s: every message handed to the provider", campaign_id)
+        return busy
+
+    async def reconcile_orphans(self) -> None:
+        """On start: every `submitting`/`unknown` batch is checked with the provider first."""
+        orphans = await self._db(outbox.orphaned_batches)
+        if orphans:
+            log.warning("reconciling %d batch(es) left in flight by a previous run", len(orphans))
+        for batch_id in orphans:
+            await self._reconcile(batch_id)
+
+    # -- the work -------------------------------------------------------------------------
+
+    async def _claim_and_submit(self) -> bool:
+        started = False
+        for campaign_id in await self._db(outbox.sending_campaign_ids):
+            while True:
+                await self._slots.acquire()
+                batch = await self._guarded_claim(campaign_id)
+                if batch is None:
+                    self._slots.release()
+                    break
+                self._start(self._submit(batch))
+                started = True
+        return started
+
+    async def _guarded_claim(self, campaign_id: int) -> outbox.ClaimedBatch | None:
+        try:
+            return await self._db_write(outbox.claim_batch, campaign_id, self.config.batch_size)
+        except Exception:
+            self._slots.release()
+            raise
+
+    async def _resubmit_retries(self) -> bool:
+        due = await self._db(outbox.due_batches, BatchState.RETRY, utcnow())
+        for batch_id in due:
+            await self._slots.acquire()
+            await self._db_write(outbox.mark_resubmitting, batch_id)
+            batch = await self._db(outbox.reload_batch, batch_id)
+            self._start(self._submit(batch))
+        return bool(due)
+
+    async def _resolve_unknown(self) -> bool:
+        due = await self._db(outbox.due_batches, BatchState.UNKNOWN, utcnow())
+        for batch_id in due:
+            await self._reconcile(batch_id)
+        return bool(due)
+
+    async def _reconcile(self, batch_id: str) -> None:
+        batch = await self._db(outbox.reload_batch, batch_id)
+        try:
+            found = await self.provider.lookup(batch.id, batch.created_at - LOOKUP_SLACK)
+        except ProviderError as exc:
+            await self._db_write(
+                outbox.record_unknown, batch.id, f"lookup failed: {exc}", self._backoff(batch.attempts)
+            )
+            return
+        if found is not None:
+            log.info("batch %s: found at the provider as %s, not resent", batch.id, found.provider_batch_id)
+            await self._db_write(outbox.record_accepted, batch.id, found.provider_batch_id)
+            self.batches_accepted += 1
+            return
+        log.info("batch %s: the provider never got it; sending it again", batch.id)
+        await self._slots.acquire()
+        await self._db_write(outbox.mark_resubmitting, batch.id)
+        self._start(self._submit(await self._db(outbox.reload_batch, batch.id)))
+
+    async def _submit(self, batch: outbox.ClaimedBatch) -> None:
+        try:
+            if not batch.recipients:
+                return
+            await self.bucket.acquire(batch.parts)
+            accepted = await self.provider.submit(self._outbound(batch))
+        except ProviderRejected as exc:
+            log.warning("batch %s rejected: %s %s", batch.id, exc.status, exc.code)
+            await self._db_write(outbox.record_rejected, batch.id, f"{exc.code}: {exc.text}")
+        except ProviderUnavailable as exc:
+            await self._after_unavailable(batch, exc)
+        except ProviderUnknownOutcome as exc:
+            log.warning("batch %s: no answer (%s); will check before resending", batch.id, exc)
+            await self._db_write(
+                outbox.record_unknown,
+                batch.id,
+                str(exc),
+                timedelta(seconds=self.config.unknown_check_seconds),
+            )
+        else:
+            await self._db_write(outbox.record_accepted, batch.id, accepted.provider_batch_id)
+            self.batches_accepted += 1
+            log.debug("batch %s accepted (%d recipients)", batch.id, len(batch.recipients))
+
+    async def _after_unavailable(self, batch: outbox.ClaimedBatch, exc: ProviderUnavailable) -> None:
+        if batch.attempts >= self.config.max_attempts:
+            reason = f"gave up after {batch.attempts} attempts: {exc.reason}"
+            log.error("batch %s: %s", batch.id, reason)
+            await self._db_write(outbox.record_rejected, batch.id, reason)
+            return
+        delay = self._backoff(batch.attempts)
+        if exc.retry_after is not None:
+            delay = max(delay, timedelta(seconds=exc.retry_after))
+        log.warning("batch %s: provider unavailable (%s); retry in %.1fs", batch.id, exc.reason, delay.total_seconds())
+        await self._db_write(outbox.record_retry, batch.id, exc.reason, delay)
+
+    def _outbound(self, batch: outbox.ClaimedBatch) -> OutboundBatch:
+        return OutboundBatch(
+            client_reference=batch.id,
+            recipients=batch.recipients,
+            body=batch.body,
+            sender=batch.sender,
+            callback_url=self.config.callback_url,
+            delivery_report=self.config.delivery_report,
+        )
+
+    def _backoff(self, attempt: int) -> timedelta:
+        ceiling = min(self.config.retry_cap_seconds, self.config.retry_base_seconds * 2 ** max(attempt - 1, 0))
+        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("batch submission crashed; reconciliation will pick it up")
+            finally:
+                self._slots.release()
+
+        task = asyncio.create_task(guarded())
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _sleep_until_woken(self, stop: asyncio.Event) -> None:
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        await asyncio.wait(waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+
+    async def _guarded(self, step: Callable[[], Awaitable[object]]) -> bool:
+        try:
+            return bool(await step())
+        except Exception:
+            log.exception("dispatcher step failed; retrying after a pause")
+            await asyncio.sleep(self.config.poll_seconds)
+            return False
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        def work() -> T:
+            with self.database.read() as session:
+                return fn(session, *args)
+
+        return await asyncio.to_thread(work)
+
+    async def _db_write(self, fn: Callable[..., T], *args: Any) -> T:
+        def work() -> T:
+            with self.database.write() as session:
+                return fn(session, *args)
+
+        return await asyncio.to_thread(work)

@@ -1,0 +1,105 @@
+"""Sinch callback bodies turned into the inbox's events (the engine never sees Sinch JSON)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from textcast.domain.inbox import InboundSms, IncomingEvent, StatusReport
+from textcast.models import MessageStatus, WebhookKind
+from textcast.sinch.callbacks import CallbackParseError, parse_delivery_event, parse_inbound
+from textcast.sinch.models import BatchReport
+
+# Sinch's `Queued` means it holds the message: for us that is still `accepted`.
+_STATUSES = {
+    "queued": MessageStatus.ACCEPTED,
+    "dispatched": MessageStatus.DISPATCHED,
+    "delivered": MessageStatus.DELIVERED,
+    "failed": MessageStatus.FAILED,
+    "expired": MessageStatus.EXPIRED,
+    "rejected": MessageStatus.REJECTED,
+    "aborted": MessageStatus.ABORTED,
+    "cancelled": MessageStatus.CANCELLED,
+    "canceled": MessageStatus.CANCELLED,
+    "deleted": MessageStatus.DELETED,
+    "unknown": MessageStatus.UNKNOWN,
+}
+
+
+def message_status(sinch_status: str) -> MessageStatus | None:
+    return _STATUSES.get(sinch_status.casefold())
+
+
+def _json(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CallbackParseError("(body)", f"not valid JSON ({type(exc).__name__})") from None
+
+
+def delivery_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
+    report = parse_delivery_event(_json(raw))
+    payload = raw.decode()
+    if isinstance(report, BatchReport):
+        return IncomingEvent(
+            kind=WebhookKind.DELIVERY_REPORT,
+            dedupe_key="bdr:" + hashlib.sha256(raw).hexdigest(),
+            payload=payload,
+            reports=_batch_reports(report),
+            nonce=nonce,
+        )
+    at = report.at.isoformat()
+    return IncomingEvent(
+        kind=WebhookKind.DELIVERY_REPORT,
+        dedupe_key=f"rdr:{report.batch_id}:{report.recipient}:{report.status}:{report.code}:{at}",
+        payload=payload,
+        reports=(
+            StatusReport(
+                phone=report.recipient,
+                status=message_status(report.status),
+                code=report.code,
+                batch_ref=report.client_reference,
+                provider_batch_id=report.batch_id,
+                operator_status_at=report.operator_status_at,
+            ),
+        ),
+        nonce=nonce,
+    )
+
+
+def _batch_reports(report: BatchReport) -> tuple[StatusReport, ...]:
+    """A `full` report names its recipients; a `summary` has only counts and changes nothing."""
+    return tuple(
+        StatusReport(
+            phone=recipient,
+            status=message_status(entry.status),
+            code=entry.code,
+            batch_ref=report.client_reference,
+            provider_batch_id=report.batch_id,
+        )
+        for entry in report.statuses
+        for recipient in entry.recipients
+    )
+
+
+def inbound_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
+    message = parse_inbound(_json(raw))
+    return IncomingEvent(
+        kind=WebhookKind.INBOUND,
+        dedupe_key=f"mo:{message.id}",
+        payload=raw.decode(),
+        inbound=InboundSms(
+            provider_id=message.id,
+            from_phone=message.from_,
+            to=message.to,
+            body=message.body,
+            received_at=message.received_at,
+        ),
+        nonce=nonce,
+    )
+
+
+def stored_event(kind: str, payload: str) -> IncomingEvent:
+    """Rebuild an event from the inbox, to apply it again later."""
+    raw = payload.encode()
+    return inbound_event(raw) if kind == WebhookKind.INBOUND else delivery_event(raw)

@@ -1,0 +1,1 @@
+"""The HTTP edge: JSON API, the tutorial's compatibility endpoint, webhooks, health."""

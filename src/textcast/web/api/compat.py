@@ -1,0 +1,50 @@
+"""The tutorial's `POST /api/campaigns/send`, kept working: `{recipients, message}` in, 202 out.
+
+Unlike the tutorial it takes any number of recipients: they become a campaign that the
+dispatcher sends in batches of at most 1000.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from textcast.domain import campaigns
+from textcast.web.deps import RuntimeDep
+
+router = APIRouter(tags=["tutorial compatibility"])
+
+
+class TutorialSendIn(BaseModel):
+    recipients: list[str]
+    message: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)]
+    name: str | None = None
+
+
+class TutorialSendOut(BaseModel):
+    campaign_id: int
+    client_reference: str
+    recipients: int
+    status: str
+
+
+@router.post("/api/campaigns/send", status_code=status.HTTP_202_ACCEPTED)
+def send(payload: TutorialSendIn, runtime: RuntimeDep) -> TutorialSendOut:
+    draft = campaigns.CampaignDraft(
+        name=payload.name or "API send",
+        body=payload.message,
+        recipients=payload.recipients,
+        sender=runtime.settings.sinch_number,
+    )
+    with runtime.database.write() as session:
+        campaign = campaigns.create_campaign(session, draft, runtime.settings.default_region)
+        campaigns.launch_campaign(session, campaign.id)
+    runtime.wake_dispatcher()
+    return TutorialSendOut(
+        campaign_id=campaign.id,
+        client_reference=campaign.reference,
+        recipients=campaign.recipient_count,
+        status=campaign.status,
+    )

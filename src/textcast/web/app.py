@@ -1,0 +1,78 @@
+"""`create_app(settings)`: the one FastAPI app (API, tutorial endpoint, webhooks, health)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.applications import Starlette
+
+from textcast import __version__
+from textcast.config import Settings
+from textcast.db import Database
+from textcast.migrate import ensure_schema
+from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, SIMULATOR_TOKEN, Runtime
+from textcast.simulator import SimulatorConfig
+from textcast.simulator import create_app as create_simulator_app
+from textcast.web import health, webhooks
+from textcast.web.api import campaigns, compat
+from textcast.web.errors import install_error_handlers
+
+log = logging.getLogger("textcast")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    dispatch: bool = True,
+    simulator: bool | None = None,
+    simulator_config: SimulatorConfig | None = None,
+) -> FastAPI:
+    """`simulator=None` mounts the Sinch simulator exactly when no Sinch credentials are set."""
+    runtime = Runtime(settings, database or Database(settings.database_url))
+    with_simulator = settings.uses_simulator if simulator is None else simulator
+    simulator_app = _simulator_app(settings, simulator_config) if with_simulator else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ensure_schema(runtime.database)
+        async with contextlib.AsyncExitStack() as stack:
+            if simulator_app is not None:
+                await stack.enter_async_context(simulator_app.router.lifespan_context(simulator_app))
+            await stack.enter_async_context(runtime.running(dispatch=dispatch))
+            yield
+        runtime.database.dispose()
+
+    app = FastAPI(
+        title="textcast",
+        version=__version__,
+        summary="Self-hosted SMS marketing campaigns on Sinch.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(campaigns.router)
+    app.include_router(compat.router)
+    app.include_router(webhooks.router)
+    if simulator_app is not None:
+        app.mount(SIMULATOR_MOUNT, simulator_app, name="simulator")
+    return app
+
+
+def _simulator_app(settings: Settings, tuning: SimulatorConfig | None) -> Starlette:
+    """The simulator as this process's Sinch: same plan, token, callbacks and secret."""
+    return create_simulator_app(
+        dataclasses.replace(
+            tuning or SimulatorConfig(),
+            service_plan_id=SIMULATOR_PLAN_ID,
+            api_token=SIMULATOR_TOKEN,
+            default_callback_url=settings.public_url + "/api/webhooks/delivery-reports",
+            inbound_callback_url=settings.public_url + "/api/webhooks/inbound",
+            webhook_secret=settings.sinch_webhook_secret,
+        )
+    )

@@ -1,0 +1,110 @@
+from sqlalchemy import select
+
+from tests.factories import make_campaign, numbers
+from textcast.db import Database
+from textcast.domain import inbox, outbox
+from textcast.domain.inbox import IncomingEvent, Outcome, StatusReport
+from textcast.models import Message, MessageStatus, WebhookEvent, WebhookKind
+
+
+def _claimed(database: Database, count: int = 3) -> outbox.ClaimedBatch:
+    campaign = make_campaign(database, numbers(count), launch=True)
+    with database.write() as session:
+        batch = outbox.claim_batch(session, campaign.id, 1000)
+    assert batch is not None
+    return batch
+
+
+def _report(batch: outbox.ClaimedBatch, status: MessageStatus, *, n: int = 0, key: str = "") -> IncomingEvent:
+    report = StatusReport(
+        phone=batch.recipients[n],
+        status=status,
+        code=0,
+        batch_ref=batch.id,
+        provider_batch_id=None,
+    )
+    return IncomingEvent(WebhookKind.DELIVERY_REPORT, key or f"{batch.id}:{n}:{status}", "{}", (report,))
+
+
+def _status(database: Database, phone: str) -> MessageStatus:
+    with database.read() as session:
+        return session.scalars(select(Message.status).where(Message.phone == phone)).one()
+
+
+def test_the_same_report_twice_is_stored_once(database: Database) -> None:
+    batch = _claimed(database)
+    event = _report(batch, MessageStatus.DELIVERED)
+    with database.write() as session:
+        first = inbox.store_events(session, [event, event])
+    with database.write() as session:
+        again = inbox.store_events(session, [event])
+    assert first == [Outcome.STORED, Outcome.DUPLICATE]
+    assert again == [Outcome.DUPLICATE]
+    with database.read() as session:
+        assert len(session.scalars(select(WebhookEvent)).all()) == 1
+
+
+def test_a_final_status_never_regresses(database: Database) -> None:
+    batch = _claimed(database)
+    with database.write() as session:
+        inbox.store_events(session, [_report(batch, MessageStatus.DELIVERED)])
+    with database.write() as session:
+        inbox.store_events(session, [_report(batch, MessageStatus.DISPATCHED)])
+        inbox.store_events(session, [_report(batch, MessageStatus.FAILED)])
+        outbox.record_accepted(session, batch.id, "SINCH1")
+    assert _status(database, batch.recipients[0]) == MessageStatus.DELIVERED
+
+
+def test_reports_move_messages_forward_in_order(database: Database) -> None:
+    batch = _claimed(database)
+    phone = batch.recipients[1]
+    with database.write() as session:
+        outbox.record_accepted(session, batch.id, "SINCH1")
+    assert _status(database, phone) == MessageStatus.ACCEPTED
+    with database.write() as session:
+        inbox.store_events(session, [_report(batch, MessageStatus.DISPATCHED, n=1)])
+    assert _status(database, phone) == MessageStatus.DISPATCHED
+    with database.write() as session:
+        inbox.store_events(session, [_report(batch, MessageStatus.ACCEPTED, n=1)])  # Sinch "Queued", late
+    assert _status(database, phone) == MessageStatus.DISPATCHED
+    with database.write() as session:
+        inbox.store_events(session, [_report(batch, MessageStatus.EXPIRED, n=1)])
+    assert _status(database, phone) == MessageStatus.EXPIRED
+
+
+def test_a_report_for_an_unknown_batch_is_kept_and_applied_once_the_batch_is_known(
+    database: Database,
+) -> None:
+    batch = _claimed(database)
+    early = IncomingEvent(
+        WebhookKind.DELIVERY_REPORT,
+        "early",
+        "{}",
+        (StatusReport(batch.recipients[2], MessageStatus.DELIVERED, 0, None, "SINCH-LATE"),),
+    )
+    with database.write() as session:
+        assert inbox.store_events(session, [early]) == [Outcome.STORED]
+    with database.read() as session:
+        pending = inbox.unprocessed_events(session)
+    assert [e.dedupe_key for e in pending] == ["early"]
+    with database.write() as session:
+        assert not inbox.retry_event(session, pending[0], early)
+        outbox.record_accepted(session, batch.id, "SINCH-LATE")
+    with database.write() as session:
+        assert inbox.retry_event(session, pending[0], early)
+    assert _status(database, batch.recipients[2]) == MessageStatus.DELIVERED
+    with database.read() as session:
+        assert inbox.unprocessed_events(session) == []
+
+
+def test_a_reused_nonce_is_refused(database: Database) -> None:
+    batch = _claimed(database)
+    first = IncomingEvent(WebhookKind.DELIVERY_REPORT, "a", "{}", (), nonce="N1")
+    replay = IncomingEvent(WebhookKind.DELIVERY_REPORT, "b", "{}", (), nonce="N1")
+    with database.write() as session:
+        assert inbox.store_events(session, [first]) == [Outcome.STORED]
+    with database.write() as session:
+        assert inbox.store_events(session, [replay, _report(batch, MessageStatus.DELIVERED)]) == [
+            Outcome.REPLAYED,
+            Outcome.STORED,
+        ]
