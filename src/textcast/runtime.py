@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -64,6 +65,8 @@ class Runtime:
     database: Database
     committer: GroupCommitter = field(init=False)
     dispatcher: Dispatcher | None = None
+    clock: Callable[[], float] = time.time
+    """Wall clock for signature freshness; tests replay Sinch's signed vector with their own."""
 
     def __post_init__(self) -> None:
         writers = 1 if self.database.is_sqlite else 4

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, bindparam, delete, or_, select, update
+from sqlalchemy import Insert, Table, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -222,7 +222,7 @@ def apply_reports(
     for status, params in by_status.items():
         earlier = [s.value for s in MessageStatus if rank(s) < rank(status)]
         # Core, not ORM: a plain executemany is what makes group commit fast.
-        table = Message.__table__
+        table = cast(Table, Message.__table__)
         session.execute(
             update(table)
             .where(

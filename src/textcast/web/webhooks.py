@@ -8,7 +8,6 @@ store is a 503, which Sinch retries.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
@@ -52,7 +51,7 @@ async def _receive(request: Request, parse: Callable[[bytes, str | None], Incomi
                 settings.sinch_webhook_secret,
                 raw,
                 request.headers,
-                now=time.time(),
+                now=runtime.clock(),
                 max_age_seconds=settings.webhook_max_age_seconds,
             )
         except SignatureError as exc:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from textcast.domain import campaigns
+from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.web.deps import RuntimeDep
 
 router = APIRouter(tags=["tutorial compatibility"])
@@ -38,9 +39,15 @@ def send(payload: TutorialSendIn, runtime: RuntimeDep) -> TutorialSendOut:
         recipients=payload.recipients,
         sender=runtime.settings.sinch_number,
     )
-    with runtime.database.write() as session:
-        campaign = campaigns.create_campaign(session, draft, runtime.settings.default_region)
-        campaigns.launch_campaign(session, campaign.id)
+    try:
+        with runtime.database.write() as session:
+            campaign = campaigns.create_campaign(session, draft, runtime.settings.default_region)
+            campaigns.launch_campaign(session, campaign.id)
+    except InvalidInput as exc:
+        # The tutorial calls the text `message`; name the field the caller sent.
+        raise InvalidInput(
+            [FieldProblem("message" if p.field == "body" else p.field, p.message, p.value) for p in exc.problems]
+        ) from None
     runtime.wake_dispatcher()
     return TutorialSendOut(
         campaign_id=campaign.id,

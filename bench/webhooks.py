@@ -1,0 +1,120 @@
+"""Webhook ingestion: per-recipient delivery reports posted concurrently (wrk) for 30 s.
+
+Prints durable callbacks per second (a 2xx is sent only after the commit; stored rows must
+equal the 2xx count) and the p99 latency. Target on SQLite: >= 6,000/s with p99 <= 50 ms.
+Needs Debian's `wrk`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from bench.common import drop_database, free_port, fresh_database, numbers, start, wait_for_http
+from textcast.db import Database
+from textcast.domain import campaigns, outbox
+from textcast.models import Batch, WebhookEvent
+
+# Each wrk thread numbers its requests from its own offset; request i reports on recipient
+# i mod N of the campaign (batch i // 1000), with a unique `at` so every request is a new event.
+LUA = """
+local counter = 0
+local offset = 0
+local total = %(total)d
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads * 100000000)
+  threads = threads + 1
+end
+function init(args)
+  offset = tonumber(wrk.thread:get("offset")) or 0
+end
+function request()
+  local n = offset + counter
+  counter = counter + 1
+  local i = n %% total
+  local phone = string.format("1201%%03d%%04d", 555 + math.floor(i / 10000), i %% 10000)
+  local batch = string.format("BENCH%%06d", math.floor(i / 1000))
+  local ms = n %% 1000
+  local s = math.floor(n / 1000)
+  local body = string.format(
+    '{"at":"2026-01-01T00:00:00.%%03dZ","batch_id":"%%s","code":0,"operator_status_at":"2026-01-01T00:00:00Z","recipient":"%%s","status":"Delivered","type":"recipient_delivery_report_sms","seq":%%d}',
+    ms, batch, phone, s)
+  return wrk.format("POST", "/api/webhooks/delivery-reports", {["Content-Type"]="application/json"}, body)
+end
+"""
+
+
+def prepare(url: str, recipients: int) -> None:
+    """A sent campaign whose batches carry predictable provider ids, as after a real send."""
+    database = Database(url)
+    draft = campaigns.CampaignDraft("bench", "Benchmark", numbers(recipients))
+    with database.write() as session:
+        campaign = campaigns.create_campaign(session, draft, "US")
+        campaigns.launch_campaign(session, campaign.id)
+    index = 0
+    while True:
+        with database.write() as session:
+            batch = outbox.claim_batch(session, campaign.id, 1000)
+            if batch is None:
+                break
+            outbox.record_accepted(session, batch.id, f"BENCH{index:06d}")
+        index += 1
+    database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--recipients", type=int, default=100_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench/webhooks.py needs wrk: apt-get install wrk")
+
+    url = fresh_database(args.database)
+    prepare(url, args.recipients)
+    port = free_port()
+    server = start(
+        ["serve", "--no-dispatcher", "--log-level", "warning"],
+        {"DATABASE_URL": url, "PORT": str(port), "HOST": "127.0.0.1"},
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz")
+        script = Path(tempfile.mkdtemp()) / "reports.lua"
+        script.write_text(LUA % {"total": args.recipients})
+        output = subprocess.run(
+            ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--latency", "-s", str(script),
+             f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        server.terminate()
+        server.wait(10)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    failed = int(errors.group(1)) if errors else 0
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    assert p99 is not None
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    database = Database(url)
+    with database.read() as session:
+        rows = session.scalar(select(func.count()).select_from(WebhookEvent))
+    database.dispose()
+    drop_database(url)
+    ok = requests - failed
+    print(
+        f"webhooks[{args.database}]: {ok / args.seconds:,.0f} durable callbacks/s, p99 {p99_ms:.1f} ms "
+        f"({ok:,} 2xx, {failed} non-2xx, {rows:,} rows stored{'' if rows == ok else ' MISMATCH'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
