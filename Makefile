@@ -37,9 +37,9 @@ format: $(STAMP)
 
 ## bench: the performance scripts, one result line each
 bench: $(STAMP)
-	$(BIN)/python bench/dispatch.py
-	$(BIN)/python bench/dispatch.py --database postgresql
-	$(BIN)/python bench/webhooks.py
+	$(BIN)/python -m bench.dispatch
+	$(BIN)/python -m bench.dispatch --database postgresql
+	$(BIN)/python -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -31,7 +31,9 @@ def main() -> None:
     worker = None
     try:
         wait_for_http(f"http://127.0.0.1:{port}/_simulator/stats")
-        draft = campaigns.CampaignDraft("bench", "Benchmark message, one part.", numbers(args.recipients))
+        draft = campaigns.CampaignDraft(
+            "bench", "Benchmark message, one part.", numbers(args.recipients)
+        )
         with database.write() as session:
             campaign_id = campaigns.create_campaign(session, draft, "US").id
         worker = start(

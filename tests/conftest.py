@@ -15,7 +15,9 @@ from textcast.db import Database
 from textcast.migrate import upgrade
 from textcast.models import Base
 
-POSTGRES_ADMIN_URL = os.environ.get("TEXTCAST_TEST_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEXTCAST_TEST_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres"
+)
 POSTGRES_TEST_DB = os.environ.get("TEXTCAST_TEST_PG_DB", "textcast_test")
 
 

@@ -19,7 +19,9 @@ def make_campaign(
     body: str = "Spring sale: 20% off today. Reply STOP to opt out.",
     launch: bool = False,
 ) -> Campaign:
-    draft = campaigns.CampaignDraft(name="Test campaign", body=body, recipients=recipients or numbers(3))
+    draft = campaigns.CampaignDraft(
+        name="Test campaign", body=body, recipients=recipients or numbers(3)
+    )
     with database.write() as session:
         campaign = campaigns.create_campaign(session, draft, "US")
         if launch:

@@ -6,7 +6,14 @@ from textcast.config import SettingsError, load_settings
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("SINCH_SERVICE_PLAN_ID", "SINCH_API_TOKEN", "SINCH_REGION", "SINCH_BASE_URL", "DATABASE_URL", "PORT"):
+    for name in (
+        "SINCH_SERVICE_PLAN_ID",
+        "SINCH_API_TOKEN",
+        "SINCH_REGION",
+        "SINCH_BASE_URL",
+        "DATABASE_URL",
+        "PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -57,7 +64,9 @@ def test_dotenv_file_is_read(tmp_path: object, monkeypatch: pytest.MonkeyPatch) 
         ("SINCH_API_TOKEN", "only-the-token", "SINCH_SERVICE_PLAN_ID must be set"),
     ],
 )
-def test_a_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+def test_a_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=message):
         load_settings()

@@ -15,7 +15,9 @@ from textcast.config import Settings, SettingsError, load_settings
 from textcast.db import Database
 from textcast.logs import configure_logging
 
-app = typer.Typer(help="textcast: self-hosted SMS campaigns on Sinch.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="textcast: self-hosted SMS campaigns on Sinch.", no_args_is_help=True, add_completion=False
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
@@ -34,7 +36,8 @@ def _simulator_banner(settings: Settings) -> None:
         console.print(
             Panel(
                 "No Sinch credentials (SINCH_SERVICE_PLAN_ID / SINCH_API_TOKEN) are set.\n"
-                f"Messages go to the built-in [bold]Sinch SIMULATOR[/] at {settings.public_url}/simulator.\n"
+                "Messages go to the built-in [bold]Sinch SIMULATOR[/] at "
+                f"{settings.public_url}/simulator.\n"
                 "Nothing reaches a real phone.",
                 title="SIMULATED SINCH",
                 border_style="bold yellow",
@@ -57,6 +60,9 @@ def serve(
     configure_logging(log_level)
     settings = _settings(host=host, port=port)
     _simulator_banner(settings)
+    # Database work runs in threads that give up the GIL at every SQLite or socket call; the
+    # default 5 ms switch interval would make each of them wait behind the event loop.
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
         create_app(settings, dispatch=dispatcher),
         host=settings.host,
@@ -94,10 +100,16 @@ def simulator(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 9090,
     host: str = "127.0.0.1",
     callback_url: Annotated[str | None, typer.Option(help="Default delivery-report URL.")] = None,
-    inbound_url: Annotated[str | None, typer.Option(help="Where inbound (MO) messages are posted.")] = None,
-    secret: Annotated[str | None, typer.Option(help="Sign callbacks with this HMAC secret.")] = None,
-    rate: Annotated[float, typer.Option(help="Plan rate, recipients per second (0 = unlimited).")] = 0.0,
-    token: Annotated[str, typer.Option(help="Bearer token to accept.")] = "simulated-token",
+    inbound_url: Annotated[
+        str | None, typer.Option(help="Where inbound (MO) messages are posted.")
+    ] = None,
+    secret: Annotated[
+        str | None, typer.Option(help="Sign callbacks with this HMAC secret.")
+    ] = None,
+    rate: Annotated[
+        float, typer.Option(help="Plan rate, recipients per second (0 = unlimited).")
+    ] = 0.0,
+    token: Annotated[str, typer.Option(help="Bearer token to accept.")] = "simulated-token",  # noqa: S107
     plan: Annotated[str, typer.Option(help="Service plan id to accept.")] = "simulated",
 ) -> None:
     """Run the Sinch simulator on its own port."""
@@ -130,7 +142,9 @@ def db_upgrade() -> None:
 @app.command()
 def demo(
     recipients: Annotated[int, typer.Option(min=1, max=100_000, help="Campaign size.")] = 2500,
-    database_url: Annotated[str | None, typer.Option(help="Defaults to a fresh SQLite file in a temporary folder.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Defaults to a fresh SQLite file in a temporary folder.")
+    ] = None,
 ) -> None:
     """The whole path on SQLite + the simulator: a campaign, live progress, final counts."""
     from textcast.demo import run_demo

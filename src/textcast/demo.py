@@ -18,7 +18,9 @@ from textcast.config import load_settings
 from textcast.simulator import SimulatorConfig
 from textcast.web.app import create_app
 
-DEMO_BODY = "Hi! Our spring sale starts today: 20% off everything until Sunday. Reply STOP to opt out."
+DEMO_BODY = (
+    "Hi! Our spring sale starts today: 20% off everything until Sunday. Reply STOP to opt out."
+)
 
 
 def free_port() -> int:
@@ -69,20 +71,31 @@ async def run_demo(console: Console, recipients: int, database_url: str | None) 
 async def _campaign(console: Console, client: httpx.AsyncClient, recipients: int) -> int:
     created = await client.post(
         "/api/v1/campaigns",
-        json={"name": "Demo: spring sale", "body": DEMO_BODY, "recipients": demo_numbers(recipients)},
+        json={
+            "name": "Demo: spring sale",
+            "body": DEMO_BODY,
+            "recipients": demo_numbers(recipients),
+        },
     )
     created.raise_for_status()
     campaign_id = created.json()["id"]
     (await client.post(f"/api/v1/campaigns/{campaign_id}/send")).raise_for_status()
     started = time.monotonic()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("sending", total=recipients)
         while True:
             state = (await client.get(f"/api/v1/campaigns/{campaign_id}")).json()
             counts = state["counts"]
             label = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
-            progress.update(task, completed=state["final"], description=f"campaign {campaign_id}: {label}")
+            progress.update(
+                task, completed=state["final"], description=f"campaign {campaign_id}: {label}"
+            )
             if state["final"] >= state["total"]:
                 break
             await asyncio.sleep(0.25)
@@ -91,7 +104,9 @@ async def _campaign(console: Console, client: httpx.AsyncClient, recipients: int
     return 0
 
 
-def _report(console: Console, state: dict[str, object], ledger: dict[str, object], seconds: float) -> None:
+def _report(
+    console: Console, state: dict[str, object], ledger: dict[str, object], seconds: float
+) -> None:
     table = Table(title=f"Campaign {state['id']} ({state['status']}) after {seconds:.1f}s")
     table.add_column("status")
     table.add_column("messages", justify="right")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -62,7 +62,10 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
 
 
 class CampaignStatus(StrEnum):
@@ -81,7 +84,7 @@ class MessageStatus(StrEnum):
     SUBMITTING = "submitting"
     """Attached to a batch whose POST is in flight, being retried, or awaiting reconciliation."""
     ACCEPTED = "accepted"
-    """Sinch answered 201 (or reconciliation found the batch); Sinch's own `Queued` keeps it here."""
+    """Sinch answered 201 or reconciliation found the batch; Sinch's `Queued` keeps it here."""
     DISPATCHED = "dispatched"
     DELIVERED = "delivered"
     FAILED = "failed"
@@ -248,7 +251,5 @@ class InboundMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="SET NULL")
-    )
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -77,7 +77,9 @@ class Runtime:
             self.dispatcher.wake()
 
     @contextlib.asynccontextmanager
-    async def running(self, *, dispatch: bool, provider: Provider | None = None) -> AsyncIterator[None]:
+    async def running(
+        self, *, dispatch: bool, provider: Provider | None = None
+    ) -> AsyncIterator[None]:
         """Webhook storage, the inbox sweeper and (optionally) the dispatcher, until exit."""
         stop = asyncio.Event()
         self.committer.start()
@@ -112,7 +114,9 @@ class Runtime:
             pending = inbox.unprocessed_events(session)
         for event in pending:
             with self.database.write() as session:
-                applied += inbox.retry_event(session, event, stored_event(event.kind, event.payload))
+                applied += inbox.retry_event(
+                    session, event, stored_event(event.kind, event.payload)
+                )
         horizon = utcnow() - timedelta(seconds=2 * self.settings.webhook_max_age_seconds)
         with self.database.write() as session:
             inbox.forget_nonces(session, horizon)

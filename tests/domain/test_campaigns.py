@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import func, select
-
 from tests.factories import make_campaign, numbers
+
 from textcast.db import Database
 from textcast.domain import campaigns
 from textcast.domain.errors import Conflict, InvalidInput
@@ -15,7 +15,9 @@ def test_launch_materialises_one_queued_message_per_recipient(database: Database
     assert launched.status == CampaignStatus.SENDING
     with database.read() as session:
         progress = campaigns.campaign_progress(session, campaign.id)
-        parts = session.scalar(select(func.sum(Message.parts)).where(Message.campaign_id == campaign.id))
+        parts = session.scalar(
+            select(func.sum(Message.parts)).where(Message.campaign_id == campaign.id)
+        )
     assert progress.counts == {MessageStatus.QUEUED: 1200}
     assert parts == 1200
 

@@ -1,6 +1,6 @@
 from sqlalchemy import select
-
 from tests.factories import make_campaign, numbers
+
 from textcast.db import Database
 from textcast.domain import inbox, outbox
 from textcast.domain.inbox import IncomingEvent, Outcome, StatusReport
@@ -15,7 +15,9 @@ def _claimed(database: Database, count: int = 3) -> outbox.ClaimedBatch:
     return batch
 
 
-def _report(batch: outbox.ClaimedBatch, status: MessageStatus, *, n: int = 0, key: str = "") -> IncomingEvent:
+def _report(
+    batch: outbox.ClaimedBatch, status: MessageStatus, *, n: int = 0, key: str = ""
+) -> IncomingEvent:
     report = StatusReport(
         phone=batch.recipients[n],
         status=status,
@@ -23,7 +25,9 @@ def _report(batch: outbox.ClaimedBatch, status: MessageStatus, *, n: int = 0, ke
         batch_ref=batch.id,
         provider_batch_id=None,
     )
-    return IncomingEvent(WebhookKind.DELIVERY_REPORT, key or f"{batch.id}:{n}:{status}", "{}", (report,))
+    return IncomingEvent(
+        WebhookKind.DELIVERY_REPORT, key or f"{batch.id}:{n}:{status}", "{}", (report,)
+    )
 
 
 def _status(database: Database, phone: str) -> MessageStatus:
@@ -65,7 +69,9 @@ def test_reports_move_messages_forward_in_order(database: Database) -> None:
         inbox.store_events(session, [_report(batch, MessageStatus.DISPATCHED, n=1)])
     assert _status(database, phone) == MessageStatus.DISPATCHED
     with database.write() as session:
-        inbox.store_events(session, [_report(batch, MessageStatus.ACCEPTED, n=1)])  # Sinch "Queued", late
+        inbox.store_events(
+            session, [_report(batch, MessageStatus.ACCEPTED, n=1)]
+        )  # Sinch "Queued", late
     assert _status(database, phone) == MessageStatus.DISPATCHED
     with database.write() as session:
         inbox.store_events(session, [_report(batch, MessageStatus.EXPIRED, n=1)])

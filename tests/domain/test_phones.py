@@ -32,7 +32,9 @@ def test_explains_why_a_number_is_refused(raw: str, reason: str) -> None:
 
 
 def test_parse_numbers_names_each_bad_entry_and_collapses_duplicates() -> None:
-    parsed = parse_numbers(["+12015550123", "nope", "(201) 555-0123", 42, "+12015550124"], "to", "US")
+    parsed = parse_numbers(
+        ["+12015550123", "nope", "(201) 555-0123", 42, "+12015550124"], "to", "US"
+    )
     assert parsed.numbers == ["+12015550123", "+12015550124"]
     assert parsed.duplicates == 1
     assert [(p.field, p.message) for p in parsed.problems] == [

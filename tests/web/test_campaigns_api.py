@@ -2,15 +2,17 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-
 from tests.factories import numbers
+
 from textcast.config import load_settings
 from textcast.web.app import create_app
 
 
 @pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
-    settings = load_settings(database_url=database_url, sinch_webhook_secret=None, default_region="US")
+    settings = load_settings(
+        database_url=database_url, sinch_webhook_secret=None, default_region="US"
+    )
     with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
         yield client
 
@@ -18,7 +20,11 @@ def client(database_url: str) -> Iterator[TestClient]:
 def test_creates_a_draft_and_reports_its_audience(client: TestClient) -> None:
     answer = client.post(
         "/api/v1/campaigns",
-        json={"name": "Spring", "body": "Sale today!", "recipients": ["+12015550100", "(201) 555-0100", "201-555-0101"]},
+        json={
+            "name": "Spring",
+            "body": "Sale today!",
+            "recipients": ["+12015550100", "(201) 555-0100", "201-555-0101"],
+        },
     )
     assert answer.status_code == 201, answer.text
     campaign = answer.json()
@@ -31,7 +37,11 @@ def test_creates_a_draft_and_reports_its_audience(client: TestClient) -> None:
 def test_a_400_names_every_bad_number_and_why(client: TestClient) -> None:
     answer = client.post(
         "/api/v1/campaigns",
-        json={"name": "x", "body": "hi", "recipients": ["+12015550100", "banana", "+1 800 555 0100", "12"]},
+        json={
+            "name": "x",
+            "body": "hi",
+            "recipients": ["+12015550100", "banana", "+1 800 555 0100", "12"],
+        },
     )
     assert answer.status_code == 400
     problems = answer.json()["problems"]
@@ -51,7 +61,9 @@ def test_schema_errors_are_400_naming_the_field(client: TestClient) -> None:
 
 
 def test_send_queues_every_message_and_cannot_be_repeated(client: TestClient) -> None:
-    created = client.post("/api/v1/campaigns", json={"name": "x", "body": "hi", "recipients": numbers(30)}).json()
+    created = client.post(
+        "/api/v1/campaigns", json={"name": "x", "body": "hi", "recipients": numbers(30)}
+    ).json()
     sent = client.post(f"/api/v1/campaigns/{created['id']}/send")
     assert sent.status_code == 202
     assert sent.json()["status"] == "sending"
@@ -64,13 +76,16 @@ def test_send_queues_every_message_and_cannot_be_repeated(client: TestClient) ->
 
 
 def test_messages_are_paged_with_a_cursor(client: TestClient) -> None:
-    created = client.post("/api/v1/campaigns", json={"name": "x", "body": "hi", "recipients": numbers(25)}).json()
+    created = client.post(
+        "/api/v1/campaigns", json={"name": "x", "body": "hi", "recipients": numbers(25)}
+    ).json()
     client.post(f"/api/v1/campaigns/{created['id']}/send")
     seen: list[str] = []
     cursor = 0
     while True:
         page = client.get(
-            f"/api/v1/campaigns/{created['id']}/messages", params={"limit": 10, "cursor": cursor, "status": "queued"}
+            f"/api/v1/campaigns/{created['id']}/messages",
+            params={"limit": 10, "cursor": cursor, "status": "queued"},
         ).json()
         seen += [m["phone"] for m in page["items"]]
         if page["next_cursor"] is None:
@@ -82,7 +97,9 @@ def test_messages_are_paged_with_a_cursor(client: TestClient) -> None:
 
 
 def test_tutorial_endpoint_takes_any_number_of_recipients(client: TestClient) -> None:
-    answer = client.post("/api/campaigns/send", json={"recipients": numbers(2500), "message": "Hello from textcast"})
+    answer = client.post(
+        "/api/campaigns/send", json={"recipients": numbers(2500), "message": "Hello from textcast"}
+    )
     assert answer.status_code == 202, answer.text
     body = answer.json()
     assert body["recipients"] == 2500 and body["status"] == "sending"

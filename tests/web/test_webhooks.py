@@ -4,8 +4,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-
 from tests.factories import make_campaign, numbers
+
 from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain import outbox
@@ -44,7 +44,9 @@ def open_client(database_url: str) -> Iterator[TestClient]:
         yield client
 
 
-def _signature_headers(body: bytes, nonce: str, timestamp: int = VECTOR_TIMESTAMP) -> dict[str, str]:
+def _signature_headers(
+    body: bytes, nonce: str, timestamp: int = VECTOR_TIMESTAMP
+) -> dict[str, str]:
     return {
         "content-type": "application/json",
         "x-sinch-webhook-signature": compute_signature(SECRET, body, nonce, str(timestamp)),
@@ -82,14 +84,18 @@ def test_bad_signature_is_401(signed: TestClient, database_url: str) -> None:
     answer = signed.post(DR_PATH, content=tampered, headers=headers)
     assert answer.status_code == 401
     assert answer.json()["error"] == "invalid_signature"
-    missing = signed.post(DR_PATH, content=VECTOR_BODY, headers={"content-type": "application/json"})
+    missing = signed.post(
+        DR_PATH, content=VECTOR_BODY, headers={"content-type": "application/json"}
+    )
     assert missing.status_code == 401
     assert _stored(database_url) == 0
 
 
 def test_stale_timestamp_is_401(signed: TestClient) -> None:
     old = VECTOR_TIMESTAMP - 301
-    answer = signed.post(DR_PATH, content=VECTOR_BODY, headers=_signature_headers(VECTOR_BODY, "N-OLD", old))
+    answer = signed.post(
+        DR_PATH, content=VECTOR_BODY, headers=_signature_headers(VECTOR_BODY, "N-OLD", old)
+    )
     assert answer.status_code == 401
     assert "stale" in answer.json()["message"]
 
@@ -113,7 +119,9 @@ def _sent_batch(database: Database) -> outbox.ClaimedBatch:
     return batch
 
 
-def _report(batch: outbox.ClaimedBatch, status: str, code: int, at: str = "2026-01-01T10:00:00.000Z") -> bytes:
+def _report(
+    batch: outbox.ClaimedBatch, status: str, code: int, at: str = "2026-01-01T10:00:00.000Z"
+) -> bytes:
     return json.dumps(
         {
             "type": "recipient_delivery_report_sms",
@@ -133,7 +141,9 @@ def _status_of(database: Database, phone: str) -> MessageStatus:
         return session.scalars(select(Message.status).where(Message.phone == phone)).one()
 
 
-def test_same_report_twice_is_stored_once(open_client: TestClient, database: Database, database_url: str) -> None:
+def test_same_report_twice_is_stored_once(
+    open_client: TestClient, database: Database, database_url: str
+) -> None:
     batch = _sent_batch(database)
     body = _report(batch, "Delivered", 0)
     first = open_client.post(DR_PATH, content=body)
@@ -143,15 +153,21 @@ def test_same_report_twice_is_stored_once(open_client: TestClient, database: Dat
     assert _status_of(database, batch.recipients[0]) == MessageStatus.DELIVERED
 
 
-def test_delivered_then_dispatched_stays_delivered(open_client: TestClient, database: Database) -> None:
+def test_delivered_then_dispatched_stays_delivered(
+    open_client: TestClient, database: Database
+) -> None:
     batch = _sent_batch(database)
     open_client.post(DR_PATH, content=_report(batch, "Delivered", 0, "2026-01-01T10:00:05.000Z"))
-    late = open_client.post(DR_PATH, content=_report(batch, "Dispatched", 401, "2026-01-01T10:00:01.000Z"))
+    late = open_client.post(
+        DR_PATH, content=_report(batch, "Dispatched", 401, "2026-01-01T10:00:01.000Z")
+    )
     assert late.status_code == 200
     assert _status_of(database, batch.recipients[0]) == MessageStatus.DELIVERED
 
 
-def test_batch_report_with_recipients_is_applied(open_client: TestClient, database: Database) -> None:
+def test_batch_report_with_recipients_is_applied(
+    open_client: TestClient, database: Database
+) -> None:
     batch = _sent_batch(database)
     body = {
         "type": "delivery_report_sms",
@@ -174,7 +190,9 @@ def test_malformed_json_is_400(open_client: TestClient) -> None:
 
 
 def test_missing_field_is_400_naming_it(open_client: TestClient) -> None:
-    answer = open_client.post(DR_PATH, json={"type": "recipient_delivery_report_sms", "batch_id": "X", "code": 0})
+    answer = open_client.post(
+        DR_PATH, json={"type": "recipient_delivery_report_sms", "batch_id": "X", "code": 0}
+    )
     assert answer.status_code == 400
     assert "recipient" in answer.json()["message"]
 

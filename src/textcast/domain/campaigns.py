@@ -103,7 +103,9 @@ def _check_text(draft: CampaignDraft) -> list[FieldProblem]:
     if not draft.body.strip():
         problems.append(FieldProblem("body", "must not be empty"))
     elif len(draft.body) > MAX_BODY_CHARS:
-        problems.append(FieldProblem("body", f"at most {MAX_BODY_CHARS} characters (Sinch's limit)"))
+        problems.append(
+            FieldProblem("body", f"at most {MAX_BODY_CHARS} characters (Sinch's limit)")
+        )
     if draft.sender is not None and not (1 <= len(draft.sender) <= 16):
         problems.append(FieldProblem("sender", "must be 1 to 16 characters"))
     return problems

@@ -44,7 +44,9 @@ def new_batch_id() -> str:
 def sending_campaign_ids(session: Session) -> list[int]:
     return list(
         session.scalars(
-            select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING).order_by(Campaign.id)
+            select(Campaign.id)
+            .where(Campaign.status == CampaignStatus.SENDING)
+            .order_by(Campaign.id)
         )
     )
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-
 from textcast.db import Database
 from textcast.domain import campaigns, outbox
 from textcast.models import BatchState, utcnow
@@ -69,7 +68,11 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        log.info("dispatcher started (rate=%s parts/s, batch_size=%s)", self.config.rate or "unlimited", self.config.batch_size)
+        log.info(
+            "dispatcher started (rate=%s parts/s, batch_size=%s)",
+            self.config.rate or "unlimited",
+            self.config.batch_size,
+        )
         await self._guarded(self.reconcile_orphans)
         while not stop.is_set():
             busy = await self._guarded(self.tick)
@@ -156,11 +159,18 @@ class Dispatcher:
             found = await self.provider.lookup(batch.id, batch.created_at - LOOKUP_SLACK)
         except ProviderError as exc:
             await self._db_write(
-                outbox.record_unknown, batch.id, f"lookup failed: {exc}", self._backoff(batch.attempts)
+                outbox.record_unknown,
+                batch.id,
+                f"lookup failed: {exc}",
+                self._backoff(batch.attempts),
             )
             return
         if found is not None:
-            log.info("batch %s: found at the provider as %s, not resent", batch.id, found.provider_batch_id)
+            log.info(
+                "batch %s: found at the provider as %s, not resent",
+                batch.id,
+                found.provider_batch_id,
+            )
             await self._db_write(outbox.record_accepted, batch.id, found.provider_batch_id)
             self.batches_accepted += 1
             return
@@ -193,7 +203,9 @@ class Dispatcher:
             self.batches_accepted += 1
             log.debug("batch %s accepted (%d recipients)", batch.id, len(batch.recipients))
 
-    async def _after_unavailable(self, batch: outbox.ClaimedBatch, exc: ProviderUnavailable) -> None:
+    async def _after_unavailable(
+        self, batch: outbox.ClaimedBatch, exc: ProviderUnavailable
+    ) -> None:
         if batch.attempts >= self.config.max_attempts:
             reason = f"gave up after {batch.attempts} attempts: {exc.reason}"
             log.error("batch %s: %s", batch.id, reason)
@@ -202,7 +214,12 @@ class Dispatcher:
         delay = self._backoff(batch.attempts)
         if exc.retry_after is not None:
             delay = max(delay, timedelta(seconds=exc.retry_after))
-        log.warning("batch %s: provider unavailable (%s); retry in %.1fs", batch.id, exc.reason, delay.total_seconds())
+        log.warning(
+            "batch %s: provider unavailable (%s); retry in %.1fs",
+            batch.id,
+            exc.reason,
+            delay.total_seconds(),
+        )
         await self._db_write(outbox.record_retry, batch.id, exc.reason, delay)
 
     def _outbound(self, batch: outbox.ClaimedBatch) -> OutboundBatch:
@@ -216,7 +233,9 @@ class Dispatcher:
         )
 
     def _backoff(self, attempt: int) -> timedelta:
-        ceiling = min(self.config.retry_cap_seconds, self.config.retry_base_seconds * 2 ** max(attempt - 1, 0))
+        ceiling = min(
+            self.config.retry_cap_seconds, self.config.retry_base_seconds * 2 ** max(attempt - 1, 0)
+        )
         return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -237,7 +256,9 @@ class Dispatcher:
     async def _sleep_until_woken(self, stop: asyncio.Event) -> None:
         self._wake.clear()
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            waiters, timeout=self.config.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
         for waiter in waiters:
             waiter.cancel()
 

@@ -6,9 +6,11 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from textcast import __version__
 from textcast.config import Settings
@@ -17,11 +19,26 @@ from textcast.migrate import ensure_schema
 from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, SIMULATOR_TOKEN, Runtime
 from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
-from textcast.web import health, webhooks
+from textcast.web import health
 from textcast.web.api import campaigns, compat
 from textcast.web.errors import install_error_handlers
+from textcast.web.webhooks import WebhookEndpoint, webhook_endpoints
 
 log = logging.getLogger("textcast")
+
+
+class TextcastApp(FastAPI):
+    """FastAPI, with Sinch's webhooks answered before routing and middleware (the hot path)."""
+
+    def __init__(self, *, fast_paths: dict[str, WebhookEndpoint], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fast_paths = fast_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (endpoint := self.fast_paths.get(scope["path"])):
+            await endpoint(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -42,12 +59,15 @@ def create_app(
         ensure_schema(runtime.database)
         async with contextlib.AsyncExitStack() as stack:
             if simulator_app is not None:
-                await stack.enter_async_context(simulator_app.router.lifespan_context(simulator_app))
+                await stack.enter_async_context(
+                    simulator_app.router.lifespan_context(simulator_app)
+                )
             await stack.enter_async_context(runtime.running(dispatch=dispatch))
             yield
         runtime.database.dispose()
 
-    app = FastAPI(
+    app = TextcastApp(
+        fast_paths=webhook_endpoints(runtime),
         title="textcast",
         version=__version__,
         summary="Self-hosted SMS marketing campaigns on Sinch.",
@@ -58,7 +78,6 @@ def create_app(
     app.include_router(health.router)
     app.include_router(campaigns.router)
     app.include_router(compat.router)
-    app.include_router(webhooks.router)
     if simulator_app is not None:
         app.mount(SIMULATOR_MOUNT, simulator_app, name="simulator")
     return app

@@ -9,11 +9,17 @@ from fastapi.responses import JSONResponse
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 
 
-def problem_response(status: int, error: str, message: str, problems: list[FieldProblem] | None = None) -> JSONResponse:
+def problem_response(
+    status: int, error: str, message: str, problems: list[FieldProblem] | None = None
+) -> JSONResponse:
     content: dict[str, object] = {"error": error, "message": message}
     if problems is not None:
         content["problems"] = [
-            {"field": p.field, "message": p.message, **({"value": p.value} if p.value is not None else {})}
+            {
+                "field": p.field,
+                "message": p.message,
+                **({"value": p.value} if p.value is not None else {}),
+            }
             for p in problems
         ]
     return JSONResponse(content, status_code=status)
@@ -23,14 +29,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
         count = len(exc.problems)
-        return problem_response(400, "invalid_input", f"{count} problem(s) in the request", exc.problems)
+        return problem_response(
+            400, "invalid_input", f"{count} problem(s) in the request", exc.problems
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _malformed(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            FieldProblem(_location(error["loc"]), error["msg"]) for error in exc.errors()
-        ]
-        return problem_response(400, "invalid_input", f"{len(problems)} problem(s) in the request", problems)
+        problems = [FieldProblem(_location(error["loc"]), error["msg"]) for error in exc.errors()]
+        return problem_response(
+            400, "invalid_input", f"{len(problems)} problem(s) in the request", problems
+        )
 
     @app.exception_handler(NotFound)
     async def _missing(_: Request, exc: NotFound) -> JSONResponse:

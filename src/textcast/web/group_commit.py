@@ -30,7 +30,9 @@ class GroupCommitter:
     lone callback is still stored at once.
     """
 
-    def __init__(self, database: Database, *, writers: int = 1, max_group: int = 500, timeout: float = 10.0) -> None:
+    def __init__(
+        self, database: Database, *, writers: int = 1, max_group: int = 500, timeout: float = 10.0
+    ) -> None:
         self.database = database
         self.writers = writers
         self.max_group = max_group

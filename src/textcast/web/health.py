@@ -22,7 +22,9 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     try:
         await asyncio.wait_for(asyncio.to_thread(runtime.database.ping), timeout=5)
     except Exception as exc:
-        return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+        )
     return JSONResponse(
         {"status": "ok", "database": "ok", "simulator": runtime.settings.uses_simulator}
     )

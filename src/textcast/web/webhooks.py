@@ -3,86 +3,115 @@
 Sinch drops a callback answered with any 4xx other than 429, so 4xx is kept for requests
 that must never be retried (bad signature, malformed body); anything we merely failed to
 store is a 503, which Sinch retries.
+
+The endpoints are plain ASGI, served ahead of FastAPI's routing and middleware: they are the
+hot path (thousands of callbacks per second during a large campaign) and need none of it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
 
 from textcast.domain.inbox import IncomingEvent, Outcome
+from textcast.runtime import Runtime
 from textcast.sinch.callbacks import CallbackParseError, SignatureError, verify_signature
 from textcast.sinch.events import delivery_event, inbound_event
 from textcast.web.group_commit import StorageUnavailable
-from textcast.runtime import Runtime
 
 log = logging.getLogger("textcast.webhooks")
-router = APIRouter(tags=["webhooks"])
+
+DELIVERY_REPORTS_PATH = "/api/webhooks/delivery-reports"
+INBOUND_PATH = "/api/webhooks/inbound"
+Parse = Callable[[bytes, str | None], IncomingEvent]
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-@router.post("/api/webhooks/delivery-reports", summary="Sinch delivery reports (batch or per recipient)")
-async def delivery_reports(request: Request) -> Response:
-    return await _receive(request, delivery_event)
+class WebhookEndpoint:
+    def __init__(self, runtime: Runtime, parse: Parse) -> None:
+        self.runtime = runtime
+        self.parse = parse
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            await _answer(send, 405, {"error": "method_not_allowed", "message": "use POST"})
+            return
+        status, content = await self.handle(Headers(scope=scope), receive)
+        await _answer(send, status, content)
 
-@router.post("/api/webhooks/inbound", summary="Sinch inbound (MO) messages")
-async def inbound(request: Request) -> Response:
-    return await _receive(request, inbound_event)
-
-
-async def _receive(request: Request, parse: Callable[[bytes, str | None], IncomingEvent]) -> Response:
-    runtime: Runtime = request.app.state.runtime
-    settings = runtime.settings
-    try:
-        raw = await _read_body(request, settings.webhook_max_body_bytes)
-    except BodyTooLarge:
-        return _answer(413, "body_too_large", f"bodies are limited to {settings.webhook_max_body_bytes} bytes")
-    nonce = None
-    if settings.sinch_webhook_secret:
+    async def handle(self, headers: Headers, receive: Receive) -> tuple[int, dict[str, Any]]:
+        settings = self.runtime.settings
         try:
-            check = verify_signature(
-                settings.sinch_webhook_secret,
-                raw,
-                request.headers,
-                now=runtime.clock(),
-                max_age_seconds=settings.webhook_max_age_seconds,
-            )
-        except SignatureError as exc:
-            log.warning("webhook refused: %s", exc)
-            return _answer(401, "invalid_signature", str(exc))
-        nonce = check.nonce
-    try:
-        event = parse(raw, nonce)
-    except CallbackParseError as exc:
-        return _answer(400, "invalid_payload", str(exc))
-    try:
-        outcome = await runtime.committer.store(event)
-    except StorageUnavailable as exc:
-        log.error("webhook not stored (%s); answering 503 so Sinch retries", exc)
-        return _answer(503, "storage_unavailable", "the event could not be stored; retry later")
-    if outcome is Outcome.REPLAYED:
-        return _answer(401, "replayed_nonce", "this signature nonce was already used")
-    return JSONResponse({"status": outcome.value})
+            raw = await _read_body(headers, receive, settings.webhook_max_body_bytes)
+        except BodyTooLarge:
+            limit = settings.webhook_max_body_bytes
+            return 413, _error("body_too_large", f"bodies are limited to {limit} bytes")
+        nonce = None
+        if settings.sinch_webhook_secret:
+            try:
+                check = verify_signature(
+                    settings.sinch_webhook_secret,
+                    raw,
+                    headers,
+                    now=self.runtime.clock(),
+                    max_age_seconds=settings.webhook_max_age_seconds,
+                )
+            except SignatureError as exc:
+                log.warning("webhook refused: %s", exc.failure)
+                return 401, _error("invalid_signature", str(exc))
+            nonce = check.nonce
+        try:
+            event = self.parse(raw, nonce)
+        except CallbackParseError as exc:
+            return 400, _error("invalid_payload", str(exc))
+        try:
+            outcome = await self.runtime.committer.store(event)
+        except StorageUnavailable as exc:
+            log.error("webhook not stored (%s); answering 503 so Sinch retries", exc)
+            return 503, _error("storage_unavailable", "the event could not be stored; retry later")
+        if outcome is Outcome.REPLAYED:
+            return 401, _error("replayed_nonce", "this signature nonce was already used")
+        return 200, {"status": outcome.value}
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+def webhook_endpoints(runtime: Runtime) -> dict[str, WebhookEndpoint]:
+    return {
+        DELIVERY_REPORTS_PATH: WebhookEndpoint(runtime, delivery_event),
+        INBOUND_PATH: WebhookEndpoint(runtime, inbound_event),
+    }
+
+
+async def _read_body(headers: Headers, receive: Receive, limit: int) -> bytes:
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
-    chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > limit:
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        body += message.get("body", b"")
+        if len(body) > limit:
             raise BodyTooLarge
-    return bytes(chunks)
+        if not message.get("more_body", False):
+            break
+    return bytes(body)
 
 
-def _answer(status: int, error: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message}, status_code=status)
+def _error(error: str, message: str) -> dict[str, Any]:
+    return {"error": error, "message": message}
+
+
+async def _answer(send: Send, status: int, content: dict[str, Any]) -> None:
+    body = json.dumps(content).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -18,8 +18,12 @@ router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 class CampaignIn(BaseModel):
     name: Annotated[str, Field(max_length=campaigns.MAX_NAME_CHARS)]
     body: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)]
-    recipients: Annotated[list[str], Field(description="Phone numbers, E.164 or national (DEFAULT_REGION).")]
-    sender: str | None = Field(default=None, description="Sender number or alphanumeric ID; SINCH_NUMBER by default.")
+    recipients: Annotated[
+        list[str], Field(description="Phone numbers, E.164 or national (DEFAULT_REGION).")
+    ]
+    sender: str | None = Field(
+        default=None, description="Sender number or alphanumeric ID; SINCH_NUMBER by default."
+    )
 
 
 class CampaignOut(BaseModel):
@@ -73,11 +77,15 @@ class MessageOut(BaseModel):
 
 class MessagePage(BaseModel):
     items: list[MessageOut]
-    next_cursor: int | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+    next_cursor: int | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_campaign(payload: CampaignIn, database: DatabaseDep, settings: SettingsDep) -> CampaignOut:
+def create_campaign(
+    payload: CampaignIn, database: DatabaseDep, settings: SettingsDep
+) -> CampaignOut:
     draft = campaigns.CampaignDraft(
         name=payload.name,
         body=payload.body,
@@ -116,7 +124,9 @@ def list_messages(
     cursor: Annotated[int, Query(ge=0, description="`next_cursor` of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> MessagePage:
-    rows = campaigns.list_messages(session, campaign_id, status=status, after_id=cursor, limit=limit)
+    rows = campaigns.list_messages(
+        session, campaign_id, status=status, after_id=cursor, limit=limit
+    )
     items = [
         MessageOut(
             id=m.id,

@@ -46,7 +46,10 @@ def send(payload: TutorialSendIn, runtime: RuntimeDep) -> TutorialSendOut:
     except InvalidInput as exc:
         # The tutorial calls the text `message`; name the field the caller sent.
         raise InvalidInput(
-            [FieldProblem("message" if p.field == "body" else p.field, p.message, p.value) for p in exc.problems]
+            [
+                FieldProblem("message" if p.field == "body" else p.field, p.message, p.value)
+                for p in exc.problems
+            ]
         ) from None
     runtime.wake_dispatcher()
     return TutorialSendOut(

@@ -1,0 +1,3 @@
+from textcast.cli import main
+
+main()
