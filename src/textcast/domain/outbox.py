@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 from ulid import ULID
 
@@ -105,9 +105,7 @@ def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
     batch = session.get_one(Batch, batch_id)
     campaign = session.get_one(Campaign, batch.campaign_id)
     phones = session.scalars(
-        select(Message.phone)
-        .where(Message.batch_id == batch_id, Message.status == MessageStatus.SUBMITTING)
-        .order_by(Message.phone)
+        select(Message.phone).where(*_pending_in(batch)).order_by(Message.phone)
     ).all()
     return ClaimedBatch(
         id=batch.id,
@@ -129,6 +127,15 @@ def mark_resubmitting(session: Session, batch_id: str) -> None:
     )
 
 
+def _pending_in(batch: Batch) -> tuple[ColumnElement[bool], ...]:
+    """The batch's messages still `submitting`, found through (campaign_id, status, id)."""
+    return (
+        Message.campaign_id == batch.campaign_id,
+        Message.status == MessageStatus.SUBMITTING,
+        Message.batch_id == batch.id,
+    )
+
+
 def record_accepted(session: Session, batch_id: str, provider_batch_id: str) -> None:
     now = utcnow()
     session.execute(
@@ -145,8 +152,9 @@ def record_accepted(session: Session, batch_id: str, provider_batch_id: str) -> 
     # A delivery report may have overtaken the 201; only `submitting` rows move forward here.
     session.execute(
         update(Message)
-        .where(Message.batch_id == batch_id, Message.status == MessageStatus.SUBMITTING)
+        .where(*_pending_in(session.get_one(Batch, batch_id)))
         .values(status=MessageStatus.ACCEPTED, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -159,8 +167,9 @@ def record_rejected(session: Session, batch_id: str, reason: str) -> None:
     )
     session.execute(
         update(Message)
-        .where(Message.batch_id == batch_id, Message.status == MessageStatus.SUBMITTING)
+        .where(*_pending_in(session.get_one(Batch, batch_id)))
         .values(status=MessageStatus.FAILED, error=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -199,9 +208,3 @@ def orphaned_batches(session: Session) -> list[str]:
             .order_by(Batch.created_at)
         )
     )
-
-
-def has_unresolved_batches(session: Session) -> bool:
-    """Anything still owed to the provider: in flight, unanswered or waiting for a retry."""
-    open_states = (BatchState.SUBMITTING, BatchState.UNKNOWN, BatchState.RETRY)
-    return session.scalar(select(Batch.id).where(Batch.state.in_(open_states)).limit(1)) is not None

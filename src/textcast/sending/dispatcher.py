@@ -9,6 +9,7 @@ batch a crashed process left behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 from textcast.db import Database
 from textcast.domain import campaigns, outbox
 from textcast.models import BatchState, utcnow
+from textcast.sending.leadership import DispatcherLock
 from textcast.sending.provider import (
     OutboundBatch,
     Provider,
@@ -32,6 +34,7 @@ from textcast.sending.throttle import TokenBucket
 log = logging.getLogger("textcast.dispatcher")
 T = TypeVar("T")
 
+STANDBY_POLL_SECONDS = 2.0
 # Sinch keeps batches listable for 14 days; look a little before our own creation time.
 LOOKUP_SLACK = timedelta(minutes=10)
 
@@ -59,39 +62,45 @@ class Dispatcher:
         self.config = config
         self.bucket = TokenBucket(config.rate)
         self._slots = asyncio.Semaphore(config.concurrency)
+        # PostgreSQL claims in parallel (SKIP LOCKED keeps them apart); SQLite has one writer.
+        self._claimers = 1 if database.is_sqlite else config.concurrency
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self.batches_accepted = 0
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll (e.g. right after a launch)."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        lock = DispatcherLock(self.database)
+        if not await self._become_leader(lock, stop):
+            return
+        rate = self.config.rate or "unlimited"
         log.info(
-            "dispatcher started (rate=%s parts/s, batch_size=%s)",
-            self.config.rate or "unlimited",
-            self.config.batch_size,
+            "dispatcher started (rate=%s parts/s, batch_size=%s)", rate, self.config.batch_size
         )
-        await self._guarded(self.reconcile_orphans)
-        while not stop.is_set():
-            busy = await self._guarded(self.tick)
-            if not busy:
-                await self._sleep_until_woken(stop)
-        await self.drain()
+        try:
+            await self._guarded(self.reconcile_orphans)
+            while not stop.is_set():
+                busy = await self._guarded(self.tick)
+                if not busy:
+                    await self._sleep_until_woken(stop)
+            await self.drain()
+        finally:
+            await asyncio.to_thread(lock.release)
         log.info("dispatcher stopped")
 
-    async def run_until_idle(self, timeout: float = 600.0) -> None:
-        """Work until nothing is left to send or resolve (tests, demo, benchmarks)."""
-        async with asyncio.timeout(timeout):
-            await self.reconcile_orphans()
-            while True:
-                busy = await self.tick()
-                await self.drain()
-                if not busy and not await self._db(outbox.has_unresolved_batches):
-                    return
-                if not busy:
-                    await asyncio.sleep(min(self.config.poll_seconds, 0.05))
+    async def _become_leader(self, lock: DispatcherLock, stop: asyncio.Event) -> bool:
+        announced = False
+        while not stop.is_set():
+            if await asyncio.to_thread(lock.try_acquire):
+                return True
+            if not announced:
+                log.info("another dispatcher is running on this database; standing by")
+                announced = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), STANDBY_POLL_SECONDS)
+        return False
 
     async def drain(self) -> None:
         if self._in_flight:
@@ -121,15 +130,21 @@ class Dispatcher:
     async def _claim_and_submit(self) -> bool:
         started = False
         for campaign_id in await self._db(outbox.sending_campaign_ids):
-            while True:
-                await self._slots.acquire()
-                batch = await self._guarded_claim(campaign_id)
-                if batch is None:
-                    self._slots.release()
-                    break
-                self._start(self._submit(batch))
-                started = True
+            lanes = [self._claim_lane(campaign_id) for _ in range(self._claimers)]
+            started |= any(await asyncio.gather(*lanes))
         return started
+
+    async def _claim_lane(self, campaign_id: int) -> bool:
+        """Claim and hand off batches of one campaign until none is left; True if any was."""
+        started = False
+        while True:
+            await self._slots.acquire()
+            batch = await self._guarded_claim(campaign_id)
+            if batch is None:
+                self._slots.release()
+                return started
+            self._start(self._submit(batch))
+            started = True
 
     async def _guarded_claim(self, campaign_id: int) -> outbox.ClaimedBatch | None:
         try:
@@ -172,7 +187,6 @@ class Dispatcher:
                 found.provider_batch_id,
             )
             await self._db_write(outbox.record_accepted, batch.id, found.provider_batch_id)
-            self.batches_accepted += 1
             return
         log.info("batch %s: the provider never got it; sending it again", batch.id)
         await self._slots.acquire()
@@ -200,7 +214,6 @@ class Dispatcher:
             )
         else:
             await self._db_write(outbox.record_accepted, batch.id, accepted.provider_batch_id)
-            self.batches_accepted += 1
             log.debug("batch %s accepted (%d recipients)", batch.id, len(batch.recipients))
 
     async def _after_unavailable(

@@ -32,18 +32,20 @@ class TokenBucket:
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def delay_for(self, cost: float) -> float:
-        """Seconds until `cost` may be spent (0 if now)."""
+    def reserve(self, cost: float) -> float:
+        """Spend `cost` and return 0, or return the seconds to wait before asking again."""
         if self.unlimited:
             return 0.0
         self._refill()
         needed = min(cost, self.capacity)
-        return 0.0 if self._tokens >= needed else (needed - self._tokens) / self.rate
+        if self._tokens < needed:
+            return (needed - self._tokens) / self.rate
+        self._tokens -= cost
+        return 0.0
 
     async def acquire(self, cost: float) -> None:
         if self.unlimited:
             return
         async with self._lock:
-            while (wait := self.delay_for(cost)) > 0:
+            while (wait := self.reserve(cost)) > 0:
                 await asyncio.sleep(wait)
-            self._tokens -= cost

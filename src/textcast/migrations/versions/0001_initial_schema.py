@@ -186,24 +186,12 @@ def upgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index("ix_messages_batch_phone", ["batch_id", "phone"], unique=False)
         batch_op.create_index(
-            "ix_messages_campaign_status", ["campaign_id", "status"], unique=False
-        )
-        batch_op.create_index(
-            "ix_messages_due",
-            ["campaign_id", "id"],
-            unique=False,
-            sqlite_where=sa.text("status = 'queued'"),
-            postgresql_where=sa.text("status = 'queued'"),
+            "ix_messages_campaign_status", ["campaign_id", "status", "id"], unique=False
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_messages_due",
-            sqlite_where=sa.text("status = 'queued'"),
-            postgresql_where=sa.text("status = 'queued'"),
-        )
         batch_op.drop_index("ix_messages_campaign_status")
         batch_op.drop_index("ix_messages_batch_phone")
 

@@ -1,0 +1,75 @@
+"""One dispatcher at a time per database: the others wait as standbys (DESIGN §6).
+
+Startup reconciliation treats every `submitting` batch as orphaned, which is only true when no
+other dispatcher is alive; a second one running at the same time could resend a batch whose
+POST is still in flight. PostgreSQL holds the lock as a session advisory lock on a dedicated
+connection (released by the server when the process dies); SQLite, single-node by design,
+uses an exclusive lock on a file next to the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+
+from textcast.db import Database
+
+# Any constant works; this one spells "textcast" in ASCII.
+ADVISORY_LOCK_KEY = 0x7465787463617374
+
+
+class DispatcherLock:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._connection: Connection | None = None
+        self._file: IO[bytes] | None = None
+
+    def try_acquire(self) -> bool:
+        if self.database.is_sqlite:
+            return self._lock_file()
+        connection = self.database.engine.connect()
+        got = connection.execute(
+            text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+        ).scalar()
+        connection.commit()
+        if got:
+            self._connection = connection
+            return True
+        connection.close()
+        return False
+
+    def release(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY}
+                )
+                self._connection.commit()
+            self._connection.close()
+            self._connection = None
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def _lock_file(self) -> bool:
+        database = make_url(self.database.url).database
+        if not database or database == ":memory:":
+            return True
+        handle = open(Path(database).with_suffix(".dispatcher.lock"), "ab")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        handle.truncate(0)
+        handle.write(str(os.getpid()).encode())
+        handle.flush()
+        self._file = handle
+        return True
