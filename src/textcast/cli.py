@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +21,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+campaigns_app = typer.Typer(help="Create, send and follow campaigns.", no_args_is_help=True)
+app.add_typer(campaigns_app, name="campaigns")
 console = Console(stderr=True)
 
 
@@ -151,6 +154,98 @@ def demo(
 
     configure_logging("warning")
     sys.exit(asyncio.run(run_demo(console, recipients, database_url)))
+
+
+def _database() -> tuple[Settings, Database]:
+    from textcast.migrate import ensure_schema
+
+    settings = _settings()
+    database = Database(settings.database_url)
+    ensure_schema(database)
+    return settings, database
+
+
+def _read_numbers(path: Path) -> list[str]:
+    """One number per line; blank lines and `#` comments are skipped."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@campaigns_app.command("create")
+def campaigns_create(
+    name: Annotated[str, typer.Option(help="Campaign name.")],
+    body: Annotated[str, typer.Option(help="Message text.")],
+    recipients: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="File with one phone number per line.")
+    ],
+    sender: Annotated[str | None, typer.Option(help="Sender; SINCH_NUMBER by default.")] = None,
+    send: Annotated[bool, typer.Option(help="Send it right away.")] = False,
+) -> None:
+    """Create a campaign from a file of numbers (and optionally send it)."""
+    from textcast.domain import campaigns
+    from textcast.domain.errors import DomainError, InvalidInput
+
+    settings, database = _database()
+    numbers = _read_numbers(recipients)
+    draft = campaigns.CampaignDraft(name, body, numbers, sender or settings.sinch_number)
+    try:
+        with database.write() as session:
+            campaign = campaigns.create_campaign(session, draft, settings.default_region)
+            if send:
+                campaigns.launch_campaign(session, campaign.id)
+    except InvalidInput as exc:
+        for problem in exc.problems:
+            console.print(f"[red]{problem.field}[/]: {problem.message} {problem.value or ''}")
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    state = "queued for sending" if send else "draft"
+    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}")
+
+
+@campaigns_app.command("send")
+def campaigns_send(campaign_id: int) -> None:
+    """Queue every message of a draft; a running dispatcher picks them up."""
+    from textcast.domain import campaigns
+    from textcast.domain.errors import DomainError
+
+    _, database = _database()
+    try:
+        with database.write() as session:
+            campaign = campaigns.launch_campaign(session, campaign_id)
+    except DomainError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} messages queued")
+
+
+@campaigns_app.command("status")
+def campaigns_status(
+    campaign_id: int,
+    watch: Annotated[bool, typer.Option(help="Follow live until every message is final.")] = False,
+) -> None:
+    """Counts per message status."""
+    from textcast.domain import campaigns
+    from textcast.domain.errors import NotFound
+    from textcast.terminal import Snapshot, counts_table, follow
+
+    _, database = _database()
+
+    async def read() -> Snapshot:
+        def query() -> Snapshot:
+            with database.read() as session:
+                p = campaigns.campaign_progress(session, campaign_id)
+            return Snapshot(campaign_id, p.campaign.status, p.counts, p.total, p.final)
+
+        return await asyncio.to_thread(query)
+
+    try:
+        snapshot = asyncio.run(follow(console, read) if watch else read())
+    except NotFound as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    Console().print(counts_table(snapshot, f"Campaign {campaign_id} ({snapshot.status})"))
 
 
 def main() -> None:

@@ -11,11 +11,10 @@ from pathlib import Path
 import httpx
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from textcast.config import load_settings
 from textcast.simulator import SimulatorConfig
+from textcast.terminal import Snapshot, counts_table, follow
 from textcast.web.app import create_app
 
 DEMO_BODY = (
@@ -31,12 +30,18 @@ def free_port() -> int:
 
 
 def demo_numbers(count: int) -> list[str]:
-    """Fictional North American numbers (555 exchanges), one per recipient."""
-    return [f"+1201555{i:04d}" if i < 10_000 else f"+1202555{i - 10_000:04d}" for i in range(count)]
+    """Fictional North American numbers in 555 exchanges, one per recipient."""
+    return [f"+1201{555 + i // 10_000:03d}{i % 10_000:04d}" for i in range(count)]
 
 
 async def run_demo(console: Console, recipients: int, database_url: str | None) -> int:
-    folder = Path(tempfile.mkdtemp(prefix="textcast-demo-"))
+    with tempfile.TemporaryDirectory(prefix="textcast-demo-") as folder:
+        return await _serve_and_run(console, recipients, database_url, Path(folder))
+
+
+async def _serve_and_run(
+    console: Console, recipients: int, database_url: str | None, folder: Path
+) -> int:
     port = free_port()
     settings = load_settings(
         database_url=database_url or f"sqlite:///{folder / 'demo.db'}",
@@ -81,42 +86,21 @@ async def _campaign(console: Console, client: httpx.AsyncClient, recipients: int
     campaign_id = created.json()["id"]
     (await client.post(f"/api/v1/campaigns/{campaign_id}/send")).raise_for_status()
     started = time.monotonic()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("sending", total=recipients)
-        while True:
-            state = (await client.get(f"/api/v1/campaigns/{campaign_id}")).json()
-            counts = state["counts"]
-            label = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
-            progress.update(
-                task, completed=state["final"], description=f"campaign {campaign_id}: {label}"
-            )
-            if state["final"] >= state["total"]:
-                break
-            await asyncio.sleep(0.25)
-    ledger = (await client.get("/simulator/_simulator/ledger")).json()
-    _report(console, state, ledger, time.monotonic() - started)
-    return 0
 
+    async def read() -> Snapshot:
+        state = (await client.get(f"/api/v1/campaigns/{campaign_id}")).json()
+        return Snapshot(
+            campaign_id, state["status"], state["counts"], state["total"], state["final"]
+        )
 
-def _report(
-    console: Console, state: dict[str, object], ledger: dict[str, object], seconds: float
-) -> None:
-    table = Table(title=f"Campaign {state['id']} ({state['status']}) after {seconds:.1f}s")
-    table.add_column("status")
-    table.add_column("messages", justify="right")
-    counts = state["counts"]
-    assert isinstance(counts, dict)
-    for status, n in sorted(counts.items(), key=lambda item: -item[1]):
-        table.add_row(status, f"{n:,}")
-    table.add_row("[bold]total", f"[bold]{state['total']:,}")
-    console.print(table)
+    snapshot = await follow(console, read)
+    seconds = time.monotonic() - started
     console.print(
-        f"Simulator ledger: {ledger.get('batches')} batches, {ledger.get('accepted_recipients')} "
-        f"recipients accepted, {len(ledger.get('duplicates') or [])} duplicates."  # type: ignore[arg-type]
+        counts_table(snapshot, f"Campaign {campaign_id}: every message final after {seconds:.1f}s")
     )
+    ledger = (await client.get("/simulator/_simulator/ledger")).json()
+    console.print(
+        f"Simulator ledger: {ledger['batches']} batches, {ledger['accepted_recipients']:,} "
+        f"recipients accepted, {len(ledger['duplicates'])} accepted twice."
+    )
+    return 0

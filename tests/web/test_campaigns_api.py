@@ -118,3 +118,15 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["database"] == "ok"
     assert "/api/v1/campaigns" in client.get("/openapi.json").json()["paths"]
+
+
+def test_campaigns_are_listed_newest_first(client: TestClient) -> None:
+    for name in ("first", "second", "third"):
+        client.post(
+            "/api/v1/campaigns", json={"name": name, "body": "hi", "recipients": numbers(1)}
+        )
+    page = client.get("/api/v1/campaigns", params={"limit": 2}).json()
+    assert [c["name"] for c in page["items"]] == ["third", "second"]
+    rest = client.get("/api/v1/campaigns", params={"cursor": page["next_cursor"]}).json()
+    assert [c["name"] for c in rest["items"]] == ["first"]
+    assert rest["next_cursor"] is None

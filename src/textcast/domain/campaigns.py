@@ -153,6 +153,16 @@ def campaign_progress(session: Session, campaign_id: int) -> Progress:
     return Progress(campaign, counts, sum(counts.values()))
 
 
+def list_campaigns(
+    session: Session, *, before_id: int | None = None, limit: int = 50
+) -> list[Campaign]:
+    """Newest first; `before_id` pages backwards."""
+    query = select(Campaign).order_by(Campaign.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(Campaign.id < before_id)
+    return list(session.scalars(query))
+
+
 def list_messages(
     session: Session,
     campaign_id: int,

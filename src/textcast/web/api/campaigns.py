@@ -82,6 +82,28 @@ class MessagePage(BaseModel):
     )
 
 
+class CampaignPage(BaseModel):
+    items: list[CampaignOut]
+    next_cursor: int | None = Field(
+        description="Pass as `cursor` for older campaigns; null at the end."
+    )
+
+
+@router.get("")
+def list_campaigns(
+    session: ReadSession,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="`next_cursor` of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CampaignPage:
+    rows = campaigns.list_campaigns(session, before_id=cursor, limit=limit)
+    return CampaignPage(
+        items=[CampaignOut.of(c) for c in rows],
+        next_cursor=rows[-1].id if len(rows) == limit else None,
+    )
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_campaign(
     payload: CampaignIn, database: DatabaseDep, settings: SettingsDep

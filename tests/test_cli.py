@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.factories import numbers
+from textcast.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def numbers_file(tmp_path: Path) -> Path:
+    path = tmp_path / "numbers.txt"
+    path.write_text("# customers\n" + "\n".join(numbers(3)) + "\n\n(201) 555-0000\n")
+    return path
+
+
+def test_db_upgrade_reports_the_revision(database_url: str) -> None:
+    result = runner.invoke(app, ["db", "upgrade"], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
+
+
+def test_create_send_and_status(database_url: str, numbers_file: Path) -> None:
+    env = {"DATABASE_URL": database_url}
+    created = runner.invoke(
+        app,
+        ["campaigns", "create", "--name", "cli", "--body", "Hi", "--recipients", str(numbers_file)],
+        env=env,
+    )
+    assert created.exit_code == 0, created.output
+    assert "campaign 1: 3 recipients, draft" in created.output
+    sent = runner.invoke(app, ["campaigns", "send", "1"], env=env)
+    assert "3 messages queued" in sent.output
+    again = runner.invoke(app, ["campaigns", "send", "1"], env=env)
+    assert again.exit_code == 1
+    assert "only a draft can be sent" in again.output
+    status = runner.invoke(app, ["campaigns", "status", "1"], env=env)
+    assert status.exit_code == 0
+    assert "queued" in status.output and "3" in status.output
+
+
+def test_bad_numbers_are_named_with_their_line(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text("+12015550100\nnot-a-number\n")
+    result = runner.invoke(
+        app,
+        ["campaigns", "create", "--name", "x", "--body", "Hi", "--recipients", str(path)],
+        env={"DATABASE_URL": database_url},
+    )
+    assert result.exit_code == 1
+    assert "recipients[1]" in result.output and "not a phone number" in result.output
+
+
+def test_a_bad_setting_stops_with_the_variable_name(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"], env={"DATABASE_URL": "mysql://nope", "SINCH_REGION": "xx"})
+    assert result.exit_code == 2
+    assert "DATABASE_URL" in result.output and "SINCH_REGION" in result.output
+
+
+def test_demo_runs_a_whole_campaign_on_the_simulator() -> None:
+    result = runner.invoke(app, ["demo", "--recipients", "40"])
+    assert result.exit_code == 0, result.output
+    assert "SIMULATED SINCH" in result.output
+    assert "accepted twice" in result.output and "0 accepted twice" in result.output
+    assert "total" in result.output and "40" in result.output
