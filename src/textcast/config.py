@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REGION_HOSTS = {
@@ -59,6 +69,11 @@ class Settings(BaseSettings):
     dispatcher_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
     """Batches in flight at once; the token bucket still bounds the rate."""
     dispatcher_poll_seconds: Annotated[float, Field(gt=0)] = 0.5
+
+    secret_key: SecretStr | None = None
+    """Keys the suppression hashes (and later sessions). Unset: a random key kept in
+    `SECRET_KEY_FILE`, created on first use."""
+    secret_key_file: str = ".textcast-secret"  # noqa: S105 - a path, not a secret
 
     webhook_max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     webhook_max_age_seconds: Annotated[int, Field(ge=1)] = 300
@@ -122,6 +137,18 @@ class Settings(BaseSettings):
         if self.sinch_base_url:
             return self.sinch_base_url
         return REGION_HOSTS[self.sinch_region or "us"]
+
+
+def instance_secret(settings: Settings) -> bytes:
+    """SECRET_KEY, or the key in SECRET_KEY_FILE (made once, readable by the owner only)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = Path(settings.secret_key_file)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text().strip().encode()
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,0 +1,44 @@
+"""Opt-outs kept as keyed hashes of the number: checkable forever, unreadable without the key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from textcast.models import Suppression, utcnow
+
+
+def phone_hash(secret: bytes, e164: str) -> str:
+    return hmac.new(secret, e164.encode(), hashlib.sha256).hexdigest()
+
+
+def suppress(session: Session, secret: bytes, e164: str, reason: str) -> None:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(Suppression)
+        .values(phone_hash=phone_hash(secret, e164), reason=reason, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["phone_hash"])
+    )
+
+
+def lift(session: Session, secret: bytes, e164: str) -> None:
+    """A number that opted back in (START) is no longer suppressed."""
+    found = session.get(Suppression, phone_hash(secret, e164))
+    if found is not None:
+        session.delete(found)
+
+
+def suppressed_among(session: Session, secret: bytes, numbers: Iterable[str]) -> set[str]:
+    """The numbers of `numbers` that are suppressed."""
+    by_hash = {phone_hash(secret, n): n for n in numbers}
+    if not by_hash:
+        return set()
+    found = session.scalars(
+        select(Suppression.phone_hash).where(Suppression.phone_hash.in_(list(by_hash)))
+    )
+    return {by_hash[h] for h in found}
