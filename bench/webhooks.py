@@ -62,7 +62,7 @@ def prepare(url: str, recipients: int) -> None:
     index = 0
     while True:
         with database.write() as session:
-            batch = outbox.claim_batch(session, campaign.id, 1000)
+            batch = outbox.claim_batch(session, campaign.id, 1000, b"bench-key")
             if batch is None:
                 break
             outbox.record_accepted(session, batch.id, f"BENCH{index:06d}")

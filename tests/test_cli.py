@@ -1,10 +1,13 @@
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
+from tests.factories import numbers
 from typer.testing import CliRunner
 
-from tests.factories import numbers
 from textcast.cli import app
+from textcast.db import Database
+from textcast.migrate import alembic_config, current_revision
 
 runner = CliRunner()
 
@@ -16,10 +19,15 @@ def numbers_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_db_upgrade_reports_the_revision(database_url: str) -> None:
-    result = runner.invoke(app, ["db", "upgrade"], env={"DATABASE_URL": database_url})
+def test_db_upgrade_migrates_an_empty_database_to_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = runner.invoke(app, ["db", "upgrade"], env={"DATABASE_URL": url})
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"revision {head}" in result.output
+    database = Database(url)
+    assert current_revision(database) == head
+    database.dispose()
 
 
 def test_create_send_and_status(database_url: str, numbers_file: Path) -> None:
@@ -54,7 +62,9 @@ def test_bad_numbers_are_named_with_their_line(database_url: str, tmp_path: Path
 
 
 def test_a_bad_setting_stops_with_the_variable_name(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["db", "upgrade"], env={"DATABASE_URL": "mysql://nope", "SINCH_REGION": "xx"})
+    result = runner.invoke(
+        app, ["db", "upgrade"], env={"DATABASE_URL": "mysql://nope", "SINCH_REGION": "xx"}
+    )
     assert result.exit_code == 2
     assert "DATABASE_URL" in result.output and "SINCH_REGION" in result.output
 

@@ -254,6 +254,8 @@ class Campaign(Base):
     encoding: Mapped[str] = mapped_column(String(8))
     parts: Mapped[int] = mapped_column(Integer)
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """`{"lists": [ids], "segments": [ids]}`, resolved at launch, besides raw numbers."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     launched_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]

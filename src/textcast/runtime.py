@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from textcast.config import Settings
+from textcast.config import Settings, instance_secret
 from textcast.db import Database
 from textcast.domain import inbox
 from textcast.models import utcnow
@@ -56,6 +57,7 @@ def dispatcher_config(settings: Settings) -> DispatcherConfig:
         rate=settings.send_rate,
         concurrency=settings.dispatcher_concurrency,
         poll_seconds=settings.dispatcher_poll_seconds,
+        suppression_secret=instance_secret(settings),
     )
 
 
@@ -71,6 +73,10 @@ class Runtime:
     def __post_init__(self) -> None:
         writers = 1 if self.database.is_sqlite else 4
         self.committer = GroupCommitter(self.database, writers=writers)
+
+    @functools.cached_property
+    def secret(self) -> bytes:
+        return instance_secret(self.settings)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

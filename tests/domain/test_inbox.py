@@ -10,7 +10,7 @@ from textcast.models import Message, MessageStatus, WebhookEvent, WebhookKind
 def _claimed(database: Database, count: int = 3) -> outbox.ClaimedBatch:
     campaign = make_campaign(database, numbers(count), launch=True)
     with database.write() as session:
-        batch = outbox.claim_batch(session, campaign.id, 1000)
+        batch = outbox.claim_batch(session, campaign.id, 1000, b"test-key")
     assert batch is not None
     return batch
 

@@ -1,8 +1,8 @@
 import asyncio
 
 from sqlalchemy import select
-
 from tests.factories import make_campaign, numbers
+
 from textcast.db import Database
 from textcast.models import Batch, BatchState, Campaign, CampaignStatus, Message, MessageStatus
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
@@ -11,7 +11,9 @@ from textcast.sinch.client import SinchClient
 from textcast.sinch.provider import SinchProvider
 
 
-async def _dispatch_until_done(database: Database, base_url: str, config: DispatcherConfig, campaign_id: int) -> None:
+async def _dispatch_until_done(
+    database: Database, base_url: str, config: DispatcherConfig, campaign_id: int
+) -> None:
     provider = SinchProvider(SinchClient(base_url, "simulated", "simulated-token"))
     dispatcher = Dispatcher(database, provider, config)
     stop = asyncio.Event()
@@ -20,7 +22,9 @@ async def _dispatch_until_done(database: Database, base_url: str, config: Dispat
         async with asyncio.timeout(30):
             while True:
                 with database.read() as session:
-                    status = session.scalars(select(Campaign.status).where(Campaign.id == campaign_id)).one()
+                    status = session.scalars(
+                        select(Campaign.status).where(Campaign.id == campaign_id)
+                    ).one()
                 if status == CampaignStatus.COMPLETED:
                     break
                 await asyncio.sleep(0.05)
@@ -30,7 +34,9 @@ async def _dispatch_until_done(database: Database, base_url: str, config: Dispat
         await provider.aclose()
 
 
-def test_a_batch_sinch_refuses_fails_its_messages_with_sinch_code_and_text(database: Database) -> None:
+def test_a_batch_sinch_refuses_fails_its_messages_with_sinch_code_and_text(
+    database: Database,
+) -> None:
     campaign = make_campaign(database, numbers(5), launch=True)
     # Asking for delivery reports without any callback URL is a 403 `missing_callback_url`.
     config = DispatcherConfig(callback_url=None, delivery_report="per_recipient_final")
@@ -41,7 +47,10 @@ def test_a_batch_sinch_refuses_fails_its_messages_with_sinch_code_and_text(datab
         messages = session.scalars(select(Message)).all()
         batch = session.scalars(select(Batch)).one()
     assert {m.status for m in messages} == {MessageStatus.FAILED}
-    assert messages[0].error == "missing_callback_url: Requesting delivery report without any callback URL."
+    assert (
+        messages[0].error
+        == "missing_callback_url: Requesting delivery report without any callback URL."
+    )
     assert batch.state == BatchState.REJECTED
     assert batch.attempts == 1
 

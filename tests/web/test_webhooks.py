@@ -113,7 +113,7 @@ def test_replayed_nonce_is_refused(signed: TestClient, database_url: str) -> Non
 def _sent_batch(database: Database) -> outbox.ClaimedBatch:
     campaign = make_campaign(database, numbers(2), launch=True)
     with database.write() as session:
-        batch = outbox.claim_batch(session, campaign.id, 1000)
+        batch = outbox.claim_batch(session, campaign.id, 1000, b"test-key")
         assert batch is not None
         outbox.record_accepted(session, batch.id, "01SINCHBATCH")
     return batch

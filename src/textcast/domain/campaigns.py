@@ -5,19 +5,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.orm import Session
 from ulid import ULID
 
-from textcast.domain import encoding
+from textcast.domain import encoding, segments
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.domain.phones import parse_numbers
 from textcast.models import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,
+    Contact,
+    ContactList,
+    ContactStatus,
+    ListMember,
     Message,
     MessageStatus,
+    Segment,
     utcnow,
 )
 
@@ -45,8 +61,10 @@ _INSERT_CHUNK = 5000
 class CampaignDraft:
     name: str
     body: str
-    recipients: Sequence[object]
+    recipients: Sequence[object] = ()
     sender: str | None = None
+    list_ids: Sequence[int] = ()
+    segment_ids: Sequence[int] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +86,7 @@ def create_campaign(session: Session, draft: CampaignDraft, default_region: str)
     problems = _check_text(draft)
     parsed = parse_numbers(draft.recipients, "recipients", default_region)
     problems.extend(parsed.problems)
-    if not draft.recipients:
-        problems.append(FieldProblem("recipients", "at least one phone number is required"))
+    problems.extend(_check_audience(session, draft))
     if problems:
         raise InvalidInput(problems)
     info = encoding.segment(draft.body)
@@ -82,6 +99,7 @@ def create_campaign(session: Session, draft: CampaignDraft, default_region: str)
         encoding=info.encoding.value,
         parts=info.parts,
         recipient_count=len(parsed.numbers),
+        audience={"lists": list(draft.list_ids), "segments": list(draft.segment_ids)},
     )
     session.add(campaign)
     session.flush()
@@ -111,6 +129,25 @@ def _check_text(draft: CampaignDraft) -> list[FieldProblem]:
     return problems
 
 
+def _check_audience(session: Session, draft: CampaignDraft) -> list[FieldProblem]:
+    if not (draft.recipients or draft.list_ids or draft.segment_ids):
+        return [FieldProblem("recipients", "give phone numbers, lists or segments")]
+    problems = []
+    known_lists = set(
+        session.scalars(select(ContactList.id).where(ContactList.id.in_(draft.list_ids)))
+    )
+    for index, list_id in enumerate(draft.list_ids):
+        if list_id not in known_lists:
+            problems.append(FieldProblem(f"lists[{index}]", f"no list {list_id}"))
+    known_segments = set(
+        session.scalars(select(Segment.id).where(Segment.id.in_(draft.segment_ids)))
+    )
+    for index, segment_id in enumerate(draft.segment_ids):
+        if segment_id not in known_segments:
+            problems.append(FieldProblem(f"segments[{index}]", f"no segment {segment_id}"))
+    return problems
+
+
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
@@ -124,22 +161,53 @@ def launch_campaign(session: Session, campaign_id: int) -> Campaign:
     if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; only a draft can be sent")
     now = utcnow()
-    audience = select(
+    audience = _audience(session, campaign).subquery()
+    rows = select(
         literal(campaign.id),
-        CampaignRecipient.phone,
+        audience.c.phone,
         literal(MessageStatus.QUEUED.value),
         literal(campaign.parts),
         literal(now, type_=Message.created_at.type),
         literal(now, type_=Message.updated_at.type),
-    ).where(CampaignRecipient.campaign_id == campaign.id)
+    )
     session.execute(
         insert(Message).from_select(
-            ["campaign_id", "phone", "status", "parts", "created_at", "updated_at"], audience
+            ["campaign_id", "phone", "status", "parts", "created_at", "updated_at"], rows
         )
+    )
+    # Counted, not taken from rowcount: psycopg reports -1 for INSERT .. SELECT here.
+    campaign.recipient_count = (
+        session.scalar(
+            select(func.count()).select_from(Message).where(Message.campaign_id == campaign.id)
+        )
+        or 0
     )
     campaign.status = CampaignStatus.SENDING
     campaign.launched_at = now
     return campaign
+
+
+def _audience(session: Session, campaign: Campaign) -> CompoundSelect[tuple[str]]:
+    """Raw numbers plus subscribed contacts of the lists and segments, once each.
+
+    Opted-out contacts are left out here; the dispatcher checks suppressions again for every
+    batch, so a STOP that arrives after launch still wins.
+    """
+    opted_out = select(Contact.phone).where(Contact.status != ContactStatus.SUBSCRIBED)
+    raw = select(CampaignRecipient.phone.label("phone")).where(
+        CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.phone.not_in(opted_out)
+    )
+    chosen: list[ColumnElement[bool]] = []
+    if list_ids := campaign.audience.get("lists"):
+        chosen.append(
+            Contact.id.in_(select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids)))
+        )
+    for segment_id in campaign.audience.get("segments") or []:
+        chosen.append(segments.condition_sql(segments.get_segment(session, segment_id).rules))
+    contacts = select(Contact.phone.label("phone")).where(
+        Contact.status == ContactStatus.SUBSCRIBED, or_(false(), *chosen)
+    )
+    return union(raw, contacts)
 
 
 def campaign_progress(session: Session, campaign_id: int) -> Progress:

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 from ulid import ULID
 
+from textcast.domain import suppressions
 from textcast.models import (
     Batch,
     BatchState,
@@ -37,6 +38,9 @@ class ClaimedBatch:
     attempts: int = 0
 
 
+SKIPPED_OPTED_OUT = "opted_out"
+
+
 def new_batch_id() -> str:
     return f"tcb_{ULID()}"
 
@@ -51,8 +55,14 @@ def sending_campaign_ids(session: Session) -> list[int]:
     )
 
 
-def claim_batch(session: Session, campaign_id: int, size: int) -> ClaimedBatch | None:
-    """Attach up to `size` queued messages of one campaign to a new `submitting` batch."""
+def claim_batch(
+    session: Session, campaign_id: int, size: int, secret: bytes
+) -> ClaimedBatch | None:
+    """Attach up to `size` queued messages of one campaign to a new `submitting` batch.
+
+    Numbers suppressed since launch (a STOP mid-campaign) are skipped here, at the last moment
+    before the batch exists; `secret` keys the suppression hashes.
+    """
     campaign = session.get(Campaign, campaign_id)
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return None
@@ -68,6 +78,30 @@ def claim_batch(session: Session, campaign_id: int, size: int) -> ClaimedBatch |
     )
     session.add(batch)
     session.flush()
+    rows: list[tuple[int, str, int]] = []
+    while not rows:
+        claimed = _claim_due(session, campaign_id, size, batch.id, now)
+        if not claimed:
+            session.execute(delete(Batch).where(Batch.id == batch.id))
+            return None
+        rows = _skip_suppressed(session, secret, claimed, now)
+    batch.recipient_count = len(rows)
+    batch.parts = sum(parts for _, _, parts in rows)
+    return ClaimedBatch(
+        id=batch.id,
+        campaign_id=campaign_id,
+        body=campaign.body,
+        sender=campaign.sender,
+        recipients=sorted(phone for _, phone, _ in rows),
+        parts=batch.parts,
+        created_at=now,
+        attempts=1,
+    )
+
+
+def _claim_due(
+    session: Session, campaign_id: int, size: int, batch_id: str, now: datetime
+) -> list[tuple[int, str, int]]:
     due = (
         select(Message.id)
         .where(Message.campaign_id == campaign_id, Message.status == MessageStatus.QUEUED)
@@ -76,28 +110,32 @@ def claim_batch(session: Session, campaign_id: int, size: int) -> ClaimedBatch |
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    rows = session.execute(
+    result = session.execute(
         update(Message)
         .where(Message.id.in_(due.scalar_subquery()))
-        .values(status=MessageStatus.SUBMITTING, batch_id=batch.id, updated_at=now)
-        .returning(Message.phone, Message.parts),
+        .values(status=MessageStatus.SUBMITTING, batch_id=batch_id, updated_at=now)
+        .returning(Message.id, Message.phone, Message.parts),
         execution_options={"synchronize_session": False},
-    ).all()
-    if not rows:
-        session.execute(delete(Batch).where(Batch.id == batch.id))
-        return None
-    batch.recipient_count = len(rows)
-    batch.parts = sum(parts for _, parts in rows)
-    return ClaimedBatch(
-        id=batch.id,
-        campaign_id=campaign_id,
-        body=campaign.body,
-        sender=campaign.sender,
-        recipients=sorted(phone for phone, _ in rows),
-        parts=batch.parts,
-        created_at=now,
-        attempts=1,
     )
+    return [(row[0], row[1], row[2]) for row in result]
+
+
+def _skip_suppressed(
+    session: Session, secret: bytes, claimed: list[tuple[int, str, int]], now: datetime
+) -> list[tuple[int, str, int]]:
+    opted_out = suppressions.suppressed_among(session, secret, (phone for _, phone, _ in claimed))
+    if not opted_out:
+        return claimed
+    skipped = [message_id for message_id, phone, _ in claimed if phone in opted_out]
+    session.execute(
+        update(Message)
+        .where(Message.id.in_(skipped))
+        .values(
+            status=MessageStatus.SKIPPED, batch_id=None, error=SKIPPED_OPTED_OUT, updated_at=now
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return [row for row in claimed if row[1] not in opted_out]
 
 
 def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:

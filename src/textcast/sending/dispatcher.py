@@ -53,6 +53,8 @@ class DispatcherConfig:
     unknown_check_seconds: float = 2.0
     """How long to let Sinch settle before asking whether an unanswered POST landed."""
     max_attempts: int = 20
+    suppression_secret: bytes = b""
+    """Keys the opted-out numbers' hashes (`instance_secret`)."""
 
 
 class Dispatcher:
@@ -148,7 +150,12 @@ class Dispatcher:
 
     async def _guarded_claim(self, campaign_id: int) -> outbox.ClaimedBatch | None:
         try:
-            return await self._db_write(outbox.claim_batch, campaign_id, self.config.batch_size)
+            return await self._db_write(
+                outbox.claim_batch,
+                campaign_id,
+                self.config.batch_size,
+                self.config.suppression_secret,
+            )
         except Exception:
             self._slots.release()
             raise

@@ -141,6 +141,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("import_id", "line", name=op.f("pk_import_rejections")),
     )
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("audience", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
+        )
+
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f("ix_contacts_country"), ["country"], unique=False)
@@ -152,6 +157,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_contacts_status"))
         batch_op.drop_index(batch_op.f("ix_contacts_country"))
         batch_op.drop_column("time_zone")
+
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.drop_column("audience")
 
     op.drop_table("import_rejections")
     with op.batch_alter_table("consent_events", schema=None) as batch_op:

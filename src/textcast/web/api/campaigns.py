@@ -20,7 +20,9 @@ class CampaignIn(BaseModel):
     body: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)]
     recipients: Annotated[
         list[str], Field(description="Phone numbers, E.164 or national (DEFAULT_REGION).")
-    ]
+    ] = []
+    lists: list[int] = Field(default=[], description="Lists whose subscribed contacts get it.")
+    segments: list[int] = Field(default=[], description="Segments, evaluated at launch.")
     sender: str | None = Field(
         default=None, description="Sender number or alphanumeric ID; SINCH_NUMBER by default."
     )
@@ -113,6 +115,8 @@ def create_campaign(
         body=payload.body,
         recipients=payload.recipients,
         sender=payload.sender or settings.sinch_number,
+        list_ids=payload.lists,
+        segment_ids=payload.segments,
     )
     with database.write() as session:
         campaign = campaigns.create_campaign(session, draft, settings.default_region)

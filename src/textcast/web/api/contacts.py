@@ -1,0 +1,161 @@
+"""`/api/v1/contacts`: create, read, update, search, consent."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
+
+from textcast.domain import consent, contacts
+from textcast.domain.contacts import ContactDraft, ContactFilter
+from textcast.models import ConsentEvent, Contact, ContactStatus
+from textcast.web.deps import ReadSession, RuntimeDep
+
+router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+
+Name = Annotated[str | None, Field(max_length=contacts.MAX_NAME)]
+Attributes = dict[str, str | int | float | bool | None]
+
+
+class ContactIn(BaseModel):
+    phone: Annotated[str, Field(max_length=40, description="E.164 or national (DEFAULT_REGION).")]
+    first_name: Name = None
+    last_name: Name = None
+    attributes: Attributes = Field(default_factory=dict)
+    country: Annotated[str | None, Field(min_length=2, max_length=2)] = None
+    time_zone: Annotated[str | None, Field(max_length=64)] = None
+    consent_evidence: Annotated[str | None, Field(max_length=2000)] = Field(
+        default=None, description="How this person agreed to receive messages."
+    )
+
+
+class ContactPatch(BaseModel):
+    first_name: Name = None
+    last_name: Name = None
+    attributes: Attributes | None = Field(default=None, description="Merged; null removes a key.")
+    country: Annotated[str | None, Field(min_length=2, max_length=2)] = None
+    time_zone: Annotated[str | None, Field(max_length=64)] = None
+
+
+class ContactOut(BaseModel):
+    id: int
+    phone: str
+    first_name: str | None
+    last_name: str | None
+    attributes: dict[str, Any]
+    country: str | None
+    time_zone: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, contact: Contact) -> ContactOut:
+        return cls.model_validate(contact, from_attributes=True)
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    next_cursor: int | None
+
+
+class ConsentIn(BaseModel):
+    evidence: Annotated[str | None, Field(max_length=2000)] = None
+
+
+class ConsentEventOut(BaseModel):
+    id: int
+    kind: str
+    source: str
+    evidence: str | None
+    keyword: str | None
+    inbound_message_id: int | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: ConsentEvent) -> ConsentEventOut:
+        return cls.model_validate(event, from_attributes=True)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_contact(payload: ContactIn, runtime: RuntimeDep) -> ContactOut:
+    draft = ContactDraft(**payload.model_dump())
+    with runtime.database.write() as session:
+        contact = contacts.create_contact(
+            session, draft, runtime.settings.default_region, source="api"
+        )
+    return ContactOut.of(contact)
+
+
+@router.get("")
+def list_contacts(
+    session: ReadSession,
+    search: Annotated[str | None, Query(max_length=100, description="Number or name.")] = None,
+    status: ContactStatus | None = None,
+    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    list_id: int | None = None,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ContactPage:
+    where = ContactFilter(search=search, status=status, country=country, list_id=list_id)
+    rows = contacts.list_contacts(session, where, after_id=cursor, limit=limit)
+    return ContactPage(
+        items=[ContactOut.of(c) for c in rows],
+        next_cursor=rows[-1].id if len(rows) == limit else None,
+    )
+
+
+@router.get("/{contact_id}")
+def get_contact(contact_id: int, session: ReadSession) -> ContactOut:
+    return ContactOut.of(contacts.get_contact(session, contact_id))
+
+
+@router.patch("/{contact_id}")
+def update_contact(contact_id: int, payload: ContactPatch, runtime: RuntimeDep) -> ContactOut:
+    with runtime.database.write() as session:
+        contact = contacts.update_contact(
+            session, contact_id, payload.model_dump(exclude_unset=True)
+        )
+    return ContactOut.of(contact)
+
+
+@router.post("/{contact_id}/opt-out")
+def opt_out(contact_id: int, payload: ConsentIn, runtime: RuntimeDep) -> ContactOut:
+    """Unsubscribe now: queued messages of running campaigns are skipped too."""
+    with runtime.database.write() as session:
+        contact = contacts.get_contact(session, contact_id)
+        consent.opt_out(session, runtime.secret, contact, consent.Evidence("api", payload.evidence))
+    return ContactOut.of(contact)
+
+
+@router.post("/{contact_id}/opt-in")
+def opt_in(contact_id: int, payload: ConsentIn, runtime: RuntimeDep) -> ContactOut:
+    with runtime.database.write() as session:
+        contact = contacts.get_contact(session, contact_id)
+        consent.opt_in(session, runtime.secret, contact, consent.Evidence("api", payload.evidence))
+    return ContactOut.of(contact)
+
+
+@router.get("/{contact_id}/consent", response_model=list[ConsentEventOut])
+def consent_history(
+    contact_id: int, session: ReadSession, format: Literal["json", "csv"] = "json"
+) -> Response | list[ConsentEventOut]:
+    """The consent ledger of one number, oldest first, as JSON or CSV."""
+    contact = contacts.get_contact(session, contact_id)
+    events = [ConsentEventOut.of(e) for e in consent.history(session, contact_id)]
+    if format == "json":
+        return events
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["phone", *ConsentEventOut.model_fields])
+    for event in events:
+        writer.writerow([contact.phone, *event.model_dump(mode="json").values()])
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="consent-{contact_id}.csv"'},
+    )

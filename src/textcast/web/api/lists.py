@@ -1,0 +1,103 @@
+"""`/api/v1/lists` and `/api/v1/segments`: who a campaign can target."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from textcast.domain import lists, segments
+from textcast.web.deps import DatabaseDep, ReadSession
+
+router = APIRouter(tags=["lists and segments"])
+
+
+class ListIn(BaseModel):
+    name: Annotated[str, Field(max_length=lists.MAX_NAME)]
+
+
+class ListOut(BaseModel):
+    id: int
+    name: str
+    members: int
+    created_at: datetime
+
+
+class MembersIn(BaseModel):
+    contact_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)]
+
+
+class MembersAdded(BaseModel):
+    added: int
+
+
+class SegmentIn(BaseModel):
+    name: Annotated[str, Field(max_length=200)]
+    rules: dict[str, Any] = Field(
+        description='`{"match": "all"|"any", "conditions": [{"field", "op", "value"}]}`; '
+        "fields: country, status, list, attributes.<key>."
+    )
+
+
+class SegmentOut(BaseModel):
+    id: int
+    name: str
+    rules: dict[str, Any]
+    created_at: datetime
+
+
+class SegmentSize(BaseModel):
+    contacts: int
+    subscribed: int
+
+
+@router.post("/api/v1/lists", status_code=status.HTTP_201_CREATED)
+def create_list(payload: ListIn, database: DatabaseDep) -> ListOut:
+    with database.write() as session:
+        created = lists.create_list(session, payload.name)
+    return ListOut(id=created.id, name=created.name, members=0, created_at=created.created_at)
+
+
+@router.get("/api/v1/lists")
+def list_lists(session: ReadSession) -> list[ListOut]:
+    return [
+        ListOut(id=found.id, name=found.name, members=members, created_at=found.created_at)
+        for found, members in lists.list_lists(session)
+    ]
+
+
+@router.post("/api/v1/lists/{list_id}/members")
+def add_members(list_id: int, payload: MembersIn, database: DatabaseDep) -> MembersAdded:
+    with database.write() as session:
+        return MembersAdded(added=lists.add_members(session, list_id, payload.contact_ids))
+
+
+@router.delete(
+    "/api/v1/lists/{list_id}/members/{contact_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+def remove_member(list_id: int, contact_id: int, database: DatabaseDep) -> None:
+    with database.write() as session:
+        lists.remove_member(session, list_id, contact_id)
+
+
+@router.post("/api/v1/segments", status_code=status.HTTP_201_CREATED)
+def create_segment(payload: SegmentIn, database: DatabaseDep) -> SegmentOut:
+    with database.write() as session:
+        segment = segments.create_segment(session, payload.name, payload.rules)
+    return SegmentOut.model_validate(segment, from_attributes=True)
+
+
+@router.get("/api/v1/segments")
+def list_segments(session: ReadSession) -> list[SegmentOut]:
+    return [
+        SegmentOut.model_validate(s, from_attributes=True) for s in segments.list_segments(session)
+    ]
+
+
+@router.get("/api/v1/segments/{segment_id}/size")
+def segment_size(segment_id: int, session: ReadSession) -> SegmentSize:
+    """How many contacts match now, and how many of them can be texted."""
+    total, subscribed = segments.segment_size(session, segment_id)
+    return SegmentSize(contacts=total, subscribed=subscribed)

@@ -1,0 +1,111 @@
+import csv
+import io
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.factories import numbers
+
+from textcast.config import load_settings
+from textcast.web.app import create_app
+
+
+@pytest.fixture
+def client(database_url: str, tmp_path: object) -> Iterator[TestClient]:
+    settings = load_settings(
+        database_url=database_url, default_region="FR", secret_key="api-test-key"
+    )
+    with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        yield client
+
+
+def _contact(client: TestClient, phone: str, **fields: object) -> dict[str, object]:
+    answer = client.post("/api/v1/contacts", json={"phone": phone, **fields})
+    assert answer.status_code == 201, answer.text
+    created: dict[str, object] = answer.json()
+    return created
+
+
+def test_create_read_update_and_search(client: TestClient) -> None:
+    created = _contact(client, "06 12 34 56 78", first_name="Ana", attributes={"plan": "gold"})
+    assert (created["phone"], created["country"], created["time_zone"]) == (
+        "+33612345678",
+        "FR",
+        "Europe/Paris",
+    )
+    assert client.post("/api/v1/contacts", json={"phone": "+33612345678"}).status_code == 409
+    patched = client.patch(
+        f"/api/v1/contacts/{created['id']}",
+        json={"last_name": "Diaz", "attributes": {"plan": None}},
+    )
+    assert patched.json()["last_name"] == "Diaz" and patched.json()["attributes"] == {}
+    _contact(client, numbers(1)[0], first_name="Bob")
+    found = client.get("/api/v1/contacts", params={"search": "ana"}).json()["items"]
+    assert [c["first_name"] for c in found] == ["Ana"]
+    assert client.get("/api/v1/contacts/999").status_code == 404
+
+
+def test_bad_contact_fields_are_400_naming_them(client: TestClient) -> None:
+    answer = client.post("/api/v1/contacts", json={"phone": "12", "time_zone": "Nowhere/Land"})
+    assert answer.status_code == 400
+    assert [p["field"] for p in answer.json()["problems"]] == ["phone", "time_zone"]
+
+
+def test_opt_out_then_consent_export_as_json_and_csv(client: TestClient) -> None:
+    contact = _contact(client, "0612345678", consent_evidence="web form, 2026-11-01")
+    out = client.post(
+        f"/api/v1/contacts/{contact['id']}/opt-out", json={"evidence": "asked by phone"}
+    )
+    assert out.json()["status"] == "unsubscribed"
+    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()
+    assert [(e["kind"], e["evidence"]) for e in events] == [
+        ("opt_in", "web form, 2026-11-01"),
+        ("opt_out", "asked by phone"),
+    ]
+    exported = client.get(f"/api/v1/contacts/{contact['id']}/consent", params={"format": "csv"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [(r["phone"], r["kind"]) for r in rows] == [
+        ("+33612345678", "opt_in"),
+        ("+33612345678", "opt_out"),
+    ]
+
+
+def test_lists_segments_and_a_campaign_aimed_at_them(client: TestClient) -> None:
+    gold = _contact(client, numbers(1)[0], attributes={"plan": "gold"})
+    free = _contact(client, numbers(2)[1], attributes={"plan": "free"})
+    group = client.post("/api/v1/lists", json={"name": "Customers"}).json()
+    added = client.post(
+        f"/api/v1/lists/{group['id']}/members", json={"contact_ids": [gold["id"], free["id"]]}
+    )
+    assert added.json() == {"added": 2}
+    bad = client.post(f"/api/v1/lists/{group['id']}/members", json={"contact_ids": [12345]})
+    assert bad.status_code == 400 and bad.json()["problems"][0]["field"] == "contact_ids[0]"
+    assert client.get("/api/v1/lists").json()[0]["members"] == 2
+    segment = client.post(
+        "/api/v1/segments",
+        json={
+            "name": "Gold",
+            "rules": {"conditions": [{"field": "attributes.plan", "op": "eq", "value": "gold"}]},
+        },
+    ).json()
+    assert client.get(f"/api/v1/segments/{segment['id']}/size").json() == {
+        "contacts": 1,
+        "subscribed": 1,
+    }
+    by_list = client.post(
+        "/api/v1/campaigns", json={"name": "l", "body": "hi", "lists": [group["id"]]}
+    ).json()
+    by_segment = client.post(
+        "/api/v1/campaigns", json={"name": "s", "body": "hi", "segments": [segment["id"]]}
+    ).json()
+    client.post(f"/api/v1/contacts/{free['id']}/opt-out", json={})
+    for campaign, expected in ((by_list, 1), (by_segment, 1)):
+        sent = client.post(f"/api/v1/campaigns/{campaign['id']}/send").json()
+        assert sent["recipient_count"] == expected
+
+
+def test_a_campaign_needs_some_audience(client: TestClient) -> None:
+    answer = client.post("/api/v1/campaigns", json={"name": "x", "body": "hi"})
+    assert answer.status_code == 400
+    assert answer.json()["problems"][0]["field"] == "recipients"
