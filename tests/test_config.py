@@ -62,6 +62,8 @@ def test_dotenv_file_is_read(tmp_path: object, monkeypatch: pytest.MonkeyPatch) 
         ("DELIVERY_REPORT", "sometimes", "DELIVERY_REPORT"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be a sqlite"),
         ("SINCH_API_TOKEN", "only-the-token", "SINCH_SERVICE_PLAN_ID must be set"),
+        ("HELP_REPLY", "{brand} at {phone}", "HELP_REPLY: only {brand} and {contact}"),
+        ("OPT_OUT_KEYWORDS", " , ", "OPT_OUT_KEYWORDS: must list at least one keyword"),
     ],
 )
 def test_a_bad_value_names_the_variable(

@@ -70,6 +70,26 @@ class Settings(BaseSettings):
     """Batches in flight at once; the token bucket still bounds the rate."""
     dispatcher_poll_seconds: Annotated[float, Field(gt=0)] = 0.5
 
+    # Keywords on inbound messages (comma-separated; matched on the whole message, ignoring case,
+    # spaces and punctuation) and the replies they get.
+    opt_out_keywords: str = "STOP,STOPALL,UNSUBSCRIBE,CANCEL,END,QUIT,OPTOUT,OPT-OUT,REVOKE,REMOVE"
+    opt_in_keywords: str = "START,UNSTOP,YES"
+    help_keywords: str = "HELP,INFO"
+    brand_name: Annotated[str, Field(min_length=1, max_length=40)] = "textcast"
+    help_contact: Annotated[str, Field(max_length=80)] = "support@example.com"
+    opt_out_reply: str = (
+        "{brand}: you are unsubscribed and will receive no more messages. Reply START to rejoin."
+    )
+    opt_in_reply: str = (
+        "{brand}: you are subscribed again. Msg & data rates may apply. "
+        "Reply HELP for help, STOP to opt out."
+    )
+    help_reply: str = (
+        "{brand}: help at {contact}. Msg & data rates may apply. Reply STOP to opt out."
+    )
+    reply_period_hours: Annotated[float, Field(ge=0)] = 24.0
+    """A number gets each kind of keyword reply at most once per period."""
+
     secret_key: SecretStr | None = None
     """Keys the suppression hashes (and later sessions). Unset: a random key kept in
     `SECRET_KEY_FILE`, created on first use."""
@@ -87,6 +107,22 @@ class Settings(BaseSettings):
         if region not in REGION_HOSTS:
             raise ValueError(f"must be one of {', '.join(REGION_HOSTS)}")
         return region
+
+    @field_validator("opt_out_reply", "opt_in_reply", "help_reply")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            value.format(brand="", contact="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{brand}} and {{contact}} may be used ({exc})") from None
+        return value
+
+    @field_validator("opt_out_keywords", "opt_in_keywords", "help_keywords")
+    @classmethod
+    def _some_keywords(cls, value: str) -> str:
+        if not [word for word in value.split(",") if word.strip()]:
+            raise ValueError("must list at least one keyword")
+        return value
 
     @field_validator("default_region")
     @classmethod
