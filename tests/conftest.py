@@ -18,7 +18,8 @@ from textcast.models import Base
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEXTCAST_TEST_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres"
 )
-POSTGRES_TEST_DB = os.environ.get("TEXTCAST_TEST_PG_DB", "textcast_test")
+# One database per test session, so that concurrent runs never share (or drop) each other's.
+POSTGRES_TEST_DB = f"textcast_test_{os.getpid()}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,14 +37,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _postgres_url() -> str:
-    """Create the test database once; fail loudly in CI, skip elsewhere, if PostgreSQL is down."""
+    """Create the session's database; fail loudly in CI, skip elsewhere, if PostgreSQL is down."""
     try:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (POSTGRES_TEST_DB,)
-            ).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{POSTGRES_TEST_DB}"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_TEST_DB}"')
+            conn.execute(f'CREATE DATABASE "{POSTGRES_TEST_DB}"')
     except psycopg.OperationalError as exc:
         if os.environ.get("CI"):
             raise
@@ -53,22 +51,22 @@ def _postgres_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def migrated_template(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated once per session: a SQLite file to copy, or the PostgreSQL URL."""
     if engine_name == "sqlite":
         path = tmp_path_factory.mktemp("template") / "template.db"
         database = Database(f"sqlite:///{path}")
         upgrade(database)
         database.dispose()
-        return str(path)
+        yield str(path)
+        return
     url = _postgres_url()
     database = Database(url)
-    with database.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
     upgrade(database)
     database.dispose()
-    return url
+    yield url
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{POSTGRES_TEST_DB}" WITH (FORCE)')
 
 
 @pytest.fixture

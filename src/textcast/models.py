@@ -68,6 +68,12 @@ class Base(DeclarativeBase):
     }
 
 
+class CampaignKind(StrEnum):
+    MARKETING = "marketing"
+    REPLY = "reply"
+    """An answer to a keyword (STOP confirmation, HELP text): sent even to opted-out numbers."""
+
+
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
@@ -104,8 +110,12 @@ class BatchState(StrEnum):
     """Sinch said nothing was taken (429/5xx/refused); resubmit at `next_attempt_at`."""
     UNKNOWN = "unknown"
     """The POST left and no answer came back; reconcile before anything is resent."""
+    POSTING = "posting"
+    """Passed the last opt-out check; the POST is about to leave or in flight."""
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    SKIPPED = "skipped"
+    """Every recipient opted out before the batch could leave."""
 
 
 class WebhookKind(StrEnum):
@@ -251,6 +261,7 @@ class Campaign(Base):
     body: Mapped[str] = mapped_column(Text)
     sender: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[CampaignStatus] = mapped_column(String(16), default=CampaignStatus.DRAFT)
+    kind: Mapped[CampaignKind] = mapped_column(String(16), default=CampaignKind.MARKETING)
     encoding: Mapped[str] = mapped_column(String(8))
     parts: Mapped[int] = mapped_column(Integer)
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)

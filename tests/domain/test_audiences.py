@@ -154,3 +154,38 @@ def test_unknown_lists_and_segments_are_named(database: Database) -> None:
             session, campaigns.CampaignDraft("x", "hi", list_ids=[7], segment_ids=[8]), "US"
         )
     assert [p.field for p in caught.value.problems] == ["lists[0]", "segments[0]"]
+
+
+def test_a_stop_while_the_batch_waits_for_tokens_is_honoured_at_the_last_check(
+    database: Database,
+) -> None:
+    phones = numbers(3)
+    ids = _contacts(database, [(p, {}) for p in phones])
+    with database.write() as session:
+        campaign = campaigns.create_campaign(
+            session, campaigns.CampaignDraft("x", "hi", phones), "US"
+        )
+        campaigns.launch_campaign(session, campaign.id)
+    with database.write() as session:
+        claimed = outbox.claim_batch(session, campaign.id, 1000, KEY)
+    assert claimed is not None and len(claimed.recipients) == 3
+    with database.write() as session:
+        consent.opt_out(
+            session, KEY, contacts.get_contact(session, ids[0]), consent.Evidence("api")
+        )
+    with database.write() as session:
+        ready = outbox.prepare_post(session, claimed.id, KEY)
+    assert ready.recipients == sorted(phones[1:])
+    with database.read() as session:
+        assert outbox.inflight_posts_to(session, phones[1]) == 1
+        assert outbox.inflight_posts_to(session, phones[0]) == 0
+    with database.write() as session:
+        outbox.record_accepted(session, claimed.id, "SINCH1")
+    with database.read() as session:
+        assert outbox.inflight_posts_to(session, phones[1]) == 0
+        statuses = dict(session.execute(select(Message.phone, Message.status)).all())
+    assert statuses == {
+        phones[0]: MessageStatus.SKIPPED,
+        phones[1]: MessageStatus.ACCEPTED,
+        phones[2]: MessageStatus.ACCEPTED,
+    }

@@ -43,13 +43,25 @@ def _worker(database_url: str, simulator_url: str) -> subprocess.Popen[bytes]:
 
 def _in_flight(database: Database) -> int:
     with database.read() as session:
-        open_states = (BatchState.SUBMITTING, BatchState.UNKNOWN)
+        open_states = (BatchState.SUBMITTING, BatchState.POSTING, BatchState.UNKNOWN)
         return (
             session.scalar(
                 select(func.count()).select_from(Batch).where(Batch.state.in_(open_states))
             )
             or 0
         )
+
+
+def _batches(database: Database) -> int:
+    with database.read() as session:
+        return session.scalar(select(func.count()).select_from(Batch)) or 0
+
+
+def _wait_until_sending(database: Database, batches_before: int) -> None:
+    """Start-up takes a moment (longer on a busy machine): kill only once batches flow."""
+    deadline = time.monotonic() + 30
+    while _batches(database) <= batches_before and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def _campaign_status(database: Database, campaign_id: int) -> CampaignStatus:
@@ -73,7 +85,8 @@ def test_killing_the_dispatcher_ten_times_neither_duplicates_nor_loses(
     with running_simulator(simulator) as sim:
         for _ in range(KILLS):
             worker = _worker(database_url, sim.base_url)
-            time.sleep(rng.uniform(0.8, 2.0))
+            _wait_until_sending(database, _batches(database))
+            time.sleep(rng.uniform(0.0, 0.5))
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             orphans_seen.append(_in_flight(database))

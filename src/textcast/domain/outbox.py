@@ -6,10 +6,11 @@ row and its `client_reference` exist on disk before the HTTP call that uses them
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from ulid import ULID
 
@@ -18,6 +19,7 @@ from textcast.models import (
     Batch,
     BatchState,
     Campaign,
+    CampaignKind,
     CampaignStatus,
     Message,
     MessageStatus,
@@ -36,6 +38,8 @@ class ClaimedBatch:
     parts: int
     created_at: datetime
     attempts: int = 0
+    checks_opt_outs: bool = True
+    """Marketing batches skip opted-out numbers; keyword replies (a STOP's confirmation) don't."""
 
 
 SKIPPED_OPTED_OUT = "opted_out"
@@ -78,13 +82,14 @@ def claim_batch(
     )
     session.add(batch)
     session.flush()
+    checks_opt_outs = campaign.kind == CampaignKind.MARKETING
     rows: list[tuple[int, str, int]] = []
     while not rows:
         claimed = _claim_due(session, campaign_id, size, batch.id, now)
         if not claimed:
             session.execute(delete(Batch).where(Batch.id == batch.id))
             return None
-        rows = _skip_suppressed(session, secret, claimed, now)
+        rows = _skip_suppressed(session, secret, claimed, now) if checks_opt_outs else claimed
     batch.recipient_count = len(rows)
     batch.parts = sum(parts for _, _, parts in rows)
     return ClaimedBatch(
@@ -96,6 +101,7 @@ def claim_batch(
         parts=batch.parts,
         created_at=now,
         attempts=1,
+        checks_opt_outs=checks_opt_outs,
     )
 
 
@@ -154,6 +160,62 @@ def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
         parts=batch.parts,
         created_at=batch.created_at,
         attempts=batch.attempts,
+        checks_opt_outs=campaign.kind == CampaignKind.MARKETING,
+    )
+
+
+def prepare_post(session: Session, batch_id: str, secret: bytes) -> ClaimedBatch:
+    """The last opt-out check, right before the POST; the batch becomes `posting`.
+
+    A STOP committed before this transaction is honoured here. One committed after it waits,
+    before being acknowledged, until this batch has left (see `inflight_posts_to`), so once a
+    STOP is acknowledged no later batch carries the number. On PostgreSQL a shared advisory lock
+    orders this check against opt-outs, which take it exclusively; SQLite's single writer does
+    the same by itself.
+    """
+    hold_opt_out_lock(session, shared=True)
+    batch = reload_batch(session, batch_id)
+    if batch.checks_opt_outs and batch.recipients:
+        pending = session.execute(
+            select(Message.id, Message.phone, Message.parts).where(
+                *_pending_in(session.get_one(Batch, batch_id))
+            )
+        ).all()
+        kept = _skip_suppressed(session, secret, [(r[0], r[1], r[2]) for r in pending], utcnow())
+        batch = dataclasses.replace(
+            batch,
+            recipients=sorted(phone for _, phone, _ in kept),
+            parts=sum(parts for _, _, parts in kept),
+        )
+    state = BatchState.POSTING if batch.recipients else BatchState.SKIPPED
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(state=state, recipient_count=len(batch.recipients), parts=batch.parts)
+    )
+    return batch
+
+
+OPT_OUT_LOCK_KEY = 0x6F70746F7574  # "optout"
+
+
+def hold_opt_out_lock(session: Session, *, shared: bool) -> None:
+    """Until commit: shared for pre-POST checks, exclusive for opt-outs (PostgreSQL only)."""
+    if session.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {function}(:key)"), {"key": OPT_OUT_LOCK_KEY})
+
+
+def inflight_posts_to(session: Session, phone: str) -> int:
+    """Batches past their last opt-out check, still on their way, that include `phone`."""
+    posting = select(Batch.id).where(Batch.state == BatchState.POSTING)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.batch_id.in_(posting), Message.phone == phone)
+        )
+        or 0
     )
 
 
@@ -242,7 +304,7 @@ def orphaned_batches(session: Session) -> list[str]:
     return list(
         session.scalars(
             select(Batch.id)
-            .where(Batch.state.in_((BatchState.SUBMITTING, BatchState.UNKNOWN)))
+            .where(Batch.state.in_((BatchState.SUBMITTING, BatchState.POSTING, BatchState.UNKNOWN)))
             .order_by(Batch.created_at)
         )
     )

@@ -202,9 +202,14 @@ class Dispatcher:
 
     async def _submit(self, batch: outbox.ClaimedBatch) -> None:
         try:
-            if not batch.recipients:
-                return
             await self.bucket.acquire(batch.parts)
+            # Tokens may take a while at a low rate: opt-outs are checked again at the last moment.
+            batch = await self._db_write(
+                outbox.prepare_post, batch.id, self.config.suppression_secret
+            )
+            if not batch.recipients:
+                log.info("batch %s: every recipient opted out meanwhile; nothing sent", batch.id)
+                return
             accepted = await self.provider.submit(self._outbound(batch))
         except ProviderRejected as exc:
             log.warning("batch %s rejected: %s %s", batch.id, exc.status, exc.code)

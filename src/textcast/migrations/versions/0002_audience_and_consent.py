@@ -143,6 +143,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.add_column(
+            sa.Column("kind", sa.String(length=16), nullable=False, server_default="marketing")
+        )
+        batch_op.add_column(
             sa.Column("audience", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
         )
 
@@ -160,6 +163,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_column("audience")
+        batch_op.drop_column("kind")
 
     op.drop_table("import_rejections")
     with op.batch_alter_table("consent_events", schema=None) as batch_op:
