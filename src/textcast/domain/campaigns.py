@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Select,
     false,
     func,
     insert,
@@ -25,6 +27,7 @@ from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFoun
 from textcast.domain.phones import parse_numbers
 from textcast.models import (
     Campaign,
+    CampaignKind,
     CampaignRecipient,
     CampaignStatus,
     Contact,
@@ -82,7 +85,12 @@ def new_reference() -> str:
     return f"tc_{ULID()}"
 
 
-def create_campaign(session: Session, draft: CampaignDraft, default_region: str) -> Campaign:
+def create_campaign(
+    session: Session,
+    draft: CampaignDraft,
+    default_region: str,
+    kind: CampaignKind = CampaignKind.MARKETING,
+) -> Campaign:
     problems = _check_text(draft)
     parsed = parse_numbers(draft.recipients, "recipients", default_region)
     problems.extend(parsed.problems)
@@ -96,6 +104,7 @@ def create_campaign(session: Session, draft: CampaignDraft, default_region: str)
         body=draft.body,
         sender=draft.sender,
         status=CampaignStatus.DRAFT,
+        kind=kind,
         encoding=info.encoding.value,
         parts=info.parts,
         recipient_count=len(parsed.numbers),
@@ -187,16 +196,21 @@ def launch_campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _audience(session: Session, campaign: Campaign) -> CompoundSelect[tuple[str]]:
+def _audience(
+    session: Session, campaign: Campaign
+) -> Select[tuple[str]] | CompoundSelect[tuple[str]]:
     """Raw numbers plus subscribed contacts of the lists and segments, once each.
 
     Opted-out contacts are left out here; the dispatcher checks suppressions again for every
     batch, so a STOP that arrives after launch still wins.
     """
-    opted_out = select(Contact.phone).where(Contact.status != ContactStatus.SUBSCRIBED)
     raw = select(CampaignRecipient.phone.label("phone")).where(
-        CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.phone.not_in(opted_out)
+        CampaignRecipient.campaign_id == campaign.id
     )
+    if campaign.kind == CampaignKind.REPLY:
+        return raw  # the confirmation of a STOP goes to the number that just opted out
+    opted_out = select(Contact.phone).where(Contact.status != ContactStatus.SUBSCRIBED)
+    raw = raw.where(CampaignRecipient.phone.not_in(opted_out))
     chosen: list[ColumnElement[bool]] = []
     if list_ids := campaign.audience.get("lists"):
         chosen.append(

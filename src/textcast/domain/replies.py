@@ -1,0 +1,93 @@
+"""What an inbound message does: STOP, START and HELP act and answer; anything else is a reply.
+
+Answers go out through the dispatcher as one-recipient `reply` campaigns, which skip the
+opt-out check (a STOP's confirmation goes to a number that just opted out) and are sent before
+marketing batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textcast.domain import campaigns, consent
+from textcast.domain.keywords import Keyword, KeywordRules
+from textcast.domain.phones import country_of
+from textcast.models import (
+    Campaign,
+    CampaignKind,
+    CampaignRecipient,
+    Contact,
+    ContactStatus,
+    InboundMessage,
+    utcnow,
+)
+
+ATTRIBUTION_WINDOW = timedelta(hours=72)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPolicy:
+    rules: KeywordRules
+    texts: dict[Keyword, str]
+    """The answer to each keyword, placeholders already filled."""
+    period: timedelta
+    """Each kind of answer goes to a number at most once per period."""
+    sender: str | None = None
+
+
+def handle_inbound(
+    session: Session, secret: bytes, policy: ReplyPolicy, message: InboundMessage
+) -> Keyword | None:
+    """Act on a stored inbound message: keyword, or a reply linked to contact and campaign."""
+    keyword = policy.rules.classify(message.body)
+    contact = session.scalars(select(Contact).where(Contact.phone == message.from_phone)).first()
+    if keyword is Keyword.OPT_OUT:
+        contact = contact or _new_contact(session, message.from_phone, ContactStatus.UNSUBSCRIBED)
+        evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
+        consent.opt_out(session, secret, contact, evidence)
+    elif keyword is Keyword.OPT_IN:
+        contact = contact or _new_contact(session, message.from_phone, ContactStatus.SUBSCRIBED)
+        evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
+        consent.opt_in(session, secret, contact, evidence)
+    if contact is not None:
+        message.contact_id = contact.id
+    if keyword is not None:
+        _answer(session, policy, message.from_phone, keyword)
+    return keyword
+
+
+def _word(message: InboundMessage) -> str:
+    return message.body.strip()[:32]
+
+
+def _new_contact(session: Session, phone: str, status: ContactStatus) -> Contact:
+    """A number we never had writes in: keep it, so its consent has a home."""
+    contact = Contact(phone=phone, country=country_of(phone), attributes={}, status=status)
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def _answer(session: Session, policy: ReplyPolicy, phone: str, keyword: Keyword) -> None:
+    name = f"Reply: {keyword.value}"
+    since = utcnow() - policy.period
+    already = session.scalar(
+        select(Campaign.id)
+        .join(CampaignRecipient, CampaignRecipient.campaign_id == Campaign.id)
+        .where(
+            Campaign.kind == CampaignKind.REPLY,
+            Campaign.name == name,
+            Campaign.created_at > since,
+            CampaignRecipient.phone == phone,
+        )
+        .limit(1)
+    )
+    if already is not None:
+        return
+    draft = campaigns.CampaignDraft(name, policy.texts[keyword], [phone], policy.sender)
+    reply = campaigns.create_campaign(session, draft, "US", kind=CampaignKind.REPLY)
+    campaigns.launch_campaign(session, reply.id)
