@@ -196,9 +196,7 @@ def launch_campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def _audience(
-    session: Session, campaign: Campaign
-) -> Select[tuple[str]] | CompoundSelect[tuple[str]]:
+def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSelect[Any]:
     """Raw numbers plus subscribed contacts of the lists and segments, once each.
 
     Opted-out contacts are left out here; the dispatcher checks suppressions again for every
