@@ -15,7 +15,7 @@ def _contacts(database: Database, specs: list[tuple[str, dict[str, object]]]) ->
     with database.write() as session:
         return [
             contacts.create_contact(
-                session, ContactDraft(phone, attributes=attrs), "US", source="api"
+                session, ContactDraft(phone, attributes=attrs), "US", source="api", secret=KEY
             ).id  # type: ignore[arg-type]
             for phone, attrs in specs
         ]

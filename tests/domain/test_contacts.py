@@ -12,7 +12,7 @@ KEY = b"test-key"
 def _create(database: Database, phone: str, **fields: object) -> int:
     with database.write() as session:
         return contacts.create_contact(
-            session, ContactDraft(phone, **fields), "FR", source="api"
+            session, ContactDraft(phone, **fields), "FR", source="api", secret=KEY
         ).id  # type: ignore[arg-type]
 
 
@@ -39,7 +39,7 @@ def test_bad_fields_are_named(database: Database) -> None:
         draft = ContactDraft(
             "nope", attributes={"tags": ["a"]}, country="XX", time_zone="Mars/Base"
         )
-        contacts.create_contact(session, draft, "FR", source="api")
+        contacts.create_contact(session, draft, "FR", source="api", secret=KEY)
     assert [p.field for p in caught.value.problems] == [
         "phone",
         "attributes.tags",

@@ -60,7 +60,7 @@ def _contact_status(database: Database) -> ContactStatus:
 
 def test_stop_unsubscribes_suppresses_and_confirms_once_per_period(database: Database) -> None:
     with database.write() as session:
-        contacts.create_contact(session, ContactDraft(PHONE), "US", source="api")
+        contacts.create_contact(session, ContactDraft(PHONE), "US", source="api", secret=KEY)
     assert _inbound(database, " Stop. ") is Keyword.OPT_OUT
     assert _inbound(database, "end", n=1) is Keyword.OPT_OUT
     assert _contact_status(database) == ContactStatus.UNSUBSCRIBED
@@ -83,7 +83,7 @@ def test_start_resubscribes_and_lifts_the_suppression(database: Database) -> Non
 
 def test_help_answers_without_changing_consent(database: Database) -> None:
     with database.write() as session:
-        contacts.create_contact(session, ContactDraft(PHONE), "US", source="api")
+        contacts.create_contact(session, ContactDraft(PHONE), "US", source="api", secret=KEY)
     assert _inbound(database, "help?") is Keyword.HELP
     assert _contact_status(database) == ContactStatus.SUBSCRIBED
     assert _replies(database) == [("Help: x@y.z", PHONE)]
@@ -96,7 +96,9 @@ def test_a_stop_from_an_unknown_number_is_remembered(database: Database) -> None
 
 def test_other_text_is_kept_as_a_reply_linked_to_the_contact(database: Database) -> None:
     with database.write() as session:
-        contact = contacts.create_contact(session, ContactDraft(PHONE), "US", source="api")
+        contact = contacts.create_contact(
+            session, ContactDraft(PHONE), "US", source="api", secret=KEY
+        )
     assert _inbound(database, "Is the sale on tomorrow too?") is None
     assert _replies(database) == []
     with database.read() as session:

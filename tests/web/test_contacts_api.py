@@ -109,3 +109,18 @@ def test_a_campaign_needs_some_audience(client: TestClient) -> None:
     answer = client.post("/api/v1/campaigns", json={"name": "x", "body": "hi"})
     assert answer.status_code == 400
     assert answer.json()["problems"][0]["field"] == "recipients"
+
+
+def test_erasure_needs_to_be_asked_for_and_keeps_an_opt_out(client: TestClient) -> None:
+    contact = _contact(client, "0612345678")
+    refused = client.delete(f"/api/v1/contacts/{contact['id']}")
+    assert refused.status_code == 400 and refused.json()["problems"][0]["field"] == "erase"
+    client.post(f"/api/v1/contacts/{contact['id']}/opt-out", json={})
+    erased = client.delete(f"/api/v1/contacts/{contact['id']}", params={"erase": "true"})
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["kept_suppression"] is True
+    assert client.get(f"/api/v1/contacts/{contact['id']}").status_code == 404
+    # The number comes back: its STOP outlived the erasure, so it is not re-subscribed.
+    again = _contact(client, "+33612345678")
+    assert again["status"] == "unsubscribed"
+    assert client.get(f"/api/v1/contacts/{again['id']}/consent").json() == []

@@ -10,6 +10,7 @@ from phonenumbers import timezone as number_time_zones
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from textcast.domain import suppressions
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.domain.phones import InvalidPhone, country_of, normalise_phone
 from textcast.models import ConsentEvent, ConsentKind, Contact, ContactStatus, ListMember
@@ -45,8 +46,13 @@ def time_zone_of(e164: str) -> str | None:
 
 
 def create_contact(
-    session: Session, draft: ContactDraft, default_region: str, source: str
+    session: Session, draft: ContactDraft, default_region: str, source: str, secret: bytes
 ) -> Contact:
+    """A new contact, subscribed with its evidence, unless the number once said STOP.
+
+    Only the person can take back an opt-out (START); a number whose keyed hash is suppressed
+    (even after its contact was erased) comes back unsubscribed, with no opt-in recorded.
+    """
     problems = _check(draft)
     try:
         phone = normalise_phone(draft.phone, default_region)
@@ -56,6 +62,7 @@ def create_contact(
         raise InvalidInput(problems)
     if session.scalar(select(Contact.id).where(Contact.phone == phone)) is not None:
         raise Conflict(f"a contact with this number already exists ({phone[:4]}…)")
+    opted_out = bool(suppressions.suppressed_among(session, secret, [phone]))
     contact = Contact(
         phone=phone,
         first_name=draft.first_name,
@@ -63,10 +70,12 @@ def create_contact(
         attributes=dict(draft.attributes),
         country=draft.country.upper() if draft.country else country_of(phone),
         time_zone=draft.time_zone or time_zone_of(phone),
-        status=ContactStatus.SUBSCRIBED,
+        status=ContactStatus.UNSUBSCRIBED if opted_out else ContactStatus.SUBSCRIBED,
     )
     session.add(contact)
     session.flush()
+    if opted_out:
+        return contact
     session.add(
         ConsentEvent(
             contact_id=contact.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -10,8 +11,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from textcast.domain import consent, contacts
+from textcast.domain import consent, contacts, erasure
 from textcast.domain.contacts import ContactDraft, ContactFilter
+from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.models import ConsentEvent, Contact, ContactStatus
 from textcast.web.deps import ReadSession, RuntimeDep
 
@@ -86,7 +88,7 @@ def create_contact(payload: ContactIn, runtime: RuntimeDep) -> ContactOut:
     draft = ContactDraft(**payload.model_dump())
     with runtime.database.write() as session:
         contact = contacts.create_contact(
-            session, draft, runtime.settings.default_region, source="api"
+            session, draft, runtime.settings.default_region, "api", runtime.secret
         )
     return ContactOut.of(contact)
 
@@ -121,6 +123,31 @@ def update_contact(contact_id: int, payload: ContactPatch, runtime: RuntimeDep) 
             session, contact_id, payload.model_dump(exclude_unset=True)
         )
     return ContactOut.of(contact)
+
+
+class ErasedOut(BaseModel):
+    messages: int = Field(description="Sent messages whose number was scrubbed.")
+    inbound: int
+    webhook_events: int
+    kept_suppression: bool = Field(description="The number opted out: its keyed hash stays.")
+
+
+@router.delete("/{contact_id}")
+def erase_contact(
+    contact_id: int,
+    runtime: RuntimeDep,
+    erase: Annotated[
+        bool, Query(description="Must be true: deleting a contact erases it.")
+    ] = False,
+) -> ErasedOut:
+    """Erase the contact's personal data everywhere (messages, replies, stored callbacks)."""
+    if not erase:
+        raise InvalidInput(
+            [FieldProblem("erase", "pass erase=true: this removes the person's data everywhere")]
+        )
+    with runtime.database.write() as session:
+        erased = erasure.erase_contact(session, runtime.secret, contact_id)
+    return ErasedOut(**dataclasses.asdict(erased))
 
 
 @router.post("/{contact_id}/opt-out")
