@@ -368,4 +368,6 @@ class InboundMessage(Base):
     received_at: Mapped[datetime]
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    keyword: Mapped[str | None] = mapped_column(String(16))
+    """`opt_out`, `opt_in` or `help` when the message was one; null for a reply."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

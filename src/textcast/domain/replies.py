@@ -23,6 +23,7 @@ from textcast.models import (
     Contact,
     ContactStatus,
     InboundMessage,
+    Message,
     utcnow,
 )
 
@@ -55,9 +56,27 @@ def handle_inbound(
         consent.opt_in(session, secret, contact, evidence)
     if contact is not None:
         message.contact_id = contact.id
+    message.campaign_id = _answered_campaign(session, message)
     if keyword is not None:
+        message.keyword = keyword.value
         _answer(session, policy, message.from_phone, keyword)
     return keyword
+
+
+def _answered_campaign(session: Session, message: InboundMessage) -> int | None:
+    """The last marketing campaign that texted this number in the attribution window."""
+    since = message.received_at - ATTRIBUTION_WINDOW
+    return session.scalar(
+        select(Message.campaign_id)
+        .join(Campaign, Campaign.id == Message.campaign_id)
+        .where(
+            Campaign.kind == CampaignKind.MARKETING,
+            Message.updated_at >= since,
+            Message.phone == message.from_phone,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
 
 
 def _word(message: InboundMessage) -> str:

@@ -154,8 +154,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contacts_country"), ["country"], unique=False)
         batch_op.create_index(batch_op.f("ix_contacts_status"), ["status"], unique=False)
 
+    with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("keyword", sa.String(length=16), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbound_messages", schema=None) as batch_op:
+        batch_op.drop_column("keyword")
+
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contacts_status"))
         batch_op.drop_index(batch_op.f("ix_contacts_country"))
