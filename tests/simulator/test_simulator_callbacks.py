@@ -220,6 +220,7 @@ def test_injected_inbound_reaches_the_receiver_and_the_api(
             json={"from": "15551230002", "to": "15550000000", "body": "START"},
         )
         receiver.wait_for(lambda: len(receiver.on("/mo")) == 2)
+        acks = sim.inbound_acks()
     call = receiver.on("/mo")[0]
     assert_signed(call.headers, call.body)
     mo = call.json()
@@ -229,6 +230,10 @@ def test_injected_inbound_reaches_the_receiver_and_the_api(
     assert listed["count"] == 1 and listed["inbounds"][0] == mo
     assert one.json() == mo
     assert via_control.status_code == 201
+    assert [(a["from"], a["body"], a["accepted_before_ack"]) for a in acks] == [
+        ("15551230001", "STOP", 0),
+        ("15551230002", "START", 0),
+    ]
 
 
 def test_ledger_counts_duplicates_across_batches(http: httpx.Client) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ class Callback:
     url: str
     body: bytes
     kind: str
+    payload: dict[str, Any]
     retries: int = 0
     first_failure: float | None = None
     timer: asyncio.TimerHandle | None = None
@@ -59,7 +61,9 @@ class CallbackSender:
         timeout: float,
         time_scale: float,
         max_retries: int,
+        on_delivered: Callable[[Callback], None] | None = None,
     ) -> None:
+        self._on_delivered = on_delivered
         self._secret = secret
         self._concurrency = concurrency
         self._timeout = timeout
@@ -79,7 +83,7 @@ class CallbackSender:
         return queued + len(self._timers) + self._busy
 
     def submit(self, url: str, payload: dict[str, Any], kind: str) -> None:
-        callback = Callback(url, encode_payload(payload), kind)
+        callback = Callback(url, encode_payload(payload), kind, payload)
         if self._queue is None:
             self._staged.append(callback)
         else:
@@ -159,6 +163,8 @@ class CallbackSender:
         status = response.status_code
         if 200 <= status < 300:
             self.stats.succeeded += 1
+            if self._on_delivered is not None:
+                self._on_delivered(callback)
         elif status >= 500 or status == 429:
             self._retry_later(callback)
         else:

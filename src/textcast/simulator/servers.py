@@ -70,6 +70,10 @@ class RunningSimulator:
     def ledger(self, *, full: bool = True) -> LedgerReport:
         return self.call(lambda: self.state.ledger_report(full=full))
 
+    def inbound_acks(self) -> list[dict[str, Any]]:
+        """Each acknowledged inbound callback, with its sender's ledger count at that moment."""
+        return self.call(lambda: list(self.state.inbound_acks))
+
     def stats(self) -> dict[str, Any]:
         return self.call(self.state.stats)
 

@@ -20,7 +20,7 @@ from textcast.simulator.batch_requests import (
     parse_send_request,
 )
 from textcast.simulator.batches import Batch, Delivery, aborted_on_dispatch
-from textcast.simulator.callbacks import CallbackSender
+from textcast.simulator.callbacks import Callback, CallbackSender
 from textcast.simulator.config import Faults, SimulatorConfig
 from textcast.simulator.errors import constraint_violation
 from textcast.simulator.ids import new_id
@@ -48,7 +48,9 @@ class SimulatorState:
             timeout=config.callback_timeout,
             time_scale=config.time_scale,
             max_retries=config.callback_retries,
+            on_delivered=self._delivered,
         )
+        self.inbound_acks: list[dict[str, Any]] = []
         publisher = ReportPublisher(self.table, self.callbacks, config.default_callback_url)
         self.queue = PlanQueue(config, self.table, publisher, self.clock, random.Random(seed))
         self.ledger = Ledger()
@@ -253,6 +255,23 @@ class SimulatorState:
             self.callbacks.submit(url, message, "inbound")
         return message
 
+    def _delivered(self, callback: Callback) -> None:
+        """When an inbound callback is acknowledged, note how often its sender was texted so far.
+
+        Runs on the simulator's loop, like batch acceptance, so the count is exact: a test can
+        prove that no message to a number that texted STOP was accepted after the STOP's 2xx.
+        """
+        if callback.kind == "inbound":
+            sender = str(callback.payload["from"])
+            self.inbound_acks.append(
+                {
+                    "id": callback.payload["id"],
+                    "from": sender,
+                    "body": callback.payload["body"],
+                    "accepted_before_ack": self.ledger.count(sender),
+                }
+            )
+
     def ledger_report(self, *, full: bool = False) -> LedgerReport:
         return self.ledger.report(full=full)
 
@@ -272,6 +291,7 @@ class SimulatorState:
         self.callbacks.clear()
         self.ledger.clear()
         self.inbounds.clear()
+        self.inbound_acks.clear()
         self._batches.clear()
         self._by_reference.clear()
         self.faults = self.config.faults
