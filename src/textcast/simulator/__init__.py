@@ -7,7 +7,7 @@ the real client cannot hide. The control API under `/_simulator` is described in
 from textcast.simulator.app import create_app
 from textcast.simulator.config import ALL_DELIVERED, Faults, Outcome, SimulatorConfig
 from textcast.simulator.encoding import Encoding, measure_body
-from textcast.simulator.ledger import LedgerReport
+from textcast.simulator.ledger import AcceptedBatch, LedgerReport
 from textcast.simulator.servers import (
     RunningSimulator,
     running_simulator,
@@ -18,6 +18,7 @@ from textcast.simulator.signatures import sign_callback, signature_headers
 from textcast.simulator.state import SimulatorState
 
 __all__ = [
+    "AcceptedBatch",
     "ALL_DELIVERED",
     "Encoding",
     "Faults",

@@ -38,6 +38,15 @@ class LedgerReport:
         return result
 
 
+@dataclass(frozen=True, slots=True)
+class AcceptedBatch:
+    position: int
+    """Recipients accepted before this batch: compare with an inbound's `ledger_position_at_ack`."""
+    batch_id: str
+    client_reference: str | None
+    recipients: list[str]
+
+
 class Ledger:
     def __init__(self) -> None:
         self.clear()
@@ -50,10 +59,13 @@ class Ledger:
         self._references: Counter[str] = Counter()
         self._batches: Counter[str] = Counter()
         self.accepted = 0
+        self.history: list[AcceptedBatch] = []
+        """Every accepted batch in order, with the ledger's running total before it."""
 
     def record(self, batch_id: str, client_reference: str | None, recipients: list[str]) -> None:
         if client_reference is not None:
             self._references[client_reference] += 1
+        self.history.append(AcceptedBatch(self.accepted, batch_id, client_reference, recipients))
         self.add(batch_id, recipients)
 
     @property

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from textcast.simulator.app import create_app
 from textcast.simulator.config import Faults, SimulatorConfig
 from textcast.simulator.faults import install_log_filter
-from textcast.simulator.ledger import LedgerReport
+from textcast.simulator.ledger import AcceptedBatch, LedgerReport
 from textcast.simulator.state import SimulatorState
 
 T = TypeVar("T")
@@ -73,6 +73,10 @@ class RunningSimulator:
     def inbound_acks(self) -> list[dict[str, Any]]:
         """Each acknowledged inbound callback, with its sender's ledger count at that moment."""
         return self.call(lambda: list(self.state.inbound_acks))
+
+    def accepted_batches(self) -> list[AcceptedBatch]:
+        """Every accepted batch in acceptance order (see `Ledger.history`)."""
+        return self.call(lambda: list(self.state.ledger.history))
 
     def stats(self) -> dict[str, Any]:
         return self.call(self.state.stats)

@@ -269,6 +269,7 @@ class SimulatorState:
                     "from": sender,
                     "body": callback.payload["body"],
                     "accepted_before_ack": self.ledger.count(sender),
+                    "ledger_position_at_ack": self.ledger.accepted,
                 }
             )
 
