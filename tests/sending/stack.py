@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,10 @@ class Stack:
     simulator: RunningSimulator
     api: httpx.Client
 
+    def campaign_done(self, campaign_id: int) -> bool:
+        state = self.api.get(f"/api/v1/campaigns/{campaign_id}").json()
+        return state["status"] == "completed"
+
     def wait_until_final(self, campaign_id: int, timeout: float = 90.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -36,10 +41,14 @@ class Stack:
 
 @contextmanager
 def sending_stack(
-    database_url: str, simulator: SimulatorConfig, **settings: Any
+    database_url: str, simulator: SimulatorConfig, *, inbound: bool = False, **settings: Any
 ) -> Iterator[Stack]:
+    """`inbound=True`: the simulator posts injected MO messages to the app's inbound webhook."""
     port = free_port()
     public = f"http://127.0.0.1:{port}"
+    if inbound:
+        url = f"{public}/api/webhooks/inbound"
+        simulator = dataclasses.replace(simulator, inbound_callback_url=url)
     with running_simulator(simulator) as sim:
         config = load_settings(
             database_url=database_url,
