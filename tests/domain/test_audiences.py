@@ -174,7 +174,7 @@ def test_a_stop_while_the_batch_waits_for_tokens_is_honoured_at_the_last_check(
             session, KEY, contacts.get_contact(session, ids[0]), consent.Evidence("api")
         )
     with database.write() as session:
-        ready = outbox.prepare_post(session, claimed.id, KEY)
+        ready = outbox.prepare_post(session, claimed, KEY)
     assert ready.recipients == sorted(phones[1:])
     with database.read() as session:
         assert outbox.inflight_posts_to(session, phones[1]) == 1

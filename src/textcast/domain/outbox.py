@@ -164,7 +164,7 @@ def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
     )
 
 
-def prepare_post(session: Session, batch_id: str, secret: bytes) -> ClaimedBatch:
+def prepare_post(session: Session, batch: ClaimedBatch, secret: bytes) -> ClaimedBatch:
     """The last opt-out check, right before the POST; the batch becomes `posting`.
 
     A STOP committed before this transaction is honoured here. One committed after it waits,
@@ -174,23 +174,37 @@ def prepare_post(session: Session, batch_id: str, secret: bytes) -> ClaimedBatch
     the same by itself.
     """
     hold_opt_out_lock(session, shared=True)
-    batch = reload_batch(session, batch_id)
-    if batch.checks_opt_outs and batch.recipients:
-        pending = session.execute(
-            select(Message.id, Message.phone, Message.parts).where(
-                *_pending_in(session.get_one(Batch, batch_id))
+    opted_out = (
+        suppressions.suppressed_among(session, secret, batch.recipients)
+        if batch.checks_opt_outs
+        else set()
+    )
+    if opted_out:
+        session.execute(
+            update(Message)
+            .where(
+                Message.campaign_id == batch.campaign_id,
+                Message.phone.in_(opted_out),
+                Message.batch_id == batch.id,
             )
-        ).all()
-        kept = _skip_suppressed(session, secret, [(r[0], r[1], r[2]) for r in pending], utcnow())
+            .values(
+                status=MessageStatus.SKIPPED,
+                batch_id=None,
+                error=SKIPPED_OPTED_OUT,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        kept = [phone for phone in batch.recipients if phone not in opted_out]
         batch = dataclasses.replace(
             batch,
-            recipients=sorted(phone for _, phone, _ in kept),
-            parts=sum(parts for _, _, parts in kept),
+            recipients=kept,
+            parts=batch.parts * len(kept) // len(batch.recipients),
         )
     state = BatchState.POSTING if batch.recipients else BatchState.SKIPPED
     session.execute(
         update(Batch)
-        .where(Batch.id == batch_id)
+        .where(Batch.id == batch.id)
         .values(state=state, recipient_count=len(batch.recipients), parts=batch.parts)
     )
     return batch

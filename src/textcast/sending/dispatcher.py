@@ -15,7 +15,9 @@ import random
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session
 
 from textcast.db import Database
 from textcast.domain import campaigns, outbox
@@ -33,6 +35,7 @@ from textcast.sending.throttle import TokenBucket
 
 log = logging.getLogger("textcast.dispatcher")
 T = TypeVar("T")
+P = ParamSpec("P")
 
 STANDBY_POLL_SECONDS = 2.0
 # Sinch keeps batches listable for 14 days; look a little before our own creation time.
@@ -204,9 +207,7 @@ class Dispatcher:
         try:
             await self.bucket.acquire(batch.parts)
             # Tokens may take a while at a low rate: opt-outs are checked again at the last moment.
-            batch = await self._db_write(
-                outbox.prepare_post, batch.id, self.config.suppression_secret
-            )
+            batch = await self._db_write(outbox.prepare_post, batch, self.config.suppression_secret)
             if not batch.recipients:
                 log.info("batch %s: every recipient opted out meanwhile; nothing sent", batch.id)
                 return
@@ -295,16 +296,20 @@ class Dispatcher:
             await asyncio.sleep(self.config.poll_seconds)
             return False
 
-    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _db(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         def work() -> T:
             with self.database.read() as session:
-                return fn(session, *args)
+                return fn(session, *args, **kwargs)
 
         return await asyncio.to_thread(work)
 
-    async def _db_write(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _db_write(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         def work() -> T:
             with self.database.write() as session:
-                return fn(session, *args)
+                return fn(session, *args, **kwargs)
 
         return await asyncio.to_thread(work)
