@@ -18,8 +18,8 @@ from textcast.simulator.signatures import sign_callback, signature_headers
 from textcast.simulator.state import SimulatorState
 
 __all__ = [
-    "AcceptedBatch",
     "ALL_DELIVERED",
+    "AcceptedBatch",
     "Encoding",
     "Faults",
     "LedgerReport",
