@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dispatch
 	$(BIN)/python -m bench.dispatch --database postgresql
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.import
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -1,4 +1,4 @@
-"""`textcast serve | worker | simulator | demo | db upgrade`."""
+"""`textcast serve | worker | simulator | demo | db upgrade | campaigns … | contacts …`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 campaigns_app = typer.Typer(help="Create, send and follow campaigns.", no_args_is_help=True)
 app.add_typer(campaigns_app, name="campaigns")
+contacts_app = typer.Typer(help="Contacts (import them from CSV files).", no_args_is_help=True)
+app.add_typer(contacts_app, name="contacts")
 console = Console(stderr=True)
 
 
@@ -246,6 +248,79 @@ def campaigns_status(
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
     Console().print(counts_table(snapshot, f"Campaign {campaign_id} ({snapshot.status})"))
+
+
+# -- contacts import ---------------------------------------------------------------------------
+
+
+@contacts_app.command("import")
+def contacts_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with a phone column.")
+    ],
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="Add the contacts to this list (made if new).")
+    ] = None,
+    default_region: Annotated[
+        str | None,
+        typer.Option(help="Country of national numbers like 0612345678 (DEFAULT_REGION)."),
+    ] = None,
+) -> None:
+    """Import contacts from a CSV file, with a progress bar and a summary."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from textcast.config import instance_secret
+    from textcast.domain import imports
+    from textcast.domain.errors import InvalidInput
+
+    settings, database = _database()
+    try:
+        with database.write() as session:
+            job = imports.start_import(
+                session,
+                path=file,
+                filename=file.name,
+                default_region=default_region or settings.default_region,
+                list_name=list_name,
+            )
+    except InvalidInput as exc:
+        names = {"file": "FILE", "list": "--list", "default_region": "--default-region"}
+        for problem in exc.problems:
+            console.print(f"[red]{names.get(problem.field, problem.field)}[/]: {problem.message}")
+        raise typer.Exit(1) from None
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(f"import {job.id}: {file.name}", total=job.bytes_total)
+
+        def show(progress: imports.Progress) -> None:
+            bar.update(
+                task,
+                completed=progress.bytes_read,
+                description=f"import {job.id}: {progress.rows:,} rows",
+            )
+
+        done = imports.run_import(
+            database, job.id, file, instance_secret(settings), on_progress=show
+        )
+    summary = Table(title=f"Import {done.id} of {done.filename}: {done.status}")
+    summary.add_column("rows")
+    summary.add_column("", justify="right")
+    for label, count in (
+        ("created", done.created),
+        ("updated", done.updated),
+        ("kept opted out (never re-subscribed)", done.kept_opted_out),
+        ("duplicates in the file", done.duplicates),
+        ("rejected", done.rejected),
+    ):
+        summary.add_row(label, f"{count:,}")
+    summary.add_row("[bold]total", f"[bold]{done.rows:,}")
+    if done.rejected:
+        summary.caption = f"rejected rows with their line: /api/v1/imports/{done.id}/rejections.csv"
+    Console().print(summary)
+    if done.status != "completed":
+        console.print(f"[bold red]import failed:[/] {done.error}")
+        raise typer.Exit(1)
 
 
 def main() -> None:
