@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,8 +23,10 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._write_lock: _SqliteWriteLock | None = None
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, echo=echo)
+            self._write_lock = _SqliteWriteLock(_lock_file(url))
         else:
             self.engine = create_engine(
                 url,
@@ -33,9 +37,8 @@ class Database:
                 connect_args={"connect_timeout": 5},
             )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(
-            self.engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False
-        )
+        self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -45,8 +48,22 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction committed on success and rolled back on error."""
-        with self._writer() as session, session.begin():
+        with self._writing(), self._writer() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """`write()` as a Core connection, for hot paths that need no ORM session."""
+        with self._writing(), self._write_engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        if self._write_lock is None:
+            yield
+        else:
+            with self._write_lock.held():
+                yield
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -87,3 +104,46 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _lock_file(url: str) -> Path | None:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database).with_suffix(".write.lock")
+
+
+class _SqliteWriteLock:
+    """One SQLite writer at a time, across this process's threads and other processes.
+
+    SQLite makes a second writer wait by sleeping and retrying (1, 2, 5, 10, ... ms); writers
+    queued on this lock instead wake as soon as the previous one commits. That keeps the
+    webhooks' group commits back to back when several `serve` workers share the database,
+    and keeps every other writer from being starved by them.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._in_process = threading.Lock()
+        self._owner: int | None = None
+        self._file: IO[bytes] | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        if self._owner == threading.get_ident():
+            raise RuntimeError("a SQLite write transaction inside another one would deadlock")
+        with self._in_process:
+            self._owner = threading.get_ident()
+            try:
+                if self._path is None:
+                    yield
+                    return
+                if self._file is None:
+                    self._file = open(self._path, "ab")  # noqa: SIM115 - open for the process
+                fcntl.flock(self._file, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(self._file, fcntl.LOCK_UN)
+            finally:
+                self._owner = None

@@ -11,10 +11,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
 from textcast.config import Settings, instance_secret
 from textcast.db import Database
-from textcast.domain import inbox
-from textcast.models import utcnow
+from textcast.domain import inbox, outbox, replies
+from textcast.domain.inbox import InboundSms
+from textcast.domain.keywords import Keyword, KeywordRules
+from textcast.domain.replies import ReplyPolicy
+from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.provider import Provider
 from textcast.sinch.client import SinchClient
@@ -28,6 +34,8 @@ SIMULATOR_MOUNT = "/simulator"
 SIMULATOR_PLAN_ID = "simulated"
 SIMULATOR_TOKEN = "simulated-token"  # noqa: S105 - the local simulator's fixed, public token
 SWEEP_SECONDS = 2.0
+# Longer than a POST's own timeout and retries would take to give up.
+POST_WAIT_SECONDS = 120.0
 
 
 def build_provider(settings: Settings) -> Provider:
@@ -72,11 +80,65 @@ class Runtime:
 
     def __post_init__(self) -> None:
         writers = 1 if self.database.is_sqlite else 4
-        self.committer = GroupCommitter(self.database, writers=writers)
+        self.committer = GroupCommitter(
+            self.database, writers=writers, on_inbound=self.handle_inbound
+        )
 
     @functools.cached_property
     def secret(self) -> bytes:
         return instance_secret(self.settings)
+
+    @functools.cached_property
+    def reply_policy(self) -> ReplyPolicy:
+        settings = self.settings
+        texts = {
+            Keyword.OPT_OUT: settings.opt_out_reply,
+            Keyword.OPT_IN: settings.opt_in_reply,
+            Keyword.HELP: settings.help_reply,
+        }
+        return ReplyPolicy(
+            rules=KeywordRules.from_csv(
+                settings.opt_out_keywords, settings.opt_in_keywords, settings.help_keywords
+            ),
+            texts={
+                k: t.format(brand=settings.brand_name, contact=settings.help_contact)
+                for k, t in texts.items()
+            },
+            period=timedelta(hours=settings.reply_period_hours),
+            sender=settings.sinch_number,
+        )
+
+    def handle_inbound(self, connection: Connection, sms: InboundSms) -> None:
+        """Keywords and replies, inside the webhook's own transaction (see `store_events`)."""
+        with Session(bind=connection) as session:
+            message = session.scalars(
+                select(InboundMessage).where(InboundMessage.provider_id == sms.provider_id)
+            ).one()
+            if replies.handle_inbound(session, self.secret, self.reply_policy, message):
+                self.wake_dispatcher()
+            session.flush()
+
+    def is_opt_out(self, body: str) -> bool:
+        return self.reply_policy.rules.classify(body) is Keyword.OPT_OUT
+
+    async def wait_for_posts_to(self, phone: str, timeout: float = POST_WAIT_SECONDS) -> None:
+        """Hold a STOP's "200" until no batch already past its last check still carries `phone`.
+
+        The opt-out is committed by then, so no later batch includes the number; the ones that
+        passed their check just before are on the wire and are let through first. Then, once
+        Sinch hears "200" for a STOP, it receives nothing more for that number.
+        """
+
+        def in_flight() -> int:
+            with self.database.read() as session:
+                return outbox.inflight_posts_to(session, phone)
+
+        deadline = time.monotonic() + timeout
+        while await asyncio.to_thread(in_flight):
+            if time.monotonic() > deadline:
+                log.error("a STOP is acknowledged while a batch with its number is still in flight")
+                return
+            await asyncio.sleep(0.02)
 
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:

@@ -39,9 +39,9 @@ def test_the_same_report_twice_is_stored_once(database: Database) -> None:
     batch = _claimed(database)
     event = _report(batch, MessageStatus.DELIVERED)
     with database.write() as session:
-        first = inbox.store_events(session, [event, event])
+        first = inbox.store_events(session.connection(), [event, event])
     with database.write() as session:
-        again = inbox.store_events(session, [event])
+        again = inbox.store_events(session.connection(), [event])
     assert first == [Outcome.STORED, Outcome.DUPLICATE]
     assert again == [Outcome.DUPLICATE]
     with database.read() as session:
@@ -51,10 +51,10 @@ def test_the_same_report_twice_is_stored_once(database: Database) -> None:
 def test_a_final_status_never_regresses(database: Database) -> None:
     batch = _claimed(database)
     with database.write() as session:
-        inbox.store_events(session, [_report(batch, MessageStatus.DELIVERED)])
+        inbox.store_events(session.connection(), [_report(batch, MessageStatus.DELIVERED)])
     with database.write() as session:
-        inbox.store_events(session, [_report(batch, MessageStatus.DISPATCHED)])
-        inbox.store_events(session, [_report(batch, MessageStatus.FAILED)])
+        inbox.store_events(session.connection(), [_report(batch, MessageStatus.DISPATCHED)])
+        inbox.store_events(session.connection(), [_report(batch, MessageStatus.FAILED)])
         outbox.record_accepted(session, batch.id, "SINCH1")
     assert _status(database, batch.recipients[0]) == MessageStatus.DELIVERED
 
@@ -66,15 +66,15 @@ def test_reports_move_messages_forward_in_order(database: Database) -> None:
         outbox.record_accepted(session, batch.id, "SINCH1")
     assert _status(database, phone) == MessageStatus.ACCEPTED
     with database.write() as session:
-        inbox.store_events(session, [_report(batch, MessageStatus.DISPATCHED, n=1)])
+        inbox.store_events(session.connection(), [_report(batch, MessageStatus.DISPATCHED, n=1)])
     assert _status(database, phone) == MessageStatus.DISPATCHED
     with database.write() as session:
         inbox.store_events(
-            session, [_report(batch, MessageStatus.ACCEPTED, n=1)]
+            session.connection(), [_report(batch, MessageStatus.ACCEPTED, n=1)]
         )  # Sinch "Queued", late
     assert _status(database, phone) == MessageStatus.DISPATCHED
     with database.write() as session:
-        inbox.store_events(session, [_report(batch, MessageStatus.EXPIRED, n=1)])
+        inbox.store_events(session.connection(), [_report(batch, MessageStatus.EXPIRED, n=1)])
     assert _status(database, phone) == MessageStatus.EXPIRED
 
 
@@ -89,7 +89,7 @@ def test_a_report_for_an_unknown_batch_is_kept_and_applied_once_the_batch_is_kno
         (StatusReport(batch.recipients[2], MessageStatus.DELIVERED, 0, None, "SINCH-LATE"),),
     )
     with database.write() as session:
-        assert inbox.store_events(session, [early]) == [Outcome.STORED]
+        assert inbox.store_events(session.connection(), [early]) == [Outcome.STORED]
     with database.read() as session:
         pending = inbox.unprocessed_events(session)
     assert [e.dedupe_key for e in pending] == ["early"]
@@ -108,9 +108,11 @@ def test_a_reused_nonce_is_refused(database: Database) -> None:
     first = IncomingEvent(WebhookKind.DELIVERY_REPORT, "a", "{}", (), nonce="N1")
     replay = IncomingEvent(WebhookKind.DELIVERY_REPORT, "b", "{}", (), nonce="N1")
     with database.write() as session:
-        assert inbox.store_events(session, [first]) == [Outcome.STORED]
+        assert inbox.store_events(session.connection(), [first]) == [Outcome.STORED]
     with database.write() as session:
-        assert inbox.store_events(session, [replay, _report(batch, MessageStatus.DELIVERED)]) == [
+        assert inbox.store_events(
+            session.connection(), [replay, _report(batch, MessageStatus.DELIVERED)]
+        ) == [
             Outcome.REPLAYED,
             Outcome.STORED,
         ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textcast.domain import suppressions
+from textcast.domain import outbox, suppressions
 from textcast.models import ConsentEvent, ConsentKind, Contact, ContactStatus
 
 
@@ -22,6 +22,7 @@ class Evidence:
 
 def opt_out(session: Session, secret: bytes, contact: Contact, evidence: Evidence) -> None:
     """Unsubscribe now and everywhere: the suppression is what the dispatcher checks."""
+    outbox.hold_opt_out_lock(session, shared=False)
     contact.status = ContactStatus.UNSUBSCRIBED
     suppressions.suppress(
         session, secret, contact.phone, reason=evidence.keyword or evidence.source

@@ -76,7 +76,11 @@ def _redact_webhook_payloads(session: Session, phone: str) -> int:
         session.execute(
             update(WebhookEvent)
             .where(WebhookEvent.payload.contains(digits))
-            .values(payload=func.replace(WebhookEvent.payload, digits, REDACTED))
+            .values(
+                payload=func.replace(WebhookEvent.payload, digits, REDACTED),
+                # Report dedupe keys name the recipient too; they stay unique once redacted.
+                dedupe_key=func.replace(WebhookEvent.dedupe_key, digits, REDACTED),
+            )
             .execution_options(synchronize_session=False)
         )
     )

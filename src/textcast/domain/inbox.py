@@ -8,25 +8,35 @@ A report only moves a message forward in that order. Sinch's `Queued` means "acc
 it never moves a message back; the first final status (delivered, failed, expired, rejected,
 aborted, cancelled, deleted, unknown) wins and later reports for that message are kept in
 the inbox but change nothing.
+
+`store_events` is the webhooks' hot path (one call per group commit). Each table gets one
+statement per group; on SQLite those read their rows from a single JSON parameter, see
+`_insert_new`.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import (
+    ClauseElement,
     ColumnElement,
+    Connection,
     Insert,
+    Select,
     Table,
     Update,
     bindparam,
     delete,
+    func,
+    insert,
     literal_column,
     or_,
     select,
@@ -34,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from textcast.models import (
     Batch,
@@ -97,10 +108,44 @@ class Outcome(StrEnum):
     REPLAYED = "replayed"
 
 
+class KnownBatches:
+    """Batches already found, by our id and by the provider's: facts that never change.
+
+    A batch's id and its provider id, once recorded, stay as they are, so remembering them
+    spares each group commit a lookup. Only found batches are remembered: a report that
+    outran its batch's 201 is looked up again the next time.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._ids: dict[str, None] = {}
+        self._by_provider_id: dict[str, str] = {}
+
+    def add(self, batch_id: str, provider_batch_id: str | None) -> None:
+        if len(self._ids) >= self.capacity:
+            # Campaigns are sent one after another: forgetting everything is as good as LRU.
+            self._ids.clear()
+            self._by_provider_id.clear()
+        self._ids[batch_id] = None
+        if provider_batch_id:
+            self._by_provider_id[provider_batch_id] = batch_id
+
+    def has(self, batch_id: str) -> bool:
+        return batch_id in self._ids
+
+    def by_provider_id(self, provider_batch_id: str) -> str | None:
+        return self._by_provider_id.get(provider_batch_id)
+
+
 @dataclass
 class _Resolution:
     batch_ids: set[str] = field(default_factory=set)
     by_provider_id: dict[str, str] = field(default_factory=dict)
+
+    def add(self, batch_id: str, provider_batch_id: str | None) -> None:
+        self.batch_ids.add(batch_id)
+        if provider_batch_id:
+            self.by_provider_id[provider_batch_id] = batch_id
 
     def batch_for(self, report: StatusReport) -> str | None:
         if report.batch_ref in self.batch_ids:
@@ -110,48 +155,67 @@ class _Resolution:
         return None
 
 
-def store_events(session: Session, events: Sequence[IncomingEvent]) -> list[Outcome]:
-    """Store a group of callbacks in one transaction; returns what happened to each."""
-    outcomes = _claim_nonces(session, events)
-    fresh = [i for i, o in enumerate(outcomes) if o is Outcome.STORED]
-    resolution = _resolve_batches(session, (r for i in fresh for r in events[i].reports))
+InboundHook = Callable[[Connection, InboundSms], None]
+
+
+def store_events(
+    connection: Connection,
+    events: Sequence[IncomingEvent],
+    known: KnownBatches | None = None,
+    on_inbound: InboundHook | None = None,
+) -> list[Outcome]:
+    """Store a group of callbacks in one transaction; returns what happened to each.
+
+    `on_inbound` acts on each new inbound message in the same transaction (keywords, replies),
+    so a STOP is applied before Sinch hears "200". On SQLite the transaction must hold the
+    write lock from its start (`Database.write*`).
+    """
+    outcomes = _claim_nonces(connection, events)
+    fresh = [
+        event for event, outcome in zip(events, outcomes, strict=True) if outcome is Outcome.STORED
+    ]
+    resolution = _resolve_batches(connection, (r for e in fresh for r in e.reports), known)
     now = utcnow()
     rows = [
         {
-            "kind": events[i].kind.value,
-            "dedupe_key": events[i].dedupe_key,
-            "payload": events[i].payload,
+            "kind": event.kind.value,
+            "dedupe_key": event.dedupe_key,
+            "payload": event.payload,
             "received_at": now,
-            "processed_at": now if _applicable(events[i], resolution) else None,
+            "processed_at": now if _applicable(event, resolution) else None,
             "attempts": 0,
         }
-        for i in fresh
+        for event in fresh
     ]
-    inserted = _insert_ignoring_conflicts(session, WebhookEvent, rows, "dedupe_key")
+    inserted = _insert_new(connection, _table(WebhookEvent), "dedupe_key", rows)
     new_events = []
-    for i in fresh:
-        if events[i].dedupe_key in inserted:
-            inserted.discard(events[i].dedupe_key)  # a repeat inside this group is a duplicate
-            new_events.append(events[i])
+    for i, event in enumerate(events):
+        if outcomes[i] is not Outcome.STORED:
+            continue
+        if event.dedupe_key in inserted:
+            inserted.discard(event.dedupe_key)  # a repeat inside this group is a duplicate
+            new_events.append(event)
         else:
             outcomes[i] = Outcome.DUPLICATE
-    apply_reports(session, [r for e in new_events for r in e.reports], resolution)
+    apply_reports(connection, [r for e in new_events for r in e.reports], resolution)
     for event in new_events:
         if event.inbound is not None:
-            store_inbound(session, event.inbound)
+            store_inbound(connection, event.inbound)
+            if on_inbound is not None:
+                on_inbound(connection, event.inbound)
     return outcomes
 
 
-def _claim_nonces(session: Session, events: Sequence[IncomingEvent]) -> list[Outcome]:
+def _claim_nonces(connection: Connection, events: Sequence[IncomingEvent]) -> list[Outcome]:
     nonces = [e.nonce for e in events if e.nonce]
     if not nonces:
         return [Outcome.STORED] * len(events)
     now = utcnow()
-    fresh = _insert_ignoring_conflicts(
-        session,
-        WebhookNonce,
-        [{"nonce": n, "seen_at": now} for n in dict.fromkeys(nonces)],
+    fresh = _insert_new(
+        connection,
+        _table(WebhookNonce),
         "nonce",
+        [{"nonce": n, "seen_at": now} for n in dict.fromkeys(nonces)],
     )
     outcomes = []
     for event in events:
@@ -165,45 +229,64 @@ def _claim_nonces(session: Session, events: Sequence[IncomingEvent]) -> list[Out
     return outcomes
 
 
-def _insert_ignoring_conflicts(
-    session: Session, model: type[Any], rows: list[dict[str, Any]], key: str
+def _insert_new(
+    connection: Connection, table: Table, key: str, rows: list[dict[str, Any]]
 ) -> set[str]:
-    """INSERT .. ON CONFLICT DO NOTHING; returns the keys actually inserted."""
+    """Insert the rows whose `key` is not stored yet; returns the keys inserted.
+
+    PostgreSQL: INSERT .. ON CONFLICT DO NOTHING RETURNING, safe with concurrent writers.
+    SQLite: this transaction holds the write lock, so the keys a SELECT finds stored stay
+    exactly those until the INSERT.
+    """
     if not rows:
         return set()
-    table = cast(Table, model.__table__)
-    statement = _insert_statement(session.get_bind().dialect.name, table, key)
-    return set(session.execute(statement, rows).scalars().all())
+    if connection.dialect.name != "sqlite":
+        statement = _insert_returning_statement(table, key)
+        return set(connection.execute(statement, rows).scalars())
+    keys = json.dumps([row[key] for row in rows])
+    stored = {
+        k for (k,) in _run_on_sqlite(connection, _stored_keys_statement(table, key), keys=keys)
+    }
+    new: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row[key] not in stored:
+            new.setdefault(row[key], row)  # the first of repeats inside the group
+    if new:
+        columns = tuple(rows[0])
+        statement = _insert_from_json_statement(table, columns)
+        _run_on_sqlite(connection, statement, rows=_json_rows(table, columns, new.values()))
+    return set(new)
 
 
-@functools.cache
-def _insert_statement(dialect: str, table: Table, key: str) -> Insert:
-    # The Core table, not the ORM entity: the ORM's bulk insert path costs several times more,
-    # and statements built once skip SQLAlchemy's per-call construction (the webhook hot path).
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
-
-
-def _resolve_batches(session: Session, reports: Iterable[StatusReport]) -> _Resolution:
+def _resolve_batches(
+    connection: Connection, reports: Iterable[StatusReport], known: KnownBatches | None = None
+) -> _Resolution:
+    resolution = _Resolution()
     refs: set[str] = set()
     provider_ids: set[str] = set()
     for report in reports:
         if report.batch_ref:
-            refs.add(report.batch_ref)
+            if known is not None and known.has(report.batch_ref):
+                resolution.add(report.batch_ref, None)
+            else:
+                refs.add(report.batch_ref)
         if report.provider_batch_id:
-            provider_ids.add(report.provider_batch_id)
-    resolution = _Resolution()
+            found = known.by_provider_id(report.provider_batch_id) if known else None
+            if found is not None:
+                resolution.add(found, report.provider_batch_id)
+            else:
+                provider_ids.add(report.provider_batch_id)
     if not refs and not provider_ids:
         return resolution
-    rows = session.execute(
+    rows = connection.execute(
         select(Batch.id, Batch.provider_batch_id).where(
             or_(Batch.id.in_(refs), Batch.provider_batch_id.in_(provider_ids))
         )
     ).all()
     for batch_id, provider_id in rows:
-        resolution.batch_ids.add(batch_id)
-        if provider_id:
-            resolution.by_provider_id[provider_id] = batch_id
+        resolution.add(batch_id, provider_id)
+        if known is not None:
+            known.add(batch_id, provider_id)
     return resolution
 
 
@@ -213,49 +296,72 @@ def _applicable(event: IncomingEvent, resolution: _Resolution) -> bool:
 
 
 def apply_reports(
-    session: Session, reports: Sequence[StatusReport], resolution: _Resolution | None = None
+    connection: Connection,
+    reports: Sequence[StatusReport],
+    resolution: _Resolution | None = None,
 ) -> int:
     """Move messages forward by the precedence above; returns how many reports matched a batch."""
-    resolution = resolution or _resolve_batches(session, reports)
-    by_status: dict[MessageStatus, list[dict[str, Any]]] = defaultdict(list)
+    resolution = resolution or _resolve_batches(connection, reports)
+    # Per status, in order of first appearance, the first report for each message; every
+    # later one finds the message no longer earlier than its status and changes nothing.
+    by_status: dict[MessageStatus, dict[tuple[str, str], StatusReport]] = defaultdict(dict)
     matched = 0
-    now = utcnow()
     for report in reports:
         batch_id = resolution.batch_for(report)
         if batch_id is None:
             continue
         matched += 1
-        if report.status is None:
-            continue
-        by_status[report.status].append(
-            {
-                "b_batch": batch_id,
-                "b_phone": report.phone,
-                "b_code": report.code,
-                "b_at": report.operator_status_at,
-                "b_now": now,
-            }
-        )
-    for status, params in by_status.items():
-        session.execute(_advance_statement(status), params)
+        if report.status is not None:
+            by_status[report.status].setdefault((batch_id, report.phone), report)
+    now = utcnow()
+    for status, firsts in by_status.items():
+        rows = [
+            (batch, phone, r.code, r.operator_status_at) for (batch, phone), r in firsts.items()
+        ]
+        if connection.dialect.name == "sqlite":
+            columns = ("batch_id", "phone", "status_code", "operator_status_at")
+            reports_json = _json_rows(_table(Message), columns, rows)
+            _run_on_sqlite(
+                connection, _advance_from_json_statement(status), now=now, reports=reports_json
+            )
+        else:
+            params = [
+                {"b_batch": b, "b_phone": p, "b_code": c, "b_at": at, "b_now": now}
+                for b, p, c, at in rows
+            ]
+            connection.execute(_advance_statement(status), params)
     return matched
+
+
+# Statements, built once. The Core tables, not the ORM entities: the ORM's bulk paths cost
+# several times more on the webhook hot path.
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _earlier_than(status: MessageStatus) -> list[ColumnElement[str]]:
+    # Inlined literals (our own enum values): executemany cannot expand an IN list.
+    return [literal_column(f"'{s.value}'") for s in MessageStatus if rank(s) < rank(status)]
+
+
+@functools.cache
+def _insert_returning_statement(table: Table, key: str) -> Insert:
+    insert = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+    return insert.returning(table.c[key])
 
 
 @functools.cache
 def _advance_statement(status: MessageStatus) -> Update:
     """Move one message (by batch and phone) to `status` if it is earlier in the precedence."""
-    table = cast(Table, Message.__table__)
-    # Inlined literals (our own enum values): executemany cannot expand an IN list.
-    earlier: list[ColumnElement[str]] = [
-        literal_column(f"'{s.value}'") for s in MessageStatus if rank(s) < rank(status)
-    ]
-    # Core, not ORM: a plain executemany is what makes group commit fast.
+    table = _table(Message)
     return (
         update(table)
         .where(
             table.c.batch_id == bindparam("b_batch"),
             table.c.phone == bindparam("b_phone"),
-            table.c.status.in_(earlier),
+            table.c.status.in_(_earlier_than(status)),
         )
         .values(
             status=status.value,
@@ -266,13 +372,113 @@ def _advance_statement(status: MessageStatus) -> Update:
     )
 
 
-def store_inbound(session: Session, sms: InboundSms) -> None:
-    last_campaign = session.scalar(
-        select(Message.campaign_id)
-        .where(Message.phone == sms.from_phone)
-        .order_by(Message.id.desc())
-        .limit(1)
+# SQLite's statements take their rows as one JSON array (json_each) and run on the sqlite3
+# cursor itself. Each then costs one step: the sqlite3 module gives up the GIL at every step
+# (every executemany or RETURNING row), and the group commit's writer thread can wait a switch
+# interval to get it back from the busy event loop each time. And SQLAlchemy's work per
+# statement and per bound value costs several times what SQLite does for these statements.
+
+
+def _json_table(name: str) -> Any:
+    return func.json_each(bindparam(name)).table_valued("value").alias(f"{name}_json")
+
+
+def _json_field(rows: Any, index: int) -> ColumnElement[Any]:
+    return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))
+
+
+@functools.cache
+def _stored_keys_statement(table: Table, key: str) -> Select[tuple[str]]:
+    keys = _json_table("keys")
+    return select(table.c[key]).where(table.c[key].in_(select(keys.c.value)))
+
+
+@functools.cache
+def _insert_from_json_statement(table: Table, columns: tuple[str, ...]) -> Insert:
+    rows = _json_table("rows")
+    values = select(*(_json_field(rows, i) for i in range(len(columns))))
+    return insert(table).from_select(list(columns), values)
+
+
+@functools.cache
+def _advance_from_json_statement(status: MessageStatus) -> Update:
+    """`_advance_statement` for many messages, from `[batch, phone, code, at]` rows."""
+    table = _table(Message)
+    reports = _json_table("reports")
+    return (
+        update(table)
+        .where(
+            table.c.batch_id == _json_field(reports, 0),
+            table.c.phone == _json_field(reports, 1),
+            table.c.status.in_(_earlier_than(status)),
+        )
+        .values(
+            status=literal_column(f"'{status.value}'"),
+            status_code=_json_field(reports, 2),
+            operator_status_at=_json_field(reports, 3),
+            updated_at=bindparam("now", type_=table.c.updated_at.type),
+        )
     )
+
+
+_SQLITE = sqlite.dialect()
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledForSqlite:
+    sql: str
+    params: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    """Positional order, each with its type's conversion."""
+
+
+@functools.cache
+def _compiled_for_sqlite(statement: ClauseElement) -> _CompiledForSqlite:
+    compiled = cast(SQLCompiler, statement.compile(dialect=_SQLITE))
+    params = tuple(
+        (name, compiled.binds[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE))
+        for name in compiled.positiontup or ()
+    )
+    return _CompiledForSqlite(compiled.string, params)
+
+
+def _run_on_sqlite(connection: Connection, statement: ClauseElement, **params: Any) -> list[Any]:
+    compiled = _compiled_for_sqlite(statement)
+    values = [
+        params[name] if convert is None else convert(params[name])
+        for name, convert in compiled.params
+    ]
+    cursor = connection.connection.cursor()
+    try:
+        rows: list[Any] = cursor.execute(compiled.sql, values).fetchall()
+        return rows
+    finally:
+        cursor.close()
+
+
+def _json_rows(table: Table, columns: tuple[str, ...], rows: Iterable[Any]) -> str:
+    """Rows (dicts or tuples in `columns` order) as a JSON array, each value as SQLAlchemy
+    would have bound it to that column."""
+    converters = [_bind_processor(table, name) for name in columns]
+    return json.dumps(
+        [
+            [
+                value if convert is None or value is None else convert(value)
+                for convert, value in zip(
+                    converters, row.values() if isinstance(row, dict) else row, strict=True
+                )
+            ]
+            for row in rows
+        ]
+    )
+
+
+@functools.cache
+def _bind_processor(table: Table, name: str) -> Callable[[Any], Any] | None:
+    return table.c[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+
+
+def store_inbound(connection: Connection, sms: InboundSms) -> None:
+    """The message as received; contact and campaign are linked by the inbound hook."""
     rows = [
         {
             "provider_id": sms.provider_id,
@@ -280,11 +486,10 @@ def store_inbound(session: Session, sms: InboundSms) -> None:
             "to": sms.to,
             "body": sms.body,
             "received_at": sms.received_at,
-            "campaign_id": last_campaign,
             "created_at": utcnow(),
         }
     ]
-    _insert_ignoring_conflicts(session, InboundMessage, rows, "provider_id")
+    _insert_new(connection, cast(Table, InboundMessage.__table__), "provider_id", rows)
 
 
 MAX_EVENT_ATTEMPTS = 50
@@ -307,12 +512,13 @@ def unprocessed_events(session: Session, limit: int = 500) -> list[WebhookEvent]
 
 def retry_event(session: Session, event: WebhookEvent, parsed: IncomingEvent) -> bool:
     """Apply a stored event whose batch was unknown when it arrived; True once applied."""
-    resolution = _resolve_batches(session, parsed.reports)
+    connection = session.connection()
+    resolution = _resolve_batches(connection, parsed.reports)
     stored = session.get_one(WebhookEvent, event.id)
     stored.attempts += 1
     if not _applicable(parsed, resolution):
         return False
-    apply_reports(session, parsed.reports, resolution)
+    apply_reports(connection, parsed.reports, resolution)
     stored.processed_at = utcnow()
     return True
 

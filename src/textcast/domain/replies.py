@@ -66,13 +66,16 @@ def handle_inbound(
 def _answered_campaign(session: Session, message: InboundMessage) -> int | None:
     """The last marketing campaign that texted this number in the attribution window."""
     since = message.received_at - ATTRIBUTION_WINDOW
+    recent = select(Campaign.id).where(
+        Campaign.kind == CampaignKind.MARKETING, Campaign.launched_at >= since - ATTRIBUTION_WINDOW
+    )
+    # `campaign_id IN (...)` lets the (campaign_id, phone) index find the rows without a scan.
     return session.scalar(
         select(Message.campaign_id)
-        .join(Campaign, Campaign.id == Message.campaign_id)
         .where(
-            Campaign.kind == CampaignKind.MARKETING,
-            Message.updated_at >= since,
+            Message.campaign_id.in_(recent.scalar_subquery()),
             Message.phone == message.from_phone,
+            Message.updated_at >= since,
         )
         .order_by(Message.id.desc())
         .limit(1)

@@ -71,12 +71,18 @@ class Dispatcher:
         self._claimers = 1 if database.is_sqlite else config.concurrency
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
-        """Look for work now instead of at the next poll (e.g. right after a launch)."""
-        self._wake.set()
+        """Look for work now instead of at the next poll (e.g. right after a launch).
+
+        Safe from any thread (the webhook writers call it when a keyword needs an answer).
+        """
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
         lock = DispatcherLock(self.database)
         if not await self._become_leader(lock, stop):
             return

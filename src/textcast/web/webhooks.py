@@ -79,6 +79,8 @@ class WebhookEndpoint:
             return 503, _error("storage_unavailable", "the event could not be stored; retry later")
         if outcome is Outcome.REPLAYED:
             return 401, _error("replayed_nonce", "this signature nonce was already used")
+        if event.inbound is not None and self.runtime.is_opt_out(event.inbound.body):
+            await self.runtime.wait_for_posts_to(event.inbound.from_phone)
         return 200, {"status": outcome.value}
 
 
