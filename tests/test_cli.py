@@ -75,3 +75,20 @@ def test_demo_runs_a_whole_campaign_on_the_simulator() -> None:
     assert "SIMULATED SINCH" in result.output
     assert "accepted twice" in result.output and "0 accepted twice" in result.output
     assert "total" in result.output and "40" in result.output
+
+
+def test_contacts_erase_needs_confirmation_and_names_a_missing_contact(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "cli-test"}
+    unconfirmed = runner.invoke(app, ["contacts", "erase", "1"], env=env)
+    assert unconfirmed.exit_code == 2 and "--yes" in unconfirmed.output
+    missing = runner.invoke(app, ["contacts", "erase", "42", "--yes"], env=env)
+    assert missing.exit_code == 1 and "contact 42 not found" in missing.output
+
+
+def test_contacts_erase_scrubs_the_number(database_url: str, numbers_file: Path) -> None:
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "cli-test"}
+    imported = runner.invoke(app, ["contacts", "import", str(numbers_file)], env=env)
+    assert imported.exit_code == 0, imported.output
+    erased = runner.invoke(app, ["contacts", "erase", "1", "--yes"], env=env)
+    assert erased.exit_code == 0, erased.output
+    assert "contact 1 erased" in erased.output

@@ -253,6 +253,33 @@ def campaigns_status(
 # -- contacts import ---------------------------------------------------------------------------
 
 
+@contacts_app.command("erase")
+def contacts_erase(
+    contact_id: int,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+) -> None:
+    """Erase a contact's personal data everywhere (an opt-out's keyed hash stays)."""
+    from textcast.config import instance_secret
+    from textcast.domain import erasure
+    from textcast.domain.errors import NotFound
+
+    if not yes:
+        console.print("[bold red]error:[/] erasing cannot be undone; add --yes to confirm")
+        raise typer.Exit(2)
+    settings, database = _database()
+    try:
+        with database.write() as session:
+            erased = erasure.erase_contact(session, instance_secret(settings), contact_id)
+    except NotFound as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    kept = "; its opt-out is kept as a keyed hash" if erased.kept_suppression else ""
+    console.print(
+        f"contact {contact_id} erased: {erased.messages} messages scrubbed, {erased.inbound} "
+        f"inbound messages and {erased.webhook_events} stored callbacks cleaned{kept}"
+    )
+
+
 @contacts_app.command("import")
 def contacts_import(
     file: Annotated[
