@@ -40,6 +40,8 @@ class ClaimedBatch:
     attempts: int = 0
     checks_opt_outs: bool = True
     """Marketing batches skip opted-out numbers; keyword replies (a STOP's confirmation) don't."""
+    posting: bool = False
+    """Its last opt-out check is done: it may leave as it is."""
 
 
 SKIPPED_OPTED_OUT = "opted_out"
@@ -60,13 +62,16 @@ def sending_campaign_ids(session: Session) -> list[int]:
 
 
 def claim_batch(
-    session: Session, campaign_id: int, size: int, secret: bytes
+    session: Session, campaign_id: int, size: int, secret: bytes, *, post_now: bool = False
 ) -> ClaimedBatch | None:
     """Attach up to `size` queued messages of one campaign to a new `submitting` batch.
 
-    Numbers suppressed since launch (a STOP mid-campaign) are skipped here, at the last moment
-    before the batch exists; `secret` keys the suppression hashes.
+    Numbers suppressed since launch (a STOP mid-campaign) are skipped here; `secret` keys the
+    suppression hashes. `post_now` (no token wait ahead) makes this the batch's last opt-out
+    check too, as `prepare_post` would, and leaves it `posting`, saving a transaction.
     """
+    if post_now:
+        hold_opt_out_lock(session, shared=True)
     campaign = session.get(Campaign, campaign_id)
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return None
@@ -92,6 +97,8 @@ def claim_batch(
         rows = _skip_suppressed(session, secret, claimed, now) if checks_opt_outs else claimed
     batch.recipient_count = len(rows)
     batch.parts = sum(parts for _, _, parts in rows)
+    if post_now:
+        batch.state = BatchState.POSTING
     return ClaimedBatch(
         id=batch.id,
         campaign_id=campaign_id,
@@ -102,6 +109,7 @@ def claim_batch(
         created_at=now,
         attempts=1,
         checks_opt_outs=checks_opt_outs,
+        posting=post_now,
     )
 
 
@@ -202,6 +210,7 @@ def prepare_post(session: Session, batch: ClaimedBatch, secret: bytes) -> Claime
             parts=batch.parts * len(kept) // len(batch.recipients),
         )
     state = BatchState.POSTING if batch.recipients else BatchState.SKIPPED
+    batch = dataclasses.replace(batch, posting=True)
     session.execute(
         update(Batch)
         .where(Batch.id == batch.id)

@@ -164,6 +164,7 @@ class Dispatcher:
                 campaign_id,
                 self.config.batch_size,
                 self.config.suppression_secret,
+                post_now=self.bucket.unlimited,
             )
         except Exception:
             self._slots.release()
@@ -211,9 +212,12 @@ class Dispatcher:
 
     async def _submit(self, batch: outbox.ClaimedBatch) -> None:
         try:
-            await self.bucket.acquire(batch.parts)
-            # Tokens may take a while at a low rate: opt-outs are checked again at the last moment.
-            batch = await self._db_write(outbox.prepare_post, batch, self.config.suppression_secret)
+            if not batch.posting:
+                await self.bucket.acquire(batch.parts)
+                # Tokens may take a while at a low rate: opt-outs are checked at the last moment.
+                batch = await self._db_write(
+                    outbox.prepare_post, batch, self.config.suppression_secret
+                )
             if not batch.recipients:
                 log.info("batch %s: every recipient opted out meanwhile; nothing sent", batch.id)
                 return
