@@ -92,3 +92,18 @@ def test_contacts_erase_scrubs_the_number(database_url: str, numbers_file: Path)
     erased = runner.invoke(app, ["contacts", "erase", "1", "--yes"], env=env)
     assert erased.exit_code == 0, erased.output
     assert "contact 1 erased" in erased.output
+
+
+def test_contacts_add_and_list(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "cli-test", "DEFAULT_REGION": "FR"}
+    added = runner.invoke(
+        app, ["contacts", "add", "06 12 34 56 78", "--first-name", "Ana"], env=env
+    )
+    assert added.exit_code == 0, added.output
+    assert "+33612345678 (subscribed)" in added.output
+    again = runner.invoke(app, ["contacts", "add", "+33612345678"], env=env)
+    assert again.exit_code == 1 and "already exists" in again.output
+    listed = runner.invoke(app, ["contacts", "list", "--search", "ana"], env=env)
+    assert "+33612345678" in listed.output and "Ana" in listed.output
+    missing = runner.invoke(app, ["contacts", "list", "--list", "nope"], env=env)
+    assert missing.exit_code == 1 and "no list named" in missing.output

@@ -253,6 +253,65 @@ def campaigns_status(
 # -- contacts import ---------------------------------------------------------------------------
 
 
+@contacts_app.command("add")
+def contacts_add(
+    phone: str,
+    first_name: Annotated[str | None, typer.Option(help="First name.")] = None,
+    last_name: Annotated[str | None, typer.Option(help="Last name.")] = None,
+    evidence: Annotated[str | None, typer.Option(help="How this person agreed to texts.")] = None,
+) -> None:
+    """Add one contact (subscribed, with its consent evidence)."""
+    from textcast.config import instance_secret
+    from textcast.domain import contacts
+    from textcast.domain.errors import DomainError, InvalidInput
+
+    settings, database = _database()
+    draft = contacts.ContactDraft(phone, first_name, last_name, consent_evidence=evidence)
+    try:
+        with database.write() as session:
+            contact = contacts.create_contact(
+                session, draft, settings.default_region, "cli", instance_secret(settings)
+            )
+    except InvalidInput as exc:
+        for problem in exc.problems:
+            console.print(f"[red]{problem.field}[/]: {problem.message}")
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"contact {contact.id}: {contact.phone} ({contact.status})")
+
+
+@contacts_app.command("list")
+def contacts_list(
+    search: Annotated[str | None, typer.Option(help="Part of a number or a name.")] = None,
+    list_name: Annotated[str | None, typer.Option("--list", help="Members of this list.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """Contacts as a table."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from textcast.domain import contacts
+    from textcast.models import ContactList
+
+    _, database = _database()
+    with database.read() as session:
+        list_id = None
+        if list_name is not None:
+            list_id = session.scalar(select(ContactList.id).where(ContactList.name == list_name))
+            if list_id is None:
+                console.print(f"[bold red]error:[/] no list named {list_name!r}")
+                raise typer.Exit(1)
+        where = contacts.ContactFilter(search=search, list_id=list_id)
+        rows = contacts.list_contacts(session, where, limit=limit)
+    table = Table("id", "phone", "name", "country", "status")
+    for c in rows:
+        name = " ".join(n for n in (c.first_name, c.last_name) if n)
+        table.add_row(str(c.id), c.phone, name, c.country or "", c.status)
+    Console().print(table)
+
+
 @contacts_app.command("erase")
 def contacts_erase(
     contact_id: int,
