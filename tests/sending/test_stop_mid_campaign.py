@@ -44,6 +44,10 @@ def _stops_during_campaign(database_url: str, recipients: int, stops: int, rate:
             assert time.monotonic() < deadline, "STOPs or campaign unfinished"
             time.sleep(0.1)
         acks = stack.simulator.inbound_acks()
+        # Confirmations go out through the dispatcher too: wait until each STOP got one.
+        while len(_confirmed(database_url)) < stops:
+            assert time.monotonic() < deadline, "STOP confirmations unfinished"
+            time.sleep(0.1)
         accepted = stack.simulator.accepted_batches()
 
     database = Database(database_url)
@@ -78,6 +82,22 @@ def _stops_during_campaign(database_url: str, recipients: int, stops: int, rate:
     assert {f"+{a['from']}" for a in before_their_turn} <= skipped
     replied = {r for b in accepted if b.client_reference in reply_batches for r in b.recipients}
     assert replied == {a["from"] for a in acks}, "every STOP is confirmed once"
+
+
+def _confirmed(database_url: str) -> set[str]:
+    database = Database(database_url)
+    with database.read() as session:
+        sent = set(
+            session.scalars(
+                select(Message.phone)
+                .join(Campaign, Campaign.id == Message.campaign_id)
+                .where(
+                    Campaign.kind == CampaignKind.REPLY, Message.status == MessageStatus.ACCEPTED
+                )
+            )
+        )
+    database.dispose()
+    return sent
 
 
 def test_stops_during_a_campaign_stop_every_later_message(database_url: str) -> None:

@@ -38,6 +38,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 STANDBY_POLL_SECONDS = 2.0
+BATCHES_PER_ROUND = 4
 # Sinch keeps batches listable for 14 days; look a little before our own creation time.
 LOOKUP_SLACK = timedelta(minutes=10)
 
@@ -139,16 +140,25 @@ class Dispatcher:
     # -- the work -------------------------------------------------------------------------
 
     async def _claim_and_submit(self) -> bool:
-        started = False
-        for campaign_id in await self._db(outbox.sending_campaign_ids):
-            lanes = [self._claim_lane(campaign_id) for _ in range(self._claimers)]
-            started |= any(await asyncio.gather(*lanes))
-        return started
+        """Claim in rounds of a few batches per campaign, re-reading the campaigns each round.
 
-    async def _claim_lane(self, campaign_id: int) -> bool:
-        """Claim and hand off batches of one campaign until none is left; True if any was."""
+        A keyword reply launched during a big campaign is then sent within a round, not after
+        the whole campaign has been claimed.
+        """
         started = False
         while True:
+            claimed = False
+            for campaign_id in await self._db(outbox.sending_campaign_ids):
+                lanes = [self._claim_lane(campaign_id) for _ in range(self._claimers)]
+                claimed |= any(await asyncio.gather(*lanes))
+            if not claimed:
+                return started
+            started = True
+
+    async def _claim_lane(self, campaign_id: int) -> bool:
+        """Claim and hand off up to a round's worth of batches of one campaign."""
+        started = False
+        for _ in range(BATCHES_PER_ROUND):
             await self._slots.acquire()
             batch = await self._guarded_claim(campaign_id)
             if batch is None:
@@ -156,6 +166,7 @@ class Dispatcher:
                 return started
             self._start(self._submit(batch))
             started = True
+        return started
 
     async def _guarded_claim(self, campaign_id: int) -> outbox.ClaimedBatch | None:
         try:
