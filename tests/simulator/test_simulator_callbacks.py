@@ -219,7 +219,9 @@ def test_injected_inbound_reaches_the_receiver_and_the_api(
             f"{sim.base_url}/_simulator/inbound",
             json={"from": "15551230002", "to": "15550000000", "body": "START"},
         )
-        receiver.wait_for(lambda: len(receiver.on("/mo")) == 2)
+        # The simulator records an ack once the receiver's answer is back, after the receiver
+        # has logged the call: wait for the record itself.
+        receiver.wait_for(lambda: len(sim.inbound_acks()) == 2)
         acks = sim.inbound_acks()
     call = receiver.on("/mo")[0]
     assert_signed(call.headers, call.body)
