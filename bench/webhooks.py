@@ -76,6 +76,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="`serve --workers`: one per core is best"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/webhooks.py needs wrk: apt-get install wrk")
@@ -84,7 +87,7 @@ def main() -> None:
     prepare(url, args.recipients)
     port = free_port()
     server = start(
-        ["serve", "--no-dispatcher", "--log-level", "warning"],
+        ["serve", "--no-dispatcher", "--workers", str(args.workers), "--log-level", "warning"],
         {"DATABASE_URL": url, "PORT": str(port), "HOST": "127.0.0.1"},
     )
     try:
@@ -124,7 +127,8 @@ def main() -> None:
     # wrk stops counting at the deadline: requests still in flight may be stored, never fewer.
     consistent = ok <= rows <= ok + args.connections
     print(
-        f"webhooks[{args.database}]: {ok / args.seconds:,.0f} durable callbacks/s, "
+        f"webhooks[{args.database}, {args.workers} workers]: "
+        f"{ok / args.seconds:,.0f} durable callbacks/s, "
         f"p99 {p99_ms:.1f} ms ({ok:,} 2xx, {failed} non-2xx, "
         f"{rows:,} rows stored{'' if consistent else ' MISMATCH'})"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -55,26 +56,102 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (PORT, default 8000).")] = None,
     dispatcher: Annotated[bool, typer.Option(help="Run the dispatcher in this process.")] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port (Linux spreads connections over them).",
+        ),
+    ] = 1,
     log_level: str = "info",
 ) -> None:
     """Serve the API, webhooks and (by default) the dispatcher."""
+    configure_logging(log_level)
+    settings = _settings(host=host, port=port)
+    if workers == 1:
+        _simulator_banner(settings)
+        _serve_process(settings, dispatcher, log_level)
+        return
+    if settings.uses_simulator and dispatcher and not settings.sinch_base_url:
+        console.print(
+            "[bold red]error:[/] the built-in Sinch simulator keeps its state in one process, "
+            "so it is not served with --workers; run `textcast simulator` and set "
+            "SINCH_BASE_URL, or serve with --no-dispatcher."
+        )
+        raise typer.Exit(2)
+    _serve_workers(settings, dispatcher, log_level, workers)
+
+
+def _serve_process(
+    settings: Settings, dispatch: bool, log_level: str, sockets: list[socket.socket] | None = None
+) -> None:
     import uvicorn
 
     from textcast.web.app import create_app
 
-    configure_logging(log_level)
-    settings = _settings(host=host, port=port)
-    _simulator_banner(settings)
-    # Database work runs in threads that give up the GIL at every SQLite or socket call; the
+    # Database work runs in threads that give up the GIL at every socket or SQLite call; the
     # default 5 ms switch interval would make each of them wait behind the event loop.
     sys.setswitchinterval(0.0005)
-    uvicorn.run(
-        create_app(settings, dispatch=dispatcher),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        access_log=False,
-    )
+    if sockets is None:
+        app = create_app(settings, dispatch=dispatch)
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level=log_level, access_log=False
+        )
+        return
+    app = create_app(settings, dispatch=dispatch, simulator=False)
+    uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False)).run(sockets)
+
+
+def _serve_workers(settings: Settings, dispatch: bool, log_level: str, workers: int) -> None:
+    """`workers` processes on one port; all stop when one of them ends."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    from textcast.migrate import ensure_schema
+
+    # Migrate once, here, rather than in every worker at the same time.
+    database = Database(settings.database_url)
+    ensure_schema(database)
+    database.dispose()
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(
+            target=_worker_process,
+            args=(settings.host, settings.port, dispatch, log_level),
+            name=f"textcast-serve-{n}",
+        )
+        for n in range(workers)
+    ]
+    for process in processes:
+        process.start()
+
+    def stop(*_: object) -> None:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    wait([process.sentinel for process in processes])
+    stop()
+    for process in processes:
+        process.join()
+    if any(process.exitcode not in (0, -signal.SIGTERM) for process in processes):
+        raise typer.Exit(1)
+
+
+def _worker_process(host: str, port: int, dispatch: bool, log_level: str) -> None:
+    configure_logging(log_level)
+    # A listening socket of its own in each worker: the kernel spreads connections evenly over
+    # them (SO_REUSEPORT). With one shared socket, the first worker to wake accepts most of a
+    # burst, and keep-alive connections (Sinch's, or a benchmark's) stay where they land.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    _serve_process(_settings(host=host, port=port), dispatch, log_level, [sock])
 
 
 @app.command()

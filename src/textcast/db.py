@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import fcntl
+import functools
+import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    literal_column,
+    text,
+)
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class WriteLockBusy(Exception):
+    """Another SQLite writer holds the write lock (asked not to wait)."""
 
 
 class Database:
@@ -57,13 +79,23 @@ class Database:
         with self._writing(), self._write_engine.begin() as connection:
             yield connection
 
+    def connect_for_writes(self) -> Connection:
+        """A connection for `write_transaction`, kept open by its caller between transactions."""
+        return self._write_engine.connect()
+
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        if self._write_lock is None:
+    def write_transaction(self, connection: Connection, *, wait: bool = True) -> Iterator[None]:
+        """A write transaction on a connection from `connect_for_writes`.
+
+        For a writer running hundreds of small transactions a second (the webhooks' group
+        commit), where the pool's checkout and checkin of a connection each time show.
+        `wait=False`: raise `WriteLockBusy` rather than wait for another SQLite writer.
+        """
+        with self._writing(wait), connection.begin():
             yield
-        else:
-            with self._write_lock.held():
-                yield
+
+    def _writing(self, wait: bool = True) -> AbstractContextManager[None]:
+        return nullcontext() if self._write_lock is None else self._write_lock.held(wait)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -71,6 +103,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
@@ -101,7 +135,9 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # On the sqlite3 connection itself: a SQLAlchemy execution costs several times what
+        # SQLite does here, and every write transaction (each webhook group too) begins here.
+        conn.connection.driver_connection.execute(f"BEGIN {mode}")
 
     return engine
 
@@ -117,33 +153,127 @@ class _SqliteWriteLock:
     """One SQLite writer at a time, across this process's threads and other processes.
 
     SQLite makes a second writer wait by sleeping and retrying (1, 2, 5, 10, ... ms); writers
-    queued on this lock instead wake as soon as the previous one commits. That keeps the
-    webhooks' group commits back to back when several `serve` workers share the database,
-    and keeps every other writer from being starved by them.
+    queued on this lock (a lock file beside the database) wake as soon as the previous one
+    commits. It also tells a writer that must not wait (the webhooks' group commit, on the
+    event loop) that the database is busy, before SQLite would make it wait.
     """
 
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._in_process = threading.Lock()
-        self._owner: int | None = None
         self._file: IO[bytes] | None = None
 
     @contextmanager
-    def held(self) -> Iterator[None]:
-        if self._owner == threading.get_ident():
-            raise RuntimeError("a SQLite write transaction inside another one would deadlock")
-        with self._in_process:
-            self._owner = threading.get_ident()
+    def held(self, wait: bool = True) -> Iterator[None]:
+        timeout = SQLITE_BUSY_TIMEOUT_MS / 1000 if wait else -1
+        if not self._in_process.acquire(wait, timeout):
+            if wait:  # where SQLite itself would give up with "database is locked"
+                raise TimeoutError(f"no SQLite write lock after {timeout:.0f} s")
+            raise WriteLockBusy
+        try:
+            if self._path is None:
+                yield
+                return
+            if self._file is None:
+                self._file = open(self._path, "ab")  # noqa: SIM115 - kept open for the process
             try:
-                if self._path is None:
-                    yield
-                    return
-                if self._file is None:
-                    self._file = open(self._path, "ab")  # noqa: SIM115 - open for the process
-                fcntl.flock(self._file, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(self._file, fcntl.LOCK_UN)
+                fcntl.flock(self._file, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WriteLockBusy from None
+            try:
+                yield
             finally:
-                self._owner = None
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._in_process.release()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+# Prebuilt statements on SQLite's own cursor, for hot paths (the webhooks' group commit).
+# SQLAlchemy's work per execution and per bound value costs several times what SQLite does
+# for a small statement, and an executemany (or a RETURNING) takes one sqlite3 step per row;
+# a statement reading all its rows from one JSON array parameter takes one.
+
+_SQLITE = sqlite.dialect()
+
+
+def json_array(name: str) -> TableValuedAlias:
+    """The elements of the JSON array bound to `name`, as a table (SQLite's json_each)."""
+    return func.json_each(bindparam(name)).table_valued("value").alias(f"{name}_rows")
+
+
+def json_item(rows: TableValuedAlias, index: int) -> ColumnElement[Any]:
+    """Item `index` of each element of a `json_array` of arrays."""
+    return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))
+
+
+def rows_as_json(table: Table, columns: tuple[str, ...], rows: Iterable[Any]) -> str:
+    """Rows (dicts, or tuples in `columns` order) as a JSON array of arrays, each value as
+    SQLAlchemy would bind it to its column of `table` on SQLite."""
+    converting: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = [
+        (i, convert, {})
+        for i, name in enumerate(columns)
+        if (convert := _bind_processor(table, name))
+    ]
+    arrays = []
+    for row in rows:
+        values = list(row.values() if isinstance(row, dict) else row)
+        for i, convert, seen in converting:
+            # Once per distinct value: the rows of a group share their timestamps.
+            value = values[i]
+            if value is not None:
+                if (converted := seen.get(value)) is None:
+                    converted = seen[value] = convert(value)
+                values[i] = converted
+        arrays.append(values)
+    return json.dumps(arrays)
+
+
+def execute_on_sqlite(connection: Connection, statement: ClauseElement, **params: Any) -> list[Any]:
+    """Run `statement` (built once, and cached by the caller) on the sqlite3 cursor; its rows.
+
+    Runs inside the connection's transaction, which must have begun: the statement is
+    invisible to SQLAlchemy, which would not begin one for it.
+    """
+    if not connection.in_transaction():
+        raise RuntimeError("execute_on_sqlite needs a transaction")
+    compiled = _compiled_for_sqlite(statement)
+    values = [
+        value if convert is None else convert(value)
+        for convert, value in zip(
+            compiled.converters, (params[name] for name in compiled.names), strict=True
+        )
+    ]
+    cursor = connection.connection.cursor()
+    try:
+        rows: list[Any] = cursor.execute(compiled.sql, values).fetchall()
+        return rows
+    finally:
+        cursor.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledForSqlite:
+    sql: str
+    names: tuple[str, ...]
+    """The parameters, in positional order."""
+    converters: tuple[Callable[[Any], Any] | None, ...]
+
+
+@functools.cache
+def _compiled_for_sqlite(statement: ClauseElement) -> _CompiledForSqlite:
+    compiled = cast(SQLCompiler, statement.compile(dialect=_SQLITE))
+    names = tuple(compiled.positiontup or ())
+    converters = tuple(
+        compiled.binds[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE) for name in names
+    )
+    return _CompiledForSqlite(compiled.string, names, converters)
+
+
+@functools.cache
+def _bind_processor(table: Table, name: str) -> Callable[[Any], Any] | None:
+    return table.c[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE)

@@ -116,3 +116,41 @@ def test_a_reused_nonce_is_refused(database: Database) -> None:
             Outcome.REPLAYED,
             Outcome.STORED,
         ]
+
+
+def test_within_one_group_the_first_final_status_wins(database: Database) -> None:
+    batch = _claimed(database)
+    with database.write() as session:
+        outbox.record_accepted(session, batch.id, "SINCH1")
+    failed_first = [_report(batch, MessageStatus.FAILED), _report(batch, MessageStatus.DELIVERED)]
+    forward = [
+        _report(batch, MessageStatus.DISPATCHED, n=1),
+        _report(batch, MessageStatus.DELIVERED, n=1),
+    ]
+    with database.write() as session:
+        outcomes = inbox.store_events(session.connection(), failed_first + forward)
+    assert outcomes == [Outcome.STORED] * 4
+    assert _status(database, batch.recipients[0]) == MessageStatus.FAILED
+    assert _status(database, batch.recipients[1]) == MessageStatus.DELIVERED
+
+
+def test_found_batches_are_remembered_and_unknown_ones_looked_up_again(
+    database: Database,
+) -> None:
+    batch = _claimed(database)
+    known = inbox.KnownBatches()
+
+    def by_sinch_id(n: int, key: str) -> IncomingEvent:
+        report = StatusReport(batch.recipients[n], MessageStatus.DELIVERED, 0, None, "SINCH-2")
+        return IncomingEvent(WebhookKind.DELIVERY_REPORT, key, "{}", (report,))
+
+    with database.write() as session:
+        inbox.store_events(session.connection(), [by_sinch_id(0, "early")], known)
+    assert known.by_provider_id("SINCH-2") is None
+    with database.write() as session:
+        outbox.record_accepted(session, batch.id, "SINCH-2")
+    with database.write() as session:
+        inbox.store_events(session.connection(), [by_sinch_id(1, "later")], known)
+    assert known.by_provider_id("SINCH-2") == batch.id
+    assert _status(database, batch.recipients[1]) == MessageStatus.DELIVERED
+    assert _status(database, batch.recipients[0]) != MessageStatus.DELIVERED  # left to the sweep

@@ -9,9 +9,8 @@ it never moves a message back; the first final status (delivered, failed, expire
 aborted, cancelled, deleted, unknown) wins and later reports for that message are kept in
 the inbox but change nothing.
 
-`store_events` is the webhooks' hot path (one call per group commit). Each table gets one
-statement per group; on SQLite those read their rows from a single JSON parameter, see
-`_insert_new`.
+`store_events` is the webhooks' hot path (one call per group commit): each table gets one
+statement per group.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import (
-    ClauseElement,
     ColumnElement,
     Connection,
     Insert,
@@ -35,17 +33,16 @@ from sqlalchemy import (
     Update,
     bindparam,
     delete,
-    func,
     insert,
     literal_column,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
 
+from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
 from textcast.models import (
     Batch,
     InboundMessage,
@@ -245,7 +242,7 @@ def _insert_new(
         return set(connection.execute(statement, rows).scalars())
     keys = json.dumps([row[key] for row in rows])
     stored = {
-        k for (k,) in _run_on_sqlite(connection, _stored_keys_statement(table, key), keys=keys)
+        k for (k,) in execute_on_sqlite(connection, _stored_keys_statement(table, key), keys=keys)
     }
     new: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -254,7 +251,7 @@ def _insert_new(
     if new:
         columns = tuple(rows[0])
         statement = _insert_from_json_statement(table, columns)
-        _run_on_sqlite(connection, statement, rows=_json_rows(table, columns, new.values()))
+        execute_on_sqlite(connection, statement, rows=rows_as_json(table, columns, new.values()))
     return set(new)
 
 
@@ -320,8 +317,8 @@ def apply_reports(
         ]
         if connection.dialect.name == "sqlite":
             columns = ("batch_id", "phone", "status_code", "operator_status_at")
-            reports_json = _json_rows(_table(Message), columns, rows)
-            _run_on_sqlite(
+            reports_json = rows_as_json(_table(Message), columns, rows)
+            execute_on_sqlite(
                 connection, _advance_from_json_statement(status), now=now, reports=reports_json
             )
         else:
@@ -372,31 +369,21 @@ def _advance_statement(status: MessageStatus) -> Update:
     )
 
 
-# SQLite's statements take their rows as one JSON array (json_each) and run on the sqlite3
-# cursor itself. Each then costs one step: the sqlite3 module gives up the GIL at every step
-# (every executemany or RETURNING row), and the group commit's writer thread can wait a switch
-# interval to get it back from the busy event loop each time. And SQLAlchemy's work per
-# statement and per bound value costs several times what SQLite does for these statements.
-
-
-def _json_table(name: str) -> Any:
-    return func.json_each(bindparam(name)).table_valued("value").alias(f"{name}_json")
-
-
-def _json_field(rows: Any, index: int) -> ColumnElement[Any]:
-    return func.json_extract(rows.c.value, literal_column(f"'$[{index}]'"))
+# SQLite's statements read their rows from one JSON array parameter (see `db.json_array`)
+# and run on the sqlite3 cursor itself (`db.execute_on_sqlite`): one statement and one step
+# per table and group, rather than a step and SQLAlchemy's processing per row.
 
 
 @functools.cache
 def _stored_keys_statement(table: Table, key: str) -> Select[tuple[str]]:
-    keys = _json_table("keys")
+    keys = json_array("keys")
     return select(table.c[key]).where(table.c[key].in_(select(keys.c.value)))
 
 
 @functools.cache
 def _insert_from_json_statement(table: Table, columns: tuple[str, ...]) -> Insert:
-    rows = _json_table("rows")
-    values = select(*(_json_field(rows, i) for i in range(len(columns))))
+    rows = json_array("rows")
+    values = select(*(json_item(rows, i) for i in range(len(columns))))
     return insert(table).from_select(list(columns), values)
 
 
@@ -404,77 +391,21 @@ def _insert_from_json_statement(table: Table, columns: tuple[str, ...]) -> Inser
 def _advance_from_json_statement(status: MessageStatus) -> Update:
     """`_advance_statement` for many messages, from `[batch, phone, code, at]` rows."""
     table = _table(Message)
-    reports = _json_table("reports")
+    reports = json_array("reports")
     return (
         update(table)
         .where(
-            table.c.batch_id == _json_field(reports, 0),
-            table.c.phone == _json_field(reports, 1),
+            table.c.batch_id == json_item(reports, 0),
+            table.c.phone == json_item(reports, 1),
             table.c.status.in_(_earlier_than(status)),
         )
         .values(
             status=literal_column(f"'{status.value}'"),
-            status_code=_json_field(reports, 2),
-            operator_status_at=_json_field(reports, 3),
+            status_code=json_item(reports, 2),
+            operator_status_at=json_item(reports, 3),
             updated_at=bindparam("now", type_=table.c.updated_at.type),
         )
     )
-
-
-_SQLITE = sqlite.dialect()
-
-
-@dataclass(frozen=True, slots=True)
-class _CompiledForSqlite:
-    sql: str
-    params: tuple[tuple[str, Callable[[Any], Any] | None], ...]
-    """Positional order, each with its type's conversion."""
-
-
-@functools.cache
-def _compiled_for_sqlite(statement: ClauseElement) -> _CompiledForSqlite:
-    compiled = cast(SQLCompiler, statement.compile(dialect=_SQLITE))
-    params = tuple(
-        (name, compiled.binds[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE))
-        for name in compiled.positiontup or ()
-    )
-    return _CompiledForSqlite(compiled.string, params)
-
-
-def _run_on_sqlite(connection: Connection, statement: ClauseElement, **params: Any) -> list[Any]:
-    compiled = _compiled_for_sqlite(statement)
-    values = [
-        params[name] if convert is None else convert(params[name])
-        for name, convert in compiled.params
-    ]
-    cursor = connection.connection.cursor()
-    try:
-        rows: list[Any] = cursor.execute(compiled.sql, values).fetchall()
-        return rows
-    finally:
-        cursor.close()
-
-
-def _json_rows(table: Table, columns: tuple[str, ...], rows: Iterable[Any]) -> str:
-    """Rows (dicts or tuples in `columns` order) as a JSON array, each value as SQLAlchemy
-    would have bound it to that column."""
-    converters = [_bind_processor(table, name) for name in columns]
-    return json.dumps(
-        [
-            [
-                value if convert is None or value is None else convert(value)
-                for convert, value in zip(
-                    converters, row.values() if isinstance(row, dict) else row, strict=True
-                )
-            ]
-            for row in rows
-        ]
-    )
-
-
-@functools.cache
-def _bind_processor(table: Table, name: str) -> Callable[[Any], Any] | None:
-    return table.c[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
 
 
 def store_inbound(connection: Connection, sms: InboundSms) -> None:

@@ -30,16 +30,18 @@ def message_status(sinch_status: str) -> MessageStatus | None:
     return _STATUSES.get(sinch_status.casefold())
 
 
-def _json(raw: bytes) -> object:
+def _json(raw: bytes) -> tuple[object, str]:
+    """The parsed body, and its text (kept in the inbox): decoded once, as UTF-8."""
     try:
-        return json.loads(raw)
+        text = raw.decode()
+        return json.loads(text), text
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CallbackParseError("(body)", f"not valid JSON ({type(exc).__name__})") from None
 
 
 def delivery_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
-    report = parse_delivery_event(_json(raw))
-    payload = raw.decode()
+    data, payload = _json(raw)
+    report = parse_delivery_event(data)
     if isinstance(report, BatchReport):
         return IncomingEvent(
             kind=WebhookKind.DELIVERY_REPORT,
@@ -83,11 +85,12 @@ def _batch_reports(report: BatchReport) -> tuple[StatusReport, ...]:
 
 
 def inbound_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
-    message = parse_inbound(_json(raw))
+    data, payload = _json(raw)
+    message = parse_inbound(data)
     return IncomingEvent(
         kind=WebhookKind.INBOUND,
         dedupe_key=f"mo:{message.id}",
-        payload=raw.decode(),
+        payload=payload,
         inbound=InboundSms(
             provider_id=message.id,
             from_phone=message.from_,

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import queue
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from textcast.db import Database
+from sqlalchemy import Connection
+
+from textcast.db import Database, WriteLockBusy
 from textcast.domain.inbox import (
     InboundHook,
     IncomingEvent,
@@ -21,7 +18,10 @@ from textcast.domain.inbox import (
 )
 
 log = logging.getLogger("textcast.webhooks")
-_T = TypeVar("_T")
+# How long a group on the event loop waits for a busy SQLite write lock before it queues for it
+# in a thread, and how often it looks meanwhile. Another worker's group commit takes a few ms.
+LOCK_POLL_SECONDS = 0.025
+LOCK_POLL_INTERVAL = 0.0005
 
 
 class StorageUnavailable(Exception):
@@ -35,15 +35,10 @@ class _Pending:
 
 
 class GroupCommitter:
-    """Requests queue their event and wait; writer threads store whatever queued meanwhile.
+    """Requests queue their event and wait; writers store whatever has queued meanwhile.
 
     While one group commits, the next one gathers, so throughput grows with load while a
     lone callback is still stored at once.
-
-    The writers are threads of their own, fed by a thread-safe queue, rather than tasks that
-    hand each group to a worker thread: a writer starts on the next group the moment its
-    commit returns, without first waiting for the busy event loop to run it, and the loop only
-    hears back once per group.
     """
 
     def __init__(
@@ -61,88 +56,118 @@ class GroupCommitter:
         self.max_group = max_group
         self.timeout = timeout
         self.known_batches = KnownBatches()
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection: Connection | None = None
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
         self._accepting = False
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self._accepting = True
-        self._threads = [
-            threading.Thread(target=self._write_forever, name=f"webhook-writer-{n}", daemon=True)
-            for n in range(self.writers)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._tasks = [asyncio.create_task(self._write_forever()) for _ in range(self.writers)]
 
     async def stop(self) -> None:
-        """Let the writers finish the group in hand; whatever is still queued gets a 503."""
+        """Store what has queued so far, then stop; gives up on a writer stuck for `timeout`."""
         self._accepting = False
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            await asyncio.to_thread(thread.join)
-        self._threads = []
-        await asyncio.sleep(0)  # deliver the answers the writers sent last
+        for _ in self._tasks:
+            self._queue.put_nowait(None)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=self.timeout)
+            for task in stuck:
+                task.cancel()
+        self._tasks = []
         while not self._queue.empty():
-            pending = self._queue.get_nowait()
-            if pending is not None and not pending.done.done():
-                pending.done.set_exception(StorageUnavailable("shutting down"))
+            if pending := self._queue.get_nowait():
+                _fail([pending], StorageUnavailable("shutting down"))
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     async def store(self, event: IncomingEvent) -> Outcome:
         if not self._accepting:
             raise StorageUnavailable("not accepting events")
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Pending(event, done))
-        try:
-            return await asyncio.wait_for(done, self.timeout)
-        except TimeoutError:
-            raise StorageUnavailable("storage timed out") from None
+        self._queue.put_nowait(_Pending(event, done))
+        return await done
 
-    def _write_forever(self) -> None:
-        while (group := self._next_group()) is not None:
+    async def _write_forever(self) -> None:
+        while group := await self._next_group():
             try:
-                outcomes = self._write([pending.event for pending in group])
+                outcomes = await self._store(group)
+            except asyncio.CancelledError:
+                _fail(group, StorageUnavailable("shutting down"))
+                raise
             except Exception as exc:
                 log.error("storing %d webhook event(s) failed: %s", len(group), type(exc).__name__)
-                self._call_in_loop(_fail, group, StorageUnavailable(type(exc).__name__))
-            else:
-                self._call_in_loop(_resolve, group, outcomes)
+                _fail(group, StorageUnavailable(type(exc).__name__))
+                continue
+            for pending, outcome in zip(group, outcomes, strict=True):
+                if not pending.done.done():  # not cancelled meanwhile
+                    pending.done.set_result(outcome)
 
-    def _next_group(self) -> list[_Pending] | None:
-        """Blocks for the first event, then takes what else is queued; None when stopping."""
-        first = self._queue.get()
-        if first is None:
-            return None
-        group = [first]
-        while len(group) < self.max_group:
-            try:
-                pending = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if pending is None:
-                self._queue.put(None)  # this writer stops after the group in hand
-                break
-            group.append(pending)
+    async def _next_group(self) -> list[_Pending]:
+        """Waits for one event, then takes what else has queued; empty when stopping."""
+        pending = await self._queue.get()
+        if pending is None:
+            self._queue.put_nowait(None)
+            return []
+        group = [pending]
+        self._take_queued(group)
         return group
 
-    def _write(self, events: list[IncomingEvent]) -> list[Outcome]:
+    def _take_queued(self, group: list[_Pending]) -> None:
+        while len(group) < self.max_group and not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if pending is None:
+                self._queue.put_nowait(None)  # stop after this group, on the next call
+                return
+            group.append(pending)
+
+    async def _store(self, group: list[_Pending]) -> list[Outcome]:
+        """Raises TimeoutError when storage is stuck for `timeout`: the group gets 503s."""
+        if not self.database.is_sqlite:
+            store = asyncio.to_thread(self._store_pooled, [p.event for p in group])
+            return await asyncio.wait_for(store, self.timeout)
+        # SQLite: the transaction runs on the event loop. A writer thread would give up the
+        # GIL at every sqlite3 call and wait for the busy loop to hand it back, holding the
+        # write lock all the while; here nothing waits but the commit's fsync, and requests keep
+        # arriving in the socket buffers meanwhile (with several `serve` workers, the others
+        # use the CPU). Should another writer hold the lock, the group grows while it waits
+        # for a few milliseconds (another worker's group commit); past that (the dispatcher
+        # claiming a batch), it queues for the lock in a thread like any other writer. Polling
+        # on would lose the lock, again and again, to writers already queued for it, and a STOP
+        # would wait behind a whole campaign.
+        loop = asyncio.get_running_loop()
+        polling_until = loop.time() + LOCK_POLL_SECONDS
+        while True:
+            try:
+                return self._store_on_loop([p.event for p in group])
+            except WriteLockBusy:
+                if loop.time() > polling_until:
+                    break
+                await asyncio.sleep(LOCK_POLL_INTERVAL)
+                self._take_queued(group)
+        store = asyncio.to_thread(self._store_pooled, [p.event for p in group])
+        return await asyncio.wait_for(store, self.timeout)
+
+    def _store_on_loop(self, events: list[IncomingEvent]) -> list[Outcome]:
+        # One connection, kept between groups: this writer needs no other.
+        connection = self._connection or self.database.connect_for_writes()
+        self._connection = None
+        try:
+            with self.database.write_transaction(connection, wait=False):
+                outcomes = store_events(connection, events, self.known_batches, self.on_inbound)
+        except WriteLockBusy:
+            self._connection = connection  # untouched
+            raise
+        except BaseException:
+            connection.close()  # whatever state a failure left it in, start afresh
+            raise
+        self._connection = connection
+        return outcomes
+
+    def _store_pooled(self, events: list[IncomingEvent]) -> list[Outcome]:
         with self.database.write_connection() as connection:
             return store_events(connection, events, self.known_batches, self.on_inbound)
-
-    def _call_in_loop(
-        self, answer: Callable[[list[_Pending], _T], None], group: list[_Pending], result: _T
-    ) -> None:
-        assert self._loop is not None
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
-            self._loop.call_soon_threadsafe(answer, group, result)
-
-
-def _resolve(group: list[_Pending], outcomes: list[Outcome]) -> None:
-    for pending, outcome in zip(group, outcomes, strict=True):
-        if not pending.done.done():  # not timed out meanwhile
-            pending.done.set_result(outcome)
 
 
 def _fail(group: list[_Pending], error: StorageUnavailable) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
@@ -42,12 +41,13 @@ class WebhookEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
-            await _answer(send, 405, {"error": "method_not_allowed", "message": "use POST"})
+            await _answer(send, 405, _error("method_not_allowed", "use POST"))
             return
-        status, content = await self.handle(Headers(scope=scope), receive)
-        await _answer(send, status, content)
+        status, body = await self.handle(Headers(scope=scope), receive)
+        await _answer(send, status, body)
 
-    async def handle(self, headers: Headers, receive: Receive) -> tuple[int, dict[str, Any]]:
+    async def handle(self, headers: Headers, receive: Receive) -> tuple[int, bytes]:
+        """The status and JSON body to answer with."""
         settings = self.runtime.settings
         try:
             raw = await _read_body(headers, receive, settings.webhook_max_body_bytes)
@@ -81,7 +81,7 @@ class WebhookEndpoint:
             return 401, _error("replayed_nonce", "this signature nonce was already used")
         if event.inbound is not None and self.runtime.is_opt_out(event.inbound.body):
             await self.runtime.wait_for_posts_to(event.inbound.from_phone)
-        return 200, {"status": outcome.value}
+        return 200, _STATUS_BODIES[outcome]
 
 
 def webhook_endpoints(runtime: Runtime) -> dict[str, WebhookEndpoint]:
@@ -95,25 +95,35 @@ async def _read_body(headers: Headers, receive: Receive, limit: int) -> bytes:
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        body += message.get("body", b"")
-        if len(body) > limit:
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
             raise BodyTooLarge
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    return bytes(body)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _error(error: str, message: str) -> dict[str, Any]:
-    return {"error": error, "message": message}
+def _json_body(content: dict[str, str]) -> bytes:
+    return json.dumps(content).encode()
 
 
-async def _answer(send: Send, status: int, content: dict[str, Any]) -> None:
-    body = json.dumps(content).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+def _error(error: str, message: str) -> bytes:
+    return _json_body({"error": error, "message": message})
+
+
+# The answers to nearly every callback, encoded once.
+_STATUS_BODIES = {outcome: _json_body({"status": outcome.value}) for outcome in Outcome}
+
+
+async def _answer(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,173 @@
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+from sqlalchemy import func, select, text
+from tests.factories import make_campaign, numbers
+from tests.servers import free_port, serving
+
+from textcast.config import load_settings
+from textcast.db import Database
+from textcast.domain import outbox
+from textcast.models import Message, MessageStatus, WebhookEvent
+from textcast.web.app import create_app
+
+DR_PATH = "/api/webhooks/delivery-reports"
+SINCH_BATCH_ID = "01SINCHBATCH"
+
+
+def _sent_batch(database: Database, count: int) -> outbox.ClaimedBatch:
+    campaign = make_campaign(database, numbers(count), launch=True)
+    with database.write() as session:
+        batch = outbox.claim_batch(session, campaign.id, 1000, b"test-key")
+        assert batch is not None
+        outbox.record_accepted(session, batch.id, SINCH_BATCH_ID)
+    return batch
+
+
+def _report(phone: str, status: str = "Delivered") -> bytes:
+    return json.dumps(
+        {
+            "type": "recipient_delivery_report_sms",
+            "batch_id": SINCH_BATCH_ID,
+            "recipient": phone.removeprefix("+"),
+            "code": 0,
+            "status": status,
+            "at": "2026-01-01T10:00:00.000Z",
+        }
+    ).encode()
+
+
+def _post_all(url: str, bodies: list[bytes]) -> list[httpx.Response]:
+    """32 at a time, as Sinch would."""
+    with httpx.Client(base_url=url, timeout=30) as client, ThreadPoolExecutor(32) as pool:
+        return list(pool.map(lambda body: client.post(DR_PATH, content=body), bodies))
+
+
+def _count(database: Database, statement: object) -> int:
+    with database.read() as session:
+        return session.scalar(statement) or 0  # type: ignore[call-overload]
+
+
+def _stored_events(database: Database) -> int:
+    return _count(database, select(func.count()).select_from(WebhookEvent))
+
+
+def _delivered(database: Database) -> int:
+    return _count(
+        database,
+        select(func.count()).select_from(Message).where(Message.status == MessageStatus.DELIVERED),
+    )
+
+
+@contextmanager
+def _holding_the_write_lock(database: Database, seconds: float) -> Iterator[None]:
+    """Another writer in the middle of a long transaction, for `seconds`."""
+    started = threading.Event()
+
+    def hold() -> None:
+        with database.write() as session:
+            if not database.is_sqlite:  # PostgreSQL has no database-wide write lock
+                session.execute(text("LOCK TABLE webhook_events IN ACCESS EXCLUSIVE MODE"))
+            started.set()
+            time.sleep(seconds)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    started.wait()
+    try:
+        yield
+    finally:
+        holder.join()
+
+
+def test_concurrent_callbacks_are_each_answered_after_being_stored(
+    database_url: str, database: Database
+) -> None:
+    batch = _sent_batch(database, 300)
+    app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
+    with serving(app) as url:
+        answers = _post_all(url, [_report(phone) for phone in batch.recipients])
+    assert [(a.status_code, a.json()) for a in answers] == [(200, {"status": "stored"})] * 300
+    assert _stored_events(database) == 300
+    assert _delivered(database) == 300
+
+
+def test_a_callback_waits_for_another_writer_instead_of_failing(
+    database_url: str, database: Database
+) -> None:
+    batch = _sent_batch(database, 1)
+    app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
+    with serving(app) as url, _holding_the_write_lock(database, 0.5):
+        started = time.monotonic()
+        answer = httpx.post(url + DR_PATH, content=_report(batch.recipients[0]), timeout=30)
+        waited = time.monotonic() - started
+    assert answer.json() == {"status": "stored"}
+    assert waited > 0.3
+    assert _delivered(database) == 1
+
+
+def test_storage_blocked_longer_than_the_timeout_is_503_and_the_retry_is_stored(
+    database_url: str, database: Database
+) -> None:
+    batch = _sent_batch(database, 1)
+    body = _report(batch.recipients[0])
+    app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
+    with serving(app) as url:
+        app.state.runtime.committer.timeout = 0.3
+        with _holding_the_write_lock(database, 1.5):
+            blocked = httpx.post(url + DR_PATH, content=body, timeout=30)
+        retry = httpx.post(url + DR_PATH, content=body, timeout=30)
+    assert blocked.status_code == 503
+    assert blocked.json()["error"] == "storage_unavailable"
+    # PostgreSQL may still have stored the first attempt once the lock went away.
+    assert retry.json()["status"] in {"stored", "duplicate"}
+    assert _stored_events(database) == 1
+
+
+def test_serve_workers_share_the_port_and_store_every_callback(
+    database_url: str, database: Database, tmp_path: Path
+) -> None:
+    batch = _sent_batch(database, 400)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port)}
+    command = [sys.executable, "-m", "textcast", "serve", "--no-dispatcher", "--workers", "2"]
+    server = subprocess.Popen([*command, "--log-level", "warning"], env=env, cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_up(url, server)
+        workers = [
+            child
+            for child in psutil.Process(server.pid).children()
+            if "spawn_main" in " ".join(child.cmdline())  # not multiprocessing's helper
+        ]
+        assert len(workers) == 2
+        answers = _post_all(url, [_report(phone) for phone in batch.recipients])
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert [a.json() for a in answers] == [{"status": "stored"}] * 400
+    assert _stored_events(database) == 400
+    assert _delivered(database) == 400
+    assert server.returncode == 0
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "textcast serve exited"
+        try:
+            httpx.get(url + "/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError("textcast serve did not start")
