@@ -11,6 +11,8 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Boolean,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -87,6 +89,8 @@ class CampaignStatus(StrEnum):
 class MessageStatus(StrEnum):
     QUEUED = "queued"
     """Waiting in our outbox."""
+    DEFERRED = "deferred"
+    """Held until `not_before`: the recipient's send window, or their local send time."""
     SUBMITTING = "submitting"
     """Attached to a batch whose POST is in flight, being retried, or awaiting reconciliation."""
     ACCEPTED = "accepted"
@@ -267,6 +271,21 @@ class Campaign(Base):
     recipient_count: Mapped[int] = mapped_column(Integer, default=0)
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """`{"lists": [ids], "segments": [ids]}`, resolved at launch, besides raw numbers."""
+    smart_encoding: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Replace characters that force UCS-2 (curly quotes, dashes...) with GSM-7 ones at send."""
+    send_at: Mapped[datetime | None]
+    """Absolute start; null: at launch."""
+    local_send_time: Mapped[str | None] = mapped_column(String(5))
+    """`HH:MM` in each recipient's own time zone, instead of one instant for everybody."""
+    expires_at: Mapped[datetime | None]
+    """Messages still held by quiet hours at this time are skipped instead."""
+    budget: Mapped[float | None] = mapped_column(Float)
+    """Spending cap in the price table's currency: launch refused above, paused on reaching."""
+    estimated_cost: Mapped[float | None] = mapped_column(Float)
+    spent: Mapped[float] = mapped_column(Float, default=0.0)
+    """Estimated cost of the parts handed to Sinch so far."""
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    """Why it is paused, cancelled or failed."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     launched_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
@@ -314,8 +333,15 @@ class Message(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     """Sinch's delivery-report code (0 Delivered, 4xx Sinch, others SMPP/operator)."""
     error: Mapped[str | None] = mapped_column(Text)
+    """Why it failed, or why it was skipped (`opted_out`, `quiet_hours_expired`, ...)."""
+    variables: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """This recipient's values for the body's placeholders (Sinch `parameters`)."""
+    not_before: Mapped[datetime | None]
+    """While `deferred`: when it may go."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    """When Sinch accepted it."""
     operator_status_at: Mapped[datetime | None]
 
     __table_args__ = (
@@ -324,6 +350,13 @@ class Message(Base):
         # its LIMIT, whatever the planner's statistics say; the live counts use it too.
         Index("ix_messages_campaign_status", "campaign_id", "status", "id"),
         Index("ix_messages_batch_phone", "batch_id", "phone"),
+        # The dispatcher's wake-up of held messages whose time has come.
+        Index(
+            "ix_messages_deferred",
+            "not_before",
+            sqlite_where=text("status = 'deferred'"),
+            postgresql_where=text("status = 'deferred'"),
+        ),
     )
 
 
@@ -371,3 +404,19 @@ class InboundMessage(Base):
     keyword: Mapped[str | None] = mapped_column(String(16))
     """`opt_out`, `opt_in` or `help` when the message was one; null for a reply."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Link(Base):
+    """A URL of a campaign's body, shortened per recipient: `{SHORT_LINK_BASE}/l/{code}`."""
+
+    __tablename__ = "links"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(BigId)
+    url: Mapped[str] = mapped_column(Text)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    first_click_at: Mapped[datetime | None]
+    last_click_at: Mapped[datetime | None]
