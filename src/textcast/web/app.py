@@ -20,7 +20,7 @@ from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, SIMULATOR_TOKEN
 from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
 from textcast.web import health
-from textcast.web.api import campaigns, compat, contacts, imports, inbox, lists
+from textcast.web.api import campaigns, compat, contacts, encoding, imports, inbox, lists
 from textcast.web.errors import install_error_handlers
 from textcast.web.webhooks import WebhookEndpoint, webhook_endpoints
 
@@ -82,6 +82,7 @@ def create_app(
     app.include_router(imports.router)
     app.include_router(inbox.router)
     app.include_router(compat.router)
+    app.include_router(encoding.router)
     if simulator_app is not None:
         app.mount(SIMULATOR_MOUNT, simulator_app, name="simulator")
     return app
