@@ -92,3 +92,14 @@ STATUS_CODES: Mapping[int, StatusCode] = MappingProxyType(
         ),
     }
 )
+
+
+def describe_code(code: int) -> StatusCode:
+    """The table's entry, or a generic one: Sinch's codes grow, and below 400 are the SMSC's."""
+    if (known := STATUS_CODES.get(code)) is not None:
+        return known
+    if 0 < code < 400:
+        return StatusCode(
+            f"Operator error {code}", None, "An SMPP or operator error reported by the SMSC"
+        )
+    return StatusCode(f"Code {code}", None, "Not in Sinch's documented codes")

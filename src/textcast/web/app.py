@@ -19,8 +19,8 @@ from textcast.migrate import ensure_schema
 from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, SIMULATOR_TOKEN, Runtime
 from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
-from textcast.web import health
-from textcast.web.api import campaigns, compat, contacts, encoding, imports, inbox, lists
+from textcast.web import health, links
+from textcast.web.api import analytics, campaigns, compat, contacts, encoding, imports, inbox, lists
 from textcast.web.errors import install_error_handlers
 from textcast.web.webhooks import WebhookEndpoint, webhook_endpoints
 
@@ -83,6 +83,8 @@ def create_app(
     app.include_router(inbox.router)
     app.include_router(compat.router)
     app.include_router(encoding.router)
+    app.include_router(analytics.router)
+    app.include_router(links.router)
     if simulator_app is not None:
         app.mount(SIMULATOR_MOUNT, simulator_app, name="simulator")
     return app

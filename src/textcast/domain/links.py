@@ -1,0 +1,101 @@
+"""Short links: the URLs of a body, a code per recipient, and the clicks on `/l/{code}`.
+
+What counts as a URL in a body: `http://` or `https://` (any case) followed by everything up
+to whitespace, `<`, `>`, `"`, or a merge field's brace. Then punctuation that ends a sentence
+around the link is given back to the text: trailing `.`, `,`, `;`, `:`, `!`, `?`, `'`, and a
+closing `)` or `]` that has no opening partner inside the URL. So in
+`Sale (see https://shop.example/spring).` the URL is `https://shop.example/spring`, while
+`https://en.wikipedia.org/wiki/Sale_(disambiguation)` keeps its parenthesis.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+from sqlalchemy import func, update
+from sqlalchemy.orm import Session
+
+from textcast.models import Link, utcnow
+
+CODE_ALPHABET = string.ascii_letters + string.digits
+"""URL-safe, and nothing a phone could take for punctuation ending the link."""
+CODE_CHARS = 8
+"""62**8: about 48 random bits, unguessable one by one."""
+MAX_CODE_CHARS = 16
+"""The column's width: a longer path can be answered 404 without asking the database."""
+LINK_FIELD = "link"
+"""Short links become the Sinch placeholders `${link.0}`, `${link.1}`, ... in order."""
+
+_URL = re.compile(r"https?://[^\s<>\"{}]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'"
+_CLOSING = {")": "(", "]": "["}
+
+
+def make_code(length: int = CODE_CHARS) -> str:
+    if not CODE_CHARS <= length <= MAX_CODE_CHARS:
+        raise ValueError(f"a link code has {CODE_CHARS} to {MAX_CODE_CHARS} characters")
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def find_urls(body: str) -> list[str]:
+    """Distinct URLs of `body`, in order of first appearance."""
+    found: dict[str, None] = {}
+    for match in _URL.finditer(body):
+        url = _trim(match.group())
+        if _has_host(url):
+            found.setdefault(url)
+    return list(found)
+
+
+def shorten(body: str) -> tuple[str, list[str]]:
+    """`body` with each URL replaced by its placeholder `${link.N}`, and the URLs (N: index).
+
+    A URL repeated in the body gets the same placeholder each time, so one recipient clicks
+    one code for it wherever it appears.
+    """
+    urls = find_urls(body)
+    index = {url: n for n, url in enumerate(urls)}
+
+    def placeholder(match: re.Match[str]) -> str:
+        url = _trim(match.group())
+        if url not in index:
+            return match.group()
+        return f"${{{LINK_FIELD}.{index[url]}}}" + match.group()[len(url) :]
+
+    return _URL.sub(placeholder, body), urls
+
+
+def record_click(session: Session, code: str) -> str | None:
+    """Count a click on `code`; its target URL, or None for a code we never made."""
+    if len(code) > MAX_CODE_CHARS:
+        return None
+    now = utcnow()
+    url: str | None = session.scalar(
+        update(Link)
+        .where(Link.code == code)
+        .values(
+            clicks=Link.clicks + 1,
+            first_click_at=func.coalesce(Link.first_click_at, now),
+            last_click_at=now,
+        )
+        .returning(Link.url)
+        .execution_options(synchronize_session=False)
+    )
+    return url
+
+
+def _trim(url: str) -> str:
+    while url and (url[-1] in _TRAILING or _unbalanced_closing(url)):
+        url = url[:-1]
+    return url
+
+
+def _unbalanced_closing(url: str) -> bool:
+    last = url[-1]
+    return last in _CLOSING and url.count(_CLOSING[last]) < url.count(last)
+
+
+def _has_host(url: str) -> bool:
+    return len(url) > url.index("//") + 2

@@ -1,0 +1,154 @@
+"""`/api/v1/campaigns/{id}/analytics` and `/export.csv`: what became of a campaign."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from textcast.domain import analytics, campaigns
+from textcast.web.deps import DatabaseDep, ReadSession
+
+router = APIRouter(prefix="/api/v1/campaigns", tags=["analytics"])
+
+
+class _FromDomain(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class FunnelOut(_FromDomain):
+    total: int = Field(description="Every message of the campaign.")
+    queued: int = Field(description="Still ours to send: queued, deferred or submitting.")
+    in_flight: int = Field(description="Sent, no final outcome yet (accepted or dispatched).")
+    sent: int = Field(
+        description="Taken by Sinch: in flight or with a final outcome (refused ones excluded)."
+    )
+    delivered: int
+    failed: int = Field(description="Status `failed`, refused ones included.")
+    refused: int = Field(
+        description="Of `failed`: refused by Sinch's API at submission, so never sent."
+    )
+    expired: int
+    rejected: int
+    aborted: int
+    cancelled: int = Field(description="Cancelled at Sinch (code 407).")
+    deleted: int
+    unknown: int
+    skipped: int = Field(description="Never sent: see `skipped` for the reasons.")
+    by_status: dict[str, int] = Field(description="Messages per status, as stored.")
+
+
+class FailureOut(_FromDomain):
+    status: str = Field(description="failed, expired, rejected, aborted, cancelled, deleted...")
+    code: int | None = Field(
+        description="Sinch's delivery code; null when the batch was refused at submission."
+    )
+    name: str = Field(description="The code's name in Sinch's table, e.g. `Message unroutable`.")
+    description: str
+    messages: int
+
+
+class RepliesOut(_FromDomain):
+    opt_outs: int = Field(description="STOP and the other opt-out keywords.")
+    keywords: dict[str, int] = Field(description="Other keywords (`opt_in`, `help`).")
+    replies: int = Field(description="Messages that were not a keyword.")
+
+
+class CostOut(_FromDomain):
+    estimated: float | None = Field(description="Estimate at launch, in the price currency.")
+    budget: float | None
+    spent: float = Field(description="Estimated cost of the parts handed to Sinch so far.")
+    parts_planned: int = Field(description="SMS parts of every message not skipped.")
+    parts_sent: int = Field(description="SMS parts of the messages sent.")
+
+
+class MinuteOut(_FromDomain):
+    at: datetime = Field(description="Start of the minute, UTC.")
+    sent: int = Field(description="Messages Sinch accepted in this minute.")
+    delivered: int = Field(description="Messages delivered in this minute (operator's time).")
+    undelivered: int = Field(
+        description="Messages that reached another final outcome in this minute."
+    )
+
+
+class ClicksOut(_FromDomain):
+    links: int = Field(description="Short links made (one per URL per recipient).")
+    clicked_links: int = Field(description="Short links clicked at least once.")
+    clicks: int
+
+
+class AnalyticsOut(BaseModel):
+    campaign_id: int
+    name: str
+    status: str
+    status_reason: str | None = Field(description="Why it is paused, cancelled or failed.")
+    funnel: FunnelOut
+    failures: list[FailureOut] = Field(
+        description="Undelivered messages by status and Sinch code, most frequent first."
+    )
+    skipped: dict[str, int] = Field(
+        description="Skipped messages by reason: opted_out, quiet_hours_expired, budget..."
+    )
+    delivery_rate: float | None = Field(
+        description="Delivered / messages with a final outcome (skipped excluded); "
+        "null before the first outcome."
+    )
+    replies: RepliesOut = Field(
+        description="Inbound messages attributed to the campaign (within 72 hours of it)."
+    )
+    cost: CostOut
+    timeline: list[MinuteOut] = Field(
+        description="Per minute with activity, in order; quiet minutes are left out."
+    )
+    clicks: ClicksOut
+    export_url: str = Field(description="Every message as CSV.")
+
+    @classmethod
+    def of(cls, result: analytics.Analytics) -> AnalyticsOut:
+        campaign = result.campaign
+        return cls(
+            campaign_id=campaign.id,
+            name=campaign.name,
+            status=campaign.status,
+            status_reason=campaign.status_reason,
+            funnel=FunnelOut.model_validate(result.funnel),
+            failures=[FailureOut.model_validate(f) for f in result.failures],
+            skipped=result.skipped,
+            delivery_rate=result.delivery_rate,
+            replies=RepliesOut.model_validate(result.replies),
+            cost=CostOut.model_validate(result.cost),
+            timeline=[MinuteOut.model_validate(m) for m in result.timeline],
+            clicks=ClicksOut.model_validate(result.clicks),
+            export_url=f"{router.prefix}/{campaign.id}/export.csv",
+        )
+
+
+@router.get("/{campaign_id}/analytics")
+def campaign_analytics(campaign_id: int, session: ReadSession) -> AnalyticsOut:
+    return AnalyticsOut.of(analytics.campaign_analytics(session, campaign_id))
+
+
+@router.get(
+    "/{campaign_id}/export.csv",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": "One row per message: " + ",".join(analytics.EXPORT_COLUMNS) + ".",
+        }
+    },
+)
+def export_messages(campaign_id: int, database: DatabaseDep) -> StreamingResponse:
+    """Every message with its status, Sinch code and meaning, and why it failed or was skipped."""
+    # A short session of its own: the export's pages each read in a fresh one, and nothing
+    # should hold a snapshot for as long as the download lasts.
+    with database.read() as session:
+        campaigns.get_campaign(session, campaign_id)
+    disposition = f'attachment; filename="campaign-{campaign_id}-messages.csv"'
+    return StreamingResponse(
+        analytics.messages_csv(database, campaign_id),
+        media_type="text/csv",
+        headers={"content-disposition": disposition},
+    )
