@@ -18,6 +18,12 @@ from textcast.models import Base
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEXTCAST_TEST_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres"
 )
+# Sending tests must not depend on the hour they run at: the send window is always open
+# unless a test sets its own (the quiet-hours tests do).
+os.environ["QUIET_HOURS"] = "00:00-24:00"
+os.environ["QUIET_HOURS_RULES"] = (
+    '{"US": "00:00-24:00", "US-FL": "00:00-24:00", "US-OK": "00:00-24:00"}'
+)
 # One database per test session, so that concurrent runs never share (or drop) each other's.
 POSTGRES_TEST_DB = f"textcast_test_{os.getpid()}"
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
 import sys
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -253,25 +256,76 @@ def _read_numbers(path: Path) -> list[str]:
 @campaigns_app.command("create")
 def campaigns_create(
     name: Annotated[str, typer.Option(help="Campaign name.")],
-    body: Annotated[str, typer.Option(help="Message text.")],
-    recipients: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="File with one phone number per line.")
+    body: Annotated[
+        str, typer.Option(help='Message text; merge fields as {{ first_name | default("there") }}.')
     ],
+    recipients: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="File with one phone number per line."),
+    ] = None,
+    list_ids: Annotated[
+        list[int] | None, typer.Option("--list", help="A list id (repeatable).")
+    ] = None,
+    segment_ids: Annotated[
+        list[int] | None, typer.Option("--segment", help="A segment id (repeatable).")
+    ] = None,
     sender: Annotated[str | None, typer.Option(help="Sender; SINCH_NUMBER by default.")] = None,
+    smart_encoding: Annotated[
+        bool, typer.Option(help="Replace curly quotes, dashes... by GSM-7 characters.")
+    ] = False,
+    send_at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"],
+            help="Start at, with its offset: 2026-12-01T10:00+01:00.",
+        ),
+    ] = None,
+    local_time: Annotated[
+        str | None, typer.Option(help="HH:MM in each recipient's own time zone.")
+    ] = None,
+    expires_at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"],
+            help="Skip what quiet hours still hold then.",
+        ),
+    ] = None,
+    budget: Annotated[float | None, typer.Option(help="Spending cap.")] = None,
     send: Annotated[bool, typer.Option(help="Send it right away.")] = False,
 ) -> None:
-    """Create a campaign from a file of numbers (and optionally send it)."""
+    """Create a campaign for numbers, lists and segments (and optionally send it)."""
     from textcast.domain import campaigns
-    from textcast.domain.errors import DomainError, InvalidInput
+    from textcast.runtime import sending_policy
 
     settings, database = _database()
-    numbers = _read_numbers(recipients)
-    draft = campaigns.CampaignDraft(name, body, numbers, sender or settings.sinch_number)
+    draft = campaigns.CampaignDraft(
+        name,
+        body,
+        _read_numbers(recipients) if recipients else [],
+        sender or settings.sinch_number,
+        list_ids=list_ids or [],
+        segment_ids=segment_ids or [],
+        smart_encoding=smart_encoding,
+        send_at=send_at,
+        local_send_time=local_time,
+        expires_at=expires_at,
+        budget=budget,
+    )
+    with _domain_errors(), database.write() as session:
+        campaign = campaigns.create_campaign(session, draft, settings.default_region)
+        if send:
+            campaigns.launch_campaign(session, campaign.id, sending_policy(settings))
+    state = campaign.status if send else "draft"
+    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}")
+
+
+@contextlib.contextmanager
+def _domain_errors() -> Iterator[None]:
+    """Bad input and impossible transitions end the command with their message, exit 1."""
+    from textcast.domain.errors import DomainError, InvalidInput
+
     try:
-        with database.write() as session:
-            campaign = campaigns.create_campaign(session, draft, settings.default_region)
-            if send:
-                campaigns.launch_campaign(session, campaign.id)
+        yield
     except InvalidInput as exc:
         for problem in exc.problems:
             console.print(f"[red]{problem.field}[/]: {problem.message} {problem.value or ''}")
@@ -279,24 +333,105 @@ def campaigns_create(
     except DomainError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
-    state = "queued for sending" if send else "draft"
-    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}")
 
 
 @campaigns_app.command("send")
 def campaigns_send(campaign_id: int) -> None:
     """Queue every message of a draft; a running dispatcher picks them up."""
     from textcast.domain import campaigns
-    from textcast.domain.errors import DomainError
+    from textcast.runtime import sending_policy
+
+    settings, database = _database()
+    with _domain_errors(), database.write() as session:
+        campaign = campaigns.launch_campaign(session, campaign_id, sending_policy(settings))
+    when = f" for {campaign.send_at:%Y-%m-%d %H:%M %Z}" if campaign.status == "scheduled" else ""
+    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} messages queued{when}")
+
+
+@campaigns_app.command("plan")
+def campaigns_plan(
+    campaign_id: int,
+    as_json: Annotated[bool, typer.Option("--json", help="The API's JSON instead.")] = False,
+) -> None:
+    """Who gets what, in how many parts, at what cost, finishing when (nothing is sent)."""
+    from textcast.domain import campaigns, planning
+    from textcast.models import utcnow
+    from textcast.runtime import sending_policy
+    from textcast.terminal import plan_view
+    from textcast.web.api.campaigns import plan_out
+
+    settings, database = _database()
+    with _domain_errors(), database.read() as session:
+        campaign = campaigns.get_campaign(session, campaign_id)
+        with console.status("evaluating the audience..."):
+            result = planning.plan(session, campaign, sending_policy(settings), utcnow())
+    out = plan_out(campaign_id, result)
+    if as_json:
+        print(out.model_dump_json(indent=2))
+        return
+    console.print(plan_view(out))
+
+
+@campaigns_app.command("pause")
+def campaigns_pause(campaign_id: int) -> None:
+    """Hand nothing more to Sinch until resumed."""
+    from textcast.domain import campaigns
 
     _, database = _database()
-    try:
-        with database.write() as session:
-            campaign = campaigns.launch_campaign(session, campaign_id)
-    except DomainError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
-    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} messages queued")
+    with _domain_errors(), database.write() as session:
+        campaign = campaigns.pause_campaign(session, campaign_id)
+    console.print(f"campaign {campaign.id}: {campaign.status}")
+
+
+@campaigns_app.command("resume")
+def campaigns_resume(campaign_id: int) -> None:
+    from textcast.domain import campaigns
+
+    _, database = _database()
+    with _domain_errors(), database.write() as session:
+        campaign = campaigns.resume_campaign(session, campaign_id)
+    console.print(f"campaign {campaign.id}: {campaign.status}")
+
+
+@campaigns_app.command("cancel")
+def campaigns_cancel(campaign_id: int) -> None:
+    """Skip what is not sent yet and cancel Sinch batches still queued there."""
+    from textcast.domain import campaigns
+    from textcast.runtime import Runtime
+
+    settings, database = _database()
+    with _domain_errors(), database.write() as session:
+        campaign, provider_ids = campaigns.cancel_campaign(session, campaign_id)
+    cancelled = asyncio.run(Runtime(settings, database).cancel_provider_batches(provider_ids))
+    console.print(
+        f"campaign {campaign.id}: cancelled; {cancelled} of {len(provider_ids)} Sinch "
+        "batch(es) cancelled there"
+    )
+
+
+@campaigns_app.command("duplicate")
+def campaigns_duplicate(campaign_id: int) -> None:
+    """A new draft with the same body, audience and options."""
+    from textcast.domain import campaigns
+
+    _, database = _database()
+    with _domain_errors(), database.write() as session:
+        copy = campaigns.duplicate_campaign(session, campaign_id)
+    console.print(f"campaign {copy.id}: draft copy of {campaign_id}")
+
+
+@campaigns_app.command("test")
+def campaigns_test(campaign_id: int, phone: str) -> None:
+    """Send the campaign's text to one number now (a running dispatcher sends it)."""
+    from textcast.domain import campaigns
+    from textcast.runtime import sending_policy
+
+    settings, database = _database()
+    with _domain_errors(), database.write() as session:
+        test = campaigns.test_send(
+            session, campaign_id, phone, settings.default_region, sending_policy(settings)
+        )
+    console.print(f"test campaign {test.id} queued for {phone}")
 
 
 @campaigns_app.command("status")

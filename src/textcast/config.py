@@ -90,6 +90,24 @@ class Settings(BaseSettings):
     reply_period_hours: Annotated[float, Field(ge=0)] = 24.0
     """A number gets each kind of keyword reply at most once per period."""
 
+    # Campaign authoring: send windows, prices, frequency cap, short links.
+    quiet_hours: str = "08:00-21:00"
+    """The send window in the recipient's local time, unless a rule below says otherwise."""
+    quiet_hours_rules: dict[str, str] = {}
+    """JSON: windows per country or US state, e.g. `{"FR": "08:00-20:00", "US-FL": ...}`,
+    over the built-in table."""
+    prices: dict[str, float] = {}
+    """JSON: price of one SMS part per destination country, over the built-in estimates."""
+    price_currency: Annotated[str, Field(min_length=3, max_length=3)] = "USD"
+    price_default: Annotated[float, Field(ge=0)] = 0.05
+    """Price of one part to a country the table does not list."""
+    frequency_cap: Annotated[int, Field(ge=0)] = 0
+    """At most this many marketing messages per number per window; 0: no cap."""
+    frequency_window_hours: Annotated[float, Field(gt=0)] = 168.0
+    short_link_base: str | None = None
+    """With a value (e.g. https://go.example.com), URLs in bodies become `{base}/l/{code}`
+    per recipient, and clicks are counted."""
+
     secret_key: SecretStr | None = None
     """Keys the suppression hashes (and later sessions). Unset: a random key kept in
     `SECRET_KEY_FILE`, created on first use."""
@@ -140,7 +158,35 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
-    @field_validator("base_url", "sinch_base_url")
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        from textcast.domain.send_window import parse_window
+
+        parse_window(value)
+        return value
+
+    @field_validator("quiet_hours_rules")
+    @classmethod
+    def _windows(cls, value: dict[str, str]) -> dict[str, str]:
+        from textcast.domain.send_window import parse_window
+
+        for where, window in value.items():
+            try:
+                parse_window(window)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        return value
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, value: dict[str, float]) -> dict[str, float]:
+        for country, price in value.items():
+            if len(country) != 2 or not country.isalpha() or price < 0:
+                raise ValueError(f"{country}: give two-letter countries and prices >= 0")
+        return {country.upper(): price for country, price in value.items()}
+
+    @field_validator("base_url", "sinch_base_url", "short_link_base")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if not value:

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
-    ForeignKey,
     Boolean,
+    DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -74,6 +74,8 @@ class CampaignKind(StrEnum):
     MARKETING = "marketing"
     REPLY = "reply"
     """An answer to a keyword (STOP confirmation, HELP text): sent even to opted-out numbers."""
+    TEST = "test"
+    """A marketing text sent to one number for a look before the real send."""
 
 
 class CampaignStatus(StrEnum):
@@ -273,6 +275,8 @@ class Campaign(Base):
     """`{"lists": [ids], "segments": [ids]}`, resolved at launch, besides raw numbers."""
     smart_encoding: Mapped[bool] = mapped_column(Boolean, default=False)
     """Replace characters that force UCS-2 (curly quotes, dashes...) with GSM-7 ones at send."""
+    short_links: Mapped[bool] = mapped_column(Boolean, default=False)
+    """URLs in the body became per-recipient short links at launch."""
     send_at: Mapped[datetime | None]
     """Absolute start; null: at launch."""
     local_send_time: Mapped[str | None] = mapped_column(String(5))

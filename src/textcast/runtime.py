@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from textcast.config import Settings, instance_secret
 from textcast.db import Database
-from textcast.domain import inbox, outbox, replies
+from textcast.domain import inbox, outbox, replies, send_window
 from textcast.domain.inbox import InboundSms
 from textcast.domain.keywords import Keyword, KeywordRules
+from textcast.domain.planning import Policy
+from textcast.domain.pricing import PriceTable
 from textcast.domain.replies import ReplyPolicy
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
-from textcast.sending.provider import Provider
+from textcast.sending.provider import Provider, ProviderError
 from textcast.sinch.client import SinchClient
 from textcast.sinch.events import stored_event
 from textcast.sinch.provider import SinchProvider
@@ -57,8 +59,22 @@ def build_provider(settings: Settings) -> Provider:
     return SinchProvider(client)
 
 
+def sending_policy(settings: Settings) -> Policy:
+    """What plans, launches and the dispatcher need to know from the settings."""
+    return Policy(
+        prices=PriceTable.of(settings.prices, settings.price_default, settings.price_currency),
+        rules=send_window.Rules.from_table(settings.quiet_hours, settings.quiet_hours_rules),
+        send_rate=settings.send_rate,
+        frequency_cap=settings.frequency_cap,
+        frequency_window=timedelta(hours=settings.frequency_window_hours),
+        secret=instance_secret(settings),
+        short_link_base=settings.short_link_base,
+    )
+
+
 def dispatcher_config(settings: Settings) -> DispatcherConfig:
     return DispatcherConfig(
+        policy=sending_policy(settings),
         callback_url=settings.public_url + "/api/webhooks/delivery-reports",
         delivery_report=settings.delivery_report.value,
         batch_size=settings.batch_size,
@@ -87,6 +103,10 @@ class Runtime:
     @functools.cached_property
     def secret(self) -> bytes:
         return instance_secret(self.settings)
+
+    @functools.cached_property
+    def policy(self) -> Policy:
+        return sending_policy(self.settings)
 
     @functools.cached_property
     def reply_policy(self) -> ReplyPolicy:
@@ -143,6 +163,28 @@ class Runtime:
     def wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+    async def cancel_provider_batches(self, provider_batch_ids: list[str]) -> int:
+        """Ask the provider to cancel these batches; how many it confirmed. A batch already
+        sent cancels nothing, and a failure is logged, not raised: the campaign is cancelled
+        on our side either way, and the delivery reports say what was stopped in time."""
+        if not provider_batch_ids:
+            return 0
+        dispatcher = self.dispatcher
+        own = dispatcher is None
+        provider = build_provider(self.settings) if dispatcher is None else dispatcher.provider
+        cancelled = 0
+        try:
+            for batch_id in provider_batch_ids:
+                try:
+                    await provider.cancel(batch_id)
+                    cancelled += 1
+                except ProviderError as exc:
+                    log.warning("cancelling provider batch %s failed: %s", batch_id, exc)
+        finally:
+            if own:
+                await provider.aclose()
+        return cancelled
 
     @contextlib.asynccontextmanager
     async def running(

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from textcast.web.api.campaigns import PlanOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +62,33 @@ def counts_table(snapshot: Snapshot, title: str) -> Table:
         table.add_row(status, f"{n:,}")
     table.add_row("[bold]total", f"[bold]{snapshot.total:,}")
     return table
+
+
+def plan_view(plan: PlanOut) -> Group:
+    """`textcast campaigns plan`: the totals, exclusions, costs, timing and a sample."""
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row("audience", f"{plan.audience:,} distinct numbers")
+    summary.add_row("recipients", f"[bold]{plan.recipients:,}")
+    for reason, n in sorted(plan.excluded.items()):
+        summary.add_row(f"  excluded: {reason}", f"{n:,}")
+    encodings = ", ".join(f"{enc} {n:,}" for enc, n in sorted(plan.encodings.items()))
+    summary.add_row("parts", f"{plan.parts:,} ({encodings or 'none'})")
+    estimate = " (estimate: built-in prices)" if plan.cost_is_estimate else ""
+    summary.add_row("cost", f"[bold]{plan.cost:,.2f} {plan.currency}[/]{estimate}")
+    if plan.budget is not None:
+        verdict = "[green]within" if plan.within_budget else "[red]over"
+        summary.add_row("budget", f"{plan.budget:,.2f} {plan.currency}: {verdict}")
+    summary.add_row("start", f"{plan.start_at:%Y-%m-%d %H:%M} UTC")
+    summary.add_row("finish (est.)", f"{plan.finish_at:%Y-%m-%d %H:%M} UTC")
+    countries = Table(title="cost by country")
+    for column in ("country", "recipients", "parts", "cost"):
+        countries.add_column(column, justify="left" if column == "country" else "right")
+    for c in plan.by_country[:15]:
+        countries.add_row(c.country, f"{c.recipients:,}", f"{c.parts:,}", f"{c.cost:,.2f}")
+    sample = Table(title="sample")
+    for column in ("phone", "parts", "text"):
+        sample.add_column(column)
+    for one in plan.sample:
+        sample.add_row(one.phone, str(one.parts), one.text)
+    warnings = [f"[yellow]warning:[/] {w}" for w in plan.warnings]
+    return Group(summary, countries, sample, *warnings)

@@ -4,28 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
+    cast,
     false,
     func,
     insert,
     literal,
     or_,
     select,
+    true,
     union,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from ulid import ULID
 
-from textcast.domain import encoding, segments
+from textcast.domain import encoding, links, planning, segments, suppressions, templates
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from textcast.domain.outgoing import outgoing, urls_in
 from textcast.domain.phones import parse_numbers
+from textcast.domain.pricing import country_of
 from textcast.models import (
+    Batch,
     Campaign,
     CampaignKind,
     CampaignRecipient,
@@ -33,6 +40,7 @@ from textcast.models import (
     Contact,
     ContactList,
     ContactStatus,
+    Link,
     ListMember,
     Message,
     MessageStatus,
@@ -43,7 +51,7 @@ from textcast.models import (
 MAX_BODY_CHARS = 2000
 MAX_NAME_CHARS = 200
 # Statuses a campaign still has to send; the rest were handed over or settled.
-UNSENT = (MessageStatus.QUEUED, MessageStatus.SUBMITTING)
+UNSENT = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SUBMITTING)
 FINAL = frozenset(
     {
         MessageStatus.DELIVERED,
@@ -68,6 +76,12 @@ class CampaignDraft:
     sender: str | None = None
     list_ids: Sequence[int] = ()
     segment_ids: Sequence[int] = ()
+    smart_encoding: bool = False
+    send_at: datetime | None = None
+    local_send_time: str | None = None
+    """`HH:MM`, in each recipient's time zone."""
+    expires_at: datetime | None = None
+    budget: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +104,25 @@ def create_campaign(
     draft: CampaignDraft,
     default_region: str,
     kind: CampaignKind = CampaignKind.MARKETING,
+    *,
+    now: datetime | None = None,
 ) -> Campaign:
     problems = _check_text(draft)
     parsed = parse_numbers(draft.recipients, "recipients", default_region)
     problems.extend(parsed.problems)
     problems.extend(_check_audience(session, draft))
+    problems.extend(_check_schedule(draft, now or utcnow()))
+    template = None
+    if not any(p.field == "body" for p in problems):
+        try:
+            template = templates.parse(draft.body)
+        except templates.TemplateError as exc:
+            problems.extend(exc.problems)
+        else:
+            if not template.is_static:
+                problems.extend(templates.unknown_fields(template, known_fields(session)))
     if problems:
         raise InvalidInput(problems)
-    info = encoding.segment(draft.body)
     campaign = Campaign(
         reference=new_reference(),
         name=draft.name.strip(),
@@ -105,11 +130,18 @@ def create_campaign(
         sender=draft.sender,
         status=CampaignStatus.DRAFT,
         kind=kind,
-        encoding=info.encoding.value,
-        parts=info.parts,
+        encoding="",
+        parts=0,
         recipient_count=len(parsed.numbers),
         audience={"lists": list(draft.list_ids), "segments": list(draft.segment_ids)},
+        smart_encoding=draft.smart_encoding,
+        send_at=draft.send_at,
+        local_send_time=draft.local_send_time,
+        expires_at=draft.expires_at,
+        budget=draft.budget,
+        spent=0.0,
     )
+    _set_body_info(campaign)
     session.add(campaign)
     session.flush()
     for start in range(0, len(parsed.numbers), _INSERT_CHUNK):
@@ -157,6 +189,54 @@ def _check_audience(session: Session, draft: CampaignDraft) -> list[FieldProblem
     return problems
 
 
+def _set_body_info(campaign: Campaign) -> None:
+    """Encoding and parts of the body as written (fields as their defaults or empty)."""
+    out = outgoing(campaign.body, campaign.smart_encoding, False)
+    sample = out.render({f.key: f.default or "" for f in out.template.fields})
+    info = encoding.segment(sample)
+    campaign.encoding = info.encoding.value
+    campaign.parts = info.parts
+
+
+def known_fields(session: Session) -> set[str]:
+    """Merge fields a body may use: the built-in ones and every contact attribute in use."""
+    if session.get_bind().dialect.name == "postgresql":
+        keys = session.scalars(
+            select(func.jsonb_object_keys(cast(Contact.attributes, JSONB))).distinct()
+        )
+    else:
+        each = func.json_each(Contact.attributes).table_valued("key")
+        keys = session.scalars(
+            select(each.c.key).select_from(Contact).join(each, true()).distinct()
+        )
+    return set(templates.BUILT_IN_FIELDS) | set(keys)
+
+
+def _check_schedule(draft: CampaignDraft, now: datetime) -> list[FieldProblem]:
+    problems = []
+    if draft.send_at is not None and draft.local_send_time is not None:
+        problems.append(FieldProblem("send_at", "give either send_at or local_send_time, not both"))
+    if draft.local_send_time is not None:
+        try:
+            time.fromisoformat(draft.local_send_time)
+            if len(draft.local_send_time) != 5:
+                raise ValueError
+        except ValueError:
+            problems.append(FieldProblem("local_send_time", "must be HH:MM, e.g. 10:00"))
+    for name, moment in (("send_at", draft.send_at), ("expires_at", draft.expires_at)):
+        if moment is not None and moment.tzinfo is None:
+            problems.append(
+                FieldProblem(name, "must carry a time zone, e.g. 2026-12-01T10:00:00+01:00")
+            )
+    start = draft.send_at if draft.send_at is not None and draft.send_at.tzinfo else now
+    expires = draft.expires_at
+    if expires is not None and expires.tzinfo is not None and expires <= start:
+        problems.append(FieldProblem("expires_at", "must be after the start"))
+    if draft.budget is not None and draft.budget <= 0:
+        problems.append(FieldProblem("budget", "must be more than 0"))
+    return problems
+
+
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
@@ -164,12 +244,61 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
-def launch_campaign(session: Session, campaign_id: int) -> Campaign:
-    """Materialise one queued message per recipient, in the database, then start sending."""
+def launch_campaign(
+    session: Session,
+    campaign_id: int,
+    policy: planning.Policy | None = None,
+    *,
+    now: datetime | None = None,
+) -> Campaign:
+    """Materialise one message per recipient, in the database, then start (or schedule) it.
+
+    A plain body goes straight from the audience query into the outbox (INSERT .. SELECT).
+    Personalised bodies, short links, recipient-local send times, a frequency cap or a budget
+    need each recipient evaluated: the audience is then streamed through `planning` in chunks.
+    """
     campaign = get_campaign(session, campaign_id)
     if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; only a draft can be sent")
-    now = utcnow()
+    now = now or utcnow()
+    start = max(now, campaign.send_at or now)
+    if policy is not None and policy.short_link_base and urls_in(campaign.body):
+        campaign.short_links = True
+    if policy is None or _plain(campaign, policy):
+        _launch_plain(session, campaign, now)
+        if policy is not None:
+            campaign.estimated_cost = _estimated_cost(session, campaign, policy)
+    else:
+        _launch_evaluated(session, campaign, policy, start, now)
+    if campaign.budget is not None and (campaign.estimated_cost or 0) > campaign.budget:
+        # Everything above is rolled back with the transaction.
+        raise Conflict(
+            f"budget: the estimated cost {campaign.estimated_cost:.2f} "
+            f"{policy.prices.currency if policy else ''} exceeds the budget "
+            f"{campaign.budget:.2f}; raise the budget or narrow the audience".replace("  ", " ")
+        )
+    # Counted, not taken from rowcount: psycopg reports -1 for INSERT .. SELECT here.
+    campaign.recipient_count = (
+        session.scalar(
+            select(func.count()).select_from(Message).where(Message.campaign_id == campaign.id)
+        )
+        or 0
+    )
+    campaign.status = CampaignStatus.SCHEDULED if start > now else CampaignStatus.SENDING
+    campaign.launched_at = now
+    return campaign
+
+
+def _plain(campaign: Campaign, policy: planning.Policy) -> bool:
+    return (
+        outgoing(campaign.body, campaign.smart_encoding, campaign.short_links).is_static
+        and campaign.local_send_time is None
+        and campaign.budget is None
+        and (policy.frequency_cap <= 0 or campaign.kind != CampaignKind.MARKETING)
+    )
+
+
+def _launch_plain(session: Session, campaign: Campaign, now: datetime) -> None:
     audience = _audience(session, campaign).subquery()
     rows = select(
         literal(campaign.id),
@@ -184,16 +313,86 @@ def launch_campaign(session: Session, campaign_id: int) -> Campaign:
             ["campaign_id", "phone", "status", "parts", "created_at", "updated_at"], rows
         )
     )
-    # Counted, not taken from rowcount: psycopg reports -1 for INSERT .. SELECT here.
-    campaign.recipient_count = (
-        session.scalar(
-            select(func.count()).select_from(Message).where(Message.campaign_id == campaign.id)
-        )
-        or 0
+
+
+def _estimated_cost(session: Session, campaign: Campaign, policy: planning.Policy) -> float:
+    """Priced by calling code: one grouped query, whatever the audience's size."""
+    prefix = func.substr(Message.phone, 1, 4)
+    rows = session.execute(
+        select(prefix, func.sum(Message.parts))
+        .where(Message.campaign_id == campaign.id)
+        .group_by(prefix)
     )
-    campaign.status = CampaignStatus.SENDING
-    campaign.launched_at = now
-    return campaign
+    return sum(
+        int(parts or 0) * policy.prices.part_price(country_of(phone_prefix))
+        for phone_prefix, parts in rows
+    )
+
+
+def _launch_evaluated(
+    session: Session, campaign: Campaign, policy: planning.Policy, start: datetime, now: datetime
+) -> None:
+    evaluator = planning.Evaluator(session, campaign, policy, start)
+    base = (policy.short_link_base or "").rstrip("/")
+    out = evaluator.out
+    codes: dict[str, tuple[str, str]] = {}  # short link -> (code, url)
+
+    def make_link(index: int) -> str:
+        code = links.make_code(planning.LINK_CODE_LENGTH)
+        link = f"{base}/l/{code}"
+        codes[link] = (code, out.urls[index])
+        return link
+
+    cost = 0.0
+    for chunk in planning.audience_rows(session, campaign):
+        codes.clear()
+        evaluated = evaluator.evaluate(chunk, make_link if out.urls else None)
+        rows = [
+            {
+                "campaign_id": campaign.id,
+                "phone": one.phone,
+                "status": planning.message_status(one),
+                "parts": one.parts,
+                "variables": None if one.excluded else one.values,
+                "not_before": one.not_before,
+                "error": one.excluded,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for one in evaluated
+        ]
+        cost += sum(one.cost for one in evaluated if not one.excluded)
+        inserted = session.execute(insert(Message).returning(Message.phone, Message.id), rows)
+        ids = {phone: message_id for phone, message_id in inserted}
+        link_rows = [
+            {
+                "code": code,
+                "campaign_id": campaign.id,
+                "message_id": ids.get(one.phone),
+                "url": url,
+                "clicks": 0,
+            }
+            for one in evaluated
+            if not one.excluded
+            for link in (one.values or {}).values()
+            if (found := codes.get(link)) is not None
+            for code, url in (found,)
+        ]
+        if link_rows:
+            session.execute(insert(Link), link_rows)
+    campaign.estimated_cost = cost
+
+
+def chosen_contacts(session: Session, campaign: Campaign) -> ColumnElement[bool] | None:
+    """The condition picking the contacts of the campaign's lists and segments, if any."""
+    chosen: list[ColumnElement[bool]] = []
+    if list_ids := campaign.audience.get("lists"):
+        chosen.append(
+            Contact.id.in_(select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids)))
+        )
+    for segment_id in campaign.audience.get("segments") or []:
+        chosen.append(segments.condition_sql(segments.get_segment(session, segment_id).rules))
+    return or_(false(), *chosen) if chosen else None
 
 
 def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSelect[Any]:
@@ -209,15 +408,11 @@ def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSel
         return raw  # the confirmation of a STOP goes to the number that just opted out
     opted_out = select(Contact.phone).where(Contact.status != ContactStatus.SUBSCRIBED)
     raw = raw.where(CampaignRecipient.phone.not_in(opted_out))
-    chosen: list[ColumnElement[bool]] = []
-    if list_ids := campaign.audience.get("lists"):
-        chosen.append(
-            Contact.id.in_(select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids)))
-        )
-    for segment_id in campaign.audience.get("segments") or []:
-        chosen.append(segments.condition_sql(segments.get_segment(session, segment_id).rules))
+    chosen = chosen_contacts(session, campaign)
+    if chosen is None:
+        return raw
     contacts = select(Contact.phone.label("phone")).where(
-        Contact.status == ContactStatus.SUBSCRIBED, or_(false(), *chosen)
+        Contact.status == ContactStatus.SUBSCRIBED, chosen
     )
     return union(raw, contacts)
 
@@ -277,3 +472,208 @@ def complete_finished_campaigns(session: Session) -> list[int]:
             .values(status=CampaignStatus.COMPLETED, completed_at=utcnow())
         )
     return done
+
+
+# -- controls ------------------------------------------------------------------------------
+
+SKIPPED_CANCELLED = "cancelled"
+SKIPPED_BUDGET = "budget"
+PAUSABLE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
+
+
+def pause_campaign(
+    session: Session, campaign_id: int, reason: str = "paused by a user"
+) -> Campaign:
+    """Stop handing messages to Sinch; batches already in flight finish."""
+    campaign = _locked(session, campaign_id)
+    if campaign.status not in PAUSABLE:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.status}; only a scheduled or sending "
+            "campaign can be paused"
+        )
+    campaign.status = CampaignStatus.PAUSED
+    campaign.status_reason = reason
+    return campaign
+
+
+def resume_campaign(session: Session, campaign_id: int, *, now: datetime | None = None) -> Campaign:
+    campaign = _locked(session, campaign_id)
+    if campaign.status != CampaignStatus.PAUSED:
+        raise Conflict(f"campaign {campaign_id} is {campaign.status}; only a paused one resumes")
+    if campaign.budget is not None and campaign.spent >= campaign.budget:
+        raise Conflict(
+            f"campaign {campaign_id} has spent its budget ({campaign.spent:.2f} of "
+            f"{campaign.budget:.2f}); raise the budget first"
+        )
+    start = campaign.send_at
+    campaign.status = (
+        CampaignStatus.SCHEDULED
+        if start is not None and start > (now or utcnow())
+        else CampaignStatus.SENDING
+    )
+    campaign.status_reason = None
+    return campaign
+
+
+def raise_budget(session: Session, campaign_id: int, budget: float) -> Campaign:
+    campaign = _locked(session, campaign_id)
+    if budget <= 0:
+        raise InvalidInput([FieldProblem("budget", "must be more than 0")])
+    campaign.budget = budget
+    return campaign
+
+
+def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[str]]:
+    """Nothing more leaves; the provider batch ids to cancel at Sinch are returned.
+
+    Messages not yet handed over are skipped with the reason `cancelled`. Batches Sinch has
+    accepted whose messages have no final report yet may still be in Sinch's queue: the
+    caller cancels them there (`DELETE /batches/{id}`), and their reports say what was
+    stopped in time.
+    """
+    campaign = _locked(session, campaign_id)
+    if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
+        raise Conflict(f"campaign {campaign_id} is {campaign.status}; nothing left to cancel")
+    now = utcnow()
+    session.execute(
+        update(Message)
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
+        )
+        .values(status=MessageStatus.SKIPPED, error=SKIPPED_CANCELLED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    pending = (
+        select(Message.batch_id)
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.status.in_((MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)),
+        )
+        .distinct()
+    )
+    provider_ids = [
+        batch_id
+        for batch_id in session.scalars(
+            select(Batch.provider_batch_id).where(
+                Batch.id.in_(pending), Batch.provider_batch_id.is_not(None)
+            )
+        )
+        if batch_id
+    ]
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.status_reason = "cancelled by a user"
+    campaign.completed_at = now
+    return campaign, provider_ids
+
+
+def duplicate_campaign(session: Session, campaign_id: int) -> Campaign:
+    """A new draft with the same body, audience and options."""
+    source = get_campaign(session, campaign_id)
+    if source.kind != CampaignKind.MARKETING:
+        raise Conflict(f"campaign {campaign_id} is a {source.kind} campaign; it cannot be copied")
+    copy = Campaign(
+        reference=new_reference(),
+        name=f"{source.name} (copy)"[:MAX_NAME_CHARS],
+        body=source.body,
+        sender=source.sender,
+        status=CampaignStatus.DRAFT,
+        kind=source.kind,
+        encoding=source.encoding,
+        parts=source.parts,
+        recipient_count=0,
+        audience=dict(source.audience),
+        smart_encoding=source.smart_encoding,
+        local_send_time=source.local_send_time,
+        budget=source.budget,
+        spent=0.0,
+    )
+    session.add(copy)
+    session.flush()
+    session.execute(
+        insert(CampaignRecipient).from_select(
+            ["campaign_id", "phone"],
+            select(literal(copy.id), CampaignRecipient.phone).where(
+                CampaignRecipient.campaign_id == source.id
+            ),
+        )
+    )
+    copy.recipient_count = (
+        session.scalar(
+            select(func.count())
+            .select_from(CampaignRecipient)
+            .where(CampaignRecipient.campaign_id == copy.id)
+        )
+        or 0
+    )
+    return copy
+
+
+def test_send(
+    session: Session, campaign_id: int, phone: object, default_region: str, policy: planning.Policy
+) -> Campaign:
+    """Send the campaign's text, rendered for this number's contact, to that one number now.
+
+    It goes as its own one-recipient campaign (kind `test`), so it never counts in the
+    campaign's figures, and it respects opt-outs like any marketing message.
+    """
+    source = get_campaign(session, campaign_id)
+    parsed = parse_numbers([phone], "phone", default_region)
+    if parsed.problems:
+        raise InvalidInput(parsed.problems)
+    number = parsed.numbers[0]
+    if suppressions.suppressed_among(session, policy.secret, [number]) or session.scalar(
+        select(Contact.id).where(
+            Contact.phone == number, Contact.status != ContactStatus.SUBSCRIBED
+        )
+    ):
+        raise Conflict(f"phone: {number} has opted out; a test is not sent to it")
+    test = Campaign(
+        reference=new_reference(),
+        name=f"Test of {source.name}"[:MAX_NAME_CHARS],
+        body=source.body,
+        sender=source.sender,
+        status=CampaignStatus.DRAFT,
+        kind=CampaignKind.TEST,
+        encoding=source.encoding,
+        parts=source.parts,
+        recipient_count=1,
+        audience={},
+        smart_encoding=source.smart_encoding,
+        spent=0.0,
+    )
+    session.add(test)
+    session.flush()
+    session.execute(insert(CampaignRecipient).values(campaign_id=test.id, phone=number))
+    launched = launch_campaign(session, test.id, policy)
+    skipped = session.scalar(
+        select(Message.error).where(
+            Message.campaign_id == test.id, Message.status == MessageStatus.SKIPPED
+        )
+    )
+    if skipped is not None:
+        raise Conflict(f"phone: the test cannot be sent to {number} ({skipped})")
+    return launched
+
+
+def start_due_campaigns(session: Session, now: datetime) -> list[int]:
+    """Scheduled campaigns whose time has come start sending."""
+    due = list(
+        session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == CampaignStatus.SCHEDULED, Campaign.send_at <= now
+            )
+        )
+    )
+    if due:
+        session.execute(
+            update(Campaign).where(Campaign.id.in_(due)).values(status=CampaignStatus.SENDING)
+        )
+    return due
+
+
+def _locked(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None:
+        raise NotFound("campaign", campaign_id)
+    return campaign

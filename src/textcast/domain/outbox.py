@@ -9,18 +9,23 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from ulid import ULID
 
-from textcast.domain import suppressions
+from textcast.domain import send_window, suppressions
+from textcast.domain.outgoing import outgoing
+from textcast.domain.planning import SKIP_NO_WINDOW, SKIP_OUTSIDE_WINDOW, Policy
+from textcast.domain.pricing import country_of
 from textcast.models import (
     Batch,
     BatchState,
     Campaign,
     CampaignKind,
     CampaignStatus,
+    Contact,
     Message,
     MessageStatus,
     utcnow,
@@ -33,10 +38,13 @@ class ClaimedBatch:
     """Also the `client_reference` Sinch sees."""
     campaign_id: int
     body: str
+    """With `${key}` placeholders when `parameters` has values."""
     sender: str | None
     recipients: list[str]
     parts: int
     created_at: datetime
+    parameters: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    """Sinch's `parameters`: per key, each recipient's value."""
     attempts: int = 0
     checks_opt_outs: bool = True
     """Marketing batches skip opted-out numbers; keyword replies (a STOP's confirmation) don't."""
@@ -45,6 +53,9 @@ class ClaimedBatch:
 
 
 SKIPPED_OPTED_OUT = "opted_out"
+PAUSED_FOR_BUDGET = "budget reached"
+Claimed = tuple[int, str, int, "dict[str, Any] | None"]
+"""id, phone, parts, variables of a claimed message."""
 
 
 def new_batch_id() -> str:
@@ -62,20 +73,35 @@ def sending_campaign_ids(session: Session) -> list[int]:
 
 
 def claim_batch(
-    session: Session, campaign_id: int, size: int, secret: bytes, *, post_now: bool = False
+    session: Session,
+    campaign_id: int,
+    size: int,
+    secret: bytes,
+    *,
+    post_now: bool = False,
+    policy: Policy | None = None,
+    now: datetime | None = None,
 ) -> ClaimedBatch | None:
     """Attach up to `size` queued messages of one campaign to a new `submitting` batch.
 
     Numbers suppressed since launch (a STOP mid-campaign) are skipped here; `secret` keys the
-    suppression hashes. `post_now` (no token wait ahead) makes this the batch's last opt-out
-    check too, as `prepare_post` would, and leaves it `posting`, saving a transaction.
+    suppression hashes. With a `policy`, marketing messages outside their recipient's send
+    window are deferred to its next opening (skipped past the campaign's expiry), and a
+    campaign with a budget is paused when the next messages would exceed it. `post_now` (no
+    token wait ahead) makes this the batch's last opt-out check too, as `prepare_post` would,
+    and leaves it `posting`, saving a transaction.
     """
     if post_now:
         hold_opt_out_lock(session, shared=True)
     campaign = session.get(Campaign, campaign_id)
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return None
-    now = utcnow()
+    if campaign.budget is not None and policy is not None:
+        # Claims against a budget take turns: each reads what the previous one spent.
+        session.refresh(campaign, with_for_update=True)
+        if campaign.status != CampaignStatus.SENDING:
+            return None
+    now = now or utcnow()
     batch = Batch(
         id=new_batch_id(),
         campaign_id=campaign_id,
@@ -87,35 +113,59 @@ def claim_batch(
     )
     session.add(batch)
     session.flush()
-    checks_opt_outs = campaign.kind == CampaignKind.MARKETING
-    rows: list[tuple[int, str, int]] = []
+    marketing = campaign.kind == CampaignKind.MARKETING
+    checks_opt_outs = campaign.kind != CampaignKind.REPLY
+    rows: list[Claimed] = []
     while not rows:
         claimed = _claim_due(session, campaign_id, size, batch.id, now)
         if not claimed:
             session.execute(delete(Batch).where(Batch.id == batch.id))
             return None
         rows = _skip_suppressed(session, secret, claimed, now) if checks_opt_outs else claimed
+        if policy is not None and marketing and rows:
+            places = _places(session, [phone for _, phone, _, _ in rows])
+            rows = _hold_outside_window(session, campaign, rows, places, policy, now)
+            if campaign.budget is not None and rows:
+                rows = _within_budget(session, campaign, rows, places, policy, now)
+                if not rows:
+                    session.execute(delete(Batch).where(Batch.id == batch.id))
+                    return None
     batch.recipient_count = len(rows)
-    batch.parts = sum(parts for _, _, parts in rows)
+    batch.parts = sum(parts for _, _, parts, _ in rows)
     if post_now:
         batch.state = BatchState.POSTING
+    body, parameters = _text_of(campaign, rows)
     return ClaimedBatch(
         id=batch.id,
         campaign_id=campaign_id,
-        body=campaign.body,
+        body=body,
         sender=campaign.sender,
-        recipients=sorted(phone for _, phone, _ in rows),
+        recipients=sorted(phone for _, phone, _, _ in rows),
         parts=batch.parts,
         created_at=now,
+        parameters=parameters,
         attempts=1,
         checks_opt_outs=checks_opt_outs,
         posting=post_now,
     )
 
 
+def _text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, dict[str, str]]]:
+    """The body Sinch gets and, for a personalised one, the `parameters` of these rows."""
+    template = outgoing(campaign.body, campaign.smart_encoding, campaign.short_links).template
+    if template.is_static:
+        return template.render({}), {}
+    parameters: dict[str, dict[str, str]] = {field.key: {} for field in template.fields}
+    for _, phone, _, variables in rows:
+        for key, value in (variables or {}).items():
+            if key in parameters:
+                parameters[key][phone] = value
+    return template.sinch_body(), parameters
+
+
 def _claim_due(
     session: Session, campaign_id: int, size: int, batch_id: str, now: datetime
-) -> list[tuple[int, str, int]]:
+) -> list[Claimed]:
     due = (
         select(Message.id)
         .where(Message.campaign_id == campaign_id, Message.status == MessageStatus.QUEUED)
@@ -128,19 +178,21 @@ def _claim_due(
         update(Message)
         .where(Message.id.in_(due.scalar_subquery()))
         .values(status=MessageStatus.SUBMITTING, batch_id=batch_id, updated_at=now)
-        .returning(Message.id, Message.phone, Message.parts),
+        .returning(Message.id, Message.phone, Message.parts, Message.variables),
         execution_options={"synchronize_session": False},
     )
-    return [(row[0], row[1], row[2]) for row in result]
+    return [(row[0], row[1], row[2], row[3]) for row in result]
 
 
 def _skip_suppressed(
-    session: Session, secret: bytes, claimed: list[tuple[int, str, int]], now: datetime
-) -> list[tuple[int, str, int]]:
-    opted_out = suppressions.suppressed_among(session, secret, (phone for _, phone, _ in claimed))
+    session: Session, secret: bytes, claimed: list[Claimed], now: datetime
+) -> list[Claimed]:
+    opted_out = suppressions.suppressed_among(
+        session, secret, (phone for _, phone, _, _ in claimed)
+    )
     if not opted_out:
         return claimed
-    skipped = [message_id for message_id, phone, _ in claimed if phone in opted_out]
+    skipped = [row[0] for row in claimed if row[1] in opted_out]
     session.execute(
         update(Message)
         .where(Message.id.in_(skipped))
@@ -152,23 +204,144 @@ def _skip_suppressed(
     return [row for row in claimed if row[1] not in opted_out]
 
 
+def _places(session: Session, phones: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """Country and time zone of the contacts among `phones` (numbers alone have neither)."""
+    rows = session.execute(
+        select(Contact.phone, Contact.country, Contact.time_zone).where(Contact.phone.in_(phones))
+    )
+    return {phone: (country, zone) for phone, country, zone in rows}
+
+
+def _hold_outside_window(
+    session: Session,
+    campaign: Campaign,
+    rows: list[Claimed],
+    places: dict[str, tuple[str | None, str | None]],
+    policy: Policy,
+    now: datetime,
+) -> list[Claimed]:
+    kept: list[Claimed] = []
+    held: list[dict[str, Any]] = []
+    for row in rows:
+        country, zone_name = places.get(row[1], (None, None))
+        zone = send_window.recipient_zone(row[1], country, zone_name)
+        try:
+            allowed = send_window.next_allowed(zone, now, policy.rules)
+        except send_window.NoSendWindow:
+            held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_NO_WINDOW))
+            continue
+        if allowed <= now:
+            kept.append(row)
+        elif campaign.expires_at is not None and allowed >= campaign.expires_at:
+            held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_OUTSIDE_WINDOW))
+        else:
+            held.append(_moved(row[0], MessageStatus.DEFERRED, now, not_before=allowed))
+    if held:
+        session.execute(update(Message), held)
+    return kept
+
+
+def _within_budget(
+    session: Session,
+    campaign: Campaign,
+    rows: list[Claimed],
+    places: dict[str, tuple[str | None, str | None]],
+    policy: Policy,
+    now: datetime,
+) -> list[Claimed]:
+    """The rows the budget still pays for; at the limit the campaign pauses, the rest wait."""
+    assert campaign.budget is not None
+    left = campaign.budget - campaign.spent
+    kept: list[Claimed] = []
+    spent = 0.0
+    for row in rows:
+        country = places.get(row[1], (None, None))[0] or country_of(row[1])
+        cost = row[2] * policy.prices.part_price(country)
+        if spent + cost > left + 1e-9:
+            break
+        kept.append(row)
+        spent += cost
+    if len(kept) < len(rows):
+        session.execute(
+            update(Message),
+            [_moved(row[0], MessageStatus.QUEUED, now) for row in rows[len(kept) :]],
+        )
+        campaign.status = CampaignStatus.PAUSED
+        campaign.status_reason = (
+            f"{PAUSED_FOR_BUDGET}: {campaign.spent + spent:.2f} of {campaign.budget:.2f} "
+            f"{policy.prices.currency} spent"
+        )
+    campaign.spent += spent
+    return kept
+
+
+def _moved(
+    message_id: int,
+    status: MessageStatus,
+    now: datetime,
+    *,
+    error: str | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "status": status,
+        "batch_id": None,
+        "error": error,
+        "not_before": not_before,
+        "updated_at": now,
+    }
+
+
+def wake_deferred(session: Session, now: datetime) -> int:
+    """Deferred messages of sending campaigns whose time has come queue again; those whose
+    campaign expired meanwhile are skipped."""
+    sending = select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING)
+    expired = select(Campaign.id).where(Campaign.expires_at <= now)
+    session.execute(
+        update(Message)
+        .where(
+            Message.status == MessageStatus.DEFERRED,
+            Message.campaign_id.in_(expired),
+        )
+        .values(status=MessageStatus.SKIPPED, error=SKIP_OUTSIDE_WINDOW, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    woken = session.execute(
+        update(Message)
+        .where(
+            Message.status == MessageStatus.DEFERRED,
+            Message.not_before <= now,
+            Message.campaign_id.in_(sending),
+        )
+        .values(status=MessageStatus.QUEUED, not_before=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast(CursorResult[Any], woken).rowcount or 0)
+
+
 def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
     """The batch as it was claimed, for a retry or a resend after reconciliation."""
     batch = session.get_one(Batch, batch_id)
     campaign = session.get_one(Campaign, batch.campaign_id)
-    phones = session.scalars(
-        select(Message.phone).where(*_pending_in(batch)).order_by(Message.phone)
-    ).all()
+    rows = session.execute(
+        select(Message.id, Message.phone, Message.parts, Message.variables)
+        .where(*_pending_in(batch))
+        .order_by(Message.phone)
+    ).tuples()
+    claimed: list[Claimed] = [(r[0], r[1], r[2], r[3]) for r in rows]
+    body, parameters = _text_of(campaign, claimed)
     return ClaimedBatch(
         id=batch.id,
         campaign_id=batch.campaign_id,
-        body=campaign.body,
+        body=body,
         sender=campaign.sender,
-        recipients=list(phones),
+        recipients=[phone for _, phone, _, _ in claimed],
         parts=batch.parts,
         created_at=batch.created_at,
+        parameters=parameters,
         attempts=batch.attempts,
-        checks_opt_outs=campaign.kind == CampaignKind.MARKETING,
+        checks_opt_outs=campaign.kind != CampaignKind.REPLY,
     )
 
 
@@ -208,6 +381,10 @@ def prepare_post(session: Session, batch: ClaimedBatch, secret: bytes) -> Claime
             batch,
             recipients=kept,
             parts=batch.parts * len(kept) // len(batch.recipients),
+            parameters={
+                key: {phone: v for phone, v in values.items() if phone not in opted_out}
+                for key, values in batch.parameters.items()
+            },
         )
     state = BatchState.POSTING if batch.recipients else BatchState.SKIPPED
     batch = dataclasses.replace(batch, posting=True)
@@ -276,7 +453,7 @@ def record_accepted(session: Session, batch_id: str, provider_batch_id: str) -> 
     session.execute(
         update(Message)
         .where(*_pending_in(session.get_one(Batch, batch_id)))
-        .values(status=MessageStatus.ACCEPTED, updated_at=now)
+        .values(status=MessageStatus.ACCEPTED, updated_at=now, sent_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -14,13 +14,14 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
 from textcast.domain import campaigns, outbox
+from textcast.domain.planning import Policy
 from textcast.models import BatchState, utcnow
 from textcast.sending.leadership import DispatcherLock
 from textcast.sending.provider import (
@@ -39,6 +40,8 @@ P = ParamSpec("P")
 
 STANDBY_POLL_SECONDS = 2.0
 BATCHES_PER_ROUND = 4
+# How often scheduled campaigns and deferred messages are looked at.
+DUE_CHECK_INTERVAL = timedelta(seconds=1)
 # Sinch keeps batches listable for 14 days; look a little before our own creation time.
 LOOKUP_SLACK = timedelta(minutes=10)
 
@@ -59,6 +62,11 @@ class DispatcherConfig:
     max_attempts: int = 20
     suppression_secret: bytes = b""
     """Keys the opted-out numbers' hashes (`instance_secret`)."""
+    policy: Policy | None = None
+    """Send windows and prices; None sends whatever is queued, at any hour (tests of the
+    protocol alone)."""
+    clock: Callable[[], datetime] = utcnow
+    """Now, for send windows and schedules (tests move it)."""
 
 
 class Dispatcher:
@@ -73,6 +81,7 @@ class Dispatcher:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._due_checked_at = datetime.min.replace(tzinfo=UTC)
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll (e.g. right after a launch).
@@ -122,12 +131,21 @@ class Dispatcher:
         """One pass over the work; True if anything was started."""
         busy = await self._resolve_unknown()
         busy |= await self._resubmit_retries()
+        if (now := self.config.clock()) - self._due_checked_at >= DUE_CHECK_INTERVAL:
+            self._due_checked_at = now
+            await self._db_write(self._start_due_work)
         busy |= await self._claim_and_submit()
         if not self._in_flight:
             finished = await self._db_write(campaigns.complete_finished_campaigns)
             for campaign_id in finished:
                 log.info("campaign %s: every message handed to the provider", campaign_id)
         return busy
+
+    def _start_due_work(self, session: Session) -> None:
+        now = self.config.clock()
+        for campaign_id in campaigns.start_due_campaigns(session, now):
+            log.info("campaign %s: its scheduled time has come", campaign_id)
+        outbox.wake_deferred(session, now)
 
     async def reconcile_orphans(self) -> None:
         """On start: every `submitting`/`unknown` batch is checked with the provider first."""
@@ -176,6 +194,8 @@ class Dispatcher:
                 self.config.batch_size,
                 self.config.suppression_secret,
                 post_now=self.bucket.unlimited,
+                policy=self.config.policy,
+                now=self.config.clock(),
             )
         except Exception:
             self._slots.release()
@@ -274,6 +294,7 @@ class Dispatcher:
             client_reference=batch.id,
             recipients=batch.recipients,
             body=batch.body,
+            parameters=batch.parameters,
             sender=batch.sender,
             callback_url=self.config.callback_url,
             delivery_report=self.config.delivery_report,

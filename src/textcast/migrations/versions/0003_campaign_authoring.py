@@ -42,6 +42,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("smart_encoding", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch.add_column(
+            sa.Column("short_links", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch.add_column(sa.Column("send_at", MOMENT, nullable=True))
         batch.add_column(sa.Column("local_send_time", sa.String(length=5), nullable=True))
         batch.add_column(sa.Column("expires_at", MOMENT, nullable=True))
@@ -77,6 +80,7 @@ def downgrade() -> None:
             "expires_at",
             "local_send_time",
             "send_at",
+            "short_links",
             "smart_encoding",
         ):
             batch.drop_column(column)

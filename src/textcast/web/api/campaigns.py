@@ -1,4 +1,4 @@
-"""`/api/v1/campaigns`: create, send, progress, messages."""
+"""`/api/v1/campaigns`: create, plan, send, control, progress, messages."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from textcast.domain import campaigns
-from textcast.models import Campaign, MessageStatus
+from textcast.domain import campaigns, planning
+from textcast.models import Campaign, MessageStatus, utcnow
 from textcast.web.deps import DatabaseDep, ReadSession, RuntimeDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
@@ -26,6 +27,27 @@ class CampaignIn(BaseModel):
     sender: str | None = Field(
         default=None, description="Sender number or alphanumeric ID; SINCH_NUMBER by default."
     )
+    smart_encoding: bool = Field(
+        default=False,
+        description="Replace characters that force UCS-2 (curly quotes, dashes, ...) at send.",
+    )
+    send_at: datetime | None = Field(
+        default=None, description="Start at this time (with its time zone); default: at send."
+    )
+    local_send_time: str | None = Field(
+        default=None,
+        description="`HH:MM`: send at this time in each recipient's own time zone.",
+        max_length=5,
+    )
+    expires_at: datetime | None = Field(
+        default=None,
+        description="Messages still held by quiet hours at this time are skipped instead.",
+    )
+    budget: float | None = Field(
+        default=None,
+        description="Spending cap (price table currency): launch refused above the estimate, "
+        "paused when reached.",
+    )
 
 
 class CampaignOut(BaseModel):
@@ -38,6 +60,16 @@ class CampaignOut(BaseModel):
     encoding: str
     parts: int
     recipient_count: int
+    kind: str
+    smart_encoding: bool
+    short_links: bool
+    send_at: datetime | None
+    local_send_time: str | None
+    expires_at: datetime | None
+    budget: float | None
+    estimated_cost: float | None
+    spent: float
+    status_reason: str | None = Field(description="Why it is paused, cancelled or failed.")
     created_at: datetime
     launched_at: datetime | None
     completed_at: datetime | None
@@ -54,6 +86,16 @@ class CampaignOut(BaseModel):
             encoding=campaign.encoding,
             parts=campaign.parts,
             recipient_count=campaign.recipient_count,
+            kind=campaign.kind,
+            smart_encoding=campaign.smart_encoding,
+            short_links=campaign.short_links,
+            send_at=campaign.send_at,
+            local_send_time=campaign.local_send_time,
+            expires_at=campaign.expires_at,
+            budget=campaign.budget,
+            estimated_cost=campaign.estimated_cost,
+            spent=campaign.spent,
+            status_reason=campaign.status_reason,
             created_at=campaign.created_at,
             launched_at=campaign.launched_at,
             completed_at=campaign.completed_at,
@@ -117,6 +159,11 @@ def create_campaign(
         sender=payload.sender or settings.sinch_number,
         list_ids=payload.lists,
         segment_ids=payload.segments,
+        smart_encoding=payload.smart_encoding,
+        send_at=payload.send_at,
+        local_send_time=payload.local_send_time,
+        expires_at=payload.expires_at,
+        budget=payload.budget,
     )
     with database.write() as session:
         campaign = campaigns.create_campaign(session, draft, settings.default_region)
@@ -125,8 +172,164 @@ def create_campaign(
 
 @router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
 def send_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+    """Launch: one message per recipient, then sending starts (or waits for `send_at`)."""
     with runtime.database.write() as session:
-        campaign = campaigns.launch_campaign(session, campaign_id)
+        campaign = campaigns.launch_campaign(session, campaign_id, runtime.policy)
+    runtime.wake_dispatcher()
+    return CampaignOut.of(campaign)
+
+
+class CountryCostOut(BaseModel):
+    country: str = Field(description="ISO country, `??` when unknown.")
+    recipients: int
+    parts: int
+    cost: float
+
+
+class SampleOut(BaseModel):
+    phone: str
+    text: str = Field(description="What this recipient receives.")
+    parts: int
+    encoding: str
+    cost: float
+    not_before: datetime | None = Field(description="Held until then by its send window.")
+
+
+class PlanOut(BaseModel):
+    campaign_id: int
+    audience: int = Field(description="Distinct numbers considered.")
+    recipients: int = Field(description="Numbers that will get a message.")
+    excluded: dict[str, int] = Field(
+        description="Numbers left out, by reason: opted_out, invalid, duplicate, "
+        "missing_merge_field, frequency_cap, quiet_hours_expired."
+    )
+    parts: int
+    encodings: dict[str, int] = Field(description="Recipients per encoding (GSM-7, UCS-2).")
+    cost: float
+    currency: str
+    cost_is_estimate: bool = Field(
+        description="True while prices come from the built-in table of typical prices."
+    )
+    by_country: list[CountryCostOut]
+    budget: float | None
+    within_budget: bool
+    start_at: datetime
+    finish_at: datetime = Field(description="Estimated, at the configured send rate.")
+    sending_seconds: float
+    deferred: int = Field(description="Recipients held at the start by their send window.")
+    warnings: list[str]
+    sample: list[SampleOut]
+
+
+@router.post("/{campaign_id}/plan")
+def plan_campaign(campaign_id: int, runtime: RuntimeDep) -> PlanOut:
+    """Who gets what, in how many parts, at what cost, finishing when: nothing is written."""
+    with runtime.database.read() as session:
+        campaign = campaigns.get_campaign(session, campaign_id)
+        result = planning.plan(session, campaign, runtime.policy, utcnow())
+    return plan_out(campaign_id, result)
+
+
+def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
+    totals = result.totals
+    return PlanOut(
+        campaign_id=campaign_id,
+        audience=result.audience,
+        recipients=totals.recipients,
+        excluded=dict(totals.excluded),
+        parts=totals.parts,
+        encodings=dict(totals.encodings),
+        cost=round(totals.cost, 4),
+        currency=result.currency,
+        cost_is_estimate=result.estimate,
+        by_country=[
+            CountryCostOut(
+                country=country, recipients=c.recipients, parts=c.parts, cost=round(c.cost, 4)
+            )
+            for country, c in sorted(totals.by_country.items(), key=lambda kv: -kv[1].cost)
+        ],
+        budget=result.budget,
+        within_budget=result.within_budget,
+        start_at=result.start,
+        finish_at=result.finish,
+        sending_seconds=round(result.seconds, 1),
+        deferred=totals.deferred,
+        warnings=result.warnings,
+        sample=[
+            SampleOut(
+                phone=one.phone,
+                text=one.text,
+                parts=one.parts,
+                encoding=one.encoding,
+                cost=round(one.cost, 4),
+                not_before=one.not_before,
+            )
+            for one in totals.sample
+        ],
+    )
+
+
+@router.post("/{campaign_id}/pause")
+def pause_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+    """Nothing more is handed to Sinch; batches already sent go on. 409 unless scheduled or
+    sending."""
+    with runtime.database.write() as session:
+        campaign = campaigns.pause_campaign(session, campaign_id)
+    return CampaignOut.of(campaign)
+
+
+@router.post("/{campaign_id}/resume")
+def resume_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+    """409 unless paused (or when its budget is spent: raise it first)."""
+    with runtime.database.write() as session:
+        campaign = campaigns.resume_campaign(session, campaign_id)
+    runtime.wake_dispatcher()
+    return CampaignOut.of(campaign)
+
+
+class BudgetIn(BaseModel):
+    budget: float = Field(gt=0)
+
+
+@router.put("/{campaign_id}/budget")
+def set_budget(campaign_id: int, payload: BudgetIn, runtime: RuntimeDep) -> CampaignOut:
+    with runtime.database.write() as session:
+        campaign = campaigns.raise_budget(session, campaign_id, payload.budget)
+    return CampaignOut.of(campaign)
+
+
+@router.post("/{campaign_id}/cancel")
+async def cancel_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+    """Skips every message not yet handed over and cancels Sinch batches still in its queue."""
+
+    def cancel() -> tuple[Campaign, list[str]]:
+        with runtime.database.write() as session:
+            return campaigns.cancel_campaign(session, campaign_id)
+
+    campaign, provider_ids = await run_in_threadpool(cancel)
+    await runtime.cancel_provider_batches(provider_ids)
+    return CampaignOut.of(campaign)
+
+
+@router.post("/{campaign_id}/duplicate", status_code=status.HTTP_201_CREATED)
+def duplicate_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+    """A new draft with the same body, audience and options."""
+    with runtime.database.write() as session:
+        campaign = campaigns.duplicate_campaign(session, campaign_id)
+    return CampaignOut.of(campaign)
+
+
+class TestIn(BaseModel):
+    phone: str = Field(max_length=32, description="E.164, or national in DEFAULT_REGION.")
+
+
+@router.post("/{campaign_id}/test", status_code=status.HTTP_202_ACCEPTED)
+def test_campaign(campaign_id: int, payload: TestIn, runtime: RuntimeDep) -> CampaignOut:
+    """Send the text, rendered for that number's contact, to one number now."""
+    with runtime.database.write() as session:
+        campaign = campaigns.test_send(
+            session, campaign_id, payload.phone, runtime.settings.default_region, runtime.policy
+        )
     runtime.wake_dispatcher()
     return CampaignOut.of(campaign)
 
