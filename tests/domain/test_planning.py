@@ -120,7 +120,7 @@ def test_local_send_time_defers_each_recipient_to_their_own_ten_oclock(
             now=NOON,
         )
     with database.read() as session:
-        held = dict(session.execute(select(Message.phone, Message.not_before)).tuples().all())
+        held = {p: t for p, t in session.execute(select(Message.phone, Message.not_before))}
         statuses = set(session.scalars(select(Message.status)))
     assert statuses == {MessageStatus.DEFERRED}
     assert held["+14155550100"] == NOON + timedelta(hours=1)  # 10:00 in Los Angeles

@@ -64,11 +64,10 @@ async def settle(database: Database, done: Callable[[dict[str, int]], bool]) -> 
     async with asyncio.timeout(30):
         while True:
             with database.read() as session:
-                counts = dict(
-                    session.execute(select(Message.status, func.count()).group_by(Message.status))
-                    .tuples()
-                    .all()
+                rows = session.execute(
+                    select(Message.status, func.count()).group_by(Message.status)
                 )
+                counts = {status: n for status, n in rows}
             if done(counts):
                 return counts
             await asyncio.sleep(0.05)

@@ -328,7 +328,7 @@ def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
         select(Message.id, Message.phone, Message.parts, Message.variables)
         .where(*_pending_in(batch))
         .order_by(Message.phone)
-    ).tuples()
+    )
     claimed: list[Claimed] = [(r[0], r[1], r[2], r[3]) for r in rows]
     body, parameters = _text_of(campaign, claimed)
     return ClaimedBatch(
