@@ -344,7 +344,7 @@ def _launch_evaluated(
         return link
 
     cost = 0.0
-    for chunk in planning.audience_rows(session, campaign):
+    for chunk in planning.audience_rows(session, campaign, evaluator.attributes):
         codes.clear()
         evaluated = evaluator.evaluate(chunk, make_link if out.urls else None)
         rows = [

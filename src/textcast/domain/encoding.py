@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -155,6 +156,7 @@ def is_gsm7(text: str) -> bool:
     return GSM7_CHARS.issuperset(text)
 
 
+@lru_cache(maxsize=8192)
 def segment(text: str) -> SegmentInfo:
     if is_gsm7(text):
         length = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
@@ -185,6 +187,7 @@ def analyze(text: str) -> EncodingReport:
     )
 
 
+@lru_cache(maxsize=8192)
 def smart_encode(text: str) -> str:
     """`text` with every REPLACEMENTS suggestion applied; characters without one are kept."""
     if is_gsm7(text):

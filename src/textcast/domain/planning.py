@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from textcast.domain import encoding, send_window, suppressions
+from textcast.domain import encoding, send_window, suppressions, templates
 from textcast.domain.outgoing import Outgoing, link_keys, outgoing
 from textcast.domain.pricing import PriceTable, country_of
 from textcast.models import (
@@ -30,6 +30,7 @@ from textcast.models import (
 )
 
 CHUNK = 5000
+_CACHE_LIMIT = 200_000
 LINK_CODE_LENGTH = 10
 SAMPLE_SIZE = 10
 
@@ -137,10 +138,21 @@ class Evaluator:
         self.start = start
         self.out: Outgoing = outgoing(campaign.body, campaign.smart_encoding, campaign.short_links)
         self.link_keys = link_keys(self.out)
+        self.attributes = [
+            f.name
+            for f in self.out.template.fields
+            if f.name not in templates.BUILT_IN_FIELDS and not f.name.startswith("link.")
+        ]
+        """The contact attributes the body uses."""
         self.local_time = _parse_local(campaign.local_send_time)
         self.marketing = campaign.kind == CampaignKind.MARKETING
         self.capped = capped_numbers(session, policy, start) if self.marketing else frozenset()
         self._static: tuple[str, int, str] | None = None
+        self._texts: dict[tuple[str, ...], tuple[str, int, str]] = {}
+        self._places: dict[
+            tuple[str, str | None, str | None],
+            tuple[send_window.RecipientZone, datetime | None, str | None],
+        ] = {}
         if self.out.is_static:
             info = encoding.segment(self.out.render({}))
             self._static = (self.out.render({}), info.parts, info.encoding.value)
@@ -158,6 +170,50 @@ class Evaluator:
             else set()
         )
         return [self._one(r, r.phone in suppressed, make_link) for r in recipients]
+
+    def _text(self, values: dict[str, str]) -> tuple[str, int, str]:
+        # Recipients sharing their values (first names repeat) share the text and its count.
+        key = tuple(values.values())
+        found = self._texts.get(key)
+        if found is None:
+            text = self.out.render(values)
+            info = encoding.segment(text)
+            found = (text, info.parts, info.encoding.value)
+            if len(self._texts) < _CACHE_LIMIT:
+                self._texts[key] = found
+        return found
+
+    def _place(
+        self, phone: str, country: str | None, time_zone: str | None
+    ) -> tuple[send_window.RecipientZone, datetime | None, str | None]:
+        """Its zone, when it may first get the text (if later than the start), and why it
+        never may (no shared window, or not before the campaign expires)."""
+        # With a stored zone, the number only tells the US state: its first 7 digits do.
+        key = (phone[:8], country, time_zone) if time_zone else (phone, country, None)
+        found = self._places.get(key)
+        if found is not None:
+            return found
+        zone = send_window.recipient_zone(phone, country, time_zone)
+        not_before, outside = None, None
+        try:
+            wanted = self.start
+            if self.local_time is not None:
+                wanted = max(
+                    wanted, send_window.local_time_to_utc(zone, self.start, self.local_time)
+                )
+            allowed = send_window.next_allowed(zone, wanted, self.policy.rules)
+        except send_window.NoSendWindow:
+            outside = SKIP_NO_WINDOW
+        else:
+            if allowed > self.start:
+                not_before = allowed
+            expires = self.campaign.expires_at
+            if expires is not None and allowed >= expires:
+                outside = SKIP_OUTSIDE_WINDOW
+        found = (zone, not_before, outside)
+        if len(self._places) < _CACHE_LIMIT:
+            self._places[key] = found
+        return found
 
     def _links(self, make_link: Callable[[int], str] | None) -> dict[str, str]:
         if make_link is None:
@@ -187,28 +243,12 @@ class Evaluator:
                 text, parts, enc = "", 0, ""
                 excluded = excluded or SKIP_MISSING_FIELD
             else:
-                text = self.out.render(values)
-                info = encoding.segment(text)
-                parts, enc = info.parts, info.encoding.value
+                text, parts, enc = self._text(values)
         not_before = None
         zone = None
         if self.marketing:
-            zone = send_window.recipient_zone(r.phone, country, r.time_zone)
-            try:
-                wanted = self.start
-                if self.local_time is not None:
-                    wanted = max(
-                        wanted, send_window.local_time_to_utc(zone, self.start, self.local_time)
-                    )
-                allowed = send_window.next_allowed(zone, wanted, self.policy.rules)
-            except send_window.NoSendWindow:
-                excluded = excluded or SKIP_NO_WINDOW
-            else:
-                if allowed > self.start:
-                    not_before = allowed
-                expires = self.campaign.expires_at
-                if excluded is None and expires is not None and allowed >= expires:
-                    excluded = SKIP_OUTSIDE_WINDOW
+            zone, not_before, outside = self._place(r.phone, country, r.time_zone)
+            excluded = excluded or outside
         price = self.policy.prices.part_price(country)
         return Evaluated(
             r.phone,
@@ -224,11 +264,13 @@ class Evaluator:
         )
 
 
-def audience_rows(session: Session, campaign: Campaign) -> Iterator[list[Recipient]]:
+def audience_rows(
+    session: Session, campaign: Campaign, attributes: Sequence[str] = ()
+) -> Iterator[list[Recipient]]:
     """The audience (raw numbers and chosen contacts, once each) with contact data, in chunks.
 
     Unlike launch's SQL path, opted-out and invalid contacts are included (with their status)
-    so the plan can count them.
+    so the plan can count them. Of the attributes, only `attributes` are read, in SQL.
     """
     from textcast.domain.campaigns import chosen_contacts
 
@@ -248,15 +290,14 @@ def audience_rows(session: Session, campaign: Campaign) -> Iterator[list[Recipie
             Contact.last_name,
             Contact.country,
             Contact.time_zone,
-            Contact.attributes,
+            *(Contact.attributes[name].as_string() for name in attributes),
         )
         .select_from(audience.outerjoin(Contact, Contact.phone == audience.c.phone))
-        .order_by(audience.c.phone)
         .execution_options(stream_results=True, yield_per=CHUNK)
     )
     chunk: list[Recipient] = []
-    for phone, status, first, last, country, zone, attributes in session.execute(query):
-        data: dict[str, Any] = dict(attributes or {})
+    for phone, status, first, last, country, zone, *values in session.execute(query):
+        data: dict[str, Any] = dict(zip(attributes, values, strict=True))
         data.update(phone=phone, first_name=first, last_name=last, country=country)
         chunk.append(Recipient(phone, status, data, country, zone))
         if len(chunk) == CHUNK:
@@ -321,7 +362,7 @@ def plan(session: Session, campaign: Campaign, policy: Policy, now: datetime) ->
     evaluator = Evaluator(session, campaign, policy, start)
     totals = PlanTotals()
     distinct = 0
-    for chunk in audience_rows(session, campaign):
+    for chunk in audience_rows(session, campaign, evaluator.attributes):
         distinct += len(chunk)
         for one in evaluator.evaluate(chunk):
             totals.add(one)

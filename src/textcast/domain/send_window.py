@@ -420,6 +420,13 @@ _US_STATE_CODES = frozenset(_US_STATES.values())
 
 def _us_state(e164: str) -> str | None:
     """The state phonenumbers' geocoder places a US number in, by its longest known prefix."""
+    # North American prefixes in the geocoder's table are at most 7 digits (1 + area code +
+    # exchange): the state of `+1NPANXX` is the state of every number under it.
+    return _us_state_of(e164[:8])
+
+
+@lru_cache(maxsize=1 << 16)
+def _us_state_of(e164: str) -> str | None:
     data, longest = _geocode_table()
     digits = e164.removeprefix("+")
     for size in range(min(len(digits), longest), 1, -1):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from textcast.domain.errors import FieldProblem
@@ -45,11 +46,8 @@ class Template:
 
     @property
     def fields(self) -> tuple[Field, ...]:
-        seen: dict[str, Field] = {}
-        for piece in self.pieces:
-            if isinstance(piece, Field):
-                seen.setdefault(piece.key, piece)
-        return tuple(seen.values())
+        """Each field once, in order of first appearance."""
+        return _fields(self.pieces)
 
     @property
     def is_static(self) -> bool:
@@ -151,6 +149,16 @@ def unknown_fields(template: Template, known: set[str], field: str = "body") -> 
         for f in template.fields
         if f.name not in known
     ]
+
+
+@lru_cache(maxsize=256)
+def _fields(pieces: tuple[str | Field, ...]) -> tuple[Field, ...]:
+    # Asked once per recipient by launch and plan: computed once per template.
+    seen: dict[str, Field] = {}
+    for piece in pieces:
+        if isinstance(piece, Field):
+            seen.setdefault(piece.key, piece)
+    return tuple(seen.values())
 
 
 class TemplateError(ValueError):
