@@ -26,6 +26,7 @@ from phonenumbers import timezone as number_time_zones
 
 from textcast.domain.errors import DomainError
 from textcast.domain.phones import InvalidPhone, PhoneInfo, read_phone
+from textcast.domain.us_area_codes import AREA_CODE_STATES
 
 LEGAL_LIMITS: Mapping[str, str] = MappingProxyType(
     {
@@ -214,6 +215,25 @@ def recipient_zone(
     prefix allows within its country, or the whole country when the number tells nothing. The
     state of a US number is `us_state` when it is one, else the one its area code serves.
     """
+    # A North American number's zone, country and state follow its first 7 digits: numbers
+    # sharing them share the answer (a batch of 1000 often has a handful of prefixes).
+    number = phone_e164[:8] if phone_e164.startswith("+1") else phone_e164
+    key = (number, country, time_zone, us_state)
+    found = _ZONES.get(key)
+    if found is None:
+        if len(_ZONES) >= _ZONES_LIMIT:
+            _ZONES.clear()
+        found = _ZONES[key] = _recipient_zone(phone_e164, country, time_zone, us_state)
+    return found
+
+
+_ZONES: dict[tuple[str, str | None, str | None, str | None], RecipientZone] = {}
+_ZONES_LIMIT = 1 << 17
+
+
+def _recipient_zone(
+    phone_e164: str, country: str | None, time_zone: str | None, us_state: str | None
+) -> RecipientZone:
     country = country.upper() if country else _number_country(phone_e164)
     if time_zone is not None and _is_zone(time_zone):
         zones: tuple[str, ...] = (time_zone,)
@@ -257,6 +277,11 @@ def _number_zones(e164: str, country: str | None) -> tuple[str, ...]:
     by_prefix = _within(prefix_zones, country)
     by_code = _calling_code_zones(code, country)
     if by_prefix == by_code:
+        return by_prefix
+    if code == 1 and by_prefix:
+        # North American numbers of every type (mobiles too) belong to an area code, and the
+        # prefix (at most 7 digits in phonenumbers' table) names its zones: no need to read
+        # the number's type.
         return by_prefix
     info = _read(e164)
     if info is None:
@@ -398,7 +423,7 @@ def _region_of_prefix(code: int, national: str) -> str:
     return regions[0]
 
 
-_US_STATES = MappingProxyType(
+US_STATE_NAMES = MappingProxyType(
     {
         "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
         "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
@@ -415,34 +440,12 @@ _US_STATES = MappingProxyType(
     }
 )  # fmt: skip
 """Names phonenumbers' geocoder gives US areas in English ("Florida"; or "Miami, FL")."""
-_US_STATE_CODES = frozenset(_US_STATES.values())
+_US_STATE_CODES = frozenset(US_STATE_NAMES.values())
 
 
 def _us_state(e164: str) -> str | None:
-    """The state phonenumbers' geocoder places a US number in, by its longest known prefix."""
-    # North American prefixes in the geocoder's table are at most 7 digits (1 + area code +
-    # exchange): the state of `+1NPANXX` is the state of every number under it.
-    return _us_state_of(e164[:8])
-
-
-@lru_cache(maxsize=1 << 16)
-def _us_state_of(e164: str) -> str | None:
-    data, longest = _geocode_table()
-    digits = e164.removeprefix("+")
-    for size in range(min(len(digits), longest), 1, -1):
-        names = data.get(digits[:size])
-        if names and (name := names.get("en")):
-            city, _, state = name.rpartition(", ")
-            return state if city and state in _US_STATE_CODES else _US_STATES.get(name)
-    return None
-
-
-@cache
-def _geocode_table() -> tuple[Mapping[str, Mapping[str, str]], int]:
-    # Loading the geocoder's table takes most of a second: only once, and only when needed.
-    from phonenumbers.geodata import GEOCODE_DATA, GEOCODE_LONGEST_PREFIX
-
-    return GEOCODE_DATA, GEOCODE_LONGEST_PREFIX
+    """The state a US number's area code serves."""
+    return AREA_CODE_STATES.get(e164[2:5]) if e164.startswith("+1") else None
 
 
 # -- judging instants ---------------------------------------------------------------------------
