@@ -49,6 +49,32 @@ def test_create_send_and_status(database_url: str, numbers_file: Path) -> None:
     assert "queued" in status.output and "3" in status.output
 
 
+def test_plan_controls_and_duplicate(database_url: str, numbers_file: Path) -> None:
+    env = {"DATABASE_URL": database_url, "PRICES": '{"US": 0.01}', "SECRET_KEY": "k" * 32}
+    body = 'Hi {{ first_name | default("there") }}, sale \u2013 today'
+    created = runner.invoke(
+        app,
+        ["campaigns", "create", "--name", "cli", "--body", body, "--recipients", str(numbers_file)],
+        env=env,
+    )
+    assert created.exit_code == 0, created.output
+    plan = runner.invoke(app, ["campaigns", "plan", "1", "--json"], env=env)
+    assert plan.exit_code == 0, plan.output
+    assert '"recipients": 3' in plan.output and '"encodings": {\n    "UCS-2": 3' in plan.output
+    shown = runner.invoke(app, ["campaigns", "plan", "1"], env=env)
+    assert "0.03 USD" in shown.output and "Hi there, sale" in shown.output
+    assert runner.invoke(app, ["campaigns", "pause", "1"], env=env).exit_code == 1
+    assert runner.invoke(app, ["campaigns", "send", "1"], env=env).exit_code == 0
+    paused = runner.invoke(app, ["campaigns", "pause", "1"], env=env)
+    assert "campaign 1: paused" in paused.output
+    cancelled = runner.invoke(app, ["campaigns", "cancel", "1"], env=env)
+    assert "campaign 1: cancelled" in cancelled.output
+    status = runner.invoke(app, ["campaigns", "status", "1"], env=env)
+    assert "cancelled" in status.output
+    copy = runner.invoke(app, ["campaigns", "duplicate", "1"], env=env)
+    assert "campaign 2: draft copy of 1" in copy.output
+
+
 def test_bad_numbers_are_named_with_their_line(database_url: str, tmp_path: Path) -> None:
     path = tmp_path / "bad.txt"
     path.write_text("+12015550100\nnot-a-number\n")

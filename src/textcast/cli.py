@@ -439,27 +439,35 @@ def campaigns_status(
     campaign_id: int,
     watch: Annotated[bool, typer.Option(help="Follow live until every message is final.")] = False,
 ) -> None:
-    """Counts per message status."""
-    from textcast.domain import campaigns
-    from textcast.domain.errors import NotFound
-    from textcast.terminal import Snapshot, counts_table, follow
+    """The funnel, failures by Sinch code, skips by reason, delivery rate, replies, cost."""
+    import time
+
+    from rich.live import Live
+
+    from textcast.cli_analytics import render_status
+    from textcast.domain import analytics, campaigns
+    from textcast.domain.analytics import Analytics
 
     _, database = _database()
 
-    async def read() -> Snapshot:
-        def query() -> Snapshot:
-            with database.read() as session:
-                p = campaigns.campaign_progress(session, campaign_id)
-            return Snapshot(campaign_id, p.campaign.status, p.counts, p.total, p.final)
+    def read() -> tuple[Analytics, bool]:
+        with database.read() as session:
+            progress = campaigns.campaign_progress(session, campaign_id)
+            figures = analytics.campaign_analytics(session, campaign_id)
+        done = progress.total > 0 and progress.final >= progress.total
+        return figures, done
 
-        return await asyncio.to_thread(query)
-
-    try:
-        snapshot = asyncio.run(follow(console, read) if watch else read())
-    except NotFound as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
-    Console().print(counts_table(snapshot, f"Campaign {campaign_id} ({snapshot.status})"))
+    out = Console()
+    with _domain_errors():
+        figures, done = read()
+        if not watch:
+            out.print(render_status(figures))
+            return
+        with Live(render_status(figures), console=out, refresh_per_second=4) as live:
+            while not done:
+                time.sleep(1.0)  # each read aggregates the whole campaign
+                figures, done = read()
+                live.update(render_status(figures))
 
 
 # -- contacts import ---------------------------------------------------------------------------
