@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from textcast.config import load_settings
 from textcast.db import Database
@@ -144,3 +144,30 @@ def test_short_links_are_made_per_recipient(database: Database) -> None:
     assert sorted(v["link.0"] for v in variables) == sorted(
         f"https://go.example/l/{link.code}" for link in links
     )
+
+
+def test_the_frequency_cap_leaves_out_numbers_texted_enough_lately(database: Database) -> None:
+    policy = _policy(frequency_cap=1, frequency_window_hours=24)
+    with database.write() as session:
+        first = campaigns.create_campaign(session, _draft("One", ["+12015550100"]), "US")
+        campaigns.launch_campaign(session, first.id, policy, now=NOON)
+        session.execute(update(Message).values(sent_at=NOON - timedelta(hours=2)))
+        second = campaigns.create_campaign(
+            session, _draft("Two", ["+12015550100", "+12015550101"]), "US"
+        )
+    with database.read() as session:
+        result = planning.plan(session, campaigns.get_campaign(session, second.id), policy, NOON)
+    assert dict(result.totals.excluded) == {"frequency_cap": 1}
+    with database.write() as session:
+        campaigns.launch_campaign(session, second.id, policy, now=NOON)
+    with database.read() as session:
+        skipped = session.execute(
+            select(Message.phone, Message.error).where(
+                Message.campaign_id == second.id, Message.status == MessageStatus.SKIPPED
+            )
+        ).all()
+    assert [tuple(row) for row in skipped] == [("+12015550100", "frequency_cap")]
+    later = _policy(frequency_cap=1, frequency_window_hours=1)
+    with database.read() as session:
+        again = planning.plan(session, campaigns.get_campaign(session, first.id), later, NOON)
+    assert "frequency_cap" not in again.totals.excluded

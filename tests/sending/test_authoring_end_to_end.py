@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 from sqlalchemy import func, select
 
 from textcast.config import load_settings
@@ -216,3 +217,33 @@ def test_pause_holds_everything_and_cancel_skips_the_rest(database: Database) ->
             assert "only a paused one resumes" in str(exc)
         else:
             raise AssertionError("a cancelled campaign resumed")
+
+
+def test_cancel_also_cancels_the_batches_sinch_still_holds(database: Database) -> None:
+    policy = _policy()
+    audience = [f"+1201555{i:04d}" for i in range(10)]
+    with database.write() as session:
+        draft = campaigns.CampaignDraft(name="c", body="Sale", recipients=audience)
+        campaign = campaigns.create_campaign(session, draft, "US")
+        campaigns.launch_campaign(session, campaign.id, policy)
+    config = DispatcherConfig(
+        callback_url=None, delivery_report="none", batch_size=5, policy=policy
+    )
+
+    async def run(base_url: str) -> list[str]:
+        async with dispatching(database, base_url, config) as dispatcher:
+            await settle(database, lambda c: c.get(MessageStatus.ACCEPTED) == 10)
+            with database.write() as session:
+                _, provider_ids = campaigns.cancel_campaign(session, campaign.id)
+            for batch_id in provider_ids:
+                await dispatcher.provider.cancel(batch_id)
+            return provider_ids
+
+    # A plan rate of one message a second: Sinch still holds most of both batches.
+    with running_simulator(SimulatorConfig(rate=1.0)) as sim:
+        provider_ids = asyncio.run(run(sim.base_url))
+        auth = {"Authorization": "Bearer simulated-token"}
+        with httpx.Client(base_url=f"{sim.base_url}/xms/v1/simulated", headers=auth) as api:
+            batches = [api.get(f"/batches/{batch_id}").json() for batch_id in provider_ids]
+    assert len(provider_ids) == 2
+    assert all(batch["canceled"] for batch in batches)

@@ -532,7 +532,18 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
     stopped in time.
     """
     campaign = _locked(session, campaign_id)
-    if campaign.status in (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED):
+    with_sinch = (
+        select(Message.id)
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.status.in_((MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)),
+        )
+        .exists()
+    )
+    # A completed campaign has handed everything over; Sinch may still hold some of it.
+    if campaign.status == CampaignStatus.CANCELLED or (
+        campaign.status == CampaignStatus.COMPLETED and not session.scalar(select(with_sinch))
+    ):
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; nothing left to cancel")
     now = utcnow()
     session.execute(
