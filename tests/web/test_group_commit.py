@@ -48,9 +48,25 @@ def _report(phone: str, status: str = "Delivered") -> bytes:
 
 
 def _post_all(url: str, bodies: list[bytes]) -> list[httpx.Response]:
-    """32 at a time, as Sinch would."""
-    with httpx.Client(base_url=url, timeout=30) as client, ThreadPoolExecutor(32) as pool:
-        return list(pool.map(lambda body: client.post(DR_PATH, content=body), bodies))
+    """32 at a time, as Sinch would: 32 connections, one per sender thread."""
+    local = threading.local()
+    clients: list[httpx.Client] = []
+
+    def post(body: bytes) -> httpx.Response:
+        # One client (and keep-alive connection) per thread: a pool shared by 32 threads can
+        # hand a connection the server is closing to another thread mid-read.
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=url, timeout=30)
+            clients.append(local.client)
+        response: httpx.Response = local.client.post(DR_PATH, content=body)
+        return response
+
+    try:
+        with ThreadPoolExecutor(32) as pool:
+            return list(pool.map(post, bodies))
+    finally:
+        for client in clients:
+            client.close()
 
 
 def _count(database: Database, statement: object) -> int:
