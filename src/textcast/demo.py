@@ -52,6 +52,10 @@ async def _serve_and_run(
         sinch_api_token=None,
         sinch_base_url=None,
         send_rate=1000,
+        # Simulated phones have no bedtime: the demo runs at any hour. Real campaigns keep
+        # QUIET_HOURS and the legal limits.
+        quiet_hours="00:00-24:00",
+        quiet_hours_rules=dict.fromkeys(("US", "US-FL", "US-OK"), "00:00-24:00"),
     )
     simulator = SimulatorConfig(dispatch_delay=0.2, final_delay=0.5, seed=7)
     app = create_app(settings, simulator=True, simulator_config=simulator)
