@@ -41,7 +41,13 @@ def _stops_during_campaign(database_url: str, recipients: int, stops: int, rate:
         injector.join()
         deadline = time.monotonic() + 120
         while len(stack.simulator.inbound_acks()) < stops or not stack.campaign_done(created["id"]):
-            assert time.monotonic() < deadline, "STOPs or campaign unfinished"
+            if time.monotonic() > deadline:
+                state = stack.api.get(f"/api/v1/campaigns/{created['id']}").json()
+                acked = len(stack.simulator.inbound_acks())
+                raise AssertionError(
+                    f"unfinished: {acked} of {stops} STOPs acknowledged, campaign "
+                    f"{state['status']} with {state['counts']}"
+                )
             time.sleep(0.1)
         acks = stack.simulator.inbound_acks()
         # Confirmations go out through the dispatcher too: wait until each STOP got one.

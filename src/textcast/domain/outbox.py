@@ -75,10 +75,20 @@ def new_batch_id() -> str:
 
 
 def sending_campaign_ids(session: Session) -> list[int]:
+    """Sending campaigns with queued messages: the ones a claim can find work in.
+
+    Hundreds of keyword replies may be `sending` at once, most already handed over: asking
+    each of them for work would cost a write transaction apiece, every round.
+    """
+    queued = (
+        select(Message.id)
+        .where(Message.campaign_id == Campaign.id, Message.status == MessageStatus.QUEUED)
+        .exists()
+    )
     return list(
         session.scalars(
             select(Campaign.id)
-            .where(Campaign.status == CampaignStatus.SENDING)
+            .where(Campaign.status == CampaignStatus.SENDING, queued)
             .order_by(Campaign.id)
         )
     )

@@ -136,9 +136,7 @@ class Dispatcher:
             await self._db_write(self._start_due_work)
         busy |= await self._claim_and_submit()
         if not self._in_flight:
-            finished = await self._db_write(campaigns.complete_finished_campaigns)
-            for campaign_id in finished:
-                log.info("campaign %s: every message handed to the provider", campaign_id)
+            self._log_finished(await self._db_write(campaigns.complete_finished_campaigns))
         return busy
 
     def _start_due_work(self, session: Session) -> None:
@@ -146,6 +144,13 @@ class Dispatcher:
         for campaign_id in campaigns.start_due_campaigns(session, now):
             log.info("campaign %s: its scheduled time has come", campaign_id)
         outbox.wake_deferred(session, now)
+        # Also while a big campaign keeps batches in flight: its keyword replies finish.
+        self._log_finished(campaigns.complete_finished_campaigns(session))
+
+    @staticmethod
+    def _log_finished(finished: list[int]) -> None:
+        for campaign_id in finished:
+            log.info("campaign %s: every message handed to the provider", campaign_id)
 
     async def reconcile_orphans(self) -> None:
         """On start: every `submitting`/`unknown` batch is checked with the provider first."""
