@@ -21,6 +21,7 @@ from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
 from textcast.web import health, links
 from textcast.web.api import analytics, campaigns, compat, contacts, encoding, imports, inbox, lists
+from textcast.web.docs import install_docs
 from textcast.web.errors import install_error_handlers
 from textcast.web.webhooks import WebhookEndpoint, webhook_endpoints
 
@@ -72,9 +73,12 @@ def create_app(
         version=__version__,
         summary="Self-hosted SMS marketing campaigns on Sinch.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
