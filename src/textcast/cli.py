@@ -342,7 +342,12 @@ def campaigns_send(campaign_id: int) -> None:
     from textcast.runtime import sending_policy
 
     settings, database = _database()
-    with _domain_errors(), database.write() as session:
+    # A personalised audience is rendered, counted and priced recipient by recipient.
+    with (
+        _domain_errors(),
+        console.status("writing one message per recipient..."),
+        database.write() as session,
+    ):
         campaign = campaigns.launch_campaign(session, campaign_id, sending_policy(settings))
     when = f" for {campaign.send_at:%Y-%m-%d %H:%M %Z}" if campaign.status == "scheduled" else ""
     console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} messages queued{when}")
@@ -385,6 +390,7 @@ def campaigns_pause(campaign_id: int) -> None:
 
 @campaigns_app.command("resume")
 def campaigns_resume(campaign_id: int) -> None:
+    """Go on sending a paused campaign (after raising its budget, if that paused it)."""
     from textcast.domain import campaigns
 
     _, database = _database()

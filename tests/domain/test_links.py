@@ -6,6 +6,7 @@ from sqlalchemy import select
 from textcast.db import Database
 from textcast.domain import links
 from textcast.domain.campaigns import new_reference
+from textcast.domain.outgoing import outgoing
 from textcast.models import Campaign, CampaignStatus, Link
 
 
@@ -53,20 +54,18 @@ def test_finds_urls_without_the_punctuation_around_them(body: str, urls: list[st
     assert links.find_urls(body) == urls
 
 
-def test_shorten_puts_a_placeholder_per_distinct_url() -> None:
+def test_each_distinct_url_becomes_one_link_placeholder() -> None:
     body = (
         "New: https://shop.example/new. Sale: https://shop.example/sale (https://shop.example/new)"
     )
-    text, urls = links.shorten(body)
-    assert urls == ["https://shop.example/new", "https://shop.example/sale"]
-    assert text == "New: ${link.0}. Sale: ${link.1} (${link.0})"
+    sent = outgoing(body, smart_encoding=False, short_links=True)
+    assert list(sent.urls) == ["https://shop.example/new", "https://shop.example/sale"]
+    assert sent.template.sinch_body() == "New: ${link.0}. Sale: ${link.1} (${link.0})"
 
 
-def test_shorten_leaves_a_body_without_urls_alone() -> None:
-    assert links.shorten("Sale today. Reply STOP to opt out.") == (
-        "Sale today. Reply STOP to opt out.",
-        [],
-    )
+def test_a_body_without_urls_stays_as_it_is() -> None:
+    sent = outgoing("Sale today. Reply STOP to opt out.", smart_encoding=False, short_links=True)
+    assert (sent.template.sinch_body(), sent.urls) == ("Sale today. Reply STOP to opt out.", ())
 
 
 def _link(database: Database, code: str = "abcdEFGH") -> None:

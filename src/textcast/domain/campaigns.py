@@ -28,9 +28,10 @@ from ulid import ULID
 
 from textcast.domain import encoding, links, planning, segments, suppressions, templates
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from textcast.domain.outgoing import outgoing, urls_in
+from textcast.domain.links import find_urls
+from textcast.domain.outgoing import outgoing
 from textcast.domain.phones import parse_numbers
-from textcast.domain.pricing import country_of
+from textcast.domain.pricing import price_country
 from textcast.models import (
     Batch,
     Campaign,
@@ -262,7 +263,7 @@ def launch_campaign(
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; only a draft can be sent")
     now = now or utcnow()
     start = max(now, campaign.send_at or now)
-    if policy is not None and policy.short_link_base and urls_in(campaign.body):
+    if policy is not None and policy.short_link_base and find_urls(campaign.body):
         campaign.short_links = True
     if policy is None or _plain(campaign, policy):
         _launch_plain(session, campaign, now)
@@ -324,7 +325,7 @@ def _estimated_cost(session: Session, campaign: Campaign, policy: planning.Polic
         .group_by(prefix)
     )
     return sum(
-        int(parts or 0) * policy.prices.part_price(country_of(phone_prefix))
+        int(parts or 0) * policy.prices.part_price(price_country(phone_prefix))
         for phone_prefix, parts in rows
     )
 
@@ -477,7 +478,6 @@ def complete_finished_campaigns(session: Session) -> list[int]:
 # -- controls ------------------------------------------------------------------------------
 
 SKIPPED_CANCELLED = "cancelled"
-SKIPPED_BUDGET = "budget"
 PAUSABLE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
 
 
@@ -515,7 +515,7 @@ def resume_campaign(session: Session, campaign_id: int, *, now: datetime | None 
     return campaign
 
 
-def raise_budget(session: Session, campaign_id: int, budget: float) -> Campaign:
+def set_budget(session: Session, campaign_id: int, budget: float) -> Campaign:
     campaign = _locked(session, campaign_id)
     if budget <= 0:
         raise InvalidInput([FieldProblem("budget", "must be more than 0")])
@@ -583,21 +583,12 @@ def duplicate_campaign(session: Session, campaign_id: int) -> Campaign:
     source = get_campaign(session, campaign_id)
     if source.kind != CampaignKind.MARKETING:
         raise Conflict(f"campaign {campaign_id} is a {source.kind} campaign; it cannot be copied")
-    copy = Campaign(
-        reference=new_reference(),
-        name=f"{source.name} (copy)"[:MAX_NAME_CHARS],
-        body=source.body,
-        sender=source.sender,
-        status=CampaignStatus.DRAFT,
-        kind=source.kind,
-        encoding=source.encoding,
-        parts=source.parts,
-        recipient_count=0,
+    copy = _draft_from(
+        source,
+        f"{source.name} (copy)",
         audience=dict(source.audience),
-        smart_encoding=source.smart_encoding,
         local_send_time=source.local_send_time,
         budget=source.budget,
-        spent=0.0,
     )
     session.add(copy)
     session.flush()
@@ -639,20 +630,7 @@ def test_send(
         )
     ):
         raise Conflict(f"phone: {number} has opted out; a test is not sent to it")
-    test = Campaign(
-        reference=new_reference(),
-        name=f"Test of {source.name}"[:MAX_NAME_CHARS],
-        body=source.body,
-        sender=source.sender,
-        status=CampaignStatus.DRAFT,
-        kind=CampaignKind.TEST,
-        encoding=source.encoding,
-        parts=source.parts,
-        recipient_count=1,
-        audience={},
-        smart_encoding=source.smart_encoding,
-        spent=0.0,
-    )
+    test = _draft_from(source, f"Test of {source.name}", kind=CampaignKind.TEST, recipient_count=1)
     session.add(test)
     session.flush()
     session.execute(insert(CampaignRecipient).values(campaign_id=test.id, phone=number))
@@ -665,6 +643,27 @@ def test_send(
     if skipped is not None:
         raise Conflict(f"phone: the test cannot be sent to {number} ({skipped})")
     return launched
+
+
+def _draft_from(source: Campaign, name: str, **options: Any) -> Campaign:
+    """A new draft with `source`'s text and sender; `options` set the other columns."""
+    return Campaign(
+        **{
+            "reference": new_reference(),
+            "name": name[:MAX_NAME_CHARS],
+            "body": source.body,
+            "sender": source.sender,
+            "status": CampaignStatus.DRAFT,
+            "kind": source.kind,
+            "encoding": source.encoding,
+            "parts": source.parts,
+            "smart_encoding": source.smart_encoding,
+            "recipient_count": 0,
+            "audience": {},
+            "spent": 0.0,
+            **options,
+        }
+    )
 
 
 def start_due_campaigns(session: Session, now: datetime) -> list[int]:

@@ -49,24 +49,6 @@ def find_urls(body: str) -> list[str]:
     return list(found)
 
 
-def shorten(body: str) -> tuple[str, list[str]]:
-    """`body` with each URL replaced by its placeholder `${link.N}`, and the URLs (N: index).
-
-    A URL repeated in the body gets the same placeholder each time, so one recipient clicks
-    one code for it wherever it appears.
-    """
-    urls = find_urls(body)
-    index = {url: n for n, url in enumerate(urls)}
-
-    def placeholder(match: re.Match[str]) -> str:
-        url = _trim(match.group())
-        if url not in index:
-            return match.group()
-        return f"${{{LINK_FIELD}.{index[url]}}}" + match.group()[len(url) :]
-
-    return _URL.sub(placeholder, body), urls
-
-
 def record_click(session: Session, code: str) -> str | None:
     """Count a click on `code`; its target URL, or None for a code we never made."""
     if len(code) > MAX_CODE_CHARS:

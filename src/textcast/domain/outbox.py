@@ -30,7 +30,7 @@ from ulid import ULID
 from textcast.domain import send_window, suppressions
 from textcast.domain.outgoing import outgoing
 from textcast.domain.planning import SKIP_NO_WINDOW, SKIP_OUTSIDE_WINDOW, Policy
-from textcast.domain.pricing import country_of
+from textcast.domain.pricing import price_country
 from textcast.models import (
     Batch,
     BatchState,
@@ -280,7 +280,7 @@ def _within_budget(
     kept: list[Claimed] = []
     spent = 0.0
     for row in rows:
-        country = places.get(row[1], (None, None))[0] or country_of(row[1])
+        country = places.get(row[1], (None, None))[0] or price_country(row[1])
         cost = row[2] * policy.prices.part_price(country)
         if spent + cost > left + 1e-9:
             break

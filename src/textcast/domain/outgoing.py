@@ -6,23 +6,14 @@ before sending is the text Sinch gets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from textcast.domain import encoding, templates
-from textcast.domain.templates import Field, Template
-
-LINK_FIELD = "link"
-# http(s) URLs up to whitespace; trailing punctuation belongs to the sentence, not the URL.
-_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]}]")
-
-
-def urls_in(text: str) -> list[str]:
-    """Distinct URLs, in order of first appearance."""
-    return list(dict.fromkeys(_URL.findall(text)))
+from textcast.domain.links import LINK_FIELD, find_urls
+from textcast.domain.templates import Template
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +50,7 @@ class Outgoing:
 def outgoing(body: str, smart_encoding: bool, short_links: bool) -> Outgoing:
     """The campaign body as sent. Raises `TemplateError` for a malformed body."""
     template = templates.parse(body)
-    urls = urls_in(body) if short_links else []
+    urls = find_urls(body) if short_links else []
     template = template.with_fields_for(urls, LINK_FIELD)
     if smart_encoding:
         template = Template(
@@ -74,7 +65,3 @@ def outgoing(body: str, smart_encoding: bool, short_links: bool) -> Outgoing:
 
 def link_keys(out: Outgoing) -> list[str]:
     return [f"{LINK_FIELD}.{index}" for index in range(len(out.urls))]
-
-
-def is_link(field: Field) -> bool:
-    return field.name.startswith(f"{LINK_FIELD}.")

@@ -17,8 +17,9 @@ from sqlalchemy import Select, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from textcast.domain import encoding, send_window, suppressions, templates
+from textcast.domain.links import LINK_FIELD
 from textcast.domain.outgoing import Outgoing, link_keys, outgoing
-from textcast.domain.pricing import PriceTable, country_of
+from textcast.domain.pricing import PriceTable, price_country
 from textcast.models import (
     Campaign,
     CampaignKind,
@@ -79,8 +80,8 @@ class Evaluated:
     cost: float
     not_before: datetime | None
     """Its local send time, or when its send window next opens, if later than the start."""
-    zone: Any = None
-    """Its `send_window` zone (marketing only)."""
+    zone: send_window.RecipientZone | None = None
+    """Where it is judged for send windows (marketing only)."""
 
 
 @dataclass(slots=True)
@@ -100,7 +101,7 @@ class PlanTotals:
     by_country: dict[str, CountryCost] = field(default_factory=dict)
     deferred: int = 0
     """Recipients held for their send window (or local send time) at the start."""
-    zones: Counter[Any] = field(default_factory=Counter)
+    zones: Counter[send_window.RecipientZone] = field(default_factory=Counter)
     sample: list[Evaluated] = field(default_factory=list)
     latest_start: datetime | None = None
 
@@ -141,7 +142,7 @@ class Evaluator:
         self.attributes = [
             f.name
             for f in self.out.template.fields
-            if f.name not in templates.BUILT_IN_FIELDS and not f.name.startswith("link.")
+            if f.name not in templates.BUILT_IN_FIELDS and not f.name.startswith(f"{LINK_FIELD}.")
         ]
         """The contact attributes the body uses."""
         self.local_time = _parse_local(campaign.local_send_time)
@@ -225,7 +226,7 @@ class Evaluator:
     def _one(
         self, r: Recipient, suppressed: bool, make_link: Callable[[int], str] | None
     ) -> Evaluated:
-        country = r.country or country_of(r.phone)
+        country = r.country or price_country(r.phone)
         excluded = None
         if self.marketing and (suppressed or r.status == ContactStatus.UNSUBSCRIBED):
             excluded = SKIP_OPTED_OUT

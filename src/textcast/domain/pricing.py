@@ -52,16 +52,13 @@ class PriceTable:
     def of(cls, overrides: dict[str, float], default: float, currency: str) -> PriceTable:
         prices = dict(ESTIMATED_PRICES_USD)
         prices.update(overrides)
-        estimate = set(overrides) < set(prices) or not overrides
+        estimate = not set(ESTIMATED_PRICES_USD) <= set(overrides)
         return cls(prices, default, currency, estimate)
 
     def part_price(self, country: str | None) -> float:
         if country is None:
             return self.default
         return self.prices.get(country, self.default)
-
-    def cost(self, phone: str, parts: int) -> float:
-        return parts * self.part_price(country_of(phone))
 
 
 @lru_cache(maxsize=4096)
@@ -73,7 +70,7 @@ def _country_of_prefix(prefix: str) -> str | None:
     return None
 
 
-def country_of(phone: str) -> str | None:
+def price_country(phone: str) -> str | None:
     """The main country of an E.164 number's calling code (+1 gives US, +44 GB).
 
     For pricing only: it reads the calling code, not the whole number, so it is fast enough

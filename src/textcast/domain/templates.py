@@ -99,14 +99,6 @@ class Template:
                 pieces.append(piece[position:])
         return Template(self.source, tuple(pieces))
 
-    def missing_from(self, data: Mapping[str, Any]) -> list[str]:
-        """Fields without a value and without a default for this recipient."""
-        return [
-            field.name
-            for field in self.fields
-            if field.default is None and _text(data.get(field.name)) is None
-        ]
-
 
 def parse(body: str, field: str = "body") -> Template:
     """Raises `TemplateError` naming every malformed placeholder."""

@@ -131,21 +131,23 @@ class Dispatcher:
         """One pass over the work; True if anything was started."""
         busy = await self._resolve_unknown()
         busy |= await self._resubmit_retries()
-        if (now := self.config.clock()) - self._due_checked_at >= DUE_CHECK_INTERVAL:
+        now = self.config.clock()
+        due = now - self._due_checked_at >= DUE_CHECK_INTERVAL
+        if due:
             self._due_checked_at = now
-            await self._db_write(self._start_due_work)
+            await self._db_write(self._start_due_work, now)
         busy |= await self._claim_and_submit()
-        if not self._in_flight:
+        # When idle, and now and then while a big campaign keeps batches in flight (its
+        # keyword replies finish meanwhile).
+        if due or not self._in_flight:
             self._log_finished(await self._db_write(campaigns.complete_finished_campaigns))
         return busy
 
-    def _start_due_work(self, session: Session) -> None:
-        now = self.config.clock()
+    @staticmethod
+    def _start_due_work(session: Session, now: datetime) -> None:
         for campaign_id in campaigns.start_due_campaigns(session, now):
             log.info("campaign %s: its scheduled time has come", campaign_id)
         outbox.wake_deferred(session, now)
-        # Also while a big campaign keeps batches in flight: its keyword replies finish.
-        self._log_finished(campaigns.complete_finished_campaigns(session))
 
     @staticmethod
     def _log_finished(finished: list[int]) -> None:

@@ -294,7 +294,7 @@ class BudgetIn(BaseModel):
 @router.put("/{campaign_id}/budget")
 def set_budget(campaign_id: int, payload: BudgetIn, runtime: RuntimeDep) -> CampaignOut:
     with runtime.database.write() as session:
-        campaign = campaigns.raise_budget(session, campaign_id, payload.budget)
+        campaign = campaigns.set_budget(session, campaign_id, payload.budget)
     return CampaignOut.of(campaign)
 
 
