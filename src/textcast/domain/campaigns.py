@@ -8,15 +8,12 @@ from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     CompoundSelect,
     Select,
     cast,
-    false,
     func,
     insert,
     literal,
-    or_,
     select,
     true,
     union,
@@ -42,7 +39,6 @@ from textcast.models import (
     ContactList,
     ContactStatus,
     Link,
-    ListMember,
     Message,
     MessageStatus,
     Segment,
@@ -384,18 +380,6 @@ def _launch_evaluated(
     campaign.estimated_cost = cost
 
 
-def chosen_contacts(session: Session, campaign: Campaign) -> ColumnElement[bool] | None:
-    """The condition picking the contacts of the campaign's lists and segments, if any."""
-    chosen: list[ColumnElement[bool]] = []
-    if list_ids := campaign.audience.get("lists"):
-        chosen.append(
-            Contact.id.in_(select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids)))
-        )
-    for segment_id in campaign.audience.get("segments") or []:
-        chosen.append(segments.condition_sql(segments.get_segment(session, segment_id).rules))
-    return or_(false(), *chosen) if chosen else None
-
-
 def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSelect[Any]:
     """Raw numbers plus subscribed contacts of the lists and segments, once each.
 
@@ -409,7 +393,7 @@ def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSel
         return raw  # the confirmation of a STOP goes to the number that just opted out
     opted_out = select(Contact.phone).where(Contact.status != ContactStatus.SUBSCRIBED)
     raw = raw.where(CampaignRecipient.phone.not_in(opted_out))
-    chosen = chosen_contacts(session, campaign)
+    chosen = segments.audience_condition(session, campaign.audience)
     if chosen is None:
         return raw
     contacts = select(Contact.phone.label("phone")).where(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from textcast.domain import encoding, send_window, suppressions, templates
+from textcast.domain import encoding, segments, send_window, suppressions, templates
 from textcast.domain.links import LINK_FIELD
 from textcast.domain.outgoing import Outgoing, link_keys, outgoing
 from textcast.domain.pricing import PriceTable, price_country
@@ -273,13 +273,11 @@ def audience_rows(
     Unlike launch's SQL path, opted-out and invalid contacts are included (with their status)
     so the plan can count them. Of the attributes, only `attributes` are read, in SQL.
     """
-    from textcast.domain.campaigns import chosen_contacts
-
     raw = select(CampaignRecipient.phone.label("phone")).where(
         CampaignRecipient.campaign_id == campaign.id
     )
     phones: Select[Any] | Any = raw
-    chosen = chosen_contacts(session, campaign)
+    chosen = segments.audience_condition(session, campaign.audience)
     if chosen is not None and campaign.kind == CampaignKind.MARKETING:
         phones = raw.union(select(Contact.phone.label("phone")).where(chosen))
     audience = phones.subquery()
@@ -310,10 +308,8 @@ def audience_rows(
 
 def source_count(session: Session, campaign: Campaign) -> int:
     """Audience entries before collapsing numbers given more than once."""
-    from textcast.domain.campaigns import chosen_contacts
-
     parts = [select(literal(1).label("one")).where(CampaignRecipient.campaign_id == campaign.id)]
-    chosen = chosen_contacts(session, campaign)
+    chosen = segments.audience_condition(session, campaign.audience)
     if chosen is not None and campaign.kind == CampaignKind.MARKETING:
         parts.append(select(literal(1).label("one")).select_from(Contact).where(chosen))
     return session.scalar(select(func.count()).select_from(union_all(*parts).subquery())) or 0

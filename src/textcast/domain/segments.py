@@ -105,6 +105,19 @@ def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[b
     return column.in_(value) if op == "in" else not_(column.in_(value))
 
 
+def audience_condition(session: Session, audience: dict[str, Any]) -> ColumnElement[bool] | None:
+    """The condition picking the contacts of a campaign's `{"lists": [...], "segments": [...]}`
+    (None when it names neither)."""
+    chosen: list[ColumnElement[bool]] = []
+    if list_ids := audience.get("lists"):
+        chosen.append(
+            Contact.id.in_(select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids)))
+        )
+    for segment_id in audience.get("segments") or []:
+        chosen.append(condition_sql(get_segment(session, segment_id).rules))
+    return or_(false(), *chosen) if chosen else None
+
+
 def create_segment(session: Session, name: str, rules: Any) -> Segment:
     problems = check_rules(session, rules)
     if not name.strip():
