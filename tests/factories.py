@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from textcast.db import Database
-from textcast.domain import campaigns
-from textcast.models import Campaign
+from textcast.domain import api_keys, campaigns, passwords
+from textcast.domain.permissions import Scope
+from textcast.models import Campaign, Role, User
+
+PASSWORD = "correct horse battery staple"
 
 
 def numbers(count: int, start: int = 0) -> list[str]:
@@ -27,3 +33,56 @@ def make_campaign(
         if launch:
             campaigns.launch_campaign(session, campaign.id)
     return campaign
+
+
+@functools.cache
+def _password_hash() -> str:
+    """Argon2 costs ~50 ms per hash on purpose; the tests' users share one."""
+    return passwords.hash_password(PASSWORD)
+
+
+def make_user(
+    database: Database, email: str = "admin@example.com", role: Role = Role.ADMIN
+) -> User:
+    """A user whose password is `PASSWORD`."""
+    with database.write() as session:
+        user = User(email=email, password_hash=_password_hash(), role=role)
+        session.add(user)
+    return user
+
+
+def make_api_key(
+    database: Database,
+    role: Role = Role.ADMIN,
+    scopes: frozenset[Scope] | None = None,
+    email: str | None = None,
+) -> str:
+    """A key (the secret itself) of a new user with this role: all the role allows by default."""
+    user = make_user(database, email or f"{role.value}-{id(object())}@example.com", role)
+    wanted = (
+        scopes
+        or {
+            Role.ADMIN: frozenset({Scope.ADMIN}),
+            Role.EDITOR: frozenset({Scope.SEND}),
+            Role.VIEWER: frozenset({Scope.READ}),
+        }[role]
+    )
+    with database.write() as session:
+        owner = session.get(User, user.id)
+        assert owner is not None
+        return api_keys.create_key(session, owner, "tests", wanted).secret
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def authorize(client: Any, database_url: str, role: Role = Role.ADMIN) -> str:
+    """Give a test client (TestClient or httpx.Client) an API key of a new user with `role`."""
+    database = Database(database_url)
+    try:
+        key = make_api_key(database, role)
+    finally:
+        database.dispose()
+    client.headers["Authorization"] = f"Bearer {key}"
+    return key

@@ -32,6 +32,17 @@ app.add_typer(contacts_app, name="contacts")
 console = Console(stderr=True)
 
 
+def _register_account_commands() -> None:
+    from textcast.cli_accounts import apikeys_app, audit_list, users_app
+
+    app.add_typer(users_app, name="users")
+    app.add_typer(apikeys_app, name="apikeys")
+    app.command("audit")(audit_list)
+
+
+_register_account_commands()
+
+
 def _settings(**overrides: object) -> Settings:
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -71,6 +82,7 @@ def serve(
     """Serve the API, webhooks and (by default) the dispatcher."""
     configure_logging(log_level)
     settings = _settings(host=host, port=port)
+    _first_admin(settings)
     if workers == 1:
         _simulator_banner(settings)
         _serve_process(settings, dispatcher, log_level)
@@ -83,6 +95,34 @@ def serve(
         )
         raise typer.Exit(2)
     _serve_workers(settings, dispatcher, log_level, workers)
+
+
+def _first_admin(settings: Settings) -> None:
+    """On an empty database: migrate, create an admin, print its credentials this once."""
+    from textcast.domain import audit, users
+    from textcast.migrate import ensure_schema
+
+    database = Database(settings.database_url)
+    try:
+        ensure_schema(database)
+        with database.write() as session:
+            password = users.create_first_admin(session, settings.admin_email)
+            if password is not None:
+                audit.record(session, audit.CLI, "user.create", settings.admin_email, role="admin")
+    finally:
+        database.dispose()
+    if password is not None:
+        console.print(
+            Panel(
+                f"email:    {settings.admin_email}\npassword: {password}\n\n"
+                "Sign in at "
+                f"{settings.public_url}/login. This password is shown only now; change it, "
+                "or create users with `textcast users create`.",
+                title="FIRST ADMIN CREATED",
+                border_style="bold green",
+                highlight=False,
+            )
+        )
 
 
 def _serve_process(

@@ -115,6 +115,34 @@ class Settings(BaseSettings):
 
     webhook_max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     webhook_max_age_seconds: Annotated[int, Field(ge=1)] = 300
+    webhook_basic_auth: SecretStr | None = None
+    """`user:password` Sinch sends with each callback (set up by the Sinch account manager)."""
+    webhook_path_token: SecretStr | None = None
+    """A secret path segment: callbacks go to `/api/webhooks/{token}/delivery-reports` and
+    `/api/webhooks/{token}/inbound`; the plain paths then refuse them."""
+
+    # Accounts and abuse limits. Rates are `N/period` (e.g. `5/15 minutes`, `600/minute`).
+    admin_email: str = "admin@textcast.local"
+    """The admin `textcast serve` creates on an empty database (its password is printed once)."""
+    session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
+    login_limit_per_account: str = "5/15 minutes"
+    """Failed sign-ins per account before it is throttled."""
+    login_limit_per_ip: str = "20/15 minutes"
+    """Failed sign-ins per client address before it is throttled."""
+    api_rate_limit: str = "1200/minute"
+    """Requests per API key (or per signed-in user)."""
+    rate_limit_storage: str = "memory://"
+    """Where the counters live: `memory://` (one process) or e.g. `redis://host:6379` (shared;
+    needs the `redis` package)."""
+    max_recipients_per_campaign: Annotated[int, Field(ge=0)] = 250_000
+    """0: no limit."""
+    daily_recipient_quota: Annotated[int, Field(ge=0)] = 1_000_000
+    """Recipients launched per rolling 24 hours, all campaigns together; 0: no limit."""
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    """Request bodies of the API, except CSV imports."""
+    max_import_bytes: Annotated[int, Field(ge=1024)] = 512 * 1024 * 1024
+    log_format: str = "text"
+    """`text` or `json` (one JSON object per line)."""
 
     @field_validator("sinch_region")
     @classmethod
@@ -140,6 +168,31 @@ class Settings(BaseSettings):
     def _some_keywords(cls, value: str) -> str:
         if not [word for word in value.split(",") if word.strip()]:
             raise ValueError("must list at least one keyword")
+        return value
+
+    @field_validator("login_limit_per_account", "login_limit_per_ip", "api_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must read like `5/15 minutes` or `600/minute`") from None
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in ("text", "json"):
+            raise ValueError("must be text or json")
+        return value.lower()
+
+    @field_validator("webhook_basic_auth")
+    @classmethod
+    def _user_and_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and ":" not in value.get_secret_value():
+            raise ValueError("must be user:password")
         return value
 
     @field_validator("default_region")

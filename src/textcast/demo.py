@@ -11,12 +11,18 @@ from pathlib import Path
 import httpx
 import uvicorn
 from rich.console import Console
+from sqlalchemy import select
 
 from textcast.config import load_settings
+from textcast.db import Database
+from textcast.domain import api_keys, users
+from textcast.domain.permissions import Scope
+from textcast.models import Role, User
 from textcast.simulator import SimulatorConfig
 from textcast.terminal import Snapshot, counts_table, follow
 from textcast.web.app import create_app
 
+DEMO_USER = "demo@textcast.local"
 DEMO_BODY = (
     "Hi! Our spring sale starts today: 20% off everything until Sunday. Reply STOP to opt out."
 )
@@ -69,12 +75,28 @@ async def _serve_and_run(
         f"[bold yellow]SIMULATED SINCH[/]: {recipients:,} fictional recipients, "
         f"database {settings.database_url}, server {settings.public_url}"
     )
+    headers = {"Authorization": f"Bearer {_demo_key(settings.database_url)}"}
     try:
-        async with httpx.AsyncClient(base_url=settings.public_url, timeout=30) as client:
+        async with httpx.AsyncClient(
+            base_url=settings.public_url, timeout=30, headers=headers
+        ) as client:
             return await _campaign(console, client, recipients)
     finally:
         server.should_exit = True
         await serving
+
+
+def _demo_key(database_url: str) -> str:
+    """An API key for the demo's own requests, of a demo admin made for the purpose."""
+    database = Database(database_url)
+    try:
+        with database.write() as session:
+            owner = session.scalar(select(User).where(User.email == DEMO_USER))
+            if owner is None:
+                owner = users.create_user(session, DEMO_USER, users.generate_password(), Role.ADMIN)
+            return api_keys.create_key(session, owner, "demo", frozenset({Scope.ADMIN})).secret
+    finally:
+        database.dispose()
 
 
 async def _campaign(console: Console, client: httpx.AsyncClient, recipients: int) -> int:

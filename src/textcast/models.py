@@ -424,3 +424,74 @@ class Link(Base):
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     first_click_at: Mapped[datetime | None]
     last_click_at: Mapped[datetime | None]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    """Everything, including users, API keys of others and the audit log."""
+    EDITOR = "editor"
+    """Campaigns and contacts: create, change, send."""
+    VIEWER = "viewer"
+    """Read only."""
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    """Lower-cased."""
+    password_hash: Mapped[str] = mapped_column(String(200))
+    """Argon2id, in the PHC string format (parameters and salt included)."""
+    role: Mapped[Role] = mapped_column(String(16))
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A dashboard sign-in. The cookie carries the token; only its SHA-256 is kept here."""
+
+    __tablename__ = "sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ApiKey(Base):
+    """`tc_{prefix}_{secret}`: the prefix is shown in lists, the whole key only at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the whole key, hex."""
+    scopes: Mapped[str] = mapped_column(String(64))
+    """Space-separated: read, send, admin."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who did what, when: append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(300))
+    """`alice@example.com`, `alice@example.com (key tc_ab12cd34)`, `cli`, or the email tried."""
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))

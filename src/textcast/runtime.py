@@ -69,6 +69,8 @@ def sending_policy(settings: Settings) -> Policy:
         frequency_window=timedelta(hours=settings.frequency_window_hours),
         secret=instance_secret(settings),
         short_link_base=settings.short_link_base,
+        max_recipients_per_campaign=settings.max_recipients_per_campaign,
+        daily_recipient_quota=settings.daily_recipient_quota,
     )
 
 

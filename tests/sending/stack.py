@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from tests.factories import authorize
 from tests.servers import free_port, serving
 
 from textcast.config import load_settings
@@ -64,4 +65,5 @@ def sending_stack(
             serving(create_app(config), port) as url,
             httpx.Client(base_url=url, timeout=30) as api,
         ):
+            authorize(api, database_url)
             yield Stack(sim, api)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
-from tests.factories import numbers
+from tests.factories import authorize, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
@@ -31,6 +31,7 @@ def client(database_url: str) -> Iterator[TestClient]:
         database_url=database_url, sinch_webhook_secret=None, default_region="US"
     )
     with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        authorize(client, database_url)
         yield client
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.factories import numbers
+from tests.factories import authorize, numbers
 
 from textcast.config import load_settings
 from textcast.web.app import create_app
@@ -16,6 +16,7 @@ def client(database_url: str, tmp_path: object) -> Iterator[TestClient]:
         database_url=database_url, default_region="FR", secret_key="api-test-key"
     )
     with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        authorize(client, database_url)
         yield client
 
 

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.factories import authorize
 
 from textcast.config import load_settings
 from textcast.web.app import create_app
@@ -12,6 +13,7 @@ from textcast.web.app import create_app
 def client(database_url: str) -> Iterator[TestClient]:
     settings = load_settings(database_url=database_url)
     with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        authorize(client, database_url)
         yield client
 
 

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.factories import authorize
 
 from textcast.config import load_settings
 from textcast.web.app import create_app
@@ -13,6 +14,7 @@ def client(database_url: str) -> Iterator[TestClient]:
         database_url=database_url, sinch_webhook_secret=None, default_region="US"
     )
     with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        authorize(client, database_url)
         yield client
 
 

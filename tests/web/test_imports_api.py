@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.factories import authorize
 
 from textcast.config import load_settings
 from textcast.web.app import create_app
@@ -26,6 +27,7 @@ def client(database_url: str) -> Iterator[TestClient]:
         secret_key="test-secret",
     )
     with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        authorize(client, database_url)
         yield client
 
 

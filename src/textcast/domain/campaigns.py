@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ulid import ULID
 
 from textcast.domain import encoding, links, planning, segments, suppressions, templates
-from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, TooManyRequests
 from textcast.domain.links import find_urls
 from textcast.domain.outgoing import outgoing
 from textcast.domain.phones import parse_numbers
@@ -281,9 +281,62 @@ def launch_campaign(
         )
         or 0
     )
+    if policy is not None:
+        _check_quotas(session, campaign, policy, now)
     campaign.status = CampaignStatus.SCHEDULED if start > now else CampaignStatus.SENDING
     campaign.launched_at = now
     return campaign
+
+
+QUOTA_WINDOW = timedelta(hours=24)
+
+
+def _check_quotas(
+    session: Session, campaign: Campaign, policy: planning.Policy, now: datetime
+) -> None:
+    """Against SMS pumping: a cap per campaign and per rolling 24 hours (raising rolls back)."""
+    if campaign.kind == CampaignKind.REPLY:
+        return
+    count = campaign.recipient_count
+    cap = policy.max_recipients_per_campaign
+    if cap and count > cap:
+        raise Conflict(
+            f"the audience has {count} recipients, above the limit of {cap} per campaign "
+            "(MAX_RECIPIENTS_PER_CAMPAIGN); split it or raise the limit"
+        )
+    quota = policy.daily_recipient_quota
+    if not quota:
+        return
+    if count > quota:
+        raise Conflict(
+            f"the audience has {count} recipients, above the quota of {quota} per 24 hours "
+            "(DAILY_RECIPIENT_QUOTA)"
+        )
+    launches = session.execute(
+        select(Campaign.launched_at, Campaign.recipient_count)
+        .where(
+            Campaign.launched_at >= now - QUOTA_WINDOW,
+            Campaign.kind != CampaignKind.REPLY,
+            Campaign.id != campaign.id,
+        )
+        .order_by(Campaign.launched_at)
+    ).all()
+    used = sum(recipients for _, recipients in launches)
+    if used + count <= quota:
+        return
+    # The quota frees up as launches leave the window: wait for the first moment enough has.
+    over = used + count - quota
+    retry_after = QUOTA_WINDOW.total_seconds()
+    for launched_at, recipients in launches:
+        over -= recipients
+        if over <= 0 and launched_at is not None:
+            retry_after = (launched_at + QUOTA_WINDOW - now).total_seconds()
+            break
+    raise TooManyRequests(
+        f"{used} recipients launched in the last 24 hours; {count} more would pass the quota "
+        f"of {quota} (DAILY_RECIPIENT_QUOTA)",
+        retry_after,
+    )
 
 
 def _plain(campaign: Campaign, policy: planning.Policy) -> bool:

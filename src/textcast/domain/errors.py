@@ -32,3 +32,19 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The request is valid but impossible in the current state (HTTP 409)."""
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that identify nobody (HTTP 401)."""
+
+
+class Forbidden(DomainError):
+    """Known caller, not allowed to do this (HTTP 403)."""
+
+
+class TooManyRequests(DomainError):
+    """A rate limit or quota is reached (HTTP 429, with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after + 0.999))

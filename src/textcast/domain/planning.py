@@ -56,6 +56,10 @@ class Policy:
     frequency_window: timedelta = timedelta(days=7)
     secret: bytes = b""
     short_link_base: str | None = None
+    max_recipients_per_campaign: int = 0
+    """0: no limit."""
+    daily_recipient_quota: int = 0
+    """Recipients launched per rolling 24 hours, all campaigns together; 0: no limit."""
 
 
 @dataclass(slots=True)

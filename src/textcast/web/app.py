@@ -6,9 +6,11 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
@@ -19,13 +21,27 @@ from textcast.migrate import ensure_schema
 from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, SIMULATOR_TOKEN, Runtime
 from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
-from textcast.web import health, links
-from textcast.web.api import analytics, campaigns, compat, contacts, encoding, imports, inbox, lists
+from textcast.web import health, links, pages
+from textcast.web.api import (
+    accounts,
+    analytics,
+    campaigns,
+    compat,
+    contacts,
+    encoding,
+    imports,
+    inbox,
+    lists,
+)
+from textcast.web.auth import AdminOnlyUnder
 from textcast.web.docs import install_docs
 from textcast.web.errors import install_error_handlers
+from textcast.web.rate_limits import RateLimits
+from textcast.web.security import BodyLimit, SecurityHeaders
 from textcast.web.webhooks import WebhookEndpoint, webhook_endpoints
 
 log = logging.getLogger("textcast")
+STATIC = Path(__file__).parent / "static"
 
 
 class TextcastApp(FastAPI):
@@ -73,13 +89,25 @@ def create_app(
         version=__version__,
         summary="Self-hosted SMS marketing campaigns on Sinch.",
         lifespan=lifespan,
+        openapi_url=None,
         docs_url=None,
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.rate_limits = RateLimits(settings)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_request_bytes,
+        large_limit=settings.max_import_bytes,
+        large_paths=(imports.router.prefix,),
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
     install_docs(app)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.include_router(accounts.router)
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
     app.include_router(lists.router)
@@ -90,7 +118,7 @@ def create_app(
     app.include_router(analytics.router)
     app.include_router(links.router)
     if simulator_app is not None:
-        app.mount(SIMULATOR_MOUNT, simulator_app, name="simulator")
+        app.mount(SIMULATOR_MOUNT, AdminOnlyUnder(simulator_app, "/_simulator/"), name="simulator")
     return app
 
 

@@ -6,7 +6,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from textcast.domain.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 
 def problem_response(
@@ -47,6 +55,22 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return problem_response(409, "conflict", str(exc))
+
+    @app.exception_handler(Unauthenticated)
+    async def _anonymous(_: Request, exc: Unauthenticated) -> JSONResponse:
+        response = problem_response(401, "unauthenticated", str(exc))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="textcast"'
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return problem_response(403, "forbidden", str(exc))
+
+    @app.exception_handler(TooManyRequests)
+    async def _too_many(_: Request, exc: TooManyRequests) -> JSONResponse:
+        response = problem_response(429, "too_many_requests", str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

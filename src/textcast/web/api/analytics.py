@@ -9,9 +9,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain import analytics, campaigns
+from textcast.domain.permissions import Permission
+from textcast.web.auth import guard
 from textcast.web.deps import DatabaseDep, ReadSession
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["analytics"])
+router = APIRouter(
+    prefix="/api/v1/campaigns", tags=["analytics"], dependencies=[guard(Permission.READ)]
+)
 
 
 class _FromDomain(BaseModel):

@@ -9,11 +9,16 @@ from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from textcast.domain import campaigns, planning
+from textcast.domain import audit, campaigns, planning
+from textcast.domain.audit import Actor
+from textcast.domain.permissions import Permission
 from textcast.models import Campaign, MessageStatus, utcnow
+from textcast.web.auth import Sender, Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession, RuntimeDep, SettingsDep
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+router = APIRouter(
+    prefix="/api/v1/campaigns", tags=["campaigns"], dependencies=[guard(Permission.READ)]
+)
 
 
 class CampaignIn(BaseModel):
@@ -150,7 +155,7 @@ def list_campaigns(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_campaign(
-    payload: CampaignIn, database: DatabaseDep, settings: SettingsDep
+    payload: CampaignIn, database: DatabaseDep, settings: SettingsDep, principal: Writer
 ) -> CampaignOut:
     draft = campaigns.CampaignDraft(
         name=payload.name,
@@ -167,14 +172,25 @@ def create_campaign(
     )
     with database.write() as session:
         campaign = campaigns.create_campaign(session, draft, settings.default_region)
+        audit.record(session, Actor.of(principal), "campaign.create", f"campaign:{campaign.id}")
     return CampaignOut.of(campaign)
 
 
 @router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
-def send_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
-    """Launch: one message per recipient, then sending starts (or waits for `send_at`)."""
+def send_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
+    """Launch: one message per recipient, then sending starts (or waits for `send_at`).
+
+    429 when the audience would pass the rolling 24-hour quota; 409 above the per-campaign
+    maximum or the budget."""
     with runtime.database.write() as session:
         campaign = campaigns.launch_campaign(session, campaign_id, runtime.policy)
+        audit.record(
+            session,
+            Actor.of(principal),
+            "campaign.send",
+            f"campaign:{campaign_id}",
+            recipients=campaign.recipient_count,
+        )
     runtime.wake_dispatcher()
     return CampaignOut.of(campaign)
 
@@ -270,19 +286,21 @@ def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
 
 
 @router.post("/{campaign_id}/pause")
-def pause_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+def pause_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """Nothing more is handed to Sinch; batches already sent go on. 409 unless scheduled or
     sending."""
     with runtime.database.write() as session:
         campaign = campaigns.pause_campaign(session, campaign_id)
+        audit.record(session, Actor.of(principal), "campaign.pause", f"campaign:{campaign_id}")
     return CampaignOut.of(campaign)
 
 
 @router.post("/{campaign_id}/resume")
-def resume_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+def resume_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """409 unless paused (or when its budget is spent: raise it first)."""
     with runtime.database.write() as session:
         campaign = campaigns.resume_campaign(session, campaign_id)
+        audit.record(session, Actor.of(principal), "campaign.resume", f"campaign:{campaign_id}")
     runtime.wake_dispatcher()
     return CampaignOut.of(campaign)
 
@@ -292,19 +310,30 @@ class BudgetIn(BaseModel):
 
 
 @router.put("/{campaign_id}/budget")
-def set_budget(campaign_id: int, payload: BudgetIn, runtime: RuntimeDep) -> CampaignOut:
+def set_budget(
+    campaign_id: int, payload: BudgetIn, runtime: RuntimeDep, principal: Sender
+) -> CampaignOut:
     with runtime.database.write() as session:
         campaign = campaigns.set_budget(session, campaign_id, payload.budget)
+        audit.record(
+            session,
+            Actor.of(principal),
+            "campaign.budget",
+            f"campaign:{campaign_id}",
+            budget=payload.budget,
+        )
     return CampaignOut.of(campaign)
 
 
 @router.post("/{campaign_id}/cancel")
-async def cancel_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+async def cancel_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """Skips every message not yet handed over and cancels Sinch batches still in its queue."""
 
     def cancel() -> tuple[Campaign, list[str]]:
         with runtime.database.write() as session:
-            return campaigns.cancel_campaign(session, campaign_id)
+            cancelled = campaigns.cancel_campaign(session, campaign_id)
+            audit.record(session, Actor.of(principal), "campaign.cancel", f"campaign:{campaign_id}")
+            return cancelled
 
     campaign, provider_ids = await run_in_threadpool(cancel)
     await runtime.cancel_provider_batches(provider_ids)
@@ -312,10 +341,17 @@ async def cancel_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
 
 
 @router.post("/{campaign_id}/duplicate", status_code=status.HTTP_201_CREATED)
-def duplicate_campaign(campaign_id: int, runtime: RuntimeDep) -> CampaignOut:
+def duplicate_campaign(campaign_id: int, runtime: RuntimeDep, principal: Writer) -> CampaignOut:
     """A new draft with the same body, audience and options."""
     with runtime.database.write() as session:
         campaign = campaigns.duplicate_campaign(session, campaign_id)
+        audit.record(
+            session,
+            Actor.of(principal),
+            "campaign.create",
+            f"campaign:{campaign.id}",
+            duplicate_of=campaign_id,
+        )
     return CampaignOut.of(campaign)
 
 
@@ -324,12 +360,15 @@ class TestIn(BaseModel):
 
 
 @router.post("/{campaign_id}/test", status_code=status.HTTP_202_ACCEPTED)
-def test_campaign(campaign_id: int, payload: TestIn, runtime: RuntimeDep) -> CampaignOut:
+def test_campaign(
+    campaign_id: int, payload: TestIn, runtime: RuntimeDep, principal: Sender
+) -> CampaignOut:
     """Send the text, rendered for that number's contact, to one number now."""
     with runtime.database.write() as session:
         campaign = campaigns.test_send(
             session, campaign_id, payload.phone, runtime.settings.default_region, runtime.policy
         )
+        audit.record(session, Actor.of(principal), "campaign.test", f"campaign:{campaign_id}")
     runtime.wake_dispatcher()
     return CampaignOut.of(campaign)
 

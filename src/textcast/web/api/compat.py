@@ -11,8 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from textcast.domain import campaigns
+from textcast.domain import audit, campaigns
+from textcast.domain.audit import Actor
 from textcast.domain.errors import FieldProblem, InvalidInput
+from textcast.web.auth import Sender
 from textcast.web.deps import RuntimeDep
 
 router = APIRouter(tags=["tutorial compatibility"])
@@ -32,7 +34,7 @@ class TutorialSendOut(BaseModel):
 
 
 @router.post("/api/campaigns/send", status_code=status.HTTP_202_ACCEPTED)
-def send(payload: TutorialSendIn, runtime: RuntimeDep) -> TutorialSendOut:
+def send(payload: TutorialSendIn, runtime: RuntimeDep, principal: Sender) -> TutorialSendOut:
     draft = campaigns.CampaignDraft(
         name=payload.name or "API send",
         body=payload.message,
@@ -42,7 +44,13 @@ def send(payload: TutorialSendIn, runtime: RuntimeDep) -> TutorialSendOut:
     try:
         with runtime.database.write() as session:
             campaign = campaigns.create_campaign(session, draft, runtime.settings.default_region)
-            campaigns.launch_campaign(session, campaign.id)
+            campaigns.launch_campaign(session, campaign.id, runtime.policy)
+            actor = Actor.of(principal)
+            target = f"campaign:{campaign.id}"
+            audit.record(session, actor, "campaign.create", target)
+            audit.record(
+                session, actor, "campaign.send", target, recipients=campaign.recipient_count
+            )
     except InvalidInput as exc:
         # The tutorial calls the text `message`; name the field the caller sent.
         raise InvalidInput(

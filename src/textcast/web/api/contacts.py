@@ -11,13 +11,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from textcast.domain import consent, contacts, erasure
+from textcast.domain import audit, consent, contacts, erasure
+from textcast.domain.audit import Actor
 from textcast.domain.contacts import ContactDraft, ContactFilter
 from textcast.domain.errors import FieldProblem, InvalidInput
+from textcast.domain.permissions import Permission
 from textcast.models import ConsentEvent, Contact, ContactStatus
+from textcast.web.auth import Writer, guard
 from textcast.web.deps import ReadSession, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
+router = APIRouter(
+    prefix="/api/v1/contacts", tags=["contacts"], dependencies=[guard(Permission.READ)]
+)
 
 Name = Annotated[str | None, Field(max_length=contacts.MAX_NAME)]
 Attributes = dict[str, str | int | float | bool | None]
@@ -84,7 +89,7 @@ class ConsentEventOut(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_contact(payload: ContactIn, runtime: RuntimeDep) -> ContactOut:
+def create_contact(payload: ContactIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
     draft = ContactDraft(**payload.model_dump())
     with runtime.database.write() as session:
         contact = contacts.create_contact(
@@ -117,7 +122,9 @@ def get_contact(contact_id: int, session: ReadSession) -> ContactOut:
 
 
 @router.patch("/{contact_id}")
-def update_contact(contact_id: int, payload: ContactPatch, runtime: RuntimeDep) -> ContactOut:
+def update_contact(
+    contact_id: int, payload: ContactPatch, runtime: RuntimeDep, _: Writer
+) -> ContactOut:
     with runtime.database.write() as session:
         contact = contacts.update_contact(
             session, contact_id, payload.model_dump(exclude_unset=True)
@@ -136,6 +143,7 @@ class ErasedOut(BaseModel):
 def erase_contact(
     contact_id: int,
     runtime: RuntimeDep,
+    principal: Writer,
     erase: Annotated[
         bool, Query(description="Must be true: deleting a contact erases it.")
     ] = False,
@@ -147,11 +155,12 @@ def erase_contact(
         )
     with runtime.database.write() as session:
         erased = erasure.erase_contact(session, runtime.secret, contact_id)
+        audit.record(session, Actor.of(principal), "contact.erase", f"contact:{contact_id}")
     return ErasedOut(**dataclasses.asdict(erased))
 
 
 @router.post("/{contact_id}/opt-out")
-def opt_out(contact_id: int, payload: ConsentIn, runtime: RuntimeDep) -> ContactOut:
+def opt_out(contact_id: int, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
     """Unsubscribe now: queued messages of running campaigns are skipped too."""
     with runtime.database.write() as session:
         contact = contacts.get_contact(session, contact_id)
@@ -160,7 +169,7 @@ def opt_out(contact_id: int, payload: ConsentIn, runtime: RuntimeDep) -> Contact
 
 
 @router.post("/{contact_id}/opt-in")
-def opt_in(contact_id: int, payload: ConsentIn, runtime: RuntimeDep) -> ContactOut:
+def opt_in(contact_id: int, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
     with runtime.database.write() as session:
         contact = contacts.get_contact(session, contact_id)
         consent.opt_in(session, runtime.secret, contact, consent.Evidence("api", payload.evidence))

@@ -9,8 +9,12 @@ from pydantic import BaseModel, Field
 
 from textcast.domain import campaigns, encoding
 from textcast.domain.encoding import Encoding, EncodingReport
+from textcast.domain.permissions import Permission
+from textcast.web.auth import guard
 
-router = APIRouter(prefix="/api/v1/encoding", tags=["encoding"])
+router = APIRouter(
+    prefix="/api/v1/encoding", tags=["encoding"], dependencies=[guard(Permission.READ)]
+)
 
 
 class EncodingIn(BaseModel):

@@ -16,11 +16,16 @@ from pydantic import BaseModel, Field
 
 from textcast.config import instance_secret
 from textcast.db import Database
-from textcast.domain import imports
+from textcast.domain import audit, imports
+from textcast.domain.audit import Actor
+from textcast.domain.permissions import Permission
 from textcast.models import ImportJob
+from textcast.web.auth import Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession, RuntimeDep
 
-router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+router = APIRouter(
+    prefix="/api/v1/imports", tags=["imports"], dependencies=[guard(Permission.READ)]
+)
 
 _COPY_BUFFER = 1024 * 1024
 
@@ -78,6 +83,7 @@ class ImportPage(BaseModel):
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def create_import(
     runtime: RuntimeDep,
+    principal: Writer,
     file: Annotated[UploadFile, File(description="CSV file with a phone column.")],
     list_name: Annotated[
         str | None, Form(alias="list", description="Add the contacts to this list (made if new).")
@@ -99,6 +105,13 @@ def create_import(
                 filename=file.filename or "upload.csv",
                 default_region=default_region or settings.default_region,
                 list_name=list_name,
+            )
+            audit.record(
+                session,
+                Actor.of(principal),
+                "import.create",
+                f"import:{job.id}",
+                filename=job.filename,
             )
     except BaseException:
         path.unlink(missing_ok=True)

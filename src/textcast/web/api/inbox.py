@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from textcast.domain.inbound import InboxFilter, list_inbound
+from textcast.domain.permissions import Permission
+from textcast.web.auth import guard
 from textcast.web.deps import ReadSession
 
-router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
+router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"], dependencies=[guard(Permission.READ)])
 
 
 class InboundOut(BaseModel):

@@ -9,9 +9,11 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from textcast.domain import lists, segments
+from textcast.domain.permissions import Permission
+from textcast.web.auth import Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession
 
-router = APIRouter(tags=["lists and segments"])
+router = APIRouter(tags=["lists and segments"], dependencies=[guard(Permission.READ)])
 
 
 class ListIn(BaseModel):
@@ -54,7 +56,7 @@ class SegmentSize(BaseModel):
 
 
 @router.post("/api/v1/lists", status_code=status.HTTP_201_CREATED)
-def create_list(payload: ListIn, database: DatabaseDep) -> ListOut:
+def create_list(payload: ListIn, database: DatabaseDep, _: Writer) -> ListOut:
     with database.write() as session:
         created = lists.create_list(session, payload.name)
     return ListOut(id=created.id, name=created.name, members=0, created_at=created.created_at)
@@ -69,7 +71,7 @@ def list_lists(session: ReadSession) -> list[ListOut]:
 
 
 @router.post("/api/v1/lists/{list_id}/members")
-def add_members(list_id: int, payload: MembersIn, database: DatabaseDep) -> MembersAdded:
+def add_members(list_id: int, payload: MembersIn, database: DatabaseDep, _: Writer) -> MembersAdded:
     with database.write() as session:
         return MembersAdded(added=lists.add_members(session, list_id, payload.contact_ids))
 
@@ -77,13 +79,13 @@ def add_members(list_id: int, payload: MembersIn, database: DatabaseDep) -> Memb
 @router.delete(
     "/api/v1/lists/{list_id}/members/{contact_id}", status_code=status.HTTP_204_NO_CONTENT
 )
-def remove_member(list_id: int, contact_id: int, database: DatabaseDep) -> None:
+def remove_member(list_id: int, contact_id: int, database: DatabaseDep, _: Writer) -> None:
     with database.write() as session:
         lists.remove_member(session, list_id, contact_id)
 
 
 @router.post("/api/v1/segments", status_code=status.HTTP_201_CREATED)
-def create_segment(payload: SegmentIn, database: DatabaseDep) -> SegmentOut:
+def create_segment(payload: SegmentIn, database: DatabaseDep, _: Writer) -> SegmentOut:
     with database.write() as session:
         segment = segments.create_segment(session, payload.name, payload.rules)
     return SegmentOut.model_validate(segment, from_attributes=True)

@@ -1,0 +1,187 @@
+"""`textcast users …`, `textcast apikeys …`, `textcast audit`: accounts from the command line.
+
+The command line acts with the database's own authority (whoever can run it can read the
+database anyway); what it does is still written to the audit log, as `cli`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textcast.domain import api_keys, audit, passwords, users
+from textcast.domain.errors import NotFound
+from textcast.domain.permissions import Scope
+from textcast.models import Role, User
+
+users_app = typer.Typer(
+    help="People who sign in to the dashboard and the API.", no_args_is_help=True
+)
+apikeys_app = typer.Typer(help="API keys (each shown once, at creation).", no_args_is_help=True)
+out = Console()
+
+
+def _prompt_password() -> str:
+    while True:
+        password = getpass.getpass("Password: ")
+        if (problem := passwords.password_problem(password)) is not None:
+            print(f"The password {problem}.", file=sys.stderr)
+            continue
+        if getpass.getpass("Again: ") == password:
+            return password
+        print("The two passwords differ.", file=sys.stderr)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="Sign-in email.")],
+    admin: Annotated[bool, typer.Option("--admin", help="Same as --role admin.")] = False,
+    role: Annotated[
+        Role, typer.Option(help="admin, editor (campaigns, contacts) or viewer (read only).")
+    ] = Role.VIEWER,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate the password and print it once.")
+    ] = False,
+) -> None:
+    """Create a user. The password is prompted for (on a terminal), else generated and
+    printed once."""
+    from textcast.cli import _database, _domain_errors
+
+    prompted = None if generate or not sys.stdin.isatty() else _prompt_password()
+    password = prompted or users.generate_password()
+    _, database = _database()
+    with _domain_errors(), database.write() as session:
+        user = users.create_user(session, email, password, Role.ADMIN if admin else role)
+        audit.record(session, audit.CLI, "user.create", f"user:{user.id}", role=user.role.value)
+    out.print(f"user {user.id}: {user.email} ({user.role.value})")
+    if prompted is None:
+        out.print(f"password (shown once): {password}", highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    from textcast.cli import _database
+
+    _, database = _database()
+    table = Table("id", "email", "role", "state", "last sign-in")
+    with database.read() as session:
+        for user in users.list_users(session):
+            table.add_row(
+                str(user.id),
+                user.email,
+                user.role.value,
+                "disabled" if user.disabled_at else "active",
+                f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never",
+            )
+    out.print(table)
+
+
+@apikeys_app.command("create")
+def apikeys_create(
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. `CI`.")],
+    scope: Annotated[
+        list[Scope] | None, typer.Option(help="read, send or admin; repeat for several. [read]")
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Owner's email; the first admin when left out.")
+    ] = None,
+) -> None:
+    """Create an API key and print it (only this once). Non-interactive, for scripts."""
+    from textcast.cli import _database, _domain_errors, console
+
+    _, database = _database()
+    with _domain_errors(), database.write() as session:
+        owner = _owner(session, user)
+        created = api_keys.create_key(session, owner, name, frozenset(scope or [Scope.READ]))
+        audit.record(
+            session,
+            audit.CLI,
+            "apikey.create",
+            f"apikey:{created.key.id}",
+            prefix=created.key.prefix,
+            owner=owner.email,
+            scopes=created.key.scopes,
+        )
+    console.print(
+        f"API key {created.key.id} ({created.key.prefix}, {created.key.scopes}) "
+        f"for {owner.email}; it is shown only now:"
+    )
+    print(created.secret)
+
+
+def _owner(session: Session, email: str | None) -> User:
+    if email is None:
+        admin = users.first_admin(session)
+        if admin is None:
+            raise NotFound(
+                "admin user", "(none yet; create one: textcast users create --admin EMAIL)"
+            )
+        return admin
+    found = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if found is None:
+        raise NotFound("user", email)
+    return found
+
+
+@apikeys_app.command("list")
+def apikeys_list() -> None:
+    from textcast.cli import _database
+
+    _, database = _database()
+    table = Table("id", "prefix", "name", "owner", "scopes", "last used", "state")
+    with database.read() as session:
+        owners = {u.id: u.email for u in users.list_users(session)}
+        for key in api_keys.keys_of(session):
+            table.add_row(
+                str(key.id),
+                key.prefix,
+                key.name,
+                owners.get(key.user_id, "?"),
+                key.scopes,
+                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
+                "revoked" if key.revoked_at else "active",
+            )
+    out.print(table)
+
+
+@apikeys_app.command("revoke")
+def apikeys_revoke(key_id: int) -> None:
+    """Revoke a key: it stops working at once."""
+    from textcast.cli import _database, _domain_errors
+
+    _, database = _database()
+    with _domain_errors(), database.write() as session:
+        key = api_keys.revoke_key(session, key_id)
+        audit.record(session, audit.CLI, "apikey.revoke", f"apikey:{key_id}", prefix=key.prefix)
+    out.print(f"API key {key_id} ({key.prefix}) revoked")
+
+
+def audit_list(
+    action: Annotated[
+        str | None, typer.Option(help="Only this action, e.g. login.failure.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """The latest entries of the audit log, newest first."""
+    from textcast.cli import _database
+
+    _, database = _database()
+    table = Table("when (UTC)", "who", "action", "target", "from", "detail")
+    with database.read() as session:
+        for entry in audit.entries(session, action=action, limit=limit):
+            table.add_row(
+                f"{entry.at:%Y-%m-%d %H:%M:%S}",
+                entry.actor,
+                entry.action,
+                entry.target or "",
+                entry.ip or "",
+                ", ".join(f"{k}={v}" for k, v in entry.detail.items()),
+            )
+    out.print(table)

@@ -1,0 +1,260 @@
+"""`/api/v1/me`, `/api/v1/users`, `/api/v1/apikeys`, `/api/v1/audit`: accounts and their trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from textcast.domain import api_keys, audit, passwords, sessions, users
+from textcast.domain.audit import Actor
+from textcast.domain.errors import Forbidden
+from textcast.domain.permissions import Permission, Principal, Scope
+from textcast.models import ApiKey, AuditEntry, Role, User
+from textcast.web.auth import Administrator, Reader, guard
+from textcast.web.deps import DatabaseDep, ReadSession
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[guard(Permission.READ)])
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            role=user.role,
+            disabled=user.disabled_at is not None,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+        )
+
+
+class MeOut(BaseModel):
+    id: int
+    email: str
+    role: Role
+    permissions: list[Permission]
+    via: str = Field(description="`session` or `api_key`.")
+    key_prefix: str | None
+
+
+@router.get("/me")
+def me(principal: Reader) -> MeOut:
+    return MeOut(
+        id=principal.user_id,
+        email=principal.email,
+        role=principal.role,
+        permissions=sorted(principal.permissions),
+        via="api_key" if principal.key_id is not None else "session",
+        key_prefix=principal.key_prefix,
+    )
+
+
+class UserIn(BaseModel):
+    email: Annotated[str, Field(max_length=users.MAX_EMAIL_CHARS)]
+    password: Annotated[
+        str | None,
+        Field(
+            min_length=passwords.MIN_LENGTH,
+            max_length=passwords.MAX_LENGTH,
+            description="Leave out to have one generated and returned once.",
+        ),
+    ] = None
+    role: Role = Role.VIEWER
+
+
+class UserCreatedOut(UserOut):
+    password: str | None = Field(description="The generated password, shown this once.")
+
+
+@router.get("/users")
+def list_users(session: ReadSession, _: Administrator) -> list[UserOut]:
+    return [UserOut.of(user) for user in users.list_users(session)]
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED)
+def create_user(payload: UserIn, database: DatabaseDep, principal: Administrator) -> UserCreatedOut:
+    generated = users.generate_password() if payload.password is None else None
+    with database.write() as session:
+        user = users.create_user(
+            session, payload.email, payload.password or generated or "", payload.role
+        )
+        audit.record(
+            session, Actor.of(principal), "user.create", f"user:{user.id}", role=user.role.value
+        )
+    return UserCreatedOut(**UserOut.of(user).model_dump(), password=generated)
+
+
+class UserPatch(BaseModel):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: Annotated[
+        str | None, Field(min_length=passwords.MIN_LENGTH, max_length=passwords.MAX_LENGTH)
+    ] = None
+
+
+@router.patch("/users/{user_id}")
+def update_user(
+    user_id: int, payload: UserPatch, database: DatabaseDep, principal: Administrator
+) -> UserOut:
+    """Change a role, disable (signs the user out everywhere) or set a password."""
+    with database.write() as session:
+        user = users.update_user(
+            session,
+            user_id,
+            role=payload.role,
+            disabled=payload.disabled,
+            password=payload.password,
+        )
+        if payload.disabled or payload.password is not None:
+            sessions.close_sessions_of(session, user_id)
+        changed = payload.model_dump(exclude_unset=True, exclude={"password"})
+        if payload.password is not None:
+            changed["password_changed"] = True
+        audit.record(session, Actor.of(principal), "user.update", f"user:{user_id}", **changed)
+    return UserOut.of(user)
+
+
+class ApiKeyIn(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=api_keys.MAX_NAME_CHARS)]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)] = [Scope.READ]
+    user_id: int | None = Field(
+        default=None, description="Owner (admins only); yourself when left out."
+    )
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    user_id: int
+    name: str
+    prefix: str
+    scopes: list[Scope]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked: bool
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        return cls(
+            id=key.id,
+            user_id=key.user_id,
+            name=key.name,
+            prefix=key.prefix,
+            scopes=[Scope(s) for s in key.scopes.split()],
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+            revoked=key.revoked_at is not None,
+        )
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="The key itself, shown this once: store it now.")
+
+
+@router.get("/apikeys")
+def list_keys(session: ReadSession, principal: Reader) -> list[ApiKeyOut]:
+    """Your keys; an admin sees everybody's."""
+    owner = None if principal.can(Permission.ADMIN) else principal.user_id
+    return [ApiKeyOut.of(key) for key in api_keys.keys_of(session, owner)]
+
+
+@router.post("/apikeys", status_code=status.HTTP_201_CREATED)
+def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: Reader) -> ApiKeyCreatedOut:
+    """A key never grants more than its owner's role, nor more than the caller has."""
+    owner_id = payload.user_id or principal.user_id
+    if owner_id != principal.user_id and not principal.can(Permission.ADMIN):
+        raise Forbidden("only an admin creates keys for somebody else")
+    with database.write() as session:
+        owner = users.get_user(session, owner_id)
+        created = api_keys.create_key(
+            session, owner, payload.name, frozenset(payload.scopes), granted_by=principal
+        )
+        audit.record(
+            session,
+            Actor.of(principal),
+            "apikey.create",
+            f"apikey:{created.key.id}",
+            prefix=created.key.prefix,
+            owner=owner.email,
+            scopes=created.key.scopes,
+        )
+    return ApiKeyCreatedOut(**ApiKeyOut.of(created.key).model_dump(), key=created.secret)
+
+
+@router.delete("/apikeys/{key_id}")
+def revoke_key(key_id: int, database: DatabaseDep, principal: Reader) -> ApiKeyOut:
+    """Revoke one of your keys (an admin: anyone's). It stops working at once."""
+    with database.write() as session:
+        key = api_keys.get_key(session, key_id)
+        _own_or_admin(principal, key)
+        api_keys.revoke_key(session, key_id)
+        audit.record(
+            session, Actor.of(principal), "apikey.revoke", f"apikey:{key_id}", prefix=key.prefix
+        )
+    return ApiKeyOut.of(key)
+
+
+def _own_or_admin(principal: Principal, key: ApiKey) -> None:
+    if key.user_id != principal.user_id and not principal.can(Permission.ADMIN):
+        raise Forbidden("only an admin manages somebody else's keys")
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    user_id: int | None
+    actor: str
+    action: str
+    target: str | None
+    detail: dict[str, object]
+    ip: str | None
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryOut:
+        return cls(
+            id=entry.id,
+            at=entry.at,
+            user_id=entry.user_id,
+            actor=entry.actor,
+            action=entry.action,
+            target=entry.target,
+            detail=entry.detail,
+            ip=entry.ip,
+        )
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: int | None
+
+
+@router.get("/audit")
+def audit_log(
+    session: ReadSession,
+    _: Administrator,
+    action: Annotated[str | None, Query(max_length=40, description="e.g. `login.failure`.")] = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    cursor: Annotated[
+        int | None, Query(ge=1, description="`next_cursor` of the last page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditPage:
+    """Newest first: sign-ins, keys, users, campaign actions, imports, erasures."""
+    rows = audit.entries(
+        session, action=action, user_id=user_id, since=since, before_id=cursor, limit=limit
+    )
+    return AuditPage(
+        items=[AuditEntryOut.of(e) for e in rows],
+        next_cursor=rows[-1].id if len(rows) == limit else None,
+    )

@@ -1,0 +1,164 @@
+"""The dashboard's sign-in, sign-out and home page (server-rendered, no inline script).
+
+Forms carry a CSRF token: the sign-in form a double-submit token (its cookie and its field
+must match, as nobody is signed in yet), every other form the session's own token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from textcast import __version__
+from textcast.domain import audit, sessions, users
+from textcast.domain.audit import Actor
+from textcast.domain.errors import Forbidden, TooManyRequests
+from textcast.domain.permissions import Principal
+from textcast.web.auth import SESSION_COOKIE, client_ip, rate_limits
+from textcast.web.deps import RuntimeDep
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+LOGIN_CSRF_COOKIE = "textcast_login_csrf"
+MAX_FIELD_CHARS = 300
+
+
+def signed_in(request: Request) -> Principal | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    runtime = request.app.state.runtime
+    with runtime.database.read() as session:
+        return sessions.principal_for_session(session, token)
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: object) -> Response:
+    runtime = request.app.state.runtime
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"simulated": runtime.settings.uses_simulator, "version": __version__, **context},
+        status_code=status_code,
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site: never `//evil.example` or an absolute URL."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> Response:
+    if signed_in(request) is not None:
+        return RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
+    return _login_page(request, next)
+
+
+def _login_page(
+    request: Request, next: str | None, error: str | None = None, status_code: int = 200
+) -> Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    response = _render(
+        request,
+        "login.html",
+        status_code,
+        csrf_token=token,
+        next=_safe_next(next),
+        error=error,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    runtime: RuntimeDep,
+    email: Annotated[str, Form(max_length=MAX_FIELD_CHARS)],
+    password: Annotated[str, Form(max_length=MAX_FIELD_CHARS)],
+    csrf_token: Annotated[str, Form(max_length=MAX_FIELD_CHARS)] = "",
+    next: Annotated[str, Form(max_length=MAX_FIELD_CHARS)] = "/",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf_token.encode(), expected.encode()):
+        return _login_page(request, next, "The form expired; please sign in again.", 403)
+    address = email.strip().lower()[: users.MAX_EMAIL_CHARS]
+    ip = client_ip(request)
+    limits = rate_limits(request)
+    try:
+        limits.check_login(address, ip)
+    except TooManyRequests as exc:
+        with runtime.database.write() as session:
+            audit.record(session, Actor(address, ip=ip), "login.failure", reason="throttled")
+        response = _login_page(request, next, f"Too many attempts. {exc}", 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    with runtime.database.write() as session:
+        user = users.authenticate(session, address, password)
+        if user is None:
+            audit.record(session, Actor(address, ip=ip), "login.failure", reason="credentials")
+        else:
+            opened = sessions.open_session(
+                session, user, timedelta(hours=runtime.settings.session_hours)
+            )
+            audit.record(session, Actor(user.email, user.id, ip), "login.success")
+    if user is None:
+        limits.login_failed(address, ip)
+        return _login_page(request, next, "Wrong email or password.", 401)
+    limits.login_succeeded(address)
+    response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.token,
+        max_age=int(runtime.settings.session_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    runtime: RuntimeDep,
+    csrf_token: Annotated[str, Form(max_length=MAX_FIELD_CHARS)] = "",
+) -> Response:
+    principal = signed_in(request)
+    if principal is not None:
+        expected = principal.csrf_token or ""
+        if not hmac.compare_digest(csrf_token.encode(), expected.encode()):
+            raise Forbidden("missing or wrong CSRF token")
+        with runtime.database.write() as session:
+            sessions.close_session(session, principal.session_digest or "")
+            audit.record(
+                session, Actor(principal.email, principal.user_id, client_ip(request)), "logout"
+            )
+    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    principal = signed_in(request)
+    if principal is None:
+        return RedirectResponse("/login?next=/", status.HTTP_303_SEE_OTHER)
+    return _render(request, "home.html", principal=principal, csrf_token=principal.csrf_token)
