@@ -79,27 +79,36 @@ class BodyLimit:
             await _too_large(send, limit)
             return
         received = 0
-        started = False
+        overflow = False
+        answered = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, overflow
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    overflow = True
                     raise BodyTooLarge
             return message
 
-        async def tracking(message: Message) -> None:
-            nonlocal started
+        async def answering(message: Message) -> None:
+            # Frameworks turn a failed body read into their own 400: once the body ran over,
+            # whatever the app answers becomes the 413 it really is.
+            nonlocal answered
+            if overflow:
+                if not answered:
+                    answered = True
+                    await _too_large(send, limit)
+                return
             if message["type"] == "http.response.start":
-                started = True
+                answered = True
             await send(message)
 
         try:
-            await self.app(scope, counted, tracking)
+            await self.app(scope, counted, answering)
         except BodyTooLarge:
-            if not started:
+            if not answered:
                 await _too_large(send, limit)
 
 

@@ -1,0 +1,108 @@
+"""`textcast users`, `apikeys`, `audit`, and the first admin `serve` makes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.servers import free_port
+from tests.web.apps import app_client
+from typer.testing import CliRunner
+
+from textcast.cli import app
+
+runner = CliRunner()
+
+
+def test_users_and_keys_from_the_command_line_work_against_the_api(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
+    missing = runner.invoke(app, ["apikeys", "create", "--name", "ci"], env=env)
+    assert missing.exit_code == 1 and "textcast users create --admin" in missing.output
+    made = runner.invoke(app, ["users", "create", "--admin", "ops@example.com"], env=env)
+    assert made.exit_code == 0, made.output
+    assert "ops@example.com (admin)" in made.output and "password (shown once)" in made.output
+    dup = runner.invoke(app, ["users", "create", "ops@example.com"], env=env)
+    assert dup.exit_code == 1 and "already exists" in dup.output
+    created = runner.invoke(app, ["apikeys", "create", "--name", "ci", "--scope", "admin"], env=env)
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"tc_[0-9a-f]{8}_[\w-]{40,}", key)
+    with app_client(database_url) as client:
+        me = client.get("/api/v1/me", headers={"X-API-Key": key}).json()
+        assert (me["email"], me["role"]) == ("ops@example.com", "admin")
+        revoked = runner.invoke(app, ["apikeys", "revoke", "1"], env=env)
+        assert revoked.exit_code == 0
+        assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 401
+    listed = runner.invoke(app, ["apikeys", "list"], env=env)
+    assert "revoked" in listed.output and key not in listed.output
+    trail = runner.invoke(app, ["audit"], env=env)
+    assert trail.exit_code == 0
+    for action in ("user.create", "apikey.create", "apikey.revoke"):
+        assert action in trail.output
+
+
+def test_a_key_cannot_be_given_more_than_its_owner_s_role(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
+    runner.invoke(app, ["users", "create", "--admin", "ops@example.com"], env=env)
+    runner.invoke(app, ["users", "create", "viewer@example.com", "--role", "viewer"], env=env)
+    answer = runner.invoke(
+        app,
+        ["apikeys", "create", "--name", "x", "--scope", "send", "--user", "viewer@example.com"],
+        env=env,
+    )
+    assert answer.exit_code == 1 and "more than the owner is allowed" in answer.output
+
+
+def test_serve_on_an_empty_database_creates_an_admin_and_prints_it_once(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "PORT": str(port),
+        "SECRET_KEY_FILE": str(tmp_path / "secret"),
+        "ADMIN_EMAIL": "owner@example.com",
+    }
+
+    def serve_until_ready() -> str:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "textcast", "serve", "--no-dispatcher"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        try:
+            for line in process.stdout:
+                lines.append(line)
+                if "Uvicorn running" in line or "Application startup complete" in line:
+                    break
+                assert time.monotonic() < deadline, "".join(lines)
+        finally:
+            process.terminate()
+            process.wait(30)
+        return "".join(lines)
+
+    first = serve_until_ready()
+    assert "FIRST ADMIN CREATED" in first and "owner@example.com" in first
+    password = re.search(r"password: (\S+)", first)
+    assert password is not None
+    second = serve_until_ready()
+    assert "FIRST ADMIN CREATED" not in second and password[1] not in second
+    with app_client(env["DATABASE_URL"]) as client:
+        page = client.get("/login").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf is not None
+        signed_in = client.post(
+            "/login",
+            data={"email": "owner@example.com", "password": password[1], "csrf_token": csrf[1]},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
