@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 from textcast.db import Database
@@ -11,6 +12,7 @@ from textcast.domain.permissions import Scope
 from textcast.models import Campaign, Role, User
 
 PASSWORD = "correct horse battery staple"
+_serial = itertools.count(1)
 
 
 def numbers(count: int, start: int = 0) -> list[str]:
@@ -58,7 +60,7 @@ def make_api_key(
     email: str | None = None,
 ) -> str:
     """A key (the secret itself) of a new user with this role: all the role allows by default."""
-    user = make_user(database, email or f"{role.value}-{id(object())}@example.com", role)
+    user = make_user(database, email or f"{role.value}-{next(_serial)}@example.com", role)
     wanted = (
         scopes
         or {
