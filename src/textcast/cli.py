@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from sqlalchemy.orm import Session
 
 from textcast.config import Settings, SettingsError, load_settings
 from textcast.db import Database
@@ -80,8 +81,8 @@ def serve(
     log_level: str = "info",
 ) -> None:
     """Serve the API, webhooks and (by default) the dispatcher."""
-    configure_logging(log_level)
     settings = _settings(host=host, port=port)
+    configure_logging(log_level, settings.log_format)
     _first_admin(settings)
     if workers == 1:
         _simulator_banner(settings)
@@ -135,14 +136,21 @@ def _serve_process(
     # Database work runs in threads that give up the GIL at every socket or SQLite call; the
     # default 5 ms switch interval would make each of them wait behind the event loop.
     sys.setswitchinterval(0.0005)
+    # log_config=None: uvicorn's lines go through our handler (LOG_FORMAT, masked numbers).
     if sockets is None:
         app = create_app(settings, dispatch=dispatch)
         uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level=log_level, access_log=False
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            log_config=None,
+            access_log=False,
         )
         return
     app = create_app(settings, dispatch=dispatch, simulator=False)
-    uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False)).run(sockets)
+    config = uvicorn.Config(app, log_level=log_level, log_config=None, access_log=False)
+    uvicorn.Server(config).run(sockets)
 
 
 def _serve_workers(settings: Settings, dispatch: bool, log_level: str, workers: int) -> None:
@@ -184,7 +192,8 @@ def _serve_workers(settings: Settings, dispatch: bool, log_level: str, workers: 
 
 
 def _worker_process(host: str, port: int, dispatch: bool, log_level: str) -> None:
-    configure_logging(log_level)
+    settings = _settings(host=host, port=port)
+    configure_logging(log_level, settings.log_format)
     # A listening socket of its own in each worker: the kernel spreads connections evenly over
     # them (SO_REUSEPORT). With one shared socket, the first worker to wake accepts most of a
     # burst, and keep-alive connections (Sinch's, or a benchmark's) stay where they land.
@@ -194,7 +203,7 @@ def _worker_process(host: str, port: int, dispatch: bool, log_level: str) -> Non
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    _serve_process(_settings(host=host, port=port), dispatch, log_level, [sock])
+    _serve_process(settings, dispatch, log_level, [sock])
 
 
 @app.command()
@@ -203,8 +212,8 @@ def worker(log_level: str = "info") -> None:
     from textcast.migrate import ensure_schema
     from textcast.runtime import Runtime
 
-    configure_logging(log_level)
     settings = _settings()
+    configure_logging(log_level, settings.log_format)
     _simulator_banner(settings)
     runtime = Runtime(settings, Database(settings.database_url))
     ensure_schema(runtime.database)
@@ -231,6 +240,9 @@ def simulator(
     secret: Annotated[
         str | None, typer.Option(help="Sign callbacks with this HMAC secret.")
     ] = None,
+    callback_basic_auth: Annotated[
+        str | None, typer.Option(help="Send user:password as basic auth with callbacks.")
+    ] = None,
     rate: Annotated[
         float, typer.Option(help="Plan rate, recipients per second (0 = unlimited).")
     ] = 0.0,
@@ -241,12 +253,19 @@ def simulator(
     from textcast.simulator import SimulatorConfig, serve_simulator
 
     configure_logging()
+    basic_auth = None
+    if callback_basic_auth is not None:
+        user, colon, password = callback_basic_auth.partition(":")
+        if not colon:
+            raise typer.BadParameter("must be user:password", param_hint="--callback-basic-auth")
+        basic_auth = (user, password)
     config = SimulatorConfig(
         service_plan_id=plan,
         api_token=token,
         default_callback_url=callback_url,
         inbound_callback_url=inbound_url,
         webhook_secret=secret,
+        callback_basic_auth=basic_auth,
         rate=rate,
     )
     console.print(f"Sinch simulator on http://{host}:{port}/xms/v1/{plan}/ (token {token!r})")
@@ -353,10 +372,19 @@ def campaigns_create(
     )
     with _domain_errors(), database.write() as session:
         campaign = campaigns.create_campaign(session, draft, settings.default_region)
+        _audit(session, "campaign.create", f"campaign:{campaign.id}")
         if send:
             campaigns.launch_campaign(session, campaign.id, sending_policy(settings))
+            _audit(session, "campaign.send", f"campaign:{campaign.id}")
     state = campaign.status if send else "draft"
     console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}")
+
+
+def _audit(session: Session, action: str, target: str, **detail: object) -> None:
+    """What the command line does is in the audit log too, as `cli`."""
+    from textcast.domain import audit
+
+    audit.record(session, audit.CLI, action, target, **detail)
 
 
 @contextlib.contextmanager
@@ -389,6 +417,7 @@ def campaigns_send(campaign_id: int) -> None:
         database.write() as session,
     ):
         campaign = campaigns.launch_campaign(session, campaign_id, sending_policy(settings))
+        _audit(session, "campaign.send", f"campaign:{campaign_id}")
     when = f" for {campaign.send_at:%Y-%m-%d %H:%M %Z}" if campaign.status == "scheduled" else ""
     console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} messages queued{when}")
 
@@ -425,6 +454,7 @@ def campaigns_pause(campaign_id: int) -> None:
     _, database = _database()
     with _domain_errors(), database.write() as session:
         campaign = campaigns.pause_campaign(session, campaign_id)
+        _audit(session, "campaign.pause", f"campaign:{campaign_id}")
     console.print(f"campaign {campaign.id}: {campaign.status}")
 
 
@@ -436,6 +466,7 @@ def campaigns_resume(campaign_id: int) -> None:
     _, database = _database()
     with _domain_errors(), database.write() as session:
         campaign = campaigns.resume_campaign(session, campaign_id)
+        _audit(session, "campaign.resume", f"campaign:{campaign_id}")
     console.print(f"campaign {campaign.id}: {campaign.status}")
 
 
@@ -448,6 +479,7 @@ def campaigns_cancel(campaign_id: int) -> None:
     settings, database = _database()
     with _domain_errors(), database.write() as session:
         campaign, provider_ids = campaigns.cancel_campaign(session, campaign_id)
+        _audit(session, "campaign.cancel", f"campaign:{campaign_id}")
     cancelled = asyncio.run(Runtime(settings, database).cancel_provider_batches(provider_ids))
     console.print(
         f"campaign {campaign.id}: cancelled; {cancelled} of {len(provider_ids)} Sinch "
@@ -463,6 +495,7 @@ def campaigns_duplicate(campaign_id: int) -> None:
     _, database = _database()
     with _domain_errors(), database.write() as session:
         copy = campaigns.duplicate_campaign(session, campaign_id)
+        _audit(session, "campaign.create", f"campaign:{copy.id}", duplicate_of=campaign_id)
     console.print(f"campaign {copy.id}: draft copy of {campaign_id}")
 
 
@@ -477,6 +510,7 @@ def campaigns_test(campaign_id: int, phone: str) -> None:
         test = campaigns.test_send(
             session, campaign_id, phone, settings.default_region, sending_policy(settings)
         )
+        _audit(session, "campaign.test", f"campaign:{campaign_id}")
     console.print(f"test campaign {test.id} queued for {phone}")
 
 
@@ -595,6 +629,7 @@ def contacts_erase(
     try:
         with database.write() as session:
             erased = erasure.erase_contact(session, instance_secret(settings), contact_id)
+            _audit(session, "contact.erase", f"contact:{contact_id}")
     except NotFound as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
@@ -636,6 +671,7 @@ def contacts_import(
                 default_region=default_region or settings.default_region,
                 list_name=list_name,
             )
+            _audit(session, "import.create", f"import:{job.id}", filename=file.name)
     except InvalidInput as exc:
         names = {"file": "FILE", "list": "--list", "default_region": "--default-region"}
         for problem in exc.problems:

@@ -53,6 +53,8 @@ class Database:
             self.engine = create_engine(
                 url,
                 echo=echo,
+                # Error messages and logs never carry a statement's values (numbers, bodies).
+                hide_parameters=True,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
@@ -114,6 +116,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     engine = create_engine(
         url,
         echo=echo,
+        hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         pool_size=8,
         max_overflow=8,

@@ -29,6 +29,7 @@ from textcast.sinch.client import SinchClient
 from textcast.sinch.events import stored_event
 from textcast.sinch.provider import SinchProvider
 from textcast.web.group_commit import GroupCommitter
+from textcast.web.webhooks import DELIVERY_REPORTS, callback_url
 
 log = logging.getLogger("textcast")
 
@@ -77,7 +78,7 @@ def sending_policy(settings: Settings) -> Policy:
 def dispatcher_config(settings: Settings) -> DispatcherConfig:
     return DispatcherConfig(
         policy=sending_policy(settings),
-        callback_url=settings.public_url + "/api/webhooks/delivery-reports",
+        callback_url=callback_url(settings, DELIVERY_REPORTS),
         delivery_report=settings.delivery_report.value,
         batch_size=settings.batch_size,
         rate=settings.send_rate,

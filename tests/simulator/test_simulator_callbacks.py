@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from typing import Any
 
@@ -109,6 +110,25 @@ def test_per_recipient_final_sends_one_final_report_each(
     assert len(reports) == 3
     assert {r["status"] for r in reports} == {"Delivered"}
     assert "x-sinch-webhook-signature" not in receiver.calls[0].headers
+
+
+def test_sends_basic_auth_with_reports_and_inbound_when_configured(
+    http: httpx.Client, receiver: Receiver
+) -> None:
+    config = fast_config(
+        callback_basic_auth=("sinch", "pass:word"),
+        inbound_callback_url=receiver.url("/mo"),
+        webhook_secret=SECRET,
+    )
+    with running_simulator(config) as sim:
+        send(http, sim, delivery_report="per_recipient_final", callback_url=receiver.url("/dr"))
+        sim.inject_inbound("+15551230001", "+15550000000", "Hi")
+        receiver.wait_for(lambda: len(receiver.on("/dr")) == len(receiver.on("/mo")) == 1)
+    expected = "Basic " + base64.b64encode(b"sinch:pass:word").decode()
+    assert [call.headers["authorization"] for call in receiver.calls] == [expected, expected]
+    for call in receiver.calls:
+        assert_signed(call.headers, call.body)
+    assert "pass:word" not in repr(config)
 
 
 def test_summary_and_full_send_one_batch_report_when_all_final(

@@ -1,4 +1,5 @@
-"""Callback delivery the way Sinch does it: signed, concurrent, retried on 5xx/429/network errors.
+"""Callback delivery the way Sinch does it: signed (and with basic auth if set up), concurrent,
+retried on 5xx/429/network errors.
 
 Retry k (k = 1..15) happens 5·2^(k-1) s after the first failure (times `time_scale`); any other
 4xx drops the callback at once (fact sheet §9.1).
@@ -7,6 +8,7 @@ Retry k (k = 1..15) happens 5·2^(k-1) s after the first failure (times `time_sc
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import ssl
@@ -52,11 +54,17 @@ def encode_payload(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
+def basic_authorization(user: str, password: str) -> str:
+    credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return f"Basic {credentials}"
+
+
 class CallbackSender:
     def __init__(
         self,
         *,
         secret: str | None,
+        basic_auth: tuple[str, str] | None,
         concurrency: int,
         timeout: float,
         time_scale: float,
@@ -65,6 +73,9 @@ class CallbackSender:
     ) -> None:
         self._on_delivered = on_delivered
         self._secret = secret
+        self._headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+        if basic_auth is not None:
+            self._headers["authorization"] = basic_authorization(*basic_auth)
         self._concurrency = concurrency
         self._timeout = timeout
         self._time_scale = time_scale
@@ -146,7 +157,7 @@ class CallbackSender:
                 self._busy -= 1
 
     async def _deliver(self, client: httpx.AsyncClient, callback: Callback) -> None:
-        headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+        headers = dict(self._headers)
         if self._secret:
             headers.update(signature_headers(self._secret, callback.body))
         self.stats.sent += 1

@@ -111,7 +111,9 @@ class SimulatorConfig:
     Delays are seconds of (real) simulated time: `queued_delay` from acceptance to the Queued
     report, `dispatch_delay` the least time a recipient spends in the plan queue, `final_delay`
     from dispatch to the final report. `time_scale` compresses only the callback retry schedule
-    (retry k at 5·2^(k-1) s * time_scale after the first failure).
+    (retry k at 5·2^(k-1) s * time_scale after the first failure). `callback_basic_auth` is the
+    (user, password) sent as HTTP basic auth with every callback, as an account manager can set
+    up at Sinch.
     """
 
     service_plan_id: str = "simulated"
@@ -119,6 +121,7 @@ class SimulatorConfig:
     default_callback_url: str | None = None
     inbound_callback_url: str | None = None
     webhook_secret: str | None = None
+    callback_basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     rate: float = 0.0
     outcomes: tuple[Outcome, ...] = DEFAULT_OUTCOMES
     queued_delay: float = 0.05
@@ -145,3 +148,5 @@ class SimulatorConfig:
             raise ValueError("callback_concurrency must be >= 1 and callback_timeout > 0")
         if not 0 <= self.callback_retries <= 15:
             raise ValueError("callback_retries must be between 0 and 15")
+        if self.callback_basic_auth is not None and ":" in self.callback_basic_auth[0]:
+            raise ValueError("callback_basic_auth: the user must not contain ':'")

@@ -44,6 +44,7 @@ class SimulatorState:
         self.table = StatusTable(config.outcomes)
         self.callbacks = CallbackSender(
             secret=config.webhook_secret,
+            basic_auth=config.callback_basic_auth,
             concurrency=config.callback_concurrency,
             timeout=config.callback_timeout,
             time_scale=config.time_scale,

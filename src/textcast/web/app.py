@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,15 @@ from textcast.web.docs import install_docs
 from textcast.web.errors import install_error_handlers
 from textcast.web.rate_limits import RateLimits
 from textcast.web.security import BodyLimit, SecurityHeaders
-from textcast.web.webhooks import WebhookEndpoint, webhook_endpoints
+from textcast.web.webhooks import (
+    DELIVERY_REPORTS,
+    INBOUND,
+    WebhookEndpoint,
+    basic_auth_credentials,
+    callback_url,
+    webhook_endpoints,
+)
 
-log = logging.getLogger("textcast")
 STATIC = Path(__file__).parent / "static"
 
 
@@ -129,8 +134,9 @@ def _simulator_app(settings: Settings, tuning: SimulatorConfig | None) -> Starle
             tuning or SimulatorConfig(),
             service_plan_id=SIMULATOR_PLAN_ID,
             api_token=SIMULATOR_TOKEN,
-            default_callback_url=settings.public_url + "/api/webhooks/delivery-reports",
-            inbound_callback_url=settings.public_url + "/api/webhooks/inbound",
+            default_callback_url=callback_url(settings, DELIVERY_REPORTS),
+            inbound_callback_url=callback_url(settings, INBOUND),
             webhook_secret=settings.sinch_webhook_secret,
+            callback_basic_auth=basic_auth_credentials(settings),
         )
     )
