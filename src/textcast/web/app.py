@@ -20,7 +20,7 @@ from textcast.migrate import ensure_schema
 from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, SIMULATOR_TOKEN, Runtime
 from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
-from textcast.web import health, links, pages
+from textcast.web import health, links
 from textcast.web.api import (
     accounts,
     analytics,
@@ -31,8 +31,13 @@ from textcast.web.api import (
     imports,
     inbox,
     lists,
+    previews,
+)
+from textcast.web.api import (
+    settings as settings_api,
 )
 from textcast.web.auth import AdminOnlyUnder
+from textcast.web.dashboard import install_dashboard
 from textcast.web.docs import install_docs
 from textcast.web.errors import install_error_handlers
 from textcast.web.rate_limits import RateLimits
@@ -111,7 +116,7 @@ def create_app(
     install_error_handlers(app)
     install_docs(app)
     app.include_router(health.router)
-    app.include_router(pages.router)
+    install_dashboard(app)
     app.include_router(accounts.router)
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
@@ -121,6 +126,8 @@ def create_app(
     app.include_router(compat.router)
     app.include_router(encoding.router)
     app.include_router(analytics.router)
+    app.include_router(previews.router)
+    app.include_router(settings_api.router)
     app.include_router(links.router)
     if simulator_app is not None:
         app.mount(SIMULATOR_MOUNT, AdminOnlyUnder(simulator_app, "/_simulator/"), name="simulator")

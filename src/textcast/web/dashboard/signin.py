@@ -1,4 +1,4 @@
-"""The dashboard's sign-in, sign-out and home page (server-rendered, no inline script).
+"""Signing in and out of the dashboard.
 
 Forms carry a CSRF token: the sign-in form a double-submit token (its cookie and its field
 must match, as nobody is signed in yet), every other form the session's own token.
@@ -9,44 +9,21 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
-from textcast import __version__
 from textcast.domain import audit, sessions, users
 from textcast.domain.audit import Actor
 from textcast.domain.errors import Forbidden, TooManyRequests
-from textcast.domain.permissions import Principal
 from textcast.web.auth import SESSION_COOKIE, client_ip, rate_limits
+from textcast.web.dashboard.shell import render, signed_in
 from textcast.web.deps import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LOGIN_CSRF_COOKIE = "textcast_login_csrf"
 MAX_FIELD_CHARS = 300
-
-
-def signed_in(request: Request) -> Principal | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    runtime = request.app.state.runtime
-    with runtime.database.read() as session:
-        return sessions.principal_for_session(session, token)
-
-
-def _render(request: Request, name: str, status_code: int = 200, **context: object) -> Response:
-    runtime = request.app.state.runtime
-    return templates.TemplateResponse(
-        request,
-        name,
-        {"simulated": runtime.settings.uses_simulator, "version": __version__, **context},
-        status_code=status_code,
-    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -67,9 +44,10 @@ def _login_page(
     request: Request, next: str | None, error: str | None = None, status_code: int = 200
 ) -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = _render(
+    response = render(
         request,
         "login.html",
+        None,
         status_code,
         csrf_token=token,
         next=_safe_next(next),
@@ -154,11 +132,3 @@ def logout(
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE)
     return response
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> Response:
-    principal = signed_in(request)
-    if principal is None:
-        return RedirectResponse("/login?next=/", status.HTTP_303_SEE_OTHER)
-    return _render(request, "home.html", principal=principal, csrf_token=principal.csrf_token)

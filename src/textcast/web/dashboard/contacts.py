@@ -1,0 +1,7 @@
+"""/contacts, a contact, CSV imports, lists and segments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,7 @@
+"""/settings: Sinch connection, sender, quiet hours, prices, users, API keys."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,91 @@
+"""What every dashboard page shares: templates, the signed-in user, the page frame.
+
+Pages are server-rendered; our own small scripts (static/*.js) add live updates and send
+changes to the JSON API with the session's CSRF token (`X-CSRF-Token`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request, Response
+from fastapi.templating import Jinja2Templates
+
+from textcast import __version__
+from textcast.domain import sessions
+from textcast.domain.permissions import Permission, Principal
+from textcast.web.auth import SESSION_COOKIE
+
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+NAVIGATION = (
+    ("/", "Overview"),
+    ("/campaigns", "Campaigns"),
+    ("/contacts", "Contacts"),
+    ("/inbox", "Inbox"),
+    ("/settings", "Settings"),
+)
+
+
+class SignInRequired(Exception):
+    """A page asked for by somebody not signed in: they are sent to /login, then back."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def signed_in(request: Request) -> Principal | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    with request.app.state.runtime.database.read() as session:
+        principal: Principal | None = sessions.principal_for_session(session, token)
+    return principal
+
+
+def page_user(request: Request) -> Principal:
+    principal = signed_in(request)
+    if principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target)
+    return principal
+
+
+PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def sign_in_redirect(next_path: str) -> str:
+    return "/login?next=" + quote(next_path, safe="/")
+
+
+def render(
+    request: Request,
+    name: str,
+    principal: Principal | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    runtime = request.app.state.runtime
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "simulated": runtime.settings.uses_simulator,
+            "version": __version__,
+            "principal": principal,
+            "csrf_token": principal.csrf_token if principal else context.pop("csrf_token", None),
+            "navigation": NAVIGATION if principal else (),
+            "current": request.url.path,
+            "can": _abilities(principal),
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def _abilities(principal: Principal | None) -> dict[str, bool]:
+    """`can.send`, `can.write`, `can.admin` in templates: what buttons to show."""
+    return {p.value: principal is not None and principal.can(p) for p in Permission}
