@@ -22,7 +22,7 @@ from textcast.domain.permissions import (
     Scope,
     scope_permissions,
 )
-from textcast.models import ApiKey, User, utcnow
+from textcast.models import ApiKey, Role, User, utcnow
 
 KEY_PREFIX = "tc_"
 MAX_NAME_CHARS = 100
@@ -128,7 +128,7 @@ def principal_for_key(session: Session, secret: str) -> tuple[Principal, datetim
     principal = Principal(
         user_id=user.id,
         email=user.email,
-        role=user.role,
+        role=Role(user.role),
         permissions=permissions,
         key_id=key.id,
         key_prefix=key.prefix,

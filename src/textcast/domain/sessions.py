@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from textcast.domain.permissions import ROLE_PERMISSIONS, Principal
-from textcast.models import User, UserSession, utcnow
+from textcast.models import Role, User, UserSession, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def principal_for_session(session: Session, token: str) -> Principal | None:
     return Principal(
         user_id=user.id,
         email=user.email,
-        role=user.role,
+        role=Role(user.role),
         permissions=ROLE_PERMISSIONS[user.role],
         session_digest=stored.digest,
         csrf_token=stored.csrf_token,
