@@ -1,7 +1,7 @@
 import pytest
 
 from textcast.db import Database
-from textcast.domain import consent, contacts
+from textcast.domain import consent, contacts, lists
 from textcast.domain.contacts import ContactDraft, ContactFilter
 from textcast.domain.errors import Conflict, InvalidInput
 from textcast.models import ConsentKind, ContactStatus
@@ -89,3 +89,17 @@ def test_opt_out_and_back_in_is_recorded_with_evidence(database: Database) -> No
         (ConsentKind.OPT_IN, "keyword", "START"),
     ]
     assert events[0].evidence == "signed up at the till"
+
+
+def test_memberships_are_the_contacts_lists_by_name(database: Database) -> None:
+    contact_id = _create(database, "0612345678")
+    other = _create(database, "0612345679")
+    with database.write() as session:
+        for name in ("Spring", "Autumn", "Winter"):
+            found = lists.create_list(session, name)
+            lists.add_members(session, found.id, [other] if name == "Winter" else [contact_id])
+    with database.read() as session:
+        assert [m.name for m in contacts.list_memberships(session, contact_id)] == [
+            "Autumn",
+            "Spring",
+        ]

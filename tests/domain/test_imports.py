@@ -270,6 +270,14 @@ def test_rejections_download_as_csv_and_formulas_are_defused(
     ]
 
 
+def test_first_rejections_preview_the_report_by_line(database: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, "phone\nn/a\n0612345678\nnope\n+33 6 12\n")
+    job = run(database, path)
+    with database.read() as session:
+        first = imports.first_rejections(session, job.id, limit=2)
+    assert [(r.line, r.value) for r in first] == [(2, "n/a"), (4, "nope")]
+
+
 # -- consent ------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 from textcast.domain import suppressions
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.domain.phones import InvalidPhone, country_of, normalise_phone
-from textcast.models import ConsentEvent, ConsentKind, Contact, ContactStatus, ListMember
+from textcast.models import (
+    ConsentEvent,
+    ConsentKind,
+    Contact,
+    ContactList,
+    ContactStatus,
+    ListMember,
+)
 
 MAX_NAME = 200
 MAX_ATTRIBUTES = 50
@@ -174,3 +181,15 @@ def list_contacts(
 ) -> list[Contact]:
     query = filtered(select(Contact).where(Contact.id > after_id), where)
     return list(session.scalars(query.order_by(Contact.id).limit(limit)))
+
+
+def list_memberships(session: Session, contact_id: int) -> list[ContactList]:
+    """The lists the contact is on, by name."""
+    return list(
+        session.scalars(
+            select(ContactList)
+            .join(ListMember, ListMember.list_id == ContactList.id)
+            .where(ListMember.contact_id == contact_id)
+            .order_by(ContactList.name)
+        )
+    )

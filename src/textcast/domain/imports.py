@@ -114,6 +114,18 @@ def recent_imports(session: Session, *, limit: int = 50) -> list[ImportJob]:
     return list(session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)))
 
 
+def first_rejections(session: Session, import_id: int, *, limit: int = 20) -> list[ImportRejection]:
+    """The first rejected rows, by line: a preview of `rejections_csv`."""
+    return list(
+        session.scalars(
+            select(ImportRejection)
+            .where(ImportRejection.import_id == import_id)
+            .order_by(ImportRejection.line)
+            .limit(limit)
+        )
+    )
+
+
 def rejections_csv(session: Session, import_id: int, *, page: int = 5_000) -> Iterator[str]:
     """The rejected rows as CSV (`line,reason,value`), a page of rows per piece of text."""
     get_import(session, import_id)

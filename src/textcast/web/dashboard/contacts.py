@@ -1,7 +1,181 @@
-"""/contacts, a contact, CSV imports, lists and segments."""
+"""/contacts, a contact, CSV imports, lists and segments.
+
+Query strings are read leniently: a page answers a bad filter with a note, not a JSON error.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from textcast.domain import consent, contacts, conversations, imports, lists, segments
+from textcast.domain.contacts import ContactFilter
+from textcast.domain.errors import NotFound
+from textcast.domain.permissions import Principal
+from textcast.models import ContactStatus, ImportJob, ImportRejection, ImportStatus
+from textcast.web.api.ids import MAX_ID
+from textcast.web.dashboard.shell import PageUser, render
 
 router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+HISTORY_LIMIT = 50
+"""Messages each way shown on a contact's page, newest first."""
+MAX_SEARCH = 100
+
+
+@router.get("/contacts", response_class=HTMLResponse)
+def contact_list(
+    request: Request,
+    principal: PageUser,
+    search: str = "",
+    status: str = "",
+    country: str = "",
+    list_id: str = "",
+    cursor: str = "",
+) -> Response:
+    notes: list[str] = []
+    where = ContactFilter(
+        search=search.strip()[:MAX_SEARCH] or None,
+        status=_status(status, notes),
+        country=_country(country, notes),
+        list_id=_id(list_id, "list", notes),
+    )
+    after = _id(cursor, "page", notes) or 0
+    with request.app.state.runtime.database.read() as session:
+        rows = contacts.list_contacts(session, where, after_id=after, limit=PAGE_SIZE + 1)
+        all_lists = lists.list_lists(session)
+    shown = {
+        "search": where.search,
+        "status": where.status,
+        "country": where.country,
+        "list_id": where.list_id,
+    }
+    query = {k: v for k, v in shown.items() if v is not None}
+    return render(
+        request,
+        "contacts.html",
+        principal,
+        contacts=rows[:PAGE_SIZE],
+        filters=shown,
+        filtered=bool(query),
+        notes=notes,
+        statuses=list(ContactStatus),
+        lists=all_lists,
+        first_url="/contacts?" + urlencode(query) if after else None,
+        next_url=(
+            "/contacts?" + urlencode({**query, "cursor": rows[PAGE_SIZE - 1].id})
+            if len(rows) > PAGE_SIZE
+            else None
+        ),
+    )
+
+
+@router.get("/contacts/{contact_id:int}", response_class=HTMLResponse)
+def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Response:
+    with request.app.state.runtime.database.read() as session:
+        try:
+            contact = contacts.get_contact(session, _existing_id(contact_id, "contact"))
+        except NotFound:
+            return render(request, "contact.html", principal, status_code=404, contact=None)
+        history = list(reversed(consent.history(session, contact.id)))
+        memberships = contacts.list_memberships(session, contact.id)
+        sent = conversations.list_sent_to(session, contact.phone, limit=HISTORY_LIMIT)
+        received = conversations.list_received_from(session, contact.phone, limit=HISTORY_LIMIT)
+    return render(
+        request,
+        "contact.html",
+        principal,
+        contact=contact,
+        consent_events=history,
+        memberships=memberships,
+        sent=sent,
+        received=received,
+        history_limit=HISTORY_LIMIT,
+    )
+
+
+@router.get("/contacts/import", response_class=HTMLResponse)
+def import_form(request: Request, principal: PageUser) -> Response:
+    return _import_page(request, principal, None)
+
+
+@router.get("/contacts/imports/{import_id:int}", response_class=HTMLResponse)
+def import_detail(request: Request, principal: PageUser, import_id: int) -> Response:
+    return _import_page(request, principal, import_id)
+
+
+def _import_page(request: Request, principal: Principal, import_id: int | None) -> Response:
+    job: ImportJob | None = None
+    rejections: list[ImportRejection] = []
+    runtime = request.app.state.runtime
+    with runtime.database.read() as session:
+        if import_id is not None:
+            try:
+                job = imports.get_import(session, _existing_id(import_id, "import"))
+            except NotFound:
+                return render(request, "import.html", principal, status_code=404, missing=True)
+            if job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED):
+                rejections = imports.first_rejections(session, job.id)
+        recent = imports.recent_imports(session, limit=20)
+        all_lists = lists.list_lists(session)
+    return render(
+        request,
+        "import.html",
+        principal,
+        job=job,
+        finished=job is not None and job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED),
+        rejections=rejections,
+        recent=recent,
+        lists=all_lists,
+        default_region=runtime.settings.default_region,
+    )
+
+
+@router.get("/contacts/lists", response_class=HTMLResponse)
+def lists_and_segments(request: Request, principal: PageUser) -> Response:
+    with request.app.state.runtime.database.read() as session:
+        all_lists = lists.list_lists(session)
+        sized = [
+            (segment, *segments.segment_size(session, segment.id))
+            for segment in segments.list_segments(session)
+        ]
+    return render(request, "lists.html", principal, lists=all_lists, segments=sized)
+
+
+def _status(value: str, notes: list[str]) -> ContactStatus | None:
+    if not value:
+        return None
+    try:
+        return ContactStatus(value)
+    except ValueError:
+        notes.append("Unknown status ignored.")
+        return None
+
+
+def _country(value: str, notes: list[str]) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) == 2 and value.isascii() and value.isalpha():
+        return value.upper()
+    notes.append("Country ignored: use a two-letter code such as FR or US.")
+    return None
+
+
+def _id(value: str, what: str, notes: list[str]) -> int | None:
+    if not value:
+        return None
+    if value.isdigit() and 0 < int(value) <= MAX_ID:
+        return int(value)
+    notes.append(f"Unknown {what} ignored.")
+    return None
+
+
+def _existing_id(value: int, what: str) -> int:
+    """Ids past what the database holds are simply not there (the driver would overflow)."""
+    if not 0 < value <= MAX_ID:
+        raise NotFound(what, value)
+    return value

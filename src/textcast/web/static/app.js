@@ -41,16 +41,23 @@
     clearErrors(form);
     var summary = form.querySelector("[data-errors]");
     var problems = (error.body && error.body.problems) || [];
-    problems.forEach(function (problem) {
+    problems.forEach(function (problem, index) {
       var name = String(problem.field).split(/[.[]/)[0];
       var field = form.querySelector('[name="' + name + '"]');
       if (!field) return;
       field.setAttribute("aria-invalid", "true");
       var note = document.createElement("p");
       note.className = "field-error";
-      note.id = "error-" + name;
-      note.textContent = problem.message;
-      field.setAttribute("aria-describedby", note.id);
+      note.id = "error-" + name + "-" + index;
+      note.textContent = problem.field === name ? problem.message
+        : problem.field + ": " + problem.message;
+      var described = field.getAttribute("aria-describedby");
+      field.setAttribute("aria-describedby", described ? described + " " + note.id : note.id);
+      var after = field.nextElementSibling;
+      while (after && after.classList.contains("field-error")) {
+        field = after;
+        after = after.nextElementSibling;
+      }
       field.insertAdjacentElement("afterend", note);
     });
     if (summary) {
@@ -72,16 +79,31 @@
   // Poll `load` every `ms` while the page is visible, until it returns false.
   function every(ms, load) {
     var timer = null;
+    var busy = false;
+    var stopped = false;
     function tick() {
+      timer = null;
+      if (stopped || busy) return;
+      if (document.hidden) return; // resumed by visibilitychange
+      busy = true;
       Promise.resolve(load()).then(function (goOn) {
-        if (goOn !== false) timer = window.setTimeout(tick, ms);
-      }, function () { timer = window.setTimeout(tick, ms * 2); });
+        busy = false;
+        if (goOn === false) stopped = true;
+        else if (!stopped) timer = window.setTimeout(tick, ms);
+      }, function () {
+        busy = false;
+        if (!stopped) timer = window.setTimeout(tick, ms * 2);
+      });
     }
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && !stopped && !busy && timer === null) tick();
+    });
     tick();
-    return function stop() { window.clearTimeout(timer); };
+    return function stop() { stopped = true; window.clearTimeout(timer); };
   }
 
-  // Buttons with data-api-action="POST /api/v1/..." call the API, then reload or go on.
+  // Buttons with data-api-action="POST /api/v1/..." (and an optional JSON data-api-body) call
+  // the API, then reload, or go to data-then ("{id}" becomes the answer's id).
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-api-action]");
     if (!button) return;
@@ -89,8 +111,10 @@
     var question = button.getAttribute("data-confirm");
     if (question && !window.confirm(question)) return;
     var parts = button.getAttribute("data-api-action").split(" ");
+    var body = button.hasAttribute("data-api-body")
+      ? JSON.parse(button.getAttribute("data-api-body")) : undefined;
     button.disabled = true;
-    api(parts[0], parts[1]).then(function (result) {
+    api(parts[0], parts[1], body).then(function (result) {
       var next = button.getAttribute("data-then");
       if (next) window.location.assign(next.replace("{id}", result && result.id));
       else window.location.reload();
