@@ -82,6 +82,9 @@ NEEDS = {
     ("GET", "/api/v1/inbox"): "read",
     ("POST", "/api/campaigns/send"): "send",  # the tutorial's endpoint
     ("POST", "/api/v1/encoding"): "read",  # analyses a text, writes nothing
+    ("GET", "/api/v1/settings"): "read",  # the configuration in effect, no secrets
+    ("POST", "/api/v1/settings/sinch-check"): "admin",  # calls Sinch with our credentials
+    ("POST", "/api/v1/previews"): "read",  # renders a text for a contact, writes nothing
 }
 ROLE_GRANTS = {
     Role.VIEWER: {"read"},

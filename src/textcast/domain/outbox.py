@@ -138,6 +138,7 @@ def claim_batch(
     marketing = campaign.kind == CampaignKind.MARKETING
     checks_opt_outs = campaign.kind != CampaignKind.REPLY
     rows: list[Claimed] = []
+    places: dict[str, tuple[str | None, str | None]] = {}
     while not rows:
         claimed = _claim_due(session, campaign_id, size, batch.id, now)
         if not claimed:
@@ -152,6 +153,13 @@ def claim_batch(
                 if not rows:
                     session.execute(delete(Batch).where(Batch.id == batch.id))
                     return None
+    if policy is not None and campaign.budget is None:
+        # What a budget tracks as it claims, every other campaign adds up here (one atomic
+        # increment per batch: parallel claims never lose each other's share).
+        cost = _cost(rows, places or _places(session, [phone for _, phone, _, _ in rows]), policy)
+        session.execute(
+            update(Campaign).where(Campaign.id == campaign_id).values(spent=Campaign.spent + cost)
+        )
     batch.recipient_count = len(rows)
     batch.parts = sum(parts for _, _, parts, _ in rows)
     if post_now:
@@ -264,6 +272,15 @@ def _hold_outside_window(
     if held:
         session.execute(update(Message), held)
     return kept
+
+
+def _cost(
+    rows: list[Claimed], places: dict[str, tuple[str | None, str | None]], policy: Policy
+) -> float:
+    return sum(
+        parts * policy.prices.part_price(places.get(phone, (None, None))[0] or price_country(phone))
+        for _, phone, parts, _ in rows
+    )
 
 
 def _within_budget(

@@ -1,7 +1,84 @@
-"""/campaigns/new (the editor) and /campaigns/{id}/plan (the plan before the send button)."""
+"""/campaigns/new (the editor) and /campaigns/{id}/plan (the plan before the send button).
+
+Both pages only read: the editor creates its draft with `POST /api/v1/campaigns`, the plan
+page sends with `POST /api/v1/campaigns/{id}/send` (static/editor.js).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from textcast.domain import campaigns, encoding, lists, planning, segments
+from textcast.domain.errors import NotFound
+from textcast.domain.permissions import Principal
+from textcast.models import CampaignStatus, utcnow
+from textcast.web.api.ids import MAX_ID
+from textcast.web.dashboard.shell import PageUser, render
+from textcast.web.deps import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/campaigns/new", response_class=HTMLResponse)
+def new_campaign(request: Request, principal: PageUser, runtime: RuntimeDep) -> Response:
+    with runtime.database.read() as session:
+        audience_lists = lists.list_lists(session)
+        audience_segments = segments.list_segments(session)
+        fields = sorted(campaigns.known_fields(session))
+    return render(
+        request,
+        "editor.html",
+        principal,
+        lists=audience_lists,
+        segments=audience_segments,
+        fields=fields,
+        currency=runtime.policy.prices.currency,
+        default_sender=runtime.settings.sinch_number,
+        counting=_counting(),
+    )
+
+
+@router.get("/campaigns/{campaign_id:int}/plan", response_class=HTMLResponse)
+def campaign_plan(
+    request: Request, campaign_id: int, principal: PageUser, runtime: RuntimeDep
+) -> Response:
+    if campaign_id > MAX_ID:
+        return _not_found(request, principal, campaign_id)
+    try:
+        with runtime.database.read() as session:
+            campaign = campaigns.get_campaign(session, campaign_id)
+            # A plan is what a launch would do: for a draft only.
+            result = (
+                planning.plan(session, campaign, runtime.policy, utcnow())
+                if campaign.status == CampaignStatus.DRAFT
+                else None
+            )
+    except NotFound:
+        return _not_found(request, principal, campaign_id)
+    return render(
+        request, "plan.html", principal, campaign=campaign, plan=result, money=format_money
+    )
+
+
+def _not_found(request: Request, principal: Principal, campaign_id: int) -> Response:
+    return render(request, "plan.html", principal, 404, campaign=None, campaign_id=campaign_id)
+
+
+def format_money(amount: float) -> str:
+    """Cents for amounts of 1 or more; up to 4 decimals below, where per-part prices live."""
+    if amount >= 1:
+        return f"{amount:,.2f}"
+    whole, _, decimals = f"{amount:.4f}".rstrip("0").partition(".")
+    return f"{whole}.{decimals:0<2}"
+
+
+def _counting() -> dict[str, object]:
+    """The server's character tables and part sizes: the page counts as you type with them,
+    and the API's answer, a moment later, is the truth."""
+    return {
+        "basic": "".join(sorted(encoding.GSM7_BASIC)),
+        "extension": "".join(sorted(encoding.GSM7_EXTENSION)),
+        "gsm7": [encoding.GSM7_SINGLE, encoding.GSM7_PART],
+        "ucs2": [encoding.UCS2_SINGLE, encoding.UCS2_PART],
+    }

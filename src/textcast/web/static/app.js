@@ -72,6 +72,13 @@
     form.querySelectorAll("[aria-invalid]").forEach(function (node) {
       node.removeAttribute("aria-invalid");
     });
+    form.querySelectorAll("[aria-describedby]").forEach(function (node) {
+      var kept = node.getAttribute("aria-describedby").split(" ").filter(function (id) {
+        return id.indexOf("error-") !== 0;
+      });
+      if (kept.length) node.setAttribute("aria-describedby", kept.join(" "));
+      else node.removeAttribute("aria-describedby");
+    });
     var summary = form.querySelector("[data-errors]");
     if (summary) summary.hidden = true;
   }

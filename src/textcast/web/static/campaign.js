@@ -1,0 +1,127 @@
+// A campaign's page, live: poll GET /api/v1/campaigns/{id} for the status and the counts, and
+// swap in /campaigns/{id}/live (charts and tables, drawn by the server) when they move.
+// Which statuses count where, and when each control applies, come from the page's data-*
+// attributes, so this file knows none of the rules.
+"use strict";
+(function () {
+  var root = document.getElementById("campaign");
+  if (!root || root.getAttribute("data-poll") !== "true") return;
+
+  var POLL_MS = 2000;
+  var SETTLING_POLL_MS = 10000; // settled, while Sinch's last delivery reports come in
+  var FRAGMENT_MS = 5000; // the charts are redrawn at most this often
+  var id = root.getAttribute("data-campaign-id");
+  var settled = words(root.getAttribute("data-settled"));
+  var live = document.getElementById("campaign-live");
+  var lastSeen = null;
+  var fragmentAt = Date.now();
+  var fragmentDue = false;
+  var slowed = false;
+
+  function words(text) {
+    return (text || "").split(" ").filter(Boolean);
+  }
+
+  function number(n) {
+    return n.toLocaleString("en-US");
+  }
+
+  function setText(elementId, text) {
+    var node = document.getElementById(elementId);
+    if (node && node.textContent !== text) node.textContent = text;
+  }
+
+  function total(counts, statuses) {
+    return statuses.reduce(function (sum, status) { return sum + (counts[status] || 0); }, 0);
+  }
+
+  function show(campaign) {
+    var status = document.getElementById("campaign-status");
+    if (status.textContent !== campaign.status) {
+      status.textContent = campaign.status;
+      status.className = "status status-" + campaign.status;
+    }
+    root.setAttribute("data-status", campaign.status);
+    setText("status-reason", campaign.status_reason || "");
+
+    var progress = document.getElementById("progress");
+    progress.max = Math.max(campaign.total, 1);
+    progress.value = campaign.final;
+    setText("count-final", number(campaign.final));
+    setText("count-total", number(campaign.total));
+    var percent = campaign.total ? Math.round((100 * campaign.final) / campaign.total) : 0;
+    setText("progress-percent", percent + "%");
+    document.querySelectorAll("[data-statuses]").forEach(function (node) {
+      var n = number(total(campaign.counts, words(node.getAttribute("data-statuses"))));
+      if (node.textContent !== n) node.textContent = n;
+    });
+
+    var withSinch = document.getElementById("count-in-flight");
+    var inFlight = withSinch
+      ? total(campaign.counts, words(withSinch.getAttribute("data-statuses")))
+      : 0;
+    document.querySelectorAll("[data-show-when]").forEach(function (button) {
+      var when = words(button.getAttribute("data-show-when"));
+      var whileWithSinch = words(button.getAttribute("data-show-while-with-sinch"));
+      var wanted = when.indexOf(campaign.status) >= 0 ||
+        (inFlight > 0 && whileWithSinch.indexOf(campaign.status) >= 0);
+      // Never hide the button that has the focus: its click is on its way.
+      if (button.hidden === wanted && document.activeElement !== button) button.hidden = !wanted;
+    });
+  }
+
+  function loadFragment() {
+    fragmentAt = Date.now();
+    fragmentDue = false;
+    return fetch("/campaigns/" + id + "/live", {
+      credentials: "same-origin",
+      headers: { Accept: "text/html" },
+    }).then(function (response) {
+      // A redirect means the session ended: it would be the sign-in page.
+      if (!response.ok || response.redirected) return;
+      return response.text().then(function (html) { live.innerHTML = html; });
+    }, function () { fragmentDue = true; });
+  }
+
+  function finished(campaign) {
+    return settled.indexOf(campaign.status) >= 0 && campaign.final >= campaign.total;
+  }
+
+  function poll() {
+    return window.textcast.api("GET", "/api/v1/campaigns/" + id).then(function (campaign) {
+      show(campaign);
+      var seen = campaign.status + " " + Object.keys(campaign.counts).sort().map(function (s) {
+        return s + ":" + campaign.counts[s];
+      }).join(" ");
+      if (lastSeen !== null && seen !== lastSeen) fragmentDue = true;
+      lastSeen = seen;
+      var done = finished(campaign);
+      if (fragmentDue && (done || Date.now() - fragmentAt >= FRAGMENT_MS)) loadFragment();
+      if (done) {
+        document.getElementById("live-note").hidden = true;
+        return false;
+      }
+      if (!slowed && settled.indexOf(campaign.status) >= 0) {
+        slowed = true;
+        window.setTimeout(function () {
+          window.textcast.every(SETTLING_POLL_MS, poll);
+        }, SETTLING_POLL_MS);
+        return false;
+      }
+      return true;
+    }, function (error) {
+      if (error.status === 401 || error.status === 403 || error.status === 404) {
+        var note = document.getElementById("live-error");
+        note.textContent = error.status === 401
+          ? "Your session ended: sign in again to see live progress."
+          : "Live progress stopped: " + error.message;
+        note.hidden = false;
+        document.getElementById("live-note").hidden = true;
+        return false;
+      }
+      throw error; // textcast.every tries again a little later
+    });
+  }
+
+  window.textcast.every(POLL_MS, poll);
+})();

@@ -1,0 +1,659 @@
+// The campaign editor (/campaigns/new) and the plan before the send button
+// (/campaigns/{id}/plan). Changes go through the JSON API with window.textcast (app.js).
+//
+// Positions: the API counts offender positions in code points (Python's str), while a JS
+// string counts UTF-16 units, where an emoji beyond the BMP takes two. Everything that maps
+// an API position onto the text walks it with Array.from(text), which yields code points, and
+// converts with utf16Offset() only where the DOM wants UTF-16 (the textarea's caret).
+// The pure functions below are exported for node, which the tests run them under.
+"use strict";
+(function (root) {
+  // --- Text, without the DOM ---
+
+  // The UTF-16 offset of code point `position` in `text`.
+  function utf16Offset(text, position) {
+    var chars = Array.from(text);
+    var offset = 0;
+    for (var i = 0; i < position && i < chars.length; i++) offset += chars[i].length;
+    return offset;
+  }
+
+  // The code point index of UTF-16 offset `offset` in `text`.
+  function codePointIndex(text, offset) {
+    return Array.from(text.slice(0, offset)).length;
+  }
+
+  // `text` cut into pieces, in order, each offender (by the API's position) a piece of its own:
+  // [{text: "Hi "}, {text: "“", offender: {...}}, ...]. An offender whose character is not at
+  // its position (the text changed since the answer) is not marked.
+  function highlightPieces(text, offenders) {
+    var marks = {};
+    offenders.forEach(function (offender) { marks[offender.position] = offender; });
+    var pieces = [];
+    var plain = "";
+    Array.from(text).forEach(function (character, index) {
+      var offender = marks[index];
+      if (offender && offender.character === character) {
+        if (plain) pieces.push({ text: plain });
+        plain = "";
+        pieces.push({ text: character, offender: offender });
+      } else {
+        plain += character;
+      }
+    });
+    if (plain) pieces.push({ text: plain });
+    return pieces;
+  }
+
+  // `text` with the code points at `positions` (each expected to be `character`) replaced by
+  // `replacement`; null when one of them is not that character any more.
+  function replaceAt(text, positions, character, replacement) {
+    var chars = Array.from(text);
+    for (var i = 0; i < positions.length; i++) {
+      if (chars[positions[i]] !== character) return null;
+      chars[positions[i]] = replacement;
+    }
+    return chars.join("");
+  }
+
+  // Offenders that share a character and a replacement, in order of first appearance.
+  function groupOffenders(offenders) {
+    var groups = [];
+    var byKey = {};
+    offenders.forEach(function (offender) {
+      var key = offender.character + "\u0000" + offender.replacement;
+      if (!byKey[key]) {
+        byKey[key] = {
+          character: offender.character,
+          name: offender.name,
+          replacement: offender.replacement,
+          positions: [],
+        };
+        groups.push(byKey[key]);
+      }
+      byKey[key].positions.push(offender.position);
+    });
+    return groups;
+  }
+
+  // The instant estimate while the API answers: same tables (from the server), same sizes.
+  function estimate(text, counting) {
+    if (!counting.basicSet) {
+      counting.basicSet = new Set(Array.from(counting.basic));
+      counting.extensionSet = new Set(Array.from(counting.extension));
+    }
+    var septets = 0;
+    var chars = Array.from(text);
+    for (var i = 0; i < chars.length; i++) {
+      if (counting.basicSet.has(chars[i])) septets += 1;
+      else if (counting.extensionSet.has(chars[i])) septets += 2;
+      else return sized("UCS-2", text.length, counting.ucs2);  // .length: UTF-16 units
+    }
+    return sized("GSM-7", septets, counting.gsm7);
+  }
+
+  function sized(encoding, length, sizes) {
+    var single = sizes[0];
+    var perPart = sizes[1];
+    if (length <= single) {
+      return { encoding: encoding, length: length, parts: 1, remaining: single - length };
+    }
+    var parts = Math.ceil(length / perPart);
+    return { encoding: encoding, length: length, parts: parts, remaining: parts * perPart - length };
+  }
+
+  function pad(number, width) {
+    var text = String(number);
+    while (text.length < (width || 2)) text = "0" + text;
+    return text;
+  }
+
+  // A moment as ISO 8601 with this browser's offset at that moment (DST included).
+  function isoWithOffset(date) {
+    var offset = -date.getTimezoneOffset();
+    var sign = offset >= 0 ? "+" : "-";
+    var abs = Math.abs(offset);
+    return (
+      pad(date.getFullYear(), 4) + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) +
+      "T" + pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds()) +
+      sign + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60)
+    );
+  }
+
+  // A datetime-local value ("2026-05-01T10:00") read in this browser's time zone, as ISO 8601
+  // with its offset; null when it is not one. A time skipped by a DST change moves forward.
+  function localToIso(value) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(value || "");
+    if (!m) return null;
+    var date = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+    return isNaN(date.getTime()) ? null : isoWithOffset(date);
+  }
+
+  // Pasted numbers: one per line, or separated by commas or semicolons (spaces stay inside).
+  function splitNumbers(text) {
+    return text.split(/[\n,;]+/).map(function (s) { return s.trim(); }).filter(Boolean);
+  }
+
+  var text = {
+    utf16Offset: utf16Offset,
+    codePointIndex: codePointIndex,
+    highlightPieces: highlightPieces,
+    replaceAt: replaceAt,
+    groupOffenders: groupOffenders,
+    estimate: estimate,
+    isoWithOffset: isoWithOffset,
+    localToIso: localToIso,
+    splitNumbers: splitNumbers,
+  };
+  if (typeof module === "object" && module.exports) {
+    module.exports = text;
+    return;
+  }
+
+  // --- The pages ---
+
+  var textcast = root.textcast;
+  textcast.editorText = text;
+
+  function byId(id) { return document.getElementById(id); }
+
+  function debounce(wait, fn) {
+    var timer = null;
+    return function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(fn, wait);
+    };
+  }
+
+  // Calls `request(signal)`, aborting the previous call: only the latest answer counts.
+  function latestOnly(request) {
+    var controller = null;
+    return function () {
+      if (controller) controller.abort();
+      controller = new AbortController();
+      var mine = controller;
+      return request(mine.signal).then(function (result) {
+        if (mine !== controller) throw { superseded: true };
+        return result;
+      }, function (error) {
+        if (mine !== controller || error.name === "AbortError") throw { superseded: true };
+        throw error;
+      });
+    };
+  }
+
+  function problemsText(error) {
+    var problems = (error.body && error.body.problems) || [];
+    return problems.length
+      ? problems.map(function (p) { return p.message; }).join(" ")
+      : error.message;
+  }
+
+  function setUpEditor(form) {
+    var counting = JSON.parse(form.getAttribute("data-counting"));
+    var body = byId("body");
+    var smart = byId("smart_encoding");
+    var counter = byId("counter");
+    var announce = byId("counter-announce");
+    var counterError = byId("counter-error");
+    var offendersBox = byId("offenders");
+    var highlight = byId("body-highlight");
+    var offenderList = byId("offender-list");
+    var replaceAll = byId("replace-all");
+    var smartSaving = byId("smart-saving");
+    var state = { report: null, reportFor: null, contact: null, announced: "" };
+
+    // Counter: instantly from the local estimate, then from the API's answer.
+    function showCount(count, source) {
+      byId("counter-encoding").textContent = count.encoding;
+      byId("counter-encoding").classList.toggle("editor-ucs2", count.encoding === "UCS-2");
+      byId("counter-chars").textContent = count.length;
+      byId("counter-parts").textContent = count.parts;
+      byId("counter-left").textContent = count.remaining;
+      counter.setAttribute("data-source", source);
+      var summary = count.encoding + ", " + count.parts + (count.parts === 1 ? " part" : " parts");
+      if (source === "api" && summary !== state.announced) {
+        state.announced = summary;
+        announce.textContent = summary;
+      }
+    }
+
+    var analyse = latestOnly(function (signal) {
+      return textcast.api("POST", "/api/v1/encoding", { text: body.value }, { signal: signal });
+    });
+
+    function refreshCount() {
+      var written = body.value;
+      analyse().then(function (report) {
+        if (body.value !== written) return;
+        counterError.hidden = true;
+        state.report = report;
+        state.reportFor = written;
+        showCount(report, "api");
+        showOffenders(written, report);
+      }, function (error) {
+        if (error.superseded) return;
+        counterError.textContent = problemsText(error);
+        counterError.hidden = false;
+      });
+    }
+
+    function showOffenders(written, report) {
+      offendersBox.hidden = report.offenders.length === 0;
+      highlight.replaceChildren();
+      offenderList.replaceChildren();
+      if (!report.offenders.length) return;
+      highlightPieces(written, report.offenders).forEach(function (piece) {
+        if (!piece.offender) {
+          highlight.appendChild(document.createTextNode(piece.text));
+          return;
+        }
+        var mark = document.createElement("mark");
+        mark.textContent = piece.text;
+        mark.title = piece.offender.name;
+        mark.setAttribute("data-position", piece.offender.position);
+        highlight.appendChild(mark);
+      });
+      groupOffenders(report.offenders).forEach(function (group) {
+        offenderList.appendChild(offenderItem(group));
+      });
+      var after = report.with_replacements;
+      var fixable = report.offenders.some(function (o) { return o.replacement !== null; });
+      replaceAll.hidden = !fixable;
+      replaceAll.textContent = after.encoding === "GSM-7"
+        ? "Replace all: GSM-7, " + after.parts + (after.parts === 1 ? " part" : " parts") +
+          " instead of " + report.parts
+        : "Replace all that have a GSM-7 form (the rest keeps it UCS-2)";
+      smartSaving.textContent = !fixable ? "" : smart.checked
+        ? "Smart encoding is on: these are replaced when sending (" + after.encoding + ", " +
+          after.parts + " part(s) as written)."
+        : "Or tick smart encoding to have them replaced when sending.";
+    }
+
+    function offenderItem(group) {
+      var item = document.createElement("li");
+      var shown = document.createElement("mark");
+      shown.textContent = group.character;
+      item.appendChild(shown);
+      var where = group.positions.map(function (p) { return p + 1; }).join(", ");
+      item.appendChild(document.createTextNode(
+        " " + group.name + " (character " + where + ")"
+      ));
+      if (group.replacement === null) {
+        item.appendChild(document.createTextNode(": no GSM-7 form, it keeps the text in UCS-2."));
+        return item;
+      }
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.setAttribute("data-replace", group.character);
+      button.appendChild(document.createTextNode("Replace with "));
+      if (group.replacement === "") {
+        button.appendChild(document.createTextNode("nothing"));
+      } else {
+        var code = document.createElement("code");
+        code.textContent = group.replacement;
+        button.appendChild(code);
+      }
+      if (group.positions.length > 1) {
+        button.appendChild(document.createTextNode(" (" + group.positions.length + "×)"));
+      }
+      button.addEventListener("click", function () {
+        var changed = replaceAt(body.value, group.positions, group.character, group.replacement);
+        if (changed === null) { refreshCount(); return; }
+        edit(changed, group.positions, group.replacement);
+        announce.textContent = "Replaced " + group.name + ".";
+      });
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(button);
+      return item;
+    }
+
+    // Put `changed` in the textarea, keeping the caret where it was in the text around it.
+    function edit(changed, positions, replacement) {
+      var before = body.value;
+      var caret = codePointIndex(before, body.selectionStart || 0);
+      var grown = Array.from(replacement || "").length - 1;
+      var moved = positions.filter(function (p) { return p < caret; }).length * grown;
+      body.value = changed;
+      body.focus();
+      var at = utf16Offset(changed, caret + moved);
+      body.setSelectionRange(at, at);
+      body.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+
+    replaceAll.addEventListener("click", function () {
+      if (state.reportFor !== body.value) { refreshCount(); return; }
+      body.value = state.report.with_replacements.text;
+      body.focus();
+      body.dispatchEvent(new Event("input", { bubbles: true }));
+      announce.textContent = "Replaced every character that had a GSM-7 form.";
+    });
+
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-insert-field]");
+      if (!button) return;
+      var field = "{{ " + button.getAttribute("data-insert-field") + " }}";
+      body.focus();
+      body.setRangeText(field, body.selectionStart, body.selectionEnd, "end");
+      body.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+
+    // Preview, for the chosen contact or the sample.
+    var requestPreview = latestOnly(function (signal) {
+      var payload = { body: body.value, smart_encoding: smart.checked };
+      if (state.contact) payload.contact_id = state.contact.id;
+      return textcast.api("POST", "/api/v1/previews", payload, { signal: signal });
+    });
+
+    function refreshPreview() {
+      var previewText = byId("preview-text");
+      var missing = byId("preview-missing");
+      var status = byId("preview-status");
+      var failed = byId("preview-error");
+      if (!body.value.trim()) {
+        previewText.textContent = "Type a text to preview it.";
+        byId("preview-meta").textContent = "";
+        missing.hidden = status.hidden = failed.hidden = true;
+        return;
+      }
+      requestPreview().then(function (answer) {
+        failed.hidden = true;
+        previewText.textContent = answer.text;
+        byId("preview-meta").textContent = answer.encoding + ", " + answer.parts +
+          (answer.parts === 1 ? " part, " : " parts, ") + answer.length + " characters";
+        missing.hidden = answer.missing.length === 0;
+        missing.textContent = answer.contact
+          ? "No value and no default for " + answer.missing.join(", ") +
+            ": this contact would be left out."
+          : "No default for " + answer.missing.join(", ") +
+            ": contacts without a value are left out.";
+        var contactStatus = answer.contact && answer.contact.status;
+        status.hidden = !contactStatus || contactStatus === "subscribed";
+        status.textContent = "This contact is " + contactStatus + ": they are left out.";
+      }, function (error) {
+        if (error.superseded) return;
+        if (error.status === 404 && state.contact) chooseContact(null);
+        failed.textContent = problemsText(error);
+        failed.hidden = false;
+      });
+    }
+
+    // The contact picker.
+    var search = byId("contact-search");
+    var results = byId("contact-results");
+    var findContacts = latestOnly(function (signal) {
+      var query = encodeURIComponent(search.value.trim());
+      return textcast.api("GET", "/api/v1/contacts?limit=8&search=" + query, null,
+        { signal: signal });
+    });
+
+    function contactLabel(contact) {
+      var name = [contact.first_name, contact.last_name].filter(Boolean).join(" ");
+      return name ? name + " (" + contact.phone + ")" : contact.phone;
+    }
+
+    function chooseContact(contact) {
+      state.contact = contact && { id: contact.id, label: contactLabel(contact) };
+      byId("preview-contact-name").textContent = state.contact
+        ? "As " + state.contact.label
+        : "Sample recipient (defaults)";
+      byId("preview-clear").hidden = !state.contact;
+      results.replaceChildren();
+      refreshPreview();
+    }
+
+    function showContacts() {
+      if (search.value.trim().length < 2) { results.replaceChildren(); return; }
+      findContacts().then(function (page) {
+        results.replaceChildren();
+        if (!page.items.length) {
+          var none = document.createElement("li");
+          none.className = "hint";
+          none.textContent = "No contact matches.";
+          results.appendChild(none);
+        }
+        page.items.forEach(function (contact) {
+          var item = document.createElement("li");
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "secondary";
+          button.textContent = contactLabel(contact);
+          button.addEventListener("click", function () {
+            chooseContact(contact);
+            search.focus();
+          });
+          item.appendChild(button);
+          results.appendChild(item);
+        });
+      }, function (error) {
+        if (!error.superseded) results.replaceChildren();
+      });
+    }
+
+    search.addEventListener("input", debounce(300, showContacts));
+    search.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") results.replaceChildren();
+      if (event.key === "Enter") event.preventDefault();  // not a form submit
+    });
+    byId("preview-clear").addEventListener("click", function () {
+      chooseContact(null);
+      search.focus();
+    });
+
+    // The audience summary.
+    var segmentSizes = {};
+    function summarise() {
+      var parts = [];
+      var lists = form.querySelectorAll('input[name="lists"]:checked');
+      if (lists.length) {
+        var members = 0;
+        lists.forEach(function (box) { members += +box.getAttribute("data-members"); });
+        parts.push(lists.length + " list(s), " + members + " member(s)");
+      }
+      var segments = form.querySelectorAll('input[name="segments"]:checked');
+      if (segments.length) {
+        var known = 0;
+        segments.forEach(function (box) { known += segmentSizes[box.value] || 0; });
+        parts.push(segments.length + " segment(s), " + known + " contact(s)");
+      }
+      var numbers = splitNumbers(byId("recipients").value).length;
+      if (numbers) parts.push(numbers + " number(s)");
+      byId("audience-summary").textContent = parts.length
+        ? "Chosen: " + parts.join("; ") +
+          ". Numbers in more than one, opted out or invalid are left out: the plan counts them."
+        : "Nobody chosen yet.";
+    }
+    form.querySelectorAll("[data-segment-size]").forEach(function (span) {
+      var id = span.getAttribute("data-segment-size");
+      textcast.api("GET", "/api/v1/segments/" + id + "/size").then(function (size) {
+        segmentSizes[id] = size.subscribed;
+        span.textContent = "(" + size.contacts + " contacts, " + size.subscribed + " subscribed)";
+        summarise();
+      }, function () { span.textContent = ""; });
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "lists" || event.target.name === "segments") summarise();
+    });
+    byId("recipients").addEventListener("input", debounce(300, summarise));
+
+    // The schedule.
+    function showSchedule() {
+      var chosen = form.querySelector('input[name="schedule"]:checked').value;
+      byId("schedule-at-fields").hidden = chosen !== "at";
+      byId("schedule-local-fields").hidden = chosen !== "local";
+    }
+    form.querySelectorAll('input[name="schedule"]').forEach(function (radio) {
+      radio.addEventListener("change", showSchedule);
+    });
+    showSchedule();
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var offset = isoWithOffset(new Date()).slice(-6);
+    byId("time-zone").textContent = (zone ? zone + ", " : "") + "UTC" + offset;
+
+    // Typing: count now, ask the API when the typing pauses.
+    var askLater = debounce(250, refreshCount);
+    var previewLater = debounce(400, refreshPreview);
+    body.addEventListener("input", function () {
+      showCount(estimate(body.value, counting), "estimate");
+      if (state.reportFor !== body.value) {
+        offenderList.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+      }
+      askLater();
+      previewLater();
+    });
+    smart.addEventListener("change", function () {
+      refreshPreview();
+      if (state.report && state.reportFor === body.value) showOffenders(body.value, state.report);
+    });
+
+    // Saving: the draft, then its plan.
+    // What the form says, as the API takes it: {payload} or, for what the browser can tell
+    // already, {problem} in the shape of an API error.
+    function collect() {
+      function problem(field, message) {
+        return {
+          problem: {
+            message: "1 problem in the form",
+            body: { problems: [{ field: field, message: message }] },
+          },
+        };
+      }
+      var payload = {
+        name: byId("name").value,
+        body: body.value,
+        recipients: splitNumbers(byId("recipients").value),
+        lists: Array.from(form.querySelectorAll('input[name="lists"]:checked'), function (box) {
+          return Number(box.value);
+        }),
+        segments: Array.from(form.querySelectorAll('input[name="segments"]:checked'), function (box) {
+          return Number(box.value);
+        }),
+        smart_encoding: smart.checked,
+      };
+      var sender = byId("sender").value.trim();
+      if (sender) payload.sender = sender;
+      var budget = byId("budget");
+      if (budget.validity.badInput) return problem("budget", "must be a number");
+      if (budget.value !== "") payload.budget = Number(budget.value);
+      var chosen = form.querySelector('input[name="schedule"]:checked').value;
+      if (chosen === "at") {
+        payload.send_at = localToIso(byId("send_at").value);
+        if (!payload.send_at) return problem("send_at", "choose the date and time to start");
+      } else if (chosen === "local") {
+        payload.local_send_time = byId("local_send_time").value.slice(0, 5);
+        if (!payload.local_send_time) return problem("local_send_time", "choose a time of day");
+      }
+      if (byId("expires_at").value) {
+        payload.expires_at = localToIso(byId("expires_at").value);
+        if (!payload.expires_at) return problem("expires_at", "not a date and time");
+      }
+      return { payload: payload };
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = byId("create-button");
+      if (!button) return;
+      textcast.clearErrors(form);
+      var collected = collect();
+      if (collected.problem) { textcast.showErrors(form, collected.problem); return; }
+      button.disabled = true;
+      textcast.api("POST", "/api/v1/campaigns", collected.payload).then(function (campaign) {
+        window.location.assign("/campaigns/" + campaign.id + "/plan");
+      }, function (error) {
+        button.disabled = false;
+        textcast.showErrors(form, error);
+      });
+    });
+
+    if (body.value) {
+      showCount(estimate(body.value, counting), "estimate");
+      refreshCount();
+      refreshPreview();
+    }
+  }
+
+  // --- The plan page ---
+
+  function sendFailure(error) {
+    if (error.status === 429) {
+      return "Not sent: the sending quota is reached. " + error.message +
+        ". It frees up as earlier sends leave the 24-hour window.";
+    }
+    if (error.status === 409) return "Not sent: " + error.message + ".";
+    if (error.status === 403) return "Not sent: " + error.message + ".";
+    return "Not sent: " + (error.message || "something went wrong") + ".";
+  }
+
+  function setUpPlan() {
+    var send = byId("send-button");
+    if (send) {
+      send.addEventListener("click", function () {
+        if (!window.confirm(send.getAttribute("data-confirm"))) return;
+        var failure = byId("send-error");
+        var progress = byId("send-progress");
+        failure.hidden = true;
+        send.disabled = true;
+        progress.textContent = "Sending…";
+        progress.hidden = false;
+        textcast.api("POST", send.getAttribute("data-send")).then(function (campaign) {
+          window.location.assign("/campaigns/" + campaign.id);
+        }, function (error) {
+          send.disabled = false;
+          progress.hidden = true;
+          failure.textContent = sendFailure(error);
+          failure.hidden = false;
+          failure.focus();
+        });
+      });
+    }
+    var testForm = byId("test-form");
+    if (testForm) {
+      testForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var button = byId("test-button");
+        var result = byId("test-result");
+        var phone = byId("test-phone").value.trim();
+        textcast.clearErrors(testForm);
+        result.hidden = true;
+        button.disabled = true;
+        textcast.api("POST", testForm.getAttribute("data-test"), { phone: phone }).then(function () {
+          button.disabled = false;
+          result.textContent = "Test sent to " + phone + ".";
+          result.hidden = false;
+        }, function (error) {
+          button.disabled = false;
+          textcast.showErrors(testForm, error);
+        });
+      });
+    }
+    var budgetForm = byId("budget-form");
+    if (budgetForm) {
+      budgetForm.addEventListener("submit", function (event) {
+        event.preventDefault();
+        textcast.clearErrors(budgetForm);
+        var budget = Number(byId("new-budget").value);
+        textcast.api("PUT", budgetForm.getAttribute("data-budget"), { budget: budget })
+          .then(function () { window.location.reload(); }, function (error) {
+            textcast.showErrors(budgetForm, error);
+          });
+      });
+    }
+  }
+
+  // UTC times shown in this browser's time zone too.
+  function localTimes() {
+    document.querySelectorAll("time[data-local-time]").forEach(function (node) {
+      var date = new Date(node.getAttribute("datetime"));
+      if (isNaN(date.getTime())) return;
+      node.title = node.textContent;
+      node.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    });
+  }
+
+  var form = byId("campaign-form");
+  if (form) setUpEditor(form);
+  if (byId("plan")) setUpPlan();
+  localTimes();
+})(typeof window !== "undefined" ? window : globalThis);

@@ -1,0 +1,353 @@
+"""/campaigns and /campaigns/{id}: the list, live progress, charts, controls, a draft."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, update
+from tests.factories import make_campaign, numbers
+from tests.web.dashboard.conftest import SignedIn
+
+from textcast.db import Database
+from textcast.domain import campaigns
+from textcast.models import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    ContactList,
+    Message,
+    MessageStatus,
+    Role,
+)
+from textcast.web.dashboard.campaign_detail import PAGE_SIZE
+
+S = MessageStatus
+T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def element(page: str, element_id: str) -> str:
+    """The text of the element with this id (tags stripped)."""
+    found = re.search(rf'<(\w+)[^>]* id="{element_id}"[^>]*>(.*?)</\1>', page, re.S)
+    assert found is not None, element_id
+    return re.sub(r"<[^>]+>", "", found[2]).strip()
+
+
+def tag(page: str, element_id: str) -> str:
+    """The opening tag of the element with this id."""
+    found = re.search(rf'<[^>]* id="{element_id}"[^>]*>', page)
+    assert found is not None, element_id
+    return found[0]
+
+
+def settle(database: Database, campaign_id: int, *changes: dict[str, Any]) -> None:
+    """Give the campaign's first messages these values, in id order."""
+    with database.write() as session:
+        ids = session.scalars(
+            select(Message.id).where(Message.campaign_id == campaign_id).order_by(Message.id)
+        ).all()
+        for message_id, values in zip(ids, changes, strict=False):
+            if values:
+                session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+
+def delivered(minute: int) -> dict[str, Any]:
+    at = T0 + timedelta(minutes=minute)
+    return {"status": S.DELIVERED, "status_code": 0, "sent_at": T0, "operator_status_at": at}
+
+
+FAILED_34 = {"status": S.FAILED, "status_code": 34, "sent_at": T0, "operator_status_at": T0}
+OPTED_OUT = {"status": S.SKIPPED, "error": "opted_out"}
+
+
+@pytest.fixture
+def sending(database: Database) -> int:
+    """A campaign being sent: 3 delivered, 1 failed, 1 skipped, 1 still queued."""
+    campaign = make_campaign(database, numbers(6), launch=True)
+    settle(database, campaign.id, delivered(0), delivered(0), delivered(2), FAILED_34, OPTED_OUT)
+    return campaign.id
+
+
+def add_campaigns(database: Database, count: int, **values: Any) -> list[int]:
+    with database.write() as session:
+        rows = [
+            {
+                "reference": campaigns.new_reference(),
+                "name": f"Campaign {n}",
+                "body": "Hello",
+                "encoding": "GSM-7",
+                "parts": 1,
+                "status": CampaignStatus.COMPLETED,
+                "kind": CampaignKind.MARKETING,
+                "recipient_count": 0,
+                "audience": {},
+                "spent": 0.0,
+                "created_at": T0,
+            }
+            | values
+            for n in range(count)
+        ]
+        return list(session.scalars(insert(Campaign).returning(Campaign.id), rows))
+
+
+# -- the list ------------------------------------------------------------------------------
+
+
+def test_the_list_shows_each_campaign_with_its_state_and_delivery_rate(
+    signed_in: SignedIn, database: Database, sending: int
+) -> None:
+    draft = make_campaign(database, numbers(2))
+    with signed_in(Role.VIEWER) as client:
+        page = client.get("/campaigns").text
+
+    row = page[page.index(f'id="campaign-row-{sending}"') :].split("</tr>")[0]
+    assert f'<a href="/campaigns/{sending}">Test campaign</a>' in row
+    assert "status-sending" in row
+    assert ">6</td>" in row  # recipients
+    assert ">75.0%</td>" in row  # 3 delivered of 4 final outcomes; skipped is not one
+    draft_row = page[page.index(f'id="campaign-row-{draft.id}"') :].split("</tr>")[0]
+    assert "status-draft" in draft_row and "no final outcome yet" in draft_row
+    assert page.index(f"campaign-row-{draft.id}") < page.index(f"campaign-row-{sending}")
+    assert 'id="new-campaign"' not in page
+
+
+def test_writers_find_a_link_to_a_new_campaign(signed_in: SignedIn) -> None:
+    with signed_in(Role.EDITOR) as client:
+        page = client.get("/campaigns").text
+    assert tag(page, "new-campaign") == '<a class="button" id="new-campaign" href="/campaigns/new">'
+    assert 'id="no-campaigns"' in page
+
+
+def test_keyword_replies_and_test_sends_are_listed_on_request(
+    signed_in: SignedIn, database: Database
+) -> None:
+    (reply,) = add_campaigns(database, 1, kind=CampaignKind.REPLY)
+    (marketing,) = add_campaigns(database, 1)
+    with signed_in(Role.VIEWER) as client:
+        assert f'id="campaign-row-{reply}"' not in client.get("/campaigns").text
+        every = client.get("/campaigns?all=true").text
+    assert f'id="campaign-row-{reply}"' in every and f'id="campaign-row-{marketing}"' in every
+    assert "(reply)" in every
+
+
+def test_the_list_pages_back_to_older_campaigns(signed_in: SignedIn, database: Database) -> None:
+    ids = add_campaigns(database, PAGE_SIZE + 1)
+    with signed_in(Role.VIEWER) as client:
+        first = client.get("/campaigns").text
+        older = tag(first, "older-campaigns")
+        link = re.search(r'href="([^"]+)"', older)
+        assert link is not None
+        second = client.get(link[1].replace("&amp;", "&")).text
+    assert first.count('id="campaign-row-') == PAGE_SIZE
+    assert f'id="campaign-row-{ids[0]}"' not in first
+    assert second.count('id="campaign-row-') == 1 and f'id="campaign-row-{ids[0]}"' in second
+    assert 'id="older-campaigns"' not in second
+
+
+# -- a campaign -----------------------------------------------------------------------------
+
+
+def test_a_campaign_shows_its_progress_and_what_became_of_it(
+    signed_in: SignedIn, sending: int
+) -> None:
+    with signed_in(Role.VIEWER) as client:
+        page = client.get(f"/campaigns/{sending}").text
+
+    assert element(page, "campaign-status") == "sending"
+    assert 'max="6" value="5"' in tag(page, "progress")
+    assert (element(page, "count-final"), element(page, "count-total")) == ("5", "6")
+    assert element(page, "progress-percent") == "83%"
+    counts = {key: element(page, f"count-{key}") for key in ("waiting", "in-flight")}
+    counts |= {key: element(page, f"count-{key}") for key in ("delivered", "undelivered")}
+    assert counts == {"waiting": "1", "in-flight": "0", "delivered": "3", "undelivered": "1"}
+    assert element(page, "count-skipped") == "1"
+    assert element(page, "delivery-rate") == "75.0%"
+    # The funnel: each bar's value is in its tooltip, the summary and the hidden table.
+    funnel = page[page.index('id="funnel-chart"') :].split("</figure>")[0]
+    assert "<title>Delivered: 3 (50%)</title>" in funnel
+    assert "Messages: 6 (100%); Skipped: 1 (16.7%); Waiting to send: 1 (16.7%)" in funnel
+    assert "Sent: 4 (66.7%); With Sinch: 0 (0%); Delivered: 3 (50%); Not delivered: 1" in funnel
+    # The timeline: 4 sent at 10:00, settled: 2 delivered and 1 failed at 10:00, 1 at 10:02.
+    timeline = page[page.index('id="timeline-chart"') :].split("</figure>")[0]
+    assert "<title>10:00: 4 Sent</title>" in timeline
+    assert "<title>10:02: 1 Delivered</title>" in timeline
+    assert "4 sent, 3 delivered, 1 not delivered." in timeline
+    failures = element(page, "failures-table")
+    assert "failed" in failures and "34" in failures and "Operator error 34" in failures
+    assert "An SMPP or operator error reported by the SMSC" in failures
+    assert "opted_out" in element(page, "skips-table")
+    assert "Opted out before it was sent" in element(page, "skips-table")
+    assert tag(page, "export-csv").startswith(
+        f'<a class="button secondary" id="export-csv" href="/api/v1/campaigns/{sending}/export.csv"'
+    )
+    assert 'data-poll="true"' in tag(page, "campaign")
+    assert '<script src="/static/campaign.js" defer></script>' in page
+
+
+def test_the_page_counts_statuses_the_way_its_script_sums_the_api(
+    signed_in: SignedIn, sending: int
+) -> None:
+    """The script adds up the API's `counts` over each figure's data-statuses."""
+    with signed_in(Role.VIEWER) as client:
+        page = client.get(f"/campaigns/{sending}").text
+        api = client.get(f"/api/v1/campaigns/{sending}").json()
+    figures = re.findall(
+        r'<dd class="stat" id="count-[^"]+" data-statuses="([^"]+)">([^<]+)<', page
+    )
+    assert len(figures) == 5
+    for statuses, shown in figures:
+        assert sum(api["counts"].get(s, 0) for s in statuses.split()) == int(shown)
+    assert sum(int(shown) for _, shown in figures) == api["total"]
+    assert element(page, "count-final") == str(api["final"])
+
+
+def test_viewers_get_no_controls_and_editors_those_the_state_allows(
+    signed_in: SignedIn, sending: int
+) -> None:
+    with signed_in(Role.VIEWER) as client:
+        page = client.get(f"/campaigns/{sending}").text
+    for control in ("pause", "resume", "cancel"):
+        assert f'id="{control}"' not in page
+    assert 'id="export-csv"' in page
+
+    with signed_in(Role.EDITOR) as client:
+        page = client.get(f"/campaigns/{sending}").text
+    pause, resume, cancel = (tag(page, c) for c in ("pause", "resume", "cancel"))
+    assert f'data-api-action="POST /api/v1/campaigns/{sending}/pause"' in pause
+    assert " hidden" not in pause and " hidden" not in cancel
+    assert resume.endswith(" hidden>")
+    assert 'class="danger"' in cancel and "data-confirm=" in cancel
+
+
+def test_the_buttons_actions_change_the_state_they_show(signed_in: SignedIn, sending: int) -> None:
+    with signed_in(Role.EDITOR) as client:
+        page = client.get(f"/campaigns/{sending}").text
+        method, path = re.findall(r'data-api-action="(\w+) ([^"]+)"', tag(page, "pause"))[0]
+        assert client.request(method, path).status_code == 200
+        paused = client.get(f"/campaigns/{sending}").text
+        assert element(paused, "campaign-status") == "paused"
+        assert element(paused, "status-reason") == "paused by a user"
+        assert tag(paused, "pause").endswith(" hidden>")
+        assert " hidden" not in tag(paused, "resume") and " hidden" not in tag(paused, "cancel")
+
+        method, path = re.findall(r'data-api-action="(\w+) ([^"]+)"', tag(paused, "cancel"))[0]
+        assert client.request(method, path).status_code == 200
+        cancelled = client.get(f"/campaigns/{sending}").text
+    assert element(cancelled, "campaign-status") == "cancelled"
+    for control in ("pause", "resume", "cancel"):
+        assert tag(cancelled, control).endswith(" hidden>")
+    # Every message is final now (the queued one was skipped): nothing left to watch.
+    assert 'data-poll="false"' in tag(cancelled, "campaign")
+    assert "cancelled" in element(cancelled, "skips-table")
+
+
+def test_a_completed_campaign_stops_polling_once_every_message_is_final(
+    signed_in: SignedIn, database: Database, sending: int
+) -> None:
+    with database.write() as session:
+        session.execute(update(Campaign).values(status=CampaignStatus.COMPLETED, completed_at=T0))
+    with signed_in(Role.EDITOR) as client:
+        waiting = client.get(f"/campaigns/{sending}").text
+        settle(database, sending, *[{}] * 5, delivered(3))
+        done = client.get(f"/campaigns/{sending}").text
+    assert 'data-poll="true"' in tag(waiting, "campaign")  # one message is still queued
+    assert 'data-poll="false"' in tag(done, "campaign")
+    assert 'data-settled="completed cancelled failed"' in tag(done, "campaign")
+    assert tag(done, "cancel").endswith(" hidden>")  # Sinch holds none of it
+
+
+def test_a_campaign_without_messages_has_an_empty_page(
+    signed_in: SignedIn, database: Database
+) -> None:
+    (empty,) = add_campaigns(database, 1, launched_at=T0, completed_at=T0)
+    with signed_in(Role.EDITOR) as client:
+        page = client.get(f"/campaigns/{empty}")
+    assert page.status_code == 200
+    assert 'max="1" value="0"' in tag(page.text, "progress")
+    assert element(page.text, "progress-percent") == "0%"
+    assert 'id="no-messages"' in page.text
+    assert "no final outcome yet" in element(page.text, "delivery-rate")
+    assert "No data yet" in page.text and "Nothing sent yet." in page.text
+    assert 'data-poll="false"' in tag(page.text, "campaign")
+    assert 'id="no-failures"' in page.text and 'id="no-skips"' in page.text
+
+
+def test_a_draft_shows_its_message_and_audience_and_leads_to_its_plan(
+    signed_in: SignedIn, database: Database
+) -> None:
+    with database.write() as session:
+        spring = ContactList(name="Spring <customers>")
+        session.add(spring)
+        session.flush()
+        draft = campaigns.create_campaign(
+            session,
+            campaigns.CampaignDraft(
+                "Spring sale", "20% off & more", numbers(3), list_ids=[spring.id], budget=12.5
+            ),
+            "US",
+        )
+    with signed_in(Role.EDITOR, price_currency="EUR") as client:
+        page = client.get(f"/campaigns/{draft.id}").text
+    assert element(page, "campaign-status") == "draft"
+    assert element(page, "campaign-body") == "20% off &amp; more"
+    assert element(page, "audience-numbers") == "3"
+    assert element(page, "audience-lists") == "Spring &lt;customers&gt;"
+    assert element(page, "audience-segments") == "none"
+    assert "12.50 EUR" in page
+    assert tag(page, "plan-link") == (
+        f'<a class="button" id="plan-link" href="/campaigns/{draft.id}/plan">'
+    )
+    assert element(page, "plan-link") == "Review the plan and send"
+    for absent in ('id="progress"', 'id="pause"', "campaign.js", 'id="funnel-chart"'):
+        assert absent not in page
+
+
+def test_the_live_fragment_is_the_charts_and_tables_alone(
+    signed_in: SignedIn, sending: int
+) -> None:
+    with signed_in(Role.VIEWER) as client:
+        fragment = client.get(f"/campaigns/{sending}/live")
+    assert fragment.status_code == 200
+    assert fragment.headers["content-type"].startswith("text/html")
+    assert 'id="funnel-chart"' in fragment.text and 'id="timeline-chart"' in fragment.text
+    assert "<html" not in fragment.text and "<nav" not in fragment.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/campaigns/999", "/campaigns/0", "/campaigns/99999999999999999999", "/campaigns/999/live"],
+)
+def test_an_unknown_campaign_is_a_404_page(signed_in: SignedIn, path: str) -> None:
+    with signed_in(Role.VIEWER) as client:
+        page = client.get(path)
+    assert page.status_code == 404
+    assert 'id="campaign-missing"' in page.text
+
+
+def test_pages_carry_no_inline_script_style_or_event_handler(
+    signed_in: SignedIn, database: Database, sending: int
+) -> None:
+    """The Content-Security-Policy allows scripts from our files only."""
+    draft = make_campaign(database, numbers(1))
+    with signed_in(Role.ADMIN) as client:
+        pages = [
+            client.get(path).text
+            for path in (
+                "/",
+                "/campaigns",
+                f"/campaigns/{sending}",
+                f"/campaigns/{sending}/live",
+                f"/campaigns/{draft.id}",
+            )
+        ]
+    for page in pages:
+        assert_no_inline_code(page)
+
+
+def assert_no_inline_code(page: str) -> None:
+    assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", page)
+    assert not re.search(r"\son[a-z]+\s*=", page)
+    assert not re.search(r"\sstyle\s*=", page)
+    assert "javascript:" not in page
