@@ -26,6 +26,7 @@ from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.provider import Provider, ProviderError
 from textcast.sinch.client import SinchClient
+from textcast.sinch.connections import SinchAccount
 from textcast.sinch.events import stored_event
 from textcast.sinch.provider import SinchProvider
 from textcast.web.group_commit import GroupCommitter
@@ -41,22 +42,32 @@ SWEEP_SECONDS = 2.0
 POST_WAIT_SECONDS = 120.0
 
 
-def build_provider(settings: Settings) -> Provider:
+def sinch_account(settings: Settings) -> SinchAccount:
+    """The Sinch account this configuration talks to: the real one, or the built-in simulator."""
     if settings.uses_simulator:
-        client = SinchClient(
+        return SinchAccount(
             settings.sinch_base_url or settings.public_url + SIMULATOR_MOUNT,
             SIMULATOR_PLAN_ID,
             SIMULATOR_TOKEN,
-            timeout=settings.sinch_timeout_seconds,
+            simulated=True,
+            url_setting="SINCH_BASE_URL" if settings.sinch_base_url else "BASE_URL",
         )
-    else:
-        assert settings.sinch_service_plan_id and settings.sinch_api_token
-        client = SinchClient(
-            settings.sinch_api_url,
-            settings.sinch_service_plan_id,
-            settings.sinch_api_token,
-            timeout=settings.sinch_timeout_seconds,
-        )
+    return SinchAccount(
+        settings.sinch_api_url,
+        settings.sinch_service_plan_id or "",
+        settings.sinch_api_token or "",
+        url_setting="SINCH_BASE_URL" if settings.sinch_base_url else "SINCH_REGION",
+    )
+
+
+def build_provider(settings: Settings) -> Provider:
+    account = sinch_account(settings)
+    client = SinchClient(
+        account.base_url,
+        account.service_plan_id,
+        account.api_token,
+        timeout=settings.sinch_timeout_seconds,
+    )
     return SinchProvider(client)
 
 

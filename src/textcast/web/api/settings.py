@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from textcast.config import Settings
 from textcast.domain.permissions import Permission
 from textcast.domain.send_window import LEGAL_LIMITS, Rules, Window, parse_window
-from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, SIMULATOR_TOKEN, Runtime
+from textcast.runtime import SIMULATOR_MOUNT, Runtime, sinch_account
 from textcast.sinch import connections
-from textcast.sinch.connections import ConnectionCheck, Problem, SinchAccount
+from textcast.sinch.connections import ConnectionCheck, Problem
 from textcast.web.auth import Administrator, guard
 from textcast.web.deps import RuntimeDep, SettingsDep
 from textcast.web.webhooks import DELIVERY_REPORTS, INBOUND, WEBHOOKS_PREFIX
@@ -188,24 +188,6 @@ async def check_sinch(settings: SettingsDep, _: Administrator) -> ConnectionChec
         sinch_account(settings), timeout=settings.sinch_timeout_seconds
     )
     return ConnectionCheckOut.of(check, settings.uses_simulator)
-
-
-def sinch_account(settings: Settings) -> SinchAccount:
-    """The Sinch account the dispatcher uses (see `runtime.build_provider`)."""
-    if settings.uses_simulator:
-        return SinchAccount(
-            settings.sinch_base_url or settings.public_url + SIMULATOR_MOUNT,
-            SIMULATOR_PLAN_ID,
-            SIMULATOR_TOKEN,
-            simulated=True,
-            url_setting="SINCH_BASE_URL" if settings.sinch_base_url else "BASE_URL",
-        )
-    return SinchAccount(
-        settings.sinch_api_url,
-        settings.sinch_service_plan_id or "",
-        settings.sinch_api_token or "",
-        url_setting="SINCH_BASE_URL" if settings.sinch_base_url else "SINCH_REGION",
-    )
 
 
 def _sinch(settings: Settings) -> SinchOut:
