@@ -47,11 +47,11 @@ class Settings(BaseSettings):
     # Sinch. The tutorial's names (SINCH_SERVICE_PLAN_ID, SINCH_API_TOKEN, SINCH_BASE_URL,
     # SINCH_NUMBER) are the primary names.
     sinch_service_plan_id: str | None = None
-    sinch_api_token: str | None = None
+    sinch_api_token: SecretStr | None = None
     sinch_region: str | None = None
     sinch_base_url: str | None = None
     sinch_number: str | None = None
-    sinch_webhook_secret: str | None = None
+    sinch_webhook_secret: SecretStr | None = None
     sinch_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
 
     base_url: str | None = None

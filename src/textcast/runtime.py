@@ -55,7 +55,7 @@ def sinch_account(settings: Settings) -> SinchAccount:
     return SinchAccount(
         settings.sinch_api_url,
         settings.sinch_service_plan_id or "",
-        settings.sinch_api_token or "",
+        settings.sinch_api_token.get_secret_value() if settings.sinch_api_token else "",
         url_setting="SINCH_BASE_URL" if settings.sinch_base_url else "SINCH_REGION",
     )
 

@@ -143,7 +143,11 @@ def _simulator_app(settings: Settings, tuning: SimulatorConfig | None) -> Starle
             api_token=SIMULATOR_TOKEN,
             default_callback_url=callback_url(settings, DELIVERY_REPORTS),
             inbound_callback_url=callback_url(settings, INBOUND),
-            webhook_secret=settings.sinch_webhook_secret,
+            webhook_secret=(
+                settings.sinch_webhook_secret.get_secret_value()
+                if settings.sinch_webhook_secret
+                else None
+            ),
             callback_basic_auth=basic_auth_credentials(settings),
         )
     )

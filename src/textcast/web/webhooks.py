@@ -127,7 +127,7 @@ class WebhookEndpoint:
         if settings.sinch_webhook_secret:
             try:
                 check = verify_signature(
-                    settings.sinch_webhook_secret,
+                    settings.sinch_webhook_secret.get_secret_value(),
                     raw,
                     headers,
                     now=self.runtime.clock(),
