@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench soak format clean install
+.PHONY: run test lint bench soak fuzz format clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,17 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/textcast serve
 
-## test: the whole suite on SQLite and PostgreSQL (soak runs excluded)
+## test: the whole suite on SQLite and PostgreSQL (soak and long fuzz runs excluded)
 test: $(STAMP)
 	$(BIN)/pytest
 
 ## soak: the long runs `make test` skips
 soak: $(STAMP)
 	$(BIN)/pytest -m soak
+
+## fuzz: every API operation against the OpenAPI document at length; prints the cases run
+fuzz: $(STAMP)
+	$(BIN)/pytest -m fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -39,7 +39,9 @@ class Site:
     password: str = PASSWORD
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this
+# thread while it is open, which would break every later test that runs one of its own.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI"):

@@ -36,6 +36,7 @@ from textcast.domain.phones import InvalidPhone, read_phone
 if TYPE_CHECKING:
     from _csv import Reader
 
+NUL = "\x00"
 SAMPLE_BYTES = 64 * 1024
 SAMPLE_ROWS = 200
 DELIMITERS = (",", ";", "\t")
@@ -145,8 +146,11 @@ def detect_layout(path: Path, default_region: str) -> Layout:
         raise CsvProblem("the file is empty")
     encoding = detect_encoding(head)
     text = _sample_text(head, encoding, complete=not more)
-    delimiter = detect_delimiter(text)
-    rows = [row for row in _reader(io.StringIO(text), delimiter) if any(row)][: SAMPLE_ROWS + 1]
+    try:
+        delimiter = detect_delimiter(text)
+        rows = [row for row in _reader(_lines(text), delimiter) if any(row)][: SAMPLE_ROWS + 1]
+    except csv.Error as exc:
+        raise CsvProblem(f"malformed CSV ({exc})") from None
     if not rows:
         raise CsvProblem("the file has no rows")
     has_header = _is_header(rows[0])
@@ -170,7 +174,7 @@ def detect_encoding(head: bytes) -> str:
 def detect_delimiter(text: str) -> str:
     best, best_score = ",", (0.0, 1)
     for delimiter in DELIMITERS:
-        widths = [len(row) for row in _reader(io.StringIO(text), delimiter) if any(row)]
+        widths = [len(row) for row in _reader(_lines(text), delimiter) if any(row)]
         widths = widths[: SAMPLE_ROWS + 1]
         if not widths:
             continue
@@ -188,6 +192,17 @@ def _sample_text(head: bytes, encoding: str, *, complete: bool) -> str:
         cut = max(text.rfind("\n"), text.rfind("\r"))
         text = text[:cut] if cut > 0 else text
     return text
+
+
+def _lines(text: str) -> io.StringIO:
+    # As `read_rows` reads the file: a lone \r ends a line too (old Mac files), NULs go.
+    return io.StringIO(text.replace(NUL, ""), newline="")
+
+
+def _without_nul(lines: Iterable[str]) -> Iterator[str]:
+    """NUL characters dropped: padding from some exports, and PostgreSQL text cannot hold one."""
+    for line in lines:
+        yield line.replace(NUL, "") if NUL in line else line
 
 
 def _is_header(first: list[str]) -> bool:
@@ -279,7 +294,7 @@ def read_rows(file: BinaryIO, layout: Layout) -> Iterator[Row]:
     _register_latin1_fallback()
     errors = _LATIN1_FALLBACK if layout.encoding == "utf-8-sig" else "strict"
     text = io.TextIOWrapper(file, encoding=layout.encoding, errors=errors, newline="")
-    reader = _reader(text, layout.delimiter)
+    reader = _reader(_without_nul(text), layout.delimiter)
     previous = 0
     header_pending = layout.has_header
     try:

@@ -24,10 +24,12 @@ CODE_ALPHABET = string.ascii_letters + string.digits
 CODE_CHARS = 8
 """62**8: about 48 random bits, unguessable one by one."""
 MAX_CODE_CHARS = 16
-"""The column's width: a longer path can be answered 404 without asking the database."""
+"""The column's width: a longer path, like one with other characters than the alphabet's,
+can be answered 404 without asking the database."""
 LINK_FIELD = "link"
 """Short links become the Sinch placeholders `${link.0}`, `${link.1}`, ... in order."""
 
+_CODE_SET = frozenset(CODE_ALPHABET)
 _URL = re.compile(r"https?://[^\s<>\"{}]+", re.IGNORECASE)
 _TRAILING = ".,;:!?'"
 _CLOSING = {")": "(", "]": "["}
@@ -51,7 +53,7 @@ def find_urls(body: str) -> list[str]:
 
 def record_click(session: Session, code: str) -> str | None:
     """Count a click on `code`; its target URL, or None for a code we never made."""
-    if len(code) > MAX_CODE_CHARS:
+    if len(code) > MAX_CODE_CHARS or not _CODE_SET.issuperset(code):
         return None
     now = utcnow()
     url: str | None = session.scalar(

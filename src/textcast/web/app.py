@@ -39,7 +39,7 @@ from textcast.web.api import (
 from textcast.web.auth import AdminOnlyUnder
 from textcast.web.dashboard import install_dashboard
 from textcast.web.docs import install_docs
-from textcast.web.errors import install_error_handlers
+from textcast.web.errors import document_problems, install_error_handlers
 from textcast.web.rate_limits import RateLimits
 from textcast.web.security import BodyLimit, SecurityHeaders
 from textcast.web.webhooks import (
@@ -66,6 +66,11 @@ class TextcastApp(FastAPI):
             await endpoint(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = document_problems(super().openapi())
+        return self.openapi_schema
 
 
 def create_app(

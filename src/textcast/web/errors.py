@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from textcast.domain.errors import (
     Conflict,
@@ -15,6 +22,74 @@ from textcast.domain.errors import (
     TooManyRequests,
     Unauthenticated,
 )
+
+
+class FieldProblemOut(BaseModel):
+    field: str = Field(description="Where, e.g. `recipients[3]` or `body`.")
+    message: str
+    value: str | None = Field(default=None, description="The value at fault, when it helps.")
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: str = Field(
+        description="invalid_input, unauthenticated, forbidden, not_found, "
+        "method_not_allowed, conflict, body_too_large or too_many_requests."
+    )
+    message: str
+    problems: list[FieldProblemOut] | None = Field(
+        default=None, description="400 only: every field at fault, and why."
+    )
+
+
+_MEANINGS = {
+    400: "Invalid input: every field at fault, and why.",
+    401: "No API key or session, or one that is unknown, revoked or expired.",
+    403: "Not allowed: the role, the key's scopes, or a missing CSRF token.",
+    404: "Not found.",
+    409: "Valid, but impossible in the current state.",
+    413: "The request body is over its size cap.",
+    429: "A rate limit or quota is reached: retry after `Retry-After` seconds.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """For a route's `responses=`: the error answers of its own, beyond those of its kind."""
+    return {status: {"model": ErrorOut, "description": _MEANINGS[status]} for status in statuses}
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Every operation's document shows the error answers of its kind.
+
+    Request validation answers 400 here, not FastAPI's 422; a guarded operation may answer
+    401, 403 and 429; one with path parameters 404; one with a body 413 (`BodyLimit`)."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    error = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in {**error.pop("$defs", {}), "ErrorOut": error}.items():
+        schemas.setdefault(name, definition)
+    for path in openapi.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation["responses"]
+            statuses = [400] if responses.pop("422", None) else []
+            if operation.get("security"):
+                statuses += [401, 403, 429]
+            if any(p["in"] == "path" for p in operation.get("parameters", [])):
+                statuses.append(404)
+            if "requestBody" in operation:
+                statuses.append(413)
+            for status in statuses:
+                responses.setdefault(str(status), _documented(status))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return openapi
+
+
+def _documented(status: int) -> dict[str, Any]:
+    return {
+        "description": _MEANINGS[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+    }
 
 
 def problem_response(
@@ -48,6 +123,21 @@ def install_error_handlers(app: FastAPI) -> None:
             400, "invalid_input", f"{len(problems)} problem(s) in the request", problems
         )
 
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        """FastAPI's and Starlette's own: an unknown path, a wrong method, an unreadable body."""
+        if exc.status_code == 400:
+            response = problem_response(
+                400, "invalid_input", exc.detail, [FieldProblem("body", exc.detail)]
+            )
+        else:
+            error = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+            response = problem_response(exc.status_code, error, exc.detail)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
+
     @app.exception_handler(NotFound)
     async def _missing(_: Request, exc: NotFound) -> JSONResponse:
         return problem_response(404, "not_found", str(exc))
@@ -71,6 +161,15 @@ def install_error_handlers(app: FastAPI) -> None:
         response = problem_response(429, "too_many_requests", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of the path: Starlette names only those of the first route matching it."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

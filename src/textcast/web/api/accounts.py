@@ -6,15 +6,18 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from textcast.domain import api_keys, audit, passwords, sessions, users
 from textcast.domain.audit import Actor
 from textcast.domain.errors import Forbidden
 from textcast.domain.permissions import Permission, Principal, Scope
 from textcast.models import ApiKey, AuditEntry, Role, User
+from textcast.web.api.ids import Id, IdIn
+from textcast.web.api.inputs import Input, NoNul
 from textcast.web.auth import Administrator, Reader, guard
 from textcast.web.deps import DatabaseDep, ReadSession
+from textcast.web.errors import problems
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[guard(Permission.READ)])
 
@@ -60,7 +63,7 @@ def me(principal: Reader) -> MeOut:
     )
 
 
-class UserIn(BaseModel):
+class UserIn(Input):
     email: Annotated[str, Field(max_length=users.MAX_EMAIL_CHARS)]
     password: Annotated[
         str | None,
@@ -82,7 +85,7 @@ def list_users(session: ReadSession, _: Administrator) -> list[UserOut]:
     return [UserOut.of(user) for user in users.list_users(session)]
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED)
+@router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_user(payload: UserIn, database: DatabaseDep, principal: Administrator) -> UserCreatedOut:
     generated = users.generate_password() if payload.password is None else None
     with database.write() as session:
@@ -95,17 +98,17 @@ def create_user(payload: UserIn, database: DatabaseDep, principal: Administrator
     return UserCreatedOut(**UserOut.of(user).model_dump(), password=generated)
 
 
-class UserPatch(BaseModel):
+class UserPatch(Input):
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: Annotated[bool | None, Field(strict=True)] = None
     password: Annotated[
         str | None, Field(min_length=passwords.MIN_LENGTH, max_length=passwords.MAX_LENGTH)
     ] = None
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", responses=problems(409))
 def update_user(
-    user_id: int, payload: UserPatch, database: DatabaseDep, principal: Administrator
+    user_id: Id, payload: UserPatch, database: DatabaseDep, principal: Administrator
 ) -> UserOut:
     """Change a role, disable (signs the user out everywhere) or set a password."""
     with database.write() as session:
@@ -125,10 +128,10 @@ def update_user(
     return UserOut.of(user)
 
 
-class ApiKeyIn(BaseModel):
+class ApiKeyIn(Input):
     name: Annotated[str, Field(min_length=1, max_length=api_keys.MAX_NAME_CHARS)]
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)] = [Scope.READ]
-    user_id: int | None = Field(
+    scopes: list[Scope] = Field(default_factory=lambda: [Scope.READ], min_length=1, max_length=3)
+    user_id: IdIn | None = Field(
         default=None, description="Owner (admins only); yourself when left out."
     )
 
@@ -168,7 +171,7 @@ def list_keys(session: ReadSession, principal: Reader) -> list[ApiKeyOut]:
     return [ApiKeyOut.of(key) for key in api_keys.keys_of(session, owner)]
 
 
-@router.post("/apikeys", status_code=status.HTTP_201_CREATED)
+@router.post("/apikeys", status_code=status.HTTP_201_CREATED, responses=problems(404))
 def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: Reader) -> ApiKeyCreatedOut:
     """A key never grants more than its owner's role, nor more than the caller has."""
     owner_id = payload.user_id or principal.user_id
@@ -192,7 +195,7 @@ def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: Reader) -> A
 
 
 @router.delete("/apikeys/{key_id}")
-def revoke_key(key_id: int, database: DatabaseDep, principal: Reader) -> ApiKeyOut:
+def revoke_key(key_id: Id, database: DatabaseDep, principal: Reader) -> ApiKeyOut:
     """Revoke one of your keys (an admin: anyone's). It stops working at once."""
     with database.write() as session:
         key = api_keys.get_key(session, key_id)
@@ -207,6 +210,15 @@ def revoke_key(key_id: int, database: DatabaseDep, principal: Reader) -> ApiKeyO
 def _own_or_admin(principal: Principal, key: ApiKey) -> None:
     if key.user_id != principal.user_id and not principal.can(Permission.ADMIN):
         raise Forbidden("only an admin manages somebody else's keys")
+
+
+def _iso_only(value: object) -> object:
+    """An ISO 8601 text; pydantic alone would also read a bare number as a Unix time."""
+    if value is None:
+        return value
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-11-27T09:00:00Z")
+    return value
 
 
 class AuditEntryOut(BaseModel):
@@ -242,12 +254,16 @@ class AuditPage(BaseModel):
 def audit_log(
     session: ReadSession,
     _: Administrator,
-    action: Annotated[str | None, Query(max_length=40, description="e.g. `login.failure`.")] = None,
-    user_id: int | None = None,
-    since: datetime | None = None,
-    cursor: Annotated[
-        int | None, Query(ge=1, description="`next_cursor` of the last page.")
+    action: Annotated[
+        str | None, Query(max_length=40, description="e.g. `login.failure`."), NoNul
     ] = None,
+    user_id: Id | None = None,
+    since: Annotated[
+        datetime | None,
+        BeforeValidator(_iso_only),
+        Query(description="ISO 8601, e.g. `2026-11-27T09:00:00Z`."),
+    ] = None,
+    cursor: Annotated[Id | None, Query(description="`next_cursor` of the last page.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Newest first: sign-ins, keys, users, campaign actions, imports, erasures."""

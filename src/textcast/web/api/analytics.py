@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain import analytics, campaigns
 from textcast.domain.permissions import Permission
+from textcast.web.api.ids import Id
 from textcast.web.auth import guard
 from textcast.web.deps import DatabaseDep, ReadSession
 
@@ -130,7 +131,7 @@ class AnalyticsOut(BaseModel):
 
 
 @router.get("/{campaign_id}/analytics")
-def campaign_analytics(campaign_id: int, session: ReadSession) -> AnalyticsOut:
+def campaign_analytics(campaign_id: Id, session: ReadSession) -> AnalyticsOut:
     return AnalyticsOut.of(analytics.campaign_analytics(session, campaign_id))
 
 
@@ -144,7 +145,7 @@ def campaign_analytics(campaign_id: int, session: ReadSession) -> AnalyticsOut:
         }
     },
 )
-def export_messages(campaign_id: int, database: DatabaseDep) -> StreamingResponse:
+def export_messages(campaign_id: Id, database: DatabaseDep) -> StreamingResponse:
     """Every message with its status, Sinch code and meaning, and why it failed or was skipped."""
     # A short session of its own: the export's pages each read in a fresh one, and nothing
     # should hold a snapshot for as long as the download lasts.

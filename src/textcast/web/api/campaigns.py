@@ -13,27 +13,31 @@ from textcast.domain import audit, campaigns, planning
 from textcast.domain.audit import Actor
 from textcast.domain.permissions import Permission
 from textcast.models import Campaign, MessageStatus, utcnow
+from textcast.web.api.ids import MAX_ID, Id, IdIn
+from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender, Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession, RuntimeDep, SettingsDep
+from textcast.web.errors import problems
 
 router = APIRouter(
     prefix="/api/v1/campaigns", tags=["campaigns"], dependencies=[guard(Permission.READ)]
 )
 
 
-class CampaignIn(BaseModel):
+class CampaignIn(Input):
     name: Annotated[str, Field(max_length=campaigns.MAX_NAME_CHARS)]
     body: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)]
-    recipients: Annotated[
-        list[str], Field(description="Phone numbers, E.164 or national (DEFAULT_REGION).")
-    ] = []
-    lists: list[int] = Field(default=[], description="Lists whose subscribed contacts get it.")
-    segments: list[int] = Field(default=[], description="Segments, evaluated at launch.")
+    recipients: list[str] = Field(
+        default=[], description="Phone numbers, E.164 or national (DEFAULT_REGION)."
+    )
+    lists: list[IdIn] = Field(default=[], description="Lists whose subscribed contacts get it.")
+    segments: list[IdIn] = Field(default=[], description="Segments, evaluated at launch.")
     sender: str | None = Field(
         default=None, description="Sender number or alphanumeric ID; SINCH_NUMBER by default."
     )
     smart_encoding: bool = Field(
         default=False,
+        strict=True,
         description="Replace characters that force UCS-2 (curly quotes, dashes, ...) at send.",
     )
     send_at: datetime | None = Field(
@@ -141,9 +145,7 @@ class CampaignPage(BaseModel):
 @router.get("")
 def list_campaigns(
     session: ReadSession,
-    cursor: Annotated[
-        int | None, Query(ge=1, description="`next_cursor` of the previous page.")
-    ] = None,
+    cursor: Annotated[Id | None, Query(description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CampaignPage:
     rows = campaigns.list_campaigns(session, before_id=cursor, limit=limit)
@@ -176,8 +178,8 @@ def create_campaign(
     return CampaignOut.of(campaign)
 
 
-@router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
-def send_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
+@router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED, responses=problems(409))
+def send_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """Launch: one message per recipient, then sending starts (or waits for `send_at`).
 
     429 when the audience would pass the rolling 24-hour quota; 409 above the per-campaign
@@ -238,7 +240,7 @@ class PlanOut(BaseModel):
 
 
 @router.post("/{campaign_id}/plan")
-def plan_campaign(campaign_id: int, runtime: RuntimeDep) -> PlanOut:
+def plan_campaign(campaign_id: Id, runtime: RuntimeDep) -> PlanOut:
     """Who gets what, in how many parts, at what cost, finishing when: nothing is written."""
     with runtime.database.read() as session:
         campaign = campaigns.get_campaign(session, campaign_id)
@@ -285,8 +287,8 @@ def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
     )
 
 
-@router.post("/{campaign_id}/pause")
-def pause_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
+@router.post("/{campaign_id}/pause", responses=problems(409))
+def pause_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """Nothing more is handed to Sinch; batches already sent go on. 409 unless scheduled or
     sending."""
     with runtime.database.write() as session:
@@ -295,8 +297,8 @@ def pause_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> 
     return CampaignOut.of(campaign)
 
 
-@router.post("/{campaign_id}/resume")
-def resume_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
+@router.post("/{campaign_id}/resume", responses=problems(409))
+def resume_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """409 unless paused (or when its budget is spent: raise it first)."""
     with runtime.database.write() as session:
         campaign = campaigns.resume_campaign(session, campaign_id)
@@ -305,13 +307,13 @@ def resume_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) ->
     return CampaignOut.of(campaign)
 
 
-class BudgetIn(BaseModel):
+class BudgetIn(Input):
     budget: float = Field(gt=0)
 
 
 @router.put("/{campaign_id}/budget")
 def set_budget(
-    campaign_id: int, payload: BudgetIn, runtime: RuntimeDep, principal: Sender
+    campaign_id: Id, payload: BudgetIn, runtime: RuntimeDep, principal: Sender
 ) -> CampaignOut:
     with runtime.database.write() as session:
         campaign = campaigns.set_budget(session, campaign_id, payload.budget)
@@ -325,8 +327,8 @@ def set_budget(
     return CampaignOut.of(campaign)
 
 
-@router.post("/{campaign_id}/cancel")
-async def cancel_campaign(campaign_id: int, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
+@router.post("/{campaign_id}/cancel", responses=problems(409))
+async def cancel_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """Skips every message not yet handed over and cancels Sinch batches still in its queue."""
 
     def cancel() -> tuple[Campaign, list[str]]:
@@ -340,8 +342,10 @@ async def cancel_campaign(campaign_id: int, runtime: RuntimeDep, principal: Send
     return CampaignOut.of(campaign)
 
 
-@router.post("/{campaign_id}/duplicate", status_code=status.HTTP_201_CREATED)
-def duplicate_campaign(campaign_id: int, runtime: RuntimeDep, principal: Writer) -> CampaignOut:
+@router.post(
+    "/{campaign_id}/duplicate", status_code=status.HTTP_201_CREATED, responses=problems(409)
+)
+def duplicate_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Writer) -> CampaignOut:
     """A new draft with the same body, audience and options."""
     with runtime.database.write() as session:
         campaign = campaigns.duplicate_campaign(session, campaign_id)
@@ -355,13 +359,13 @@ def duplicate_campaign(campaign_id: int, runtime: RuntimeDep, principal: Writer)
     return CampaignOut.of(campaign)
 
 
-class TestIn(BaseModel):
+class TestIn(Input):
     phone: str = Field(max_length=32, description="E.164, or national in DEFAULT_REGION.")
 
 
-@router.post("/{campaign_id}/test", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{campaign_id}/test", status_code=status.HTTP_202_ACCEPTED, responses=problems(409))
 def test_campaign(
-    campaign_id: int, payload: TestIn, runtime: RuntimeDep, principal: Sender
+    campaign_id: Id, payload: TestIn, runtime: RuntimeDep, principal: Sender
 ) -> CampaignOut:
     """Send the text, rendered for that number's contact, to one number now."""
     with runtime.database.write() as session:
@@ -374,7 +378,7 @@ def test_campaign(
 
 
 @router.get("/{campaign_id}")
-def get_campaign(campaign_id: int, session: ReadSession) -> CampaignProgressOut:
+def get_campaign(campaign_id: Id, session: ReadSession) -> CampaignProgressOut:
     progress = campaigns.campaign_progress(session, campaign_id)
     return CampaignProgressOut(
         **CampaignOut.of(progress.campaign).model_dump(),
@@ -386,10 +390,12 @@ def get_campaign(campaign_id: int, session: ReadSession) -> CampaignProgressOut:
 
 @router.get("/{campaign_id}/messages")
 def list_messages(
-    campaign_id: int,
+    campaign_id: Id,
     session: ReadSession,
     status: MessageStatus | None = None,
-    cursor: Annotated[int, Query(ge=0, description="`next_cursor` of the previous page.")] = 0,
+    cursor: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="`next_cursor` of the previous page.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> MessagePage:
     rows = campaigns.list_messages(

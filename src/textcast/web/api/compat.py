@@ -14,13 +14,15 @@ from pydantic import BaseModel, Field
 from textcast.domain import audit, campaigns
 from textcast.domain.audit import Actor
 from textcast.domain.errors import FieldProblem, InvalidInput
+from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender
 from textcast.web.deps import RuntimeDep
+from textcast.web.errors import problems
 
 router = APIRouter(tags=["tutorial compatibility"])
 
 
-class TutorialSendIn(BaseModel):
+class TutorialSendIn(Input):
     recipients: list[str]
     message: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)]
     name: str | None = None
@@ -33,7 +35,7 @@ class TutorialSendOut(BaseModel):
     status: str
 
 
-@router.post("/api/campaigns/send", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/api/campaigns/send", status_code=status.HTTP_202_ACCEPTED, responses=problems(409))
 def send(payload: TutorialSendIn, runtime: RuntimeDep, principal: Sender) -> TutorialSendOut:
     draft = campaigns.CampaignDraft(
         name=payload.name or "API send",

@@ -17,8 +17,11 @@ from textcast.domain.contacts import ContactDraft, ContactFilter
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.domain.permissions import Permission
 from textcast.models import ConsentEvent, Contact, ContactStatus
+from textcast.web.api.ids import MAX_ID, Id
+from textcast.web.api.inputs import Input, NoNul
 from textcast.web.auth import Writer, guard
 from textcast.web.deps import ReadSession, RuntimeDep
+from textcast.web.errors import problems
 
 router = APIRouter(
     prefix="/api/v1/contacts", tags=["contacts"], dependencies=[guard(Permission.READ)]
@@ -28,7 +31,7 @@ Name = Annotated[str | None, Field(max_length=contacts.MAX_NAME)]
 Attributes = dict[str, str | int | float | bool | None]
 
 
-class ContactIn(BaseModel):
+class ContactIn(Input):
     phone: Annotated[str, Field(max_length=40, description="E.164 or national (DEFAULT_REGION).")]
     first_name: Name = None
     last_name: Name = None
@@ -40,7 +43,7 @@ class ContactIn(BaseModel):
     )
 
 
-class ContactPatch(BaseModel):
+class ContactPatch(Input):
     first_name: Name = None
     last_name: Name = None
     attributes: Attributes | None = Field(default=None, description="Merged; null removes a key.")
@@ -70,7 +73,7 @@ class ContactPage(BaseModel):
     next_cursor: int | None
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(Input):
     evidence: Annotated[str | None, Field(max_length=2000)] = None
 
 
@@ -88,7 +91,7 @@ class ConsentEventOut(BaseModel):
         return cls.model_validate(event, from_attributes=True)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_contact(payload: ContactIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
     draft = ContactDraft(**payload.model_dump())
     with runtime.database.write() as session:
@@ -101,11 +104,13 @@ def create_contact(payload: ContactIn, runtime: RuntimeDep, _: Writer) -> Contac
 @router.get("")
 def list_contacts(
     session: ReadSession,
-    search: Annotated[str | None, Query(max_length=100, description="Number or name.")] = None,
+    search: Annotated[
+        str | None, Query(max_length=100, description="Number or name."), NoNul
+    ] = None,
     status: ContactStatus | None = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-    list_id: int | None = None,
-    cursor: Annotated[int, Query(ge=0)] = 0,
+    list_id: Id | None = None,
+    cursor: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ContactPage:
     where = ContactFilter(search=search, status=status, country=country, list_id=list_id)
@@ -117,13 +122,13 @@ def list_contacts(
 
 
 @router.get("/{contact_id}")
-def get_contact(contact_id: int, session: ReadSession) -> ContactOut:
+def get_contact(contact_id: Id, session: ReadSession) -> ContactOut:
     return ContactOut.of(contacts.get_contact(session, contact_id))
 
 
 @router.patch("/{contact_id}")
 def update_contact(
-    contact_id: int, payload: ContactPatch, runtime: RuntimeDep, _: Writer
+    contact_id: Id, payload: ContactPatch, runtime: RuntimeDep, _: Writer
 ) -> ContactOut:
     with runtime.database.write() as session:
         contact = contacts.update_contact(
@@ -141,7 +146,7 @@ class ErasedOut(BaseModel):
 
 @router.delete("/{contact_id}")
 def erase_contact(
-    contact_id: int,
+    contact_id: Id,
     runtime: RuntimeDep,
     principal: Writer,
     erase: Annotated[
@@ -160,7 +165,7 @@ def erase_contact(
 
 
 @router.post("/{contact_id}/opt-out")
-def opt_out(contact_id: int, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
+def opt_out(contact_id: Id, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
     """Unsubscribe now: queued messages of running campaigns are skipped too."""
     with runtime.database.write() as session:
         contact = contacts.get_contact(session, contact_id)
@@ -169,16 +174,20 @@ def opt_out(contact_id: int, payload: ConsentIn, runtime: RuntimeDep, _: Writer)
 
 
 @router.post("/{contact_id}/opt-in")
-def opt_in(contact_id: int, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
+def opt_in(contact_id: Id, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
     with runtime.database.write() as session:
         contact = contacts.get_contact(session, contact_id)
         consent.opt_in(session, runtime.secret, contact, consent.Evidence("api", payload.evidence))
     return ContactOut.of(contact)
 
 
-@router.get("/{contact_id}/consent", response_model=list[ConsentEventOut])
+@router.get(
+    "/{contact_id}/consent",
+    response_model=list[ConsentEventOut],
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV (`format=csv`)."}},
+)
 def consent_history(
-    contact_id: int, session: ReadSession, format: Literal["json", "csv"] = "json"
+    contact_id: Id, session: ReadSession, format: Literal["json", "csv"] = "json"
 ) -> Response | list[ConsentEventOut]:
     """The consent ledger of one number, oldest first, as JSON or CSV."""
     contact = contacts.get_contact(session, contact_id)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from textcast.domain import campaigns, encoding
 from textcast.domain.encoding import Encoding, EncodingReport
 from textcast.domain.permissions import Permission
+from textcast.web.api.inputs import Input
 from textcast.web.auth import guard
 
 router = APIRouter(
@@ -17,7 +18,7 @@ router = APIRouter(
 )
 
 
-class EncodingIn(BaseModel):
+class EncodingIn(Input):
     text: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)]
 
 

@@ -20,6 +20,8 @@ from textcast.domain import audit, imports
 from textcast.domain.audit import Actor
 from textcast.domain.permissions import Permission
 from textcast.models import ImportJob
+from textcast.web.api.ids import Id
+from textcast.web.api.inputs import NUL, NoNul
 from textcast.web.auth import Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession, RuntimeDep
 
@@ -86,11 +88,14 @@ def create_import(
     principal: Writer,
     file: Annotated[UploadFile, File(description="CSV file with a phone column.")],
     list_name: Annotated[
-        str | None, Form(alias="list", description="Add the contacts to this list (made if new).")
+        str | None,
+        Form(alias="list", description="Add the contacts to this list (made if new)."),
+        NoNul,
     ] = None,
     default_region: Annotated[
         str | None,
         Form(description="Country of national numbers like 0612345678; DEFAULT_REGION if unset."),
+        NoNul,
     ] = None,
 ) -> ImportOut:
     """202 with the job; the import runs in the background (poll `GET /api/v1/imports/{id}`)."""
@@ -102,7 +107,8 @@ def create_import(
             job = imports.start_import(
                 session,
                 path=path,
-                filename=file.filename or "upload.csv",
+                # Shown, never typed: its NUL characters (which PostgreSQL cannot store) go.
+                filename=(file.filename or "").replace(NUL, "") or "upload.csv",
                 default_region=default_region or settings.default_region,
                 list_name=list_name,
             )
@@ -136,7 +142,7 @@ def list_imports(
 
 
 @router.get("/{import_id}")
-def get_import(import_id: int, session: ReadSession) -> ImportOut:
+def get_import(import_id: Id, session: ReadSession) -> ImportOut:
     return ImportOut.of(imports.get_import(session, import_id))
 
 
@@ -146,7 +152,7 @@ def get_import(import_id: int, session: ReadSession) -> ImportOut:
     responses={200: {"content": {"text/csv": {}}, "description": "`line,reason,value` rows."}},
 )
 def download_rejections(
-    import_id: int, session: ReadSession, database: DatabaseDep
+    import_id: Id, session: ReadSession, database: DatabaseDep
 ) -> StreamingResponse:
     """Every rejected row: its line in the file (the header is line 1), why, and the value."""
     imports.get_import(session, import_id)

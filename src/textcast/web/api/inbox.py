@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from textcast.domain.inbound import InboxFilter, list_inbound
 from textcast.domain.permissions import Permission
+from textcast.web.api.ids import Id
 from textcast.web.auth import guard
 from textcast.web.deps import ReadSession
 
@@ -35,10 +36,10 @@ class InboxPage(BaseModel):
 @router.get("")
 def inbox(
     session: ReadSession,
-    contact_id: int | None = None,
-    campaign_id: int | None = None,
+    contact_id: Id | None = None,
+    campaign_id: Id | None = None,
     replies_only: bool = False,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> InboxPage:
     where = InboxFilter(contact_id=contact_id, campaign_id=campaign_id, replies_only=replies_only)

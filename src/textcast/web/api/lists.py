@@ -10,13 +10,16 @@ from pydantic import BaseModel, Field
 
 from textcast.domain import lists, segments
 from textcast.domain.permissions import Permission
+from textcast.web.api.ids import Id, IdIn
+from textcast.web.api.inputs import Input
 from textcast.web.auth import Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession
+from textcast.web.errors import problems
 
 router = APIRouter(tags=["lists and segments"], dependencies=[guard(Permission.READ)])
 
 
-class ListIn(BaseModel):
+class ListIn(Input):
     name: Annotated[str, Field(max_length=lists.MAX_NAME)]
 
 
@@ -27,15 +30,15 @@ class ListOut(BaseModel):
     created_at: datetime
 
 
-class MembersIn(BaseModel):
-    contact_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)]
+class MembersIn(Input):
+    contact_ids: Annotated[list[IdIn], Field(min_length=1, max_length=10_000)]
 
 
 class MembersAdded(BaseModel):
     added: int
 
 
-class SegmentIn(BaseModel):
+class SegmentIn(Input):
     name: Annotated[str, Field(max_length=200)]
     rules: dict[str, Any] = Field(
         description='`{"match": "all"|"any", "conditions": [{"field", "op", "value"}]}`; '
@@ -55,7 +58,7 @@ class SegmentSize(BaseModel):
     subscribed: int
 
 
-@router.post("/api/v1/lists", status_code=status.HTTP_201_CREATED)
+@router.post("/api/v1/lists", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_list(payload: ListIn, database: DatabaseDep, _: Writer) -> ListOut:
     with database.write() as session:
         created = lists.create_list(session, payload.name)
@@ -71,7 +74,7 @@ def list_lists(session: ReadSession) -> list[ListOut]:
 
 
 @router.post("/api/v1/lists/{list_id}/members")
-def add_members(list_id: int, payload: MembersIn, database: DatabaseDep, _: Writer) -> MembersAdded:
+def add_members(list_id: Id, payload: MembersIn, database: DatabaseDep, _: Writer) -> MembersAdded:
     with database.write() as session:
         return MembersAdded(added=lists.add_members(session, list_id, payload.contact_ids))
 
@@ -79,12 +82,12 @@ def add_members(list_id: int, payload: MembersIn, database: DatabaseDep, _: Writ
 @router.delete(
     "/api/v1/lists/{list_id}/members/{contact_id}", status_code=status.HTTP_204_NO_CONTENT
 )
-def remove_member(list_id: int, contact_id: int, database: DatabaseDep, _: Writer) -> None:
+def remove_member(list_id: Id, contact_id: Id, database: DatabaseDep, _: Writer) -> None:
     with database.write() as session:
         lists.remove_member(session, list_id, contact_id)
 
 
-@router.post("/api/v1/segments", status_code=status.HTTP_201_CREATED)
+@router.post("/api/v1/segments", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_segment(payload: SegmentIn, database: DatabaseDep, _: Writer) -> SegmentOut:
     with database.write() as session:
         segment = segments.create_segment(session, payload.name, payload.rules)
@@ -99,7 +102,7 @@ def list_segments(session: ReadSession) -> list[SegmentOut]:
 
 
 @router.get("/api/v1/segments/{segment_id}/size")
-def segment_size(segment_id: int, session: ReadSession) -> SegmentSize:
+def segment_size(segment_id: Id, session: ReadSession) -> SegmentSize:
     """How many contacts match now, and how many of them can be texted."""
     total, subscribed = segments.segment_size(session, segment_id)
     return SegmentSize(contacts=total, subscribed=subscribed)
