@@ -156,6 +156,11 @@ class Analytics:
     clicks: Clicks
 
 
+def delivery_rate(delivered: int, outcomes: int) -> float | None:
+    """Delivered among final outcomes; None before the first outcome."""
+    return delivered / outcomes if outcomes else None
+
+
 def campaign_analytics(session: Session, campaign_id: int) -> Analytics:
     campaign = get_campaign(session, campaign_id)
     totals = _totals_by_status(session, campaign_id)
@@ -172,7 +177,7 @@ def campaign_analytics(session: Session, campaign_id: int) -> Analytics:
         funnel=_funnel(totals, sent=taken.messages - refused.messages, refused=refused.messages),
         failures=_failures(codes),
         skipped=_skip_reasons(session, campaign_id),
-        delivery_rate=delivered / outcomes if outcomes else None,
+        delivery_rate=delivery_rate(delivered, outcomes),
         replies=_replies(session, campaign_id),
         cost=Cost(
             estimated=campaign.estimated_cost,

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from textcast.domain.analytics import OUTCOMES, UNSPECIFIED_REASON
+from textcast.domain.analytics import OUTCOMES, UNSPECIFIED_REASON, delivery_rate
 from textcast.domain.campaigns import SKIPPED_CANCELLED
 from textcast.domain.planning import (
     SKIP_DUPLICATE,
@@ -67,7 +67,7 @@ class CampaignRow:
 
     @property
     def delivery_rate(self) -> float | None:
-        return self.delivered / self.outcomes if self.outcomes else None
+        return delivery_rate(self.delivered, self.outcomes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class Day:
 
     @property
     def delivery_rate(self) -> float | None:
-        return self.delivered / self.outcomes if self.outcomes else None
+        return delivery_rate(self.delivered, self.outcomes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,7 @@ class Overview:
 
     @property
     def delivery_rate(self) -> float | None:
-        return self.delivered / self.outcomes if self.outcomes else None
+        return delivery_rate(self.delivered, self.outcomes)
 
 
 @dataclass(frozen=True, slots=True)
