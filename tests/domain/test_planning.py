@@ -146,6 +146,22 @@ def test_short_links_are_made_per_recipient(database: Database) -> None:
     )
 
 
+def test_a_draft_s_plan_counts_the_short_links_launch_will_send(database: Database) -> None:
+    long_url = "https://shop.example/spring/" + "collection/" * 12
+    policy = _policy(short_link_base="https://go.example")
+    with database.write() as session:
+        campaign = campaigns.create_campaign(
+            session, _draft(f"Shop {long_url} now", ["+12015550100"]), "US"
+        )
+    with database.read() as session:
+        draft = campaigns.get_campaign(session, campaign.id)
+        planned = planning.plan(session, draft, policy, NOON)
+        unshortened = planning.plan(session, draft, _policy(), NOON)
+    # The long URL alone would take two parts; its short link fits the text in one.
+    assert (planned.totals.parts, unshortened.totals.parts) == (1, 2)
+    assert "https://go.example/l/" in planned.totals.sample[0].text
+
+
 def test_the_frequency_cap_leaves_out_numbers_texted_enough_lately(database: Database) -> None:
     policy = _policy(frequency_cap=1, frequency_window_hours=24)
     with database.write() as session:

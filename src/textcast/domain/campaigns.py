@@ -25,7 +25,6 @@ from ulid import ULID
 
 from textcast.domain import encoding, links, planning, segments, suppressions, templates
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, TooManyRequests
-from textcast.domain.links import find_urls
 from textcast.domain.outgoing import outgoing
 from textcast.domain.phones import parse_numbers
 from textcast.domain.pricing import price_country
@@ -259,8 +258,8 @@ def launch_campaign(
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; only a draft can be sent")
     now = now or utcnow()
     start = max(now, campaign.send_at or now)
-    if policy is not None and policy.short_link_base and find_urls(campaign.body):
-        campaign.short_links = True
+    if policy is not None:
+        campaign.short_links = planning.shortens_links(campaign, policy)
     if policy is None or _plain(campaign, policy):
         _launch_plain(session, campaign, now)
         if policy is not None:

@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from textcast.domain import encoding, segments, send_window, suppressions, templates
-from textcast.domain.links import LINK_FIELD
+from textcast.domain.links import LINK_FIELD, find_urls
 from textcast.domain.outgoing import Outgoing, link_keys, outgoing
 from textcast.domain.pricing import PriceTable, price_country
 from textcast.models import (
@@ -131,6 +131,13 @@ class PlanTotals:
             self.sample.append(one)
 
 
+def shortens_links(campaign: Campaign, policy: Policy) -> bool:
+    """Whether its URLs go out as short links: decided at launch, foreseen for a draft."""
+    if campaign.launched_at is not None:
+        return campaign.short_links
+    return bool(policy.short_link_base) and bool(find_urls(campaign.body))
+
+
 class Evaluator:
     """Evaluates recipients of one campaign starting at `start`."""
 
@@ -141,7 +148,9 @@ class Evaluator:
         self.campaign = campaign
         self.policy = policy
         self.start = start
-        self.out: Outgoing = outgoing(campaign.body, campaign.smart_encoding, campaign.short_links)
+        self.out: Outgoing = outgoing(
+            campaign.body, campaign.smart_encoding, shortens_links(campaign, policy)
+        )
         self.link_keys = link_keys(self.out)
         self.attributes = [
             f.name
