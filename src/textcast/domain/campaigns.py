@@ -568,14 +568,11 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
     stopped in time.
     """
     campaign = _locked(session, campaign_id)
-    with_sinch = (
-        select(Message.id)
-        .where(
-            Message.campaign_id == campaign_id,
-            Message.status.in_((MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)),
-        )
-        .exists()
+    at_sinch = (
+        Message.campaign_id == campaign_id,
+        Message.status.in_((MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)),
     )
+    with_sinch = select(Message.id).where(*at_sinch).exists()
     # A completed campaign has handed everything over; Sinch may still hold some of it.
     if campaign.status == CampaignStatus.CANCELLED or (
         campaign.status == CampaignStatus.COMPLETED and not session.scalar(select(with_sinch))
@@ -591,14 +588,7 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
         .values(status=MessageStatus.SKIPPED, error=SKIPPED_CANCELLED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    pending = (
-        select(Message.batch_id)
-        .where(
-            Message.campaign_id == campaign_id,
-            Message.status.in_((MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)),
-        )
-        .distinct()
-    )
+    pending = select(Message.batch_id).where(*at_sinch).distinct()
     provider_ids = [
         batch_id
         for batch_id in session.scalars(

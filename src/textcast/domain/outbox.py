@@ -67,6 +67,8 @@ class ClaimedBatch:
 SKIPPED_OPTED_OUT = "opted_out"
 PAUSED_FOR_BUDGET = "budget reached"
 Claimed = tuple[int, str, int, "dict[str, Any] | None"]
+Places = dict[str, tuple[str | None, str | None]]
+"""Contacts' (country, time zone) by number."""
 """id, phone, parts, variables of a claimed message."""
 
 
@@ -138,7 +140,7 @@ def claim_batch(
     marketing = campaign.kind == CampaignKind.MARKETING
     checks_opt_outs = campaign.kind != CampaignKind.REPLY
     rows: list[Claimed] = []
-    places: dict[str, tuple[str | None, str | None]] = {}
+    places: Places = {}
     while not rows:
         claimed = _claim_due(session, campaign_id, size, batch.id, now)
         if not claimed:
@@ -156,7 +158,8 @@ def claim_batch(
     if policy is not None and campaign.budget is None:
         # What a budget tracks as it claims, every other campaign adds up here (one atomic
         # increment per batch: parallel claims never lose each other's share).
-        cost = _cost(rows, places or _places(session, [phone for _, phone, _, _ in rows]), policy)
+        places = places or _places(session, [phone for _, phone, _, _ in rows])
+        cost = sum(_row_cost(row, places, policy) for row in rows)
         session.execute(
             update(Campaign).where(Campaign.id == campaign_id).values(spent=Campaign.spent + cost)
         )
@@ -234,7 +237,7 @@ def _skip_suppressed(
     return [row for row in claimed if row[1] not in opted_out]
 
 
-def _places(session: Session, phones: list[str]) -> dict[str, tuple[str | None, str | None]]:
+def _places(session: Session, phones: list[str]) -> Places:
     """Country and time zone of the contacts among `phones` (numbers alone have neither)."""
     if session.get_bind().dialect.name == "postgresql":
         # One array parameter rather than a thousand placeholders.
@@ -249,7 +252,7 @@ def _hold_outside_window(
     session: Session,
     campaign: Campaign,
     rows: list[Claimed],
-    places: dict[str, tuple[str | None, str | None]],
+    places: Places,
     policy: Policy,
     now: datetime,
 ) -> list[Claimed]:
@@ -274,12 +277,10 @@ def _hold_outside_window(
     return kept
 
 
-def _cost(
-    rows: list[Claimed], places: dict[str, tuple[str | None, str | None]], policy: Policy
-) -> float:
-    return sum(
-        parts * policy.prices.part_price(places.get(phone, (None, None))[0] or price_country(phone))
-        for _, phone, parts, _ in rows
+def _row_cost(row: Claimed, places: Places, policy: Policy) -> float:
+    _, phone, parts, _ = row
+    return parts * policy.prices.part_price(
+        places.get(phone, (None, None))[0] or price_country(phone)
     )
 
 
@@ -287,7 +288,7 @@ def _within_budget(
     session: Session,
     campaign: Campaign,
     rows: list[Claimed],
-    places: dict[str, tuple[str | None, str | None]],
+    places: Places,
     policy: Policy,
     now: datetime,
 ) -> list[Claimed]:
@@ -297,8 +298,7 @@ def _within_budget(
     kept: list[Claimed] = []
     spent = 0.0
     for row in rows:
-        country = places.get(row[1], (None, None))[0] or price_country(row[1])
-        cost = row[2] * policy.prices.part_price(country)
+        cost = _row_cost(row, places, policy)
         if spent + cost > left + 1e-9:
             break
         kept.append(row)
