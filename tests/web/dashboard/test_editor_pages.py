@@ -378,5 +378,5 @@ def test_an_unknown_campaign_has_no_plan(signed_in: SignedIn) -> None:
         for campaign_id in ("4242", "9" * 30):
             page = client.get(f"/campaigns/{campaign_id}/plan")
             assert page.status_code == 404
-            assert 'id="plan-not-found"' in page.text
+            assert 'id="campaign-missing"' in page.text
         assert client.get("/campaigns/new/plan").status_code == 404

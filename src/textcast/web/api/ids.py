@@ -17,3 +17,8 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 IdIn = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 """In a JSON body: a number, never `true` or `"3"`."""
+
+
+def parse_id(text: str) -> int | None:
+    """An id from a page's query string, leniently: anything that is not one is None."""
+    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None

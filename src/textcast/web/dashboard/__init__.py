@@ -6,8 +6,10 @@ Pages only read (GET); every change goes through the JSON API with the session's
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
 
+from textcast.domain.errors import NotFound
 from textcast.web.dashboard import (
     campaign_detail,
     campaign_editor,
@@ -17,13 +19,22 @@ from textcast.web.dashboard import (
     settings,
     signin,
 )
-from textcast.web.dashboard.shell import SignInRequired, sign_in_redirect
+from textcast.web.dashboard.shell import SignInRequired, not_found_page, sign_in_redirect
+from textcast.web.errors import problem_response
 
 
 def install_dashboard(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(_: Request, exc: SignInRequired) -> RedirectResponse:
         return RedirectResponse(sign_in_redirect(exc.next_path), status_code=303)
+
+    # Pages answer a missing record with a page; the API keeps its JSON answer.
+    @app.exception_handler(NotFound)
+    async def _missing(request: Request, exc: NotFound) -> Response:
+        endpoint = request.scope.get("endpoint")
+        if getattr(endpoint, "__module__", "").startswith(__name__):
+            return await run_in_threadpool(not_found_page, request, exc)
+        return problem_response(404, "not_found", str(exc))
 
     app.include_router(signin.router)
     app.include_router(overview.router)

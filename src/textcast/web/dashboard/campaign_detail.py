@@ -13,15 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from textcast.domain import analytics, campaigns, overview
-from textcast.domain.errors import NotFound
-from textcast.domain.permissions import Principal
 from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus
 from textcast.web.api.ids import MAX_ID
 from textcast.web.dashboard import charts
-from textcast.web.dashboard.shell import PageUser, render
+from textcast.web.dashboard.shell import PageUser, page_id, render
 from textcast.web.deps import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
@@ -118,9 +115,7 @@ def campaign_page(
 ) -> Response:
     currency = runtime.settings.price_currency
     with runtime.database.read() as session:
-        campaign = _find(session, campaign_id)
-        if campaign is None:
-            return _missing(request, principal, campaign_id)
+        campaign = campaigns.get_campaign(session, page_id(campaign_id, "campaign"))
         if campaign.status == CampaignStatus.DRAFT:
             audience = overview.draft_audience(session, campaign)
             return render(
@@ -155,25 +150,10 @@ def campaign_live(
 ) -> Response:
     """The charts and tables of the detail page alone, for its script to swap in."""
     with runtime.database.read() as session:
-        campaign = _find(session, campaign_id)
-        if campaign is None:
-            return _missing(request, principal, campaign_id)
-        live = _live(analytics.campaign_analytics(session, campaign_id))
+        # Raises NotFound (the not-found page) for a campaign that is not there.
+        live = _live(analytics.campaign_analytics(session, page_id(campaign_id, "campaign")))
     currency = runtime.settings.price_currency
     return render(request, "campaign_live.html", principal, live=live, currency=currency)
-
-
-def _find(session: Session, campaign_id: int) -> Campaign | None:
-    if not 1 <= campaign_id <= MAX_ID:  # a larger number overflows the driver
-        return None
-    try:
-        return campaigns.get_campaign(session, campaign_id)
-    except NotFound:
-        return None
-
-
-def _missing(request: Request, principal: Principal, campaign_id: int) -> Response:
-    return render(request, "campaign_missing.html", principal, 404, campaign_id=campaign_id)
 
 
 def _counts(funnel: analytics.Funnel) -> list[Count]:

@@ -10,11 +10,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from textcast.domain import campaigns, encoding, lists, planning, segments
-from textcast.domain.errors import NotFound
-from textcast.domain.permissions import Principal
 from textcast.models import CampaignStatus, utcnow
-from textcast.web.api.ids import MAX_ID
-from textcast.web.dashboard.shell import PageUser, render
+from textcast.web.dashboard.shell import PageUser, page_id, render
 from textcast.web.deps import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
@@ -43,26 +40,17 @@ def new_campaign(request: Request, principal: PageUser, runtime: RuntimeDep) -> 
 def campaign_plan(
     request: Request, campaign_id: int, principal: PageUser, runtime: RuntimeDep
 ) -> Response:
-    if campaign_id > MAX_ID:
-        return _not_found(request, principal, campaign_id)
-    try:
-        with runtime.database.read() as session:
-            campaign = campaigns.get_campaign(session, campaign_id)
-            # A plan is what a launch would do: for a draft only.
-            result = (
-                planning.plan(session, campaign, runtime.policy, utcnow())
-                if campaign.status == CampaignStatus.DRAFT
-                else None
-            )
-    except NotFound:
-        return _not_found(request, principal, campaign_id)
+    with runtime.database.read() as session:
+        campaign = campaigns.get_campaign(session, page_id(campaign_id, "campaign"))
+        # A plan is what a launch would do: for a draft only.
+        result = (
+            planning.plan(session, campaign, runtime.policy, utcnow())
+            if campaign.status == CampaignStatus.DRAFT
+            else None
+        )
     return render(
         request, "plan.html", principal, campaign=campaign, plan=result, money=format_money
     )
-
-
-def _not_found(request: Request, principal: Principal, campaign_id: int) -> Response:
-    return render(request, "plan.html", principal, 404, campaign=None, campaign_id=campaign_id)
 
 
 def format_money(amount: float) -> str:

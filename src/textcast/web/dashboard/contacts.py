@@ -12,11 +12,10 @@ from fastapi.responses import HTMLResponse
 
 from textcast.domain import consent, contacts, conversations, imports, lists, segments
 from textcast.domain.contacts import ContactFilter
-from textcast.domain.errors import NotFound
 from textcast.domain.permissions import Principal
 from textcast.models import ContactStatus, ImportJob, ImportRejection, ImportStatus
-from textcast.web.api.ids import MAX_ID
-from textcast.web.dashboard.shell import PageUser, render
+from textcast.web.api.ids import parse_id
+from textcast.web.dashboard.shell import PageUser, page_id, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,10 +75,7 @@ def contact_list(
 @router.get("/contacts/{contact_id:int}", response_class=HTMLResponse)
 def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Response:
     with request.app.state.runtime.database.read() as session:
-        try:
-            contact = contacts.get_contact(session, _existing_id(contact_id, "contact"))
-        except NotFound:
-            return render(request, "contact.html", principal, status_code=404, contact=None)
+        contact = contacts.get_contact(session, page_id(contact_id, "contact"))
         history = list(reversed(consent.history(session, contact.id)))
         memberships = contacts.list_memberships(session, contact.id)
         sent = conversations.list_sent_to(session, contact.phone, limit=HISTORY_LIMIT)
@@ -113,10 +109,7 @@ def _import_page(request: Request, principal: Principal, import_id: int | None) 
     runtime = request.app.state.runtime
     with runtime.database.read() as session:
         if import_id is not None:
-            try:
-                job = imports.get_import(session, _existing_id(import_id, "import"))
-            except NotFound:
-                return render(request, "import.html", principal, status_code=404, missing=True)
+            job = imports.get_import(session, page_id(import_id, "import"))
             if job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED):
                 rejections = imports.first_rejections(session, job.id)
         recent = imports.recent_imports(session, limit=20)
@@ -168,14 +161,7 @@ def _country(value: str, notes: list[str]) -> str | None:
 def _id(value: str, what: str, notes: list[str]) -> int | None:
     if not value:
         return None
-    if value.isdigit() and 0 < int(value) <= MAX_ID:
-        return int(value)
+    if (found := parse_id(value)) is not None:
+        return found
     notes.append(f"Unknown {what} ignored.")
     return None
-
-
-def _existing_id(value: int, what: str) -> int:
-    """Ids past what the database holds are simply not there (the driver would overflow)."""
-    if not 0 < value <= MAX_ID:
-        raise NotFound(what, value)
-    return value

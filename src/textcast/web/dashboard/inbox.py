@@ -12,7 +12,7 @@ from textcast.domain import contacts, conversations
 from textcast.domain.errors import NotFound
 from textcast.domain.inbound import InboxFilter
 from textcast.models import Contact
-from textcast.web.api.ids import MAX_ID
+from textcast.web.api.ids import parse_id
 from textcast.web.dashboard.shell import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -30,11 +30,11 @@ def inbox(
     cursor: str = "",
 ) -> Response:
     where = InboxFilter(
-        contact_id=_id(contact_id),
-        campaign_id=_id(campaign_id),
+        contact_id=parse_id(contact_id),
+        campaign_id=parse_id(campaign_id),
         replies_only=replies_only in ("1", "on", "true"),
     )
-    before = _id(cursor)
+    before = parse_id(cursor)
     with request.app.state.runtime.database.read() as session:
         entries = conversations.list_inbox(session, where, before_id=before, limit=PAGE_SIZE + 1)
         campaigns = conversations.list_campaigns_replied_to(session)
@@ -70,8 +70,3 @@ def _contact(session: Session, contact_id: int | None) -> Contact | None:
         return contacts.get_contact(session, contact_id)
     except NotFound:
         return None
-
-
-def _id(value: str) -> int | None:
-    """A lenient id from the query string: anything else means no filter."""
-    return int(value) if value.isdigit() and 0 < int(value) <= MAX_ID else None

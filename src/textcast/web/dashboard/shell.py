@@ -15,7 +15,9 @@ from fastapi.templating import Jinja2Templates
 
 from textcast import __version__
 from textcast.domain import sessions
+from textcast.domain.errors import NotFound
 from textcast.domain.permissions import Permission, Principal
+from textcast.web.api.ids import MAX_ID
 from textcast.web.auth import SESSION_COOKIE
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -55,6 +57,35 @@ def page_user(request: Request) -> Principal:
 
 
 PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def page_id(value: int, what: str) -> int:
+    """An id from a page's path. One past what the database holds is not there (the driver
+    would overflow looking for it)."""
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(what, value)
+    return value
+
+
+BACK_TO = {
+    "campaign": ("/campaigns", "All campaigns"),
+    "contact": ("/contacts", "Back to contacts"),
+    "import": ("/contacts/import", "See recent imports"),
+}
+
+
+def not_found_page(request: Request, missing: NotFound) -> Response:
+    """The 404 of every page: what is missing, and where to go instead."""
+    back = BACK_TO.get(missing.what, ("/", "Overview"))
+    return render(
+        request,
+        "not_found.html",
+        signed_in(request),
+        404,
+        what=missing.what,
+        ident=missing.ident,
+        back=back,
+    )
 
 
 def sign_in_redirect(next_path: str) -> str:
