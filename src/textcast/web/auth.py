@@ -86,7 +86,7 @@ def _principal_for_session(request: Request, token: str) -> Principal:
     if principal is None:
         raise Unauthenticated("the session has expired; sign in again")
     if request.method not in SAFE_METHODS:
-        _check_csrf(principal, request.headers.get(CSRF_HEADER))
+        check_csrf(principal, request.headers.get(CSRF_HEADER))
     return principal
 
 
@@ -106,10 +106,11 @@ def _principal_for_key(request: Request, key: str) -> Principal:
     return principal
 
 
-def _check_csrf(principal: Principal, presented: str | None) -> None:
+def check_csrf(principal: Principal, presented: str | None, where: str = CSRF_HEADER) -> None:
+    """A session's state change carries its CSRF token (`where`: the header or form field)."""
     expected = principal.csrf_token or ""
     if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
-        raise Forbidden(f"missing or wrong CSRF token (send it as {CSRF_HEADER})")
+        raise Forbidden(f"missing or wrong CSRF token (send it as {where})")
 
 
 def require(permission: Permission) -> DependsMarker:

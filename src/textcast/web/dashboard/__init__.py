@@ -5,6 +5,8 @@ Pages only read (GET); every change goes through the JSON API with the session's
 
 from __future__ import annotations
 
+import inspect
+
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
@@ -20,21 +22,25 @@ from textcast.web.dashboard import (
     signin,
 )
 from textcast.web.dashboard.shell import SignInRequired, not_found_page, sign_in_redirect
-from textcast.web.errors import problem_response
 
 
 def install_dashboard(app: FastAPI) -> None:
+    """After `install_error_handlers`: the pages' not-found answer builds on the API's."""
+
     @app.exception_handler(SignInRequired)
     async def _sign_in(_: Request, exc: SignInRequired) -> RedirectResponse:
         return RedirectResponse(sign_in_redirect(exc.next_path), status_code=303)
 
-    # Pages answer a missing record with a page; the API keeps its JSON answer.
+    # Pages answer a missing record with a page; the API keeps its own (JSON) answer.
+    api_missing = app.exception_handlers[NotFound]
+
     @app.exception_handler(NotFound)
-    async def _missing(request: Request, exc: NotFound) -> Response:
+    async def _missing(request: Request, exc: Exception) -> Response:
         endpoint = request.scope.get("endpoint")
-        if getattr(endpoint, "__module__", "").startswith(__name__):
+        if isinstance(exc, NotFound) and getattr(endpoint, "__module__", "").startswith(__name__):
             return await run_in_threadpool(not_found_page, request, exc)
-        return problem_response(404, "not_found", str(exc))
+        answer = api_missing(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
 
     app.include_router(signin.router)
     app.include_router(overview.router)

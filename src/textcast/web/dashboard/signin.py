@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from textcast.domain import audit, sessions, users
 from textcast.domain.audit import Actor
-from textcast.domain.errors import Forbidden, TooManyRequests
-from textcast.web.auth import SESSION_COOKIE, client_ip, rate_limits
+from textcast.domain.errors import TooManyRequests
+from textcast.web.auth import SESSION_COOKIE, check_csrf, client_ip, rate_limits
 from textcast.web.dashboard.shell import render, signed_in
 from textcast.web.deps import RuntimeDep
 
@@ -121,9 +121,7 @@ def logout(
 ) -> Response:
     principal = signed_in(request)
     if principal is not None:
-        expected = principal.csrf_token or ""
-        if not hmac.compare_digest(csrf_token.encode(), expected.encode()):
-            raise Forbidden("missing or wrong CSRF token")
+        check_csrf(principal, csrf_token, "the csrf_token field")
         with runtime.database.write() as session:
             sessions.close_session(session, principal.session_digest or "")
             audit.record(
