@@ -99,7 +99,8 @@ def serve(
 
 
 def _first_admin(settings: Settings) -> None:
-    """On an empty database: migrate, create an admin, print its credentials this once."""
+    """Migrate (once, ahead of any worker), and on an empty database create an admin and
+    print its credentials this once."""
     from textcast.domain import audit, users
     from textcast.migrate import ensure_schema
 
@@ -158,12 +159,7 @@ def _serve_workers(settings: Settings, dispatch: bool, log_level: str, workers: 
     import multiprocessing
     from multiprocessing.connection import wait
 
-    from textcast.migrate import ensure_schema
-
-    # Migrate once, here, rather than in every worker at the same time.
-    database = Database(settings.database_url)
-    ensure_schema(database)
-    database.dispose()
+    # `serve` has migrated already (`_first_admin`), before any worker starts.
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(
