@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from types import MappingProxyType
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -156,6 +157,31 @@ class Rules:
             return self.default
         found = self.windows.get(f"{country}-{us_state or _ANY_STATE}")
         return found or self.windows.get(country, self.default)
+
+
+WindowBasis = Literal[
+    "legal limit", "QUIET_HOURS", "QUIET_HOURS_RULES", "narrowed by law", "state unknown"
+]
+
+
+def window_basis(
+    rules: Rules, overrides: Mapping[str, str], limits: Mapping[str, str] = LEGAL_LIMITS
+) -> dict[str, WindowBasis]:
+    """Why each key of `rules` has its window: the law, the operator's `QUIET_HOURS` or
+    override, that window narrowed by the law, or (for "CC-*") the narrowest of the states'."""
+    own = {_key(key): _window_of(key, text) for key, text in overrides.items()}
+    basis: dict[str, WindowBasis] = {}
+    for key, window in rules.windows.items():
+        configured = next((k for k in (key, key[:2]) if k in own), None)
+        if key.endswith(f"-{_ANY_STATE}"):
+            basis[key] = "state unknown"
+        elif key in limits and key not in own and window == parse_window(limits[key]):
+            basis[key] = "legal limit"
+        elif window == (own[configured] if configured else rules.default):
+            basis[key] = "QUIET_HOURS_RULES" if configured else "QUIET_HOURS"
+        else:
+            basis[key] = "narrowed by law"
+    return basis
 
 
 def _key(key: str) -> str:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from textcast.config import Settings
 from textcast.domain.permissions import Permission
-from textcast.domain.send_window import LEGAL_LIMITS, Rules, Window, parse_window
+from textcast.domain.send_window import WindowBasis, window_basis
 from textcast.runtime import SIMULATOR_MOUNT, Runtime, sinch_account
 from textcast.sinch import connections
 from textcast.sinch.connections import ConnectionCheck, Problem
@@ -62,11 +62,6 @@ class SendingOut(BaseModel):
     frequency_cap: int = Field(description="0: no cap.")
     frequency_window_hours: float
     short_link_base: str | None
-
-
-WindowBasis = Literal[
-    "legal limit", "QUIET_HOURS", "QUIET_HOURS_RULES", "narrowed by law", "state unknown"
-]
 
 
 class WindowRuleOut(BaseModel):
@@ -227,31 +222,17 @@ def _webhooks(settings: Settings) -> WebhooksOut:
 
 
 def _quiet_hours(runtime: Runtime) -> QuietHoursOut:
-    settings = runtime.settings
+    overrides = runtime.settings.quiet_hours_rules
     rules = runtime.policy.rules
-    overrides = {
-        key.strip().upper(): parse_window(w) for key, w in settings.quiet_hours_rules.items()
-    }
+    basis = window_basis(rules, overrides)
     return QuietHoursOut(
         default_window=str(rules.default),
-        overrides=dict(settings.quiet_hours_rules),
+        overrides=dict(overrides),
         rules=[
-            WindowRuleOut(key=key, window=str(window), source=_basis(key, window, rules, overrides))
+            WindowRuleOut(key=key, window=str(window), source=basis[key])
             for key, window in sorted(rules.windows.items())
         ],
     )
-
-
-def _basis(key: str, window: Window, rules: Rules, overrides: dict[str, Window]) -> WindowBasis:
-    """Why `key` gets `window`: the law, the configured window, or the one narrowed by the law."""
-    if key.endswith("-*"):
-        return "state unknown"
-    if key in LEGAL_LIMITS and key not in overrides and window == parse_window(LEGAL_LIMITS[key]):
-        return "legal limit"
-    own = next((k for k in (key, key[:2]) if k in overrides), None)
-    if window == (overrides[own] if own else rules.default):
-        return "QUIET_HOURS_RULES" if own else "QUIET_HOURS"
-    return "narrowed by law"
 
 
 def _prices(runtime: Runtime) -> PricesOut:
