@@ -106,3 +106,35 @@ def test_serve_on_an_empty_database_creates_an_admin_and_prints_it_once(tmp_path
             follow_redirects=False,
         )
         assert signed_in.status_code == 303
+
+
+def test_a_forgotten_password_is_reset_and_a_user_disabled_from_the_command_line(
+    database_url: str,
+) -> None:
+    env = {"DATABASE_URL": database_url}
+    runner.invoke(app, ["users", "create", "--admin", "ops@example.com"], env=env)
+    runner.invoke(app, ["users", "create", "ed@example.com", "--role", "editor"], env=env)
+    reset = runner.invoke(app, ["users", "update", "ops@example.com", "--password"], env=env)
+    assert reset.exit_code == 0, reset.output
+    password = re.search(r"password \(shown once\): (\S+)", reset.output)
+    assert password is not None
+    with app_client(database_url) as client:
+        page = client.get("/login").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf is not None
+        signed_in = client.post(
+            "/login",
+            data={"email": "ops@example.com", "password": password[1], "csrf_token": csrf[1]},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303
+    last_admin = runner.invoke(app, ["users", "update", "ops@example.com", "--disable"], env=env)
+    assert last_admin.exit_code == 1 and "last active admin" in last_admin.output
+    disabled = runner.invoke(
+        app, ["users", "update", "ed@example.com", "--disable", "--role", "viewer"], env=env
+    )
+    assert disabled.exit_code == 0 and "(viewer, disabled)" in disabled.output
+    missing = runner.invoke(app, ["users", "update", "nobody@example.com", "--enable"], env=env)
+    assert missing.exit_code == 1 and "nobody@example.com" in missing.output
+    trail = runner.invoke(app, ["audit", "--action", "user.update"], env=env)
+    assert trail.output.count("user.update") == 2

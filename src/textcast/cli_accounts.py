@@ -65,6 +65,43 @@ def users_create(
         out.print(f"password (shown once): {password}", highlight=False)
 
 
+@users_app.command("update")
+def users_update(
+    email: Annotated[str, typer.Argument(help="The user's sign-in email.")],
+    role: Annotated[Role | None, typer.Option(help="New role.")] = None,
+    disable: Annotated[
+        bool | None, typer.Option("--disable/--enable", help="Block or allow signing in.")
+    ] = None,
+    password: Annotated[
+        bool, typer.Option("--password", help="Set a new password (prompted, else generated).")
+    ] = False,
+) -> None:
+    """Change a user's role, block or allow them, or reset a forgotten password. Disabling or
+    a new password ends their sessions."""
+    from textcast.cli import _database, _domain_errors
+    from textcast.domain import sessions
+
+    new_password = None
+    if password:
+        new_password = _prompt_password() if sys.stdin.isatty() else users.generate_password()
+    _, database = _database()
+    with _domain_errors(), database.write() as session:
+        user = _owner(session, email)
+        users.update_user(session, user.id, role=role, disabled=disable, password=new_password)
+        if disable or new_password is not None:
+            sessions.close_sessions_of(session, user.id)
+        changed: dict[str, object] = {"role": role.value} if role else {}
+        if disable is not None:
+            changed["disabled"] = disable
+        if new_password is not None:
+            changed["password_changed"] = True
+        audit.record(session, audit.CLI, "user.update", f"user:{user.id}", **changed)
+    state = "disabled" if user.disabled_at else "active"
+    out.print(f"user {user.id}: {user.email} ({user.role}, {state})")
+    if new_password is not None and not sys.stdin.isatty():
+        out.print(f"password (shown once): {new_password}", highlight=False)
+
+
 @users_app.command("list")
 def users_list() -> None:
     from textcast.cli import _database
