@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    String,
     Table,
     bindparam,
     create_engine,
@@ -280,3 +281,25 @@ def _compiled_for_sqlite(statement: ClauseElement) -> _CompiledForSqlite:
 @functools.cache
 def _bind_processor(table: Table, name: str) -> Callable[[Any], Any] | None:
     return table.c[name].type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+
+
+LIST_SEPARATOR = ","
+
+
+def is_among(
+    column: ColumnElement[str], values: list[str], name: str, dialect: str
+) -> ColumnElement[bool]:
+    """`column IN values`, for a thousand values at a time (a claimed batch's numbers).
+
+    PostgreSQL gets them as one string it splits itself: cheaper to send than an array
+    parameter, which psycopg dumps element by element. The values (E.164 numbers, hex
+    digests) never hold the separator.
+    """
+    if dialect != "postgresql":
+        return column.in_(values)
+    joined = LIST_SEPARATOR.join(values)
+    if joined.count(LIST_SEPARATOR) != max(len(values) - 1, 0):
+        raise ValueError(f"a value of {name} holds {LIST_SEPARATOR!r}")
+    return column == func.any(
+        func.string_to_array(bindparam(name, joined, type_=String), LIST_SEPARATOR)
+    )

@@ -124,6 +124,15 @@ class BatchState(StrEnum):
     """Every recipient opted out before the batch could leave."""
 
 
+BATCHES_ON_THEIR_WAY = (
+    BatchState.SUBMITTING,
+    BatchState.RETRY,
+    BatchState.UNKNOWN,
+    BatchState.POSTING,
+)
+"""A `submitting` message belongs to a batch in one of these states, and only then."""
+
+
 class WebhookKind(StrEnum):
     DELIVERY_REPORT = "delivery_report"
     INBOUND = "inbound"
@@ -290,6 +299,9 @@ class Campaign(Base):
     """Estimated cost of the parts handed to Sinch so far."""
     status_reason: Mapped[str | None] = mapped_column(Text)
     """Why it is paused, cancelled or failed."""
+    claimed_through: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    """Every `queued` message of the campaign has a greater id: where the next claim starts
+    (lowered whenever a message is queued again, see `outbox.requeued`)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     launched_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
@@ -321,8 +333,14 @@ class Batch(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
+    first_message_id: Mapped[int | None] = mapped_column(BigId)
+    last_message_id: Mapped[int | None] = mapped_column(BigId)
+    """The id range its messages were claimed from: with `campaign_id`, how they are found."""
 
-    __table_args__ = (Index("ix_batches_state", "state"),)
+    __table_args__ = (
+        Index("ix_batches_state", "state"),
+        Index("ix_batches_campaign_state", "campaign_id", "state"),
+    )
 
 
 class Message(Base):
@@ -333,7 +351,9 @@ class Message(Base):
     phone: Mapped[str] = mapped_column(String(16))
     status: Mapped[MessageStatus] = mapped_column(String(16), default=MessageStatus.QUEUED)
     parts: Mapped[int] = mapped_column(Integer)
-    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"))
+    batch_id: Mapped[str | None] = mapped_column(String(40))
+    """Not a foreign key: its check cost a lookup per claimed row, and `batches` rows are
+    written by the same transactions that set it (`outbox`)."""
     status_code: Mapped[int | None] = mapped_column(Integer)
     """Sinch's delivery-report code (0 Delivered, 4xx Sinch, others SMPP/operator)."""
     error: Mapped[str | None] = mapped_column(Text)
@@ -350,17 +370,19 @@ class Message(Base):
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "phone", name="uq_messages_campaign_phone"),
-        # With `id` last, the dispatcher's claim reads due rows already in order and stops at
-        # its LIMIT, whatever the planner's statistics say; the live counts use it too.
-        Index("ix_messages_campaign_status", "campaign_id", "status", "id"),
-        Index("ix_messages_batch_phone", "batch_id", "phone"),
+        # No index reads `status` or `batch_id`: every change of status is then a heap-only
+        # (HOT) update on PostgreSQL, no index entry written (migration 0005). The claim walks
+        # this one from `Campaign.claimed_through`; reports find rows by (campaign_id, phone).
+        Index("ix_messages_campaign_id", "campaign_id", "id"),
         # The dispatcher's wake-up of held messages whose time has come.
         Index(
             "ix_messages_deferred",
+            "campaign_id",
             "not_before",
-            sqlite_where=text("status = 'deferred'"),
-            postgresql_where=text("status = 'deferred'"),
+            sqlite_where=text("not_before IS NOT NULL"),
+            postgresql_where=text("not_before IS NOT NULL"),
         ),
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     true,
     union,
@@ -29,6 +30,7 @@ from textcast.domain.outgoing import outgoing
 from textcast.domain.phones import parse_numbers
 from textcast.domain.pricing import price_country
 from textcast.models import (
+    BATCHES_ON_THEIR_WAY,
     Batch,
     Campaign,
     CampaignKind,
@@ -46,8 +48,6 @@ from textcast.models import (
 
 MAX_BODY_CHARS = 2000
 MAX_NAME_CHARS = 200
-# Statuses a campaign still has to send; the rest were handed over or settled.
-UNSENT = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SUBMITTING)
 FINAL = frozenset(
     {
         MessageStatus.DELIVERED,
@@ -491,12 +491,36 @@ def list_messages(
 
 
 def complete_finished_campaigns(session: Session) -> list[int]:
-    """Mark `sending` campaigns with nothing left to hand to Sinch as completed."""
-    unsent = (
+    """Mark `sending` campaigns with nothing left to hand to Sinch as completed.
+
+    Nothing left: no queued message past the claim cursor, none deferred, no batch on its way
+    (its messages are the `submitting` ones). Each is an index probe, not a walk through
+    the messages already sent.
+    """
+    queued = (
         select(Message.id)
-        .where(Message.campaign_id == Campaign.id, Message.status.in_(UNSENT))
+        .where(
+            Message.campaign_id == Campaign.id,
+            Message.id > Campaign.claimed_through,
+            Message.status == MessageStatus.QUEUED,
+        )
         .exists()
     )
+    deferred = (
+        select(Message.id)
+        .where(
+            Message.campaign_id == Campaign.id,
+            Message.not_before.is_not(None),
+            Message.status == MessageStatus.DEFERRED,
+        )
+        .exists()
+    )
+    on_their_way = (
+        select(Batch.id)
+        .where(Batch.campaign_id == Campaign.id, Batch.state.in_(BATCHES_ON_THEIR_WAY))
+        .exists()
+    )
+    unsent = or_(queued, deferred, on_their_way)
     done = list(
         session.scalars(
             select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING, ~unsent)
@@ -585,7 +609,9 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
             Message.campaign_id == campaign_id,
             Message.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
         )
-        .values(status=MessageStatus.SKIPPED, error=SKIPPED_CANCELLED, updated_at=now)
+        .values(
+            status=MessageStatus.SKIPPED, error=SKIPPED_CANCELLED, not_before=None, updated_at=now
+        )
         .execution_options(synchronize_session=False)
     )
     pending = select(Message.batch_id).where(*at_sinch).distinct()

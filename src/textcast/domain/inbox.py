@@ -115,20 +115,20 @@ class KnownBatches:
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
-        self._ids: dict[str, None] = {}
+        self._campaigns: dict[str, int] = {}
         self._by_provider_id: dict[str, str] = {}
 
-    def add(self, batch_id: str, provider_batch_id: str | None) -> None:
-        if len(self._ids) >= self.capacity:
+    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
+        if len(self._campaigns) >= self.capacity:
             # Campaigns are sent one after another: forgetting everything is as good as LRU.
-            self._ids.clear()
+            self._campaigns.clear()
             self._by_provider_id.clear()
-        self._ids[batch_id] = None
+        self._campaigns[batch_id] = campaign_id
         if provider_batch_id:
             self._by_provider_id[provider_batch_id] = batch_id
 
-    def has(self, batch_id: str) -> bool:
-        return batch_id in self._ids
+    def campaign_of(self, batch_id: str) -> int | None:
+        return self._campaigns.get(batch_id)
 
     def by_provider_id(self, provider_batch_id: str) -> str | None:
         return self._by_provider_id.get(provider_batch_id)
@@ -136,16 +136,17 @@ class KnownBatches:
 
 @dataclass
 class _Resolution:
-    batch_ids: set[str] = field(default_factory=set)
+    campaigns: dict[str, int] = field(default_factory=dict)
+    """Each found batch's campaign: messages are found by (campaign_id, phone)."""
     by_provider_id: dict[str, str] = field(default_factory=dict)
 
-    def add(self, batch_id: str, provider_batch_id: str | None) -> None:
-        self.batch_ids.add(batch_id)
+    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
+        self.campaigns[batch_id] = campaign_id
         if provider_batch_id:
             self.by_provider_id[provider_batch_id] = batch_id
 
     def batch_for(self, report: StatusReport) -> str | None:
-        if report.batch_ref in self.batch_ids:
+        if report.batch_ref in self.campaigns:
             return report.batch_ref
         if report.provider_batch_id:
             return self.by_provider_id.get(report.provider_batch_id)
@@ -263,27 +264,29 @@ def _resolve_batches(
     provider_ids: set[str] = set()
     for report in reports:
         if report.batch_ref:
-            if known is not None and known.has(report.batch_ref):
-                resolution.add(report.batch_ref, None)
+            campaign_id = known.campaign_of(report.batch_ref) if known else None
+            if campaign_id is not None:
+                resolution.add(report.batch_ref, campaign_id, None)
             else:
                 refs.add(report.batch_ref)
         if report.provider_batch_id:
             found = known.by_provider_id(report.provider_batch_id) if known else None
-            if found is not None:
-                resolution.add(found, report.provider_batch_id)
+            campaign_id = known.campaign_of(found) if known and found else None
+            if found is not None and campaign_id is not None:
+                resolution.add(found, campaign_id, report.provider_batch_id)
             else:
                 provider_ids.add(report.provider_batch_id)
     if not refs and not provider_ids:
         return resolution
     rows = connection.execute(
-        select(Batch.id, Batch.provider_batch_id).where(
+        select(Batch.id, Batch.campaign_id, Batch.provider_batch_id).where(
             or_(Batch.id.in_(refs), Batch.provider_batch_id.in_(provider_ids))
         )
     ).all()
-    for batch_id, provider_id in rows:
-        resolution.add(batch_id, provider_id)
+    for batch_id, campaign_id, provider_id in rows:
+        resolution.add(batch_id, campaign_id, provider_id)
         if known is not None:
-            known.add(batch_id, provider_id)
+            known.add(batch_id, campaign_id, provider_id)
     return resolution
 
 
@@ -313,18 +316,26 @@ def apply_reports(
     now = utcnow()
     for status, firsts in by_status.items():
         rows = [
-            (batch, phone, r.code, r.operator_status_at) for (batch, phone), r in firsts.items()
+            (resolution.campaigns[batch], batch, phone, r.code, r.operator_status_at)
+            for (batch, phone), r in firsts.items()
         ]
         if connection.dialect.name == "sqlite":
-            columns = ("batch_id", "phone", "status_code", "operator_status_at")
+            columns = ("campaign_id", "batch_id", "phone", "status_code", "operator_status_at")
             reports_json = rows_as_json(_table(Message), columns, rows)
             execute_on_sqlite(
                 connection, _advance_from_json_statement(status), now=now, reports=reports_json
             )
         else:
             params = [
-                {"b_batch": b, "b_phone": p, "b_code": c, "b_at": at, "b_now": now}
-                for b, p, c, at in rows
+                {
+                    "b_campaign": campaign,
+                    "b_batch": b,
+                    "b_phone": p,
+                    "b_code": c,
+                    "b_at": at,
+                    "b_now": now,
+                }
+                for campaign, b, p, c, at in rows
             ]
             connection.execute(_advance_statement(status), params)
     return matched
@@ -351,13 +362,17 @@ def _insert_returning_statement(table: Table, key: str) -> Insert:
 
 @functools.cache
 def _advance_statement(status: MessageStatus) -> Update:
-    """Move one message (by batch and phone) to `status` if it is earlier in the precedence."""
+    """Move one message (by batch and phone) to `status` if it is earlier in the precedence.
+
+    Found through (campaign_id, phone): no index reads `batch_id` (see `models.Message`).
+    """
     table = _table(Message)
     return (
         update(table)
         .where(
-            table.c.batch_id == bindparam("b_batch"),
+            table.c.campaign_id == bindparam("b_campaign"),
             table.c.phone == bindparam("b_phone"),
+            table.c.batch_id == bindparam("b_batch"),
             table.c.status.in_(_earlier_than(status)),
         )
         .values(
@@ -389,20 +404,21 @@ def _insert_from_json_statement(table: Table, columns: tuple[str, ...]) -> Inser
 
 @functools.cache
 def _advance_from_json_statement(status: MessageStatus) -> Update:
-    """`_advance_statement` for many messages, from `[batch, phone, code, at]` rows."""
+    """`_advance_statement` for many messages, from `[campaign, batch, phone, code, at]` rows."""
     table = _table(Message)
     reports = json_array("reports")
     return (
         update(table)
         .where(
-            table.c.batch_id == json_item(reports, 0),
-            table.c.phone == json_item(reports, 1),
+            table.c.campaign_id == json_item(reports, 0),
+            table.c.phone == json_item(reports, 2),
+            table.c.batch_id == json_item(reports, 1),
             table.c.status.in_(_earlier_than(status)),
         )
         .values(
             status=literal_column(f"'{status.value}'"),
-            status_code=json_item(reports, 2),
-            operator_status_at=json_item(reports, 3),
+            status_code=json_item(reports, 3),
+            operator_status_at=json_item(reports, 4),
             updated_at=bindparam("now", type_=table.c.updated_at.type),
         )
     )

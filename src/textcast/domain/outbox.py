@@ -9,24 +9,20 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
-    String,
-    any_,
-    bindparam,
     delete,
     func,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from ulid import ULID
 
+from textcast.db import is_among
 from textcast.domain import send_window, suppressions
 from textcast.domain.outgoing import outgoing
 from textcast.domain.planning import SKIP_NO_WINDOW, SKIP_OUTSIDE_WINDOW, Policy
@@ -72,6 +68,10 @@ Places = dict[str, tuple[str | None, str | None]]
 """id, phone, parts, variables of a claimed message."""
 
 
+CLAIM_WINDOW = 4
+"""Each step of a claim of n messages looks at no more than n * CLAIM_WINDOW ids."""
+
+
 def new_batch_id() -> str:
     return f"tcb_{ULID()}"
 
@@ -82,11 +82,7 @@ def sending_campaign_ids(session: Session) -> list[int]:
     Hundreds of keyword replies may be `sending` at once, most already handed over: asking
     each of them for work would cost a write transaction apiece, every round.
     """
-    queued = (
-        select(Message.id)
-        .where(Message.campaign_id == Campaign.id, Message.status == MessageStatus.QUEUED)
-        .exists()
-    )
+    queued = select(Message.id).where(*_unclaimed(Campaign.id, Campaign.claimed_through)).exists()
     return list(
         session.scalars(
             select(Campaign.id)
@@ -117,14 +113,11 @@ def claim_batch(
     """
     if post_now:
         hold_opt_out_lock(session, shared=True)
-    campaign = session.get(Campaign, campaign_id)
+    # Claims of one campaign take turns: each starts where the previous one stopped (and,
+    # against a budget, reads what it spent).
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return None
-    if campaign.budget is not None and policy is not None:
-        # Claims against a budget take turns: each reads what the previous one spent.
-        session.refresh(campaign, with_for_update=True)
-        if campaign.status != CampaignStatus.SENDING:
-            return None
     now = now or utcnow()
     batch = Batch(
         id=new_batch_id(),
@@ -142,7 +135,7 @@ def claim_batch(
     rows: list[Claimed] = []
     places: Places = {}
     while not rows:
-        claimed = _claim_due(session, campaign_id, size, batch.id, now)
+        claimed = _claim_due(session, campaign, size, batch.id, now)
         if not claimed:
             session.execute(delete(Batch).where(Batch.id == batch.id))
             return None
@@ -165,6 +158,8 @@ def claim_batch(
         )
     batch.recipient_count = len(rows)
     batch.parts = sum(parts for _, _, parts, _ in rows)
+    batch.first_message_id = rows[0][0]
+    batch.last_message_id = rows[-1][0]
     if post_now:
         batch.state = BatchState.POSTING
     body, parameters = _text_of(campaign, rows)
@@ -196,25 +191,57 @@ def _text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, di
     return template.sinch_body(), parameters
 
 
+def _unclaimed(
+    campaign_id: ColumnElement[int] | int, claimed_through: ColumnElement[int] | int
+) -> tuple[ColumnElement[bool], ...]:
+    """A campaign's queued messages: all of them lie past its `claimed_through`."""
+    return (
+        Message.campaign_id == campaign_id,
+        Message.id > claimed_through,
+        Message.status == MessageStatus.QUEUED,
+    )
+
+
 def _claim_due(
-    session: Session, campaign_id: int, size: int, batch_id: str, now: datetime
+    session: Session, campaign: Campaign, size: int, batch_id: str, now: datetime
 ) -> list[Claimed]:
-    due = (
-        select(Message.id)
-        .where(Message.campaign_id == campaign_id, Message.status == MessageStatus.QUEUED)
-        .order_by(Message.id)
-        .limit(size)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    result = session.execute(
-        update(Message)
-        .where(Message.id.in_(due.scalar_subquery()))
-        .values(status=MessageStatus.SUBMITTING, batch_id=batch_id, updated_at=now)
-        .returning(Message.id, Message.phone, Message.parts, Message.variables),
-        execution_options={"synchronize_session": False},
-    )
-    return [(row[0], row[1], row[2], row[3]) for row in result]
+    """The next `size` queued messages, in id order, attached to the batch; moves the cursor.
+
+    Each statement looks at a window of ids past the cursor, not at every message left:
+    right after a launch the planner has no statistics for the new campaign and would
+    otherwise sort all of its messages to take the first thousand.
+    """
+    claimed: list[Claimed] = []
+    while len(claimed) < size:
+        start = campaign.claimed_through
+        end = start + CLAIM_WINDOW * size
+        due = (
+            select(Message.id)
+            .where(*_unclaimed(campaign.id, start), Message.id <= end)
+            .order_by(Message.id)
+            .limit(size - len(claimed))
+        )
+        result = session.execute(
+            update(Message)
+            .where(Message.id.in_(due.scalar_subquery()))
+            .values(status=MessageStatus.SUBMITTING, batch_id=batch_id, updated_at=now)
+            .returning(Message.id, Message.phone, Message.parts, Message.variables),
+            execution_options={"synchronize_session": False},
+        )
+        got = sorted((row[0], row[1], row[2], row[3]) for row in result)
+        claimed += got
+        if len(claimed) == size:
+            campaign.claimed_through = got[-1][0]
+            break
+        # The window is used up: jump to the next queued message, if any.
+        following = session.scalar(
+            select(func.min(Message.id)).where(*_unclaimed(campaign.id, end))
+        )
+        if following is None:
+            campaign.claimed_through = max(end, campaign.claimed_through)
+            break
+        campaign.claimed_through = following - 1
+    return claimed
 
 
 def _skip_suppressed(
@@ -239,11 +266,7 @@ def _skip_suppressed(
 
 def _places(session: Session, phones: list[str]) -> Places:
     """Country and time zone of the contacts among `phones` (numbers alone have neither)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One array parameter rather than a thousand placeholders.
-        among = Contact.phone == any_(bindparam("phones", phones, type_=ARRAY(String)))
-    else:
-        among = Contact.phone.in_(phones)
+    among = is_among(Contact.phone, phones, "phones", session.get_bind().dialect.name)
     rows = session.execute(select(Contact.phone, Contact.country, Contact.time_zone).where(among))
     return {phone: (country, zone) for phone, country, zone in rows}
 
@@ -258,15 +281,21 @@ def _hold_outside_window(
 ) -> list[Claimed]:
     kept: list[Claimed] = []
     held: list[dict[str, Any]] = []
+    # A batch's recipients share a handful of zones: each is judged once.
+    by_zone: dict[send_window.RecipientZone, datetime | None] = {}
     for row in rows:
         country, zone_name = places.get(row[1], (None, None))
         zone = send_window.recipient_zone(row[1], country, zone_name)
-        try:
-            allowed = send_window.next_allowed(zone, now, policy.rules)
-        except send_window.NoSendWindow:
+        if zone in by_zone:
+            allowed = by_zone[zone]
+        else:
+            try:
+                allowed = by_zone[zone] = send_window.next_allowed(zone, now, policy.rules)
+            except send_window.NoSendWindow:
+                allowed = by_zone[zone] = None
+        if allowed is None:
             held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_NO_WINDOW))
-            continue
-        if allowed <= now:
+        elif allowed <= now:
             kept.append(row)
         elif campaign.expires_at is not None and allowed >= campaign.expires_at:
             held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_OUTSIDE_WINDOW))
@@ -304,10 +333,11 @@ def _within_budget(
         kept.append(row)
         spent += cost
     if len(kept) < len(rows):
+        requeued = rows[len(kept) :]
         session.execute(
-            update(Message),
-            [_moved(row[0], MessageStatus.QUEUED, now) for row in rows[len(kept) :]],
+            update(Message), [_moved(row[0], MessageStatus.QUEUED, now) for row in requeued]
         )
+        campaign.claimed_through = min(campaign.claimed_through, requeued[0][0] - 1)
         campaign.status = CampaignStatus.PAUSED
         campaign.status_reason = (
             f"{PAUSED_FOR_BUDGET}: {campaign.spent + spent:.2f} of {campaign.budget:.2f} "
@@ -343,23 +373,43 @@ def wake_deferred(session: Session, now: datetime) -> int:
     session.execute(
         update(Message)
         .where(
-            Message.status == MessageStatus.DEFERRED,
             Message.campaign_id.in_(expired),
+            Message.not_before.is_not(None),
+            Message.status == MessageStatus.DEFERRED,
         )
-        .values(status=MessageStatus.SKIPPED, error=SKIP_OUTSIDE_WINDOW, updated_at=now)
+        .values(
+            status=MessageStatus.SKIPPED, error=SKIP_OUTSIDE_WINDOW, not_before=None, updated_at=now
+        )
         .execution_options(synchronize_session=False)
     )
     woken = session.execute(
         update(Message)
         .where(
-            Message.status == MessageStatus.DEFERRED,
-            Message.not_before <= now,
             Message.campaign_id.in_(sending),
+            Message.not_before <= now,
+            Message.status == MessageStatus.DEFERRED,
         )
         .values(status=MessageStatus.QUEUED, not_before=None, updated_at=now)
+        .returning(Message.campaign_id, Message.id)
         .execution_options(synchronize_session=False)
     )
-    return int(cast(CursorResult[Any], woken).rowcount or 0)
+    count = 0
+    firsts: dict[int, int] = {}
+    for campaign_id, message_id in woken:
+        firsts[campaign_id] = min(message_id, firsts.get(campaign_id, message_id))
+        count += 1
+    for campaign_id, message_id in firsts.items():
+        requeued(session, campaign_id, message_id)
+    return count
+
+
+def requeued(session: Session, campaign_id: int, first_id: int) -> None:
+    """Messages from `first_id` on are queued again: the next claim starts before them."""
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.claimed_through >= first_id)
+        .values(claimed_through=first_id - 1)
+    )
 
 
 def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
@@ -450,12 +500,17 @@ def hold_opt_out_lock(session: Session, *, shared: bool) -> None:
 
 def inflight_posts_to(session: Session, phone: str) -> int:
     """Batches past their last opt-out check, still on their way, that include `phone`."""
-    posting = select(Batch.id).where(Batch.state == BatchState.POSTING)
     return (
         session.scalar(
             select(func.count())
-            .select_from(Message)
-            .where(Message.batch_id.in_(posting), Message.phone == phone)
+            .select_from(Batch)
+            .join(
+                Message,
+                (Message.campaign_id == Batch.campaign_id)
+                & (Message.phone == phone)
+                & (Message.batch_id == Batch.id),
+            )
+            .where(Batch.state == BatchState.POSTING)
         )
         or 0
     )
@@ -470,11 +525,15 @@ def mark_resubmitting(session: Session, batch_id: str) -> None:
 
 
 def _pending_in(batch: Batch) -> tuple[ColumnElement[bool], ...]:
-    """The batch's messages still `submitting`, found through (campaign_id, status, id)."""
+    """The batch's messages still `submitting`, found through (campaign_id, id)."""
+    within: tuple[ColumnElement[bool], ...] = ()
+    if batch.first_message_id is not None and batch.last_message_id is not None:
+        within = (Message.id.between(batch.first_message_id, batch.last_message_id),)
     return (
         Message.campaign_id == batch.campaign_id,
-        Message.status == MessageStatus.SUBMITTING,
+        *within,
         Message.batch_id == batch.id,
+        Message.status == MessageStatus.SUBMITTING,
     )
 
 

@@ -6,10 +6,11 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
-from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from textcast.db import is_among
 from textcast.models import Suppression, utcnow
 
 
@@ -39,13 +40,8 @@ def suppressed_among(session: Session, secret: bytes, numbers: Iterable[str]) ->
     by_hash = {phone_hash(secret, n): n for n in numbers}
     if not by_hash:
         return set()
-    hashes = list(by_hash)
-    if session.get_bind().dialect.name == "postgresql":
-        # One array parameter: thousands of IN placeholders cost more to send than to look up.
-        among = Suppression.phone_hash == any_(
-            bindparam("hashes", hashes, type_=postgresql.ARRAY(String))
-        )
-    else:
-        among = Suppression.phone_hash.in_(hashes)
+    among = is_among(
+        Suppression.phone_hash, list(by_hash), "hashes", session.get_bind().dialect.name
+    )
     found = session.scalars(select(Suppression.phone_hash).where(among))
     return {by_hash[h] for h in found}

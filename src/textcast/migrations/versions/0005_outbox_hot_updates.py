@@ -1,0 +1,77 @@
+"""outbox: status changes that touch no index; a claim cursor per campaign
+
+A message's row is rewritten at least three times (claimed, accepted, final report). While
+`status` or `batch_id` sat in an index, each rewrite inserted into every index of the table.
+Now no index reads either column, so on PostgreSQL each rewrite is a heap-only (HOT) update
+in the same page, which the lower fill factor leaves room for. The dispatcher finds due
+messages through `campaigns.claimed_through` and the (campaign_id, id) index; the reports
+find theirs through (campaign_id, phone); `batches` records the id range it drew from.
+
+The batch_id foreign key goes too: its check ran once per claimed row, and the only code
+that writes `batch_id` creates the batch in the same transaction.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-27
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+MESSAGES_FILL_FACTOR = 50
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("campaigns") as batch:
+        batch.add_column(sa.Column("claimed_through", BIG_ID, nullable=False, server_default="0"))
+    with op.batch_alter_table("batches") as batch:
+        batch.add_column(sa.Column("first_message_id", BIG_ID, nullable=True))
+        batch.add_column(sa.Column("last_message_id", BIG_ID, nullable=True))
+        batch.create_index("ix_batches_campaign_state", ["campaign_id", "state"])
+    op.drop_index("ix_messages_deferred", table_name="messages")
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_index("ix_messages_campaign_status")
+        batch.drop_index("ix_messages_batch_phone")
+        batch.drop_constraint("fk_messages_batch_id_batches", type_="foreignkey")
+        batch.create_index("ix_messages_campaign_id", ["campaign_id", "id"])
+    op.create_index(
+        "ix_messages_deferred",
+        "messages",
+        ["campaign_id", "not_before"],
+        sqlite_where=sa.text("not_before IS NOT NULL"),
+        postgresql_where=sa.text("not_before IS NOT NULL"),
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"ALTER TABLE messages SET (fillfactor = {MESSAGES_FILL_FACTOR})")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE messages RESET (fillfactor)")
+    op.drop_index("ix_messages_deferred", table_name="messages")
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_index("ix_messages_campaign_id")
+        batch.create_foreign_key("fk_messages_batch_id_batches", "batches", ["batch_id"], ["id"])
+        batch.create_index("ix_messages_batch_phone", ["batch_id", "phone"])
+        batch.create_index("ix_messages_campaign_status", ["campaign_id", "status", "id"])
+    op.create_index(
+        "ix_messages_deferred",
+        "messages",
+        ["not_before"],
+        sqlite_where=sa.text("status = 'deferred'"),
+        postgresql_where=sa.text("status = 'deferred'"),
+    )
+    with op.batch_alter_table("batches") as batch:
+        batch.drop_index("ix_batches_campaign_state")
+        batch.drop_column("last_message_id")
+        batch.drop_column("first_message_id")
+    with op.batch_alter_table("campaigns") as batch:
+        batch.drop_column("claimed_through")
