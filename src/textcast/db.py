@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import TableValuedAlias
 
@@ -287,7 +287,7 @@ LIST_SEPARATOR = ","
 
 
 def is_among(
-    column: ColumnElement[str], values: list[str], name: str, dialect: str
+    column: QueryableAttribute[str], values: list[str], name: str, dialect: str
 ) -> ColumnElement[bool]:
     """`column IN values`, for a thousand values at a time (a claimed batch's numbers).
 

@@ -110,6 +110,9 @@ class MessageStatus(StrEnum):
 
 
 class BatchState(StrEnum):
+    CLAIMED = "claimed"
+    """Its messages are taken off the queue; opt-outs, send windows and budget not yet
+    applied. A process stopped here leaves nothing Sinch saw: the messages are queued again."""
     SUBMITTING = "submitting"
     """Committed before the POST; a crash here is resolved by reconciliation."""
     RETRY = "retry"
@@ -125,6 +128,7 @@ class BatchState(StrEnum):
 
 
 BATCHES_ON_THEIR_WAY = (
+    BatchState.CLAIMED,
     BatchState.SUBMITTING,
     BatchState.RETRY,
     BatchState.UNKNOWN,
@@ -347,13 +351,14 @@ class Message(Base):
     __tablename__ = "messages"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    # Neither campaign_id nor batch_id is a foreign key: the checks cost a lookup per row at
+    # launch and at every claim. Launch and the outbox, the only writers, set them in the
+    # transaction that reads or creates the row they refer to (migration 0005).
+    campaign_id: Mapped[int] = mapped_column(BigId)
     phone: Mapped[str] = mapped_column(String(16))
     status: Mapped[MessageStatus] = mapped_column(String(16), default=MessageStatus.QUEUED)
     parts: Mapped[int] = mapped_column(Integer)
     batch_id: Mapped[str | None] = mapped_column(String(40))
-    """Not a foreign key: its check cost a lookup per claimed row, and `batches` rows are
-    written by the same transactions that set it (`outbox`)."""
     status_code: Mapped[int | None] = mapped_column(Integer)
     """Sinch's delivery-report code (0 Delivered, 4xx Sinch, others SMPP/operator)."""
     error: Mapped[str | None] = mapped_column(Text)

@@ -26,6 +26,7 @@ from ulid import ULID
 
 from textcast.domain import encoding, links, planning, segments, suppressions, templates
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, TooManyRequests
+from textcast.domain.outbox import SKIPPED_CANCELLED
 from textcast.domain.outgoing import outgoing
 from textcast.domain.phones import parse_numbers
 from textcast.domain.pricing import price_country
@@ -537,7 +538,6 @@ def complete_finished_campaigns(session: Session) -> list[int]:
 
 # -- controls ------------------------------------------------------------------------------
 
-SKIPPED_CANCELLED = "cancelled"
 PAUSABLE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
 
 

@@ -7,19 +7,21 @@ row and its `client_reference` exist on disk before the HTTP call that uses them
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     delete,
     func,
     select,
     text,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from ulid import ULID
 
 from textcast.db import is_among
@@ -60,7 +62,9 @@ class ClaimedBatch:
     """Its last opt-out check is done: it may leave as it is."""
 
 
+MESSAGES = cast(Table, Message.__table__)
 SKIPPED_OPTED_OUT = "opted_out"
+SKIPPED_CANCELLED = "cancelled"
 PAUSED_FOR_BUDGET = "budget reached"
 Claimed = tuple[int, str, int, "dict[str, Any] | None"]
 Places = dict[str, tuple[str | None, str | None]]
@@ -92,6 +96,17 @@ def sending_campaign_ids(session: Session) -> list[int]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Messages taken off the queue into a `claimed` batch, before `screen_claim`."""
+
+    batch_id: str
+    campaign_id: int
+    rows: list[Claimed]
+    """In id order."""
+    created_at: datetime
+
+
 def claim_batch(
     session: Session,
     campaign_id: int,
@@ -102,19 +117,27 @@ def claim_batch(
     policy: Policy | None = None,
     now: datetime | None = None,
 ) -> ClaimedBatch | None:
-    """Attach up to `size` queued messages of one campaign to a new `submitting` batch.
+    """`claim_due` and `screen_claim` in one transaction, until a batch has recipients left.
 
-    Numbers suppressed since launch (a STOP mid-campaign) are skipped here; `secret` keys the
-    suppression hashes. With a `policy`, marketing messages outside their recipient's send
-    window are deferred to its next opening (skipped past the campaign's expiry), and a
-    campaign with a budget is paused when the next messages would exceed it. `post_now` (no
-    token wait ahead) makes this the batch's last opt-out check too, as `prepare_post` would,
-    and leaves it `posting`, saving a transaction.
+    The dispatcher commits between the two, so that claims of one campaign, which take
+    turns, do not wait for each other's screening.
     """
-    if post_now:
-        hold_opt_out_lock(session, shared=True)
-    # Claims of one campaign take turns: each starts where the previous one stopped (and,
-    # against a budget, reads what it spent).
+    while (claim := claim_due(session, campaign_id, size, now)) is not None:
+        batch = screen_claim(session, claim, secret, post_now=post_now, policy=policy, now=now)
+        if batch is not None:
+            return batch
+    return None
+
+
+def claim_due(
+    session: Session, campaign_id: int, size: int, now: datetime | None = None
+) -> Claim | None:
+    """Attach up to `size` queued messages of one campaign to a new `claimed` batch.
+
+    Claims of one campaign take turns on its row: each starts where the previous one
+    stopped (`Campaign.claimed_through`). Keep the transaction to this: the next claim waits
+    for its commit.
+    """
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return None
@@ -122,7 +145,7 @@ def claim_batch(
     batch = Batch(
         id=new_batch_id(),
         campaign_id=campaign_id,
-        state=BatchState.SUBMITTING,
+        state=BatchState.CLAIMED,
         recipient_count=0,
         parts=0,
         attempts=1,
@@ -130,52 +153,135 @@ def claim_batch(
     )
     session.add(batch)
     session.flush()
-    marketing = campaign.kind == CampaignKind.MARKETING
-    checks_opt_outs = campaign.kind != CampaignKind.REPLY
-    rows: list[Claimed] = []
-    places: Places = {}
-    while not rows:
-        claimed = _claim_due(session, campaign, size, batch.id, now)
-        if not claimed:
-            session.execute(delete(Batch).where(Batch.id == batch.id))
-            return None
-        rows = _skip_suppressed(session, secret, claimed, now) if checks_opt_outs else claimed
-        if policy is not None and marketing and rows:
-            places = _places(session, [phone for _, phone, _, _ in rows])
-            rows = _hold_outside_window(session, campaign, rows, places, policy, now)
-            if campaign.budget is not None and rows:
-                rows = _within_budget(session, campaign, rows, places, policy, now)
-                if not rows:
-                    session.execute(delete(Batch).where(Batch.id == batch.id))
-                    return None
-    if policy is not None and campaign.budget is None:
-        # What a budget tracks as it claims, every other campaign adds up here (one atomic
-        # increment per batch: parallel claims never lose each other's share).
-        places = places or _places(session, [phone for _, phone, _, _ in rows])
-        cost = sum(_row_cost(row, places, policy) for row in rows)
-        session.execute(
-            update(Campaign).where(Campaign.id == campaign_id).values(spent=Campaign.spent + cost)
-        )
+    rows = _claim_due(session, campaign, size, batch.id, now)
+    if not rows:
+        session.execute(delete(Batch).where(Batch.id == batch.id))
+        return None
     batch.recipient_count = len(rows)
-    batch.parts = sum(parts for _, _, parts, _ in rows)
     batch.first_message_id = rows[0][0]
     batch.last_message_id = rows[-1][0]
+    return Claim(batch.id, campaign_id, rows, now)
+
+
+def screen_claim(
+    session: Session,
+    claim: Claim,
+    secret: bytes,
+    *,
+    post_now: bool = False,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> ClaimedBatch | None:
+    """Apply opt-outs, send windows and budget to a claim; None when nobody is left.
+
+    Numbers suppressed since launch (a STOP mid-campaign) are skipped; `secret` keys the
+    suppression hashes. With a `policy`, marketing messages outside their recipient's send
+    window are deferred to its next opening (skipped past the campaign's expiry), and a
+    campaign with a budget is paused when the next messages would exceed it. `post_now` (no
+    token wait ahead) makes this the batch's last opt-out check too, as `prepare_post` would,
+    and leaves it `posting`, saving a transaction. A campaign paused or cancelled since the
+    claim gets its messages back.
+    """
     if post_now:
-        batch.state = BatchState.POSTING
+        hold_opt_out_lock(session, shared=True)
+    now = now or utcnow()
+    campaign = session.get_one(Campaign, claim.campaign_id)
+    if campaign.budget is not None and policy is not None:
+        # Claims against a budget are screened in turn: each reads what the previous spent.
+        session.refresh(campaign, with_for_update=True)
+    if campaign.status != CampaignStatus.SENDING:
+        _give_back(session, claim, campaign, now)
+        return None
+    marketing = campaign.kind == CampaignKind.MARKETING
+    checks_opt_outs = campaign.kind != CampaignKind.REPLY
+    rows = claim.rows
+    places: Places = {}
+    if checks_opt_outs:
+        rows = _skip_suppressed(session, secret, rows, now)
+    if policy is not None and marketing and rows:
+        places = _places(session, [phone for _, phone, _, _ in rows])
+        rows = _hold_outside_window(session, campaign, rows, places, policy, now)
+        if campaign.budget is not None and rows:
+            rows = _within_budget(session, campaign, rows, places, policy, now)
+    if not rows:
+        # Every message went elsewhere (skipped, deferred, back to the queue).
+        session.execute(delete(Batch).where(Batch.id == claim.batch_id))
+        return None
+    parts = sum(parts for _, _, parts, _ in rows)
+    session.execute(
+        update(Batch)
+        .where(Batch.id == claim.batch_id)
+        .values(
+            state=BatchState.POSTING if post_now else BatchState.SUBMITTING,
+            recipient_count=len(rows),
+            parts=parts,
+            first_message_id=rows[0][0],
+            last_message_id=rows[-1][0],
+        )
+    )
+    if policy is not None and campaign.budget is None:
+        # What a budget tracks as it claims, every other campaign adds up here (one atomic
+        # increment per batch: parallel claims never lose each other's share). Last, as it
+        # holds the campaign's row until commit.
+        places = places or _places(session, [phone for _, phone, _, _ in rows])
+        cost = _cost(rows, places, policy)
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id)
+            .values(spent=Campaign.spent + cost)
+            .execution_options(synchronize_session=False)
+        )
     body, parameters = _text_of(campaign, rows)
     return ClaimedBatch(
-        id=batch.id,
-        campaign_id=campaign_id,
+        id=claim.batch_id,
+        campaign_id=campaign.id,
         body=body,
         sender=campaign.sender,
         recipients=sorted(phone for _, phone, _, _ in rows),
-        parts=batch.parts,
-        created_at=now,
+        parts=parts,
+        created_at=claim.created_at,
         parameters=parameters,
         attempts=1,
         checks_opt_outs=checks_opt_outs,
         posting=post_now,
     )
+
+
+def _give_back(session: Session, claim: Claim, campaign: Campaign, now: datetime) -> None:
+    """A claim not to be sent: its messages return to the queue, or are skipped as the
+    cancelled campaign's other queued messages were."""
+    status, error = MessageStatus.QUEUED, None
+    if campaign.status == CampaignStatus.CANCELLED:
+        status, error = MessageStatus.SKIPPED, SKIPPED_CANCELLED
+    session.execute(
+        update(Message),
+        [_moved(row[0], status, now, error=error) for row in claim.rows],
+    )
+    if status == MessageStatus.QUEUED:
+        requeued(session, campaign.id, claim.rows[0][0])
+    session.execute(delete(Batch).where(Batch.id == claim.batch_id))
+
+
+def release_claims(session: Session, batch_ids: list[str] | None = None) -> int:
+    """Claimed batches never screened (their process stopped, or screening failed) give
+    their messages back to the queue; Sinch never saw them. All of them when `batch_ids`
+    is None (at start, before anything is claimed)."""
+    query = select(Batch).where(Batch.state == BatchState.CLAIMED)
+    if batch_ids is not None:
+        query = query.where(Batch.id.in_(batch_ids))
+    released = 0
+    now = utcnow()
+    for batch in session.scalars(query.with_for_update()).all():
+        session.execute(
+            update(Message)
+            .where(*_pending_in(batch))
+            .values(status=MessageStatus.QUEUED, batch_id=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        requeued(session, batch.campaign_id, batch.first_message_id or 1)
+        session.delete(batch)
+        released += 1
+    return released
 
 
 def _text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, dict[str, str]]]:
@@ -192,7 +298,7 @@ def _text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, di
 
 
 def _unclaimed(
-    campaign_id: ColumnElement[int] | int, claimed_through: ColumnElement[int] | int
+    campaign_id: QueryableAttribute[int] | int, claimed_through: QueryableAttribute[int] | int
 ) -> tuple[ColumnElement[bool], ...]:
     """A campaign's queued messages: all of them lie past its `claimed_through`."""
     return (
@@ -221,14 +327,15 @@ def _claim_due(
             .order_by(Message.id)
             .limit(size - len(claimed))
         )
+        # On the Core table: the ORM's processing of a thousand returned rows costs more
+        # than the statement.
         result = session.execute(
-            update(Message)
-            .where(Message.id.in_(due.scalar_subquery()))
+            update(MESSAGES)
+            .where(MESSAGES.c.id.in_(due.scalar_subquery()))
             .values(status=MessageStatus.SUBMITTING, batch_id=batch_id, updated_at=now)
-            .returning(Message.id, Message.phone, Message.parts, Message.variables),
-            execution_options={"synchronize_session": False},
+            .returning(MESSAGES.c.id, MESSAGES.c.phone, MESSAGES.c.parts, MESSAGES.c.variables)
         )
-        got = sorted((row[0], row[1], row[2], row[3]) for row in result)
+        got: list[Claimed] = sorted((r[0], r[1], r[2], r[3]) for r in result)
         claimed += got
         if len(claimed) == size:
             campaign.claimed_through = got[-1][0]
@@ -304,6 +411,13 @@ def _hold_outside_window(
     if held:
         session.execute(update(Message), held)
     return kept
+
+
+def _cost(rows: list[Claimed], places: Places, policy: Policy) -> float:
+    parts_by_country: Counter[str | None] = Counter()
+    for _, phone, parts, _ in rows:
+        parts_by_country[places.get(phone, (None, None))[0] or price_country(phone)] += parts
+    return sum(n * policy.prices.part_price(country) for country, n in parts_by_country.items())
 
 
 def _row_cost(row: Claimed, places: Places, policy: Policy) -> float:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Date, case, func, literal_column, or_, sel
 from sqlalchemy.orm import Session
 
 from textcast.domain.analytics import OUTCOMES, UNSPECIFIED_REASON, delivery_rate
-from textcast.domain.campaigns import SKIPPED_CANCELLED
+from textcast.domain.outbox import SKIPPED_CANCELLED
 from textcast.domain.planning import (
     SKIP_DUPLICATE,
     SKIP_FREQUENCY_CAP,

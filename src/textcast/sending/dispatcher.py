@@ -20,7 +20,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
-from textcast.domain import campaigns, outbox
+from textcast.domain import campaigns, outbox, send_window
 from textcast.domain.planning import Policy
 from textcast.models import BatchState, utcnow
 from textcast.sending.leadership import DispatcherLock
@@ -101,6 +101,7 @@ class Dispatcher:
             "dispatcher started (rate=%s parts/s, batch_size=%s)", rate, self.config.batch_size
         )
         try:
+            await asyncio.to_thread(send_window.warm_up)
             await self._guarded(self.reconcile_orphans)
             while not stop.is_set():
                 busy = await self._guarded(self.tick)
@@ -156,6 +157,9 @@ class Dispatcher:
 
     async def reconcile_orphans(self) -> None:
         """On start: every `submitting`/`unknown` batch is checked with the provider first."""
+        released = await self._db_write(outbox.release_claims)
+        if released:
+            log.warning("%d batch(es) claimed by a previous run went back to the queue", released)
         orphans = await self._db(outbox.orphaned_batches)
         if orphans:
             log.warning("reconciling %d batch(es) left in flight by a previous run", len(orphans))
@@ -185,27 +189,38 @@ class Dispatcher:
         started = False
         for _ in range(BATCHES_PER_ROUND):
             await self._slots.acquire()
-            batch = await self._guarded_claim(campaign_id)
-            if batch is None:
+            try:
+                claim = await self._db_write(
+                    outbox.claim_due, campaign_id, self.config.batch_size, self.config.clock()
+                )
+                batch = await self._screen(claim) if claim is not None else None
+            except Exception:
+                self._slots.release()
+                raise
+            if claim is None:
                 self._slots.release()
                 return started
-            self._start(self._submit(batch))
             started = True
+            if batch is None:
+                self._slots.release()  # nobody left in it: on to the next claim
+            else:
+                self._start(self._submit(batch))
         return started
 
-    async def _guarded_claim(self, campaign_id: int) -> outbox.ClaimedBatch | None:
+    async def _screen(self, claim: outbox.Claim) -> outbox.ClaimedBatch | None:
+        """In its own transaction: the campaign's next claim need not wait for it."""
         try:
             return await self._db_write(
-                outbox.claim_batch,
-                campaign_id,
-                self.config.batch_size,
+                outbox.screen_claim,
+                claim,
                 self.config.suppression_secret,
                 post_now=self.bucket.unlimited,
                 policy=self.config.policy,
                 now=self.config.clock(),
             )
         except Exception:
-            self._slots.release()
+            with contextlib.suppress(Exception):
+                await self._db_write(outbox.release_claims, [claim.batch_id])
             raise
 
     async def _resubmit_retries(self) -> bool:
