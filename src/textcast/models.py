@@ -303,12 +303,25 @@ class Campaign(Base):
     """Estimated cost of the parts handed to Sinch so far."""
     status_reason: Mapped[str | None] = mapped_column(Text)
     """Why it is paused, cancelled or failed."""
-    claimed_through: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
-    """Every `queued` message of the campaign has a greater id: where the next claim starts
-    (lowered whenever a message is queued again, see `outbox.requeued`)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     launched_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+
+
+class ClaimCursor(Base):
+    """Where the dispatcher's next claim of a campaign starts: every `queued` message of the
+    campaign has a greater id (lowered whenever one is queued again, `outbox.requeued`).
+
+    A row of its own, not a column of `campaigns`: claims take turns on it without waiting
+    for whatever else updates the campaign meanwhile (its spend, a pause).
+    """
+
+    __tablename__ = "claim_cursors"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    claimed_through: Mapped[int] = mapped_column(BigId, default=0)
 
 
 class CampaignRecipient(Base):
@@ -377,7 +390,7 @@ class Message(Base):
         UniqueConstraint("campaign_id", "phone", name="uq_messages_campaign_phone"),
         # No index reads `status` or `batch_id`: every change of status is then a heap-only
         # (HOT) update on PostgreSQL, no index entry written (migration 0005). The claim walks
-        # this one from `Campaign.claimed_through`; reports find rows by (campaign_id, phone).
+        # this one from `ClaimCursor.claimed_through`; reports find rows by (campaign_id, phone).
         Index("ix_messages_campaign_id", "campaign_id", "id"),
         # The dispatcher's wake-up of held messages whose time has come.
         Index(

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from ulid import ULID
 
-from textcast.domain import encoding, links, planning, segments, suppressions, templates
+from textcast.domain import encoding, links, outbox, planning, segments, suppressions, templates
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, TooManyRequests
 from textcast.domain.outbox import SKIPPED_CANCELLED
 from textcast.domain.outgoing import outgoing
@@ -37,6 +37,7 @@ from textcast.models import (
     CampaignKind,
     CampaignRecipient,
     CampaignStatus,
+    ClaimCursor,
     Contact,
     ContactList,
     ContactStatus,
@@ -285,6 +286,7 @@ def launch_campaign(
         _check_quotas(session, campaign, policy, now)
     campaign.status = CampaignStatus.SCHEDULED if start > now else CampaignStatus.SENDING
     campaign.launched_at = now
+    session.merge(ClaimCursor(campaign_id=campaign.id, claimed_through=0))
     return campaign
 
 
@@ -502,7 +504,7 @@ def complete_finished_campaigns(session: Session) -> list[int]:
         select(Message.id)
         .where(
             Message.campaign_id == Campaign.id,
-            Message.id > Campaign.claimed_through,
+            Message.id > outbox.cursor_of(Campaign.id),
             Message.status == MessageStatus.QUEUED,
         )
         .exists()

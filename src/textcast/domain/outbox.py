@@ -17,14 +17,16 @@ from sqlalchemy import (
     Table,
     delete,
     func,
+    insert,
     select,
     text,
     update,
 )
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.selectable import ForUpdateParameter
 from ulid import ULID
 
-from textcast.db import is_among
+from textcast.db import commit_without_waiting_for_disk, is_among
 from textcast.domain import send_window, suppressions
 from textcast.domain.outgoing import outgoing
 from textcast.domain.planning import SKIP_NO_WINDOW, SKIP_OUTSIDE_WINDOW, Policy
@@ -35,6 +37,7 @@ from textcast.models import (
     Campaign,
     CampaignKind,
     CampaignStatus,
+    ClaimCursor,
     Contact,
     Message,
     MessageStatus,
@@ -63,6 +66,9 @@ class ClaimedBatch:
 
 
 MESSAGES = cast(Table, Message.__table__)
+BATCHES = cast(Table, Batch.__table__)
+CAMPAIGNS = cast(Table, Campaign.__table__)
+CURSORS = cast(Table, ClaimCursor.__table__)
 SKIPPED_OPTED_OUT = "opted_out"
 SKIPPED_CANCELLED = "cancelled"
 PAUSED_FOR_BUDGET = "budget reached"
@@ -86,7 +92,7 @@ def sending_campaign_ids(session: Session) -> list[int]:
     Hundreds of keyword replies may be `sending` at once, most already handed over: asking
     each of them for work would cost a write transaction apiece, every round.
     """
-    queued = select(Message.id).where(*_unclaimed(Campaign.id, Campaign.claimed_through)).exists()
+    queued = select(Message.id).where(*_unclaimed(Campaign.id, cursor_of(Campaign.id))).exists()
     return list(
         session.scalars(
             select(Campaign.id)
@@ -105,6 +111,8 @@ class Claim:
     rows: list[Claimed]
     """In id order."""
     created_at: datetime
+    budgeted: bool
+    """The campaign had a budget: its screenings then take turns."""
 
 
 def claim_batch(
@@ -134,33 +142,50 @@ def claim_due(
 ) -> Claim | None:
     """Attach up to `size` queued messages of one campaign to a new `claimed` batch.
 
-    Claims of one campaign take turns on its row: each starts where the previous one
-    stopped (`Campaign.claimed_through`). Keep the transaction to this: the next claim waits
-    for its commit.
+    Claims of one campaign take turns on its `ClaimCursor`: each starts where the previous
+    one stopped. Keep the transaction to this: the next claim waits for its commit. The
+    campaign's status is read, not locked: `screen_claim` decides under a lock.
     """
-    campaign = session.get(Campaign, campaign_id, with_for_update=True)
-    if campaign is None or campaign.status != CampaignStatus.SENDING:
+    # Core statements throughout: this transaction is the one claims queue for. Lost in a
+    # crash, it leaves the messages queued; the commit before the POST makes it durable.
+    commit_without_waiting_for_disk(session)
+    found = session.execute(
+        select(CAMPAIGNS.c.status, CAMPAIGNS.c.budget).where(CAMPAIGNS.c.id == campaign_id)
+    ).first()
+    if found is None or found.status != CampaignStatus.SENDING:
+        return None
+    start = session.scalar(
+        select(CURSORS.c.claimed_through)
+        .where(CURSORS.c.campaign_id == campaign_id)
+        .with_for_update()
+    )
+    if start is None:
         return None
     now = now or utcnow()
-    batch = Batch(
-        id=new_batch_id(),
-        campaign_id=campaign_id,
-        state=BatchState.CLAIMED,
-        recipient_count=0,
-        parts=0,
-        attempts=1,
-        created_at=now,
-    )
-    session.add(batch)
-    session.flush()
-    rows = _claim_due(session, campaign, size, batch.id, now)
+    batch_id = new_batch_id()
+    rows, cursor = _claim_due(session, campaign_id, start, size, batch_id, now)
+    if cursor != start:
+        session.execute(
+            update(CURSORS)
+            .where(CURSORS.c.campaign_id == campaign_id)
+            .values(claimed_through=cursor)
+        )
     if not rows:
-        session.execute(delete(Batch).where(Batch.id == batch.id))
         return None
-    batch.recipient_count = len(rows)
-    batch.first_message_id = rows[0][0]
-    batch.last_message_id = rows[-1][0]
-    return Claim(batch.id, campaign_id, rows, now)
+    session.execute(
+        insert(BATCHES).values(
+            id=batch_id,
+            campaign_id=campaign_id,
+            state=BatchState.CLAIMED,
+            recipient_count=len(rows),
+            parts=0,
+            attempts=1,
+            created_at=now,
+            first_message_id=rows[0][0],
+            last_message_id=rows[-1][0],
+        )
+    )
+    return Claim(batch_id, campaign_id, rows, now, budgeted=found.budget is not None)
 
 
 def screen_claim(
@@ -184,12 +209,20 @@ def screen_claim(
     """
     if post_now:
         hold_opt_out_lock(session, shared=True)
+    else:
+        commit_without_waiting_for_disk(session)  # `prepare_post` commits before the POST
     now = now or utcnow()
-    campaign = session.get_one(Campaign, claim.campaign_id)
-    if campaign.budget is not None and policy is not None:
-        # Claims against a budget are screened in turn: each reads what the previous spent.
-        session.refresh(campaign, with_for_update=True)
-    if campaign.status != CampaignStatus.SENDING:
+    # The campaign's status holds until commit: a pause or cancel (which lock it for update)
+    # waits for this screening, which waits for neither claims nor other screenings. Those
+    # against a budget take turns instead: each reads what the previous one spent.
+    lock: ForUpdateParameter = (
+        True if claim.budgeted and policy is not None else {"read": True, "key_share": True}
+    )
+    campaign = session.get_one(Campaign, claim.campaign_id, with_for_update=lock)
+    if campaign.status != CampaignStatus.SENDING or (
+        campaign.budget is not None and not claim.budgeted and policy is not None
+    ):
+        # Paused, cancelled, or given a budget since the claim.
         _give_back(session, claim, campaign, now)
         return None
     marketing = campaign.kind == CampaignKind.MARKETING
@@ -209,8 +242,8 @@ def screen_claim(
         return None
     parts = sum(parts for _, _, parts, _ in rows)
     session.execute(
-        update(Batch)
-        .where(Batch.id == claim.batch_id)
+        update(BATCHES)
+        .where(BATCHES.c.id == claim.batch_id)
         .values(
             state=BatchState.POSTING if post_now else BatchState.SUBMITTING,
             recipient_count=len(rows),
@@ -250,35 +283,44 @@ def screen_claim(
 def _give_back(session: Session, claim: Claim, campaign: Campaign, now: datetime) -> None:
     """A claim not to be sent: its messages return to the queue, or are skipped as the
     cancelled campaign's other queued messages were."""
-    status, error = MessageStatus.QUEUED, None
     if campaign.status == CampaignStatus.CANCELLED:
-        status, error = MessageStatus.SKIPPED, SKIPPED_CANCELLED
-    session.execute(
-        update(Message),
-        [_moved(row[0], status, now, error=error) for row in claim.rows],
-    )
-    if status == MessageStatus.QUEUED:
+        moved = [
+            _moved(row[0], MessageStatus.SKIPPED, now, error=SKIPPED_CANCELLED)
+            for row in claim.rows
+        ]
+    else:
+        moved = [_moved(row[0], MessageStatus.QUEUED, now) for row in claim.rows]
         requeued(session, campaign.id, claim.rows[0][0])
+    session.execute(update(Message), moved)
     session.execute(delete(Batch).where(Batch.id == claim.batch_id))
 
 
 def release_claims(session: Session, batch_ids: list[str] | None = None) -> int:
     """Claimed batches never screened (their process stopped, or screening failed) give
-    their messages back to the queue; Sinch never saw them. All of them when `batch_ids`
-    is None (at start, before anything is claimed)."""
+    their messages back to the queue, or skip them if the campaign was cancelled meanwhile;
+    Sinch never saw them. All of them when `batch_ids` is None (at start, before anything is
+    claimed)."""
     query = select(Batch).where(Batch.state == BatchState.CLAIMED)
     if batch_ids is not None:
         query = query.where(Batch.id.in_(batch_ids))
     released = 0
     now = utcnow()
     for batch in session.scalars(query.with_for_update()).all():
-        session.execute(
-            update(Message)
-            .where(*_pending_in(batch))
-            .values(status=MessageStatus.QUEUED, batch_id=None, updated_at=now)
-            .execution_options(synchronize_session=False)
+        cancelled = session.scalar(
+            select(Campaign.status == CampaignStatus.CANCELLED).where(
+                Campaign.id == batch.campaign_id
+            )
         )
-        requeued(session, batch.campaign_id, batch.first_message_id or 1)
+        if cancelled:
+            back = {"status": MessageStatus.SKIPPED, "error": SKIPPED_CANCELLED}
+        else:
+            back = {"status": MessageStatus.QUEUED}
+            requeued(session, batch.campaign_id, batch.first_message_id or 1)
+        session.execute(
+            update(MESSAGES)
+            .where(*_pending_in(batch))
+            .values(batch_id=None, updated_at=now, **back)
+        )
         session.delete(batch)
         released += 1
     return released
@@ -297,8 +339,18 @@ def _text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, di
     return template.sinch_body(), parameters
 
 
+def cursor_of(campaign_id: QueryableAttribute[int]) -> ColumnElement[int]:
+    """The claim cursor of the campaign `campaign_id` refers to, in a correlated query."""
+    cursor = (
+        select(ClaimCursor.claimed_through)
+        .where(ClaimCursor.campaign_id == campaign_id)
+        .correlate_except(ClaimCursor)  # `campaigns` is the enclosing query's, however deep
+    )
+    return func.coalesce(cursor.scalar_subquery(), 0)
+
+
 def _unclaimed(
-    campaign_id: QueryableAttribute[int] | int, claimed_through: QueryableAttribute[int] | int
+    campaign_id: QueryableAttribute[int] | int, claimed_through: ColumnElement[int] | int
 ) -> tuple[ColumnElement[bool], ...]:
     """A campaign's queued messages: all of them lie past its `claimed_through`."""
     return (
@@ -309,9 +361,10 @@ def _unclaimed(
 
 
 def _claim_due(
-    session: Session, campaign: Campaign, size: int, batch_id: str, now: datetime
-) -> list[Claimed]:
-    """The next `size` queued messages, in id order, attached to the batch; moves the cursor.
+    session: Session, campaign_id: int, cursor: int, size: int, batch_id: str, now: datetime
+) -> tuple[list[Claimed], int]:
+    """The next `size` queued messages past `cursor`, in id order, attached to the batch;
+    and where the cursor goes.
 
     Each statement looks at a window of ids past the cursor, not at every message left:
     right after a launch the planner has no statistics for the new campaign and would
@@ -319,11 +372,10 @@ def _claim_due(
     """
     claimed: list[Claimed] = []
     while len(claimed) < size:
-        start = campaign.claimed_through
-        end = start + CLAIM_WINDOW * size
+        end = cursor + CLAIM_WINDOW * size
         due = (
             select(Message.id)
-            .where(*_unclaimed(campaign.id, start), Message.id <= end)
+            .where(*_unclaimed(campaign_id, cursor), Message.id <= end)
             .order_by(Message.id)
             .limit(size - len(claimed))
         )
@@ -338,17 +390,15 @@ def _claim_due(
         got: list[Claimed] = sorted((r[0], r[1], r[2], r[3]) for r in result)
         claimed += got
         if len(claimed) == size:
-            campaign.claimed_through = got[-1][0]
-            break
+            return claimed, got[-1][0]
         # The window is used up: jump to the next queued message, if any.
         following = session.scalar(
-            select(func.min(Message.id)).where(*_unclaimed(campaign.id, end))
+            select(func.min(Message.id)).where(*_unclaimed(campaign_id, end))
         )
         if following is None:
-            campaign.claimed_through = max(end, campaign.claimed_through)
-            break
-        campaign.claimed_through = following - 1
-    return claimed
+            return claimed, end
+        cursor = following - 1
+    return claimed, cursor
 
 
 def _skip_suppressed(
@@ -447,11 +497,11 @@ def _within_budget(
         kept.append(row)
         spent += cost
     if len(kept) < len(rows):
-        requeued = rows[len(kept) :]
+        requeued_rows = rows[len(kept) :]
         session.execute(
-            update(Message), [_moved(row[0], MessageStatus.QUEUED, now) for row in requeued]
+            update(Message), [_moved(row[0], MessageStatus.QUEUED, now) for row in requeued_rows]
         )
-        campaign.claimed_through = min(campaign.claimed_through, requeued[0][0] - 1)
+        requeued(session, campaign.id, requeued_rows[0][0])
         campaign.status = CampaignStatus.PAUSED
         campaign.status_reason = (
             f"{PAUSED_FOR_BUDGET}: {campaign.spent + spent:.2f} of {campaign.budget:.2f} "
@@ -520,8 +570,8 @@ def wake_deferred(session: Session, now: datetime) -> int:
 def requeued(session: Session, campaign_id: int, first_id: int) -> None:
     """Messages from `first_id` on are queued again: the next claim starts before them."""
     session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.claimed_through >= first_id)
+        update(CURSORS)
+        .where(CURSORS.c.campaign_id == campaign_id, CURSORS.c.claimed_through >= first_id)
         .values(claimed_through=first_id - 1)
     )
 
@@ -639,23 +689,31 @@ def mark_resubmitting(session: Session, batch_id: str) -> None:
 
 
 def _pending_in(batch: Batch) -> tuple[ColumnElement[bool], ...]:
-    """The batch's messages still `submitting`, found through (campaign_id, id)."""
+    return _pending(batch.id, batch.campaign_id, batch.first_message_id, batch.last_message_id)
+
+
+def _pending(
+    batch_id: str, campaign_id: int, first: int | None, last: int | None
+) -> tuple[ColumnElement[bool], ...]:
+    """A batch's messages still `submitting`, found through (campaign_id, id)."""
     within: tuple[ColumnElement[bool], ...] = ()
-    if batch.first_message_id is not None and batch.last_message_id is not None:
-        within = (Message.id.between(batch.first_message_id, batch.last_message_id),)
+    if first is not None and last is not None:
+        within = (MESSAGES.c.id.between(first, last),)
     return (
-        Message.campaign_id == batch.campaign_id,
+        MESSAGES.c.campaign_id == campaign_id,
         *within,
-        Message.batch_id == batch.id,
-        Message.status == MessageStatus.SUBMITTING,
+        MESSAGES.c.batch_id == batch_id,
+        MESSAGES.c.status == MessageStatus.SUBMITTING,
     )
 
 
 def record_accepted(session: Session, batch_id: str, provider_batch_id: str) -> None:
+    # Lost in a crash, the batch is found at Sinch by its client_reference on restart.
+    commit_without_waiting_for_disk(session)
     now = utcnow()
-    session.execute(
-        update(Batch)
-        .where(Batch.id == batch_id)
+    batch = session.execute(
+        update(BATCHES)
+        .where(BATCHES.c.id == batch_id)
         .values(
             state=BatchState.ACCEPTED,
             provider_batch_id=provider_batch_id,
@@ -663,13 +721,13 @@ def record_accepted(session: Session, batch_id: str, provider_batch_id: str) -> 
             last_error=None,
             next_attempt_at=None,
         )
-    )
+        .returning(BATCHES.c.campaign_id, BATCHES.c.first_message_id, BATCHES.c.last_message_id)
+    ).one()
     # A delivery report may have overtaken the 201; only `submitting` rows move forward here.
     session.execute(
-        update(Message)
-        .where(*_pending_in(session.get_one(Batch, batch_id)))
+        update(MESSAGES)
+        .where(*_pending(batch_id, *batch))
         .values(status=MessageStatus.ACCEPTED, updated_at=now, sent_at=now)
-        .execution_options(synchronize_session=False)
     )
 
 

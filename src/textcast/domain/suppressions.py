@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable
 
@@ -16,7 +15,7 @@ from textcast.models import Suppression, utcnow
 
 def phone_hash(secret: bytes, e164: str) -> str:
     # The one-shot digest: every claimed batch hashes its 1000 numbers.
-    return hmac.digest(secret, e164.encode(), hashlib.sha256).hex()
+    return hmac.digest(secret, e164.encode(), "sha256").hex()
 
 
 def suppress(session: Session, secret: bytes, e164: str, reason: str) -> None:

@@ -4,7 +4,7 @@ A message's row is rewritten at least three times (claimed, accepted, final repo
 `status` or `batch_id` sat in an index, each rewrite inserted into every index of the table.
 Now no index reads either column, so on PostgreSQL each rewrite is a heap-only (HOT) update
 in the same page, which the lower fill factor leaves room for. The dispatcher finds due
-messages through `campaigns.claimed_through` and the (campaign_id, id) index; the reports
+messages through `claim_cursors` and the (campaign_id, id) index; the reports
 find theirs through (campaign_id, phone); `batches` records the id range it drew from.
 
 The foreign keys of `messages` go too: their checks ran once per row, at launch (campaign_id,
@@ -31,8 +31,22 @@ MESSAGES_FILL_FACTOR = 50
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("campaigns") as batch:
-        batch.add_column(sa.Column("claimed_through", BIG_ID, nullable=False, server_default="0"))
+    op.create_table(
+        "claim_cursors",
+        sa.Column("campaign_id", BIG_ID, nullable=False),
+        sa.Column("claimed_through", BIG_ID, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_claim_cursors_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("campaign_id", name=op.f("pk_claim_cursors")),
+    )
+    # From the start of each campaign: every queued message lies past 0.
+    op.execute(
+        "INSERT INTO claim_cursors (campaign_id, claimed_through) SELECT id, 0 FROM campaigns"
+    )
     with op.batch_alter_table("batches") as batch:
         batch.add_column(sa.Column("first_message_id", BIG_ID, nullable=True))
         batch.add_column(sa.Column("last_message_id", BIG_ID, nullable=True))
@@ -75,5 +89,4 @@ def downgrade() -> None:
         batch.drop_index("ix_batches_campaign_state")
         batch.drop_column("last_message_id")
         batch.drop_column("first_message_id")
-    with op.batch_alter_table("campaigns") as batch:
-        batch.drop_column("claimed_through")
+    op.drop_table("claim_cursors")
