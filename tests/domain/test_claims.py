@@ -192,6 +192,25 @@ def test_claims_in_a_row_take_consecutive_messages_and_move_the_cursor(database:
     assert _cursor(database, other) == 0
 
 
+def test_one_claim_fills_several_batches_in_id_order(database: Database) -> None:
+    campaign_id = _launched(database, numbers(7))
+    ids = _ids(database, campaign_id)
+    with database.write() as session:
+        claims = outbox.claim_batches(session, campaign_id, 3, 3, AT)
+
+    assert [[row[0] for row in claim.rows] for claim in claims] == [ids[0:3], ids[3:6], ids[6:7]]
+    assert _cursor(database, campaign_id) >= ids[6]
+    _assert_cursor_holds(database, campaign_id)
+    messages = _messages(database, campaign_id)
+    for claim in claims:
+        assert {messages[row[0]] for row in claim.rows} == {
+            (MessageStatus.SUBMITTING, claim.batch_id, None)
+        }
+    assert _batches(database, campaign_id) == {c.batch_id: BatchState.CLAIMED for c in claims}
+    with database.write() as session:
+        assert outbox.claim_batches(session, campaign_id, 3, 3, AT) == []
+
+
 def test_a_claim_waits_for_the_previous_one_and_starts_where_it_stopped(
     database: Database,
 ) -> None:

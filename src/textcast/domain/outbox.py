@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Table,
+    case,
     delete,
     func,
     insert,
@@ -140,11 +141,21 @@ def claim_batch(
 def claim_due(
     session: Session, campaign_id: int, size: int, now: datetime | None = None
 ) -> Claim | None:
-    """Attach up to `size` queued messages of one campaign to a new `claimed` batch.
+    """Attach up to `size` queued messages of one campaign to a new `claimed` batch."""
+    claims = claim_batches(session, campaign_id, size, 1, now)
+    return claims[0] if claims else None
+
+
+def claim_batches(
+    session: Session, campaign_id: int, size: int, count: int, now: datetime | None = None
+) -> list[Claim]:
+    """Attach up to `count` x `size` queued messages of one campaign, in id order, to up to
+    `count` new `claimed` batches of `size`.
 
     Claims of one campaign take turns on its `ClaimCursor`: each starts where the previous
-    one stopped. Keep the transaction to this: the next claim waits for its commit. The
-    campaign's status is read, not locked: `screen_claim` decides under a lock.
+    one stopped. Keep the transaction to this (several batches at a time make fewer turns):
+    the next claim waits for its commit. The campaign's status is read, not locked:
+    `screen_claim` decides under a lock.
     """
     # Core statements throughout: this transaction is the one claims queue for. Lost in a
     # crash, it leaves the messages queued; the commit before the POST makes it durable.
@@ -153,39 +164,50 @@ def claim_due(
         select(CAMPAIGNS.c.status, CAMPAIGNS.c.budget).where(CAMPAIGNS.c.id == campaign_id)
     ).first()
     if found is None or found.status != CampaignStatus.SENDING:
-        return None
+        return []
     start = session.scalar(
         select(CURSORS.c.claimed_through)
         .where(CURSORS.c.campaign_id == campaign_id)
         .with_for_update()
     )
     if start is None:
-        return None
+        return []
     now = now or utcnow()
-    batch_id = new_batch_id()
-    rows, cursor = _claim_due(session, campaign_id, start, size, batch_id, now)
+    batch_ids = [new_batch_id() for _ in range(count)]
+    rows, cursor = _claim_due(session, campaign_id, start, size, batch_ids, now)
     if cursor != start:
         session.execute(
             update(CURSORS)
             .where(CURSORS.c.campaign_id == campaign_id)
             .values(claimed_through=cursor)
         )
-    if not rows:
-        return None
-    session.execute(
-        insert(BATCHES).values(
-            id=batch_id,
-            campaign_id=campaign_id,
-            state=BatchState.CLAIMED,
-            recipient_count=len(rows),
-            parts=0,
-            attempts=1,
-            created_at=now,
-            first_message_id=rows[0][0],
-            last_message_id=rows[-1][0],
+    by_batch: dict[str, list[Claimed]] = {}
+    for message_id, phone, parts, variables, batch_id in rows:
+        by_batch.setdefault(batch_id, []).append((message_id, phone, parts, variables))
+    claims = [
+        Claim(batch_id, campaign_id, by_batch[batch_id], now, budgeted=found.budget is not None)
+        for batch_id in batch_ids
+        if batch_id in by_batch
+    ]
+    if claims:
+        session.execute(
+            insert(BATCHES),
+            [
+                {
+                    "id": claim.batch_id,
+                    "campaign_id": campaign_id,
+                    "state": BatchState.CLAIMED,
+                    "recipient_count": len(claim.rows),
+                    "parts": 0,
+                    "attempts": 1,
+                    "created_at": now,
+                    "first_message_id": claim.rows[0][0],
+                    "last_message_id": claim.rows[-1][0],
+                }
+                for claim in claims
+            ],
         )
-    )
-    return Claim(batch_id, campaign_id, rows, now, budgeted=found.budget is not None)
+    return claims
 
 
 def screen_claim(
@@ -361,35 +383,55 @@ def _unclaimed(
 
 
 def _claim_due(
-    session: Session, campaign_id: int, cursor: int, size: int, batch_id: str, now: datetime
-) -> tuple[list[Claimed], int]:
-    """The next `size` queued messages past `cursor`, in id order, attached to the batch;
+    session: Session,
+    campaign_id: int,
+    cursor: int,
+    size: int,
+    batch_ids: list[str],
+    now: datetime,
+) -> tuple[list[tuple[int, str, int, dict[str, Any] | None, str]], int]:
+    """The next queued messages past `cursor`, in id order, `size` to each of `batch_ids`;
     and where the cursor goes.
 
     Each statement looks at a window of ids past the cursor, not at every message left:
     right after a launch the planner has no statistics for the new campaign and would
     otherwise sort all of its messages to take the first thousand.
     """
-    claimed: list[Claimed] = []
-    while len(claimed) < size:
-        end = cursor + CLAIM_WINDOW * size
+    wanted = size * len(batch_ids)
+    claimed: list[tuple[int, str, int, dict[str, Any] | None, str]] = []
+    while len(claimed) < wanted:
+        end = cursor + CLAIM_WINDOW * wanted
+        # The n-th message claimed (counting earlier windows) goes to batch n // size.
+        position = func.row_number().over(order_by=Message.id) - 1 + len(claimed)
         due = (
-            select(Message.id)
+            select(Message.id, (position // size).label("chunk"))
             .where(*_unclaimed(campaign_id, cursor), Message.id <= end)
             .order_by(Message.id)
-            .limit(size - len(claimed))
+            .limit(wanted - len(claimed))
+            .cte("due")
         )
         # On the Core table: the ORM's processing of a thousand returned rows costs more
         # than the statement.
         result = session.execute(
             update(MESSAGES)
-            .where(MESSAGES.c.id.in_(due.scalar_subquery()))
-            .values(status=MessageStatus.SUBMITTING, batch_id=batch_id, updated_at=now)
-            .returning(MESSAGES.c.id, MESSAGES.c.phone, MESSAGES.c.parts, MESSAGES.c.variables)
+            # Status again: a row another writer changed meanwhile is re-checked here.
+            .where(MESSAGES.c.id == due.c.id, MESSAGES.c.status == MessageStatus.QUEUED)
+            .values(
+                status=MessageStatus.SUBMITTING,
+                batch_id=case(dict(enumerate(batch_ids)), value=due.c.chunk),
+                updated_at=now,
+            )
+            .returning(
+                MESSAGES.c.id,
+                MESSAGES.c.phone,
+                MESSAGES.c.parts,
+                MESSAGES.c.variables,
+                MESSAGES.c.batch_id,
+            )
         )
-        got: list[Claimed] = sorted((r[0], r[1], r[2], r[3]) for r in result)
+        got = sorted((r[0], r[1], r[2], r[3], r[4]) for r in result)
         claimed += got
-        if len(claimed) == size:
+        if len(claimed) == wanted:
             return claimed, got[-1][0]
         # The window is used up: jump to the next queued message, if any.
         following = session.scalar(

@@ -185,27 +185,31 @@ class Dispatcher:
             started = True
 
     async def _claim_lane(self, campaign_id: int) -> bool:
-        """Claim and hand off up to a round's worth of batches of one campaign."""
-        started = False
-        for _ in range(BATCHES_PER_ROUND):
+        """Claim a round's worth of batches of one campaign at once, then screen and hand
+        off each as a slot frees up."""
+        claims = await self._db_write(
+            outbox.claim_batches,
+            campaign_id,
+            self.config.batch_size,
+            BATCHES_PER_ROUND,
+            self.config.clock(),
+        )
+        for n, claim in enumerate(claims):
             await self._slots.acquire()
             try:
-                claim = await self._db_write(
-                    outbox.claim_due, campaign_id, self.config.batch_size, self.config.clock()
-                )
-                batch = await self._screen(claim) if claim is not None else None
+                batch = await self._screen(claim)
             except Exception:
                 self._slots.release()
+                rest = [later.batch_id for later in claims[n + 1 :]]
+                if rest:
+                    with contextlib.suppress(Exception):
+                        await self._db_write(outbox.release_claims, rest)
                 raise
-            if claim is None:
-                self._slots.release()
-                return started
-            started = True
             if batch is None:
-                self._slots.release()  # nobody left in it: on to the next claim
+                self._slots.release()  # nobody left in it
             else:
                 self._start(self._submit(batch))
-        return started
+        return bool(claims)
 
     async def _screen(self, claim: outbox.Claim) -> outbox.ClaimedBatch | None:
         """In its own transaction: the campaign's next claim need not wait for it."""
