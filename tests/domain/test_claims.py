@@ -17,7 +17,7 @@ from tests.factories import numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import campaigns, contacts, inbox, outbox
+from textcast.domain import campaigns, contacts, inbox, outbox, suppressions
 from textcast.domain.inbox import IncomingEvent, StatusReport
 from textcast.domain.planning import Policy
 from textcast.models import (
@@ -427,6 +427,45 @@ def _tokyo(database: Database, phones: list[str]) -> None:
                 "test",
                 SECRET,
             )
+
+
+def test_claims_screened_together_keep_their_own_batches(database: Database) -> None:
+    """One screening for a round of claims: an opt-out in one, recipients held by their send
+    window in another (which is left empty and goes away), the rest posted as claimed."""
+    policy = _policy(quiet_hours="08:00-21:00", quiet_hours_rules=LEGAL_HOURS)
+    campaign_id = _launched(database, numbers(6))
+    ids = _ids(database, campaign_id)
+    phones = _phones(database, ids)
+    _tokyo(database, phones[2:4])
+    with database.write() as session:
+        suppressions.suppress(session, SECRET, phones[0], "test")
+        claims = outbox.claim_batches(session, campaign_id, 2, 3, AT)
+    assert [_claimed_ids(claim) for claim in claims] == [ids[0:2], ids[2:4], ids[4:6]]
+
+    with database.write() as session:
+        screened = outbox.screen_claims(
+            session, claims, SECRET, post_now=True, policy=policy, now=AT
+        )
+
+    assert [(b.id, b.recipients) for b in screened] == [
+        (claims[0].batch_id, [phones[1]]),
+        (claims[2].batch_id, sorted(phones[4:6])),
+    ]
+    assert _batches(database, campaign_id) == {
+        claims[0].batch_id: BatchState.POSTING,
+        claims[2].batch_id: BatchState.POSTING,
+    }
+    messages = _messages(database, campaign_id)
+    assert messages[ids[0]] == (MessageStatus.SKIPPED, None, outbox.SKIPPED_OPTED_OUT)
+    assert [messages[i][0] for i in ids[2:4]] == [MessageStatus.DEFERRED] * 2
+    with database.read() as session:
+        first = session.get_one(Batch, claims[0].batch_id)
+        assert (first.recipient_count, first.first_message_id, first.last_message_id) == (
+            1,
+            ids[1],
+            ids[1],
+        )
+        assert _campaign(database, campaign_id).spent > 0
 
 
 def test_deferred_messages_behind_the_cursor_are_claimed_once_woken(database: Database) -> None:

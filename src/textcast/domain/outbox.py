@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Table,
+    bindparam,
     case,
     delete,
     func,
@@ -64,6 +65,8 @@ class ClaimedBatch:
     """Marketing batches skip opted-out numbers; keyword replies (a STOP's confirmation) don't."""
     posting: bool = False
     """Its last opt-out check is done: it may leave as it is."""
+    first_message_id: int | None = None
+    last_message_id: int | None = None
 
 
 MESSAGES = cast(Table, Message.__table__)
@@ -219,16 +222,37 @@ def screen_claim(
     policy: Policy | None = None,
     now: datetime | None = None,
 ) -> ClaimedBatch | None:
-    """Apply opt-outs, send windows and budget to a claim; None when nobody is left.
+    """`screen_claims` of one claim: its batch, or None when nobody is left in it."""
+    screened = screen_claims(session, [claim], secret, post_now=post_now, policy=policy, now=now)
+    return screened[0] if screened else None
+
+
+def screen_claims(
+    session: Session,
+    claims: list[Claim],
+    secret: bytes,
+    *,
+    post_now: bool = False,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> list[ClaimedBatch]:
+    """Apply opt-outs, send windows and budget to claims of one campaign (in claim order);
+    the batches someone is left in.
 
     Numbers suppressed since launch (a STOP mid-campaign) are skipped; `secret` keys the
     suppression hashes. With a `policy`, marketing messages outside their recipient's send
     window are deferred to its next opening (skipped past the campaign's expiry), and a
     campaign with a budget is paused when the next messages would exceed it. `post_now` (no
-    token wait ahead) makes this the batch's last opt-out check too, as `prepare_post` would,
-    and leaves it `posting`, saving a transaction. A campaign paused or cancelled since the
-    claim gets its messages back.
+    token wait ahead) makes this the batches' last opt-out check too, as `prepare_post`
+    would, and leaves them `posting`, saving a transaction. A campaign paused or cancelled
+    since the claims gets their messages back. Screened together, the claims share one
+    lookup of opt-outs and one of contacts.
     """
+    if not claims:
+        return []
+    first = claims[0]
+    if any(claim.campaign_id != first.campaign_id for claim in claims):
+        raise ValueError("claims of one campaign at a time")
     if post_now:
         hold_opt_out_lock(session, shared=True)
     else:
@@ -237,19 +261,19 @@ def screen_claim(
     # The campaign's status holds until commit: a pause or cancel (which lock it for update)
     # waits for this screening, which waits for neither claims nor other screenings. Those
     # against a budget take turns instead: each reads what the previous one spent.
-    lock: ForUpdateParameter = (
-        True if claim.budgeted and policy is not None else {"read": True, "key_share": True}
-    )
-    campaign = session.get_one(Campaign, claim.campaign_id, with_for_update=lock)
+    budgeted = first.budgeted and policy is not None
+    lock: ForUpdateParameter = True if budgeted else {"read": True, "key_share": True}
+    campaign = session.get_one(Campaign, first.campaign_id, with_for_update=lock)
     if campaign.status != CampaignStatus.SENDING or (
-        campaign.budget is not None and not claim.budgeted and policy is not None
+        campaign.budget is not None and not budgeted and policy is not None
     ):
-        # Paused, cancelled, or given a budget since the claim.
-        _give_back(session, claim, campaign, now)
-        return None
+        # Paused, cancelled, or given a budget since the claims.
+        for claim in claims:
+            _give_back(session, claim, campaign, now)
+        return []
     marketing = campaign.kind == CampaignKind.MARKETING
     checks_opt_outs = campaign.kind != CampaignKind.REPLY
-    rows = claim.rows
+    rows = [row for claim in claims for row in claim.rows]
     places: Places = {}
     if checks_opt_outs:
         rows = _skip_suppressed(session, secret, rows, now)
@@ -257,35 +281,57 @@ def screen_claim(
         places = _places(session, [phone for _, phone, _, _ in rows])
         rows = _hold_outside_window(session, campaign, rows, places, policy, now)
         if campaign.budget is not None and rows:
+            # In id order: the claims the budget still pays for, then maybe part of one.
             rows = _within_budget(session, campaign, rows, places, policy, now)
-    if not rows:
-        # Every message went elsewhere (skipped, deferred, back to the queue).
-        session.execute(delete(Batch).where(Batch.id == claim.batch_id))
-        return None
-    parts = sum(parts for _, _, parts, _ in rows)
-    session.execute(
-        update(BATCHES)
-        .where(BATCHES.c.id == claim.batch_id)
-        .values(
-            state=BatchState.POSTING if post_now else BatchState.SUBMITTING,
-            recipient_count=len(rows),
-            parts=parts,
-            first_message_id=rows[0][0],
-            last_message_id=rows[-1][0],
-        )
-    )
-    if policy is not None and campaign.budget is None:
-        # What a budget tracks as it claims, every other campaign adds up here (one atomic
-        # increment per batch: parallel claims never lose each other's share). Last, as it
-        # holds the campaign's row until commit.
-        places = places or _places(session, [phone for _, phone, _, _ in rows])
-        cost = _cost(rows, places, policy)
+    kept = {row[0] for row in rows}
+    screened: list[ClaimedBatch] = []
+    emptied: list[str] = []
+    for claim in claims:
+        batch = _screened(campaign, claim, [row for row in claim.rows if row[0] in kept])
+        if batch is None:
+            emptied.append(claim.batch_id)  # everybody went elsewhere
+        else:
+            screened.append(dataclasses.replace(batch, posting=post_now))
+    if emptied:
+        session.execute(delete(BATCHES).where(BATCHES.c.id.in_(emptied)))
+    if screened:
         session.execute(
-            update(Campaign)
-            .where(Campaign.id == campaign.id)
-            .values(spent=Campaign.spent + cost)
-            .execution_options(synchronize_session=False)
+            update(BATCHES)
+            .where(BATCHES.c.id == bindparam("b_id"))
+            .values(
+                state=BatchState.POSTING if post_now else BatchState.SUBMITTING,
+                recipient_count=bindparam("b_count"),
+                parts=bindparam("b_parts"),
+                first_message_id=bindparam("b_first"),
+                last_message_id=bindparam("b_last"),
+            ),
+            [
+                {
+                    "b_id": batch.id,
+                    "b_count": len(batch.recipients),
+                    "b_parts": batch.parts,
+                    "b_first": batch.first_message_id,
+                    "b_last": batch.last_message_id,
+                }
+                for batch in screened
+            ],
         )
+    if policy is not None and campaign.budget is None and rows:
+        # What a budget tracks as it claims, every other campaign adds up here (one atomic
+        # increment: parallel screenings never lose each other's share). Last, as it holds
+        # the campaign's row until commit.
+        places = places or _places(session, [phone for _, phone, _, _ in rows])
+        session.execute(
+            update(CAMPAIGNS)
+            .where(CAMPAIGNS.c.id == campaign.id)
+            .values(spent=CAMPAIGNS.c.spent + _cost(rows, places, policy))
+        )
+    return screened
+
+
+def _screened(campaign: Campaign, claim: Claim, rows: list[Claimed]) -> ClaimedBatch | None:
+    if not rows:
+        return None
     body, parameters = _text_of(campaign, rows)
     return ClaimedBatch(
         id=claim.batch_id,
@@ -293,12 +339,13 @@ def screen_claim(
         body=body,
         sender=campaign.sender,
         recipients=sorted(phone for _, phone, _, _ in rows),
-        parts=parts,
+        parts=sum(parts for _, _, parts, _ in rows),
         created_at=claim.created_at,
         parameters=parameters,
         attempts=1,
-        checks_opt_outs=checks_opt_outs,
-        posting=post_now,
+        checks_opt_outs=campaign.kind != CampaignKind.REPLY,
+        first_message_id=rows[0][0],
+        last_message_id=rows[-1][0],
     )
 
 
