@@ -620,39 +620,47 @@ def _moved(
 
 def wake_deferred(session: Session, now: datetime) -> int:
     """Deferred messages of sending campaigns whose time has come queue again; those whose
-    campaign expired meanwhile are skipped."""
-    sending = select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING)
-    expired = select(Campaign.id).where(Campaign.expires_at <= now)
-    session.execute(
-        update(Message)
-        .where(
-            Message.campaign_id.in_(expired),
+    campaign expired meanwhile are skipped.
+
+    The campaigns holding deferred messages come from the partial index that holds nothing
+    else, then each campaign's rows are reached through it by `campaign_id`: a plan walking
+    the whole table, once a second, never gets the chance.
+    """
+    holding = (
+        select(Message.campaign_id)
+        .where(Message.not_before.is_not(None), Message.status == MessageStatus.DEFERRED)
+        .distinct()
+    )
+    count = 0
+    for campaign_id, status, expires_at in session.execute(
+        select(Campaign.id, Campaign.status, Campaign.expires_at).where(Campaign.id.in_(holding))
+    ):
+        deferred = (
+            Message.campaign_id == campaign_id,
             Message.not_before.is_not(None),
             Message.status == MessageStatus.DEFERRED,
         )
-        .values(
-            status=MessageStatus.SKIPPED, error=SKIP_OUTSIDE_WINDOW, not_before=None, updated_at=now
-        )
-        .execution_options(synchronize_session=False)
-    )
-    woken = session.execute(
-        update(Message)
-        .where(
-            Message.campaign_id.in_(sending),
-            Message.not_before <= now,
-            Message.status == MessageStatus.DEFERRED,
-        )
-        .values(status=MessageStatus.QUEUED, not_before=None, updated_at=now)
-        .returning(Message.campaign_id, Message.id)
-        .execution_options(synchronize_session=False)
-    )
-    count = 0
-    firsts: dict[int, int] = {}
-    for campaign_id, message_id in woken:
-        firsts[campaign_id] = min(message_id, firsts.get(campaign_id, message_id))
-        count += 1
-    for campaign_id, message_id in firsts.items():
-        requeued(session, campaign_id, message_id)
+        if expires_at is not None and expires_at <= now:
+            session.execute(
+                update(MESSAGES)
+                .where(*deferred)
+                .values(
+                    status=MessageStatus.SKIPPED,
+                    error=SKIP_OUTSIDE_WINDOW,
+                    not_before=None,
+                    updated_at=now,
+                )
+            )
+        elif status == CampaignStatus.SENDING:
+            woken = session.scalars(
+                update(MESSAGES)
+                .where(*deferred, Message.not_before <= now)
+                .values(status=MessageStatus.QUEUED, not_before=None, updated_at=now)
+                .returning(MESSAGES.c.id)
+            ).all()
+            if woken:
+                requeued(session, campaign_id, min(woken))
+                count += len(woken)
     return count
 
 
