@@ -19,7 +19,7 @@ from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain import campaigns, contacts, inbox, outbox, suppressions
 from textcast.domain.inbox import IncomingEvent, StatusReport
-from textcast.domain.planning import Policy
+from textcast.domain.planning import SKIP_OUTSIDE_WINDOW, Policy
 from textcast.models import (
     Batch,
     BatchState,
@@ -466,6 +466,38 @@ def test_claims_screened_together_keep_their_own_batches(database: Database) -> 
             ids[1],
         )
         assert _campaign(database, campaign_id).spent > 0
+
+
+def test_deferred_messages_of_an_expired_campaign_are_skipped_not_woken(
+    database: Database,
+) -> None:
+    policy = _policy(quiet_hours="08:00-21:00", quiet_hours_rules=LEGAL_HOURS)
+    expires = TOKYO_OPENS + timedelta(minutes=30)
+    campaign_id = _launched(database, numbers(3))
+    with database.write() as session:  # (the fixed test clock lies before today)
+        session.get_one(Campaign, campaign_id).expires_at = expires
+    ids = _ids(database, campaign_id)
+    _tokyo(database, _phones(database, ids[:2]))
+    claim = _claim(database, campaign_id, 3, AT)
+    assert claim is not None
+    assert _screen(database, claim, policy=policy, now=AT) is not None
+    assert [_messages(database, campaign_id)[i][0] for i in ids[:2]] == [MessageStatus.DEFERRED] * 2
+
+    # The dispatcher did not come round between the window's opening and the expiry.
+    with database.write() as session:
+        assert outbox.wake_deferred(session, expires + timedelta(minutes=1)) == 0
+
+    messages = _messages(database, campaign_id)
+    assert [messages[i] for i in ids[:2]] == [
+        (MessageStatus.SKIPPED, None, SKIP_OUTSIDE_WINDOW)
+    ] * 2
+    with database.read() as session:
+        held = session.scalars(
+            select(Message.not_before).where(Message.campaign_id == campaign_id)
+        ).all()
+        assert held == [None] * 3
+    assert _complete(database) == []  # its third message is still on its way
+    assert not _has_work(database, campaign_id)
 
 
 def test_deferred_messages_behind_the_cursor_are_claimed_once_woken(database: Database) -> None:
