@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 import itertools
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from textcast.db import Database
-from textcast.domain import api_keys, campaigns, passwords
+from textcast.domain import api_keys, campaigns, outbox, passwords
 from textcast.domain.permissions import Scope
+from textcast.domain.planning import Policy
 from textcast.models import Campaign, Role, User
 
 PASSWORD = "correct horse battery staple"
@@ -88,3 +92,24 @@ def authorize(client: Any, database_url: str, role: Role = Role.ADMIN) -> str:
         database.dispose()
     client.headers["Authorization"] = f"Bearer {key}"
     return key
+
+
+def claim_batch(
+    session: Session,
+    campaign_id: int,
+    size: int,
+    secret: bytes,
+    *,
+    post_now: bool = False,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> outbox.ClaimedBatch | None:
+    """A claim and its screening in one transaction (the dispatcher commits between the
+    two), claiming again until a batch has recipients left."""
+    while claims := outbox.claim_batches(session, campaign_id, size, 1, now):
+        screened = outbox.screen_claims(
+            session, claims, secret, post_now=post_now, policy=policy, now=now
+        )
+        if screened:
+            return screened[0]
+    return None

@@ -1,6 +1,6 @@
 import pytest
 from sqlalchemy import select
-from tests.factories import numbers
+from tests.factories import claim_batch, numbers
 
 from textcast.db import Database
 from textcast.domain import campaigns, consent, contacts, lists, outbox, segments
@@ -88,7 +88,7 @@ def test_a_stop_after_launch_skips_the_queued_message_with_its_reason(database: 
             consent.Evidence("keyword", keyword="STOP"),
         )
     with database.write() as session:
-        batch = outbox.claim_batch(session, campaign.id, 1000, KEY)
+        batch = claim_batch(session, campaign.id, 1000, KEY)
     assert batch is not None
     assert batch.recipients == sorted([phones[0], phones[2]])
     with database.read() as session:
@@ -111,7 +111,7 @@ def test_a_batch_of_only_opted_out_numbers_moves_on_to_the_next_ones(database: D
                 session, KEY, contacts.get_contact(session, contact_id), consent.Evidence("api")
             )
     with database.write() as session:
-        batch = outbox.claim_batch(session, campaign.id, 2, KEY)
+        batch = claim_batch(session, campaign.id, 2, KEY)
     assert batch is not None and batch.recipients == sorted(phones[2:])
 
 
@@ -167,7 +167,7 @@ def test_a_stop_while_the_batch_waits_for_tokens_is_honoured_at_the_last_check(
         )
         campaigns.launch_campaign(session, campaign.id)
     with database.write() as session:
-        claimed = outbox.claim_batch(session, campaign.id, 1000, KEY)
+        claimed = claim_batch(session, campaign.id, 1000, KEY)
     assert claimed is not None and len(claimed.recipients) == 3
     with database.write() as session:
         consent.opt_out(

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
-from tests.factories import numbers
+from tests.factories import claim_batch, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
@@ -109,12 +109,14 @@ def _claim(
     database: Database, campaign_id: int, size: int, now: datetime | None = None
 ) -> outbox.Claim | None:
     with database.write() as session:
-        return outbox.claim_due(session, campaign_id, size, now)
+        claims = outbox.claim_batches(session, campaign_id, size, 1, now)
+        return claims[0] if claims else None
 
 
 def _screen(database: Database, claim: outbox.Claim, **options: Any) -> outbox.ClaimedBatch | None:
     with database.write() as session:
-        return outbox.screen_claim(session, claim, SECRET, **options)
+        screened = outbox.screen_claims(session, [claim], SECRET, **options)
+        return screened[0] if screened else None
 
 
 def _claimed_ids(claim: outbox.Claim | None) -> list[int]:
@@ -220,7 +222,7 @@ def test_a_claim_waits_for_the_previous_one_and_starts_where_it_stopped(
     ids = _ids(database, campaign_id)
     second: list[outbox.Claim | None] = []
     with database.write() as session:
-        first = outbox.claim_due(session, campaign_id, 2)
+        (first,) = outbox.claim_batches(session, campaign_id, 2, 1)
         other = threading.Thread(target=lambda: second.append(_claim(database, campaign_id, 2)))
         other.start()
         other.join(0.3)
@@ -664,7 +666,7 @@ def test_each_campaign_is_judged_by_its_own_cursor(database: Database) -> None:
     earlier = _launched(database, numbers(3))
     while (claim := _claim(database, earlier, 2, AT)) is not None:
         with database.write() as session:
-            sent = outbox.screen_claim(session, claim, SECRET, post_now=True, now=AT)
+            (sent,) = outbox.screen_claims(session, [claim], SECRET, post_now=True, now=AT)
             assert sent is not None
             outbox.record_accepted(session, sent.id, f"sinch-{sent.id}")
     later = _launched(database, numbers(2, start=100))
@@ -740,7 +742,7 @@ def _status(database: Database, campaign_id: int, phone: str) -> str:
 
 def _sent(database: Database, campaign_id: int, size: int, provider_id: str) -> outbox.ClaimedBatch:
     with database.write() as session:
-        batch = outbox.claim_batch(session, campaign_id, size, SECRET)
+        batch = claim_batch(session, campaign_id, size, SECRET)
         assert batch is not None
         outbox.record_accepted(session, batch.id, provider_id)
     return batch

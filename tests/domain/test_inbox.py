@@ -1,5 +1,5 @@
 from sqlalchemy import select
-from tests.factories import make_campaign, numbers
+from tests.factories import claim_batch, make_campaign, numbers
 
 from textcast.db import Database
 from textcast.domain import inbox, outbox
@@ -10,7 +10,7 @@ from textcast.models import Message, MessageStatus, WebhookEvent, WebhookKind
 def _claimed(database: Database, count: int = 3) -> outbox.ClaimedBatch:
     campaign = make_campaign(database, numbers(count), launch=True)
     with database.write() as session:
-        batch = outbox.claim_batch(session, campaign.id, 1000, b"test-key")
+        batch = claim_batch(session, campaign.id, 1000, b"test-key")
     assert batch is not None
     return batch
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.factories import numbers
+from tests.factories import claim_batch, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import campaigns, outbox
+from textcast.domain import campaigns
 from textcast.runtime import sending_policy
 
 
@@ -20,7 +20,7 @@ def test_every_campaign_counts_what_its_claims_cost(database: Database) -> None:
         campaigns.launch_campaign(session, campaign.id, policy)
     for claimed in (2, 1):
         with database.write() as session:
-            batch = outbox.claim_batch(session, campaign.id, 2, policy.secret, policy=policy)
+            batch = claim_batch(session, campaign.id, 2, policy.secret, policy=policy)
             assert batch is not None and len(batch.recipients) == claimed
     with database.read() as session:
         spent = campaigns.get_campaign(session, campaign.id)

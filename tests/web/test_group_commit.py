@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import psutil
 from sqlalchemy import func, select, text
-from tests.factories import make_campaign, numbers
+from tests.factories import claim_batch, make_campaign, numbers
 from tests.servers import free_port, serving
 
 from textcast.config import load_settings
@@ -28,7 +28,7 @@ SINCH_BATCH_ID = "01SINCHBATCH"
 def _sent_batch(database: Database, count: int) -> outbox.ClaimedBatch:
     campaign = make_campaign(database, numbers(count), launch=True)
     with database.write() as session:
-        batch = outbox.claim_batch(session, campaign.id, 1000, b"test-key")
+        batch = claim_batch(session, campaign.id, 1000, b"test-key")
         assert batch is not None
         outbox.record_accepted(session, batch.id, SINCH_BATCH_ID)
     return batch

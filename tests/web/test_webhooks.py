@@ -4,7 +4,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-from tests.factories import make_campaign, numbers
+from tests.factories import claim_batch, make_campaign, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
@@ -113,7 +113,7 @@ def test_replayed_nonce_is_refused(signed: TestClient, database_url: str) -> Non
 def _sent_batch(database: Database) -> outbox.ClaimedBatch:
     campaign = make_campaign(database, numbers(2), launch=True)
     with database.write() as session:
-        batch = outbox.claim_batch(session, campaign.id, 1000, b"test-key")
+        batch = claim_batch(session, campaign.id, 1000, b"test-key")
         assert batch is not None
         outbox.record_accepted(session, batch.id, "01SINCHBATCH")
     return batch

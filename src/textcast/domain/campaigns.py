@@ -501,23 +501,9 @@ def complete_finished_campaigns(session: Session) -> list[int]:
     the messages already sent.
     """
     queued = (
-        select(Message.id)
-        .where(
-            Message.campaign_id == Campaign.id,
-            Message.id > outbox.cursor_of(Campaign.id),
-            Message.status == MessageStatus.QUEUED,
-        )
-        .exists()
-    )
-    deferred = (
-        select(Message.id)
-        .where(
-            Message.campaign_id == Campaign.id,
-            Message.not_before.is_not(None),
-            Message.status == MessageStatus.DEFERRED,
-        )
-        .exists()
-    )
+        select(Message.id).where(*outbox.unclaimed(Campaign.id, outbox.cursor_of(Campaign.id)))
+    ).exists()
+    deferred = select(Message.id).where(*outbox.deferred_of(Campaign.id)).exists()
     on_their_way = (
         select(Batch.id)
         .where(Batch.campaign_id == Campaign.id, Batch.state.in_(BATCHES_ON_THEIR_WAY))

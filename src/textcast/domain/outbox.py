@@ -77,9 +77,9 @@ SKIPPED_OPTED_OUT = "opted_out"
 SKIPPED_CANCELLED = "cancelled"
 PAUSED_FOR_BUDGET = "budget reached"
 Claimed = tuple[int, str, int, "dict[str, Any] | None"]
+"""id, phone, parts, variables of a claimed message."""
 Places = dict[str, tuple[str | None, str | None]]
 """Contacts' (country, time zone) by number."""
-"""id, phone, parts, variables of a claimed message."""
 
 
 CLAIM_WINDOW = 4
@@ -96,7 +96,7 @@ def sending_campaign_ids(session: Session) -> list[int]:
     Hundreds of keyword replies may be `sending` at once, most already handed over: asking
     each of them for work would cost a write transaction apiece, every round.
     """
-    queued = select(Message.id).where(*_unclaimed(Campaign.id, cursor_of(Campaign.id))).exists()
+    queued = select(Message.id).where(*unclaimed(Campaign.id, cursor_of(Campaign.id))).exists()
     return list(
         session.scalars(
             select(Campaign.id)
@@ -108,7 +108,7 @@ def sending_campaign_ids(session: Session) -> list[int]:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """Messages taken off the queue into a `claimed` batch, before `screen_claim`."""
+    """Messages taken off the queue into a `claimed` batch, before `screen_claims`."""
 
     batch_id: str
     campaign_id: int
@@ -117,36 +117,6 @@ class Claim:
     created_at: datetime
     budgeted: bool
     """The campaign had a budget: its screenings then take turns."""
-
-
-def claim_batch(
-    session: Session,
-    campaign_id: int,
-    size: int,
-    secret: bytes,
-    *,
-    post_now: bool = False,
-    policy: Policy | None = None,
-    now: datetime | None = None,
-) -> ClaimedBatch | None:
-    """`claim_due` and `screen_claim` in one transaction, until a batch has recipients left.
-
-    The dispatcher commits between the two, so that claims of one campaign, which take
-    turns, do not wait for each other's screening.
-    """
-    while (claim := claim_due(session, campaign_id, size, now)) is not None:
-        batch = screen_claim(session, claim, secret, post_now=post_now, policy=policy, now=now)
-        if batch is not None:
-            return batch
-    return None
-
-
-def claim_due(
-    session: Session, campaign_id: int, size: int, now: datetime | None = None
-) -> Claim | None:
-    """Attach up to `size` queued messages of one campaign to a new `claimed` batch."""
-    claims = claim_batches(session, campaign_id, size, 1, now)
-    return claims[0] if claims else None
 
 
 def claim_batches(
@@ -158,7 +128,7 @@ def claim_batches(
     Claims of one campaign take turns on its `ClaimCursor`: each starts where the previous
     one stopped. Keep the transaction to this (several batches at a time make fewer turns):
     the next claim waits for its commit. The campaign's status is read, not locked:
-    `screen_claim` decides under a lock.
+    `screen_claims` decides under a lock.
     """
     # Core statements throughout: this transaction is the one claims queue for. Lost in a
     # crash, it leaves the messages queued; the commit before the POST makes it durable.
@@ -213,20 +183,6 @@ def claim_batches(
     return claims
 
 
-def screen_claim(
-    session: Session,
-    claim: Claim,
-    secret: bytes,
-    *,
-    post_now: bool = False,
-    policy: Policy | None = None,
-    now: datetime | None = None,
-) -> ClaimedBatch | None:
-    """`screen_claims` of one claim: its batch, or None when nobody is left in it."""
-    screened = screen_claims(session, [claim], secret, post_now=post_now, policy=policy, now=now)
-    return screened[0] if screened else None
-
-
 def screen_claims(
     session: Session,
     claims: list[Claim],
@@ -269,7 +225,14 @@ def screen_claims(
     ):
         # Paused, cancelled, or given a budget since the claims.
         for claim in claims:
-            _give_back(session, claim, campaign, now)
+            _give_back(
+                session,
+                claim.batch_id,
+                campaign.id,
+                (claim.rows[0][0], claim.rows[-1][0]),
+                cancelled=campaign.status == CampaignStatus.CANCELLED,
+                now=now,
+            )
         return []
     marketing = campaign.kind == CampaignKind.MARKETING
     checks_opt_outs = campaign.kind != CampaignKind.REPLY
@@ -287,11 +250,11 @@ def screen_claims(
     screened: list[ClaimedBatch] = []
     emptied: list[str] = []
     for claim in claims:
-        batch = _screened(campaign, claim, [row for row in claim.rows if row[0] in kept])
+        batch = _screened(campaign, claim, [r for r in claim.rows if r[0] in kept], post_now)
         if batch is None:
             emptied.append(claim.batch_id)  # everybody went elsewhere
         else:
-            screened.append(dataclasses.replace(batch, posting=post_now))
+            screened.append(batch)
     if emptied:
         session.execute(delete(BATCHES).where(BATCHES.c.id.in_(emptied)))
     if screened:
@@ -329,7 +292,9 @@ def screen_claims(
     return screened
 
 
-def _screened(campaign: Campaign, claim: Claim, rows: list[Claimed]) -> ClaimedBatch | None:
+def _screened(
+    campaign: Campaign, claim: Claim, rows: list[Claimed], posting: bool
+) -> ClaimedBatch | None:
     if not rows:
         return None
     body, parameters = _text_of(campaign, rows)
@@ -344,24 +309,35 @@ def _screened(campaign: Campaign, claim: Claim, rows: list[Claimed]) -> ClaimedB
         parameters=parameters,
         attempts=1,
         checks_opt_outs=campaign.kind != CampaignKind.REPLY,
+        posting=posting,
         first_message_id=rows[0][0],
         last_message_id=rows[-1][0],
     )
 
 
-def _give_back(session: Session, claim: Claim, campaign: Campaign, now: datetime) -> None:
-    """A claim not to be sent: its messages return to the queue, or are skipped as the
-    cancelled campaign's other queued messages were."""
-    if campaign.status == CampaignStatus.CANCELLED:
-        moved = [
-            _moved(row[0], MessageStatus.SKIPPED, now, error=SKIPPED_CANCELLED)
-            for row in claim.rows
-        ]
+def _give_back(
+    session: Session,
+    batch_id: str,
+    campaign_id: int,
+    ids: tuple[int | None, int | None],
+    *,
+    cancelled: bool,
+    now: datetime,
+) -> None:
+    """A claimed batch that is not to be sent goes away: its messages return to the queue,
+    or are skipped as the cancelled campaign's other queued messages were."""
+    first, last = ids
+    if cancelled:
+        back: dict[str, Any] = {"status": MessageStatus.SKIPPED, "error": SKIPPED_CANCELLED}
     else:
-        moved = [_moved(row[0], MessageStatus.QUEUED, now) for row in claim.rows]
-        requeued(session, campaign.id, claim.rows[0][0])
-    session.execute(update(Message), moved)
-    session.execute(delete(Batch).where(Batch.id == claim.batch_id))
+        back = {"status": MessageStatus.QUEUED}
+        requeued(session, campaign_id, first or 1)
+    session.execute(
+        update(MESSAGES)
+        .where(*_pending(batch_id, campaign_id, first, last))
+        .values(batch_id=None, updated_at=now, **back)
+    )
+    session.execute(delete(BATCHES).where(BATCHES.c.id == batch_id))
 
 
 def release_claims(session: Session, batch_ids: list[str] | None = None) -> int:
@@ -369,30 +345,19 @@ def release_claims(session: Session, batch_ids: list[str] | None = None) -> int:
     their messages back to the queue, or skip them if the campaign was cancelled meanwhile;
     Sinch never saw them. All of them when `batch_ids` is None (at start, before anything is
     claimed)."""
-    query = select(Batch).where(Batch.state == BatchState.CLAIMED)
+    query = (
+        select(Batch.id, Batch.campaign_id, Batch.first_message_id, Batch.last_message_id)
+        .add_columns(Campaign.status == CampaignStatus.CANCELLED)
+        .join(Campaign, Campaign.id == Batch.campaign_id)
+        .where(Batch.state == BatchState.CLAIMED)
+    )
     if batch_ids is not None:
         query = query.where(Batch.id.in_(batch_ids))
-    released = 0
+    released = session.execute(query.with_for_update(of=Batch)).all()
     now = utcnow()
-    for batch in session.scalars(query.with_for_update()).all():
-        cancelled = session.scalar(
-            select(Campaign.status == CampaignStatus.CANCELLED).where(
-                Campaign.id == batch.campaign_id
-            )
-        )
-        if cancelled:
-            back = {"status": MessageStatus.SKIPPED, "error": SKIPPED_CANCELLED}
-        else:
-            back = {"status": MessageStatus.QUEUED}
-            requeued(session, batch.campaign_id, batch.first_message_id or 1)
-        session.execute(
-            update(MESSAGES)
-            .where(*_pending_in(batch))
-            .values(batch_id=None, updated_at=now, **back)
-        )
-        session.delete(batch)
-        released += 1
-    return released
+    for batch_id, campaign_id, first, last, cancelled in released:
+        _give_back(session, batch_id, campaign_id, (first, last), cancelled=cancelled, now=now)
+    return len(released)
 
 
 def _text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, dict[str, str]]]:
@@ -418,7 +383,18 @@ def cursor_of(campaign_id: QueryableAttribute[int]) -> ColumnElement[int]:
     return func.coalesce(cursor.scalar_subquery(), 0)
 
 
-def _unclaimed(
+def deferred_of(
+    campaign_id: QueryableAttribute[int] | int,
+) -> tuple[ColumnElement[bool], ...]:
+    """A campaign's deferred messages, through the partial index that holds nothing else."""
+    return (
+        Message.campaign_id == campaign_id,
+        Message.not_before.is_not(None),
+        Message.status == MessageStatus.DEFERRED,
+    )
+
+
+def unclaimed(
     campaign_id: QueryableAttribute[int] | int, claimed_through: ColumnElement[int] | int
 ) -> tuple[ColumnElement[bool], ...]:
     """A campaign's queued messages: all of them lie past its `claimed_through`."""
@@ -452,7 +428,7 @@ def _claim_due(
         position = func.row_number().over(order_by=Message.id) - 1 + len(claimed)
         due = (
             select(Message.id, (position // size).label("chunk"))
-            .where(*_unclaimed(campaign_id, cursor), Message.id <= end)
+            .where(*unclaimed(campaign_id, cursor), Message.id <= end)
             .order_by(Message.id)
             .limit(wanted - len(claimed))
             .cte("due")
@@ -481,9 +457,7 @@ def _claim_due(
         if len(claimed) == wanted:
             return claimed, got[-1][0]
         # The window is used up: jump to the next queued message, if any.
-        following = session.scalar(
-            select(func.min(Message.id)).where(*_unclaimed(campaign_id, end))
-        )
+        following = session.scalar(select(func.min(Message.id)).where(*unclaimed(campaign_id, end)))
         if following is None:
             return claimed, end
         cursor = following - 1
@@ -555,15 +529,18 @@ def _hold_outside_window(
 def _cost(rows: list[Claimed], places: Places, policy: Policy) -> float:
     parts_by_country: Counter[str | None] = Counter()
     for _, phone, parts, _ in rows:
-        parts_by_country[places.get(phone, (None, None))[0] or price_country(phone)] += parts
+        parts_by_country[_priced_as(phone, places)] += parts
     return sum(n * policy.prices.part_price(country) for country, n in parts_by_country.items())
 
 
 def _row_cost(row: Claimed, places: Places, policy: Policy) -> float:
     _, phone, parts, _ = row
-    return parts * policy.prices.part_price(
-        places.get(phone, (None, None))[0] or price_country(phone)
-    )
+    return parts * policy.prices.part_price(_priced_as(phone, places))
+
+
+def _priced_as(phone: str, places: Places) -> str | None:
+    """The contact's country when known, else the one its calling code says."""
+    return places.get(phone, (None, None))[0] or price_country(phone)
 
 
 def _within_budget(
@@ -635,11 +612,7 @@ def wake_deferred(session: Session, now: datetime) -> int:
     for campaign_id, status, expires_at in session.execute(
         select(Campaign.id, Campaign.status, Campaign.expires_at).where(Campaign.id.in_(holding))
     ):
-        deferred = (
-            Message.campaign_id == campaign_id,
-            Message.not_before.is_not(None),
-            Message.status == MessageStatus.DEFERRED,
-        )
+        deferred = deferred_of(campaign_id)
         if expires_at is not None and expires_at <= now:
             session.execute(
                 update(MESSAGES)
