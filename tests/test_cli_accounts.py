@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.servers import free_port
-from tests.web.apps import app_client
+from tests.web.apps import app_client, post_sign_in
 from typer.testing import CliRunner
 
 from textcast.cli import app
@@ -97,15 +97,7 @@ def test_serve_on_an_empty_database_creates_an_admin_and_prints_it_once(tmp_path
     second = serve_until_ready()
     assert "FIRST ADMIN CREATED" not in second and password[1] not in second
     with app_client(env["DATABASE_URL"]) as client:
-        page = client.get("/login").text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert csrf is not None
-        signed_in = client.post(
-            "/login",
-            data={"email": "owner@example.com", "password": password[1], "csrf_token": csrf[1]},
-            follow_redirects=False,
-        )
-        assert signed_in.status_code == 303
+        assert post_sign_in(client, "owner@example.com", password[1]).status_code == 303
 
 
 def test_a_forgotten_password_is_reset_and_a_user_disabled_from_the_command_line(
@@ -119,15 +111,7 @@ def test_a_forgotten_password_is_reset_and_a_user_disabled_from_the_command_line
     password = re.search(r"password \(shown once\): (\S+)", reset.output)
     assert password is not None
     with app_client(database_url) as client:
-        page = client.get("/login").text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert csrf is not None
-        signed_in = client.post(
-            "/login",
-            data={"email": "ops@example.com", "password": password[1], "csrf_token": csrf[1]},
-            follow_redirects=False,
-        )
-        assert signed_in.status_code == 303
+        assert post_sign_in(client, "ops@example.com", password[1]).status_code == 303
     last_admin = runner.invoke(app, ["users", "update", "ops@example.com", "--disable"], env=env)
     assert last_admin.exit_code == 1 and "last active admin" in last_admin.output
     disabled = runner.invoke(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, select
 from tests.factories import make_api_key
-from tests.web.apps import app_client
+from tests.web.apps import app_client, post_sign_in
 from typer.testing import CliRunner
 
 from textcast.cli import app as cli
@@ -58,14 +58,7 @@ def test_passwords_keys_and_sessions_are_stored_as_one_way_digests(database_url:
             "key"
         ]
         del client.headers["X-API-Key"]
-        page = client.get("/login").text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert csrf is not None
-        client.post(
-            "/login",
-            data={"email": "ana@example.com", "password": chosen, "csrf_token": csrf[1]},
-            follow_redirects=False,
-        )
+        post_sign_in(client, "ana@example.com", chosen)
         session_token = client.cookies["textcast_session"]
     stored = _everything_stored(database)
     for secret in (

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from textcast.config import load_settings
@@ -20,3 +22,16 @@ def app_client(
     app = create_app(config, dispatch=False, simulator=False)
     with TestClient(app, base_url=base_url) as client:
         yield client
+
+
+def post_sign_in(client: TestClient, email: str, password: str, **form: str) -> httpx.Response:
+    """The sign-in form as a browser sends it: its CSRF token read from the page first."""
+    page = client.get("/login")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token[1], **form},
+        follow_redirects=False,
+    )

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from tests.factories import PASSWORD, make_user
-from tests.web.apps import app_client
+from tests.web.apps import app_client, post_sign_in
 
 from textcast.db import Database
 from textcast.models import Role
@@ -17,23 +17,10 @@ from textcast.models import Role
 EMAIL = "ana@example.com"
 
 
-def _login_form(client: TestClient) -> str:
-    page = client.get("/login")
-    assert page.status_code == 200
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match is not None
-    return match.group(1)
-
-
 def _sign_in(
     client: TestClient, password: str = PASSWORD, email: str = EMAIL, **form: str
 ) -> httpx.Response:
-    token = _login_form(client)
-    return client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": token, **form},
-        follow_redirects=False,
-    )
+    return post_sign_in(client, email, password, **form)
 
 
 @pytest.fixture
@@ -66,7 +53,7 @@ def test_the_cookie_is_secure_behind_https(database_url: str, database: Database
 
 def test_the_sign_in_form_needs_its_csrf_token(database_url: str, database: Database) -> None:
     with app_client(database_url) as client:
-        _login_form(client)
+        assert client.get("/login").status_code == 200  # sets the form's CSRF cookie
         forged = client.post(
             "/login",
             data={"email": EMAIL, "password": PASSWORD, "csrf_token": "forged"},

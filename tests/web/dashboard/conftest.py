@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.factories import PASSWORD, make_user
-from tests.web.apps import app_client
+from tests.web.apps import app_client, post_sign_in
 
 from textcast.db import Database
 from textcast.models import Role
@@ -20,14 +20,7 @@ SignedIn = Callable[..., AbstractContextManager[TestClient]]
 
 def sign_in(client: TestClient, email: str) -> None:
     """Sign in with the form; afterwards the client sends the session's CSRF header too."""
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    answer = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": token[1]},
-        follow_redirects=False,
-    )
+    answer = post_sign_in(client, email, PASSWORD)
     assert answer.status_code == 303, answer.text
     home = client.get("/")
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text)
