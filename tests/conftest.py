@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from tests.databases import empty_database
 
 from textcast.db import Database
 from textcast.migrate import upgrade
-from textcast.models import Base
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEXTCAST_TEST_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres"
@@ -78,17 +76,7 @@ def migrated_template(engine_name: str, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture
 def database_url(engine_name: str, migrated_template: str, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty, migrated database for one test."""
-    if engine_name == "sqlite":
-        path = tmp_path / "textcast.db"
-        shutil.copyfile(migrated_template, path)
-        yield f"sqlite:///{path}"
-        return
-    database = Database(migrated_template)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    database.dispose()
-    yield migrated_template
+    yield empty_database(engine_name, migrated_template, tmp_path)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ operation creates the next may find.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from collections import Counter
@@ -36,7 +35,8 @@ from schemathesis.checks import (
     status_code_conformance,
     unsupported_method,
 )
-from sqlalchemy import select, text
+from sqlalchemy import select
+from tests.databases import empty_database
 from tests.factories import bearer, make_api_key, make_campaign, numbers
 from tests.servers import free_port, serving
 
@@ -44,7 +44,7 @@ from textcast.config import Settings, instance_secret, load_settings
 from textcast.db import Database
 from textcast.domain import api_keys, contacts, imports, lists, segments
 from textcast.domain.permissions import Permission
-from textcast.models import Base, ImportJob, ImportStatus, Role
+from textcast.models import ImportJob, ImportStatus, Role
 from textcast.web.app import create_app
 
 BOUNDED_EXAMPLES = 8
@@ -154,16 +154,7 @@ def fuzz_database_url(
     engine_name: str, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> str:
     """As `database_url`, but for the module: every operation is fuzzed against one database."""
-    if engine_name == "sqlite":
-        path = tmp_path_factory.mktemp("fuzz") / "textcast.db"
-        shutil.copyfile(migrated_template, path)
-        return f"sqlite:///{path}"
-    database = Database(migrated_template)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with database.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    database.dispose()
-    return migrated_template
+    return empty_database(engine_name, migrated_template, tmp_path_factory.mktemp("fuzz"))
 
 
 @pytest.fixture(scope="module")
