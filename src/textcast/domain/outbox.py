@@ -237,7 +237,7 @@ def screen_claims(
     marketing = campaign.kind == CampaignKind.MARKETING
     checks_opt_outs = campaign.kind != CampaignKind.REPLY
     rows = [row for claim in claims for row in claim.rows]
-    places: Places = {}
+    places: Places | None = None  # looked up once, only when needed
     if checks_opt_outs:
         rows = _skip_suppressed(session, secret, rows, now)
     if policy is not None and marketing and rows:
@@ -283,7 +283,8 @@ def screen_claims(
         # What a budget tracks as it claims, every other campaign adds up here (one atomic
         # increment: parallel screenings never lose each other's share). Last, as it holds
         # the campaign's row until commit.
-        places = places or _places(session, [phone for _, phone, _, _ in rows])
+        if places is None:
+            places = _places(session, [phone for _, phone, _, _ in rows])
         session.execute(
             update(CAMPAIGNS)
             .where(CAMPAIGNS.c.id == campaign.id)
