@@ -1,3 +1,5 @@
+import hashlib
+import hmac
 import random
 from pathlib import Path
 
@@ -425,6 +427,15 @@ def test_workers_hash_numbers_as_suppressions_do() -> None:
     columns = Columns(phone=0, first_name=None, last_name=None, attributes=(), width=1)
     [result] = read_contacts([["+33612345678"]], columns, "FR", SECRET)
     assert result[3] == suppressions.phone_hash(SECRET, "+33612345678")
+
+
+def test_a_batch_of_numbers_hashes_as_each_number_alone() -> None:
+    """The dispatcher hashes a batch's numbers with a key prepared once: the same hashes,
+    each number its own (an HMAC-SHA256 of the number)."""
+    phones = ["+33612345678", "+12015550100", "+12015550101"]
+    expected = {hmac.new(SECRET, p.encode(), hashlib.sha256).hexdigest(): p for p in phones}
+    assert suppressions.phone_hashes(SECRET, phones) == expected
+    assert [suppressions.phone_hash(SECRET, p) for p in phones] == list(expected)
 
 
 # -- the fast path of phone numbers -------------------------------------------------------------

@@ -8,6 +8,7 @@ from textcast.domain.send_window import (
     NoSendWindow,
     RecipientZone,
     Rules,
+    Verdicts,
     Window,
     is_allowed,
     local_time_to_utc,
@@ -363,3 +364,30 @@ def test_local_time_with_several_zones_waits_until_it_is_that_time_in_all() -> N
     # 11:00 in New York, 08:00 in Los Angeles: 10:00 comes to Los Angeles the same day.
     assert local_time_to_utc(coasts, utc(2026, 6, 15, 15), time(10)) == utc(2026, 6, 15, 17)
     assert local_time_to_utc(coasts, utc(2026, 6, 15, 18), time(10)) == utc(2026, 6, 16, 17)
+
+
+# -- many recipients at once ---------------------------------------------------------------------
+
+
+def test_verdicts_judge_each_recipient_by_its_own_place() -> None:
+    """A batch's recipients are judged together: numbers placed alike share a verdict, and
+    no verdict leaks to a number placed elsewhere."""
+    at = june(1, 13)  # 09:00 in New York, 06:00 in Los Angeles
+    verdicts = Verdicts(at, RULES)
+
+    assert verdicts.allowed("+12125550100", None, None) == at  # New York (212): open
+    assert verdicts.allowed("+12125550199", None, None) == at
+    # Los Angeles (213) shares New York's first digits but not its clock: 08:00 there.
+    assert verdicts.allowed("+12135550100", None, None) == june(1, 15)
+    # A stored zone wins over the number's, and a stored country over its calling code.
+    assert verdicts.allowed("+12125550100", None, "America/Los_Angeles") == june(1, 15)
+    assert verdicts.allowed("+12125550100", "JP", "Asia/Tokyo") == june(1, 23)
+    # Nowhere to judge the hour: never (as `next_allowed` raising NoSendWindow).
+    assert verdicts.allowed("+12125550100", None, "Mars/Olympus_Mons") == at
+    assert verdicts.allowed("+999123", None, None) is None
+    for phone, country, zone in [
+        ("+12135550100", None, None),
+        ("+12125550100", "JP", "Asia/Tokyo"),
+    ]:
+        expected = next_allowed(recipient_zone(phone, country, zone), at, RULES)
+        assert verdicts.allowed(phone, country, zone) == expected

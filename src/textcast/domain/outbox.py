@@ -80,6 +80,7 @@ Claimed = tuple[int, str, int, "dict[str, Any] | None"]
 """id, phone, parts, variables of a claimed message."""
 Places = dict[str, tuple[str | None, str | None]]
 """Contacts' (country, time zone) by number."""
+_NOWHERE: tuple[str | None, str | None] = (None, None)
 
 
 CLAIM_WINDOW = 4
@@ -502,18 +503,10 @@ def _hold_outside_window(
 ) -> list[Claimed]:
     kept: list[Claimed] = []
     held: list[dict[str, Any]] = []
-    # A batch's recipients share a handful of zones: each is judged once.
-    by_zone: dict[send_window.RecipientZone, datetime | None] = {}
+    verdicts = send_window.Verdicts(now, policy.rules)
     for row in rows:
-        country, zone_name = places.get(row[1], (None, None))
-        zone = send_window.recipient_zone(row[1], country, zone_name)
-        if zone in by_zone:
-            allowed = by_zone[zone]
-        else:
-            try:
-                allowed = by_zone[zone] = send_window.next_allowed(zone, now, policy.rules)
-            except send_window.NoSendWindow:
-                allowed = by_zone[zone] = None
+        country, zone_name = places.get(row[1], _NOWHERE)
+        allowed = verdicts.allowed(row[1], country, zone_name)
         if allowed is None:
             held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_NO_WINDOW))
         elif allowed <= now:
@@ -529,8 +522,17 @@ def _hold_outside_window(
 
 def _cost(rows: list[Claimed], places: Places, policy: Policy) -> float:
     parts_by_country: Counter[str | None] = Counter()
+    # A number with no known country is priced by its calling code, which its first four
+    # characters hold: counted by those, priced once each.
+    parts_by_prefix: Counter[str] = Counter()
     for _, phone, parts, _ in rows:
-        parts_by_country[_priced_as(phone, places)] += parts
+        country = places.get(phone, _NOWHERE)[0]
+        if country:
+            parts_by_country[country] += parts
+        else:
+            parts_by_prefix[phone[:4]] += parts
+    for prefix, parts in parts_by_prefix.items():
+        parts_by_country[price_country(prefix)] += parts
     return sum(n * policy.prices.part_price(country) for country, n in parts_by_country.items())
 
 
@@ -541,7 +543,7 @@ def _row_cost(row: Claimed, places: Places, policy: Policy) -> float:
 
 def _priced_as(phone: str, places: Places) -> str | None:
     """The contact's country when known, else the one its calling code says."""
-    return places.get(phone, (None, None))[0] or price_country(phone)
+    return places.get(phone, _NOWHERE)[0] or price_country(phone)
 
 
 def _within_budget(

@@ -241,10 +241,7 @@ def recipient_zone(
     prefix allows within its country, or the whole country when the number tells nothing. The
     state of a US number is `us_state` when it is one, else the one its area code serves.
     """
-    # A North American number's zone, country and state follow its first 7 digits: numbers
-    # sharing them share the answer (a batch of 1000 often has a handful of prefixes).
-    number = phone_e164[:8] if phone_e164.startswith("+1") else phone_e164
-    key = (number, country, time_zone, us_state)
+    key = _place_key(phone_e164, country, time_zone, us_state)
     found = _ZONES.get(key)
     if found is None:
         if len(_ZONES) >= _ZONES_LIMIT:
@@ -253,8 +250,46 @@ def recipient_zone(
     return found
 
 
-_ZONES: dict[tuple[str, str | None, str | None, str | None], RecipientZone] = {}
+_PlaceKey = tuple[str, str | None, str | None, str | None]
+_ZONES: dict[_PlaceKey, RecipientZone] = {}
 _ZONES_LIMIT = 1 << 17
+
+
+def _place_key(
+    phone_e164: str, country: str | None, time_zone: str | None, us_state: str | None
+) -> _PlaceKey:
+    """What `recipient_zone` reads. A North American number's zone, country and state follow
+    its first 7 digits: numbers sharing them share the answer (a batch of 1000 often has a
+    handful of prefixes)."""
+    number = phone_e164[:8] if phone_e164.startswith("+1") else phone_e164
+    return (number, country, time_zone, us_state)
+
+
+class Verdicts:
+    """When each of many recipients may be texted, as of one instant: `next_allowed`, judged
+    once for all the recipients `recipient_zone` places alike."""
+
+    def __init__(self, at: datetime, rules: Rules) -> None:
+        self._at = at
+        self._rules = rules
+        self._found: dict[_PlaceKey, datetime | None] = {}
+
+    def allowed(
+        self, phone_e164: str, country: str | None, time_zone: str | None
+    ) -> datetime | None:
+        """The instant the text may go (`at` itself when the window is open); None when it
+        never may (see `NoSendWindow`)."""
+        key = _place_key(phone_e164, country, time_zone, None)
+        if key in self._found:
+            return self._found[key]
+        try:
+            verdict: datetime | None = next_allowed(
+                recipient_zone(phone_e164, country, time_zone), self._at, self._rules
+            )
+        except NoSendWindow:
+            verdict = None
+        self._found[key] = verdict
+        return verdict
 
 
 def _recipient_zone(
