@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from tests.factories import claim_batch, numbers
 
 from textcast.config import load_settings
@@ -261,6 +261,62 @@ def test_a_claim_jumps_over_a_long_run_of_messages_that_are_not_queued(
     assert _claimed_ids(_claim(database, campaign_id, 2)) == [ids[11]]
     assert _claim(database, campaign_id, 1) is None
     _assert_cursor_holds(database, campaign_id)
+
+
+def test_a_batch_begun_before_a_long_run_of_other_messages_is_filled_after_it(
+    database: Database,
+) -> None:
+    """A batch's range of ids may span a run of messages that are not queued: they stay as
+    they are."""
+    campaign_id = _launched(database, numbers(16))
+    ids = _ids(database, campaign_id)
+    _set_status(database, ids[1:12], MessageStatus.SKIPPED, error="no_send_window")
+    claim = _claim(database, campaign_id, 2, AT)
+
+    assert _claimed_ids(claim) == [ids[0], ids[12]]
+    assert _cursor(database, campaign_id) == ids[12]
+    messages = _messages(database, campaign_id)
+    assert {messages[i] for i in ids[1:12]} == {(MessageStatus.SKIPPED, None, "no_send_window")}
+    with database.read() as session:
+        assert claim is not None
+        batch = session.get_one(Batch, claim.batch_id)
+        assert (batch.first_message_id, batch.last_message_id) == (ids[0], ids[12])
+    _assert_cursor_holds(database, campaign_id)
+
+
+def test_a_message_queued_into_a_range_after_it_was_counted_waits_for_the_next_claim(
+    database: Database,
+) -> None:
+    """A claim counts its ranges, then takes them. A message another writer queues into a
+    range in between (a deferred one, woken) would overfill its batch: it is taken, and the
+    last one past the batch's size goes back to the queue, the cursor before it."""
+    campaign_id = _launched(database, numbers(4))
+    ids = _ids(database, campaign_id)
+    _set_status(database, [ids[1]], MessageStatus.DEFERRED, not_before=AT)
+    woken: list[str] = []
+
+    def wake_before_the_take(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("UPDATE messages SET status") and not woken:
+            woken.append(statement)
+            cursor.connection.execute(
+                f"UPDATE messages SET status = 'queued', not_before = NULL WHERE id = {ids[1]}"
+            )
+
+    event.listen(database.engine, "before_cursor_execute", wake_before_the_take)
+    try:
+        claim = _claim(database, campaign_id, 3, AT)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", wake_before_the_take)
+
+    assert woken, "the claim never took its range"
+    assert _claimed_ids(claim) == ids[:3]
+    assert _messages(database, campaign_id)[ids[3]] == (MessageStatus.QUEUED, None, None)
+    assert _cursor(database, campaign_id) == ids[2]
+    _assert_cursor_holds(database, campaign_id)
+    with database.read() as session:
+        assert claim is not None
+        assert session.get_one(Batch, claim.batch_id).recipient_count == 3
+    assert _claimed_ids(_claim(database, campaign_id, 3, AT)) == [ids[3]]
 
 
 # -- 2. claims a stopped process left ------------------------------------------------------

@@ -7,9 +7,11 @@ row and its `client_reference` exist on disk before the HTTP call that uses them
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -20,6 +22,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -148,16 +151,13 @@ def claim_batches(
         return []
     now = now or utcnow()
     batch_ids = [new_batch_id() for _ in range(count)]
-    rows, cursor = _claim_due(session, campaign_id, start, size, batch_ids, now)
+    by_batch, cursor = _claim_due(session, campaign_id, start, size, batch_ids, now)
     if cursor != start:
         session.execute(
             update(CURSORS)
             .where(CURSORS.c.campaign_id == campaign_id)
             .values(claimed_through=cursor)
         )
-    by_batch: dict[str, list[Claimed]] = {}
-    for message_id, phone, parts, variables, batch_id in rows:
-        by_batch.setdefault(batch_id, []).append((message_id, phone, parts, variables))
     claims = [
         Claim(batch_id, campaign_id, by_batch[batch_id], now, budgeted=found.budget is not None)
         for batch_id in batch_ids
@@ -414,56 +414,96 @@ def _claim_due(
     size: int,
     batch_ids: list[str],
     now: datetime,
-) -> tuple[list[tuple[int, str, int, dict[str, Any] | None, str]], int]:
-    """The next queued messages past `cursor`, in id order, `size` to each of `batch_ids`;
-    and where the cursor goes.
+) -> tuple[dict[str, list[Claimed]], int]:
+    """The next queued messages past `cursor`, in id order, `size` to each of `batch_ids`
+    (by batch); and where the cursor goes.
+
+    The ranges of ids come first, a row each; then one UPDATE takes each range by id, with
+    no join: half the work of updating the messages a query picked.
+    """
+    ranges, cursor = _next_ranges(session, campaign_id, cursor, size, len(batch_ids))
+    if not ranges:
+        return {}, cursor
+    within = [MESSAGES.c.id.between(first, last) for first, last in ranges]
+    # On the Core table: the ORM's processing of a thousand returned rows costs more than
+    # the statement.
+    result = session.execute(
+        update(MESSAGES)
+        .where(
+            MESSAGES.c.campaign_id == campaign_id,
+            MESSAGES.c.id.between(ranges[0][0], ranges[-1][1]),
+            # Status again: a row another writer changed meanwhile is re-checked here.
+            MESSAGES.c.status == MessageStatus.QUEUED,
+            or_(*within),
+        )
+        .values(
+            status=MessageStatus.SUBMITTING,
+            batch_id=case(*zip(within, batch_ids, strict=False)),
+            updated_at=now,
+        )
+        .returning(MESSAGES.c.id, MESSAGES.c.phone, MESSAGES.c.parts, MESSAGES.c.variables)
+    )
+    # Fetched at once, sorted on the id alone: row by row, this cost more than the UPDATE.
+    # Each range's rows then follow one another (the batch ids are not sent back for them).
+    claimed = sorted(result.all(), key=itemgetter(0))
+    by_batch: dict[str, list[Claimed]] = {}
+    overfilled: list[int] = []
+    start = 0
+    for (_, last), batch_id in zip(ranges, batch_ids, strict=False):
+        end = bisect_right(claimed, last, lo=start, key=itemgetter(0))
+        rows: list[Claimed] = [(r[0], r[1], r[2], r[3]) for r in claimed[start:end]]
+        start = end
+        overfilled += [row[0] for row in rows[size:]]
+        if rows:
+            by_batch[batch_id] = rows[:size]
+    if overfilled:
+        # Another writer queued a message into a range after it was counted (a deferred
+        # one, woken): what overfills a batch goes back, and the cursor before it.
+        session.execute(update(Message), [_moved(i, MessageStatus.QUEUED, now) for i in overfilled])
+        cursor = min(cursor, overfilled[0] - 1)
+    return by_batch, cursor
+
+
+def _next_ranges(
+    session: Session, campaign_id: int, cursor: int, size: int, count: int
+) -> tuple[list[tuple[int, int]], int]:
+    """The first and last ids of the next `count` runs of `size` queued messages past
+    `cursor`, in id order; and where the cursor goes.
 
     Each statement looks at a window of ids past the cursor, not at every message left:
     right after a launch the planner has no statistics for the new campaign and would
     otherwise sort all of its messages to take the first thousand.
     """
-    wanted = size * len(batch_ids)
-    claimed: list[tuple[int, str, int, dict[str, Any] | None, str]] = []
-    while len(claimed) < wanted:
+    wanted = size * count
+    found = 0
+    ranges: dict[int, tuple[int, int]] = {}
+    while True:
         end = cursor + CLAIM_WINDOW * wanted
-        # The n-th message claimed (counting earlier windows) goes to batch n // size.
-        position = func.row_number().over(order_by=Message.id) - 1 + len(claimed)
+        # The n-th queued message (counting earlier windows) goes to run n // size.
+        position = func.row_number().over(order_by=Message.id) - 1 + found
         due = (
-            select(Message.id, (position // size).label("chunk"))
+            select(Message.id, (position // size).label("run"))
             .where(*unclaimed(campaign_id, cursor), Message.id <= end)
             .order_by(Message.id)
-            .limit(wanted - len(claimed))
-            .cte("due")
+            .limit(wanted - found)
+            .subquery()
         )
-        # On the Core table: the ORM's processing of a thousand returned rows costs more
-        # than the statement.
-        result = session.execute(
-            update(MESSAGES)
-            # Status again: a row another writer changed meanwhile is re-checked here.
-            .where(MESSAGES.c.id == due.c.id, MESSAGES.c.status == MessageStatus.QUEUED)
-            .values(
-                status=MessageStatus.SUBMITTING,
-                batch_id=case(dict(enumerate(batch_ids)), value=due.c.chunk),
-                updated_at=now,
-            )
-            .returning(
-                MESSAGES.c.id,
-                MESSAGES.c.phone,
-                MESSAGES.c.parts,
-                MESSAGES.c.variables,
-                MESSAGES.c.batch_id,
-            )
+        runs = session.execute(
+            select(due.c.run, func.min(due.c.id), func.max(due.c.id), func.count())
+            .group_by(due.c.run)
+            .order_by(due.c.run)
         )
-        got = sorted((r[0], r[1], r[2], r[3], r[4]) for r in result)
-        claimed += got
-        if len(claimed) == wanted:
-            return claimed, got[-1][0]
+        for run, first, last, queued in runs:
+            # A run begun in the previous window keeps its start.
+            ranges[run] = (ranges[run][0] if run in ranges else first, last)
+            found += queued
+        if found == wanted:
+            return list(ranges.values()), ranges[max(ranges)][1]
         # The window is used up: jump to the next queued message, if any.
         following = session.scalar(select(func.min(Message.id)).where(*unclaimed(campaign_id, end)))
         if following is None:
-            return claimed, end
+            return list(ranges.values()), end
         cursor = following - 1
-    return claimed, cursor
 
 
 def _skip_suppressed(
