@@ -171,7 +171,13 @@ class Dispatcher:
     # -- the work -------------------------------------------------------------------------
 
     async def _claim_and_submit(self) -> bool:
-        """Claim in rounds of a few batches per campaign, re-reading the campaigns each round.
+        """Claim until no campaign has queued messages left, in lanes that each go round the
+        sending campaigns on their own: one lane waiting for slots for its batches does not
+        hold the others back."""
+        return any(await asyncio.gather(*(self._lane() for _ in range(self._claimers))))
+
+    async def _lane(self) -> bool:
+        """Rounds of a few batches per campaign, re-reading the campaigns each round.
 
         A keyword reply launched during a big campaign is then sent within a round, not after
         the whole campaign has been claimed.
@@ -180,13 +186,12 @@ class Dispatcher:
         while True:
             claimed = False
             for campaign_id in await self._db(outbox.sending_campaign_ids):
-                lanes = [self._claim_lane(campaign_id) for _ in range(self._claimers)]
-                claimed |= any(await asyncio.gather(*lanes))
+                claimed |= await self._claim_round(campaign_id)
             if not claimed:
                 return started
             started = True
 
-    async def _claim_lane(self, campaign_id: int) -> bool:
+    async def _claim_round(self, campaign_id: int) -> bool:
         """Claim, screen and hand off a round's worth of batches of one campaign."""
         if self.bucket.unlimited:
             # Nothing waits for tokens: claim and screen several batches at once (fewer
