@@ -400,7 +400,8 @@ class Message(Base):
             sqlite_where=text("not_before IS NOT NULL"),
             postgresql_where=text("not_before IS NOT NULL"),
         ),
-        {"postgresql_with": {"fillfactor": 50}},
+        # Room for a claim and an acceptance in the same page (migration 0006).
+        {"postgresql_with": {"fillfactor": 25}},
     )
 
 

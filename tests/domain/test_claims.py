@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 from tests.factories import claim_batch, numbers
 
 from textcast.config import load_settings
@@ -862,3 +862,27 @@ def test_a_report_naming_another_batch_of_the_same_campaign_changes_nothing(
         assert inbox.apply_reports(session.connection(), [right]) == 1
     assert _status(database, campaign_id, two.recipients[0]) == MessageStatus.DELIVERED
     assert _status(database, campaign_id, one.recipients[0]) == MessageStatus.ACCEPTED
+
+
+# -- 7. rewrites in place ----------------------------------------------------------------------
+
+
+def test_a_claim_and_an_acceptance_rewrite_every_message_in_its_page(database: Database) -> None:
+    """On PostgreSQL each message is rewritten twice within seconds of its launch: claimed,
+    then accepted. Both must be heap-only (HOT) updates, no index entry written, even when
+    nothing could be pruned in between: here both happen in one transaction."""
+    if database.is_sqlite:
+        pytest.skip("SQLite has no heap-only updates to check")
+    campaign_id = _launched(database, numbers(400))
+    with database.write() as session:
+        claims = outbox.claim_batches(session, campaign_id, 100, 4, AT)
+        assert sum(len(claim.rows) for claim in claims) == 400
+        for claim in claims:
+            outbox.record_accepted(session, claim.batch_id, f"sinch-{claim.batch_id}")
+        updated, in_place = session.execute(
+            text(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'messages'"
+            )
+        ).one()
+    assert (updated, in_place) == (800, 800)
