@@ -433,9 +433,11 @@ def test_a_batch_of_numbers_hashes_as_each_number_alone() -> None:
     """The dispatcher hashes a batch's numbers with a key prepared once: the same hashes,
     each number its own (an HMAC-SHA256 of the number)."""
     phones = ["+33612345678", "+12015550100", "+12015550101"]
-    expected = {hmac.new(SECRET, p.encode(), hashlib.sha256).hexdigest(): p for p in phones}
-    assert suppressions.phone_hashes(SECRET, phones) == expected
-    assert [suppressions.phone_hash(SECRET, p) for p in phones] == list(expected)
+    # Keys shorter and longer than SHA-256's block (64 bytes) are prepared differently.
+    for secret in (SECRET, b"k" * 64, b"a longer key than a block of sha-256 holds" * 3):
+        expected = {hmac.new(secret, p.encode(), hashlib.sha256).hexdigest(): p for p in phones}
+        assert suppressions.phone_hashes(secret, phones) == expected
+        assert [suppressions.phone_hash(secret, p) for p in phones] == list(expected)
 
 
 # -- the fast path of phone numbers -------------------------------------------------------------
