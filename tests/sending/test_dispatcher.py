@@ -1,11 +1,14 @@
 import asyncio
+import itertools
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from tests.factories import make_campaign, numbers
 
 from textcast.db import Database
 from textcast.models import Batch, BatchState, Campaign, CampaignStatus, Message, MessageStatus
-from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
+from textcast.sending.dispatcher import CLAIMED_AT_ONCE, Dispatcher, DispatcherConfig
 from textcast.simulator import SimulatorConfig, running_simulator
 from textcast.sinch.client import SinchClient
 from textcast.sinch.provider import SinchProvider
@@ -65,3 +68,31 @@ def test_batches_respect_the_configured_size(database: Database) -> None:
     with database.read() as session:
         states = session.scalars(select(Message.status)).all()
     assert set(states) == {MessageStatus.ACCEPTED}
+
+
+def test_with_no_rate_limit_a_lane_claims_one_batch_first_then_rounds_of_several(
+    database: Database,
+) -> None:
+    """The first texts leave without waiting for a whole round to be claimed and screened;
+    after that each turn on the campaign's cursor takes up to CLAIMED_AT_ONCE batches."""
+    campaign = make_campaign(database, numbers(20), launch=True)
+    start = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    ticks = itertools.count()
+    config = DispatcherConfig(
+        callback_url=None,
+        delivery_report="none",
+        batch_size=2,
+        # A new instant at every call: the batches of one claim share theirs.
+        clock=lambda: start + timedelta(milliseconds=next(ticks)),
+    )
+    with running_simulator(SimulatorConfig()) as sim:
+        asyncio.run(_dispatch_until_done(database, sim.base_url, config, campaign.id))
+    with database.read() as session:
+        claimed_at = session.scalars(select(Batch.created_at).order_by(Batch.created_at)).all()
+    turns = list(Counter(claimed_at).values())  # batches per claim, in claim order
+
+    assert sum(turns) == 10
+    assert turns[0] == 1
+    assert 1 < max(turns) <= CLAIMED_AT_ONCE
+    if database.is_sqlite:  # one lane: one batch, then a round of 8, then what is left
+        assert turns == [1, CLAIMED_AT_ONCE, 1]

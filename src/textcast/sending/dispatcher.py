@@ -186,18 +186,20 @@ class Dispatcher:
         while True:
             claimed = False
             for campaign_id in await self._db(outbox.sending_campaign_ids):
-                claimed |= await self._claim_round(campaign_id)
+                claimed |= await self._claim_round(campaign_id, first=not started)
             if not claimed:
                 return started
             started = True
 
-    async def _claim_round(self, campaign_id: int) -> bool:
+    async def _claim_round(self, campaign_id: int, *, first: bool = False) -> bool:
         """Claim, screen and hand off a round's worth of batches of one campaign."""
         if self.bucket.unlimited:
             # Nothing waits for tokens: claim and screen several batches at once (fewer
             # turns on the campaign's cursor, one lookup of opt-outs and contacts), then post
-            # each as a slot frees up.
-            batches, claimed = await self._claim_and_screen(campaign_id, CLAIMED_AT_ONCE)
+            # each as a slot frees up. A lane's first round takes one: the first texts leave
+            # without waiting for a whole round to be claimed and screened.
+            count = 1 if first else CLAIMED_AT_ONCE
+            batches, claimed = await self._claim_and_screen(campaign_id, count)
             for batch in batches:
                 await self._slots.acquire()
                 self._start(self._submit(batch))
