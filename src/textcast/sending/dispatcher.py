@@ -80,6 +80,8 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(config.concurrency)
         # PostgreSQL claims in parallel (SKIP LOCKED keeps them apart); SQLite has one writer.
         self._claimers = 1 if database.is_sqlite else config.concurrency
+        self._lanes = 0
+        """Claim lanes running."""
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -183,13 +185,21 @@ class Dispatcher:
         the whole campaign has been claimed.
         """
         started = False
-        while True:
-            claimed = False
-            for campaign_id in await self._db(outbox.sending_campaign_ids):
-                claimed |= await self._claim_round(campaign_id, first=not started)
-            if not claimed:
-                return started
-            started = True
+        self._lanes += 1
+        try:
+            while True:
+                claimed = False
+                for campaign_id in await self._db(outbox.sending_campaign_ids):
+                    claimed |= await self._claim_round(campaign_id, first=not started)
+                if not claimed:
+                    return started
+                started = True
+                if self._lanes == 1 < self._claimers:
+                    # The other lanes found nothing when they looked, maybe just before a
+                    # launch committed: the next tick starts them all again.
+                    return True
+        finally:
+            self._lanes -= 1
 
     async def _claim_round(self, campaign_id: int, *, first: bool = False) -> bool:
         """Claim, screen and hand off a round's worth of batches of one campaign."""
