@@ -78,7 +78,8 @@ class Dispatcher:
         self.config = config
         self.bucket = TokenBucket(config.rate)
         self._slots = asyncio.Semaphore(config.concurrency)
-        # PostgreSQL claims in parallel (SKIP LOCKED keeps them apart); SQLite has one writer.
+        # PostgreSQL runs several claim lanes (they take turns on a campaign's cursor, and
+        # screen and post in parallel); SQLite has one writer.
         self._claimers = 1 if database.is_sqlite else config.concurrency
         self._lanes = 0
         """Claim lanes running."""
