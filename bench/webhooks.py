@@ -61,11 +61,15 @@ def prepare(url: str, recipients: int) -> None:
         campaigns.launch_campaign(session, campaign.id)
     index = 0
     while True:
+        # Claimed, screened and accepted as the dispatcher does it, one batch at a time: the
+        # n-th thousand numbers make batch BENCH<n>, as the Lua script expects.
         with database.write() as session:
-            batch = outbox.claim_batch(session, campaign.id, 1000, b"bench-key")
-            if batch is None:
-                break
-            outbox.record_accepted(session, batch.id, f"BENCH{index:06d}")
+            claims = outbox.claim_batches(session, campaign.id, 1000, 1)
+        if not claims:
+            break
+        with database.write() as session:
+            for batch in outbox.screen_claims(session, claims, b"bench-key", post_now=True):
+                outbox.record_accepted(session, batch.id, f"BENCH{index:06d}")
         index += 1
     database.dispose()
 
@@ -120,7 +124,7 @@ def main() -> None:
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
     database = Database(url)
     with database.read() as session:
-        rows = session.scalar(select(func.count()).select_from(WebhookEvent))
+        rows = session.scalar(select(func.count()).select_from(WebhookEvent)) or 0
     database.dispose()
     drop_database(url)
     ok = requests - failed
