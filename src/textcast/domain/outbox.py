@@ -563,17 +563,8 @@ def _hold_outside_window(
 
 def _cost(rows: list[Claimed], places: Places, policy: Policy) -> float:
     parts_by_country: Counter[str | None] = Counter()
-    # A number with no known country is priced by its calling code, which its first four
-    # characters hold: counted by those, priced once each.
-    parts_by_prefix: Counter[str] = Counter()
     for _, phone, parts, _ in rows:
-        country = places.get(phone, _NOWHERE)[0]
-        if country:
-            parts_by_country[country] += parts
-        else:
-            parts_by_prefix[phone[:4]] += parts
-    for prefix, parts in parts_by_prefix.items():
-        parts_by_country[price_country(prefix)] += parts
+        parts_by_country[_priced_as(phone, places)] += parts
     return sum(n * policy.prices.part_price(country) for country, n in parts_by_country.items())
 
 

@@ -73,9 +73,8 @@ def _country_of_prefix(prefix: str) -> str | None:
 def price_country(phone: str) -> str | None:
     """The main country of an E.164 number's calling code (+1 gives US, +44 GB).
 
-    For pricing only: it reads the calling code (the first four characters are enough), not
-    the whole number, so it is fast enough for a 100,000-recipient plan. A contact's stored
-    country is more precise where known.
+    For pricing only: it reads the calling code, not the whole number, so it is fast enough
+    for a 100,000-recipient plan. A contact's stored country is more precise where known.
     """
     if not phone.startswith("+") or len(phone) < 4:
         return None
