@@ -247,11 +247,13 @@ def screen_claims(
         if campaign.budget is not None and rows:
             # In id order: the claims the budget still pays for, then maybe part of one.
             rows = _within_budget(session, campaign, rows, places, policy, now)
-    kept = {row[0] for row in rows}
+    # Usually nobody was held back: each claim's rows are then its batch's as they are.
+    kept = None if len(rows) == sum(len(c.rows) for c in claims) else {row[0] for row in rows}
     screened: list[ClaimedBatch] = []
     emptied: list[str] = []
     for claim in claims:
-        batch = _screened(campaign, claim, [r for r in claim.rows if r[0] in kept], post_now)
+        mine = claim.rows if kept is None else [r for r in claim.rows if r[0] in kept]
+        batch = _screened(campaign, claim, mine, post_now)
         if batch is None:
             emptied.append(claim.batch_id)  # everybody went elsewhere
         else:
