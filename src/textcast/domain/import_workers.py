@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
-import hmac
 import marshal
 import queue
 import struct
@@ -25,6 +23,7 @@ from json.encoder import encode_basestring_ascii as encode_string
 from typing import IO, Any, cast
 
 from textcast.domain.csv_reading import Columns
+from textcast.domain.number_hashes import NumberHasher
 from textcast.domain.phones import InvalidPhone, read_phone
 
 MAX_VALUE_CHARS = 100
@@ -43,6 +42,7 @@ def read_contacts(
     """The CPU-heavy part of an import (numbers above all): in worker processes for large
     files, inline for small ones."""
     phone, width, first, last = columns.phone, columns.width, columns.first_name, columns.last_name
+    hash_of = NumberHasher(secret)
     # Attributes as JSON text, built from pre-encoded keys: what json.dumps would write, in a
     # fraction of its time (it is called a million times).
     keys = [(index, encode_string(key) + ": ") for index, key in columns.attributes]
@@ -60,9 +60,7 @@ def read_contacts(
             reason = "no phone number" if str(exc) == "empty" else str(exc)
             append((reason, raw.strip()[:MAX_VALUE_CHARS] or None))
             continue
-        # Same keyed hash as domain.suppressions.phone_hash (a test holds them equal); that
-        # module would drag SQLAlchemy into every worker.
-        digest = hmac.digest(secret, e164.encode(), hashlib.sha256).hex()
+        digest = hash_of(e164)  # as domain.suppressions keeps opted-out numbers
         pairs = [
             key + encode_string(value)
             for index, key in keys

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -11,35 +9,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from textcast.db import is_among
+from textcast.domain.number_hashes import NumberHasher
 from textcast.models import Suppression, utcnow
 
 
 def phone_hash(secret: bytes, e164: str) -> str:
-    return hmac.digest(secret, e164.encode(), "sha256").hex()
+    return NumberHasher(secret)(e164)
 
 
 def phone_hashes(secret: bytes, numbers: Iterable[str]) -> dict[str, str]:
-    """Number by hash: `phone_hash` of each, for the 1000 numbers of a claimed batch.
-
-    HMAC-SHA256 as RFC 2104 defines it, with the key's inner and outer states prepared once
-    and copied for each number: two and a half times as fast as `hmac.digest` each, whose
-    Python wrapper (or `hmac.HMAC.copy`'s) costs more than the hashing.
-    """
-    key = secret if len(secret) <= _BLOCK else hashlib.sha256(secret).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
-    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
-    hashes: dict[str, str] = {}
-    for number in numbers:
-        one = inner.copy()
-        one.update(number.encode())
-        two = outer.copy()
-        two.update(one.digest())
-        hashes[two.hexdigest()] = number
-    return hashes
-
-
-_BLOCK = hashlib.sha256().block_size
+    """Number by hash, the key prepared once for all of them (a claimed batch's 1000)."""
+    hash_of = NumberHasher(secret)
+    return {hash_of(number): number for number in numbers}
 
 
 def suppress(session: Session, secret: bytes, e164: str, reason: str) -> None:
