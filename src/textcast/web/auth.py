@@ -146,6 +146,19 @@ Sender = Annotated[Principal, _SEND]
 Administrator = Annotated[Principal, _ADMIN]
 
 
+def _manages_keys(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.manages_keys:
+        raise Forbidden(
+            "creating or revoking API keys needs a key with the admin scope, "
+            "or signing in to the dashboard"
+        )
+    return principal
+
+
+KeyManager = Annotated[Principal, Depends(_manages_keys)]
+"""Creates and revokes API keys: a signed-in user, or a key with the admin scope."""
+
+
 class AdminOnlyUnder:
     """Wraps a mounted ASGI app: its paths containing `marker` need an admin.
 

@@ -15,7 +15,7 @@ from textcast.domain.permissions import Permission, Principal, Scope
 from textcast.models import ApiKey, AuditEntry, Role, User
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input, NoNul
-from textcast.web.auth import Administrator, Reader, guard
+from textcast.web.auth import Administrator, KeyManager, Reader, guard
 from textcast.web.deps import DatabaseDep, ReadSession
 from textcast.web.errors import problems
 
@@ -172,8 +172,9 @@ def list_keys(session: ReadSession, principal: Reader) -> list[ApiKeyOut]:
 
 
 @router.post("/apikeys", status_code=status.HTTP_201_CREATED, responses=problems(404))
-def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: Reader) -> ApiKeyCreatedOut:
-    """A key never grants more than its owner's role, nor more than the caller has."""
+def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: KeyManager) -> ApiKeyCreatedOut:
+    """By a signed-in user, or with a key with the admin scope. A key never grants more than
+    its owner's role, nor more than the caller has."""
     owner_id = payload.user_id or principal.user_id
     if owner_id != principal.user_id and not principal.can(Permission.ADMIN):
         raise Forbidden("only an admin creates keys for somebody else")
@@ -195,8 +196,9 @@ def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: Reader) -> A
 
 
 @router.delete("/apikeys/{key_id}")
-def revoke_key(key_id: Id, database: DatabaseDep, principal: Reader) -> ApiKeyOut:
-    """Revoke one of your keys (an admin: anyone's). It stops working at once."""
+def revoke_key(key_id: Id, database: DatabaseDep, principal: KeyManager) -> ApiKeyOut:
+    """Revoke one of your keys (an admin: anyone's), signed in or with a key with the admin
+    scope. It stops working at once."""
     with database.write() as session:
         key = api_keys.get_key(session, key_id)
         _own_or_admin(principal, key)
