@@ -14,6 +14,8 @@ from tests.web.apps import app_client, post_sign_in
 from typer.testing import CliRunner
 
 from textcast.cli import app
+from textcast.db import Database
+from textcast.domain import audit
 
 runner = CliRunner()
 
@@ -122,3 +124,31 @@ def test_a_forgotten_password_is_reset_and_a_user_disabled_from_the_command_line
     assert missing.exit_code == 1 and "nobody@example.com" in missing.output
     trail = runner.invoke(app, ["audit", "--action", "user.update"], env=env)
     assert trail.output.count("user.update") == 2
+
+
+def test_a_password_reset_from_the_command_line_revokes_keys_when_asked(
+    database_url: str,
+) -> None:
+    env = {"DATABASE_URL": database_url}
+    runner.invoke(app, ["users", "create", "--admin", "ops@example.com"], env=env)
+    created = runner.invoke(app, ["apikeys", "create", "--name", "ci", "--scope", "admin"], env=env)
+    key = created.stdout.strip().splitlines()[-1]
+    kept = runner.invoke(app, ["users", "update", "ops@example.com", "--password"], env=env)
+    assert kept.exit_code == 0, kept.output
+    assert "1 API key(s) of this user still work; add --revoke-keys" in kept.output
+    with app_client(database_url) as client:
+        assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 200
+        revoked = runner.invoke(
+            app, ["users", "update", "ops@example.com", "--password", "--revoke-keys"], env=env
+        )
+        assert revoked.exit_code == 0, revoked.output
+        assert "API keys revoked: 1" in revoked.output
+        assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 401
+    database = Database(database_url)
+    with database.read() as session:
+        details = [e.detail for e in audit.entries(session, action="user.update")]
+    database.dispose()
+    assert details == [
+        {"password_changed": True, "api_keys_revoked": 1},
+        {"password_changed": True},
+    ]

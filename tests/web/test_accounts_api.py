@@ -212,3 +212,33 @@ def test_key_creation_and_revocation_are_audited(admin: TestClient) -> None:
     assert entries[1]["detail"]["prefix"] == created["prefix"]
     assert entries[1]["detail"]["owner"] == me["email"]
     assert created["key"] not in str(entries)
+
+
+def test_a_password_reset_ends_sessions_and_revokes_keys_only_when_asked(
+    admin: TestClient,
+) -> None:
+    editor = _user(admin, "ed@example.com", "editor")
+    browser = _signed_in(admin, "ed@example.com", str(editor["password"]))
+    first = _key_for(admin, editor["id"], ["send"])
+    reset = admin.patch(f"/api/v1/users/{editor['id']}", json={"password": "a new password 1"})
+    assert reset.status_code == 200, reset.text
+    assert (reset.json()["api_keys_revoked"], reset.json()["api_keys_active"]) == (0, 1)
+    assert browser.get("/api/v1/me").status_code == 401
+    assert admin.get("/api/v1/me", headers={"X-API-Key": first}).status_code == 200
+    second = _key_for(admin, editor["id"], ["read"])
+    revoking = admin.patch(
+        f"/api/v1/users/{editor['id']}",
+        json={"password": "another password 2", "revoke_api_keys": True},
+    )
+    assert (revoking.json()["api_keys_revoked"], revoking.json()["api_keys_active"]) == (2, 0)
+    for key in (first, second):
+        assert admin.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 401
+    trail = admin.get("/api/v1/audit", params={"action": "user.update"}).json()["items"]
+    assert [entry["detail"] for entry in trail] == [
+        {"password_changed": True, "api_keys_revoked": 2},
+        {"password_changed": True},
+    ]
+    assert "password 2" not in str(trail)
+    unclear = admin.patch(f"/api/v1/users/{editor['id']}", json={"revoke_api_keys": "yes"})
+    assert unclear.status_code == 400
+    assert unclear.json()["problems"][0]["field"] == "revoke_api_keys"
