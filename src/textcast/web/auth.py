@@ -124,6 +124,19 @@ def require(permission: Permission) -> DependsMarker:
     return marker
 
 
+def _manages_keys(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.manages_keys:
+        raise Forbidden(
+            "creating or revoking API keys needs a key with the admin scope, "
+            "or signing in to the dashboard"
+        )
+    return principal
+
+
+KeyManager = Annotated[Principal, Depends(_manages_keys)]
+"""Creates and revokes API keys: a signed-in user, or a key with the admin scope."""
+
+
 _READ = require(Permission.READ)
 _WRITE = require(Permission.WRITE)
 _SEND = require(Permission.SEND)
@@ -144,19 +157,6 @@ Reader = Annotated[Principal, _READ]
 Writer = Annotated[Principal, _WRITE]
 Sender = Annotated[Principal, _SEND]
 Administrator = Annotated[Principal, _ADMIN]
-
-
-def _manages_keys(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    if not principal.manages_keys:
-        raise Forbidden(
-            "creating or revoking API keys needs a key with the admin scope, "
-            "or signing in to the dashboard"
-        )
-    return principal
-
-
-KeyManager = Annotated[Principal, Depends(_manages_keys)]
-"""Creates and revokes API keys: a signed-in user, or a key with the admin scope."""
 
 
 class AdminOnlyUnder:
