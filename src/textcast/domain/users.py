@@ -108,7 +108,7 @@ class AccountChange:
     user: User
     api_keys_revoked: int
     api_keys_active: int
-    """The user's keys that still work after the change."""
+    """The user's keys not revoked: they work whenever the user is enabled."""
 
 
 def change_account(
