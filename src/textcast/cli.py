@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import sys
@@ -31,6 +32,7 @@ app.add_typer(campaigns_app, name="campaigns")
 contacts_app = typer.Typer(help="Contacts (import them from CSV files).", no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
 console = Console(stderr=True)
+FIRST_ADMIN_PASSWORD_FILE = ".textcast-admin-password"  # noqa: S105 - a file name
 
 
 def _register_account_commands() -> None:
@@ -100,7 +102,7 @@ def serve(
 
 def _first_admin(settings: Settings) -> None:
     """Migrate (once, ahead of any worker), and on an empty database create an admin and
-    print its credentials this once."""
+    hand over its password this once: on the terminal, or in a file only the owner reads."""
     from textcast.domain import audit, users
     from textcast.migrate import ensure_schema
 
@@ -113,18 +115,43 @@ def _first_admin(settings: Settings) -> None:
                 audit.record(session, audit.CLI, "user.create", settings.admin_email, role="admin")
     finally:
         database.dispose()
-    if password is not None:
-        console.print(
-            Panel(
-                f"email:    {settings.admin_email}\npassword: {password}\n\n"
-                "Sign in at "
-                f"{settings.public_url}/login. This password is shown only now; change it, "
-                "or create users with `textcast users create`.",
-                title="FIRST ADMIN CREATED",
-                border_style="bold green",
-                highlight=False,
-            )
+    if password is None:
+        return
+    sign_in = f"Sign in at {settings.public_url}/login"
+    if sys.stdout.isatty() and sys.stderr.isatty():
+        handed_over = (
+            f"email:    {settings.admin_email}\npassword: {password}\n\n{sign_in}. "
+            "This password is shown only now; change it, or create users with "
+            "`textcast users create`."
         )
+    else:
+        # Output that is not a terminal usually ends up in a log: the password must not.
+        try:
+            path = _write_first_admin_password(settings, password)
+        except OSError as exc:
+            console.print(
+                f"[bold red]error:[/] the first admin's password could not be written beside "
+                f"SECRET_KEY_FILE ({exc.strerror}); set one with "
+                f"`textcast users update {settings.admin_email} --password`."
+            )
+            return
+        handed_over = (
+            f"email:    {settings.admin_email}\npassword: in {path} (readable by this user "
+            f"only)\n\n{sign_in}, then delete that file; change the password, or create users "
+            "with `textcast users create`."
+        )
+    console.print(
+        Panel(handed_over, title="FIRST ADMIN CREATED", border_style="bold green", highlight=False)
+    )
+
+
+def _write_first_admin_password(settings: Settings, password: str) -> Path:
+    path = (Path(settings.secret_key_file).parent / FIRST_ADMIN_PASSWORD_FILE).resolve()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when an older file was there with looser rights
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"email: {settings.admin_email}\npassword: {password}\n")
+    return path
 
 
 def _serve_process(

@@ -75,11 +75,14 @@ def users_update(
     password: Annotated[
         bool, typer.Option("--password", help="Set a new password (prompted, else generated).")
     ] = False,
+    revoke_keys: Annotated[
+        bool,
+        typer.Option("--revoke-keys", help="Also revoke all the user's API keys."),
+    ] = False,
 ) -> None:
     """Change a user's role, block or allow them, or reset a forgotten password. Disabling or
-    a new password ends their sessions."""
+    a new password ends their sessions; their API keys keep working unless --revoke-keys."""
     from textcast.cli import _database, _domain_errors
-    from textcast.domain import sessions
 
     new_password = None
     if password:
@@ -87,19 +90,26 @@ def users_update(
     _, database = _database()
     with _domain_errors(), database.write() as session:
         user = _owner(session, email)
-        users.update_user(session, user.id, role=role, disabled=disable, password=new_password)
-        if disable or new_password is not None:
-            sessions.close_sessions_of(session, user.id)
-        changed: dict[str, object] = {"role": role.value} if role else {}
-        if disable is not None:
-            changed["disabled"] = disable
-        if new_password is not None:
-            changed["password_changed"] = True
-        audit.record(session, audit.CLI, "user.update", f"user:{user.id}", **changed)
+        change = users.change_account(
+            session,
+            audit.CLI,
+            user.id,
+            role=role,
+            disabled=disable,
+            password=new_password,
+            revoke_api_keys=revoke_keys,
+        )
     state = "disabled" if user.disabled_at else "active"
     out.print(f"user {user.id}: {user.email} ({user.role}, {state})")
     if new_password is not None and not sys.stdin.isatty():
         out.print(f"password (shown once): {new_password}", highlight=False)
+    if revoke_keys:
+        out.print(f"API keys revoked: {change.api_keys_revoked}")
+    elif change.api_keys_active and new_password is not None:
+        out.print(
+            f"{change.api_keys_active} API key(s) of this user still work; "
+            "add --revoke-keys to revoke them."
+        )
 
 
 @users_app.command("list")

@@ -123,12 +123,15 @@ class Settings(BaseSettings):
 
     # Accounts and abuse limits. Rates are `N/period` (e.g. `5/15 minutes`, `600/minute`).
     admin_email: str = "admin@textcast.local"
-    """The admin `textcast serve` creates on an empty database (its password is printed once)."""
+    """The admin `textcast serve` creates on an empty database. Its password is shown once
+    on a terminal; when the output is not a terminal, it is written to
+    `.textcast-admin-password` beside `SECRET_KEY_FILE` (readable by the owner only)."""
     session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
     login_limit_per_account: str = "5/15 minutes"
-    """Failed sign-ins per account before it is throttled."""
+    """Sign-in attempts on one account from one address; past it, from all addresses
+    together, except the first attempt of an address new to the account."""
     login_limit_per_ip: str = "20/15 minutes"
-    """Failed sign-ins per client address before it is throttled."""
+    """Sign-in attempts from one client address, on any accounts (successful ones too)."""
     api_rate_limit: str = "1200/minute"
     """Requests per API key (or per signed-in user)."""
     rate_limit_storage: str = "memory://"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from tests.factories import make_api_key, numbers
-from tests.web.apps import app_client
+from tests.web.apps import app_client, post_sign_in
 
 from textcast.db import Database
 from textcast.models import Role
@@ -28,6 +29,16 @@ def _user(admin: TestClient, email: str, role: str) -> dict[str, object]:
     assert answer.status_code == 201, answer.text
     created: dict[str, object] = answer.json()
     return created
+
+
+def _signed_in(admin: TestClient, email: str, password: str) -> TestClient:
+    """A browser signed in to the same app, sending its session's CSRF token."""
+    browser = TestClient(admin.app)
+    assert post_sign_in(browser, email, password).status_code == 303
+    token = re.search(r'name="csrf-token" content="([^"]+)"', browser.get("/").text)
+    assert token is not None
+    browser.headers["X-CSRF-Token"] = token[1]
+    return browser
 
 
 def _key_for(admin: TestClient, user_id: object, scopes: list[str]) -> str:
@@ -71,29 +82,64 @@ def test_keys_are_shown_once_and_never_exceed_their_owner(admin: TestClient) -> 
         "/api/v1/apikeys", json={"name": "x", "scopes": ["admin"], "user_id": editor["id"]}
     )
     assert over.status_code == 400 and over.json()["problems"][0]["field"] == "scopes"
-    # The editor, through its own send key, cannot mint an admin key nor one for others.
-    as_editor = {"X-API-Key": key}
-    mine = admin.post("/api/v1/apikeys", json={"name": "ci", "scopes": ["read"]}, headers=as_editor)
+    # The editor, signed in, cannot mint an admin key nor one for others.
+    browser = _signed_in(admin, "ed@example.com", str(editor["password"]))
+    mine = browser.post("/api/v1/apikeys", json={"name": "ci", "scopes": ["read"]})
     assert mine.status_code == 201 and mine.json()["user_id"] == editor["id"]
-    theirs = admin.post(
-        "/api/v1/apikeys", json={"name": "x", "scopes": ["read"], "user_id": 1}, headers=as_editor
-    )
+    above = browser.post("/api/v1/apikeys", json={"name": "x", "scopes": ["admin"]})
+    assert above.status_code == 400 and above.json()["problems"][0]["field"] == "scopes"
+    theirs = browser.post("/api/v1/apikeys", json={"name": "x", "scopes": ["read"], "user_id": 1})
     assert theirs.status_code == 403
-    assert [k["user_id"] for k in admin.get("/api/v1/apikeys", headers=as_editor).json()] == [
+    assert [k["user_id"] for k in browser.get("/api/v1/apikeys").json()] == [
         editor["id"],
         editor["id"],
     ]
 
 
-def test_a_read_key_cannot_mint_a_send_key(admin: TestClient) -> None:
+@pytest.mark.parametrize("scope", ["read", "send"])
+def test_a_key_without_the_admin_scope_neither_creates_nor_revokes_keys(
+    admin: TestClient, scope: str
+) -> None:
+    """A leaked lesser key could otherwise mint its replacement, or revoke stronger keys."""
     me = admin.get("/api/v1/me").json()
-    reader = _key_for(admin, me["id"], ["read"])
-    answer = admin.post(
-        "/api/v1/apikeys",
-        json={"name": "escalate", "scopes": ["send"]},
-        headers={"X-API-Key": reader},
+    lesser = _key_for(admin, me["id"], [scope])
+    as_lesser = {"X-API-Key": lesser}
+    for scopes in (["read"], [scope], ["admin"]):
+        made = admin.post(
+            "/api/v1/apikeys", json={"name": "more", "scopes": scopes}, headers=as_lesser
+        )
+        assert made.status_code == 403, scopes
+        assert "admin scope" in made.json()["message"]
+    for key in admin.get("/api/v1/apikeys").json():  # its own, and its owner's admin key
+        revoked = admin.delete(f"/api/v1/apikeys/{key['id']}", headers=as_lesser)
+        assert revoked.status_code == 403
+    assert not any(key["revoked"] for key in admin.get("/api/v1/apikeys").json())
+    assert admin.get("/api/v1/apikeys", headers=as_lesser).status_code == 200  # still reads
+
+
+def test_an_admin_scoped_key_manages_keys_but_not_above_their_owners(admin: TestClient) -> None:
+    editor = _user(admin, "ed@example.com", "editor")
+    made = admin.post(
+        "/api/v1/apikeys", json={"name": "ci", "scopes": ["send"], "user_id": editor["id"]}
     )
-    assert answer.status_code == 400
+    assert made.status_code == 201
+    above = admin.post(
+        "/api/v1/apikeys", json={"name": "ci", "scopes": ["admin"], "user_id": editor["id"]}
+    )
+    assert above.status_code == 400
+    assert admin.delete(f"/api/v1/apikeys/{made.json()['id']}").status_code == 200
+
+
+def test_a_signed_in_viewer_manages_their_own_read_keys(admin: TestClient) -> None:
+    viewer = _user(admin, "vi@example.com", "viewer")
+    browser = _signed_in(admin, "vi@example.com", str(viewer["password"]))
+    made = browser.post("/api/v1/apikeys", json={"name": "reports", "scopes": ["read"]})
+    assert made.status_code == 201 and made.json()["user_id"] == viewer["id"]
+    above = browser.post("/api/v1/apikeys", json={"name": "x", "scopes": ["send"]})
+    assert above.status_code == 400 and "more than the owner" in above.text
+    assert browser.delete(f"/api/v1/apikeys/{made.json()['id']}").status_code == 200
+    the_admins = admin.get("/api/v1/apikeys").json()[0]
+    assert browser.delete(f"/api/v1/apikeys/{the_admins['id']}").status_code == 403
 
 
 def test_last_used_is_recorded(admin: TestClient) -> None:
@@ -166,3 +212,33 @@ def test_key_creation_and_revocation_are_audited(admin: TestClient) -> None:
     assert entries[1]["detail"]["prefix"] == created["prefix"]
     assert entries[1]["detail"]["owner"] == me["email"]
     assert created["key"] not in str(entries)
+
+
+def test_a_password_reset_ends_sessions_and_revokes_keys_only_when_asked(
+    admin: TestClient,
+) -> None:
+    editor = _user(admin, "ed@example.com", "editor")
+    browser = _signed_in(admin, "ed@example.com", str(editor["password"]))
+    first = _key_for(admin, editor["id"], ["send"])
+    reset = admin.patch(f"/api/v1/users/{editor['id']}", json={"password": "a new password 1"})
+    assert reset.status_code == 200, reset.text
+    assert (reset.json()["api_keys_revoked"], reset.json()["api_keys_active"]) == (0, 1)
+    assert browser.get("/api/v1/me").status_code == 401
+    assert admin.get("/api/v1/me", headers={"X-API-Key": first}).status_code == 200
+    second = _key_for(admin, editor["id"], ["read"])
+    revoking = admin.patch(
+        f"/api/v1/users/{editor['id']}",
+        json={"password": "another password 2", "revoke_api_keys": True},
+    )
+    assert (revoking.json()["api_keys_revoked"], revoking.json()["api_keys_active"]) == (2, 0)
+    for key in (first, second):
+        assert admin.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 401
+    trail = admin.get("/api/v1/audit", params={"action": "user.update"}).json()["items"]
+    assert [entry["detail"] for entry in trail] == [
+        {"password_changed": True, "api_keys_revoked": 2},
+        {"password_changed": True},
+    ]
+    assert "password 2" not in str(trail)
+    unclear = admin.patch(f"/api/v1/users/{editor['id']}", json={"revoke_api_keys": "yes"})
+    assert unclear.status_code == 400
+    assert unclear.json()["problems"][0]["field"] == "revoke_api_keys"

@@ -43,8 +43,10 @@ NEEDS = {
     ("POST", "/api/v1/users"): "admin",
     ("PATCH", "/api/v1/users/{user_id}"): "admin",
     ("GET", "/api/v1/apikeys"): "read",
-    ("POST", "/api/v1/apikeys"): "read",  # own keys, never above the caller's permissions
-    ("DELETE", "/api/v1/apikeys/{key_id}"): "read",  # own keys; others' need admin
+    # With a key, managing keys needs the admin scope; signed in, anyone manages their own
+    # keys, never above their role (tests/web/test_accounts_api.py).
+    ("POST", "/api/v1/apikeys"): "admin",
+    ("DELETE", "/api/v1/apikeys/{key_id}"): "admin",
     ("GET", "/api/v1/audit"): "admin",
     ("GET", "/api/v1/campaigns"): "read",
     ("POST", "/api/v1/campaigns"): "write",

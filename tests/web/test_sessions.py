@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from tests.factories import PASSWORD, make_user
+from tests.servers import serving
 from tests.web.apps import app_client, post_sign_in
 
+from textcast.config import load_settings
 from textcast.db import Database
-from textcast.models import Role
+from textcast.domain import audit
+from textcast.models import AuditEntry, Role
+from textcast.web.app import create_app
 
 EMAIL = "ana@example.com"
 
@@ -124,11 +131,70 @@ def test_sign_in_is_throttled_per_account(database_url: str, database: Database)
         assert "textcast_session" not in throttled.headers.get("set-cookie", "")
 
 
+def test_guessing_does_not_lock_the_owner_out(
+    database_url: str, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    with app_client(database_url, login_limit_per_account="3/15 minutes") as guesser:
+        for _ in range(3):
+            assert _sign_in(guesser, "wrong password!").status_code == 401
+        assert _sign_in(guesser).status_code == 429  # the guessing address: not even if right
+        # The account is throttled now: another address gets one guess, not three.
+        second = TestClient(guesser.app, client=("203.0.113.7", 40000))
+        assert _sign_in(second, "wrong again!").status_code == 401
+        assert _sign_in(second, "wrong once more!").status_code == 429
+        assert _sign_in(second).status_code == 429
+        # The owner, from an address that has not tried this account, signs in.
+        owner = TestClient(guesser.app, client=("198.51.100.20", 40000))
+        with caplog.at_level(logging.WARNING, logger="textcast.signin"):
+            assert _sign_in(owner).status_code == 303
+        assert owner.get("/api/v1/me").json()["email"] == EMAIL
+        assert "someone may be guessing" in caplog.text and EMAIL not in caplog.text
+        assert _sign_in(guesser).status_code == 429  # its own failures still count
+    with database.read() as session:
+        success = audit.entries(session, action="login.success")
+    assert [(e.ip, e.detail) for e in success] == [
+        ("198.51.100.20", {"past_account_throttle": True})
+    ]
+
+
 def test_sign_in_is_throttled_per_address(database_url: str, database: Database) -> None:
     with app_client(database_url, login_limit_per_ip="4/15 minutes") as client:
         for n in range(4):
             assert _sign_in(client, email=f"guess{n}@example.com").status_code == 401
         assert _sign_in(client).status_code == 429
+
+
+def _sign_in_failures(database: Database) -> list[AuditEntry]:
+    with database.read() as session:
+        return audit.entries(session, action="login.failure", limit=1000)
+
+
+def test_concurrent_wrong_passwords_get_no_more_checks_than_the_limit(
+    database_url: str, database: Database
+) -> None:
+    """The review's race: many wrong passwords at once for one account, over a real server
+    whose sign-in handler checks passwords in parallel threads."""
+    attempts = 40
+    settings = load_settings(database_url=database_url, secret_key="tests")
+    with serving(create_app(settings, dispatch=False, simulator=False)) as url:
+        with httpx.Client(base_url=url) as browser:
+            form = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
+            assert form is not None
+            cookies = dict(browser.cookies)
+        start = threading.Barrier(attempts)
+
+        def guess(n: int) -> int:
+            with httpx.Client(base_url=url, cookies=cookies, timeout=60) as client:
+                start.wait()
+                data = {"email": EMAIL, "password": f"guess number {n}", "csrf_token": form[1]}
+                return client.post("/login", data=data).status_code
+
+        with ThreadPoolExecutor(attempts) as pool:
+            answers = list(pool.map(guess, range(attempts)))
+    checked = [e for e in _sign_in_failures(database) if e.detail["reason"] == "credentials"]
+    assert len(checked) <= 5  # LOGIN_LIMIT_PER_ACCOUNT's default
+    assert answers.count(401) == len(checked)
+    assert answers.count(429) == attempts - len(checked)
 
 
 def test_a_success_clears_the_account_s_failures(database_url: str, database: Database) -> None:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from textcast.domain.errors import FieldProblem, InvalidInput, NotFound
@@ -107,6 +107,26 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     return key
+
+
+def revoke_keys_of(session: Session, user_id: int) -> int:
+    """Revoke every working key of a user; how many that was."""
+    keys = session.scalars(
+        select(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for key in keys:
+        key.revoked_at = now
+    return len(keys)
+
+
+def count_active_keys(session: Session, user_id: int) -> int:
+    active = session.scalar(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+    )
+    return active or 0
 
 
 def principal_for_key(session: Session, secret: str) -> tuple[Principal, datetime | None] | None:

@@ -70,3 +70,9 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
+
+    @property
+    def manages_keys(self) -> bool:
+        """Creating and revoking API keys takes a signed-in session or a key with the admin
+        scope: a leaked lesser key must not mint its own replacement or revoke stronger ones."""
+        return self.key_id is None or self.can(Permission.ADMIN)

@@ -124,6 +124,19 @@ def require(permission: Permission) -> DependsMarker:
     return marker
 
 
+def _manages_keys(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.manages_keys:
+        raise Forbidden(
+            "creating or revoking API keys needs a key with the admin scope, "
+            "or signing in to the dashboard"
+        )
+    return principal
+
+
+KeyManager = Annotated[Principal, Depends(_manages_keys)]
+"""Creates and revokes API keys: a signed-in user, or a key with the admin scope."""
+
+
 _READ = require(Permission.READ)
 _WRITE = require(Permission.WRITE)
 _SEND = require(Permission.SEND)

@@ -1,4 +1,5 @@
-"""Request limits: sign-in failures per account and per address, requests per caller.
+"""Request limits: sign-in attempts per address, per account and address, and per account;
+requests per caller.
 
 Counters live in `RATE_LIMIT_STORAGE`: process memory by default (one node), or a shared
 store such as Redis when several nodes serve the API.
@@ -7,11 +8,22 @@ store such as Redis when several nodes serve the API.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse, storage, strategies
 
 from textcast.config import Settings
 from textcast.domain.errors import TooManyRequests
+
+_THROTTLED = "too many failed sign-ins; try again later"
+
+
+@dataclass(frozen=True, slots=True)
+class SignInAttempt:
+    """An attempt admitted to have its password checked."""
+
+    past_account_limit: bool
+    """The account is throttled, but this address had not tried it yet in the window."""
 
 
 class RateLimits:
@@ -23,20 +35,34 @@ class RateLimits:
         self.login_ip = parse(settings.login_limit_per_ip)
         self.api = parse(settings.api_rate_limit)
 
-    def check_login(self, email: str, ip: str) -> None:
-        """Refuse a sign-in attempt once the account or the address has failed too often."""
-        for item, who in ((self.login_account, f"account:{email}"), (self.login_ip, f"ip:{ip}")):
-            if not self._limiter.test(item, "login", who):
-                raise TooManyRequests(
-                    "too many failed sign-ins; try again later", self._wait(item, "login", who)
-                )
+    def admit_sign_in(self, email: str, ip: str) -> SignInAttempt:
+        """Count a sign-in attempt before its password is checked, or refuse it.
 
-    def login_failed(self, email: str, ip: str) -> None:
-        self._limiter.hit(self.login_account, "login", f"account:{email}")
-        self._limiter.hit(self.login_ip, "login", f"ip:{ip}")
+        Counting first (each `hit` is atomic) means concurrent attempts get no more password
+        checks than the limits. An address gets `login_ip` attempts in all and
+        `login_account` on one account. The account's own counter (all addresses together)
+        stops only addresses that already tried that account in the window: a guesser
+        cannot lock the owner out, and each new address adds at most one guess.
+        """
+        if not self._limiter.hit(self.login_ip, "login-ip", ip):
+            raise TooManyRequests(_THROTTLED, self._wait(self.login_ip, "login-ip", ip))
+        pair = ("login-pair", email, ip)
+        if not self._limiter.hit(self.login_account, *pair):
+            raise TooManyRequests(_THROTTLED, self._wait(self.login_account, *pair))
+        if self._limiter.hit(self.login_account, "login-account", email):
+            return SignInAttempt(past_account_limit=False)
+        # Read after our own hit: two concurrent first attempts both see 2, never both 1.
+        remaining = self._limiter.get_window_stats(self.login_account, *pair).remaining
+        if self.login_account.amount - remaining > 1:
+            raise TooManyRequests(
+                _THROTTLED, self._wait(self.login_account, "login-account", email)
+            )
+        return SignInAttempt(past_account_limit=True)
 
-    def login_succeeded(self, email: str) -> None:
-        self._limiter.clear(self.login_account, "login", f"account:{email}")
+    def sign_in_succeeded(self, email: str, ip: str) -> None:
+        """The account's counters start over; the address's own total does not."""
+        self._limiter.clear(self.login_account, "login-pair", email, ip)
+        self._limiter.clear(self.login_account, "login-account", email)
 
     def hit_api(self, caller: str) -> None:
         if not self._limiter.hit(self.api, "api", caller):

@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, BeforeValidator, Field
 
-from textcast.domain import api_keys, audit, passwords, sessions, users
+from textcast.domain import api_keys, audit, passwords, users
 from textcast.domain.audit import Actor
 from textcast.domain.errors import Forbidden
 from textcast.domain.permissions import Permission, Principal, Scope
 from textcast.models import ApiKey, AuditEntry, Role, User
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input, NoNul
-from textcast.web.auth import Administrator, Reader, guard
+from textcast.web.auth import Administrator, KeyManager, Reader, guard
 from textcast.web.deps import DatabaseDep, ReadSession
 from textcast.web.errors import problems
 
@@ -104,28 +104,44 @@ class UserPatch(Input):
     password: Annotated[
         str | None, Field(min_length=passwords.MIN_LENGTH, max_length=passwords.MAX_LENGTH)
     ] = None
+    revoke_api_keys: Annotated[
+        bool,
+        Field(
+            strict=True,
+            description="Also revoke all the user's API keys (e.g. with a reset after a leak); "
+            "they keep working otherwise.",
+        ),
+    ] = False
+
+
+class UserUpdatedOut(UserOut):
+    api_keys_revoked: int = Field(description="Keys of the user this change revoked.")
+    api_keys_active: int = Field(
+        description="Keys of the user not revoked: they work whenever the user is enabled."
+    )
 
 
 @router.patch("/users/{user_id}", responses=problems(409))
 def update_user(
     user_id: Id, payload: UserPatch, database: DatabaseDep, principal: Administrator
-) -> UserOut:
-    """Change a role, disable (signs the user out everywhere) or set a password."""
+) -> UserUpdatedOut:
+    """Change a role, disable (signs the user out everywhere) or set a password (signs them
+    out too). API keys keep working unless `revoke_api_keys` is true."""
     with database.write() as session:
-        user = users.update_user(
+        change = users.change_account(
             session,
+            Actor.of(principal),
             user_id,
             role=payload.role,
             disabled=payload.disabled,
             password=payload.password,
+            revoke_api_keys=payload.revoke_api_keys,
         )
-        if payload.disabled or payload.password is not None:
-            sessions.close_sessions_of(session, user_id)
-        changed = payload.model_dump(exclude_unset=True, exclude={"password"})
-        if payload.password is not None:
-            changed["password_changed"] = True
-        audit.record(session, Actor.of(principal), "user.update", f"user:{user_id}", **changed)
-    return UserOut.of(user)
+    return UserUpdatedOut(
+        **UserOut.of(change.user).model_dump(),
+        api_keys_revoked=change.api_keys_revoked,
+        api_keys_active=change.api_keys_active,
+    )
 
 
 class ApiKeyIn(Input):
@@ -172,8 +188,9 @@ def list_keys(session: ReadSession, principal: Reader) -> list[ApiKeyOut]:
 
 
 @router.post("/apikeys", status_code=status.HTTP_201_CREATED, responses=problems(404))
-def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: Reader) -> ApiKeyCreatedOut:
-    """A key never grants more than its owner's role, nor more than the caller has."""
+def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: KeyManager) -> ApiKeyCreatedOut:
+    """By a signed-in user, or with a key with the admin scope. A key never grants more than
+    its owner's role, nor more than the caller has."""
     owner_id = payload.user_id or principal.user_id
     if owner_id != principal.user_id and not principal.can(Permission.ADMIN):
         raise Forbidden("only an admin creates keys for somebody else")
@@ -195,8 +212,9 @@ def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: Reader) -> A
 
 
 @router.delete("/apikeys/{key_id}")
-def revoke_key(key_id: Id, database: DatabaseDep, principal: Reader) -> ApiKeyOut:
-    """Revoke one of your keys (an admin: anyone's). It stops working at once."""
+def revoke_key(key_id: Id, database: DatabaseDep, principal: KeyManager) -> ApiKeyOut:
+    """Revoke one of your keys (an admin: anyone's), signed in or with a key with the admin
+    scope. It stops working at once."""
     with database.write() as session:
         key = api_keys.get_key(session, key_id)
         _own_or_admin(principal, key)

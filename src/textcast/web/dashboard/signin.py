@@ -7,6 +7,7 @@ must match, as nobody is signed in yet), every other form the session's own toke
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from datetime import timedelta
 from typing import Annotated
@@ -22,6 +23,7 @@ from textcast.web.dashboard.shell import render, signed_in
 from textcast.web.deps import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("textcast.signin")
 LOGIN_CSRF_COOKIE = "textcast_login_csrf"
 MAX_FIELD_CHARS = 300
 
@@ -80,7 +82,7 @@ def login(
     ip = client_ip(request)
     limits = rate_limits(request)
     try:
-        limits.check_login(address, ip)
+        attempt = limits.admit_sign_in(address, ip)
     except TooManyRequests as exc:
         with runtime.database.write() as session:
             audit.record(session, Actor(address, ip=ip), "login.failure", reason="throttled")
@@ -95,11 +97,21 @@ def login(
             opened = sessions.open_session(
                 session, user, timedelta(hours=runtime.settings.session_hours)
             )
-            audit.record(session, Actor(user.email, user.id, ip), "login.success")
+            throttled: dict[str, object] = (
+                {"past_account_throttle": True} if attempt.past_account_limit else {}
+            )
+            audit.record(
+                session, Actor(user.email, user.id, ip), "login.success", None, **throttled
+            )
     if user is None:
-        limits.login_failed(address, ip)
         return _login_page(request, next, "Wrong email or password.", 401)
-    limits.login_succeeded(address)
+    limits.sign_in_succeeded(address, ip)
+    if attempt.past_account_limit:
+        log.warning(
+            "user %s signed in from an address new to the account while its failed sign-ins "
+            "throttle other addresses; someone may be guessing its password",
+            user.id,
+        )
     response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         SESSION_COOKIE,
