@@ -1,8 +1,12 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from tests.factories import numbers
+from tests.servers import free_port
 from typer.testing import CliRunner
 
 from textcast.cli import app
@@ -93,6 +97,34 @@ def test_a_bad_setting_stops_with_the_variable_name(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "DATABASE_URL" in result.output and "SINCH_REGION" in result.output
+
+
+def test_serve_refuses_sinch_credentials_without_webhook_authentication(tmp_path: Path) -> None:
+    """A real process, so that a server that starts anyway fails the test (by the timeout)
+    instead of serving inside it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "PORT": str(free_port()),
+        "SINCH_SERVICE_PLAN_ID": "a-real-plan",
+        "SINCH_API_TOKEN": "a-real-token",
+        "COLUMNS": "200",
+    }
+    for name in ("SINCH_WEBHOOK_SECRET", "WEBHOOK_BASIC_AUTH", "WEBHOOK_PATH_TOKEN"):
+        env.pop(name, None)
+    served = subprocess.run(
+        [sys.executable, "-m", "textcast", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert served.returncode == 2, served.stderr
+    for name in ("SINCH_WEBHOOK_SECRET", "WEBHOOK_BASIC_AUTH", "WEBHOOK_PATH_TOKEN"):
+        assert name in served.stderr
+    assert "Traceback" not in served.stderr
+    assert not (tmp_path / "serve.db").exists()  # refused before touching anything
 
 
 def test_demo_runs_a_whole_campaign_on_the_simulator() -> None:

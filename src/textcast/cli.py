@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.orm import Session
 
-from textcast.config import Settings, SettingsError, load_settings
+from textcast.config import Settings, SettingsError, check_webhook_authentication, load_settings
 from textcast.db import Database
 from textcast.logs import configure_logging
 
@@ -82,6 +82,11 @@ def serve(
 ) -> None:
     """Serve the API, webhooks and (by default) the dispatcher."""
     settings = _settings(host=host, port=port)
+    try:
+        check_webhook_authentication(settings)
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     configure_logging(log_level, settings.log_format)
     _first_admin(settings)
     if workers == 1:
