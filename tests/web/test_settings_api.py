@@ -163,7 +163,19 @@ def test_the_summary_hides_credentials_inside_urls_and_says_when_the_simulator_i
     assert summary["webhooks"]["delivery_reports_url"] == (
         "https://textcast.example.com/api/webhooks/delivery-reports"
     )
-    assert not any(summary["webhooks"][k] for k in ("hmac_signature", "basic_auth", "path_token"))
+    webhooks = summary["webhooks"]
+    assert not any(webhooks[k] for k in ("hmac_signature", "basic_auth", "path_token"))
+    assert webhooks["unauthenticated"] and not webhooks["simulator_signature"]
+
+
+def test_in_simulator_mode_the_summary_says_the_simulator_signs_the_callbacks(
+    database_url: str,
+) -> None:
+    with _app(database_url, webhooks_unauthenticated=False) as client:
+        authorize(client, database_url, Role.VIEWER)
+        webhooks = client.get("/api/v1/settings").json()["webhooks"]
+    assert webhooks["simulator_signature"] is True
+    assert not any(webhooks[k] for k in ("hmac_signature", "unauthenticated"))
 
 
 def test_a_quiet_hours_window_narrower_than_the_law_is_shown_as_configured(
