@@ -8,7 +8,9 @@ Needs Debian's `wrk`.
 from __future__ import annotations
 
 import argparse
+import base64
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -46,7 +48,7 @@ function request()
     '{"at":"%%s.%%03dZ","batch_id":"%%s","code":0,"operator_status_at":"2026-01-01T00:00:00Z",'
       .. '"recipient":"%%s","status":"Delivered","type":"recipient_delivery_report_sms"}',
     at, n %% 1000, batch, phone)
-  local headers = {["Content-Type"]="application/json"}
+  local headers = {["Content-Type"]="application/json", ["Authorization"]="%(authorization)s"}
   return wrk.format("POST", "/api/webhooks/delivery-reports", headers, body)
 end
 """
@@ -90,14 +92,23 @@ def main() -> None:
     url = fresh_database(args.database)
     prepare(url, args.recipients)
     port = free_port()
+    # Webhooks are never anonymous: wrk cannot sign each body (HMAC), so the callbacks carry
+    # basic auth, as Sinch's do when the account manager sets it up.
+    credentials = f"sinch:{secrets.token_urlsafe(24)}"
+    authorization = "Basic " + base64.b64encode(credentials.encode()).decode()
     server = start(
         ["serve", "--no-dispatcher", "--workers", str(args.workers), "--log-level", "warning"],
-        {"DATABASE_URL": url, "PORT": str(port), "HOST": "127.0.0.1"},
+        {
+            "DATABASE_URL": url,
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "WEBHOOK_BASIC_AUTH": credentials,
+        },
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz")
         script = Path(tempfile.mkdtemp()) / "reports.lua"
-        script.write_text(LUA % {"total": args.recipients})
+        script.write_text(LUA % {"total": args.recipients, "authorization": authorization})
         output = subprocess.run(
             [
                 "wrk",

@@ -1,13 +1,21 @@
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic.script import ScriptDirectory
-from tests.factories import numbers
+from tests.factories import authorize, numbers
+from tests.servers import free_port, serving
 from typer.testing import CliRunner
 
 from textcast.cli import app
+from textcast.config import load_settings
 from textcast.db import Database
 from textcast.migrate import alembic_config, current_revision
+from textcast.web.app import create_app
 
 runner = CliRunner()
 
@@ -93,6 +101,81 @@ def test_a_bad_setting_stops_with_the_variable_name(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "DATABASE_URL" in result.output and "SINCH_REGION" in result.output
+
+
+def test_serve_refuses_sinch_credentials_without_webhook_authentication(tmp_path: Path) -> None:
+    """A real process, so that a server that starts anyway fails the test (by the timeout)
+    instead of serving inside it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "PORT": str(free_port()),
+        "SINCH_SERVICE_PLAN_ID": "a-real-plan",
+        "SINCH_API_TOKEN": "a-real-token",
+        "COLUMNS": "200",
+    }
+    for name in ("SINCH_WEBHOOK_SECRET", "WEBHOOK_BASIC_AUTH", "WEBHOOK_PATH_TOKEN"):
+        env.pop(name, None)
+    served = subprocess.run(
+        [sys.executable, "-m", "textcast", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert served.returncode == 2, served.stderr
+    for name in ("SINCH_WEBHOOK_SECRET", "WEBHOOK_BASIC_AUTH", "WEBHOOK_PATH_TOKEN"):
+        assert name in served.stderr
+    assert "Traceback" not in served.stderr
+    assert not (tmp_path / "serve.db").exists()  # refused before touching anything
+
+
+def test_a_standalone_simulator_signs_what_serve_verifies(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`textcast simulator` at SINCH_BASE_URL (as with `serve --workers`): with the same
+    settings, it signs with the secret the webhooks derive, so its callbacks get through."""
+    sim_port, port = free_port(), free_port()
+    env = {**os.environ, "SECRET_KEY": "standalone-tests"}
+    for name in ("SINCH_SERVICE_PLAN_ID", "SINCH_API_TOKEN", "SINCH_WEBHOOK_SECRET"):
+        env.pop(name, None)
+    inbound = f"http://127.0.0.1:{port}/api/webhooks/inbound"
+    command = ["simulator", "--port", str(sim_port), "--inbound-url", inbound]
+    standalone = subprocess.Popen(
+        [sys.executable, "-m", "textcast", *command], env=env, cwd=tmp_path
+    )
+    settings = load_settings(
+        database_url=database_url,
+        secret_key="standalone-tests",
+        sinch_base_url=f"http://127.0.0.1:{sim_port}",
+        port=port,
+    )
+    try:
+        with (
+            serving(create_app(settings, dispatch=False, simulator=False), port) as url,
+            httpx.Client(base_url=url, timeout=30) as api,
+        ):
+            authorize(api, database_url)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    injected = httpx.post(
+                        f"http://127.0.0.1:{sim_port}/_simulator/inbound",
+                        json={"from": "12015550100", "to": "12017777777", "body": "Hello"},
+                    )
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the simulator did not start"
+                    time.sleep(0.1)
+            assert injected.status_code == 201, injected.text
+            while not (items := api.get("/api/v1/inbox").json()["items"]):
+                assert time.monotonic() < deadline, "the inbound message never arrived"
+                time.sleep(0.05)
+    finally:
+        standalone.terminate()
+        standalone.wait(10)
+    assert [(m["from_phone"], m["body"]) for m in items] == [("+12015550100", "Hello")]
 
 
 def test_demo_runs_a_whole_campaign_on_the_simulator() -> None:

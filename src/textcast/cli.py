@@ -18,7 +18,13 @@ from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.orm import Session
 
-from textcast.config import Settings, SettingsError, load_settings
+from textcast.config import (
+    Settings,
+    SettingsError,
+    check_webhook_authentication,
+    load_settings,
+    webhook_secret,
+)
 from textcast.db import Database
 from textcast.logs import configure_logging
 
@@ -84,6 +90,11 @@ def serve(
 ) -> None:
     """Serve the API, webhooks and (by default) the dispatcher."""
     settings = _settings(host=host, port=port)
+    try:
+        check_webhook_authentication(settings)
+    except SettingsError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     configure_logging(log_level, settings.log_format)
     _first_admin(settings)
     if workers == 1:
@@ -261,7 +272,16 @@ def simulator(
         str | None, typer.Option(help="Where inbound (MO) messages are posted.")
     ] = None,
     secret: Annotated[
-        str | None, typer.Option(help="Sign callbacks with this HMAC secret.")
+        str | None,
+        typer.Option(
+            help="Sign callbacks with this HMAC secret. Default: the one `textcast serve` "
+            "verifies with the same settings (SINCH_WEBHOOK_SECRET, or without Sinch "
+            "credentials and webhook settings, the one derived from SECRET_KEY)."
+        ),
+    ] = None,
+    allowed_callback_url: Annotated[
+        list[str] | None,
+        typer.Option(help="Refuse batches whose callback_url is not one of these (repeatable)."),
     ] = None,
     callback_basic_auth: Annotated[
         str | None, typer.Option(help="Send user:password as basic auth with callbacks.")
@@ -276,6 +296,8 @@ def simulator(
     from textcast.simulator import SimulatorConfig, serve_simulator
 
     configure_logging()
+    if secret is None:
+        secret = webhook_secret(_settings())
     basic_auth = None
     if callback_basic_auth is not None:
         user, colon, password = callback_basic_auth.partition(":")
@@ -287,6 +309,7 @@ def simulator(
         api_token=token,
         default_callback_url=callback_url,
         inbound_callback_url=inbound_url,
+        allowed_callback_urls=frozenset(allowed_callback_url) if allowed_callback_url else None,
         webhook_secret=secret,
         callback_basic_auth=basic_auth,
         rate=rate,

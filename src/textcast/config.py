@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from enum import StrEnum
@@ -120,6 +122,9 @@ class Settings(BaseSettings):
     webhook_path_token: SecretStr | None = None
     """A secret path segment: callbacks go to `/api/webhooks/{token}/delivery-reports` and
     `/api/webhooks/{token}/inbound`; the plain paths then refuse them."""
+    webhooks_unauthenticated: bool = False
+    """Accept anonymous callbacks even with Sinch credentials set (not advised: anyone could
+    post fake STOP, START and HELP messages). Logged as a warning at every start."""
 
     # Accounts and abuse limits. Rates are `N/period` (e.g. `5/15 minutes`, `600/minute`).
     admin_email: str = "admin@textcast.local"
@@ -259,6 +264,18 @@ class Settings(BaseSettings):
         return not self.sinch_service_plan_id
 
     @property
+    def webhook_authentication(self) -> bool:
+        """Whether callbacks must prove who sent them (signature, basic auth or path token)."""
+        return any(
+            value is not None and value.get_secret_value()
+            for value in (
+                self.sinch_webhook_secret,
+                self.webhook_basic_auth,
+                self.webhook_path_token,
+            )
+        )
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -279,10 +296,71 @@ def instance_secret(settings: Settings) -> bytes:
         return settings.secret_key.get_secret_value().encode()
     path = Path(settings.secret_key_file)
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside and linked into place: processes starting together (`serve --workers`)
+        # never read a half-written key, and all of them end up with the first one linked.
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip().encode()
+
+
+WEBHOOKS_OPEN = """\
+Sinch credentials are set (SINCH_SERVICE_PLAN_ID), but no webhook authentication is: anyone \
+could post fake STOP, START and HELP messages and delivery reports to /api/webhooks/. \
+Set at least one of:
+  SINCH_WEBHOOK_SECRET  the HMAC callback signing secret: ask your Sinch account manager to \
+enable signed callbacks for your service plan, and set the secret they give you here;
+  WEBHOOK_BASIC_AUTH    user:password that Sinch sends with each callback: choose them and have \
+your Sinch account manager set them up for your callbacks;
+  WEBHOOK_PATH_TOKEN    a long random token (e.g. from `openssl rand -hex 32`) that becomes part \
+of the callback URLs: register {delivery_reports} and {inbound} at Sinch.
+To accept anonymous callbacks anyway (not advised), set WEBHOOKS_UNAUTHENTICATED=true."""
+
+
+def check_webhook_authentication(settings: Settings) -> None:
+    """Real Sinch credentials with anonymous webhooks refuse to serve (DESIGN §5)."""
+    if (
+        settings.uses_simulator
+        or settings.webhook_authentication
+        or settings.webhooks_unauthenticated
+    ):
+        return
+    base = f"{settings.public_url}/api/webhooks/<token>"
+    raise SettingsError(
+        WEBHOOKS_OPEN.format(delivery_reports=f"{base}/delivery-reports", inbound=f"{base}/inbound")
+    )
+
+
+def derived_secret(settings: Settings, purpose: str) -> str:
+    """A secret for one purpose, the same in every process of this installation (all of them
+    read the one instance secret), and telling nothing about the instance secret or the others."""
+    digest = hmac.new(instance_secret(settings), purpose.encode(), hashlib.sha256)
+    return digest.hexdigest()
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """The HMAC secret callbacks are signed with: SINCH_WEBHOOK_SECRET; in simulator mode with
+    no webhook authentication configured (and not WEBHOOKS_UNAUTHENTICATED), a derived one the
+    built-in simulator signs with, so that simulated webhooks are never anonymous either."""
+    if (
+        settings.sinch_webhook_secret is not None
+        and settings.sinch_webhook_secret.get_secret_value()
+    ):
+        return settings.sinch_webhook_secret.get_secret_value()
+    if (
+        settings.uses_simulator
+        and not settings.webhook_authentication
+        and not settings.webhooks_unauthenticated
+    ):
+        return derived_secret(settings, "textcast simulator webhook secret v1")
+    return None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from textcast.config import Settings, instance_secret
+from textcast.config import Settings, derived_secret, instance_secret, webhook_secret
 from textcast.db import Database
 from textcast.domain import inbox, outbox, replies, send_window
 from textcast.domain.inbox import InboundSms
@@ -36,19 +36,26 @@ log = logging.getLogger("textcast")
 
 SIMULATOR_MOUNT = "/simulator"
 SIMULATOR_PLAN_ID = "simulated"
-SIMULATOR_TOKEN = "simulated-token"  # noqa: S105 - the local simulator's fixed, public token
+STANDALONE_SIMULATOR_TOKEN = "simulated-token"  # noqa: S105 - `textcast simulator`'s default
 SWEEP_SECONDS = 2.0
 # Longer than a POST's own timeout and retries would take to give up.
 POST_WAIT_SECONDS = 120.0
 
 
+def simulator_token(settings: Settings) -> str:
+    """The built-in simulator's API token: known to this installation's processes only (they
+    all derive it from the instance secret), so nobody outside can call its Sinch API."""
+    return derived_secret(settings, "textcast simulator api token v1")
+
+
 def sinch_account(settings: Settings) -> SinchAccount:
-    """The Sinch account this configuration talks to: the real one, or the built-in simulator."""
+    """The Sinch account this configuration talks to: the real one, the built-in simulator, or
+    a standalone `textcast simulator` at SINCH_BASE_URL (with its default token)."""
     if settings.uses_simulator:
         return SinchAccount(
             settings.sinch_base_url or settings.public_url + SIMULATOR_MOUNT,
             SIMULATOR_PLAN_ID,
-            SIMULATOR_TOKEN,
+            STANDALONE_SIMULATOR_TOKEN if settings.sinch_base_url else simulator_token(settings),
             simulated=True,
             url_setting="SINCH_BASE_URL" if settings.sinch_base_url else "BASE_URL",
         )
@@ -117,6 +124,10 @@ class Runtime:
     @functools.cached_property
     def secret(self) -> bytes:
         return instance_secret(self.settings)
+
+    @functools.cached_property
+    def webhook_secret(self) -> str | None:
+        return webhook_secret(self.settings)
 
     @functools.cached_property
     def policy(self) -> Policy:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,12 +45,18 @@ class Stack:
 def sending_stack(
     database_url: str, simulator: SimulatorConfig, *, inbound: bool = False, **settings: Any
 ) -> Iterator[Stack]:
-    """`inbound=True`: the simulator posts injected MO messages to the app's inbound webhook."""
+    """`inbound=True`: the simulator posts injected MO messages to the app's inbound webhook.
+
+    With Sinch credentials, webhooks need an authentication: unless the settings name another
+    one, the simulator signs its callbacks (with its own secret, or one made here)."""
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     if inbound:
         url = f"{public}/api/webhooks/inbound"
         simulator = dataclasses.replace(simulator, inbound_callback_url=url)
+    other_authentication = ("webhook_basic_auth", "webhook_path_token", "webhooks_unauthenticated")
+    if simulator.webhook_secret is None and not any(settings.get(n) for n in other_authentication):
+        simulator = dataclasses.replace(simulator, webhook_secret=secrets.token_urlsafe(24))
     with running_simulator(simulator) as sim:
         config = load_settings(
             database_url=database_url,

@@ -162,6 +162,45 @@ def test_default_callback_url_satisfies_delivery_report() -> None:
     run(scenario, fast_config(default_callback_url="http://127.0.0.1:9/never"))
 
 
+OWN_CALLBACK = "http://127.0.0.1:8000/api/webhooks/delivery-reports"
+
+
+def test_callback_urls_outside_the_allowed_ones_are_refused_on_send_update_and_replace() -> None:
+    async def scenario(http: httpx.AsyncClient) -> None:
+        foreign = "http://169.254.169.254/latest/meta-data"
+        refused = await send(http, delivery_report="per_recipient", callback_url=foreign)
+        assert refused.status_code == 400
+        assert refused.json() == {
+            "code": "syntax_invalid_parameter_format",
+            "text": f"The parameter 'callback_url' is invalid; value '{foreign}' is not one of "
+            "the callback URLs configured for this service plan.",
+        }
+        own = await send(http, delivery_report="per_recipient", callback_url=OWN_CALLBACK)
+        defaulted = await send(http, delivery_report="per_recipient")
+        assert (own.status_code, defaulted.status_code) == (201, 201)
+        url = f"{PLAN}/batches/{own.json()['id']}"
+        updated = await http.post(url, json={"callback_url": foreign}, headers=AUTH)
+        replaced = await http.put(
+            url, json={"to": ["+15551230001"], "body": "Hi", "callback_url": foreign}, headers=AUTH
+        )
+        assert (updated.status_code, replaced.status_code) == (400, 400)
+        ledger = (await http.get("/_simulator/ledger")).json()
+        assert ledger["batches"] == 2
+
+    allowed = frozenset({OWN_CALLBACK})
+    run(scenario, fast_config(default_callback_url=OWN_CALLBACK, allowed_callback_urls=allowed))
+
+
+def test_without_an_allow_list_any_callback_url_is_taken_as_sinch_does() -> None:
+    async def scenario(http: httpx.AsyncClient) -> None:
+        elsewhere = "https://hooks.example.com/sinch"
+        response = await send(http, delivery_report="per_recipient", callback_url=elsewhere)
+        assert response.status_code == 201
+        assert response.json()["callback_url"] == elsewhere
+
+    run(scenario)
+
+
 @pytest.mark.parametrize(
     ("send_in", "expire_in"),
     [(timedelta(hours=2), timedelta(hours=1)), (timedelta(0), timedelta(days=3, hours=1))],

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from textcast.config import load_settings
+from textcast.config import Settings, load_settings, webhook_secret
+from textcast.simulator import signature_headers
 from textcast.web.app import create_app
 
 
@@ -35,3 +36,11 @@ def post_sign_in(client: TestClient, email: str, password: str, **form: str) -> 
         data={"email": email, "password": password, "csrf_token": token[1], **form},
         follow_redirects=False,
     )
+
+
+def signed_by_sinch(settings: Settings, body: bytes) -> dict[str, str]:
+    """Headers of a callback signed as this installation's Sinch (or built-in simulator) signs
+    it: with SINCH_WEBHOOK_SECRET, or the secret derived for simulator mode; a new nonce each."""
+    secret = webhook_secret(settings)
+    assert secret is not None, "these settings verify no signature"
+    return {"content-type": "application/json", **signature_headers(secret, body)}

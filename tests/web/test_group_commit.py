@@ -14,8 +14,9 @@ import psutil
 from sqlalchemy import func, select, text
 from tests.factories import claim_batch, make_campaign, numbers
 from tests.servers import free_port, serving
+from tests.web.apps import signed_by_sinch
 
-from textcast.config import load_settings
+from textcast.config import Settings, load_settings
 from textcast.db import Database
 from textcast.domain import outbox
 from textcast.models import Message, MessageStatus, WebhookEvent
@@ -47,8 +48,8 @@ def _report(phone: str, status: str = "Delivered") -> bytes:
     ).encode()
 
 
-def _post_all(url: str, bodies: list[bytes]) -> list[httpx.Response]:
-    """32 at a time, as Sinch would: 32 connections, one per sender thread."""
+def _post_all(url: str, settings: Settings, bodies: list[bytes]) -> list[httpx.Response]:
+    """32 at a time, as Sinch would: 32 connections, one per sender thread, each signed."""
     local = threading.local()
     clients: list[httpx.Client] = []
 
@@ -58,7 +59,8 @@ def _post_all(url: str, bodies: list[bytes]) -> list[httpx.Response]:
         if not hasattr(local, "client"):
             local.client = httpx.Client(base_url=url, timeout=30)
             clients.append(local.client)
-        response: httpx.Response = local.client.post(DR_PATH, content=body)
+        headers = signed_by_sinch(settings, body)
+        response: httpx.Response = local.client.post(DR_PATH, content=body, headers=headers)
         return response
 
     try:
@@ -110,9 +112,10 @@ def test_concurrent_callbacks_are_each_answered_after_being_stored(
     database_url: str, database: Database
 ) -> None:
     batch = _sent_batch(database, 300)
-    app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
+    settings = load_settings(database_url=database_url)
+    app = create_app(settings, dispatch=False, simulator=False)
     with serving(app) as url:
-        answers = _post_all(url, [_report(phone) for phone in batch.recipients])
+        answers = _post_all(url, settings, [_report(phone) for phone in batch.recipients])
     assert [(a.status_code, a.json()) for a in answers] == [(200, {"status": "stored"})] * 300
     assert _stored_events(database) == 300
     assert _delivered(database) == 300
@@ -122,10 +125,14 @@ def test_a_callback_waits_for_another_writer_instead_of_failing(
     database_url: str, database: Database
 ) -> None:
     batch = _sent_batch(database, 1)
-    app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
+    settings = load_settings(database_url=database_url)
+    app = create_app(settings, dispatch=False, simulator=False)
+    body = _report(batch.recipients[0])
     with serving(app) as url, _holding_the_write_lock(database, 0.5):
         started = time.monotonic()
-        answer = httpx.post(url + DR_PATH, content=_report(batch.recipients[0]), timeout=30)
+        answer = httpx.post(
+            url + DR_PATH, content=body, headers=signed_by_sinch(settings, body), timeout=30
+        )
         waited = time.monotonic() - started
     assert answer.json() == {"status": "stored"}
     assert waited > 0.3
@@ -137,12 +144,17 @@ def test_storage_blocked_longer_than_the_timeout_is_503_and_the_retry_is_stored(
 ) -> None:
     batch = _sent_batch(database, 1)
     body = _report(batch.recipients[0])
-    app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
+    settings = load_settings(database_url=database_url)
+    app = create_app(settings, dispatch=False, simulator=False)
     with serving(app) as url:
         app.state.runtime.committer.timeout = 0.3
         with _holding_the_write_lock(database, 1.5):
-            blocked = httpx.post(url + DR_PATH, content=body, timeout=30)
-        retry = httpx.post(url + DR_PATH, content=body, timeout=30)
+            blocked = httpx.post(
+                url + DR_PATH, content=body, headers=signed_by_sinch(settings, body), timeout=30
+            )
+        retry = httpx.post(
+            url + DR_PATH, content=body, headers=signed_by_sinch(settings, body), timeout=30
+        )
     assert blocked.status_code == 503
     assert blocked.json()["error"] == "storage_unavailable"
     # PostgreSQL may still have stored the first attempt once the lock went away.
@@ -153,9 +165,14 @@ def test_storage_blocked_longer_than_the_timeout_is_503_and_the_retry_is_stored(
 def test_serve_workers_share_the_port_and_store_every_callback(
     database_url: str, database: Database, tmp_path: Path
 ) -> None:
+    """In simulator mode each worker verifies signatures with the secret derived from the
+    instance secret: the same in every process, whichever one a callback reaches."""
     batch = _sent_batch(database, 400)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port)}
+    env["SECRET_KEY_FILE"] = str(tmp_path / "instance-secret")
+    # The signer reads the instance secret file the server made, as a second process would.
+    signer = load_settings(database_url=database_url, secret_key_file=env["SECRET_KEY_FILE"])
     command = [sys.executable, "-m", "textcast", "serve", "--no-dispatcher", "--workers", "2"]
     server = subprocess.Popen([*command, "--log-level", "warning"], env=env, cwd=tmp_path)
     try:
@@ -167,7 +184,7 @@ def test_serve_workers_share_the_port_and_store_every_callback(
             if "spawn_main" in " ".join(child.cmdline())  # not multiprocessing's helper
         ]
         assert len(workers) == 2
-        answers = _post_all(url, [_report(phone) for phone in batch.recipients])
+        answers = _post_all(url, signer, [_report(phone) for phone in batch.recipients])
     finally:
         server.terminate()
         server.wait(30)

@@ -29,7 +29,7 @@ API_PREFIXES = ("/api/", "/openapi.json", "/docs")
 """Everything else is a dashboard page: anonymous visitors are sent to sign in."""
 PUBLIC_MOUNTS = {"/static", "/docs/assets"}  # our CSS and script, Swagger UI's files
 GUARDED_MOUNTS = {
-    # The embedded Sinch simulator: its own token for Sinch's API, admins for its harness.
+    # The embedded Sinch simulator: this server's own token for Sinch's API, else admins only.
     "/simulator": ["/simulator/xms/v1/simulated/batches", "/simulator/_simulator/ledger"],
 }
 

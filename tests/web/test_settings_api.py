@@ -54,8 +54,12 @@ def simulator(sinch: RunningSimulator) -> Iterator[RunningSimulator]:
 
 @contextmanager
 def _app(database_url: str, **settings: Any) -> Iterator[TestClient]:
-    """The app with these settings; `base_url` is the setting (this server's public URL)."""
-    config = load_settings(database_url=database_url, **{"secret_key": "tests", **settings})
+    """The app with these settings; `base_url` is the setting (this server's public URL).
+
+    Webhooks are not under test here: with Sinch credentials they accept anonymous callbacks
+    (explicitly), so that the app starts with just the credentials the check is about."""
+    defaults = {"secret_key": "tests", "webhooks_unauthenticated": True}
+    config = load_settings(database_url=database_url, **{**defaults, **settings})
     with TestClient(create_app(config, dispatch=False, simulator=False)) as client:
         yield client
 
@@ -159,7 +163,19 @@ def test_the_summary_hides_credentials_inside_urls_and_says_when_the_simulator_i
     assert summary["webhooks"]["delivery_reports_url"] == (
         "https://textcast.example.com/api/webhooks/delivery-reports"
     )
-    assert not any(summary["webhooks"][k] for k in ("hmac_signature", "basic_auth", "path_token"))
+    webhooks = summary["webhooks"]
+    assert not any(webhooks[k] for k in ("hmac_signature", "basic_auth", "path_token"))
+    assert webhooks["unauthenticated"] and not webhooks["simulator_signature"]
+
+
+def test_in_simulator_mode_the_summary_says_the_simulator_signs_the_callbacks(
+    database_url: str,
+) -> None:
+    with _app(database_url, webhooks_unauthenticated=False) as client:
+        authorize(client, database_url, Role.VIEWER)
+        webhooks = client.get("/api/v1/settings").json()["webhooks"]
+    assert webhooks["simulator_signature"] is True
+    assert not any(webhooks[k] for k in ("hmac_signature", "unauthenticated"))
 
 
 def test_a_quiet_hours_window_narrower_than_the_law_is_shown_as_configured(

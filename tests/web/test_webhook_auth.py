@@ -18,9 +18,9 @@ from tests.factories import authorize, numbers
 from tests.sending.stack import sending_stack
 from tests.servers import free_port, serving
 
-from textcast.config import load_settings
+from textcast.config import SettingsError, load_settings
 from textcast.db import Database
-from textcast.models import WebhookEvent
+from textcast.models import ConsentEvent, InboundMessage, Message, WebhookEvent
 from textcast.runtime import dispatcher_config
 from textcast.simulator import SimulatorConfig
 from textcast.sinch.callbacks import compute_signature
@@ -49,6 +49,7 @@ INBOUND = json.dumps(
     }
 ).encode()
 FAST = {"queued_delay": 0.01, "dispatch_delay": 0.02, "final_delay": 0.1, "seed": 5}
+SINCH_CREDENTIALS = {"sinch_service_plan_id": "a-real-plan", "sinch_api_token": "a-real-token"}
 
 
 MakeClient = Callable[..., TestClient]
@@ -83,6 +84,27 @@ def _signed(body: bytes, nonce: str) -> dict[str, str]:
         "x-sinch-webhook-signature-nonce": nonce,
         "x-sinch-webhook-signature-timestamp": stamp,
     }
+
+
+def _keyword_from(phone: str, keyword: str) -> bytes:
+    return json.dumps(
+        {
+            "type": "mo_text",
+            "id": f"01FORGED{keyword}{phone}",
+            "from": phone,
+            "to": "12017777777",
+            "body": keyword,
+            "received_at": "2026-01-01T10:00:00.000Z",
+        }
+    ).encode()
+
+
+def _rows(database_url: str, model: type[Any]) -> int:
+    database = Database(database_url)
+    with database.read() as session:
+        count = session.scalar(select(func.count()).select_from(model)) or 0
+    database.dispose()
+    return count
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
@@ -213,6 +235,105 @@ def test_the_embedded_simulator_posts_inbound_with_basic_auth_to_the_token_path(
         serving(create_app(settings, dispatch=False), port) as url,
         httpx.Client(base_url=url, timeout=30) as api,
     ):
+        authorize(api, database_url)
+        injected = api.post(
+            "/simulator/_simulator/inbound",
+            json={"from": "12015550100", "to": "12017777777", "body": "Hello there"},
+        )
+        assert injected.status_code == 201, injected.text
+        deadline = time.monotonic() + 10
+        while not (items := api.get("/api/v1/inbox").json()["items"]):
+            assert time.monotonic() < deadline, "the inbound message never arrived"
+            time.sleep(0.05)
+    assert [(m["from_phone"], m["body"]) for m in items] == [("+12015550100", "Hello there")]
+
+
+# -- Issue 12, item 1: with real Sinch credentials the webhooks are never anonymous ---------
+
+
+@pytest.mark.parametrize(
+    ("authentication", "refusal"),
+    [
+        ({"sinch_webhook_secret": SECRET}, 401),
+        ({"webhook_basic_auth": BASIC_AUTH}, 401),
+        ({"webhook_path_token": TOKEN}, 404),  # the plain path does not exist
+    ],
+    ids=["hmac", "basic-auth", "path-token"],
+)
+def test_forged_start_help_and_stop_are_refused_with_sinch_credentials(
+    make_client: MakeClient, database_url: str, authentication: dict[str, str], refusal: int
+) -> None:
+    """The review's forgery: unsigned keywords from any number, to re-subscribe someone, opt
+    them out, or make us text them (SMS pumping). None is stored, answered or texted."""
+    client = make_client(**SINCH_CREDENTIALS, **authentication)
+    for n, keyword in enumerate(("START", "HELP", "STOP")):
+        answer = client.post(INBOUND_PATH, content=_keyword_from(f"1201555010{n}", keyword))
+        assert answer.status_code == refusal, (keyword, answer.text)
+    for model in (WebhookEvent, InboundMessage, ConsentEvent, Message):
+        assert _rows(database_url, model) == 0, model.__name__
+
+
+def test_sinch_credentials_without_webhook_authentication_refuse_to_start(
+    database_url: str,
+) -> None:
+    settings = load_settings(database_url=database_url, secret_key="tests", **SINCH_CREDENTIALS)
+    with pytest.raises(SettingsError) as refused:
+        create_app(settings, dispatch=False, simulator=False)
+    message = str(refused.value)
+    for name in (
+        "SINCH_WEBHOOK_SECRET",
+        "WEBHOOK_BASIC_AUTH",
+        "WEBHOOK_PATH_TOKEN",
+        "WEBHOOKS_UNAUTHENTICATED=true",
+    ):
+        assert name in message
+    assert "account manager" in message  # how the secret and basic auth are set up at Sinch
+    assert "http://127.0.0.1:8000/api/webhooks/<token>/inbound" in message
+
+
+def test_webhooks_unauthenticated_starts_anyway_with_a_warning_at_every_start(
+    make_client: MakeClient, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(2):
+        make_client(**SINCH_CREDENTIALS, webhooks_unauthenticated=True)
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelname == "WARNING" and "WEBHOOKS_UNAUTHENTICATED" in r.getMessage()
+    ]
+    assert len(warnings) == 2
+    client = make_client(**SINCH_CREDENTIALS, webhooks_unauthenticated=True)
+    answer = client.post(INBOUND_PATH, content=_keyword_from("12015550100", "HELP"))
+    assert answer.status_code == 200, answer.text
+
+
+# -- In simulator mode textcast signs and verifies on its own -----------------------------
+
+
+def test_in_simulator_mode_unsigned_callbacks_are_refused(
+    make_client: MakeClient, database_url: str
+) -> None:
+    client = make_client(secret_key="tests")
+    for n, keyword in enumerate(("START", "HELP", "STOP")):
+        answer = client.post(INBOUND_PATH, content=_keyword_from(f"1201555010{n}", keyword))
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["error"] == "invalid_signature"
+    assert _rows(database_url, WebhookEvent) == 0
+
+
+def test_the_embedded_simulator_signs_what_the_webhooks_verify(database_url: str) -> None:
+    """No webhook setting at all: the simulator's inbound arrives (signed with the secret
+    derived from the instance secret), while the same body posted unsigned is refused."""
+    port = free_port()
+    settings = load_settings(
+        database_url=database_url, base_url=f"http://127.0.0.1:{port}", port=port
+    )
+    with (
+        serving(create_app(settings, dispatch=False), port) as url,
+        httpx.Client(base_url=url, timeout=30) as api,
+    ):
+        forged = api.post(INBOUND_PATH, content=_keyword_from("12015550199", "Hello there"))
+        assert forged.status_code == 401, forged.text
         authorize(api, database_url)
         injected = api.post(
             "/simulator/_simulator/inbound",

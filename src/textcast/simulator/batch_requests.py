@@ -14,6 +14,7 @@ from textcast.simulator.errors import (
     ApiError,
     bad_parameter_value,
     constraint_violation,
+    invalid_format,
     invalid_json,
 )
 from textcast.simulator.ids import format_timestamp, parse_timestamp
@@ -73,7 +74,12 @@ class BatchSpec:
 
 
 def parse_send_request(
-    data: object, *, now: float, default_callback_url: str | None, check_callback: bool = True
+    data: object,
+    *,
+    now: float,
+    default_callback_url: str | None,
+    allowed_callback_urls: frozenset[str] | None = None,
+    check_callback: bool = True,
 ) -> BatchSpec:
     if not isinstance(data, dict):
         raise invalid_json("The request body must be a JSON object.")
@@ -97,6 +103,12 @@ def parse_send_request(
         echo["send_at"] = format_timestamp(send_at)
     echo["expire_at"] = format_timestamp(expire_at)
     _copy_options(data, echo, message_type)
+    url = echo.get("callback_url")
+    if url is not None and allowed_callback_urls is not None and url not in allowed_callback_urls:
+        raise invalid_format(
+            f"The parameter 'callback_url' is invalid; value '{url}' is not one of the callback "
+            "URLs configured for this service plan."
+        )
     parameters = _parameters(data, message_type)
     if parameters:
         echo["parameters"] = data["parameters"]

@@ -113,13 +113,16 @@ class SimulatorConfig:
     from dispatch to the final report. `time_scale` compresses only the callback retry schedule
     (retry k at 5·2^(k-1) s * time_scale after the first failure). `callback_basic_auth` is the
     (user, password) sent as HTTP basic auth with every callback, as an account manager can set
-    up at Sinch.
+    up at Sinch. `allowed_callback_urls`, when set, are the only `callback_url`s a batch may
+    name (others get a 400), so that a caller cannot make the simulator post (and sign) callbacks
+    to an address of their choice; None allows any, as Sinch does.
     """
 
     service_plan_id: str = "simulated"
     api_token: str = "simulated-token"  # noqa: S105 - a well-known fake for local runs
     default_callback_url: str | None = None
     inbound_callback_url: str | None = None
+    allowed_callback_urls: frozenset[str] | None = None
     webhook_secret: str | None = None
     callback_basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     rate: float = 0.0

@@ -114,6 +114,7 @@ class SimulatorState:
             data,
             now=round(self.clock(), 3),  # whole milliseconds, as every timestamp is shown
             default_callback_url=self.config.default_callback_url,
+            allowed_callback_urls=self.config.allowed_callback_urls,
             check_callback=check_callback,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,10 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from textcast import __version__
-from textcast.config import Settings
+from textcast.config import Settings, check_webhook_authentication, webhook_secret
 from textcast.db import Database
 from textcast.migrate import ensure_schema
-from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, SIMULATOR_TOKEN, Runtime
+from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, Runtime, simulator_token
 from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
 from textcast.web import health, links
@@ -53,6 +54,8 @@ from textcast.web.webhooks import (
 
 STATIC = Path(__file__).parent / "static"
 
+log = logging.getLogger("textcast")
+
 
 class TextcastApp(FastAPI):
     """FastAPI, with Sinch's webhooks answered before routing and middleware (the hot path)."""
@@ -81,13 +84,23 @@ def create_app(
     simulator: bool | None = None,
     simulator_config: SimulatorConfig | None = None,
 ) -> FastAPI:
-    """`simulator=None` mounts the Sinch simulator exactly when no Sinch credentials are set."""
+    """`simulator=None` mounts the Sinch simulator exactly when no Sinch credentials are set.
+
+    Raises SettingsError when real Sinch credentials come with anonymous webhooks."""
+    check_webhook_authentication(settings)
     runtime = Runtime(settings, database or Database(settings.database_url))
     with_simulator = settings.uses_simulator if simulator is None else simulator
     simulator_app = _simulator_app(settings, simulator_config) if with_simulator else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.webhook_authentication and not settings.uses_simulator:
+            # Only WEBHOOKS_UNAUTHENTICATED lets this through (check_webhook_authentication).
+            log.warning(
+                "WEBHOOKS_UNAUTHENTICATED=true: the webhooks accept callbacks from anyone, "
+                "including fake STOP, START and HELP messages; set SINCH_WEBHOOK_SECRET, "
+                "WEBHOOK_BASIC_AUTH or WEBHOOK_PATH_TOKEN"
+            )
         ensure_schema(runtime.database)
         async with contextlib.AsyncExitStack() as stack:
             if simulator_app is not None:
@@ -135,24 +148,29 @@ def create_app(
     app.include_router(settings_api.router)
     app.include_router(links.router)
     if simulator_app is not None:
-        app.mount(SIMULATOR_MOUNT, AdminOnlyUnder(simulator_app, "/_simulator/"), name="simulator")
+        app.mount(
+            SIMULATOR_MOUNT,
+            AdminOnlyUnder(simulator_app, "/_simulator/", own_token=simulator_token(settings)),
+            name="simulator",
+        )
     return app
 
 
 def _simulator_app(settings: Settings, tuning: SimulatorConfig | None) -> Starlette:
-    """The simulator as this process's Sinch: same plan, token, callbacks and secret."""
+    """The simulator as this process's Sinch: same plan, token, callbacks and secret.
+
+    Its callbacks go to this server's own webhooks only, so that its signature cannot be had
+    for a body and an address of someone else's choosing."""
+    own_callbacks = (callback_url(settings, DELIVERY_REPORTS), callback_url(settings, INBOUND))
     return create_simulator_app(
         dataclasses.replace(
             tuning or SimulatorConfig(),
             service_plan_id=SIMULATOR_PLAN_ID,
-            api_token=SIMULATOR_TOKEN,
-            default_callback_url=callback_url(settings, DELIVERY_REPORTS),
-            inbound_callback_url=callback_url(settings, INBOUND),
-            webhook_secret=(
-                settings.sinch_webhook_secret.get_secret_value()
-                if settings.sinch_webhook_secret
-                else None
-            ),
+            api_token=simulator_token(settings),
+            default_callback_url=own_callbacks[0],
+            inbound_callback_url=own_callbacks[1],
+            allowed_callback_urls=frozenset(own_callbacks),
+            webhook_secret=webhook_secret(settings),
             callback_basic_auth=basic_auth_credentials(settings),
         )
     )

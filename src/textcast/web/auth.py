@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends as DependsMarker
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from textcast.domain import api_keys, sessions
@@ -160,18 +161,21 @@ Administrator = Annotated[Principal, _ADMIN]
 
 
 class AdminOnlyUnder:
-    """Wraps a mounted ASGI app: its paths containing `marker` need an admin.
+    """Wraps the mounted Sinch simulator: from outside, it is for admins only.
 
-    For the embedded Sinch simulator: its Sinch endpoints keep the simulator's own token,
-    its test-harness endpoints (`/_simulator/…`: ledger, faults, injected replies) are
-    for admins only."""
+    A request carrying `own_token` (the simulator's API token, known to this installation's
+    own Sinch client only) passes to its Sinch endpoints, which check the token themselves.
+    Every other request needs a signed-in admin (session or admin-scoped key), and the paths
+    containing `marker` (`/_simulator/…`: ledger, faults, injected inbound messages) always do:
+    the batches list numbers and bodies, and posting one makes this server send callbacks."""
 
-    def __init__(self, app: ASGIApp, marker: str) -> None:
+    def __init__(self, app: ASGIApp, marker: str, *, own_token: str) -> None:
         self.app = app
         self.marker = marker
+        self._own_authorization = f"bearer {own_token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.marker in scope["path"]:
+        if scope["type"] == "http" and not self._own_client(scope):
             request = Request(scope)
             try:
                 principal = await run_in_threadpool(
@@ -189,6 +193,15 @@ class AdminOnlyUnder:
                 await problem_response(403, "forbidden", str(exc))(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def _own_client(self, scope: Scope) -> bool:
+        if self.marker in scope["path"]:
+            return False
+        presented = Headers(scope=scope).get("authorization", "")
+        scheme, _, token = presented.partition(" ")
+        return hmac.compare_digest(
+            f"{scheme.lower()} {token.strip()}".encode(), self._own_authorization
+        )
 
 
 def _key_from_headers(request: Request) -> str | None:

@@ -6,7 +6,11 @@ store is a 503, which Sinch retries.
 
 Authentication is whatever is configured, all of it at once: a secret path segment
 (WEBHOOK_PATH_TOKEN), HTTP basic auth (WEBHOOK_BASIC_AUTH) and the HMAC signature
-(SINCH_WEBHOOK_SECRET). With a path token the endpoints exist only under
+(SINCH_WEBHOOK_SECRET). With real Sinch credentials and none of them, the app refuses to start
+(`check_webhook_authentication`); in simulator mode with none of them, the built-in simulator
+signs with a secret derived from the instance secret (`webhook_secret`), verified here.
+
+With a path token the endpoints exist only under
 `/api/webhooks/{token}/`: the plain paths and any wrong token are unknown paths (404, which Sinch
 does not retry), so a refused path looks the same whatever was wrong with it.
 
@@ -106,6 +110,7 @@ class WebhookEndpoint:
         self.parse = parse
         credentials = basic_auth_credentials(runtime.settings)
         self.basic_auth = BasicAuth(*credentials) if credentials is not None else None
+        self.secret = runtime.webhook_secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
@@ -124,10 +129,10 @@ class WebhookEndpoint:
             log.warning("webhook refused: bad basic auth")
             return _BASIC_AUTH_REFUSAL
         nonce = None
-        if settings.sinch_webhook_secret:
+        if self.secret is not None:
             try:
                 check = verify_signature(
-                    settings.sinch_webhook_secret.get_secret_value(),
+                    self.secret,
                     raw,
                     headers,
                     now=self.runtime.clock(),

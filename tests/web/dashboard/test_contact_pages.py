@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from tests.factories import make_campaign, numbers
+from tests.web.apps import signed_by_sinch
 from tests.web.dashboard.conftest import SignedIn
 
 from textcast.db import Database
@@ -34,17 +36,20 @@ def add_contact(client: TestClient, phone: str, **fields: Any) -> dict[str, Any]
 
 
 def text_in(client: TestClient, phone: str, body: str) -> None:
-    """An inbound SMS, as Sinch posts it to the webhook."""
-    answer = client.post(
-        "/api/webhooks/inbound",
-        json={
+    """An inbound SMS, as Sinch (here the simulator's signature) posts it to the webhook."""
+    raw = json.dumps(
+        {
             "type": "mo_text",
             "id": f"01MOTEST{next(_inbound_ids):018d}",
             "from": phone.removeprefix("+"),
             "to": "12017777777",
             "body": body,
             "received_at": datetime.now(UTC).isoformat(),
-        },
+        }
+    ).encode()
+    settings = client.app.state.runtime.settings  # type: ignore[attr-defined]
+    answer = client.post(
+        "/api/webhooks/inbound", content=raw, headers=signed_by_sinch(settings, raw)
     )
     assert answer.status_code == 200, answer.text
 

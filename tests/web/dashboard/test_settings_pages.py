@@ -69,6 +69,19 @@ def test_no_secret_appears_on_the_page(signed_in: SignedIn) -> None:
     assert "/api/webhooks/{WEBHOOK_PATH_TOKEN}/delivery-reports" in page
 
 
+def test_the_callbacks_card_warns_only_when_callbacks_are_really_anonymous(
+    signed_in: SignedIn,
+) -> None:
+    warning = "Callbacks are not authenticated"
+    with signed_in(Role.VIEWER) as client:  # simulator mode, no webhook setting
+        simulated = _page(client)
+    with signed_in(Role.VIEWER, webhooks_unauthenticated=True) as client:
+        anonymous = _page(client)
+    assert warning not in simulated
+    assert "the built-in simulator's own secret" in simulated
+    assert warning in anonymous and "WEBHOOKS_UNAUTHENTICATED" in anonymous
+
+
 def test_viewers_see_no_connection_test_no_users_and_only_their_own_keys(
     signed_in: SignedIn, database_url: str
 ) -> None:

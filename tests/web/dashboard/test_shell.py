@@ -23,7 +23,8 @@ def test_the_simulator_banner_shows_when_no_sinch_credentials_are_set(
 ) -> None:
     with signed_in() as client:
         assert "Simulated Sinch" in client.get("/").text
-    with signed_in(sinch_service_plan_id="plan", sinch_api_token="token") as client:
+    credentials = {"sinch_service_plan_id": "plan", "sinch_api_token": "token"}
+    with signed_in(**credentials, sinch_webhook_secret="webhook-secret") as client:
         assert "Simulated Sinch" not in client.get("/").text
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from textcast.config import Settings
+from textcast.config import Settings, webhook_secret
 from textcast.domain.permissions import Permission
 from textcast.domain.send_window import WindowBasis, window_basis
 from textcast.runtime import SIMULATOR_MOUNT, Runtime, sinch_account
@@ -47,6 +47,13 @@ class WebhooksOut(BaseModel):
     hmac_signature: bool = Field(description="`SINCH_WEBHOOK_SECRET` is set.")
     basic_auth: bool = Field(description="`WEBHOOK_BASIC_AUTH` is set.")
     path_token: bool = Field(description="`WEBHOOK_PATH_TOKEN` is set.")
+    simulator_signature: bool = Field(
+        description="Simulator mode with none of the three: the built-in simulator signs its "
+        "callbacks with a secret derived from the instance secret, and they are checked."
+    )
+    unauthenticated: bool = Field(
+        description="`WEBHOOKS_UNAUTHENTICATED`: callbacks are accepted from anyone."
+    )
     delivery_reports_url: str = Field(
         description="With a path token, `{WEBHOOK_PATH_TOKEN}` stands for it."
     )
@@ -215,6 +222,8 @@ def _webhooks(settings: Settings) -> WebhooksOut:
         hmac_signature=bool(settings.sinch_webhook_secret),
         basic_auth=settings.webhook_basic_auth is not None,
         path_token=settings.webhook_path_token is not None,
+        simulator_signature=not settings.sinch_webhook_secret and bool(webhook_secret(settings)),
+        unauthenticated=not settings.webhook_authentication and settings.webhooks_unauthenticated,
         delivery_reports_url=f"{base}/{DELIVERY_REPORTS}",
         inbound_url=f"{base}/{INBOUND}",
         max_age_seconds=settings.webhook_max_age_seconds,
