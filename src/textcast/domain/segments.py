@@ -356,7 +356,7 @@ def delete_segment(session: Session, segment_id: int, actor: audit.Actor) -> Non
         more = f" and {len(users) - 10} more" if len(users) > 10 else ""
         raise Conflict(
             f"the segment {segment.name!r} is the audience of draft campaign(s) {named}{more}; "
-            "remove it from them, or delete those drafts, first"
+            "send or cancel those drafts first (a draft's audience cannot be changed)"
         )
     audit.record(session, actor, "segment.delete", f"segment:{segment.id}", name=segment.name)
     session.execute(delete(Segment).where(Segment.id == segment.id))
