@@ -143,3 +143,18 @@ def test_json_nested_100000_deep_is_a_400_saying_so(database_url: str) -> None:
             headers={"content-type": "application/json"},
         )
         assert latin.status_code == 400 and "UTF-8" in latin.json()["message"]
+
+
+def test_json_nested_as_deep_as_the_parser_reads_is_a_400_too(database_url: str) -> None:
+    """Just below the JSON parser's own limit a body parses; walking it must not overflow
+    the stack either (the NUL check on every body once did, at about 950 levels)."""
+    (key,) = _keys(database_url)
+    with app_client(database_url) as client:
+        client.headers["X-API-Key"] = key
+        for depth in range(850, 1000, 3):
+            nested = '{"a": ' * depth + '"x"' + "}" * depth
+            body = '{"name": "n", "rules": {"x": ' + nested + "}}"
+            answer = client.post(
+                "/api/v1/segments", content=body, headers={"content-type": "application/json"}
+            )
+            assert answer.status_code == 400, (depth, answer.text)
