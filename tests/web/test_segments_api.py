@@ -123,6 +123,7 @@ def test_a_segment_broken_in_storage_is_listed_as_invalid_and_refused_where_used
     quoted = _store(database_url, "Quoted", _condition('attributes.a"b', "eq", "x"))
     huge = _store(database_url, "Huge", _condition("list", "in", [10**30]))
     deep = _store(database_url, "Deep", _condition("country", "in", [_nested(900)]))
+    listed_rules = _store(database_url, "A list", ["country", "eq", "FR"])
     deleted = _create(client, "Deleted list", _condition("list", "in", [gone["id"]]))
     database = Database(database_url)
     with database.write() as session:
@@ -134,16 +135,22 @@ def test_a_segment_broken_in_storage_is_listed_as_invalid_and_refused_where_used
     assert listed.status_code == 200
     by_name = {s["name"]: s for s in listed.json()}
     assert by_name["Good"]["valid"] is True
-    for name in ("Quoted", "Huge", "Deep", "Deleted list"):
+    for name in ("Quoted", "Huge", "Deep", "A list", "Deleted list"):
         assert by_name[name]["valid"] is False, name
         assert by_name[name]["problems"], name
     assert by_name["Quoted"]["problems"][0]["field"] == "rules.conditions[0].field"
     assert "no such list" in by_name["Deleted list"]["problems"][0]["message"]
     assert by_name["Deep"]["rules"] is None  # too deep to echo
+    assert by_name["A list"]["rules"] is None
+    assert by_name["A list"]["problems"][0] == {
+        "field": "rules",
+        "message": "must be an object with `match` and `conditions`",
+        "value": None,
+    }
     assert by_name["Quoted"]["rules"] == _condition('attributes.a"b', "eq", "x")
 
     assert client.get(f"/api/v1/segments/{good['id']}/size").json()["contacts"] == 1
-    for broken in (quoted, huge, deep, deleted["id"]):
+    for broken in (quoted, huge, deep, listed_rules, deleted["id"]):
         size = client.get(f"/api/v1/segments/{broken}/size")
         assert size.status_code == 409, size.text
         assert "cannot be used until its rules are fixed" in size.json()["message"]
