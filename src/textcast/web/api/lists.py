@@ -72,8 +72,9 @@ class SegmentOut(BaseModel):
     created_at: datetime
     valid: bool = Field(
         default=True,
-        description="False for a segment stored before today's checks, or naming a list since "
-        "deleted: it cannot be sized or sent until its rules are fixed (PATCH).",
+        description="False for a segment stored by an older version that did not check its "
+        "rules as strictly, or naming a list since deleted: it cannot be sized, planned or "
+        "sent until its rules are fixed (PATCH).",
     )
     problems: list[FieldProblemOut] = Field(
         default=[], description="Why it is not valid: each rule at fault, and why."
