@@ -205,7 +205,7 @@ def test_a_drafts_audience_names_its_lists_and_segments(database: Database) -> N
             session,
             status=CampaignStatus.DRAFT,
             recipient_count=3,
-            audience={"lists": [spring.id, vip.id], "segments": [french.id]},
+            audience={"lists": [spring.id, vip.id], "segments": [french.id, french.id + 1]},
         )
     with database.read() as session:
         campaign = session.get(Campaign, campaign_id)
@@ -214,7 +214,8 @@ def test_a_drafts_audience_names_its_lists_and_segments(database: Database) -> N
     assert audience == overview.Audience(
         numbers=3,
         lists=[(vip.id, "A VIP"), (spring.id, "Spring")],
-        segments=[(french.id, "French")],
+        # A copy of a campaign whose segment was deleted since still says so.
+        segments=[(french.id, "French"), (french.id + 1, f"deleted segment {french.id + 1}")],
     )
 
 

@@ -116,3 +116,45 @@ def test_page_sizes_and_strings_are_capped(database_url: str) -> None:
         long_name = client.post("/api/v1/campaigns", json={"name": "n" * 10_000, "body": "b"})
         assert long_name.status_code == 400
         assert long_name.json()["problems"][0]["field"] == "name"
+
+
+def test_json_nested_100000_deep_is_a_400_saying_so(database_url: str) -> None:
+    (key,) = _keys(database_url)
+    with app_client(database_url) as client:
+        client.headers["X-API-Key"] = key
+        bodies = {
+            "/api/v1/contacts": "[" * 100_000 + "]" * 100_000,
+            "/api/v1/segments": '{"name": "n", "rules": '
+            + '{"a": ' * 100_000
+            + "1"
+            + "}" * 100_001,
+        }
+        for path, body in bodies.items():
+            answer = client.post(path, content=body, headers={"content-type": "application/json"})
+            assert answer.status_code == 400, (path, answer.text)
+            assert answer.json()["error"] == "invalid_input"
+            assert answer.json()["problems"][0]["field"] == "body"
+            assert "nested too deeply" in answer.json()["message"]
+            assert "Traceback" not in answer.text
+        # Other unreadable bodies keep saying what is wrong.
+        latin = client.post(
+            "/api/v1/contacts",
+            content=b'{"phone": "\xe9"}',
+            headers={"content-type": "application/json"},
+        )
+        assert latin.status_code == 400 and "UTF-8" in latin.json()["message"]
+
+
+def test_json_nested_as_deep_as_the_parser_reads_is_a_400_too(database_url: str) -> None:
+    """Just below the JSON parser's own limit a body parses; walking it must not overflow
+    the stack either (the NUL check on every body once did, at about 950 levels)."""
+    (key,) = _keys(database_url)
+    with app_client(database_url) as client:
+        client.headers["X-API-Key"] = key
+        for depth in range(850, 1000, 3):
+            nested = '{"a": ' * depth + '"x"' + "}" * depth
+            body = '{"name": "n", "rules": {"x": ' + nested + "}}"
+            answer = client.post(
+                "/api/v1/segments", content=body, headers={"content-type": "application/json"}
+            )
+            assert answer.status_code == 400, (depth, answer.text)

@@ -76,6 +76,8 @@ NEEDS = {
     ("DELETE", "/api/v1/lists/{list_id}/members/{contact_id}"): "write",
     ("POST", "/api/v1/segments"): "write",
     ("GET", "/api/v1/segments"): "read",
+    ("PATCH", "/api/v1/segments/{segment_id}"): "write",
+    ("DELETE", "/api/v1/segments/{segment_id}"): "write",
     ("GET", "/api/v1/segments/{segment_id}/size"): "read",
     ("POST", "/api/v1/imports"): "write",
     ("GET", "/api/v1/imports"): "read",

@@ -236,10 +236,13 @@ def draft_audience(session: Session, campaign: Campaign) -> Audience:
     chosen = session.execute(
         select(Segment.id, Segment.name).where(Segment.id.in_(segment_ids)).order_by(Segment.name)
     )
+    named = {int(i): str(name) for i, name in chosen}
+    # A segment deleted after the launch is still part of who got the campaign.
+    gone = [(i, f"deleted segment {i}") for i in segment_ids if i not in named]
     return Audience(
         numbers=campaign.recipient_count,
         lists=[(int(i), str(name)) for i, name in lists],
-        segments=[(int(i), str(name)) for i, name in chosen],
+        segments=[*named.items(), *gone],
     )
 
 

@@ -127,8 +127,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         """FastAPI's and Starlette's own: an unknown path, a wrong method, an unreadable body."""
         if exc.status_code == 400:
+            detail = _unreadable_body(exc)
             response = problem_response(
-                400, "invalid_input", exc.detail, [FieldProblem("body", exc.detail)]
+                400, "invalid_input", detail, [FieldProblem("body", detail)]
             )
         else:
             error = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
@@ -161,6 +162,19 @@ def install_error_handlers(app: FastAPI) -> None:
         response = problem_response(429, "too_many_requests", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+
+
+def _unreadable_body(exc: HTTPException) -> str:
+    """What was wrong with a body FastAPI could not parse: it answers any failure with the same
+    400, and keeps the reason as the exception's cause."""
+    if isinstance(exc.__cause__, RecursionError):
+        return (
+            "the JSON body is nested too deeply to read (objects or lists inside each other "
+            "hundreds of times); no valid request nests more than a few levels"
+        )
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        return "the JSON body is not valid UTF-8 text"
+    return str(exc.detail)
 
 
 def _allowed_methods(request: Request) -> list[str]:

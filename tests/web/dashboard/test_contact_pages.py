@@ -16,7 +16,7 @@ from tests.web.apps import signed_by_sinch
 from tests.web.dashboard.conftest import SignedIn
 
 from textcast.db import Database
-from textcast.models import Contact, Message, MessageStatus, Role
+from textcast.models import Contact, Message, MessageStatus, Role, Segment
 
 _inbound_ids = count(1)
 
@@ -282,3 +282,83 @@ def test_lists_and_segments_show_their_sizes(signed_in: SignedIn) -> None:
         bad = {"name": "Bad", "rules": {"conditions": [{"field": "status", "op": "gt"}]}}
         problems = editor.post("/api/v1/segments", json=bad).json()["problems"]
         assert [p["field"] for p in problems] == ["rules.conditions[0].op"]
+
+
+def _store_segment(database_url: str, name: str, rules: Any) -> int:
+    """Written straight into the database, past every check, as an older textcast could."""
+    database = Database(database_url)
+    with database.write() as session:
+        segment = Segment(name=name, rules=rules)
+        session.add(segment)
+        session.flush()
+        segment_id = segment.id
+    database.dispose()
+    return segment_id
+
+
+def test_a_broken_segment_is_an_error_on_its_own_row_and_every_page_still_answers(
+    signed_in: SignedIn, database_url: str
+) -> None:
+    deep: Any = "FR"
+    for _ in range(900):
+        deep = [deep]
+    quoted = {"conditions": [{"field": 'attributes.a"b', "op": "eq", "value": "x"}]}
+    broken = [
+        _store_segment(database_url, "Quoted", quoted),
+        _store_segment(
+            database_url, "Huge", {"conditions": [{"field": "list", "op": "in", "value": [10**30]}]}
+        ),
+        _store_segment(
+            database_url,
+            "Deep",
+            {"conditions": [{"field": "country", "op": "in", "value": [deep]}]},
+        ),
+    ]
+    with signed_in(Role.VIEWER) as viewer, signed_in(Role.EDITOR) as editor:
+        add_contact(editor, "+33612345678", attributes={"a": "x"})
+        rules = {"conditions": [{"field": "country", "op": "eq", "value": "FR"}]}
+        good = editor.post("/api/v1/segments", json={"name": "France", "rules": rules}).json()
+        page = viewer.get("/contacts/lists")
+        assert page.status_code == 200
+        good_row = section(page.text, f"segment-{good['id']}")
+        assert re.search(r'<td class="num">1</td>\s*<td class="num">1</td>', good_row)
+        for segment_id in broken:
+            row = section(page.text, f"segment-{segment_id}")
+            assert "cannot be used until its rules are fixed" in row
+        assert 'attributes.a\\"b' in section(page.text, f"segment-{broken[0]}")  # its rules
+        assert "must be a list id" in section(page.text, f"segment-{broken[1]}")
+        assert "nested too deeply" in section(page.text, f"segment-{broken[2]}")
+
+        assert viewer.get("/campaigns/new").status_code == 200
+        assert viewer.get("/api/v1/segments").status_code == 200
+        draft = editor.post(
+            "/api/v1/campaigns", json={"name": "d", "body": "Hi", "segments": [broken[0]]}
+        ).json()
+        plan = viewer.get(f"/campaigns/{draft['id']}/plan")
+        assert plan.status_code == 200
+        blocked = section(plan.text, "plan-blocked")
+        assert "Quoted" in blocked and "cannot be used until its rules are fixed" in blocked
+        assert 'id="plan"' not in plan.text
+        assert viewer.get(f"/campaigns/{draft['id']}").status_code == 200
+
+
+def test_editors_edit_and_delete_segments_from_the_lists_page(signed_in: SignedIn) -> None:
+    rules = {"conditions": [{"field": "country", "op": "eq", "value": "FR"}]}
+    with signed_in(Role.VIEWER) as viewer, signed_in(Role.EDITOR) as editor:
+        segment = editor.post("/api/v1/segments", json={"name": "France", "rules": rules}).json()
+        row = section(editor.get("/contacts/lists").text, f"segment-{segment['id']}")
+        assert f'data-api-form="PATCH /api/v1/segments/{segment["id"]}"' in row
+        assert 'name="rules" data-json' in row and 'value="France"' in row
+        assert f'data-api-action="DELETE /api/v1/segments/{segment["id"]}"' in row
+        assert 'data-confirm="Delete the segment France?' in row
+        viewer_row = section(viewer.get("/contacts/lists").text, f"segment-{segment['id']}")
+        assert "data-api-form" not in viewer_row and "data-api-action" not in viewer_row
+
+        # What the form and the button send, with the session's CSRF token.
+        renamed = editor.patch(f"/api/v1/segments/{segment['id']}", json={"name": "French"})
+        assert renamed.status_code == 200
+        assert (
+            viewer.patch(f"/api/v1/segments/{segment['id']}", json={"name": "X"}).status_code == 403
+        )
+        assert editor.delete(f"/api/v1/segments/{segment['id']}").status_code == 204
+        assert "No segments yet." in viewer.get("/contacts/lists").text

@@ -11,11 +11,15 @@ from pydantic import AfterValidator, BaseModel, field_validator
 from pydantic_core import PydanticCustomError
 
 NUL = "\x00"
+SHOWN_PATH = 200
+"""Characters of the NUL's path named in the answer: a deep one could fill it."""
 
 
 def refuse_nul(value: Any) -> Any:
     """`value` unchanged, unless a string in it (a key or a value, at any depth) holds NUL."""
     if (where := _nul_in(value, "")) is not None:
+        if len(where) > SHOWN_PATH:
+            where = where[:SHOWN_PATH] + "..."
         at = f" (at {where})" if where else ""
         raise PydanticCustomError(
             "nul_character", "must not contain a NUL character{at}", {"at": at}
@@ -37,17 +41,21 @@ class Input(BaseModel):
 
 
 def _nul_in(value: Any, path: str) -> str | None:
-    """Where in `value` a NUL character is (`""` for `value` itself), or None."""
-    if isinstance(value, str):
-        return path if NUL in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if NUL in str(key):
-                return f"{path}.{key!r}".lstrip(".")
-            if (found := _nul_in(item, f"{path}.{key}".lstrip("."))) is not None:
-                return found
-    if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            if (found := _nul_in(item, f"{path}[{index}]")) is not None:
-                return found
+    """Where in `value` a NUL character is (`""` for `value` itself), or None.
+
+    Walked depth first with a stack of its own rather than by recursion: a body nested a
+    few hundred levels deep still parses, and must be a 400 here, not a RecursionError."""
+    pending: list[tuple[bool, Any, str]] = [(False, value, path)]
+    while pending:
+        is_key, item, where = pending.pop()
+        if is_key or isinstance(item, str):
+            if NUL in str(item):
+                return where
+        elif isinstance(item, dict):
+            for key, child in reversed(item.items()):
+                pending.append((False, child, f"{where}.{key}".lstrip(".")))
+                pending.append((True, key, f"{where}.{key!r}".lstrip(".")))
+        elif isinstance(item, list | tuple):
+            for index in reversed(range(len(item))):
+                pending.append((False, item[index], f"{where}[{index}]"))
     return None

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain import lists, segments
+from textcast.domain.audit import Actor
+from textcast.domain.errors import FieldProblem
 from textcast.domain.permissions import Permission
+from textcast.models import Segment
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession
-from textcast.web.errors import problems
+from textcast.web.errors import FieldProblemOut, problems
 
 router = APIRouter(tags=["lists and segments"], dependencies=[guard(Permission.READ)])
 
@@ -38,19 +42,54 @@ class MembersAdded(BaseModel):
     added: int
 
 
+RULES = (
+    '`{"match": "all"|"any", "conditions": [{"field", "op", "value"}]}`; fields: country, '
+    f"status, list, attributes.<key>; at most {segments.MAX_CONDITIONS} conditions, "
+    f"{segments.MAX_VALUES} values in a list, {segments.MAX_TEXT} characters in a value."
+)
+
+
 class SegmentIn(Input):
-    name: Annotated[str, Field(max_length=200)]
-    rules: dict[str, Any] = Field(
-        description='`{"match": "all"|"any", "conditions": [{"field", "op", "value"}]}`; '
-        "fields: country, status, list, attributes.<key>."
-    )
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=segments.MAX_NAME)]
+    rules: dict[str, Any] = Field(description=RULES)
+
+
+class SegmentChange(Input):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str | None, Field(max_length=segments.MAX_NAME)] = None
+    rules: dict[str, Any] | None = Field(default=None, description=RULES)
 
 
 class SegmentOut(BaseModel):
     id: int
     name: str
-    rules: dict[str, Any]
+    rules: dict[str, Any] | None = Field(
+        description="As stored; null only for a broken segment whose rules cannot be shown."
+    )
     created_at: datetime
+    valid: bool = Field(
+        default=True,
+        description="False for a segment stored by an older version that did not check its "
+        "rules as strictly, or naming a list since deleted: it cannot be sized, planned or "
+        "sent until its rules are fixed (PATCH).",
+    )
+    problems: list[FieldProblemOut] = Field(
+        default=[], description="Why it is not valid: each rule at fault, and why."
+    )
+
+    @classmethod
+    def of(cls, segment: Segment, problems: Sequence[FieldProblem] = ()) -> SegmentOut:
+        return cls(
+            id=segment.id,
+            name=segment.name,
+            rules=segments.shown_rules(segment),
+            created_at=segment.created_at,
+            valid=not problems,
+            problems=[FieldProblemOut(field=p.field, message=p.message) for p in problems],
+        )
 
 
 class SegmentSize(BaseModel):
@@ -90,19 +129,45 @@ def remove_member(list_id: Id, contact_id: Id, database: DatabaseDep, _: Writer)
 @router.post("/api/v1/segments", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_segment(payload: SegmentIn, database: DatabaseDep, _: Writer) -> SegmentOut:
     with database.write() as session:
-        segment = segments.create_segment(session, payload.name, payload.rules)
-    return SegmentOut.model_validate(segment, from_attributes=True)
+        return SegmentOut.of(segments.create_segment(session, payload.name, payload.rules))
 
 
 @router.get("/api/v1/segments")
 def list_segments(session: ReadSession) -> list[SegmentOut]:
+    """Every segment; one whose rules no longer pass is listed with `valid: false` and why."""
     return [
-        SegmentOut.model_validate(s, from_attributes=True) for s in segments.list_segments(session)
+        SegmentOut.of(segment, segments.check_rules(session, segment.rules))
+        for segment in segments.list_segments(session)
     ]
 
 
-@router.get("/api/v1/segments/{segment_id}/size")
+@router.patch("/api/v1/segments/{segment_id}", responses=problems(409))
+def update_segment(
+    segment_id: Id, payload: SegmentChange, database: DatabaseDep, principal: Writer
+) -> SegmentOut:
+    """A new name, new rules, or both; checked as on creation. Drafts using the segment
+    see the change; launched campaigns already have their recipients."""
+    with database.write() as session:
+        updated = segments.update_segment(
+            session, segment_id, Actor.of(principal), name=payload.name, rules=payload.rules
+        )
+        return SegmentOut.of(updated)
+
+
+@router.delete(
+    "/api/v1/segments/{segment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(409),
+)
+def delete_segment(segment_id: Id, database: DatabaseDep, principal: Writer) -> None:
+    """Refused (409, naming them) while draft campaigns use the segment."""
+    with database.write() as session:
+        segments.delete_segment(session, segment_id, Actor.of(principal))
+
+
+@router.get("/api/v1/segments/{segment_id}/size", responses=problems(409))
 def segment_size(segment_id: Id, session: ReadSession) -> SegmentSize:
-    """How many contacts match now, and how many of them can be texted."""
+    """How many contacts match now, and how many of them can be texted (409 for a segment
+    whose rules no longer pass)."""
     total, subscribed = segments.segment_size(session, segment_id)
     return SegmentSize(contacts=total, subscribed=subscribed)

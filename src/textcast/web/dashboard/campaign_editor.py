@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from textcast.domain import campaigns, encoding, lists, planning, segments
+from textcast.domain.errors import Conflict
 from textcast.models import CampaignStatus, utcnow
 from textcast.web.dashboard.shell import PageUser, page_id, render
 from textcast.web.deps import RuntimeDep
@@ -40,16 +41,24 @@ def new_campaign(request: Request, principal: PageUser, runtime: RuntimeDep) -> 
 def campaign_plan(
     request: Request, campaign_id: int, principal: PageUser, runtime: RuntimeDep
 ) -> Response:
+    blocked = None
+    result = None
     with runtime.database.read() as session:
         campaign = campaigns.get_campaign(session, page_id(campaign_id, "campaign"))
         # A plan is what a launch would do: for a draft only.
-        result = (
-            planning.plan(session, campaign, runtime.policy, utcnow())
-            if campaign.status == CampaignStatus.DRAFT
-            else None
-        )
+        if campaign.status == CampaignStatus.DRAFT:
+            try:
+                result = planning.plan(session, campaign, runtime.policy, utcnow())
+            except Conflict as refused:  # a segment broken or deleted since the draft was made
+                blocked = str(refused)
     return render(
-        request, "plan.html", principal, campaign=campaign, plan=result, money=format_money
+        request,
+        "plan.html",
+        principal,
+        campaign=campaign,
+        plan=result,
+        blocked=blocked,
+        money=format_money,
     )
 
 

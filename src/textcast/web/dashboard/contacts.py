@@ -131,10 +131,7 @@ def _import_page(request: Request, principal: Principal, import_id: int | None) 
 def lists_and_segments(request: Request, principal: PageUser) -> Response:
     with request.app.state.runtime.database.read() as session:
         all_lists = lists.list_lists(session)
-        sized = [
-            (segment, *segments.segment_size(session, segment.id))
-            for segment in segments.list_segments(session)
-        ]
+        sized = segments.sized_segments(session)
     return render(request, "lists.html", principal, lists=all_lists, segments=sized)
 
 

@@ -470,7 +470,12 @@
         segmentSizes[id] = size.subscribed;
         span.textContent = "(" + size.contacts + " contacts, " + size.subscribed + " subscribed)";
         summarise();
-      }, function () { span.textContent = ""; });
+      }, function (error) {
+        // 409: the segment's rules no longer pass (stored by an older version, or naming a
+        // deleted list); the lists page says why and has its edit form.
+        span.textContent = error.status === 409
+          ? "(cannot be used until its rules are fixed under Lists and segments)" : "";
+      });
     });
     form.addEventListener("change", function (event) {
       if (event.target.name === "lists" || event.target.name === "segments") summarise();
