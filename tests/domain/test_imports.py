@@ -261,15 +261,26 @@ def test_rejected_rows_are_recorded_with_their_line_and_reason(
 def test_rejections_download_as_csv_and_formulas_are_defused(
     database: Database, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, 'phone\n"=HYPERLINK(""x"")"\n+33 6 12\n')
+    # Numbers too (`+33 6 12` and `-1+1` were left as they were): one rule for every cell.
+    path = write(tmp_path, 'phone\n"=HYPERLINK(""x"")"\n+33 6 12\n-1+1\n@SUM(1)\n')
     job = run(database, path)
     with database.read() as session:
         text = "".join(imports.rejections_csv(session, job.id))
     assert text.splitlines() == [
         "line,reason,value",
         '2,not a phone number,"\'=HYPERLINK(""x"")"',
-        "3,wrong length for its country,+33 6 12",
+        "3,wrong length for its country,'+33 6 12",
+        "4,not a phone number,'-1+1",
+        "5,not a phone number,'@SUM(1)",
     ]
+
+
+def test_cells_our_exports_quoted_import_as_they_were(database: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, "phone,first_name,note\n'+33612345678,'=Ana,'-gold\n")
+    job = run(database, path)
+    assert (job.created, job.rejected) == (1, 0)
+    contact = contacts(database)["+33612345678"]
+    assert (contact.first_name, contact.attributes) == ("=Ana", {"note": "-gold"})
 
 
 def test_first_rejections_preview_the_report_by_line(database: Database, tmp_path: Path) -> None:

@@ -183,6 +183,19 @@ def test_export_streams_every_message_as_csv(client: TestClient, database: Datab
     assert rows[1][9] == "2026-05-01T10:00:00+00:00"
 
 
+def test_export_keeps_cells_from_running_as_spreadsheet_formulas(
+    client: TestClient, database: Database
+) -> None:
+    failed = {"status": MessageStatus.FAILED, "error": "=cmd|' /C calc'!A0"}
+    campaign_id = add_campaign(database, [failed, {"status": MessageStatus.FAILED, "error": "@x"}])
+
+    answer = client.get(f"/api/v1/campaigns/{campaign_id}/export.csv")
+
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [r["reason"] for r in rows] == ["'=cmd|' /C calc'!A0", "'@x"]
+    assert all(r["phone"].startswith("'+1") for r in rows)
+
+
 def test_a_short_link_redirects_and_counts_each_click(
     client: TestClient, database: Database
 ) -> None:

@@ -66,10 +66,23 @@ def test_opt_out_then_consent_export_as_json_and_csv(client: TestClient) -> None
     exported = client.get(f"/api/v1/contacts/{contact['id']}/consent", params={"format": "csv"})
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert [(r["phone"], r["kind"]) for r in rows] == [
-        ("+33612345678", "opt_in"),
-        ("+33612345678", "opt_out"),
+    assert [(r["phone"], r["kind"]) for r in rows] == [  # quoted: see test below
+        ("'+33612345678", "opt_in"),
+        ("'+33612345678", "opt_out"),
     ]
+
+
+def test_consent_csv_keeps_evidence_from_running_as_spreadsheet_formulas(
+    client: TestClient,
+) -> None:
+    hostile = '=HYPERLINK("https://evil.example","Click")'
+    contact = _contact(client, "0612345678", consent_evidence=hostile)
+    client.post(f"/api/v1/contacts/{contact['id']}/opt-out", json={"evidence": "@SUM(1+1)"})
+    client.post(f"/api/v1/contacts/{contact['id']}/opt-in", json={"evidence": "\t-2+3"})
+    exported = client.get(f"/api/v1/contacts/{contact['id']}/consent", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["evidence"] for r in rows] == ["'" + hostile, "'@SUM(1+1)", "'\t-2+3"]
+    assert {r["phone"] for r in rows} == {"'+33612345678"}
 
 
 def test_lists_segments_and_a_campaign_aimed_at_them(client: TestClient) -> None:

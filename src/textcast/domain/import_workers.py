@@ -25,6 +25,7 @@ from typing import IO, Any, cast
 from textcast.domain.csv_reading import Columns
 from textcast.domain.number_hashes import NumberHasher
 from textcast.domain.phones import InvalidPhone, read_phone
+from textcast.domain.spreadsheets import original_cell
 
 MAX_VALUE_CHARS = 100
 MAX_NAME_CHARS = 200
@@ -62,7 +63,7 @@ def read_contacts(
             continue
         digest = hash_of(e164)  # as domain.suppressions keeps opted-out numbers
         pairs = [
-            key + encode_string(value)
+            key + encode_string(original_cell(value))
             for index, key in keys
             if index < size and (value := fields[index].strip())
         ]
@@ -75,7 +76,7 @@ def read_contacts(
 def _name(fields: list[str], index: int | None, size: int) -> str | None:
     if index is None or index >= size:
         return None
-    return fields[index].strip()[:MAX_NAME_CHARS] or None
+    return original_cell(fields[index].strip())[:MAX_NAME_CHARS] or None
 
 
 class WorkerStopped(RuntimeError):
