@@ -46,6 +46,19 @@ def test_create_read_update_and_search(client: TestClient) -> None:
     assert client.get("/api/v1/contacts/999").status_code == 404
 
 
+def test_search_finds_percent_and_underscore_as_themselves(client: TestClient) -> None:
+    _contact(client, numbers(1)[0], first_name="Ana", last_name="O'Brien")
+    _contact(client, numbers(2)[1], first_name="100%", last_name="a_b")
+    for term, expected in (
+        ("%", ["100%"]),
+        ("_", ["100%"]),
+        ("0%", ["100%"]),
+        ("a", ["Ana", "100%"]),
+    ):
+        found = client.get("/api/v1/contacts", params={"search": term}).json()["items"]
+        assert sorted(c["first_name"] for c in found) == sorted(expected), term
+
+
 def test_bad_contact_fields_are_400_naming_them(client: TestClient) -> None:
     answer = client.post("/api/v1/contacts", json={"phone": "12", "time_zone": "Nowhere/Land"})
     assert answer.status_code == 400

@@ -158,12 +158,13 @@ def update_contact(session: Session, contact_id: int, changes: dict[str, Any]) -
 
 def filtered(query: Select[Any], where: ContactFilter) -> Select[Any]:
     if where.search:
-        pattern = f"%{where.search.strip().lower()}%"
+        # autoescape: a `%` or `_` searched for is that character, not LIKE's wildcard.
+        term = where.search.strip()
         query = query.where(
             or_(
-                Contact.phone.contains(where.search.strip().replace(" ", "")),
-                Contact.first_name.ilike(pattern),
-                Contact.last_name.ilike(pattern),
+                Contact.phone.contains(term.replace(" ", ""), autoescape=True),
+                Contact.first_name.icontains(term, autoescape=True),
+                Contact.last_name.icontains(term, autoescape=True),
             )
         )
     if where.status is not None:
