@@ -35,19 +35,30 @@ SECURITY_HEADERS = [
 ]
 
 
+NO_STORE = (b"cache-control", b"no-store")
+"""Pages and answers carry numbers, names and messages: no browser or proxy keeps a copy."""
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """`SECURITY_HEADERS` on every answer, and `NO_STORE` on all but the `cacheable` paths
+    (static assets, the same for everyone) unless the answer chose its own cache-control."""
+
+    def __init__(self, app: ASGIApp, *, cacheable: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.cacheable = cacheable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        defaults = SECURITY_HEADERS
+        if not scope["path"].startswith(self.cacheable):
+            defaults = [*SECURITY_HEADERS, NO_STORE]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                extra = [(k, v) for k, v in defaults if k not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
