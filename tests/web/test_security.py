@@ -36,3 +36,18 @@ def test_static_assets_stay_cacheable(database_url: str, database: Database) -> 
             answer = client.get(path)
             assert answer.status_code == 200, path
             assert "no-store" not in answer.headers.get("cache-control", ""), path
+
+
+def test_a_spoofed_host_never_comes_back_in_a_redirect(
+    database_url: str, database: Database
+) -> None:
+    with app_client(database_url) as client:
+        for path, expected in [
+            ("/contacts/", "/contacts"),
+            ("/api/v1/contacts/?search=ana", "/api/v1/contacts?search=ana"),
+        ]:
+            answer = client.get(path, headers={"host": "evil.example"}, follow_redirects=False)
+            assert answer.status_code == 307, path
+            assert answer.headers["location"] == expected, path
+        # and the redirect still lands where it should for a real browser
+        assert client.get("/login/").url.path == "/login"

@@ -42,7 +42,7 @@ from textcast.web.docs import ASSETS as DOCS_ASSETS
 from textcast.web.docs import install_docs
 from textcast.web.errors import document_problems, install_error_handlers
 from textcast.web.rate_limits import RateLimits
-from textcast.web.security import BodyLimit, SecurityHeaders
+from textcast.web.security import BodyLimit, RelativeRedirects, SecurityHeaders
 from textcast.web.webhooks import (
     DELIVERY_REPORTS,
     INBOUND,
@@ -117,6 +117,7 @@ def create_app(
         large_limit=settings.max_import_bytes,
         large_paths=(imports.router.prefix,),
     )
+    app.add_middleware(RelativeRedirects)
     app.add_middleware(SecurityHeaders, cacheable=("/static/", f"{DOCS_ASSETS}/"))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

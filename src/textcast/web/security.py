@@ -7,6 +7,7 @@ webhooks are answered before them and cap their own bodies).
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,6 +64,45 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class RelativeRedirects:
+    """Redirects to this site say where by path alone, whatever Host the request claimed.
+
+    Starlette's trailing-slash redirect (`/contacts/` to `/contacts`) is absolute, built from
+    the request's Host header: a spoofed Host came back as `Location: http://evil.example/…`,
+    and a cache or a proxy that keys on the path alone could hand that to everyone. A relative
+    Location is resolved by the browser against the address it really used, so it stays right
+    behind any proxy, on `make run`'s localhost and in tests, without a list of trusted hosts.
+    Redirects elsewhere (a short link's target) are left as they are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = (Headers(scope=scope).get("host") or "").lower()
+
+        async def relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                message["headers"] = [
+                    (name, _on_this_site(value, host) if name.lower() == b"location" else value)
+                    for name, value in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, relative)
+
+
+def _on_this_site(location: bytes, host: str) -> bytes:
+    url = urlsplit(location.decode("latin-1"))
+    if not url.scheme or url.netloc.lower() != host:
+        return location
+    # One leading slash: `//evil.example` would be another site's address again.
+    path = "/" + url.path.lstrip("/\\")
+    return (path + (f"?{url.query}" if url.query else "")).encode("latin-1")
 
 
 class BodyTooLarge(Exception):
