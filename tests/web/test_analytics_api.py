@@ -17,6 +17,7 @@ from textcast.models import (
     CampaignStatus,
     InboundMessage,
     Link,
+    LinkVisit,
     Message,
     MessageStatus,
 )
@@ -89,7 +90,11 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
                     keyword=keyword,
                 )
             )
-        session.add(Link(code="c1", campaign_id=campaign_id, url="https://x.test", clicks=2))
+        session.add(
+            Link(
+                code="c1", campaign_id=campaign_id, url="https://x.test", clicks=2, unique_clicks=1
+            )
+        )
         session.add(Link(code="c2", campaign_id=campaign_id, url="https://x.test", clicks=0))
 
     answer = client.get(f"/api/v1/campaigns/{campaign_id}/analytics")
@@ -140,7 +145,7 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
             {"at": "2026-05-01T10:00:00Z", "sent": 3, "delivered": 0, "undelivered": 0},
             {"at": "2026-05-01T10:01:00Z", "sent": 0, "delivered": 2, "undelivered": 1},
         ],
-        "clicks": {"links": 2, "clicked_links": 1, "clicks": 2},
+        "clicks": {"links": 2, "clicked_links": 1, "clicks": 1, "requests": 2},
         "export_url": f"/api/v1/campaigns/{campaign_id}/export.csv",
     }
 
@@ -196,7 +201,7 @@ def test_export_keeps_cells_from_running_as_spreadsheet_formulas(
     assert all(r["phone"].startswith("'+1") for r in rows)
 
 
-def test_a_short_link_redirects_and_counts_each_click(
+def test_a_short_link_redirects_and_counts_each_client_once(
     client: TestClient, database: Database
 ) -> None:
     campaign_id = add_campaign(database, [])
@@ -205,17 +210,36 @@ def test_a_short_link_redirects_and_counts_each_click(
             Link(code="Ab3dEf9h", campaign_id=campaign_id, url="https://shop.example/spring?a=1")
         )
 
-    for _ in range(2):
-        answer = client.get("/l/Ab3dEf9h", follow_redirects=False)
+    for agent in ("Mozilla/5.0 (iPhone)", "Mozilla/5.0 (iPhone)", "Slackbot-LinkExpanding"):
+        answer = client.get("/l/Ab3dEf9h", headers={"user-agent": agent}, follow_redirects=False)
         assert answer.status_code == 302
         assert answer.headers["location"] == "https://shop.example/spring?a=1"
         assert answer.headers["cache-control"] == "no-store"
 
     with database.read() as session:
         link = session.scalars(select(Link)).one()
-    assert link.clicks == 2
+    assert (link.clicks, link.unique_clicks) == (3, 2)
     clicks = client.get(f"/api/v1/campaigns/{campaign_id}/analytics").json()["clicks"]
-    assert clicks == {"links": 1, "clicked_links": 1, "clicks": 2}
+    assert clicks == {"links": 1, "clicked_links": 1, "clicks": 2, "requests": 3}
+
+
+def test_a_flood_of_short_link_requests_is_refused_before_the_database(
+    database_url: str, database: Database
+) -> None:
+    settings = load_settings(database_url=database_url, link_rate_limit="5/minute")
+    campaign_id = add_campaign(database, [])
+    with database.write() as session:
+        session.add(Link(code="Ab3dEf9h", campaign_id=campaign_id, url="https://shop.example/"))
+    with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        answers = [
+            client.get("/l/Ab3dEf9h", headers={"user-agent": f"bot/{n}"}, follow_redirects=False)
+            for n in range(20)
+        ]
+    assert [a.status_code for a in answers] == [302] * 5 + [429] * 15
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    with database.read() as session:
+        assert session.scalars(select(Link.clicks)).one() == 5
+        assert len(session.scalars(select(LinkVisit)).all()) == 5
 
 
 @pytest.mark.parametrize("code", ["nope1234", "x" * 100])

@@ -138,6 +138,9 @@ class Clicks:
     links: int
     clicked_links: int
     clicks: int
+    """Unique: a client once per `links.VISIT_WINDOW`."""
+    requests: int
+    """Every request of the links, reloads and repeated requests included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,14 +344,15 @@ def _minute(
 
 
 def _clicks(session: Session, campaign_id: int) -> Clicks:
-    links, clicked, clicks = session.execute(
+    links, clicked, clicks, requests = session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(case((Link.clicks > 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(Link.unique_clicks), 0),
             func.coalesce(func.sum(Link.clicks), 0),
         ).where(Link.campaign_id == campaign_id)
     ).one()
-    return Clicks(int(links), int(clicked), int(clicks))
+    return Clicks(int(links), int(clicked), int(clicks), int(requests))
 
 
 # -- export -------------------------------------------------------------------------------------

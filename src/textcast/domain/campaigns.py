@@ -423,6 +423,7 @@ def _launch_evaluated(
                 "message_id": ids.get(one.phone),
                 "url": url,
                 "clicks": 0,
+                "unique_clicks": 0,
             }
             for one in evaluated
             if not one.excluded

@@ -22,6 +22,7 @@ class RateLimits:
         self.login_account = parse(settings.login_limit_per_account)
         self.login_ip = parse(settings.login_limit_per_ip)
         self.api = parse(settings.api_rate_limit)
+        self.link = parse(settings.link_rate_limit)
 
     def check_login(self, email: str, ip: str) -> None:
         """Refuse a sign-in attempt once the account or the address has failed too often."""
@@ -42,6 +43,13 @@ class RateLimits:
         if not self._limiter.hit(self.api, "api", caller):
             raise TooManyRequests(
                 f"rate limit of {self.api} reached", self._wait(self.api, "api", caller)
+            )
+
+    def hit_link(self, address: str) -> None:
+        if not self._limiter.hit(self.link, "link", address):
+            raise TooManyRequests(
+                "too many requests for short links from your address; try again shortly",
+                self._wait(self.link, "link", address),
             )
 
     def _wait(self, item: RateLimitItem, *identifiers: str) -> float:
