@@ -120,7 +120,7 @@ def create_campaign(
             if not template.is_static:
                 problems.extend(templates.unknown_fields(template, known_fields(session)))
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(problems, unlisted=parsed.unlisted_problems)
     campaign = Campaign(
         reference=new_reference(),
         name=draft.name.strip(),
