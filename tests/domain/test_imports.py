@@ -283,6 +283,36 @@ def test_cells_our_exports_quoted_import_as_they_were(database: Database, tmp_pa
     assert (contact.first_name, contact.attributes) == ("=Ana", {"note": "-gold"})
 
 
+def test_a_row_with_an_oversized_value_is_rejected_and_the_others_imported(
+    database: Database, tmp_path: Path
+) -> None:
+    notes = "x" * 1_001
+    path = write(tmp_path, f"phone,notes\n0612345678,{notes}\n0612345679,{'y' * 1_000}\n")
+    job = run(database, path)
+    assert (job.created, job.rejected) == (1, 1)
+    assert rejections(database, job) == [
+        (2, "notes: 1,001 characters where at most 1,000 are allowed", "x" * 100)
+    ]
+    assert contacts(database)["+33612345679"].attributes == {"notes": "y" * 1_000}
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        (",".join(["phone", *(f"c{n}" for n in range(51))]), "51 columns besides the number"),
+        ("phone," + "h" * 65, "the header of column 2 is over 64 characters"),
+    ],
+)
+def test_a_file_with_too_many_or_too_long_attribute_columns_is_refused(
+    database: Database, tmp_path: Path, header: str, problem: str
+) -> None:
+    path = write(tmp_path, f"{header}\n0612345678\n")
+    with database.write() as session, pytest.raises(InvalidInput) as refused:
+        imports.start_import(session, path=path, filename="c.csv", default_region="FR")
+    [found] = refused.value.problems
+    assert found.field == "file" and found.message.startswith(problem)
+
+
 def test_first_rejections_preview_the_report_by_line(database: Database, tmp_path: Path) -> None:
     path = write(tmp_path, "phone\nn/a\n0612345678\nnope\n+33 6 12\n")
     job = run(database, path)

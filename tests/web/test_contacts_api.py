@@ -59,6 +59,37 @@ def test_search_finds_percent_and_underscore_as_themselves(client: TestClient) -
         assert sorted(c["first_name"] for c in found) == sorted(expected), term
 
 
+def test_attributes_are_capped_in_count_name_and_size(client: TestClient) -> None:
+    phone = numbers(1)[0]
+    cases = [
+        ({f"a{n}": n for n in range(51)}, "attributes", "at most 50 attributes per contact"),
+        ({"k" * 65: "x"}, "attributes." + "k" * 64 + "…", "names have at most 64 characters"),
+        (
+            {"notes": "x" * 1_001},
+            "attributes.notes",
+            "1,001 characters where at most 1,000 are allowed",
+        ),
+    ]
+    for attributes, field, message in cases:
+        answer = client.post("/api/v1/contacts", json={"phone": phone, "attributes": attributes})
+        assert answer.status_code == 400, field
+        assert [(p["field"], p["message"]) for p in answer.json()["problems"]] == [(field, message)]
+    largest = {f"a{n}": "x" * 1_000 for n in range(50)} | {"k" * 64: "x"}
+    largest.pop("a0")
+    created = _contact(client, phone, attributes=largest)
+    assert created["attributes"] == largest
+
+
+def test_a_patch_cannot_grow_attributes_past_the_cap(client: TestClient) -> None:
+    contact = _contact(client, numbers(1)[0], attributes={f"a{n}": n for n in range(50)})
+    answer = client.patch(f"/api/v1/contacts/{contact['id']}", json={"attributes": {"b": 1}})
+    assert answer.status_code == 400
+    assert answer.json()["problems"][0]["field"] == "attributes"
+    swapped = {"a0": None, "b": 1}  # a null removes one, so there is room again
+    answer = client.patch(f"/api/v1/contacts/{contact['id']}", json={"attributes": swapped})
+    assert answer.status_code == 200 and len(answer.json()["attributes"]) == 50
+
+
 def test_bad_contact_fields_are_400_naming_them(client: TestClient) -> None:
     answer = client.post("/api/v1/contacts", json={"phone": "12", "time_zone": "Nowhere/Land"})
     assert answer.status_code == 400
