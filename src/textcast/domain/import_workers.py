@@ -71,7 +71,7 @@ def read_contacts(
             continue
         digest = hash_of(e164)  # as domain.suppressions keeps opted-out numbers
         pairs = [
-            key + encode_string(original_cell(value))
+            key + encode_string(original_cell(value) if value[0] == "'" else value)
             for index, key in keys
             if index < size and (value := fields[index].strip())
         ]
