@@ -1,5 +1,6 @@
 import csv
 import io
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -199,6 +200,25 @@ def test_export_keeps_cells_from_running_as_spreadsheet_formulas(
     rows = list(csv.DictReader(io.StringIO(answer.text)))
     assert [r["reason"] for r in rows] == ["'=cmd|' /C calc'!A0", "'@x"]
     assert all(r["phone"].startswith("'+1") for r in rows)
+
+
+def test_an_export_re_imports_its_numbers_despite_the_quotes(
+    client: TestClient, database: Database
+) -> None:
+    campaign_id = add_campaign(database, [{"status": MessageStatus.DELIVERED}] * 3)
+    exported = client.get(f"/api/v1/campaigns/{campaign_id}/export.csv").content
+    files = {"file": ("export.csv", exported, "text/csv")}
+    job = client.post("/api/v1/imports", files=files, data={"default_region": "US"}).json()
+    deadline = time.monotonic() + 30
+    while job["status"] not in ("completed", "failed") and time.monotonic() < deadline:
+        time.sleep(0.02)
+        job = client.get(f"/api/v1/imports/{job['id']}").json()
+    assert (job["status"], job["created"], job["rejected"]) == ("completed", 3, 0)
+    with database.read() as session:
+        sent = set(session.scalars(select(Message.phone)))
+    imported = client.get("/api/v1/contacts").json()["items"]
+    assert {c["phone"] for c in imported} == sent
+    assert {c["attributes"]["status"] for c in imported} == {"delivered"}
 
 
 def test_a_short_link_redirects_and_counts_each_client_once(
