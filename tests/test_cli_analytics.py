@@ -70,7 +70,7 @@ def test_status_shows_funnel_failures_skips_and_outcome() -> None:
         "3 (keywords: help 2)",
         "7 sent of 9 planned",
         "0.35 spent, 1.50 estimated, budget 2.00",
-        "4 on 3 of 8 links",
+        "4 unique on 3 of 8 links",
     ]:
         assert expected in text
 
