@@ -14,6 +14,7 @@ from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain.campaigns import new_reference
 from textcast.models import (
+    AuditEntry,
     Campaign,
     CampaignStatus,
     InboundMessage,
@@ -260,6 +261,8 @@ def test_a_flood_of_short_link_requests_is_refused_before_the_database(
     with database.read() as session:
         assert session.scalars(select(Link.clicks)).one() == 5
         assert len(session.scalars(select(LinkVisit)).all()) == 5
+        throttled = session.scalars(select(AuditEntry).where(AuditEntry.action == "link.throttled"))
+        assert [entry.ip for entry in throttled] == ["testclient"]  # once, not 15 times
 
 
 @pytest.mark.parametrize("code", ["nope1234", "x" * 100])

@@ -6,7 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from textcast.domain import links
+from textcast.domain import audit, links
+from textcast.domain.audit import Actor
+from textcast.domain.errors import TooManyRequests
 from textcast.web.auth import client_ip, rate_limits
 from textcast.web.deps import RuntimeDep
 
@@ -27,8 +29,14 @@ _NO_STORE = {"cache-control": "no-store"}
 )
 def follow_link(code: str, request: Request, runtime: RuntimeDep) -> Response:
     address = client_ip(request)
-    # Before the database: a flood from one address is refused without writing anything.
-    rate_limits(request).hit_link(address)
+    limits = rate_limits(request)
+    try:  # before the database: a flood from one address writes one audit entry an hour
+        limits.hit_link(address)
+    except TooManyRequests:
+        if limits.first_link_refusal(address):
+            with runtime.database.write() as session:
+                audit.record(session, Actor("anonymous", ip=address), "link.throttled")
+        raise
     visitor = links.visitor_of(runtime.secret, address, request.headers.get("user-agent", ""))
     with runtime.database.write() as session:
         url = links.record_click(session, code, visitor)

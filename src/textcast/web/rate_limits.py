@@ -1,4 +1,5 @@
-"""Request limits: sign-in failures per account and per address, requests per caller.
+"""Request limits: sign-in failures per account and per address, requests per caller, short
+links per address.
 
 Counters live in `RATE_LIMIT_STORAGE`: process memory by default (one node), or a shared
 store such as Redis when several nodes serve the API.
@@ -23,6 +24,7 @@ class RateLimits:
         self.login_ip = parse(settings.login_limit_per_ip)
         self.api = parse(settings.api_rate_limit)
         self.link = parse(settings.link_rate_limit)
+        self.once_an_hour = parse("1/hour")
 
     def check_login(self, email: str, ip: str) -> None:
         """Refuse a sign-in attempt once the account or the address has failed too often."""
@@ -51,6 +53,10 @@ class RateLimits:
                 "too many requests for short links from your address; try again shortly",
                 self._wait(self.link, "link", address),
             )
+
+    def first_link_refusal(self, address: str) -> bool:
+        """True once per address per hour: a flood is audited once, not once per request."""
+        return self._limiter.hit(self.once_an_hour, "link-refused", address)
 
     def _wait(self, item: RateLimitItem, *identifiers: str) -> float:
         reset = self._limiter.get_window_stats(item, *identifiers).reset_time
