@@ -296,6 +296,28 @@ def test_a_row_with_an_oversized_value_is_rejected_and_the_others_imported(
     assert contacts(database)["+33612345679"].attributes == {"notes": "y" * 1_000}
 
 
+def test_files_with_other_columns_cannot_add_up_past_the_attribute_cap(
+    database: Database, tmp_path: Path
+) -> None:
+    def file_of(prefix: str) -> Path:
+        columns = [f"{prefix}{n}" for n in range(30)]
+        header = ",".join(["phone", *columns])
+        row = ",".join(["0612345678", *(["v"] * 30)])
+        return write(tmp_path, f"{header}\n{row}\n", f"{prefix}.csv")
+
+    assert run(database, file_of("a")).created == 1
+    second = run(database, file_of("b"))
+    assert (second.updated, second.rejected) == (0, 1)
+    assert rejections(database, second) == [
+        (
+            2,
+            "the contact would have 60 attributes with this row's, where at most 50 are allowed",
+            None,
+        )
+    ]
+    assert len(contacts(database)["+33612345678"].attributes) == 30
+
+
 @pytest.mark.parametrize(
     ("header", "problem"),
     [
