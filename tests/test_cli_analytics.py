@@ -47,7 +47,7 @@ def _analytics(**changes: object) -> Analytics:
         "replies": Replies(opt_outs=1, keywords={"help": 2}, replies=3),
         "cost": Cost(estimated=1.5, budget=2.0, spent=0.35, parts_planned=9, parts_sent=7),
         "timeline": [Minute(datetime(2026, 5, 1, 10, tzinfo=UTC), 7, 5, 2)],
-        "clicks": Clicks(links=8, clicked_links=3, clicks=4),
+        "clicks": Clicks(links=8, clicked_links=3, clicks=4, requests=9),
     }
     return Analytics(**(values | changes))  # type: ignore[arg-type]
 
@@ -70,12 +70,12 @@ def test_status_shows_funnel_failures_skips_and_outcome() -> None:
         "3 (keywords: help 2)",
         "7 sent of 9 planned",
         "0.35 spent, 1.50 estimated, budget 2.00",
-        "4 on 3 of 8 links",
+        "4 unique on 3 of 8 links",
     ]:
         assert expected in text
 
 
 def test_status_leaves_out_what_did_not_happen() -> None:
-    text = _text(_analytics(failures=[], skipped={}, delivery_rate=None, clicks=Clicks(0, 0, 0)))
+    text = _text(_analytics(failures=[], skipped={}, delivery_rate=None, clicks=Clicks(0, 0, 0, 0)))
     assert "Undelivered" not in text and "Skipped" not in text and "clicks" not in text
     assert "│ delivery rate │ -" in text

@@ -443,6 +443,8 @@ def _domain_errors() -> Iterator[None]:
     except InvalidInput as exc:
         for problem in exc.problems:
             console.print(f"[red]{problem.field}[/]: {problem.message} {problem.value or ''}")
+        if exc.unlisted:
+            console.print(f"and {exc.unlisted} more problem(s)")
         raise typer.Exit(1) from None
     except DomainError as exc:
         console.print(f"[bold red]error:[/] {exc}")
@@ -621,6 +623,8 @@ def contacts_add(
     except InvalidInput as exc:
         for problem in exc.problems:
             console.print(f"[red]{problem.field}[/]: {problem.message}")
+        if exc.unlisted:
+            console.print(f"and {exc.unlisted} more problem(s)")
         raise typer.Exit(1) from None
     except DomainError as exc:
         console.print(f"[bold red]error:[/] {exc}")

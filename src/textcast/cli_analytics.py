@@ -93,6 +93,6 @@ def _summary(analytics: Analytics) -> Table:
     if clicks.links:
         table.add_row(
             "clicks",
-            f"{clicks.clicks:,} on {clicks.clicked_links:,} of {clicks.links:,} links",
+            f"{clicks.clicks:,} unique on {clicks.clicked_links:,} of {clicks.links:,} links",
         )
     return table

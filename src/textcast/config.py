@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     """Sign-in attempts from one client address, on any accounts (successful ones too)."""
     api_rate_limit: str = "1200/minute"
     """Requests per API key (or per signed-in user)."""
+    link_rate_limit: str = "120/minute"
+    """Requests of short links (`/l/{code}`) per client address: generous, since the people
+    behind one mobile carrier's address may all open a campaign's link at once."""
     rate_limit_storage: str = "memory://"
     """Where the counters live: `memory://` (one process) or e.g. `redis://host:6379` (shared;
     needs the `redis` package)."""
@@ -178,7 +181,9 @@ class Settings(BaseSettings):
             raise ValueError("must list at least one keyword")
         return value
 
-    @field_validator("login_limit_per_account", "login_limit_per_ip", "api_rate_limit")
+    @field_validator(
+        "login_limit_per_account", "login_limit_per_ip", "api_rate_limit", "link_rate_limit"
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         from limits import parse

@@ -463,8 +463,24 @@ class Link(Base):
     message_id: Mapped[int | None] = mapped_column(BigId)
     url: Mapped[str] = mapped_column(Text)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
+    """Every request of `/l/{code}` (within the rate limit), bots and reloads included."""
+    unique_clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Visits: a client counts once per `links.VISIT_WINDOW` (what analytics show)."""
     first_click_at: Mapped[datetime | None]
     last_click_at: Mapped[datetime | None]
+
+
+class LinkVisit(Base):
+    """Who opened a short link lately, as a keyed hash of address and user agent, to count a
+    client once per window; forgotten when the window has passed."""
+
+    __tablename__ = "link_visits"
+
+    code: Mapped[str] = mapped_column(
+        String(16), ForeignKey("links.code", ondelete="CASCADE"), primary_key=True
+    )
+    visitor: Mapped[str] = mapped_column(String(32), primary_key=True)
+    counted_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Role(StrEnum):

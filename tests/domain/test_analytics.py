@@ -136,11 +136,19 @@ def campaign_id(database: Database) -> int:
         inbound(session, other, None, 10)
         inbound(session, None, "opt_out", 11)
 
-        for code, clicks in [("a1", 0), ("a2", 3), ("a3", 1), ("a4", 0)]:
+        for code, clicks, unique in [("a1", 0, 0), ("a2", 3, 2), ("a3", 1, 1), ("a4", 0, 0)]:
             session.add(
-                Link(code=code, campaign_id=campaign.id, url="https://x.test", clicks=clicks)
+                Link(
+                    code=code,
+                    campaign_id=campaign.id,
+                    url="https://x.test",
+                    clicks=clicks,
+                    unique_clicks=unique,
+                )
             )
-        session.add(Link(code="b1", campaign_id=other.id, url="https://y.test", clicks=7))
+        session.add(
+            Link(code="b1", campaign_id=other.id, url="https://y.test", clicks=7, unique_clicks=7)
+        )
         return campaign.id
 
 
@@ -261,7 +269,7 @@ def test_timeline_counts_per_minute_sent_and_settled(database: Database, campaig
 def test_clicks_count_the_campaign_links(database: Database, campaign_id: int) -> None:
     with database.read() as session:
         clicks = analytics.campaign_analytics(session, campaign_id).clicks
-    assert clicks == Clicks(links=4, clicked_links=2, clicks=4)
+    assert clicks == Clicks(links=4, clicked_links=2, clicks=3, requests=4)
 
 
 def test_a_campaign_without_messages_has_zeros_and_no_rate(database: Database) -> None:
@@ -275,7 +283,7 @@ def test_a_campaign_without_messages_has_zeros_and_no_rate(database: Database) -
     assert (result.failures, result.skipped, result.timeline) == ([], {}, [])
     assert result.replies == Replies(0, {}, 0)
     assert result.cost == Cost(None, None, 0.0, 0, 0)
-    assert result.clicks == Clicks(0, 0, 0)
+    assert result.clicks == Clicks(0, 0, 0, 0)
 
 
 def test_an_unknown_campaign_is_not_found(database: Database) -> None:

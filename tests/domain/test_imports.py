@@ -261,15 +261,78 @@ def test_rejected_rows_are_recorded_with_their_line_and_reason(
 def test_rejections_download_as_csv_and_formulas_are_defused(
     database: Database, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, 'phone\n"=HYPERLINK(""x"")"\n+33 6 12\n')
+    # Numbers too (`+33 6 12` and `-1+1` were left as they were): one rule for every cell.
+    path = write(tmp_path, 'phone\n"=HYPERLINK(""x"")"\n+33 6 12\n-1+1\n@SUM(1)\n')
     job = run(database, path)
     with database.read() as session:
         text = "".join(imports.rejections_csv(session, job.id))
     assert text.splitlines() == [
         "line,reason,value",
         '2,not a phone number,"\'=HYPERLINK(""x"")"',
-        "3,wrong length for its country,+33 6 12",
+        "3,wrong length for its country,'+33 6 12",
+        "4,not a phone number,'-1+1",
+        "5,not a phone number,'@SUM(1)",
     ]
+
+
+def test_cells_our_exports_quoted_import_as_they_were(database: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, "phone,first_name,note\n'+33612345678,'=Ana,'-gold\n")
+    job = run(database, path)
+    assert (job.created, job.rejected) == (1, 0)
+    contact = contacts(database)["+33612345678"]
+    assert (contact.first_name, contact.attributes) == ("=Ana", {"note": "-gold"})
+
+
+def test_a_row_with_an_oversized_value_is_rejected_and_the_others_imported(
+    database: Database, tmp_path: Path
+) -> None:
+    notes = "x" * 1_001
+    path = write(tmp_path, f"phone,notes\n0612345678,{notes}\n0612345679,{'y' * 1_000}\n")
+    job = run(database, path)
+    assert (job.created, job.rejected) == (1, 1)
+    assert rejections(database, job) == [
+        (2, "notes: 1,001 characters where at most 1,000 are allowed", "x" * 100)
+    ]
+    assert contacts(database)["+33612345679"].attributes == {"notes": "y" * 1_000}
+
+
+def test_files_with_other_columns_cannot_add_up_past_the_attribute_cap(
+    database: Database, tmp_path: Path
+) -> None:
+    def file_of(prefix: str) -> Path:
+        columns = [f"{prefix}{n}" for n in range(30)]
+        header = ",".join(["phone", *columns])
+        row = ",".join(["0612345678", *(["v"] * 30)])
+        return write(tmp_path, f"{header}\n{row}\n", f"{prefix}.csv")
+
+    assert run(database, file_of("a")).created == 1
+    second = run(database, file_of("b"))
+    assert (second.updated, second.rejected) == (0, 1)
+    assert rejections(database, second) == [
+        (
+            2,
+            "the contact would have 60 attributes with this row's, where at most 50 are allowed",
+            None,
+        )
+    ]
+    assert len(contacts(database)["+33612345678"].attributes) == 30
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        (",".join(["phone", *(f"c{n}" for n in range(51))]), "51 columns besides the number"),
+        ("phone," + "h" * 65, "the header of column 2 is over 64 characters"),
+    ],
+)
+def test_a_file_with_too_many_or_too_long_attribute_columns_is_refused(
+    database: Database, tmp_path: Path, header: str, problem: str
+) -> None:
+    path = write(tmp_path, f"{header}\n0612345678\n")
+    with database.write() as session, pytest.raises(InvalidInput) as refused:
+        imports.start_import(session, path=path, filename="c.csv", default_region="FR")
+    [found] = refused.value.problems
+    assert found.field == "file" and found.message.startswith(problem)
 
 
 def test_first_rejections_preview_the_report_by_line(database: Database, tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from textcast.db import Database
 from textcast.domain import links
 from textcast.domain.campaigns import new_reference
 from textcast.domain.outgoing import outgoing
-from textcast.models import Campaign, CampaignStatus, Link
+from textcast.models import Campaign, CampaignStatus, Link, LinkVisit, utcnow
 
 
 def test_codes_are_url_safe_random_and_sized() -> None:
@@ -88,24 +89,53 @@ def _stored(database: Database, code: str = "abcdEFGH") -> Link:
         return session.scalars(select(Link).where(Link.code == code)).one()
 
 
+ANA = links.visitor_of(b"key", "203.0.113.7", "Mozilla/5.0 (iPhone)")
+BOB = links.visitor_of(b"key", "198.51.100.2", "Mozilla/5.0 (Android)")
+
+
 def test_a_click_is_counted_and_gives_the_url(database: Database) -> None:
     _link(database)
     with database.write() as session:
-        assert links.record_click(session, "abcdEFGH") == "https://shop.example/spring"
+        assert links.record_click(session, "abcdEFGH", ANA) == "https://shop.example/spring"
     first = _stored(database)
-    assert first.clicks == 1
+    assert (first.clicks, first.unique_clicks) == (1, 1)
     assert first.first_click_at is not None and first.first_click_at == first.last_click_at
     with database.write() as session:
-        links.record_click(session, "abcdEFGH")
+        links.record_click(session, "abcdEFGH", ANA)
     second = _stored(database)
-    assert second.clicks == 2
+    assert (second.clicks, second.unique_clicks) == (2, 1)
     assert second.first_click_at == first.first_click_at
     assert second.last_click_at is not None and second.last_click_at > first.first_click_at
+
+
+def test_each_client_counts_once_per_window(database: Database) -> None:
+    _link(database)
+    for visitor in (ANA, ANA, BOB, ANA, BOB):
+        with database.write() as session:
+            links.record_click(session, "abcdEFGH", visitor)
+    assert (_stored(database).clicks, _stored(database).unique_clicks) == (5, 2)
+    with database.write() as session:  # an hour and a bit later
+        session.execute(
+            update(LinkVisit).values(counted_at=utcnow() - links.VISIT_WINDOW - timedelta(1))
+        )
+    with database.write() as session:
+        links.record_click(session, "abcdEFGH", ANA)
+    assert (_stored(database).clicks, _stored(database).unique_clicks) == (6, 3)
+    with database.read() as session:  # Bob's visit was forgotten with its window
+        assert session.scalars(select(LinkVisit.visitor)).all() == [ANA]
+
+
+def test_visitors_are_keyed_hashes_not_addresses() -> None:
+    assert len(ANA) == links.VISITOR_CHARS and "203.0.113.7" not in ANA
+    assert links.visitor_of(b"other key", "203.0.113.7", "Mozilla/5.0 (iPhone)") != ANA
+    assert links.visitor_of(b"key", "203.0.113.7", "curl/8.5") != ANA
 
 
 @pytest.mark.parametrize("code", ["abcdEFGh", "ABCDEFGH", "", "x" * 40])
 def test_an_unknown_code_gives_none_and_counts_nothing(database: Database, code: str) -> None:
     _link(database)
     with database.write() as session:
-        assert links.record_click(session, code) is None
+        assert links.record_click(session, code, ANA) is None
     assert _stored(database).clicks == 0
+    with database.read() as session:
+        assert session.scalars(select(LinkVisit)).all() == []

@@ -1,5 +1,6 @@
 import csv
 import io
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,10 +14,12 @@ from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain.campaigns import new_reference
 from textcast.models import (
+    AuditEntry,
     Campaign,
     CampaignStatus,
     InboundMessage,
     Link,
+    LinkVisit,
     Message,
     MessageStatus,
 )
@@ -89,7 +92,11 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
                     keyword=keyword,
                 )
             )
-        session.add(Link(code="c1", campaign_id=campaign_id, url="https://x.test", clicks=2))
+        session.add(
+            Link(
+                code="c1", campaign_id=campaign_id, url="https://x.test", clicks=2, unique_clicks=1
+            )
+        )
         session.add(Link(code="c2", campaign_id=campaign_id, url="https://x.test", clicks=0))
 
     answer = client.get(f"/api/v1/campaigns/{campaign_id}/analytics")
@@ -140,7 +147,7 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
             {"at": "2026-05-01T10:00:00Z", "sent": 3, "delivered": 0, "undelivered": 0},
             {"at": "2026-05-01T10:01:00Z", "sent": 0, "delivered": 2, "undelivered": 1},
         ],
-        "clicks": {"links": 2, "clicked_links": 1, "clicks": 2},
+        "clicks": {"links": 2, "clicked_links": 1, "clicks": 1, "requests": 2},
         "export_url": f"/api/v1/campaigns/{campaign_id}/export.csv",
     }
 
@@ -183,7 +190,39 @@ def test_export_streams_every_message_as_csv(client: TestClient, database: Datab
     assert rows[1][9] == "2026-05-01T10:00:00+00:00"
 
 
-def test_a_short_link_redirects_and_counts_each_click(
+def test_export_keeps_cells_from_running_as_spreadsheet_formulas(
+    client: TestClient, database: Database
+) -> None:
+    failed = {"status": MessageStatus.FAILED, "error": "=cmd|' /C calc'!A0"}
+    campaign_id = add_campaign(database, [failed, {"status": MessageStatus.FAILED, "error": "@x"}])
+
+    answer = client.get(f"/api/v1/campaigns/{campaign_id}/export.csv")
+
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [r["reason"] for r in rows] == ["'=cmd|' /C calc'!A0", "'@x"]
+    assert all(r["phone"].startswith("'+1") for r in rows)
+
+
+def test_an_export_re_imports_its_numbers_despite_the_quotes(
+    client: TestClient, database: Database
+) -> None:
+    campaign_id = add_campaign(database, [{"status": MessageStatus.DELIVERED}] * 3)
+    exported = client.get(f"/api/v1/campaigns/{campaign_id}/export.csv").content
+    files = {"file": ("export.csv", exported, "text/csv")}
+    job = client.post("/api/v1/imports", files=files, data={"default_region": "US"}).json()
+    deadline = time.monotonic() + 30
+    while job["status"] not in ("completed", "failed") and time.monotonic() < deadline:
+        time.sleep(0.02)
+        job = client.get(f"/api/v1/imports/{job['id']}").json()
+    assert (job["status"], job["created"], job["rejected"]) == ("completed", 3, 0)
+    with database.read() as session:
+        sent = set(session.scalars(select(Message.phone)))
+    imported = client.get("/api/v1/contacts").json()["items"]
+    assert {c["phone"] for c in imported} == sent
+    assert {c["attributes"]["status"] for c in imported} == {"delivered"}
+
+
+def test_a_short_link_redirects_and_counts_each_client_once(
     client: TestClient, database: Database
 ) -> None:
     campaign_id = add_campaign(database, [])
@@ -192,17 +231,38 @@ def test_a_short_link_redirects_and_counts_each_click(
             Link(code="Ab3dEf9h", campaign_id=campaign_id, url="https://shop.example/spring?a=1")
         )
 
-    for _ in range(2):
-        answer = client.get("/l/Ab3dEf9h", follow_redirects=False)
+    for agent in ("Mozilla/5.0 (iPhone)", "Mozilla/5.0 (iPhone)", "Slackbot-LinkExpanding"):
+        answer = client.get("/l/Ab3dEf9h", headers={"user-agent": agent}, follow_redirects=False)
         assert answer.status_code == 302
         assert answer.headers["location"] == "https://shop.example/spring?a=1"
         assert answer.headers["cache-control"] == "no-store"
 
     with database.read() as session:
         link = session.scalars(select(Link)).one()
-    assert link.clicks == 2
+    assert (link.clicks, link.unique_clicks) == (3, 2)
     clicks = client.get(f"/api/v1/campaigns/{campaign_id}/analytics").json()["clicks"]
-    assert clicks == {"links": 1, "clicked_links": 1, "clicks": 2}
+    assert clicks == {"links": 1, "clicked_links": 1, "clicks": 2, "requests": 3}
+
+
+def test_a_flood_of_short_link_requests_is_refused_before_the_database(
+    database_url: str, database: Database
+) -> None:
+    settings = load_settings(database_url=database_url, link_rate_limit="5/minute")
+    campaign_id = add_campaign(database, [])
+    with database.write() as session:
+        session.add(Link(code="Ab3dEf9h", campaign_id=campaign_id, url="https://shop.example/"))
+    with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        answers = [
+            client.get("/l/Ab3dEf9h", headers={"user-agent": f"bot/{n}"}, follow_redirects=False)
+            for n in range(20)
+        ]
+    assert [a.status_code for a in answers] == [302] * 5 + [429] * 15
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    with database.read() as session:
+        assert session.scalars(select(Link.clicks)).one() == 5
+        assert len(session.scalars(select(LinkVisit)).all()) == 5
+        throttled = session.scalars(select(AuditEntry).where(AuditEntry.action == "link.throttled"))
+        assert [entry.ip for entry in throttled] == ["testclient"]  # once, not 15 times
 
 
 @pytest.mark.parametrize("code", ["nope1234", "x" * 100])

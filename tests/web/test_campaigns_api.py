@@ -54,6 +54,35 @@ def test_a_400_names_every_bad_number_and_why(client: TestClient) -> None:
     assert client.get("/api/v1/campaigns/1").status_code == 404
 
 
+def test_thousands_of_bad_numbers_list_the_first_hundred_and_count_the_rest(
+    client: TestClient,
+) -> None:
+    bad = ["banana"] * 5_000
+    answer = client.post("/api/v1/campaigns", json={"name": "x", "body": "", "recipients": bad})
+    assert answer.status_code == 400
+    error = answer.json()
+    assert error["message"] == "5001 problem(s) in the request; the first 100 are listed"
+    assert error["problems"][0]["field"] == "body"  # what else is wrong is still said
+    assert error["problems"][-1] == {
+        "field": "recipients[98]",
+        "message": "not a phone number",
+        "value": "banana",
+    }
+    assert error["unlisted_problems"] == 4_901
+    assert len(answer.content) < 20_000
+
+
+def test_thousands_of_malformed_items_list_the_first_hundred(client: TestClient) -> None:
+    recipients = [n for n in range(3_000)]  # numbers where strings are expected
+    answer = client.post(
+        "/api/v1/campaigns", json={"name": "x", "body": "hi", "recipients": recipients}
+    )
+    assert answer.status_code == 400
+    error = answer.json()
+    assert len(error["problems"]) == 100 and error["unlisted_problems"] == 2_900
+    assert error["message"] == "3000 problem(s) in the request; the first 100 are listed"
+
+
 def test_schema_errors_are_400_naming_the_field(client: TestClient) -> None:
     answer = client.post("/api/v1/campaigns", json={"name": "x", "recipients": "+12015550100"})
     assert answer.status_code == 400

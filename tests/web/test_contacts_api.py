@@ -46,6 +46,50 @@ def test_create_read_update_and_search(client: TestClient) -> None:
     assert client.get("/api/v1/contacts/999").status_code == 404
 
 
+def test_search_finds_percent_and_underscore_as_themselves(client: TestClient) -> None:
+    _contact(client, numbers(1)[0], first_name="Ana", last_name="O'Brien")
+    _contact(client, numbers(2)[1], first_name="100%", last_name="a_b")
+    for term, expected in (
+        ("%", ["100%"]),
+        ("_", ["100%"]),
+        ("0%", ["100%"]),
+        ("a", ["Ana", "100%"]),
+    ):
+        found = client.get("/api/v1/contacts", params={"search": term}).json()["items"]
+        assert sorted(c["first_name"] for c in found) == sorted(expected), term
+
+
+def test_attributes_are_capped_in_count_name_and_size(client: TestClient) -> None:
+    phone = numbers(1)[0]
+    cases = [
+        ({f"a{n}": n for n in range(51)}, "attributes", "at most 50 attributes per contact"),
+        ({"k" * 65: "x"}, "attributes." + "k" * 64 + "…", "names have at most 64 characters"),
+        (
+            {"notes": "x" * 1_001},
+            "attributes.notes",
+            "1,001 characters where at most 1,000 are allowed",
+        ),
+    ]
+    for attributes, field, message in cases:
+        answer = client.post("/api/v1/contacts", json={"phone": phone, "attributes": attributes})
+        assert answer.status_code == 400, field
+        assert [(p["field"], p["message"]) for p in answer.json()["problems"]] == [(field, message)]
+    largest = {f"a{n}": "x" * 1_000 for n in range(50)} | {"k" * 64: "x"}
+    largest.pop("a0")
+    created = _contact(client, phone, attributes=largest)
+    assert created["attributes"] == largest
+
+
+def test_a_patch_cannot_grow_attributes_past_the_cap(client: TestClient) -> None:
+    contact = _contact(client, numbers(1)[0], attributes={f"a{n}": n for n in range(50)})
+    answer = client.patch(f"/api/v1/contacts/{contact['id']}", json={"attributes": {"b": 1}})
+    assert answer.status_code == 400
+    assert answer.json()["problems"][0]["field"] == "attributes"
+    swapped = {"a0": None, "b": 1}  # a null removes one, so there is room again
+    answer = client.patch(f"/api/v1/contacts/{contact['id']}", json={"attributes": swapped})
+    assert answer.status_code == 200 and len(answer.json()["attributes"]) == 50
+
+
 def test_bad_contact_fields_are_400_naming_them(client: TestClient) -> None:
     answer = client.post("/api/v1/contacts", json={"phone": "12", "time_zone": "Nowhere/Land"})
     assert answer.status_code == 400
@@ -66,10 +110,23 @@ def test_opt_out_then_consent_export_as_json_and_csv(client: TestClient) -> None
     exported = client.get(f"/api/v1/contacts/{contact['id']}/consent", params={"format": "csv"})
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert [(r["phone"], r["kind"]) for r in rows] == [
-        ("+33612345678", "opt_in"),
-        ("+33612345678", "opt_out"),
+    assert [(r["phone"], r["kind"]) for r in rows] == [  # quoted: see test below
+        ("'+33612345678", "opt_in"),
+        ("'+33612345678", "opt_out"),
     ]
+
+
+def test_consent_csv_keeps_evidence_from_running_as_spreadsheet_formulas(
+    client: TestClient,
+) -> None:
+    hostile = '=HYPERLINK("https://evil.example","Click")'
+    contact = _contact(client, "0612345678", consent_evidence=hostile)
+    client.post(f"/api/v1/contacts/{contact['id']}/opt-out", json={"evidence": "@SUM(1+1)"})
+    client.post(f"/api/v1/contacts/{contact['id']}/opt-in", json={"evidence": "\t-2+3"})
+    exported = client.get(f"/api/v1/contacts/{contact['id']}/consent", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["evidence"] for r in rows] == ["'" + hostile, "'@SUM(1+1)", "'\t-2+3"]
+    assert {r["phone"] for r in rows} == {"'+33612345678"}
 
 
 def test_lists_segments_and_a_campaign_aimed_at_them(client: TestClient) -> None:

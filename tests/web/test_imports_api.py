@@ -105,3 +105,15 @@ def test_an_upload_without_a_file_is_a_400(client: TestClient) -> None:
 def test_an_unknown_import_is_404(client: TestClient) -> None:
     assert client.get("/api/v1/imports/42").status_code == 404
     assert client.get("/api/v1/imports/42/rejections.csv").status_code == 404
+
+
+def test_rejections_csv_keeps_cells_from_running_as_spreadsheet_formulas(
+    client: TestClient,
+) -> None:
+    hostile = 'Mobile\n"=HYPERLINK(""https://evil.example"")"\n+1+1\n'
+    job = wait_until_done(client, upload(client, hostile.encode()).json()["id"])
+    report = client.get(job["rejections_url"])
+    assert report.text.splitlines()[1:] == [
+        '2,not a phone number,"\'=HYPERLINK(""https://evil.example"")"',
+        "3,not a phone number,'+1+1",
+    ]

@@ -17,7 +17,6 @@ Definitions:
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -31,6 +30,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from textcast.db import Database
 from textcast.domain.campaigns import get_campaign
 from textcast.domain.keywords import Keyword
+from textcast.domain.spreadsheets import SpreadsheetWriter
 from textcast.models import (
     Campaign,
     InboundMessage,
@@ -138,6 +138,9 @@ class Clicks:
     links: int
     clicked_links: int
     clicks: int
+    """Unique: a client once per `links.VISIT_WINDOW`."""
+    requests: int
+    """Every request of the links, reloads and repeated requests included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,14 +344,15 @@ def _minute(
 
 
 def _clicks(session: Session, campaign_id: int) -> Clicks:
-    links, clicked, clicks = session.execute(
+    links, clicked, clicks, requests = session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(case((Link.clicks > 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(Link.unique_clicks), 0),
             func.coalesce(func.sum(Link.clicks), 0),
         ).where(Link.campaign_id == campaign_id)
     ).one()
-    return Clicks(int(links), int(clicked), int(clicks))
+    return Clicks(int(links), int(clicked), int(clicks), int(requests))
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -357,7 +361,7 @@ def _clicks(session: Session, campaign_id: int) -> Clicks:
 def messages_csv(database: Database, campaign_id: int, *, page: int = EXPORT_PAGE) -> Iterator[str]:
     """Every message of the campaign as CSV (`EXPORT_COLUMNS`), one piece of text per page."""
     buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\n")
+    out = SpreadsheetWriter(buffer, lineterminator="\n")
     out.writerow(EXPORT_COLUMNS)
     with database.read() as session:
         first, last = session.execute(
@@ -421,16 +425,9 @@ def _export_row(
         status,
         "" if code is None else code,
         meaning,
-        _inert(error),
+        error or "",
         parts,
         batch_id or "",
         sent_at.isoformat() if sent_at else "",
         updated_at.isoformat(),
     )
-
-
-def _inert(text: str | None) -> str:
-    """Text a spreadsheet will not run as a formula (Sinch's error texts are not ours)."""
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text or ""

@@ -120,7 +120,7 @@ def create_campaign(
             if not template.is_static:
                 problems.extend(templates.unknown_fields(template, known_fields(session)))
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(problems, unlisted=parsed.unlisted_problems)
     campaign = Campaign(
         reference=new_reference(),
         name=draft.name.strip(),
@@ -423,6 +423,7 @@ def _launch_evaluated(
                 "message_id": ids.get(one.phone),
                 "url": url,
                 "clicks": 0,
+                "unique_clicks": 0,
             }
             for one in evaluated
             if not one.excluded

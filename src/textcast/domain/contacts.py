@@ -11,6 +11,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from textcast.domain import suppressions
+from textcast.domain.attributes import MAX_ATTRIBUTES, attribute_problems
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.domain.phones import InvalidPhone, country_of, normalise_phone
 from textcast.models import (
@@ -23,7 +24,6 @@ from textcast.models import (
 )
 
 MAX_NAME = 200
-MAX_ATTRIBUTES = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +100,7 @@ def _check(draft: ContactDraft) -> list[FieldProblem]:
         value = getattr(draft, name)
         if value is not None and len(value) > MAX_NAME:
             problems.append(FieldProblem(name, f"at most {MAX_NAME} characters"))
-    if len(draft.attributes) > MAX_ATTRIBUTES:
-        problems.append(FieldProblem("attributes", f"at most {MAX_ATTRIBUTES} keys"))
-    for key, value in draft.attributes.items():
-        if not isinstance(value, str | int | float | bool) and value is not None:
-            problems.append(
-                FieldProblem(f"attributes.{key}", "must be a string, number, boolean or null")
-            )
+    problems.extend(attribute_problems(draft.attributes))
     if draft.country is not None and draft.country.upper() not in phonenumbers.SUPPORTED_REGIONS:
         problems.append(FieldProblem("country", "not an ISO 3166 country code"))
     if draft.time_zone is not None and not _known_time_zone(draft.time_zone):
@@ -142,13 +136,23 @@ def update_contact(session: Session, contact_id: int, changes: dict[str, Any]) -
         country=changes.get("country"),
         time_zone=changes.get("time_zone"),
     )
-    if problems := _check(draft):
+    problems = _check(draft)
+    merged = {**contact.attributes, **draft.attributes}
+    attributes = {k: v for k, v in merged.items() if v is not None}
+    if len(attributes) > MAX_ATTRIBUTES and not problems:
+        problems.append(
+            FieldProblem(
+                "attributes",
+                f"at most {MAX_ATTRIBUTES} attributes per contact: this one would have "
+                f"{len(attributes)} (a null value removes one)",
+            )
+        )
+    if problems:
         raise InvalidInput(problems)
     contact.first_name = draft.first_name
     contact.last_name = draft.last_name
     if "attributes" in changes:
-        merged = {**contact.attributes, **draft.attributes}
-        contact.attributes = {k: v for k, v in merged.items() if v is not None}
+        contact.attributes = attributes
     if draft.country is not None:
         contact.country = draft.country.upper()
     if "time_zone" in changes:
@@ -158,12 +162,13 @@ def update_contact(session: Session, contact_id: int, changes: dict[str, Any]) -
 
 def filtered(query: Select[Any], where: ContactFilter) -> Select[Any]:
     if where.search:
-        pattern = f"%{where.search.strip().lower()}%"
+        # autoescape: a `%` or `_` searched for is that character, not LIKE's wildcard.
+        term = where.search.strip()
         query = query.where(
             or_(
-                Contact.phone.contains(where.search.strip().replace(" ", "")),
-                Contact.first_name.ilike(pattern),
-                Contact.last_name.ilike(pattern),
+                Contact.phone.contains(term.replace(" ", ""), autoescape=True),
+                Contact.first_name.icontains(term, autoescape=True),
+                Contact.last_name.icontains(term, autoescape=True),
             )
         )
     if where.status is not None:

@@ -13,7 +13,9 @@ Rules (the README's "Importing contacts" says the same to users):
 - Names: first_name/firstname/prénom/given name…, last_name/surname/nom…; a lone `name` column is
   kept whole as first_name (splitting names is guesswork: Maria de la Cruz, Nguyễn Văn An).
 - Every other column is an attribute, keyed by its header in snake case (`Loyalty Points` →
-  `loyalty_points`), or `column_<n>` without a header. Empty cells are left out.
+  `loyalty_points`), or `column_<n>` without a header. Empty cells are left out. At most 50
+  such columns, headers of at most 64 characters (the file is refused otherwise); a row with a
+  value over 1,000 characters is rejected, with the column named.
 
 Neither this module nor import_workers imports SQLAlchemy or the models, so import worker
 processes stay small.
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from textcast.domain.attributes import MAX_ATTRIBUTES, MAX_KEY_CHARS
 from textcast.domain.phones import InvalidPhone, read_phone
 
 if TYPE_CHECKING:
@@ -245,7 +248,21 @@ def _map_columns(header: list[str] | None, data: list[list[str]], default_region
             key += "_2"
         used.add(key)
         attributes.append((i, key))
+    _check_attribute_columns(attributes)
     return Columns(phone, first, last, tuple(attributes), width)
+
+
+def _check_attribute_columns(columns: list[tuple[int, str]]) -> None:
+    if len(columns) > MAX_ATTRIBUTES:
+        raise CsvProblem(
+            f"{len(columns)} columns besides the number and names, where contacts have at most "
+            f"{MAX_ATTRIBUTES} attributes: remove the columns you do not need"
+        )
+    for index, key in columns:
+        if len(key) > MAX_KEY_CHARS:
+            raise CsvProblem(
+                f"the header of column {index + 1} is over {MAX_KEY_CHARS} characters: shorten it"
+            )
 
 
 def _valid_share(data: list[list[str]], index: int, default_region: str) -> tuple[int, int]:

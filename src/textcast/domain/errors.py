@@ -17,10 +17,24 @@ class DomainError(Exception):
     pass
 
 
+MAX_LISTED_PROBLEMS = 100
+"""Problems listed in one error at most; the rest are counted. A campaign of 50,000 bad
+numbers made a 1.5 MB answer, and nobody reads past the first screen of it."""
+
+
 class InvalidInput(DomainError):
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
-        self.problems = problems
+    """Bad input: the first `MAX_LISTED_PROBLEMS` problems, and how many more were found
+    (`unlisted`, plus any beyond the cap in `problems`)."""
+
+    def __init__(self, problems: list[FieldProblem], *, unlisted: int = 0) -> None:
+        self.problems = problems[:MAX_LISTED_PROBLEMS]
+        self.unlisted = unlisted + len(problems) - len(self.problems)
+        listed = "; ".join(f"{p.field}: {p.message}" for p in self.problems)
+        super().__init__(listed + (f"; and {self.unlisted} more" if self.unlisted else ""))
+
+    @property
+    def count(self) -> int:
+        return len(self.problems) + self.unlisted
 
 
 class NotFound(DomainError):

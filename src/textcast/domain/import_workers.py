@@ -22,11 +22,15 @@ from collections import deque
 from json.encoder import encode_basestring_ascii as encode_string
 from typing import IO, Any, cast
 
+from textcast.domain.attributes import MAX_VALUE_CHARS as MAX_ATTRIBUTE_CHARS
+from textcast.domain.attributes import value_too_long
 from textcast.domain.csv_reading import Columns
 from textcast.domain.number_hashes import NumberHasher
 from textcast.domain.phones import InvalidPhone, read_phone
+from textcast.domain.spreadsheets import original_cell
 
 MAX_VALUE_CHARS = 100
+"""Of a rejected row's value kept to show in the rejections."""
 MAX_NAME_CHARS = 200
 
 Accepted = tuple[str, str | None, str | None, str, str | None, str | None, str]
@@ -60,9 +64,14 @@ def read_contacts(
             reason = "no phone number" if str(exc) == "empty" else str(exc)
             append((reason, raw.strip()[:MAX_VALUE_CHARS] or None))
             continue
+        if max(map(len, fields)) > MAX_ATTRIBUTE_CHARS and (
+            oversized := _oversized(fields, columns.attributes)
+        ):
+            append(oversized)
+            continue
         digest = hash_of(e164)  # as domain.suppressions keeps opted-out numbers
         pairs = [
-            key + encode_string(value)
+            key + encode_string(original_cell(value) if value[0] == "'" else value)
             for index, key in keys
             if index < size and (value := fields[index].strip())
         ]
@@ -72,10 +81,17 @@ def read_contacts(
     return results
 
 
+def _oversized(fields: list[str], columns: tuple[tuple[int, str], ...]) -> Rejected | None:
+    for index, key in columns:
+        if index < len(fields) and len(value := fields[index].strip()) > MAX_ATTRIBUTE_CHARS:
+            return f"{key}: {value_too_long(len(value))}", value[:MAX_VALUE_CHARS]
+    return None
+
+
 def _name(fields: list[str], index: int | None, size: int) -> str | None:
     if index is None or index >= size:
         return None
-    return fields[index].strip()[:MAX_NAME_CHARS] or None
+    return original_cell(fields[index].strip())[:MAX_NAME_CHARS] or None
 
 
 class WorkerStopped(RuntimeError):

@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect, Table, update
 
+from textcast.domain.attributes import MAX_ATTRIBUTES
 from textcast.domain.import_workers import Accepted, RowResult
 from textcast.models import ConsentKind, Contact, ContactStatus, ImportJob, utcnow
 
@@ -254,11 +255,23 @@ class ChunkWriter:
             if self._seen(contact_id):
                 progress.duplicates += 1
                 continue
+            line, (_, country, zone, digest, first, last, attributes) = valid[found[1]]
+            old_attributes = sql.loads(found[5]) or {}
+            merged_attributes = {**old_attributes, **json.loads(attributes)}
+            if len(merged_attributes) > MAX_ATTRIBUTES:
+                # Each file is capped, but files with other columns would add up without end.
+                reason = (
+                    f"the contact would have {len(merged_attributes)} attributes with this "
+                    f"row's, where at most {MAX_ATTRIBUTES} are allowed"
+                )
+                rejections.append((self.import_id, line, reason, None))
+                continue
             self._remember(contact_id)
             members.append(contact_id)
-            line, (_, country, zone, digest, first, last, attributes) = valid[found[1]]
             opted_out = digest in suppressed or found[2] == _UNSUBSCRIBED
-            merged = _merge(found, first, last, attributes, country, zone, opted_out, sql)
+            merged = _merge(
+                found, first, last, (old_attributes, merged_attributes), country, zone, opted_out
+            )
             if merged is not None:
                 changed.append((*merged, stamp, contact_id))
             if opted_out:
@@ -313,18 +326,16 @@ def _merge(
     found: Any,
     first: str | None,
     last: str | None,
-    attributes: str,
+    attributes: tuple[dict[str, Any], dict[str, Any]],
     country: str | None,
     zone: str | None,
     opted_out: bool,
-    sql: _Statements,
 ) -> tuple[Any, ...] | None:
-    """SET values for an existing contact (names, attributes, country, zone, status), or None
-    when the file changes nothing. Country and time zone are only filled in: they may have
-    been set by hand."""
-    _, _, status, old_first, old_last, old_attributes, old_country, old_zone = found
-    old = sql.loads(old_attributes) or {}
-    merged = {**old, **json.loads(attributes)}
+    """SET values for an existing contact (names, attributes as they were and as merged,
+    country, zone, status), or None when the file changes nothing. Country and time zone are
+    only filled in: they may have been set by hand."""
+    _, _, status, old_first, old_last, _, old_country, old_zone = found
+    old, merged = attributes
     after = (
         first or old_first,
         last or old_last,

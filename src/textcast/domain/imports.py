@@ -18,12 +18,10 @@ file and line. A number seen again later in the file counts as a duplicate; its 
 from __future__ import annotations
 
 import contextlib
-import csv
 import gc
 import io
 import logging
 import os
-import re
 import threading
 import traceback
 from collections import deque
@@ -43,6 +41,7 @@ from textcast.domain.errors import FieldProblem, InvalidInput, NotFound
 from textcast.domain.import_workers import RowReaders, RowResult, WorkerStopped, read_contacts
 from textcast.domain.import_writing import ChunkWriter
 from textcast.domain.import_writing import Progress as Progress
+from textcast.domain.spreadsheets import SpreadsheetWriter
 from textcast.models import ImportJob, ImportRejection, ImportStatus, utcnow
 
 log = logging.getLogger("textcast.imports")
@@ -130,7 +129,7 @@ def rejections_csv(session: Session, import_id: int, *, page: int = 5_000) -> It
     """The rejected rows as CSV (`line,reason,value`), a page of rows per piece of text."""
     get_import(session, import_id)
     buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\n")
+    out = SpreadsheetWriter(buffer, lineterminator="\n")
     out.writerow(["line", "reason", "value"])
     after = 0
     while True:
@@ -142,24 +141,13 @@ def rejections_csv(session: Session, import_id: int, *, page: int = 5_000) -> It
                 .limit(page)
             )
         )
-        out.writerows((line, reason, _inert(value)) for line, reason, value in rows)
+        out.writerows((line, reason, value or "") for line, reason, value in rows)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
         if len(rows) < page:
             return
         after = rows[-1].line
-
-
-_SPREADSHEET_FORMULA = re.compile(r"[=@\t\r]|[+-].*[^\d\s().+/-]")
-
-
-def _inert(value: str | None) -> str:
-    """A value a spreadsheet will not run as a formula (`=HYPERLINK(…)`); numbers like
-    +33 6 12 34 56 78 stay as they are."""
-    if value and _SPREADSHEET_FORMULA.match(value):
-        return "'" + value
-    return value or ""
 
 
 # -- running ------------------------------------------------------------------------------------

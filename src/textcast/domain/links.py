@@ -1,5 +1,8 @@
 """Short links: the URLs of a body, a code per recipient, and the clicks on `/l/{code}`.
 
+Clicks are counted twice: every request (`clicks`), and once per client per `VISIT_WINDOW`
+(`unique_clicks`, what analytics show).
+
 What counts as a URL in a body: `http://` or `https://` (any case) followed by everything up
 to whitespace, `<`, `>`, `"`, or a merge field's brace. Then punctuation that ends a sentence
 around the link is given back to the text: trailing `.`, `,`, `;`, `:`, `!`, `?`, `'`, and a
@@ -10,14 +13,18 @@ closing `)` or `]` that has no opening partner inside the URL. So in
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 import string
+from datetime import timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from textcast.models import Link, utcnow
+from textcast.models import Link, LinkVisit, utcnow
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 """URL-safe, and nothing a phone could take for punctuation ending the link."""
@@ -26,6 +33,10 @@ CODE_CHARS = 8
 MAX_CODE_CHARS = 16
 """The column's width: a longer path, like one with other characters than the alphabet's,
 can be answered 404 without asking the database."""
+VISIT_WINDOW = timedelta(hours=1)
+"""A client (address and user agent) clicking a link again within this time is not a new
+visit: reloads, a link preview fetched then opened, or a flood from one client count once."""
+VISITOR_CHARS = 32
 LINK_FIELD = "link"
 """Short links become the Sinch placeholders `${link.0}`, `${link.1}`, ... in order."""
 
@@ -51,8 +62,15 @@ def find_urls(body: str) -> list[str]:
     return list(found)
 
 
-def record_click(session: Session, code: str) -> str | None:
-    """Count a click on `code`; its target URL, or None for a code we never made."""
+def visitor_of(secret: bytes, address: str, user_agent: str) -> str:
+    """Who clicked, as far as counting needs to know: a keyed hash, never the address itself."""
+    client = f"{address}\n{user_agent}".encode()
+    return hmac.new(secret, client, hashlib.sha256).hexdigest()[:VISITOR_CHARS]
+
+
+def record_click(session: Session, code: str, visitor: str) -> str | None:
+    """Count a click on `code`, as a unique one when `visitor` has not been counted on it
+    within `VISIT_WINDOW`; its target URL, or None for a code we never made."""
     if len(code) > MAX_CODE_CHARS or not _CODE_SET.issuperset(code):
         return None
     now = utcnow()
@@ -67,6 +85,24 @@ def record_click(session: Session, code: str) -> str | None:
         .returning(Link.url)
         .execution_options(synchronize_session=False)
     )
+    if url is None:
+        return None
+    # Visitors are kept for one window only, so the table holds the last hour's clients.
+    session.execute(delete(LinkVisit).where(LinkVisit.counted_at < now - VISIT_WINDOW))
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    new_visit = session.scalar(
+        insert(LinkVisit)
+        .values(code=code, visitor=visitor, counted_at=now)
+        .on_conflict_do_nothing(index_elements=["code", "visitor"])
+        .returning(LinkVisit.code)
+    )
+    if new_visit is not None:
+        session.execute(
+            update(Link)
+            .where(Link.code == code)
+            .values(unique_clicks=Link.unique_clicks + 1)
+            .execution_options(synchronize_session=False)
+        )
     return url
 
 

@@ -27,7 +27,7 @@ from phonenumbers import (
 )
 from phonenumbers import timezone as number_time_zones
 
-from textcast.domain.errors import FieldProblem
+from textcast.domain.errors import MAX_LISTED_PROBLEMS, FieldProblem
 
 _PARSE_REASONS = {
     NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
@@ -393,30 +393,34 @@ class ParsedNumbers:
     numbers: list[str]
     """Valid E.164 numbers, first occurrence order, duplicates collapsed."""
     problems: list[FieldProblem]
+    """The first `MAX_LISTED_PROBLEMS`; `unlisted_problems` counts the others."""
     duplicates: int
+    unlisted_problems: int = 0
 
 
 def parse_numbers(raw_numbers: Iterable[object], field: str, default_region: str) -> ParsedNumbers:
     numbers: list[str] = []
     seen: set[str] = set()
     problems: list[FieldProblem] = []
-    duplicates = 0
+    duplicates = unlisted = 0
     for index, raw in enumerate(raw_numbers):
-        where = f"{field}[{index}]"
-        if not isinstance(raw, str):
-            problems.append(FieldProblem(where, "must be a string", None))
-            continue
         try:
+            if not isinstance(raw, str):
+                raise InvalidPhone("must be a string")
             e164 = normalise_phone(raw, default_region)
         except InvalidPhone as exc:
-            problems.append(FieldProblem(where, str(exc), raw[:40]))
+            if len(problems) < MAX_LISTED_PROBLEMS:
+                value = raw[:40] if isinstance(raw, str) else None
+                problems.append(FieldProblem(f"{field}[{index}]", str(exc), value))
+            else:
+                unlisted += 1
             continue
         if e164 in seen:
             duplicates += 1
             continue
         seen.add(e164)
         numbers.append(e164)
-    return ParsedNumbers(numbers, problems, duplicates)
+    return ParsedNumbers(numbers, problems, duplicates, unlisted)
 
 
 def mask_phone(number: str) -> str:

@@ -39,10 +39,11 @@ from textcast.web.api import (
 )
 from textcast.web.auth import AdminOnlyUnder
 from textcast.web.dashboard import install_dashboard
+from textcast.web.docs import ASSETS as DOCS_ASSETS
 from textcast.web.docs import install_docs
 from textcast.web.errors import document_problems, install_error_handlers
 from textcast.web.rate_limits import RateLimits
-from textcast.web.security import BodyLimit, SecurityHeaders
+from textcast.web.security import BodyLimit, RelativeRedirects, SecurityHeaders
 from textcast.web.webhooks import (
     DELIVERY_REPORTS,
     INBOUND,
@@ -129,7 +130,8 @@ def create_app(
         large_limit=settings.max_import_bytes,
         large_paths=(imports.router.prefix,),
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RelativeRedirects)
+    app.add_middleware(SecurityHeaders, cacheable=("/static/", f"{DOCS_ASSETS}/"))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
     install_docs(app)

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from textcast.domain.errors import (
+    MAX_LISTED_PROBLEMS,
     Conflict,
     FieldProblem,
     Forbidden,
@@ -39,7 +40,11 @@ class ErrorOut(BaseModel):
     )
     message: str
     problems: list[FieldProblemOut] | None = Field(
-        default=None, description="400 only: every field at fault, and why."
+        default=None,
+        description="400 only: the fields at fault, and why (the first 100 problems).",
+    )
+    unlisted_problems: int | None = Field(
+        default=None, description="400 only: problems found beyond those listed, if any."
     )
 
 
@@ -93,35 +98,51 @@ def _documented(status: int) -> dict[str, Any]:
 
 
 def problem_response(
-    status: int, error: str, message: str, problems: list[FieldProblem] | None = None
+    status: int,
+    error: str,
+    message: str,
+    problems: list[FieldProblem] | None = None,
+    *,
+    unlisted: int = 0,
 ) -> JSONResponse:
     content: dict[str, object] = {"error": error, "message": message}
     if problems is not None:
+        listed = problems[:MAX_LISTED_PROBLEMS]
         content["problems"] = [
             {
                 "field": p.field,
                 "message": p.message,
                 **({"value": p.value} if p.value is not None else {}),
             }
-            for p in problems
+            for p in listed
         ]
+        if unlisted := unlisted + len(problems) - len(listed):
+            content["unlisted_problems"] = unlisted
     return JSONResponse(content, status_code=status)
+
+
+def _problems_found(count: int, unlisted: int) -> str:
+    if unlisted:
+        return f"{count} problem(s) in the request; the first {count - unlisted} are listed"
+    return f"{count} problem(s) in the request"
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
-        count = len(exc.problems)
-        return problem_response(
-            400, "invalid_input", f"{count} problem(s) in the request", exc.problems
-        )
+        message = _problems_found(exc.count, exc.unlisted)
+        return problem_response(400, "invalid_input", message, exc.problems, unlisted=exc.unlisted)
 
     @app.exception_handler(RequestValidationError)
     async def _malformed(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [FieldProblem(_location(error["loc"]), error["msg"]) for error in exc.errors()]
-        return problem_response(
-            400, "invalid_input", f"{len(problems)} problem(s) in the request", problems
-        )
+        errors = exc.errors()
+        problems = [
+            FieldProblem(_location(error["loc"]), error["msg"])
+            for error in errors[:MAX_LISTED_PROBLEMS]
+        ]
+        unlisted = len(errors) - len(problems)
+        message = _problems_found(len(errors), unlisted)
+        return problem_response(400, "invalid_input", message, problems, unlisted=unlisted)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

@@ -1,12 +1,16 @@
-"""`/l/{code}`: a recipient's short link, counted, then redirected to its URL."""
+"""`/l/{code}`: a recipient's short link, counted, then redirected to its URL; rate-limited per
+client address (`LINK_RATE_LIMIT`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from textcast.domain import links
-from textcast.web.deps import DatabaseDep
+from textcast.domain import audit, links
+from textcast.domain.audit import Actor
+from textcast.domain.errors import TooManyRequests
+from textcast.web.auth import client_ip, rate_limits
+from textcast.web.deps import RuntimeDep
 
 router = APIRouter(tags=["links"])
 
@@ -18,11 +22,24 @@ _NO_STORE = {"cache-control": "no-store"}
     "/l/{code}",
     response_class=RedirectResponse,
     status_code=302,
-    responses={404: {"content": {"text/plain": {}}, "description": "No such link."}},
+    responses={
+        404: {"content": {"text/plain": {}}, "description": "No such link."},
+        429: {"description": "Too many requests from this address: retry after `Retry-After`."},
+    },
 )
-def follow_link(code: str, database: DatabaseDep) -> Response:
-    with database.write() as session:
-        url = links.record_click(session, code)
+def follow_link(code: str, request: Request, runtime: RuntimeDep) -> Response:
+    address = client_ip(request)
+    limits = rate_limits(request)
+    try:  # before the database: a flood from one address writes one audit entry an hour
+        limits.hit_link(address)
+    except TooManyRequests:
+        if limits.first_link_refusal(address):
+            with runtime.database.write() as session:
+                audit.record(session, Actor("anonymous", ip=address), "link.throttled")
+        raise
+    visitor = links.visitor_of(runtime.secret, address, request.headers.get("user-agent", ""))
+    with runtime.database.write() as session:
+        url = links.record_click(session, code, visitor)
     if url is None:
         return PlainTextResponse("This link does not exist.", status_code=404, headers=_NO_STORE)
     return RedirectResponse(url, status_code=302, headers=_NO_STORE)

@@ -1,5 +1,5 @@
 """Request limits: sign-in attempts per address, per account and address, and per account;
-requests per caller.
+requests per caller; short links per address.
 
 Counters live in `RATE_LIMIT_STORAGE`: process memory by default (one node), or a shared
 store such as Redis when several nodes serve the API.
@@ -34,6 +34,8 @@ class RateLimits:
         self.login_account = parse(settings.login_limit_per_account)
         self.login_ip = parse(settings.login_limit_per_ip)
         self.api = parse(settings.api_rate_limit)
+        self.link = parse(settings.link_rate_limit)
+        self.once_an_hour = parse("1/hour")
 
     def admit_sign_in(self, email: str, ip: str) -> SignInAttempt:
         """Count a sign-in attempt before its password is checked, or refuse it.
@@ -69,6 +71,17 @@ class RateLimits:
             raise TooManyRequests(
                 f"rate limit of {self.api} reached", self._wait(self.api, "api", caller)
             )
+
+    def hit_link(self, address: str) -> None:
+        if not self._limiter.hit(self.link, "link", address):
+            raise TooManyRequests(
+                "too many requests for short links from your address; try again shortly",
+                self._wait(self.link, "link", address),
+            )
+
+    def first_link_refusal(self, address: str) -> bool:
+        """True once per address per hour: a flood is audited once, not once per request."""
+        return self._limiter.hit(self.once_an_hour, "link-refused", address)
 
     def _wait(self, item: RateLimitItem, *identifiers: str) -> float:
         reset = self._limiter.get_window_stats(item, *identifiers).reset_time

@@ -7,6 +7,7 @@ webhooks are answered before them and cap their own bodies).
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,7 +36,46 @@ SECURITY_HEADERS = [
 ]
 
 
+NO_STORE = (b"cache-control", b"no-store")
+"""Pages and answers carry numbers, names and messages: no browser or proxy keeps a copy."""
+
+
 class SecurityHeaders:
+    """`SECURITY_HEADERS` on every answer, and `NO_STORE` on all but the `cacheable` paths
+    (static assets, the same for everyone) unless the answer chose its own cache-control."""
+
+    def __init__(self, app: ASGIApp, *, cacheable: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.cacheable = cacheable
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        defaults = SECURITY_HEADERS
+        if not scope["path"].startswith(self.cacheable):
+            defaults = [*SECURITY_HEADERS, NO_STORE]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in defaults if k not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class RelativeRedirects:
+    """Redirects to this site say where by path alone, whatever Host the request claimed.
+
+    Starlette's trailing-slash redirect (`/contacts/` to `/contacts`) is absolute, built from
+    the request's Host header: a spoofed Host came back as `Location: http://evil.example/…`,
+    and a cache or a proxy that keys on the path alone could hand that to everyone. A relative
+    Location is resolved by the browser against the address it really used, so it stays right
+    behind any proxy, on `make run`'s localhost and in tests, without a list of trusted hosts.
+    Redirects elsewhere (a short link's target) are left as they are."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -43,15 +83,26 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        host = (Headers(scope=scope).get("host") or "").lower()
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
+        async def relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                message["headers"] = [
+                    (name, _on_this_site(value, host) if name.lower() == b"location" else value)
+                    for name, value in message.get("headers", [])
+                ]
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, receive, relative)
+
+
+def _on_this_site(location: bytes, host: str) -> bytes:
+    url = urlsplit(location.decode("latin-1"))
+    if not url.scheme or url.netloc.lower() != host:
+        return location
+    # One leading slash: `//evil.example` would be another site's address again.
+    path = "/" + url.path.lstrip("/\\")
+    return (path + (f"?{url.query}" if url.query else "")).encode("latin-1")
 
 
 class BodyTooLarge(Exception):

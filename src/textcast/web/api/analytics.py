@@ -81,7 +81,10 @@ class MinuteOut(_FromDomain):
 class ClicksOut(_FromDomain):
     links: int = Field(description="Short links made (one per URL per recipient).")
     clicked_links: int = Field(description="Short links clicked at least once.")
-    clicks: int
+    clicks: int = Field(
+        description="Unique clicks: a client (address and browser) counts once per hour per link."
+    )
+    requests: int = Field(description="Every request of the links, reloads and repeats included.")
 
 
 class AnalyticsOut(BaseModel):

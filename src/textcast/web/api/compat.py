@@ -59,7 +59,8 @@ def send(payload: TutorialSendIn, runtime: RuntimeDep, principal: Sender) -> Tut
             [
                 FieldProblem("message" if p.field == "body" else p.field, p.message, p.value)
                 for p in exc.problems
-            ]
+            ],
+            unlisted=exc.unlisted,
         ) from None
     runtime.wake_dispatcher()
     return TutorialSendOut(

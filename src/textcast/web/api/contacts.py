@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 from datetime import datetime
@@ -16,6 +15,7 @@ from textcast.domain.audit import Actor
 from textcast.domain.contacts import ContactDraft, ContactFilter
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.domain.permissions import Permission
+from textcast.domain.spreadsheets import SpreadsheetWriter
 from textcast.models import ConsentEvent, Contact, ContactStatus
 from textcast.web.api.ids import MAX_ID, Id
 from textcast.web.api.inputs import Input, NoNul
@@ -195,7 +195,7 @@ def consent_history(
     if format == "json":
         return events
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SpreadsheetWriter(buffer)
     writer.writerow(["phone", *ConsentEventOut.model_fields])
     for event in events:
         writer.writerow([contact.phone, *event.model_dump(mode="json").values()])
