@@ -6,7 +6,7 @@ from textcast.db import Database
 from textcast.domain import campaigns, consent, contacts, lists, outbox, segments
 from textcast.domain.contacts import ContactDraft
 from textcast.domain.errors import InvalidInput
-from textcast.models import Message, MessageStatus
+from textcast.models import Contact, Message, MessageStatus
 
 KEY = b"test-key"
 
@@ -56,6 +56,22 @@ def test_a_campaign_targets_lists_segments_and_numbers_once_each(database: Datab
         ),
     )
     assert audience == set(phones)
+
+
+def test_contains_matches_percent_and_underscore_as_themselves(database: Database) -> None:
+    phones = numbers(3)
+    _contacts(
+        database,
+        [(phones[0], {"code": "50%_off"}), (phones[1], {"code": "50 off"}), (phones[2], {})],
+    )
+    with database.write() as session:
+        for value, expected in (("%", {phones[0]}), ("_", {phones[0]}), ("50", set(phones[:2]))):
+            rules = {"conditions": [{"field": "attributes.code", "op": "contains", "value": value}]}
+            segment = segments.create_segment(session, f"has {value}", rules)
+            members = set(
+                session.scalars(select(Contact.phone).where(segments.condition_sql(segment.rules)))
+            )
+            assert members == expected, value
 
 
 def test_opted_out_contacts_are_left_out_at_launch(database: Database) -> None:

@@ -239,7 +239,7 @@ def _condition(condition: dict[str, Any]) -> ColumnElement[bool]:
         if op == "not_exists":
             return text.is_(None)
         if op == "contains":
-            return text.contains(str(value))
+            return text.contains(str(value), autoescape=True)  # % and _ as themselves
         return _compare(text, op, [str(v) for v in value] if op.endswith("in") else str(value))
     if field == "country":
         upper = [str(v).upper() for v in value] if op.endswith("in") else str(value).upper()
