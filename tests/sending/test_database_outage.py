@@ -4,9 +4,11 @@ campaign by itself, every recipient texted exactly once (issue 12, item 6)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 
+import pytest
 from sqlalchemy import func, select
 from tests.factories import numbers
 from tests.sending.outage import PostgresProxy, sqlite_write_outage
@@ -15,6 +17,7 @@ from tests.sending.stack import sending_stack
 from textcast.db import Database
 from textcast.domain import campaigns
 from textcast.models import Batch, BatchState, Campaign, CampaignStatus, Message, MessageStatus
+from textcast.sending.leadership import DispatcherLock
 from textcast.simulator import Faults, RunningSimulator, SimulatorConfig
 
 RECIPIENTS = 4000
@@ -110,3 +113,84 @@ def test_a_database_outage_mid_campaign_ends_with_everyone_texted_once_without_a
         )
     assert statuses == {MessageStatus.ACCEPTED: RECIPIENTS}
     assert batches == {BatchState.ACCEPTED: ledger.batches}
+
+
+def _batches_in(database: Database, state: BatchState) -> int:
+    with database.read() as session:
+        count = session.scalar(select(func.count()).select_from(Batch).where(Batch.state == state))
+        return count or 0
+
+
+def test_retries_that_come_due_during_an_outage_are_sent_once_it_ends(
+    database: Database, database_url: str, engine_name: str
+) -> None:
+    recipients = numbers(1000)
+    # Sinch answers 429 to everything at first: batches wait in `retry`, due within seconds.
+    unavailable = SimulatorConfig(faults=Faults(error_429=1.0, retry_after=0.0), seed=12)
+    with (
+        _outage_switch(database_url, engine_name) as (app_url, outage),
+        # One slot: the batch whose 429 cannot be recorded is the only one in flight.
+        sending_stack(
+            app_url,
+            unavailable,
+            batch_size=BATCH_SIZE,
+            delivery_report="none",
+            dispatcher_concurrency=1,
+        ) as stack,
+    ):
+        campaign_id = _launch(database, recipients)
+        deadline = time.monotonic() + 30
+        while _batches_in(database, BatchState.RETRY) < 3:
+            assert time.monotonic() < deadline, "no batch went to retry"
+            time.sleep(0.05)
+        with outage():
+            stack.simulator.set_faults(Faults())  # Sinch is back, the database is not
+        _wait_until_completed(database, campaign_id, timeout=45)
+        ledger = stack.simulator.ledger(full=True)
+
+    assert ledger.duplicates == {}
+    assert ledger.accepted_recipients == ledger.distinct_recipients == len(recipients)
+
+
+def _wait_for_log(caplog: pytest.LogCaptureFixture, words: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(words in record.getMessage() for record in caplog.records):
+        assert time.monotonic() < deadline, f"no log line saying {words!r}"
+        time.sleep(0.05)
+
+
+def test_a_leader_whose_lock_went_with_its_connection_stands_by_while_another_holds_it(
+    database: Database, database_url: str, engine_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if engine_name != "postgresql":
+        pytest.skip("SQLite's dispatcher lock is a file of this process: no connection to lose")
+    caplog.set_level(logging.INFO, logger="textcast.dispatcher")
+    proxy = PostgresProxy(database_url)
+    rival = Database(database_url)
+    rival_lock = DispatcherLock(rival)
+    try:
+        with sending_stack(
+            proxy.url, SimulatorConfig(seed=12), batch_size=BATCH_SIZE, delivery_report="none"
+        ) as stack:
+            _wait_until_completed(database, _launch(database, numbers(300)), timeout=30)
+            with proxy.outage(3.0):
+                # The server ends the cut session, and its advisory lock with it.
+                deadline = time.monotonic() + 10
+                while not rival_lock.try_acquire():
+                    assert time.monotonic() < deadline, "the cut session kept the lock"
+                    time.sleep(0.1)
+            _wait_for_log(caplog, "another dispatcher is running on this database")
+            second = _launch(database, numbers(300, start=300))
+            time.sleep(2.0)  # many polls of the old leader, had it gone on
+            sent_while_standing_by = stack.simulator.ledger(full=False).accepted_recipients
+            rival_lock.release()  # the standby takes the lead back
+            _wait_until_completed(database, second, timeout=30)
+            ledger = stack.simulator.ledger(full=True)
+    finally:
+        rival_lock.release()
+        rival.dispose()
+        proxy.close()
+
+    assert sent_while_standing_by == 300, "only the rival, holding the lock, may send"
+    assert ledger.duplicates == {}
+    assert ledger.accepted_recipients == ledger.distinct_recipients == 600

@@ -155,13 +155,15 @@ class Dispatcher:
             await self.drain()
 
     async def _become_leader(self, lock: DispatcherLock, stop: asyncio.Event) -> bool:
-        announced = False
+        announced = unreachable = False
         while not stop.is_set():
             try:
                 if await asyncio.to_thread(lock.try_acquire):
                     return True
             except Exception as exc:
-                log.warning("cannot reach the database for the dispatcher lock (%s)", exc)
+                if not unreachable:
+                    log.warning("cannot reach the database for the dispatcher lock (%s)", exc)
+                    unreachable = True
             else:
                 if not announced:
                     log.info("another dispatcher is running on this database; standing by")
