@@ -869,6 +869,23 @@ def record_unknown(session: Session, batch_id: str, reason: str, check_after: ti
     )
 
 
+def record_stranded(
+    session: Session, batch_ids: list[str], reason: str, check_after: timedelta
+) -> int:
+    """Open batches left behind by a failed step become `unknown`: looked up, once Sinch has
+    had `check_after` to settle, before anything is resent (their POST may have left)."""
+    marked = session.scalars(
+        update(BATCHES)
+        .where(
+            BATCHES.c.id.in_(batch_ids),
+            BATCHES.c.state.in_((BatchState.SUBMITTING, BatchState.POSTING)),
+        )
+        .values(state=BatchState.UNKNOWN, last_error=reason, next_attempt_at=utcnow() + check_after)
+        .returning(BATCHES.c.id)
+    )
+    return len(marked.all())
+
+
 def due_batches(session: Session, state: BatchState, now: datetime) -> list[str]:
     return list(
         session.scalars(
@@ -877,6 +894,16 @@ def due_batches(session: Session, state: BatchState, now: datetime) -> list[str]
             .order_by(Batch.next_attempt_at)
         )
     )
+
+
+def open_batches(session: Session) -> list[tuple[str, BatchState]]:
+    """Batches somewhere between their claim and Sinch's answer, oldest first: each either
+    belongs to a dispatcher's work in progress, or was stranded by a step that failed."""
+    states = (BatchState.CLAIMED, BatchState.SUBMITTING, BatchState.POSTING)
+    rows = session.execute(
+        select(Batch.id, Batch.state).where(Batch.state.in_(states)).order_by(Batch.created_at)
+    )
+    return [(batch_id, state) for batch_id, state in rows]
 
 
 def orphaned_batches(session: Session) -> list[str]:

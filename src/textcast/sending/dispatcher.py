@@ -4,6 +4,10 @@ Protocol (DESIGN §4): claim up to `batch_size` due messages into a `submitting`
 commit, wait for tokens, POST, record the outcome. A POST with no answer leaves the batch
 `unknown`; it is looked up by `client_reference` before anything is resent, and so is every
 batch a crashed process left behind.
+
+A step whose database write fails (an outage, a cut connection) strands its batch between two
+states, maybe after Sinch accepted it. The leader then treats every open batch that none of
+its own tasks holds as stranded, and reconciles it the same way, without a restart.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +49,10 @@ CLAIMED_AT_ONCE = 8
 """With no rate limit: batches a lane claims in one turn on the campaign's cursor."""
 # How often scheduled campaigns and deferred messages are looked at.
 DUE_CHECK_INTERVAL = timedelta(seconds=1)
+# Stranded batches are looked for after any failed step, and this often regardless.
+STRANDED_CHECK_SECONDS = 30.0
+# How often the leader makes sure the lock is still its own (and always after a failure).
+LEADERSHIP_CHECK_SECONDS = 1.0
 # Sinch keeps batches listable for 14 days; look a little before our own creation time.
 LOOKUP_SLACK = timedelta(minutes=10)
 
@@ -84,6 +93,13 @@ class Dispatcher:
         self._lanes = 0
         """Claim lanes running."""
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._held: set[str] = set()
+        """Batches this process is working on, from their claim to their recorded outcome:
+        an open batch outside it is stranded."""
+        self._failed = False
+        """A step failed since the last look for stranded batches."""
+        self._stranded_checked_at = 0.0
+        self._leadership_checked_at = 0.0
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._due_checked_at = datetime.min.replace(tzinfo=UTC)
@@ -99,35 +115,71 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         lock = DispatcherLock(self.database)
-        if not await self._become_leader(lock, stop):
-            return
-        rate = self.config.rate or "unlimited"
-        log.info(
-            "dispatcher started (rate=%s parts/s, batch_size=%s)", rate, self.config.batch_size
-        )
+        started = False
         try:
-            await asyncio.to_thread(send_window.warm_up)
+            while await self._become_leader(lock, stop):
+                if not started:
+                    rate = self.config.rate or "unlimited"
+                    log.info(
+                        "dispatcher started (rate=%s parts/s, batch_size=%s)",
+                        rate,
+                        self.config.batch_size,
+                    )
+                    await asyncio.to_thread(send_window.warm_up)
+                    started = True
+                await self._lead(lock, stop)
+        finally:
+            await asyncio.to_thread(lock.release)
+        if started:
+            log.info("dispatcher stopped")
+
+    async def _lead(self, lock: DispatcherLock, stop: asyncio.Event) -> None:
+        """Send until stopped or until the lock is lost; either way, with nothing of ours
+        left in flight when it returns."""
+        self._failed = False
+        self._stranded_checked_at = self._leadership_checked_at = time.monotonic()
+        try:
             await self._guarded(self.reconcile_orphans)
             while not stop.is_set():
+                if not await self._still_leading(lock):
+                    log.warning(
+                        "the dispatcher lock was lost with its database connection; "
+                        "stepping down until it is ours again"
+                    )
+                    return
                 busy = await self._guarded(self.tick)
                 if not busy:
                     await self._sleep_until_woken(stop)
-            await self.drain()
         finally:
-            await asyncio.to_thread(lock.release)
-        log.info("dispatcher stopped")
+            # A standby that takes over reconciles every open batch: none may still be ours.
+            await self.drain()
 
     async def _become_leader(self, lock: DispatcherLock, stop: asyncio.Event) -> bool:
-        announced = False
+        announced = unreachable = False
         while not stop.is_set():
-            if await asyncio.to_thread(lock.try_acquire):
-                return True
-            if not announced:
-                log.info("another dispatcher is running on this database; standing by")
-                announced = True
+            try:
+                if await asyncio.to_thread(lock.try_acquire):
+                    return True
+            except Exception as exc:
+                if not unreachable:
+                    log.warning("cannot reach the database for the dispatcher lock (%s)", exc)
+                    unreachable = True
+            else:
+                if not announced:
+                    log.info("another dispatcher is running on this database; standing by")
+                    announced = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), STANDBY_POLL_SECONDS)
         return False
+
+    async def _still_leading(self, lock: DispatcherLock) -> bool:
+        """Asked now and then, and always after a failure: a failed step may mean a lost
+        connection, and the lock with it."""
+        now = time.monotonic()
+        if not self._failed and now - self._leadership_checked_at < LEADERSHIP_CHECK_SECONDS:
+            return True
+        self._leadership_checked_at = now
+        return await asyncio.to_thread(lock.still_held)
 
     async def drain(self) -> None:
         if self._in_flight:
@@ -135,6 +187,7 @@ class Dispatcher:
 
     async def tick(self) -> bool:
         """One pass over the work; True if anything was started."""
+        await self._reconcile_stranded()
         busy = await self._resolve_unknown()
         busy |= await self._resubmit_retries()
         now = self.config.clock()
@@ -161,15 +214,49 @@ class Dispatcher:
             log.info("campaign %s: every message handed to the provider", campaign_id)
 
     async def reconcile_orphans(self) -> None:
-        """On start: every `submitting`/`unknown` batch is checked with the provider first."""
+        """On start, and on taking the lead back: every `submitting`/`unknown` batch is
+        checked with the provider first (no task of ours is running)."""
         released = await self._db_write(outbox.release_claims)
         if released:
-            log.warning("%d batch(es) claimed by a previous run went back to the queue", released)
+            log.warning("%d batch(es) claimed before this start went back to the queue", released)
         orphans = await self._db(outbox.orphaned_batches)
         if orphans:
-            log.warning("reconciling %d batch(es) left in flight by a previous run", len(orphans))
+            log.warning("reconciling %d batch(es) left in flight before this start", len(orphans))
         for batch_id in orphans:
             await self._reconcile(batch_id)
+
+    async def _reconcile_stranded(self) -> None:
+        """Batches a failed step left open and none of our tasks holds: claims go back to the
+        queue, the others become `unknown`, to be looked up at the provider (once it has had
+        time to settle: their POST may have just left) before anything is resent.
+
+        Only the leader runs this, between claim rounds: an open batch outside `_held` then
+        has nobody working on it, in this process or any other.
+        """
+        now = time.monotonic()
+        if not self._failed and now - self._stranded_checked_at < STRANDED_CHECK_SECONDS:
+            return
+        self._failed = False  # a failure from here on is looked at next time
+        self._stranded_checked_at = now
+        held = set(self._held)
+        stranded = [
+            (batch_id, state)
+            for batch_id, state in await self._db(outbox.open_batches)
+            if batch_id not in held and batch_id not in self._held
+        ]
+        claims = [batch_id for batch_id, state in stranded if state == BatchState.CLAIMED]
+        if claims:
+            released = await self._db_write(outbox.release_claims, claims)
+            log.warning("%d stranded claim(s) went back to the queue", released)
+        unsettled = [batch_id for batch_id, state in stranded if state != BatchState.CLAIMED]
+        if unsettled:
+            marked = await self._db_write(
+                outbox.record_stranded,
+                unsettled,
+                "stranded by a failed step",
+                timedelta(seconds=self.config.unknown_check_seconds),
+            )
+            log.warning("%d stranded batch(es) will be looked up before any resend", marked)
 
     # -- the work -------------------------------------------------------------------------
 
@@ -177,7 +264,15 @@ class Dispatcher:
         """Claim until no campaign has queued messages left, in lanes that each go round the
         sending campaigns on their own: one lane waiting for slots for its batches does not
         hold the others back."""
-        return any(await asyncio.gather(*(self._lane() for _ in range(self._claimers))))
+        # Every lane ends before this returns, failed or not: a lane still claiming would hold
+        # batches that the next look for stranded ones cannot tell from abandoned ones.
+        results = await asyncio.gather(
+            *(self._lane() for _ in range(self._claimers)), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return any(results)
 
     async def _lane(self) -> bool:
         """Rounds of a few batches per campaign, re-reading the campaigns each round.
@@ -213,7 +308,7 @@ class Dispatcher:
             batches, claimed = await self._claim_and_screen(campaign_id, count)
             for batch in batches:
                 await self._slots.acquire()
-                self._start(self._submit(batch))
+                self._start(batch.id, self._submit(batch))
             return claimed
         # At a set rate, a batch is claimed only once a slot is free: nothing sits claimed
         # while tokens accrue.
@@ -230,7 +325,7 @@ class Dispatcher:
                 return started
             started = True
             if batches:
-                self._start(self._submit(batches[0]))
+                self._start(batches[0].id, self._submit(batches[0]))
             else:
                 self._slots.release()  # nobody left in it
         return started
@@ -246,7 +341,15 @@ class Dispatcher:
             count,
             self.config.clock(),
         )
-        return (await self._screen(claims) if claims else []), bool(claims)
+        claimed = {claim.batch_id for claim in claims}
+        self._held |= claimed
+        screened: list[outbox.ClaimedBatch] = []
+        try:
+            screened = await self._screen(claims) if claims else []
+        finally:
+            # Held from here by the tasks that post them; the others are gone or given back.
+            self._held -= claimed - {batch.id for batch in screened}
+        return screened, bool(claims)
 
     async def _screen(self, claims: list[outbox.Claim]) -> list[outbox.ClaimedBatch]:
         """In its own transaction: the campaign's next claim need not wait for it."""
@@ -260,6 +363,8 @@ class Dispatcher:
                 now=self.config.clock(),
             )
         except Exception:
+            # Its commit may have happened all the same: what is left is looked at later.
+            self._failed = True
             with contextlib.suppress(Exception):
                 await self._db_write(outbox.release_claims, [c.batch_id for c in claims])
             raise
@@ -267,10 +372,7 @@ class Dispatcher:
     async def _resubmit_retries(self) -> bool:
         due = await self._db(outbox.due_batches, BatchState.RETRY, utcnow())
         for batch_id in due:
-            await self._slots.acquire()
-            await self._db_write(outbox.mark_resubmitting, batch_id)
-            batch = await self._db(outbox.reload_batch, batch_id)
-            self._start(self._submit(batch))
+            await self._resend(batch_id)
         return bool(due)
 
     async def _resolve_unknown(self) -> bool:
@@ -300,9 +402,22 @@ class Dispatcher:
             await self._db_write(outbox.record_accepted, batch.id, found.provider_batch_id)
             return
         log.info("batch %s: the provider never got it; sending it again", batch.id)
+        await self._resend(batch.id)
+
+    async def _resend(self, batch_id: str) -> None:
+        """Post a batch again, from `retry`, or `unknown` once the provider has said it does
+        not have it."""
         await self._slots.acquire()
-        await self._db_write(outbox.mark_resubmitting, batch.id)
-        self._start(self._submit(await self._db(outbox.reload_batch, batch.id)))
+        self._held.add(batch_id)
+        try:
+            await self._db_write(outbox.mark_resubmitting, batch_id)
+            batch = await self._db(outbox.reload_batch, batch_id)
+        except BaseException:
+            # Its slot and the batch are free again; left `submitting`, it is stranded.
+            self._held.discard(batch_id)
+            self._slots.release()
+            raise
+        self._start(batch_id, self._submit(batch))
 
     async def _submit(self, batch: outbox.ClaimedBatch) -> None:
         try:
@@ -371,13 +486,17 @@ class Dispatcher:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+    def _start(self, batch_id: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` on the batch in its own task, which holds the batch and a slot."""
+
         async def guarded() -> None:
             try:
                 await work
             except Exception:
-                log.exception("batch submission crashed; reconciliation will pick it up")
+                self._failed = True
+                log.exception("batch %s: submission failed midway; it will be reconciled", batch_id)
             finally:
+                self._held.discard(batch_id)
                 self._slots.release()
 
         task = asyncio.create_task(guarded())
@@ -397,6 +516,7 @@ class Dispatcher:
         try:
             return bool(await step())
         except Exception:
+            self._failed = True
             log.exception("dispatcher step failed; retrying after a pause")
             await asyncio.sleep(self.config.poll_seconds)
             return False

@@ -5,6 +5,10 @@ other dispatcher is alive; a second one running at the same time could resend a 
 POST is still in flight. PostgreSQL holds the lock as a session advisory lock on a dedicated
 connection (released by the server when the process dies); SQLite, single-node by design,
 uses an exclusive lock on a file next to the database.
+
+The advisory lock lives only as long as its connection: when the database restarts or the
+connection is cut, it is gone, and a standby may take it. The leader therefore asks
+`still_held` before it touches batches, and steps down when the answer is no.
 """
 
 from __future__ import annotations
@@ -29,20 +33,42 @@ class DispatcherLock:
         self.database = database
         self._connection: Connection | None = None
         self._file: IO[bytes] | None = None
+        self._sqlite_held = False
 
     def try_acquire(self) -> bool:
         if self.database.is_sqlite:
-            return self._lock_file()
+            self._sqlite_held = self._lock_file()
+            return self._sqlite_held
         connection = self.database.engine.connect()
-        got = connection.execute(
-            text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
-        ).scalar()
-        connection.commit()
+        try:
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+            ).scalar()
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
         if got:
             self._connection = connection
             return True
         connection.close()
         return False
+
+    def still_held(self) -> bool:
+        """Whether the lock is still ours; False once its connection is gone (the server
+        released the lock with it). The file lock of SQLite lasts as long as the process."""
+        if self.database.is_sqlite:
+            return self._sqlite_held
+        if self._connection is None:
+            return False
+        try:
+            # A session lock is released only by its session's end: a live session holds it.
+            self._connection.execute(text("SELECT 1"))
+            self._connection.commit()
+        except Exception:
+            self._forget_connection()
+            return False
+        return True
 
     def release(self) -> None:
         if self._connection is not None:
@@ -51,12 +77,18 @@ class DispatcherLock:
                     text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY}
                 )
                 self._connection.commit()
-            self._connection.close()
-            self._connection = None
+            self._forget_connection()
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+        self._sqlite_held = False
+
+    def _forget_connection(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
 
     def _lock_file(self) -> bool:
         database = make_url(self.database.url).database
