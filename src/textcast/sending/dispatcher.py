@@ -103,6 +103,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._due_checked_at = datetime.min.replace(tzinfo=UTC)
+        self.due_work_started_at = datetime.min.replace(tzinfo=UTC)
+        """The clock time of the last due check that committed: scheduled campaigns started
+        and deferred messages whose window had opened by then are queued."""
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll (e.g. right after a launch).
@@ -195,6 +198,7 @@ class Dispatcher:
         if due:
             self._due_checked_at = now
             await self._db_write(self._start_due_work, now)
+            self.due_work_started_at = now
         busy |= await self._claim_and_submit()
         # When idle, and now and then while a big campaign keeps batches in flight (its
         # keyword replies finish meanwhile).
