@@ -17,8 +17,17 @@ from tests.servers import free_port, serving
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import outbox
-from textcast.models import Message, MessageStatus, WebhookEvent
+from textcast.domain import inbox, outbox
+from textcast.domain.keywords import Keyword
+from textcast.models import (
+    Campaign,
+    Contact,
+    ContactStatus,
+    InboundMessage,
+    Message,
+    MessageStatus,
+    WebhookEvent,
+)
 from textcast.web.app import create_app
 
 DR_PATH = "/api/webhooks/delivery-reports"
@@ -47,7 +56,7 @@ def _report(phone: str, status: str = "Delivered") -> bytes:
     ).encode()
 
 
-def _post_all(url: str, bodies: list[bytes]) -> list[httpx.Response]:
+def _post_all(url: str, bodies: list[bytes], path: str = DR_PATH) -> list[httpx.Response]:
     """32 at a time, as Sinch would: 32 connections, one per sender thread."""
     local = threading.local()
     clients: list[httpx.Client] = []
@@ -58,7 +67,7 @@ def _post_all(url: str, bodies: list[bytes]) -> list[httpx.Response]:
         if not hasattr(local, "client"):
             local.client = httpx.Client(base_url=url, timeout=30)
             clients.append(local.client)
-        response: httpx.Response = local.client.post(DR_PATH, content=body)
+        response: httpx.Response = local.client.post(path, content=body)
         return response
 
     try:
@@ -187,3 +196,59 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise TimeoutError("textcast serve did not start")
+
+
+INBOUND_PATH = "/api/webhooks/inbound"
+# Numbers Sinch may pass on but no one can text: too short, no country, unknown country code.
+UNTEXTABLE = ("1234", "1", "999123456789", "12")
+
+
+def _inbound(n: int, sender: str, body: str) -> bytes:
+    return json.dumps(
+        {
+            "type": "mo_text",
+            "id": f"01MO{n:022d}",
+            "from": sender.removeprefix("+"),
+            "to": "12017777777",
+            "body": body,
+            "received_at": "2026-01-01T10:00:00.000Z",
+        }
+    ).encode()
+
+
+def test_keywords_from_numbers_no_one_can_text_fail_no_neighbour_and_are_kept_as_inapplicable(
+    database_url: str, database: Database
+) -> None:
+    valid = numbers(60)
+    bodies = [_inbound(i, phone, ("STOP", "HELP", "Hello")[i % 3]) for i, phone in enumerate(valid)]
+    bad = [_inbound(100 + i, UNTEXTABLE[i % 4], ("STOP", "START")[i % 2]) for i in range(40)]
+    burst = [body for pair in zip(bodies, bad, strict=False) for body in pair] + bodies[40:]
+    app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
+    with serving(app) as url:
+        answers = _post_all(url, burst, INBOUND_PATH)
+    by_status = sorted({(a.status_code, a.json()["status"]) for a in answers})
+    assert by_status == [(200, "inapplicable"), (200, "stored")]
+    with database.read() as session:
+        events = session.scalars(select(WebhookEvent)).all()
+        applied = session.execute(
+            select(InboundMessage.from_phone, InboundMessage.keyword).where(
+                InboundMessage.from_phone.in_(valid)
+            )
+        ).all()
+        opted_out = session.scalars(
+            select(Contact.phone).where(Contact.status == ContactStatus.UNSUBSCRIBED)
+        ).all()
+        replies = _count(
+            database, select(func.count()).select_from(Campaign).where(Campaign.kind == "reply")
+        )
+        pending = inbox.unprocessed_events(session)
+    assert len(events) == 100
+    inapplicable = [e for e in events if e.inapplicable]
+    assert len(inapplicable) == 40
+    assert all("cannot receive texts" in e.inapplicable for e in inapplicable if e.inapplicable)
+    assert sorted(applied) == sorted(
+        (phone, (Keyword.OPT_OUT, Keyword.HELP, None)[i % 3]) for i, phone in enumerate(valid)
+    )
+    assert sorted(opted_out) == sorted(valid[0::3])
+    assert replies == 40  # a STOP confirmation and a HELP answer to each valid sender
+    assert pending == []  # nothing left for the sweeper to retry forever

@@ -11,12 +11,19 @@ the inbox but change nothing.
 
 `store_events` is the webhooks' hot path (one call per group commit): each table gets one
 statement per group.
+
+One event never fails the events stored beside it. The group's statements cannot fail for one
+event (the callbacks' fields are bounded when parsed), and the only per-event work, acting on an
+inbound message, runs in a savepoint of its own: an event that can never be applied is kept,
+marked `inapplicable` with the reason, answered 2xx (a retry would fail again) and never
+retried.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +40,7 @@ from sqlalchemy import (
     Update,
     bindparam,
     delete,
+    func,
     insert,
     literal_column,
     or_,
@@ -40,9 +48,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
+from textcast.domain.phones import mask_phone
 from textcast.models import (
     Batch,
     InboundMessage,
@@ -61,6 +71,9 @@ RANK = {
     MessageStatus.DISPATCHED: 3,
 }
 FINAL_RANK = 4
+INAPPLICABLE_REASON_LENGTH = 200
+
+log = logging.getLogger("textcast.webhooks")
 
 
 def rank(status: MessageStatus) -> int:
@@ -103,6 +116,13 @@ class Outcome(StrEnum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     REPLAYED = "replayed"
+    INAPPLICABLE = "inapplicable"
+    """Stored, but it can never be applied (the reason is stored with it)."""
+
+
+class InapplicableEvent(Exception):
+    """An event that can never be applied, whenever it is tried: the message says why, in
+    words for an operator, without the event's number or text."""
 
 
 class KnownBatches:
@@ -186,22 +206,71 @@ def store_events(
         for event in fresh
     ]
     inserted = _insert_new(connection, _table(WebhookEvent), "dedupe_key", rows)
-    new_events = []
+    new_events: dict[int, IncomingEvent] = {}
     for i, event in enumerate(events):
         if outcomes[i] is not Outcome.STORED:
             continue
         if event.dedupe_key in inserted:
             inserted.discard(event.dedupe_key)  # a repeat inside this group is a duplicate
-            new_events.append(event)
+            new_events[i] = event
         else:
             outcomes[i] = Outcome.DUPLICATE
-    apply_reports(connection, [r for e in new_events for r in e.reports], resolution)
-    for event in new_events:
+    apply_reports(connection, [r for e in new_events.values() for r in e.reports], resolution)
+    for i, event in new_events.items():
         if event.inbound is not None:
             store_inbound(connection, event.inbound)
-            if on_inbound is not None:
-                on_inbound(connection, event.inbound)
+            if on_inbound is not None and not _acted_on(connection, event, on_inbound):
+                outcomes[i] = Outcome.INAPPLICABLE
     return outcomes
+
+
+def _acted_on(connection: Connection, event: IncomingEvent, on_inbound: InboundHook) -> bool:
+    """Runs the hook in a savepoint: when it fails, only this event's effects are undone, and
+    the event is marked inapplicable. The message itself stays stored."""
+    assert event.inbound is not None
+    savepoint = connection.begin_nested()
+    try:
+        on_inbound(connection, event.inbound)
+    except Exception as exc:
+        if is_database_trouble(exc):
+            raise  # the whole group is answered 503, and Sinch retries it
+        reason = inapplicable_reason(exc)
+    else:
+        savepoint.commit()
+        return True
+    savepoint.rollback()
+    log.warning(
+        "inbound message from %s kept but not applied: %s",
+        mask_phone(event.inbound.from_phone),
+        reason,
+    )
+    mark_inapplicable(connection, event.dedupe_key, reason)
+    return False
+
+
+def is_database_trouble(exc: Exception) -> bool:
+    """A lost connection, a deadlock, a busy lock: the database's trouble, not the event's."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def inapplicable_reason(exc: Exception) -> str:
+    if isinstance(exc, InapplicableEvent):
+        return str(exc)
+    # Other messages may quote the number or the text: the type is enough to look further.
+    return f"applying it failed ({type(exc).__name__})"
+
+
+def mark_inapplicable(connection: Connection, dedupe_key: str, reason: str) -> None:
+    """Never to be retried, with the reason for an operator; counts as processed."""
+    table = _table(WebhookEvent)
+    connection.execute(
+        update(table)
+        .where(table.c.dedupe_key == dedupe_key)
+        .values(
+            inapplicable=reason[:INAPPLICABLE_REASON_LENGTH],
+            processed_at=func.coalesce(table.c.processed_at, utcnow()),
+        )
+    )
 
 
 def _claim_nonces(connection: Connection, events: Sequence[IncomingEvent]) -> list[Outcome]:
@@ -464,6 +533,8 @@ def retry_event(session: Session, event: WebhookEvent, parsed: IncomingEvent) ->
     stored = session.get_one(WebhookEvent, event.id)
     stored.attempts += 1
     if not _applicable(parsed, resolution):
+        if stored.attempts >= MAX_EVENT_ATTEMPTS:
+            stored.inapplicable = f"its batch was still unknown after {MAX_EVENT_ATTEMPTS} attempts"
         return False
     apply_reports(connection, parsed.reports, resolution)
     stored.processed_at = utcnow()

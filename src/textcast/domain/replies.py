@@ -7,6 +7,7 @@ marketing batches.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,8 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textcast.domain import campaigns, consent
+from textcast.domain.errors import InvalidInput
+from textcast.domain.inbox import InapplicableEvent
 from textcast.domain.keywords import Keyword, KeywordRules
-from textcast.domain.phones import country_of
+from textcast.domain.phones import InvalidPhone, country_of, mask_phone, read_phone
 from textcast.models import (
     Campaign,
     CampaignKind,
@@ -26,6 +29,8 @@ from textcast.models import (
     Message,
     utcnow,
 )
+
+log = logging.getLogger("textcast.replies")
 
 ATTRIBUTION_WINDOW = timedelta(hours=72)
 
@@ -46,6 +51,8 @@ def handle_inbound(
     """Act on a stored inbound message: keyword, or a reply linked to contact and campaign."""
     keyword = policy.rules.classify(message.body)
     contact = session.scalars(select(Contact).where(Contact.phone == message.from_phone)).first()
+    if keyword is not None and contact is None:
+        _check_textable(message.from_phone, keyword)
     if keyword is Keyword.OPT_OUT:
         contact = contact or _new_contact(session, message.from_phone, ContactStatus.UNSUBSCRIBED)
         evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
@@ -82,6 +89,17 @@ def _answered_campaign(session: Session, message: InboundMessage) -> int | None:
     )
 
 
+def _check_textable(phone: str, keyword: Keyword) -> None:
+    """A keyword from a number no one can text has nothing to act on: no campaign can include
+    the number (campaigns and imports refuse it), and no answer can reach it."""
+    try:
+        read_phone(phone, "US", with_time_zone=False)
+    except InvalidPhone as exc:
+        raise InapplicableEvent(
+            f"{keyword.value} from a number that cannot receive texts ({exc})"
+        ) from None
+
+
 def _word(message: InboundMessage) -> str:
     return message.body.strip()[:32]
 
@@ -111,5 +129,9 @@ def _answer(session: Session, policy: ReplyPolicy, phone: str, keyword: Keyword)
     if already is not None:
         return
     draft = campaigns.CampaignDraft(name, policy.texts[keyword], [phone], policy.sender)
-    reply = campaigns.create_campaign(session, draft, "US", kind=CampaignKind.REPLY)
+    try:
+        reply = campaigns.create_campaign(session, draft, "US", kind=CampaignKind.REPLY)
+    except InvalidInput:  # a known contact whose number cannot receive texts (a landline)
+        log.warning("no %s reply to %s: it cannot receive texts", keyword.value, mask_phone(phone))
+        return
     campaigns.launch_campaign(session, reply.id)
