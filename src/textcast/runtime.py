@@ -140,6 +140,8 @@ class Runtime:
             },
             period=timedelta(hours=settings.reply_period_hours),
             sender=settings.sinch_number,
+            per_hour=settings.keyword_replies_per_hour,
+            daily_quota=settings.daily_recipient_quota,
         )
 
     def handle_inbound(self, connection: Connection, sms: InboundSms) -> None:
