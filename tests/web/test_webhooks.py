@@ -228,3 +228,51 @@ def test_inbound_message_is_stored_once(open_client: TestClient, database: Datab
     with database.read() as session:
         stored = session.scalars(select(InboundMessage)).all()
     assert [(m.from_phone, m.body) for m in stored] == [("+12015550100", "Hello there")]
+
+
+@pytest.mark.parametrize("path", [DR_PATH, "/api/webhooks/inbound"])
+def test_json_nested_100000_deep_is_400(open_client: TestClient, path: str) -> None:
+    answer = open_client.post(path, content=b"[" * 100_000 + b"]" * 100_000)
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "invalid_payload",
+        "message": "(body): nested deeper than 32 levels",
+    }
+
+
+def test_a_report_carrying_a_deeply_nested_field_is_400(
+    open_client: TestClient, database_url: str
+) -> None:
+    report = json.loads(VECTOR_BODY)
+    nested: object = "x"
+    for _ in range(33):
+        nested = {"a": nested}
+    answer = open_client.post(DR_PATH, json={**report, "extra": nested})
+    assert answer.status_code == 400
+    assert "nested deeper than 32 levels" in answer.json()["message"]
+    assert open_client.post(DR_PATH, json={**report, "extra": {"a": {"b": [1]}}}).status_code == 200
+    assert _stored(database_url) == 1
+
+
+def test_malformed_signature_headers_are_not_echoed(signed: TestClient) -> None:
+    sent = "<script>alert(1)</script>" + "9" * 4000
+    headers = _signature_headers(VECTOR_BODY, "N-TS")
+    answer = signed.post(
+        DR_PATH,
+        content=VECTOR_BODY,
+        headers={**headers, "x-sinch-webhook-signature-timestamp": sent},
+    )
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": "invalid_signature",
+        "message": "malformed_timestamp: x-sinch-webhook-signature-timestamp must be whole "
+        "seconds since 1970, such as 1736760161",
+    }
+    other = signed.post(
+        DR_PATH,
+        content=VECTOR_BODY,
+        headers={**headers, "x-sinch-webhook-signature-algorithm": sent},
+    )
+    assert other.status_code == 401
+    assert "<script>" not in other.text
+    assert "only HmacSHA256" in other.json()["message"]

@@ -80,12 +80,20 @@ def verify_signature(
     signature, nonce, timestamp = (lowered[name] for name in wanted)
     # Sinch's Python SDK ignores this header; only a value naming another algorithm is refused.
     algorithm = lowered.get(ALGORITHM_HEADER)
+    # The caller's own bytes are never repeated in a refusal: it is answered to whoever sent
+    # them, and could carry anything, of any length.
     if algorithm is not None and algorithm.strip().lower() != "hmacsha256":
-        raise SignatureError(SignatureFailure.UNSUPPORTED_ALGORITHM, algorithm)
+        raise SignatureError(
+            SignatureFailure.UNSUPPORTED_ALGORITHM,
+            f"only HmacSHA256 is supported in {ALGORITHM_HEADER}",
+        )
     try:
         signed_at = int(timestamp)
     except ValueError:
-        raise SignatureError(SignatureFailure.MALFORMED_TIMESTAMP, timestamp) from None
+        raise SignatureError(
+            SignatureFailure.MALFORMED_TIMESTAMP,
+            f"{TIMESTAMP_HEADER} must be whole seconds since 1970, such as 1736760161",
+        ) from None
 
     expected = compute_signature(secret, raw_body, nonce, timestamp)
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
