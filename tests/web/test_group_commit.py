@@ -252,3 +252,28 @@ def test_keywords_from_numbers_no_one_can_text_fail_no_neighbour_and_are_kept_as
     assert sorted(opted_out) == sorted(valid[0::3])
     assert replies == 40  # a STOP confirmation and a HELP answer to each valid sender
     assert pending == []  # nothing left for the sweeper to retry forever
+
+
+def test_callbacks_with_fields_too_long_to_store_are_refused_alone(
+    database_url: str, database: Database
+) -> None:
+    batch = _sent_batch(database, 30)
+    reports = [_report(phone) for phone in batch.recipients]
+    long_status = json.loads(_report(batch.recipients[0]))
+    long_status.update(status="Delivered" * 30, at="2026-01-01T11:00:00.000Z")
+    inbounds = [_inbound(i, phone, "Hello") for i, phone in enumerate(numbers(30, start=500))]
+    too_long = [
+        _inbound(900, "1" * 20, "Hello"),  # longer than any phone number (15 digits)
+        _inbound(901, numbers(1)[0], "Hello").replace(b"01MO", b"01MO" + b"9" * 70),
+        _inbound(902, numbers(1)[0], "Hello").replace(b"12017777777", b"1" * 40),
+    ]
+    app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
+    with serving(app) as url, ThreadPoolExecutor(2) as pool:
+        stored_reports = pool.submit(_post_all, url, [*reports, json.dumps(long_status).encode()])
+        stored_inbounds = pool.submit(_post_all, url, [*too_long, *inbounds], INBOUND_PATH)
+        report_answers, inbound_answers = stored_reports.result(), stored_inbounds.result()
+    assert [a.status_code for a in report_answers] == [200] * 31
+    assert [a.status_code for a in inbound_answers] == [400] * 3 + [200] * 30
+    assert [a.json()["message"].split(":")[0] for a in inbound_answers[:3]] == ["from", "id", "to"]
+    assert _stored_events(database) == 61
+    assert _delivered(database) == 30

@@ -14,6 +14,7 @@ from textcast.sinch.models import BatchReport
 # a body nested much deeper is not one of them, and past about a thousand levels would exhaust
 # the parser's recursion.
 MAX_NESTING = 32
+MAX_DEDUPE_KEY = 200  # webhook_events.dedupe_key
 
 # Sinch's `Queued` means it holds the message: for us that is still `accepted`.
 _STATUSES = {
@@ -79,9 +80,12 @@ def delivery_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
             nonce=nonce,
         )
     at = report.at.isoformat()
+    key = f"rdr:{report.batch_id}:{report.recipient}:{report.status}:{report.code}:{at}"
+    if len(key) > MAX_DEDUPE_KEY:  # an odd batch id or status: as unique, and storable
+        key = "rdr#" + hashlib.sha256(key.encode()).hexdigest()
     return IncomingEvent(
         kind=WebhookKind.DELIVERY_REPORT,
-        dedupe_key=f"rdr:{report.batch_id}:{report.recipient}:{report.status}:{report.code}:{at}",
+        dedupe_key=key,
         payload=payload,
         reports=(
             StatusReport(

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+MAX_MSISDN_DIGITS = 15  # E.164
+
 
 def _as_utc(value: datetime) -> datetime:
     # Sinch always sends UTC; a timestamp without an offset is read as UTC, never as local time.
@@ -24,6 +26,8 @@ def _with_plus(value: str) -> str:
     digits = value.strip().removeprefix("+")
     if not (digits.isascii() and digits.isdigit()):
         raise ValueError("not an MSISDN")
+    if len(digits) > MAX_MSISDN_DIGITS:
+        raise ValueError(f"longer than {MAX_MSISDN_DIGITS} digits, so not a phone number")
     return f"+{digits}"
 
 
@@ -169,9 +173,11 @@ class InboundMessage(SinchModel):
     """An MO message (`mo_text`, or `mo_binary` whose body is Base64 and `udh` hex)."""
 
     type: str
-    id: str
+    # Bounded as stored (Sinch's ids are 26 characters): a longer value could not be stored,
+    # and would fail the callbacks stored beside it.
+    id: str = Field(max_length=64)
     from_: E164 = Field(alias="from")
-    to: str
+    to: str = Field(max_length=32)
     """Our number or short code, as Sinch gives it."""
     body: str
     received_at: UtcDatetime
