@@ -276,3 +276,28 @@ def test_malformed_signature_headers_are_not_echoed(signed: TestClient) -> None:
     assert other.status_code == 401
     assert "<script>" not in other.text
     assert "only HmacSHA256" in other.json()["message"]
+
+
+def test_the_sweeper_sets_aside_an_event_it_cannot_read_and_applies_those_after_it(
+    open_client: TestClient, database: Database
+) -> None:
+    campaign = make_campaign(database, numbers(2), launch=True)
+    with database.write() as session:
+        batch = claim_batch(session, campaign.id, 1000, b"test-key")
+        assert batch is not None
+        # Stored by an older version, say, in a form this one no longer reads.
+        session.add(WebhookEvent(kind="delivery_report", dedupe_key="unreadable", payload="{"))
+    early = json.loads(_report(batch, "Delivered", 0))
+    del early["client_reference"]  # found only by Sinch's batch id, not known yet
+    assert open_client.post(DR_PATH, json=early).json() == {"status": "stored"}
+    with database.write() as session:
+        outbox.record_accepted(session, batch.id, "01SINCHBATCH")
+    runtime = open_client.app.state.runtime  # type: ignore[attr-defined]
+    assert runtime.sweep_inbox_once() == 1
+    assert _status_of(database, batch.recipients[0]) == MessageStatus.DELIVERED
+    with database.read() as session:
+        unreadable = session.scalars(
+            select(WebhookEvent).where(WebhookEvent.dedupe_key == "unreadable")
+        ).one()
+    assert unreadable.inapplicable == "applying it failed (CallbackParseError)"
+    assert runtime.sweep_inbox_once() == 0
