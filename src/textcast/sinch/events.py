@@ -81,8 +81,11 @@ def delivery_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
         )
     at = report.at.isoformat()
     key = f"rdr:{report.batch_id}:{report.recipient}:{report.status}:{report.code}:{at}"
-    if len(key) > MAX_DEDUPE_KEY:  # an odd batch id or status: as unique, and storable
-        key = "rdr#" + hashlib.sha256(key.encode()).hexdigest()
+    if len(key) > MAX_DEDUPE_KEY:
+        # An odd batch id, status or code: hashed, as unique and storable. The number stays in
+        # clear, where erasing it finds it (a hash of it could be reversed by trying numbers).
+        rest = f"{report.batch_id}:{report.status}:{report.code}:{at}"
+        key = f"rdr#{hashlib.sha256(rest.encode()).hexdigest()}:{report.recipient}"
     return IncomingEvent(
         kind=WebhookKind.DELIVERY_REPORT,
         dedupe_key=key,
