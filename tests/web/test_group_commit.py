@@ -261,6 +261,8 @@ def test_callbacks_with_fields_too_long_to_store_are_refused_alone(
     reports = [_report(phone) for phone in batch.recipients]
     long_status = json.loads(_report(batch.recipients[0]))
     long_status.update(status="Delivered" * 30, at="2026-01-01T11:00:00.000Z")
+    huge_code = json.loads(_report(batch.recipients[1]))
+    huge_code.update(code=2**40, at="2026-01-01T12:00:00.000Z")  # past the column's integer
     inbounds = [_inbound(i, phone, "Hello") for i, phone in enumerate(numbers(30, start=500))]
     too_long = [
         _inbound(900, "1" * 20, "Hello"),  # longer than any phone number (15 digits)
@@ -269,10 +271,15 @@ def test_callbacks_with_fields_too_long_to_store_are_refused_alone(
     ]
     app = create_app(load_settings(database_url=database_url), dispatch=False, simulator=False)
     with serving(app) as url, ThreadPoolExecutor(2) as pool:
-        stored_reports = pool.submit(_post_all, url, [*reports, json.dumps(long_status).encode()])
+        stored_reports = pool.submit(
+            _post_all,
+            url,
+            [json.dumps(huge_code).encode(), *reports, json.dumps(long_status).encode()],
+        )
         stored_inbounds = pool.submit(_post_all, url, [*too_long, *inbounds], INBOUND_PATH)
         report_answers, inbound_answers = stored_reports.result(), stored_inbounds.result()
-    assert [a.status_code for a in report_answers] == [200] * 31
+    assert [a.status_code for a in report_answers] == [400] + [200] * 31
+    assert report_answers[0].json()["message"].startswith("code: ")
     assert [a.status_code for a in inbound_answers] == [400] * 3 + [200] * 30
     assert [a.json()["message"].split(":")[0] for a in inbound_answers[:3]] == ["from", "id", "to"]
     assert _stored_events(database) == 61

@@ -39,6 +39,9 @@ def describe_invalid(exc: ValidationError) -> tuple[str, str]:
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 E164 = Annotated[str, AfterValidator(_with_plus)]
+# Any code Sinch may add, within the 32-bit integer it is stored as: a larger one could not be
+# stored, and would fail the callbacks stored beside it.
+StatusCode = Annotated[int, Field(ge=-(2**31), lt=2**31)]
 
 
 class DeliveryReportMode(StrEnum):
@@ -126,7 +129,7 @@ class DryRunResult(SinchModel):
 
 
 class StatusCount(SinchModel):
-    code: int
+    code: StatusCode
     status: str
     count: int
     recipients: tuple[E164, ...] = ()
@@ -149,7 +152,7 @@ class RecipientReport(SinchModel):
     type: str
     batch_id: str
     recipient: E164
-    code: int
+    code: StatusCode
     status: str
     at: UtcDatetime
     """When Sinch created this report."""
