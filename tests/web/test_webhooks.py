@@ -301,3 +301,16 @@ def test_the_sweeper_sets_aside_an_event_it_cannot_read_and_applies_those_after_
         ).one()
     assert unreadable.inapplicable == "applying it failed (CallbackParseError)"
     assert runtime.sweep_inbox_once() == 0
+
+
+def test_a_nonce_too_long_to_remember_is_refused(signed: TestClient, database_url: str) -> None:
+    nonce = "N" * 65
+    answer = signed.post(
+        DR_PATH, content=VECTOR_BODY, headers=_signature_headers(VECTOR_BODY, nonce)
+    )
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "error": "invalid_signature",
+        "message": "malformed_nonce: x-sinch-webhook-signature-nonce must be at most 64 characters",
+    }
+    assert _stored(database_url) == 0

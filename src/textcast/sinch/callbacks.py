@@ -28,6 +28,7 @@ RECIPIENT_REPORT_TYPES = frozenset(
 )
 BATCH_REPORT_TYPES = frozenset({"delivery_report_sms", "delivery_report_mms"})
 INBOUND_TYPES = frozenset({"mo_text", "mo_binary"})
+MAX_NONCE_LENGTH = 64  # as remembered (webhook_nonces.nonce); Sinch's are 26-character ULIDs
 
 Event = TypeVar("Event", bound=BaseModel)
 
@@ -36,6 +37,7 @@ class SignatureFailure(StrEnum):
     MISSING_HEADERS = "missing_headers"
     UNSUPPORTED_ALGORITHM = "unsupported_algorithm"
     MALFORMED_TIMESTAMP = "malformed_timestamp"
+    MALFORMED_NONCE = "malformed_nonce"
     BAD_SIGNATURE = "bad_signature"
     STALE_TIMESTAMP = "stale_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
@@ -86,6 +88,11 @@ def verify_signature(
         raise SignatureError(
             SignatureFailure.UNSUPPORTED_ALGORITHM,
             f"only HmacSHA256 is supported in {ALGORITHM_HEADER}",
+        )
+    if len(nonce) > MAX_NONCE_LENGTH:
+        raise SignatureError(
+            SignatureFailure.MALFORMED_NONCE,
+            f"{NONCE_HEADER} must be at most {MAX_NONCE_LENGTH} characters",
         )
     try:
         signed_at = int(timestamp)
