@@ -534,7 +534,10 @@ def retry_event(session: Session, event: WebhookEvent, parsed: IncomingEvent) ->
     stored.attempts += 1
     if not _applicable(parsed, resolution):
         if stored.attempts >= MAX_EVENT_ATTEMPTS:
+            # Done with, as `mark_inapplicable` does: out of the unprocessed index, which every
+            # sweep would otherwise read past.
             stored.inapplicable = f"its batch was still unknown after {MAX_EVENT_ATTEMPTS} attempts"
+            stored.processed_at = utcnow()
         return False
     apply_reports(connection, parsed.reports, resolution)
     stored.processed_at = utcnow()
