@@ -35,6 +35,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Insert,
+    NestedTransaction,
     Select,
     Table,
     Update,
@@ -216,29 +217,56 @@ def store_events(
         else:
             outcomes[i] = Outcome.DUPLICATE
     apply_reports(connection, [r for e in new_events.values() for r in e.reports], resolution)
-    for i, event in new_events.items():
-        if event.inbound is not None:
-            store_inbound(connection, event.inbound)
-            if on_inbound is not None and not _acted_on(connection, event, on_inbound):
-                outcomes[i] = Outcome.INAPPLICABLE
+    inbounds = {i: e for i, e in new_events.items() if e.inbound is not None}
+    for event in inbounds.values():
+        assert event.inbound is not None
+        store_inbound(connection, event.inbound)
+    if on_inbound is not None and inbounds:
+        for i in _act_on(connection, inbounds, on_inbound):
+            outcomes[i] = Outcome.INAPPLICABLE
     return outcomes
+
+
+def _act_on(
+    connection: Connection, inbounds: dict[int, IncomingEvent], on_inbound: InboundHook
+) -> list[int]:
+    """Runs the hook on each message; returns the events it failed on, marked inapplicable.
+
+    All in one savepoint first: a savepoint per message would cost two statements each, about
+    a third of the work on SQLite. Only when one fails is the group's work undone and done
+    again, each message in a savepoint of its own, so that the failure undoes its own effects
+    only. The messages themselves stay stored.
+    """
+    savepoint = connection.begin_nested()
+    try:
+        for event in inbounds.values():
+            assert event.inbound is not None
+            on_inbound(connection, event.inbound)
+    except Exception as exc:
+        if is_database_trouble(exc):
+            raise  # the whole group is answered 503, and Sinch retries it
+        _roll_back(savepoint)
+    else:
+        savepoint.commit()
+        return []
+    return [i for i, event in inbounds.items() if not _acted_on(connection, event, on_inbound)]
 
 
 def _acted_on(connection: Connection, event: IncomingEvent, on_inbound: InboundHook) -> bool:
     """Runs the hook in a savepoint: when it fails, only this event's effects are undone, and
-    the event is marked inapplicable. The message itself stays stored."""
+    the event is marked inapplicable."""
     assert event.inbound is not None
     savepoint = connection.begin_nested()
     try:
         on_inbound(connection, event.inbound)
     except Exception as exc:
         if is_database_trouble(exc):
-            raise  # the whole group is answered 503, and Sinch retries it
+            raise
         reason = inapplicable_reason(exc)
     else:
         savepoint.commit()
         return True
-    savepoint.rollback()
+    _roll_back(savepoint)
     log.warning(
         "inbound message from %s kept but not applied: %s",
         mask_phone(event.inbound.from_phone),
@@ -246,6 +274,11 @@ def _acted_on(connection: Connection, event: IncomingEvent, on_inbound: InboundH
     )
     mark_inapplicable(connection, event.dedupe_key, reason)
     return False
+
+
+def _roll_back(savepoint: NestedTransaction) -> None:
+    if savepoint.is_active:  # a failed flush of the hook's session rolls it back itself
+        savepoint.rollback()
 
 
 def is_database_trouble(exc: Exception) -> bool:
