@@ -13,10 +13,10 @@ the inbox but change nothing.
 statement per group.
 
 One event never fails the events stored beside it. The group's statements cannot fail for one
-event (the callbacks' fields are bounded when parsed), and the only per-event work, acting on an
-inbound message, runs in a savepoint of its own: an event that can never be applied is kept,
-marked `inapplicable` with the reason, answered 2xx (a retry would fail again) and never
-retried.
+event (the callbacks' fields are bounded when parsed, `sinch.models`), and the only per-event
+work, acting on an inbound message, is isolated by savepoints (`_act_on`): an event that can
+never be applied is kept, marked `inapplicable` with the reason, answered 2xx (a retry would
+fail again) and never retried.
 """
 
 from __future__ import annotations
