@@ -64,6 +64,8 @@ def test_dotenv_file_is_read(tmp_path: object, monkeypatch: pytest.MonkeyPatch) 
         ("SINCH_API_TOKEN", "only-the-token", "SINCH_SERVICE_PLAN_ID must be set"),
         ("HELP_REPLY", "{brand} at {phone}", "HELP_REPLY: only {brand} and {contact}"),
         ("OPT_OUT_KEYWORDS", " , ", "OPT_OUT_KEYWORDS: must list at least one keyword"),
+        ("KEYWORD_REPLIES_PER_HOUR", "500/hour", "KEYWORD_REPLIES_PER_HOUR: must be a whole"),
+        ("KEYWORD_REPLIES_PER_HOUR", "-1", "KEYWORD_REPLIES_PER_HOUR: must be a whole"),
     ],
 )
 def test_a_bad_value_names_the_variable(
@@ -72,3 +74,7 @@ def test_a_bad_value_names_the_variable(
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=message):
         load_settings()
+
+
+def test_keyword_replies_are_capped_per_hour_by_default() -> None:
+    assert load_settings().keyword_replies_per_hour == 500

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     )
     reply_period_hours: Annotated[float, Field(ge=0)] = 24.0
     """A number gets each kind of keyword reply at most once per period."""
+    keyword_replies_per_hour: int = 500
+    """Keyword replies to all numbers together per rolling hour; 0: no cap. They also count
+    toward DAILY_RECIPIENT_QUOTA. A keyword beyond either is applied, but not answered."""
 
     # Campaign authoring: send windows, prices, frequency cap, short links.
     quiet_hours: str = "08:00-21:00"
@@ -193,6 +196,14 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must read like `5/15 minutes` or `600/minute`") from None
         return value
+
+    @field_validator("keyword_replies_per_hour", mode="before")
+    @classmethod
+    def _replies_per_hour(cls, value: object) -> object:
+        text = str(value).strip()
+        if not text.isdigit():
+            raise ValueError("must be a whole number of replies per hour, such as 500 (0: no cap)")
+        return int(text)
 
     @field_validator("log_format")
     @classmethod

@@ -307,6 +307,12 @@ class Campaign(Base):
     launched_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
 
+    __table_args__ = (
+        # The launches of the last 24 hours (DAILY_RECIPIENT_QUOTA) and the keyword replies of
+        # the last hour (KEYWORD_REPLIES_PER_HOUR) are counted at every launch and reply.
+        Index("ix_campaigns_launched_at", "launched_at"),
+    )
+
 
 class ClaimCursor(Base):
     """Where the dispatcher's next claim of a campaign starts: every `queued` message of the
@@ -417,6 +423,9 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    inapplicable: Mapped[str | None] = mapped_column(String(200))
+    """Why the event can never be applied (e.g. a STOP from a number no one can text): kept
+    for an operator to see, and never retried."""
 
     __table_args__ = (
         Index(

@@ -151,17 +151,25 @@ class Runtime:
             },
             period=timedelta(hours=settings.reply_period_hours),
             sender=settings.sinch_number,
+            per_hour=settings.keyword_replies_per_hour,
+            daily_quota=settings.daily_recipient_quota,
         )
 
     def handle_inbound(self, connection: Connection, sms: InboundSms) -> None:
-        """Keywords and replies, inside the webhook's own transaction (see `store_events`)."""
-        with Session(bind=connection) as session:
+        """Keywords and replies, inside the webhook's own transaction (see `store_events`).
+
+        `store_events` calls this inside a savepoint: a failed flush rolls back that savepoint
+        (`rollback_only`), never the group's transaction, and no savepoint of its own is
+        needed (it would cost two more statements per message).
+        """
+        with Session(bind=connection, join_transaction_mode="rollback_only") as session:
             message = session.scalars(
                 select(InboundMessage).where(InboundMessage.provider_id == sms.provider_id)
             ).one()
-            if replies.handle_inbound(session, self.secret, self.reply_policy, message):
-                self.wake_dispatcher()
+            keyword = replies.handle_inbound(session, self.secret, self.reply_policy, message)
             session.flush()
+        if keyword is not None:
+            self.wake_dispatcher()
 
     def is_opt_out(self, body: str) -> bool:
         return self.reply_policy.rules.classify(body) is Keyword.OPT_OUT
@@ -248,10 +256,19 @@ class Runtime:
         with self.database.read() as session:
             pending = inbox.unprocessed_events(session)
         for event in pending:
-            with self.database.write() as session:
-                applied += inbox.retry_event(
-                    session, event, stored_event(event.kind, event.payload)
-                )
+            try:
+                with self.database.write() as session:
+                    applied += inbox.retry_event(
+                        session, event, stored_event(event.kind, event.payload)
+                    )
+            except Exception as exc:
+                if inbox.is_database_trouble(exc):
+                    raise
+                # Otherwise it would fail again at every sweep, ahead of every event after it.
+                reason = inbox.inapplicable_reason(exc)
+                log.warning("stored webhook event %d cannot be applied: %s", event.id, reason)
+                with self.database.write() as session:
+                    inbox.mark_inapplicable(session.connection(), event.dedupe_key, reason)
         horizon = utcnow() - timedelta(seconds=2 * self.settings.webhook_max_age_seconds)
         with self.database.write() as session:
             inbox.forget_nonces(session, horizon)

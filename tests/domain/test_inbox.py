@@ -154,3 +154,21 @@ def test_found_batches_are_remembered_and_unknown_ones_looked_up_again(
     assert known.by_provider_id("SINCH-2") == batch.id
     assert _status(database, batch.recipients[1]) == MessageStatus.DELIVERED
     assert _status(database, batch.recipients[0]) != MessageStatus.DELIVERED  # left to the sweep
+
+
+def test_a_report_whose_batch_stays_unknown_is_given_up_with_the_reason(
+    database: Database,
+) -> None:
+    report = StatusReport("+12015550100", MessageStatus.DELIVERED, 0, None, "SINCH-NEVER")
+    never = IncomingEvent(WebhookKind.DELIVERY_REPORT, "never", "{}", (report,))
+    with database.write() as session:
+        inbox.store_events(session.connection(), [never])
+    for _ in range(inbox.MAX_EVENT_ATTEMPTS):
+        with database.read() as session:
+            [pending] = inbox.unprocessed_events(session)
+        with database.write() as session:
+            assert not inbox.retry_event(session, pending, never)
+    with database.read() as session:
+        assert inbox.unprocessed_events(session) == []
+        stored = session.scalars(select(WebhookEvent)).one()
+    assert stored.inapplicable == "its batch was still unknown after 50 attempts"

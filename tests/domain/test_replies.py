@@ -12,6 +12,7 @@ from textcast.models import (
     Campaign,
     CampaignKind,
     CampaignStatus,
+    Contact,
     ContactStatus,
     InboundMessage,
     Message,
@@ -104,3 +105,25 @@ def test_other_text_is_kept_as_a_reply_linked_to_the_contact(database: Database)
     with database.read() as session:
         stored = session.scalars(select(InboundMessage)).one()
     assert stored.contact_id == contact.id
+
+
+def test_a_stop_from_a_contact_no_one_can_text_is_honoured_without_an_answer(
+    database: Database,
+) -> None:
+    landline = "+33142685300"  # kept from before numbers were checked, say
+    with database.write() as session:
+        session.add(Contact(phone=landline, attributes={}, status=ContactStatus.SUBSCRIBED))
+        message = InboundMessage(
+            provider_id="MO-landline",
+            from_phone=landline,
+            to="1",
+            body="STOP",
+            received_at=utcnow(),
+        )
+        session.add(message)
+        session.flush()
+        assert handle_inbound(session, KEY, POLICY, message) is Keyword.OPT_OUT
+    with database.read() as session:
+        status = session.scalars(select(Contact.status).where(Contact.phone == landline)).one()
+    assert status == ContactStatus.UNSUBSCRIBED
+    assert _replies(database) == []

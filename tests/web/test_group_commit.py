@@ -18,8 +18,17 @@ from tests.web.apps import signed_by_sinch
 
 from textcast.config import Settings, load_settings
 from textcast.db import Database
-from textcast.domain import outbox
-from textcast.models import Message, MessageStatus, WebhookEvent
+from textcast.domain import inbox, outbox
+from textcast.domain.keywords import Keyword
+from textcast.models import (
+    Campaign,
+    Contact,
+    ContactStatus,
+    InboundMessage,
+    Message,
+    MessageStatus,
+    WebhookEvent,
+)
 from textcast.web.app import create_app
 
 DR_PATH = "/api/webhooks/delivery-reports"
@@ -48,7 +57,9 @@ def _report(phone: str, status: str = "Delivered") -> bytes:
     ).encode()
 
 
-def _post_all(url: str, settings: Settings, bodies: list[bytes]) -> list[httpx.Response]:
+def _post_all(
+    url: str, settings: Settings, bodies: list[bytes], path: str = DR_PATH
+) -> list[httpx.Response]:
     """32 at a time, as Sinch would: 32 connections, one per sender thread, each signed."""
     local = threading.local()
     clients: list[httpx.Client] = []
@@ -60,7 +71,7 @@ def _post_all(url: str, settings: Settings, bodies: list[bytes]) -> list[httpx.R
             local.client = httpx.Client(base_url=url, timeout=30)
             clients.append(local.client)
         headers = signed_by_sinch(settings, body)
-        response: httpx.Response = local.client.post(DR_PATH, content=body, headers=headers)
+        response: httpx.Response = local.client.post(path, content=body, headers=headers)
         return response
 
     try:
@@ -204,3 +215,96 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise TimeoutError("textcast serve did not start")
+
+
+INBOUND_PATH = "/api/webhooks/inbound"
+# Numbers Sinch may pass on but no one can text: too short, no country, unknown country code.
+UNTEXTABLE = ("1234", "1", "999123456789", "12")
+
+
+def _inbound(n: int, sender: str, body: str) -> bytes:
+    return json.dumps(
+        {
+            "type": "mo_text",
+            "id": f"01MO{n:022d}",
+            "from": sender.removeprefix("+"),
+            "to": "12017777777",
+            "body": body,
+            "received_at": "2026-01-01T10:00:00.000Z",
+        }
+    ).encode()
+
+
+def test_keywords_from_numbers_no_one_can_text_fail_no_neighbour_and_are_kept_as_inapplicable(
+    database_url: str, database: Database
+) -> None:
+    valid = numbers(60)
+    bodies = [_inbound(i, phone, ("STOP", "HELP", "Hello")[i % 3]) for i, phone in enumerate(valid)]
+    bad = [_inbound(100 + i, UNTEXTABLE[i % 4], ("STOP", "START")[i % 2]) for i in range(40)]
+    burst = [body for pair in zip(bodies, bad, strict=False) for body in pair] + bodies[40:]
+    settings = load_settings(database_url=database_url)
+    app = create_app(settings, dispatch=False, simulator=False)
+    with serving(app) as url:
+        answers = _post_all(url, settings, burst, INBOUND_PATH)
+    by_status = sorted({(a.status_code, a.json()["status"]) for a in answers})
+    assert by_status == [(200, "inapplicable"), (200, "stored")]
+    with database.read() as session:
+        events = session.scalars(select(WebhookEvent)).all()
+        applied = session.execute(
+            select(InboundMessage.from_phone, InboundMessage.keyword).where(
+                InboundMessage.from_phone.in_(valid)
+            )
+        ).all()
+        opted_out = session.scalars(
+            select(Contact.phone).where(Contact.status == ContactStatus.UNSUBSCRIBED)
+        ).all()
+        replies = _count(
+            database, select(func.count()).select_from(Campaign).where(Campaign.kind == "reply")
+        )
+        pending = inbox.unprocessed_events(session)
+    assert len(events) == 100
+    inapplicable = [e for e in events if e.inapplicable]
+    assert len(inapplicable) == 40
+    assert all("cannot receive texts" in e.inapplicable for e in inapplicable if e.inapplicable)
+    assert sorted(applied) == sorted(
+        (phone, (Keyword.OPT_OUT, Keyword.HELP, None)[i % 3]) for i, phone in enumerate(valid)
+    )
+    assert sorted(opted_out) == sorted(valid[0::3])
+    assert replies == 40  # a STOP confirmation and a HELP answer to each valid sender
+    assert pending == []  # nothing left for the sweeper to retry forever
+
+
+def test_callbacks_with_fields_too_long_to_store_are_refused_alone(
+    database_url: str, database: Database
+) -> None:
+    batch = _sent_batch(database, 30)
+    reports = [_report(phone) for phone in batch.recipients]
+    long_status = json.loads(_report(batch.recipients[0]))
+    long_status.update(status="Delivered" * 30, at="2026-01-01T11:00:00.000Z")
+    huge_code = json.loads(_report(batch.recipients[1]))
+    huge_code.update(code=2**40, at="2026-01-01T12:00:00.000Z")  # past the column's integer
+    inbounds = [_inbound(i, phone, "Hello") for i, phone in enumerate(numbers(30, start=500))]
+    too_long = [
+        _inbound(900, "1" * 20, "Hello"),  # longer than any phone number (15 digits)
+        _inbound(901, numbers(1)[0], "Hello").replace(b"01MO", b"01MO" + b"9" * 70),
+        _inbound(902, numbers(1)[0], "Hello").replace(b"12017777777", b"1" * 40),
+    ]
+    settings = load_settings(database_url=database_url)
+    app = create_app(settings, dispatch=False, simulator=False)
+    with serving(app) as url, ThreadPoolExecutor(2) as pool:
+        stored_reports = pool.submit(
+            _post_all,
+            url,
+            settings,
+            [json.dumps(huge_code).encode(), *reports, json.dumps(long_status).encode()],
+        )
+        stored_inbounds = pool.submit(
+            _post_all, url, settings, [*too_long, *inbounds], INBOUND_PATH
+        )
+        report_answers, inbound_answers = stored_reports.result(), stored_inbounds.result()
+    assert [a.status_code for a in report_answers] == [400] + [200] * 31
+    assert report_answers[0].json()["message"].startswith("code: ")
+    assert [a.status_code for a in inbound_answers] == [400] * 3 + [200] * 30
+    assert [a.json()["message"].split(":")[0] for a in inbound_answers[:3]] == ["from", "id", "to"]
+    assert _stored_events(database) == 61
+    assert _delivered(database) == 30

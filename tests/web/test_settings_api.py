@@ -95,6 +95,7 @@ def test_the_summary_shows_the_configuration_in_effect_without_secrets(
         "prices": {"US": 0.0091, "ZZ": 0.5},
         "api_rate_limit": "600/minute",
         "daily_recipient_quota": 5000,
+        "keyword_replies_per_hour": 40,
     }
     with _app(database_url, **settings) as client:
         authorize(client, database_url, Role.VIEWER)
@@ -139,6 +140,7 @@ def test_the_summary_shows_the_configuration_in_effect_without_secrets(
     limits = summary["limits"]
     assert limits["api_rate_limit"] == "600/minute"
     assert limits["daily_recipient_quota"] == 5000
+    assert limits["keyword_replies_per_hour"] == 40
     assert limits["secret_key_set"] is True
 
 

@@ -314,13 +314,10 @@ def _check_quotas(
             f"the audience has {count} recipients, above the quota of {quota} per 24 hours "
             "(DAILY_RECIPIENT_QUOTA)"
         )
+    # Keyword replies count too (`replies` holds them back once the quota is reached).
     launches = session.execute(
         select(Campaign.launched_at, Campaign.recipient_count)
-        .where(
-            Campaign.launched_at >= now - QUOTA_WINDOW,
-            Campaign.kind != CampaignKind.REPLY,
-            Campaign.id != campaign.id,
-        )
+        .where(Campaign.launched_at >= now - QUOTA_WINDOW, Campaign.id != campaign.id)
         .order_by(Campaign.launched_at)
     ).all()
     used = sum(recipients for _, recipients in launches)
@@ -339,6 +336,16 @@ def _check_quotas(
         f"of {quota} (DAILY_RECIPIENT_QUOTA)",
         retry_after,
     )
+
+
+def recipients_launched_since(session: Session, since: datetime) -> int:
+    """Recipients of every campaign launched since then (keyword replies included)."""
+    launched = session.scalar(
+        select(func.coalesce(func.sum(Campaign.recipient_count), 0)).where(
+            Campaign.launched_at >= since
+        )
+    )
+    return int(launched or 0)
 
 
 def _plain(campaign: Campaign, policy: planning.Policy) -> bool:

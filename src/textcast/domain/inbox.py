@@ -11,12 +11,19 @@ the inbox but change nothing.
 
 `store_events` is the webhooks' hot path (one call per group commit): each table gets one
 statement per group.
+
+One event never fails the events stored beside it. The group's statements cannot fail for one
+event (the callbacks' fields are bounded when parsed, `sinch.models`), and the only per-event
+work, acting on an inbound message, is isolated by savepoints (`_act_on`): an event that can
+never be applied is kept, marked `inapplicable` with the reason, answered 2xx (a retry would
+fail again) and never retried.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,11 +35,13 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Insert,
+    NestedTransaction,
     Select,
     Table,
     Update,
     bindparam,
     delete,
+    func,
     insert,
     literal_column,
     or_,
@@ -40,9 +49,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
+from textcast.domain.phones import mask_phone
 from textcast.models import (
     Batch,
     InboundMessage,
@@ -61,6 +72,9 @@ RANK = {
     MessageStatus.DISPATCHED: 3,
 }
 FINAL_RANK = 4
+INAPPLICABLE_REASON_LENGTH = 200
+
+log = logging.getLogger("textcast.webhooks")
 
 
 def rank(status: MessageStatus) -> int:
@@ -103,6 +117,13 @@ class Outcome(StrEnum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     REPLAYED = "replayed"
+    INAPPLICABLE = "inapplicable"
+    """Stored, but it can never be applied (the reason is stored with it)."""
+
+
+class InapplicableEvent(Exception):
+    """An event that can never be applied, whenever it is tried: the message says why, in
+    words for an operator, without the event's number or text."""
 
 
 class KnownBatches:
@@ -186,22 +207,103 @@ def store_events(
         for event in fresh
     ]
     inserted = _insert_new(connection, _table(WebhookEvent), "dedupe_key", rows)
-    new_events = []
+    new_events: dict[int, IncomingEvent] = {}
     for i, event in enumerate(events):
         if outcomes[i] is not Outcome.STORED:
             continue
         if event.dedupe_key in inserted:
             inserted.discard(event.dedupe_key)  # a repeat inside this group is a duplicate
-            new_events.append(event)
+            new_events[i] = event
         else:
             outcomes[i] = Outcome.DUPLICATE
-    apply_reports(connection, [r for e in new_events for r in e.reports], resolution)
-    for event in new_events:
-        if event.inbound is not None:
-            store_inbound(connection, event.inbound)
-            if on_inbound is not None:
-                on_inbound(connection, event.inbound)
+    apply_reports(connection, [r for e in new_events.values() for r in e.reports], resolution)
+    inbounds = {i: e for i, e in new_events.items() if e.inbound is not None}
+    for event in inbounds.values():
+        assert event.inbound is not None
+        store_inbound(connection, event.inbound)
+    if on_inbound is not None and inbounds:
+        for i in _act_on(connection, inbounds, on_inbound):
+            outcomes[i] = Outcome.INAPPLICABLE
     return outcomes
+
+
+def _act_on(
+    connection: Connection, inbounds: dict[int, IncomingEvent], on_inbound: InboundHook
+) -> list[int]:
+    """Runs the hook on each message; returns the events it failed on, marked inapplicable.
+
+    All in one savepoint first: a savepoint per message would cost two statements each, about
+    a third of the work on SQLite. Only when one fails is the group's work undone and done
+    again, each message in a savepoint of its own, so that the failure undoes its own effects
+    only. The messages themselves stay stored.
+    """
+    savepoint = connection.begin_nested()
+    try:
+        for event in inbounds.values():
+            assert event.inbound is not None
+            on_inbound(connection, event.inbound)
+    except Exception as exc:
+        if is_database_trouble(exc):
+            raise  # the whole group is answered 503, and Sinch retries it
+        _roll_back(savepoint)
+    else:
+        savepoint.commit()
+        return []
+    return [i for i, event in inbounds.items() if not _acted_on(connection, event, on_inbound)]
+
+
+def _acted_on(connection: Connection, event: IncomingEvent, on_inbound: InboundHook) -> bool:
+    """Runs the hook in a savepoint: when it fails, only this event's effects are undone, and
+    the event is marked inapplicable."""
+    assert event.inbound is not None
+    savepoint = connection.begin_nested()
+    try:
+        on_inbound(connection, event.inbound)
+    except Exception as exc:
+        if is_database_trouble(exc):
+            raise
+        reason = inapplicable_reason(exc)
+    else:
+        savepoint.commit()
+        return True
+    _roll_back(savepoint)
+    log.warning(
+        "inbound message from %s kept but not applied: %s",
+        mask_phone(event.inbound.from_phone),
+        reason,
+    )
+    mark_inapplicable(connection, event.dedupe_key, reason)
+    return False
+
+
+def _roll_back(savepoint: NestedTransaction) -> None:
+    if savepoint.is_active:  # a failed flush of the hook's session rolls it back itself
+        savepoint.rollback()
+
+
+def is_database_trouble(exc: Exception) -> bool:
+    """A lost connection, a deadlock, a busy lock: the database's trouble, not the event's."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def inapplicable_reason(exc: Exception) -> str:
+    if isinstance(exc, InapplicableEvent):
+        return str(exc)
+    # Other messages may quote the number or the text: the type is enough to look further.
+    return f"applying it failed ({type(exc).__name__})"
+
+
+def mark_inapplicable(connection: Connection, dedupe_key: str, reason: str) -> None:
+    """Never to be retried, with the reason for an operator; counts as processed."""
+    table = _table(WebhookEvent)
+    connection.execute(
+        update(table)
+        .where(table.c.dedupe_key == dedupe_key)
+        .values(
+            inapplicable=reason[:INAPPLICABLE_REASON_LENGTH],
+            processed_at=func.coalesce(table.c.processed_at, utcnow()),
+        )
+    )
 
 
 def _claim_nonces(connection: Connection, events: Sequence[IncomingEvent]) -> list[Outcome]:
@@ -464,6 +566,11 @@ def retry_event(session: Session, event: WebhookEvent, parsed: IncomingEvent) ->
     stored = session.get_one(WebhookEvent, event.id)
     stored.attempts += 1
     if not _applicable(parsed, resolution):
+        if stored.attempts >= MAX_EVENT_ATTEMPTS:
+            # Done with, as `mark_inapplicable` does: out of the unprocessed index, which every
+            # sweep would otherwise read past.
+            stored.inapplicable = f"its batch was still unknown after {MAX_EVENT_ATTEMPTS} attempts"
+            stored.processed_at = utcnow()
         return False
     apply_reports(connection, parsed.reports, resolution)
     stored.processed_at = utcnow()

@@ -28,6 +28,7 @@ RECIPIENT_REPORT_TYPES = frozenset(
 )
 BATCH_REPORT_TYPES = frozenset({"delivery_report_sms", "delivery_report_mms"})
 INBOUND_TYPES = frozenset({"mo_text", "mo_binary"})
+MAX_NONCE_LENGTH = 64  # as remembered (webhook_nonces.nonce); Sinch's are 26-character ULIDs
 
 Event = TypeVar("Event", bound=BaseModel)
 
@@ -36,6 +37,7 @@ class SignatureFailure(StrEnum):
     MISSING_HEADERS = "missing_headers"
     UNSUPPORTED_ALGORITHM = "unsupported_algorithm"
     MALFORMED_TIMESTAMP = "malformed_timestamp"
+    MALFORMED_NONCE = "malformed_nonce"
     BAD_SIGNATURE = "bad_signature"
     STALE_TIMESTAMP = "stale_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
@@ -80,12 +82,25 @@ def verify_signature(
     signature, nonce, timestamp = (lowered[name] for name in wanted)
     # Sinch's Python SDK ignores this header; only a value naming another algorithm is refused.
     algorithm = lowered.get(ALGORITHM_HEADER)
+    # The caller's own bytes are never repeated in a refusal: it is answered to whoever sent
+    # them, and could carry anything, of any length.
     if algorithm is not None and algorithm.strip().lower() != "hmacsha256":
-        raise SignatureError(SignatureFailure.UNSUPPORTED_ALGORITHM, algorithm)
+        raise SignatureError(
+            SignatureFailure.UNSUPPORTED_ALGORITHM,
+            f"only HmacSHA256 is supported in {ALGORITHM_HEADER}",
+        )
+    if len(nonce) > MAX_NONCE_LENGTH:
+        raise SignatureError(
+            SignatureFailure.MALFORMED_NONCE,
+            f"{NONCE_HEADER} must be at most {MAX_NONCE_LENGTH} characters",
+        )
     try:
         signed_at = int(timestamp)
     except ValueError:
-        raise SignatureError(SignatureFailure.MALFORMED_TIMESTAMP, timestamp) from None
+        raise SignatureError(
+            SignatureFailure.MALFORMED_TIMESTAMP,
+            f"{TIMESTAMP_HEADER} must be whole seconds since 1970, such as 1736760161",
+        ) from None
 
     expected = compute_signature(secret, raw_body, nonce, timestamp)
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):

@@ -10,6 +10,12 @@ from textcast.models import MessageStatus, WebhookKind
 from textcast.sinch.callbacks import CallbackParseError, parse_delivery_event, parse_inbound
 from textcast.sinch.models import BatchReport
 
+# Sinch's callbacks nest three levels deep (a batch report's statuses and their recipients);
+# a body nested much deeper is not one of them, and past about a thousand levels would exhaust
+# the parser's recursion.
+MAX_NESTING = 32
+MAX_DEDUPE_KEY = 200  # webhook_events.dedupe_key
+
 # Sinch's `Queued` means it holds the message: for us that is still `accepted`.
 _STATUSES = {
     "queued": MessageStatus.ACCEPTED,
@@ -32,11 +38,34 @@ def message_status(sinch_status: str) -> MessageStatus | None:
 
 def _json(raw: bytes) -> tuple[object, str]:
     """The parsed body, and its text (kept in the inbox): decoded once, as UTF-8."""
+    too_deep = CallbackParseError("(body)", f"nested deeper than {MAX_NESTING} levels")
     try:
         text = raw.decode()
-        return json.loads(text), text
+        data = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CallbackParseError("(body)", f"not valid JSON ({type(exc).__name__})") from None
+    except RecursionError:
+        raise too_deep from None
+    # Counting brackets is nearly free: only a body with more of them than the limit (which
+    # no ordinary callback has) is walked.
+    if raw.count(b"[") + raw.count(b"{") > MAX_NESTING and _deeper_than(data, MAX_NESTING):
+        raise too_deep
+    return data, text
+
+
+def _deeper_than(data: object, limit: int) -> bool:
+    """Walked level by level, without recursion."""
+    level = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for value in level
+            if isinstance(value, dict | list)
+            for child in (value.values() if isinstance(value, dict) else value)
+        ]
+        if not level:
+            return False
+    return any(isinstance(value, dict | list) for value in level)
 
 
 def delivery_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
@@ -51,9 +80,15 @@ def delivery_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
             nonce=nonce,
         )
     at = report.at.isoformat()
+    key = f"rdr:{report.batch_id}:{report.recipient}:{report.status}:{report.code}:{at}"
+    if len(key) > MAX_DEDUPE_KEY:
+        # An odd batch id, status or code: hashed, as unique and storable. The number stays in
+        # clear, where erasing it finds it (a hash of it could be reversed by trying numbers).
+        rest = f"{report.batch_id}:{report.status}:{report.code}:{at}"
+        key = f"rdr#{hashlib.sha256(rest.encode()).hexdigest()}:{report.recipient}"
     return IncomingEvent(
         kind=WebhookKind.DELIVERY_REPORT,
-        dedupe_key=f"rdr:{report.batch_id}:{report.recipient}:{report.status}:{report.code}:{at}",
+        dedupe_key=key,
         payload=payload,
         reports=(
             StatusReport(

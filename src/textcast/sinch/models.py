@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+MAX_MSISDN_DIGITS = 15  # E.164
+
 
 def _as_utc(value: datetime) -> datetime:
     # Sinch always sends UTC; a timestamp without an offset is read as UTC, never as local time.
@@ -24,6 +26,8 @@ def _with_plus(value: str) -> str:
     digits = value.strip().removeprefix("+")
     if not (digits.isascii() and digits.isdigit()):
         raise ValueError("not an MSISDN")
+    if len(digits) > MAX_MSISDN_DIGITS:
+        raise ValueError(f"longer than {MAX_MSISDN_DIGITS} digits, so not a phone number")
     return f"+{digits}"
 
 
@@ -35,6 +39,9 @@ def describe_invalid(exc: ValidationError) -> tuple[str, str]:
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 E164 = Annotated[str, AfterValidator(_with_plus)]
+# Any code Sinch may add, within the 32-bit integer it is stored as: a larger one could not be
+# stored, and would fail the callbacks stored beside it.
+StatusCode = Annotated[int, Field(ge=-(2**31), lt=2**31)]
 
 
 class DeliveryReportMode(StrEnum):
@@ -122,7 +129,7 @@ class DryRunResult(SinchModel):
 
 
 class StatusCount(SinchModel):
-    code: int
+    code: StatusCode
     status: str
     count: int
     recipients: tuple[E164, ...] = ()
@@ -145,7 +152,7 @@ class RecipientReport(SinchModel):
     type: str
     batch_id: str
     recipient: E164
-    code: int
+    code: StatusCode
     status: str
     at: UtcDatetime
     """When Sinch created this report."""
@@ -169,9 +176,11 @@ class InboundMessage(SinchModel):
     """An MO message (`mo_text`, or `mo_binary` whose body is Base64 and `udh` hex)."""
 
     type: str
-    id: str
+    # Bounded as stored (Sinch's ids are 26 characters): a longer value could not be stored,
+    # and would fail the callbacks stored beside it.
+    id: str = Field(max_length=64)
     from_: E164 = Field(alias="from")
-    to: str
+    to: str = Field(max_length=32)
     """Our number or short code, as Sinch gives it."""
     body: str
     received_at: UtcDatetime

@@ -52,6 +52,7 @@ def test_everyone_sees_the_configuration_and_the_variables_that_set_it(
         "PRICES",
         "API_RATE_LIMIT",
         "DAILY_RECIPIENT_QUOTA",
+        "KEYWORD_REPLIES_PER_HOUR",
     ):
         assert f'<code class="var">{variable}</code>' in page, variable
     assert "built-in" in page and "simulator" in page  # no credentials: the simulator

@@ -106,6 +106,7 @@ class LimitsOut(BaseModel):
     login_limit_per_ip: str
     max_recipients_per_campaign: int = Field(description="0: no limit.")
     daily_recipient_quota: int = Field(description="0: no limit.")
+    keyword_replies_per_hour: int = Field(description="0: no cap.")
     max_request_bytes: int
     max_import_bytes: int
     session_hours: float
@@ -145,6 +146,7 @@ class SettingsOut(BaseModel):
                 login_limit_per_ip=settings.login_limit_per_ip,
                 max_recipients_per_campaign=settings.max_recipients_per_campaign,
                 daily_recipient_quota=settings.daily_recipient_quota,
+                keyword_replies_per_hour=settings.keyword_replies_per_hour,
                 max_request_bytes=settings.max_request_bytes,
                 max_import_bytes=settings.max_import_bytes,
                 session_hours=settings.session_hours,
