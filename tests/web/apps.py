@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,3 +45,17 @@ def signed_by_sinch(settings: Settings, body: bytes) -> dict[str, str]:
     secret = webhook_secret(settings)
     assert secret is not None, "these settings verify no signature"
     return {"content-type": "application/json", **signature_headers(secret, body)}
+
+
+def inbound_callback(n: int, sender: str, body: str) -> bytes:
+    """Sinch's inbound (MO) callback: the `n`th message, from `sender` to our number."""
+    return json.dumps(
+        {
+            "type": "mo_text",
+            "id": f"01MO{n:022d}",
+            "from": sender.removeprefix("+"),
+            "to": "12017777777",
+            "body": body,
+            "received_at": "2026-01-01T10:00:00.000Z",
+        }
+    ).encode()

@@ -14,7 +14,7 @@ import psutil
 from sqlalchemy import func, select, text
 from tests.factories import claim_batch, make_campaign, numbers
 from tests.servers import free_port, serving
-from tests.web.apps import signed_by_sinch
+from tests.web.apps import inbound_callback, signed_by_sinch
 
 from textcast.config import Settings, load_settings
 from textcast.db import Database
@@ -222,25 +222,17 @@ INBOUND_PATH = "/api/webhooks/inbound"
 UNTEXTABLE = ("1234", "1", "999123456789", "12")
 
 
-def _inbound(n: int, sender: str, body: str) -> bytes:
-    return json.dumps(
-        {
-            "type": "mo_text",
-            "id": f"01MO{n:022d}",
-            "from": sender.removeprefix("+"),
-            "to": "12017777777",
-            "body": body,
-            "received_at": "2026-01-01T10:00:00.000Z",
-        }
-    ).encode()
-
-
 def test_keywords_from_numbers_no_one_can_text_fail_no_neighbour_and_are_kept_as_inapplicable(
     database_url: str, database: Database
 ) -> None:
     valid = numbers(60)
-    bodies = [_inbound(i, phone, ("STOP", "HELP", "Hello")[i % 3]) for i, phone in enumerate(valid)]
-    bad = [_inbound(100 + i, UNTEXTABLE[i % 4], ("STOP", "START")[i % 2]) for i in range(40)]
+    bodies = [
+        inbound_callback(i, phone, ("STOP", "HELP", "Hello")[i % 3])
+        for i, phone in enumerate(valid)
+    ]
+    bad = [
+        inbound_callback(100 + i, UNTEXTABLE[i % 4], ("STOP", "START")[i % 2]) for i in range(40)
+    ]
     burst = [body for pair in zip(bodies, bad, strict=False) for body in pair] + bodies[40:]
     settings = load_settings(database_url=database_url)
     app = create_app(settings, dispatch=False, simulator=False)
@@ -283,11 +275,13 @@ def test_callbacks_with_fields_too_long_to_store_are_refused_alone(
     long_status.update(status="Delivered" * 30, at="2026-01-01T11:00:00.000Z")
     huge_code = json.loads(_report(batch.recipients[1]))
     huge_code.update(code=2**40, at="2026-01-01T12:00:00.000Z")  # past the column's integer
-    inbounds = [_inbound(i, phone, "Hello") for i, phone in enumerate(numbers(30, start=500))]
+    inbounds = [
+        inbound_callback(i, phone, "Hello") for i, phone in enumerate(numbers(30, start=500))
+    ]
     too_long = [
-        _inbound(900, "1" * 20, "Hello"),  # longer than any phone number (15 digits)
-        _inbound(901, numbers(1)[0], "Hello").replace(b"01MO", b"01MO" + b"9" * 70),
-        _inbound(902, numbers(1)[0], "Hello").replace(b"12017777777", b"1" * 40),
+        inbound_callback(900, "1" * 20, "Hello"),  # longer than any phone number (15 digits)
+        inbound_callback(901, numbers(1)[0], "Hello").replace(b"01MO", b"01MO" + b"9" * 70),
+        inbound_callback(902, numbers(1)[0], "Hello").replace(b"12017777777", b"1" * 40),
     ]
     settings = load_settings(database_url=database_url)
     app = create_app(settings, dispatch=False, simulator=False)

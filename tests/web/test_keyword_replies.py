@@ -1,6 +1,5 @@
 """Keyword replies are capped (against SMS pumping): per hour, and within the daily quota."""
 
-import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.factories import make_campaign, numbers
 from tests.servers import serving
-from tests.web.apps import signed_by_sinch
+from tests.web.apps import inbound_callback, signed_by_sinch
 
 from textcast.config import load_settings
 from textcast.db import Database
@@ -23,19 +22,6 @@ from textcast.runtime import sending_policy
 from textcast.web.app import create_app
 
 INBOUND_PATH = "/api/webhooks/inbound"
-
-
-def _inbound(n: int, sender: str, body: str) -> bytes:
-    return json.dumps(
-        {
-            "type": "mo_text",
-            "id": f"01MO{n:022d}",
-            "from": sender.removeprefix("+"),
-            "to": "12017777777",
-            "body": body,
-            "received_at": "2026-01-01T10:00:00.000Z",
-        }
-    ).encode()
 
 
 Post = Callable[[bytes], httpx.Response]
@@ -98,7 +84,7 @@ def test_replies_past_the_hourly_cap_are_held_back_across_processes_but_keywords
     with _clients(database_url, 2, keyword_replies_per_hour=3) as (first, second):
         for i, phone in enumerate(senders):
             post = (first, second)[i % 2]  # an in-memory count would allow 3 per process
-            answer = post(_inbound(i, phone, ("HELP", "STOP")[i // 4]))
+            answer = post(inbound_callback(i, phone, ("HELP", "STOP")[i // 4]))
             assert answer.json() == {"status": "stored"}
     assert _replies(database) == ["Reply: help"] * 3
     assert _opted_out(database) == set(senders[4:])  # every STOP honoured, none answered
@@ -115,7 +101,7 @@ def test_concurrent_keywords_get_no_more_replies_than_the_cap(
         database_url=database_url, secret_key="tests", keyword_replies_per_hour=5
     )
     app = create_app(config, dispatch=False, simulator=False)
-    bodies = [_inbound(i, phone, "HELP") for i, phone in enumerate(numbers(40))]
+    bodies = [inbound_callback(i, phone, "HELP") for i, phone in enumerate(numbers(40))]
     with serving(app) as url, ThreadPoolExecutor(16) as pool:
         answers = list(
             pool.map(
@@ -136,7 +122,7 @@ def test_keyword_replies_count_toward_the_daily_quota_and_stop_at_it(
     senders = numbers(4)
     with _clients(database_url, daily_recipient_quota=5, keyword_replies_per_hour=0) as (post,):
         for i, phone in enumerate(senders):
-            answer = post(_inbound(i, phone, ("START", "STOP")[i % 2]))
+            answer = post(inbound_callback(i, phone, ("START", "STOP")[i % 2]))
             assert answer.json() == {"status": "stored"}
     assert _replies(database) == ["Reply: opt_in", "Reply: opt_out"]  # 3 + 2 reach the quota
     assert _opted_out(database) == {senders[1], senders[3]}

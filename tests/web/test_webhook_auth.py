@@ -220,6 +220,21 @@ def test_delivery_reports_arrive_through_basic_auth_and_a_path_token(database_ur
     assert stats["callbacks"]["rejected"] == 0, stats
 
 
+def _inject_inbound_and_read_inbox(api: httpx.Client, database_url: str) -> list[Any]:
+    """As an admin: have the embedded simulator text us, then wait for the inbox to show it."""
+    authorize(api, database_url)
+    injected = api.post(
+        "/simulator/_simulator/inbound",
+        json={"from": "12015550100", "to": "12017777777", "body": "Hello there"},
+    )
+    assert injected.status_code == 201, injected.text
+    deadline = time.monotonic() + 10
+    while not (items := api.get("/api/v1/inbox").json()["items"]):
+        assert time.monotonic() < deadline, "the inbound message never arrived"
+        time.sleep(0.05)
+    return list(items)
+
+
 def test_the_embedded_simulator_posts_inbound_with_basic_auth_to_the_token_path(
     database_url: str,
 ) -> None:
@@ -235,16 +250,7 @@ def test_the_embedded_simulator_posts_inbound_with_basic_auth_to_the_token_path(
         serving(create_app(settings, dispatch=False), port) as url,
         httpx.Client(base_url=url, timeout=30) as api,
     ):
-        authorize(api, database_url)
-        injected = api.post(
-            "/simulator/_simulator/inbound",
-            json={"from": "12015550100", "to": "12017777777", "body": "Hello there"},
-        )
-        assert injected.status_code == 201, injected.text
-        deadline = time.monotonic() + 10
-        while not (items := api.get("/api/v1/inbox").json()["items"]):
-            assert time.monotonic() < deadline, "the inbound message never arrived"
-            time.sleep(0.05)
+        items = _inject_inbound_and_read_inbox(api, database_url)
     assert [(m["from_phone"], m["body"]) for m in items] == [("+12015550100", "Hello there")]
 
 
@@ -334,14 +340,5 @@ def test_the_embedded_simulator_signs_what_the_webhooks_verify(database_url: str
     ):
         forged = api.post(INBOUND_PATH, content=_keyword_from("12015550199", "Hello there"))
         assert forged.status_code == 401, forged.text
-        authorize(api, database_url)
-        injected = api.post(
-            "/simulator/_simulator/inbound",
-            json={"from": "12015550100", "to": "12017777777", "body": "Hello there"},
-        )
-        assert injected.status_code == 201, injected.text
-        deadline = time.monotonic() + 10
-        while not (items := api.get("/api/v1/inbox").json()["items"]):
-            assert time.monotonic() < deadline, "the inbound message never arrived"
-            time.sleep(0.05)
+        items = _inject_inbound_and_read_inbox(api, database_url)
     assert [(m["from_phone"], m["body"]) for m in items] == [("+12015550100", "Hello there")]
