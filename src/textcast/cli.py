@@ -433,9 +433,9 @@ def campaigns_plan(
     """Who gets what, in how many parts, at what cost, finishing when (nothing is sent)."""
     from textcast.domain import campaigns, planning
     from textcast.models import utcnow
+    from textcast.plan_presenter import plan_out
     from textcast.runtime import sending_policy
     from textcast.terminal import plan_view
-    from textcast.web.api.campaigns import plan_out
 
     settings, database = open_database()
     with domain_errors(), database.read() as session:
