@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from textcast.config import Settings, derived_secret, instance_secret, webhook_secret
 from textcast.db import Database
 from textcast.domain import inbox, outbox, replies, send_window
-from textcast.domain.inbox import InboundSms
+from textcast.domain.group_commit import GroupCommitter
+from textcast.domain.inbox_events import InboundSms
 from textcast.domain.keywords import Keyword, KeywordRules
 from textcast.domain.planning import Policy
 from textcast.domain.pricing import PriceTable
@@ -29,8 +30,7 @@ from textcast.sinch.client import SinchClient
 from textcast.sinch.connections import SinchAccount
 from textcast.sinch.events import stored_event
 from textcast.sinch.provider import SinchProvider
-from textcast.web.group_commit import GroupCommitter
-from textcast.web.webhooks import DELIVERY_REPORTS, callback_url
+from textcast.webhook_urls import DELIVERY_REPORTS, callback_url
 
 log = logging.getLogger("textcast")
 
