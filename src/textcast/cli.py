@@ -530,13 +530,14 @@ def campaigns_status(
     from textcast.cli_analytics import render_status
     from textcast.domain import analytics, campaigns
     from textcast.domain.analytics import Analytics
+    from textcast.runtime import describe_delivery_code
 
     _, database = open_database()
 
     def read() -> tuple[Analytics, bool]:
         with database.read() as session:
             progress = campaigns.campaign_progress(session, campaign_id)
-            figures = analytics.campaign_analytics(session, campaign_id)
+            figures = analytics.campaign_analytics(session, campaign_id, describe_delivery_code)
         done = progress.total > 0 and progress.final >= progress.total
         return figures, done
 
