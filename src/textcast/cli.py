@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,11 +16,12 @@ from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.orm import Session
 
+from textcast.cli_accounts import apikeys_app, audit_list, users_app
+from textcast.cli_plumbing import command_settings, console, domain_errors, open_database
 from textcast.config import (
     Settings,
     SettingsError,
     check_webhook_authentication,
-    load_settings,
     webhook_secret,
 )
 from textcast.db import Database
@@ -37,27 +36,10 @@ campaigns_app = typer.Typer(help="Create, send and follow campaigns.", no_args_i
 app.add_typer(campaigns_app, name="campaigns")
 contacts_app = typer.Typer(help="Contacts (import them from CSV files).", no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
-console = Console(stderr=True)
+app.add_typer(users_app, name="users")
+app.add_typer(apikeys_app, name="apikeys")
+app.command("audit")(audit_list)
 FIRST_ADMIN_PASSWORD_FILE = ".textcast-admin-password"  # noqa: S105 - a file name
-
-
-def _register_account_commands() -> None:
-    from textcast.cli_accounts import apikeys_app, audit_list, users_app
-
-    app.add_typer(users_app, name="users")
-    app.add_typer(apikeys_app, name="apikeys")
-    app.command("audit")(audit_list)
-
-
-_register_account_commands()
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except SettingsError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
 
 
 def _simulator_banner(settings: Settings) -> None:
@@ -89,7 +71,7 @@ def serve(
     log_level: str = "info",
 ) -> None:
     """Serve the API, webhooks and (by default) the dispatcher."""
-    settings = _settings(host=host, port=port)
+    settings = command_settings(host=host, port=port)
     try:
         check_webhook_authentication(settings)
     except SettingsError as exc:
@@ -226,7 +208,7 @@ def _serve_workers(settings: Settings, dispatch: bool, log_level: str, workers: 
 
 
 def _worker_process(host: str, port: int, dispatch: bool, log_level: str) -> None:
-    settings = _settings(host=host, port=port)
+    settings = command_settings(host=host, port=port)
     configure_logging(log_level, settings.log_format)
     # A listening socket of its own in each worker: the kernel spreads connections evenly over
     # them (SO_REUSEPORT). With one shared socket, the first worker to wake accepts most of a
@@ -246,7 +228,7 @@ def worker(log_level: str = "info") -> None:
     from textcast.migrate import ensure_schema
     from textcast.runtime import Runtime
 
-    settings = _settings()
+    settings = command_settings()
     configure_logging(log_level, settings.log_format)
     _simulator_banner(settings)
     runtime = Runtime(settings, Database(settings.database_url))
@@ -297,7 +279,7 @@ def simulator(
 
     configure_logging()
     if secret is None:
-        secret = webhook_secret(_settings())
+        secret = webhook_secret(command_settings())
     basic_auth = None
     if callback_basic_auth is not None:
         user, colon, password = callback_basic_auth.partition(":")
@@ -323,7 +305,7 @@ def db_upgrade() -> None:
     """Apply every pending migration to DATABASE_URL."""
     from textcast.migrate import current_revision, upgrade
 
-    settings = _settings()
+    settings = command_settings()
     database = Database(settings.database_url)
     upgrade(database)
     console.print(f"database at revision {current_revision(database)}")
@@ -341,15 +323,6 @@ def demo(
 
     configure_logging("warning")
     sys.exit(asyncio.run(run_demo(console, recipients, database_url)))
-
-
-def _database() -> tuple[Settings, Database]:
-    from textcast.migrate import ensure_schema
-
-    settings = _settings()
-    database = Database(settings.database_url)
-    ensure_schema(database)
-    return settings, database
 
 
 def _read_numbers(path: Path) -> list[str]:
@@ -402,7 +375,7 @@ def campaigns_create(
     from textcast.domain import campaigns
     from textcast.runtime import sending_policy
 
-    settings, database = _database()
+    settings, database = open_database()
     draft = campaigns.CampaignDraft(
         name,
         body,
@@ -416,7 +389,7 @@ def campaigns_create(
         expires_at=expires_at,
         budget=budget,
     )
-    with _domain_errors(), database.write() as session:
+    with domain_errors(), database.write() as session:
         campaign = campaigns.create_campaign(session, draft, settings.default_region)
         _audit(session, "campaign.create", f"campaign:{campaign.id}")
         if send:
@@ -433,34 +406,16 @@ def _audit(session: Session, action: str, target: str, **detail: object) -> None
     audit.record(session, audit.CLI, action, target, **detail)
 
 
-@contextlib.contextmanager
-def _domain_errors() -> Iterator[None]:
-    """Bad input and impossible transitions end the command with their message, exit 1."""
-    from textcast.domain.errors import DomainError, InvalidInput
-
-    try:
-        yield
-    except InvalidInput as exc:
-        for problem in exc.problems:
-            console.print(f"[red]{problem.field}[/]: {problem.message} {problem.value or ''}")
-        if exc.unlisted:
-            console.print(f"and {exc.unlisted} more problem(s)")
-        raise typer.Exit(1) from None
-    except DomainError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
-
-
 @campaigns_app.command("send")
 def campaigns_send(campaign_id: int) -> None:
     """Queue every message of a draft; a running dispatcher picks them up."""
     from textcast.domain import campaigns
     from textcast.runtime import sending_policy
 
-    settings, database = _database()
+    settings, database = open_database()
     # A personalised audience is rendered, counted and priced recipient by recipient.
     with (
-        _domain_errors(),
+        domain_errors(),
         console.status("writing one message per recipient..."),
         database.write() as session,
     ):
@@ -478,12 +433,12 @@ def campaigns_plan(
     """Who gets what, in how many parts, at what cost, finishing when (nothing is sent)."""
     from textcast.domain import campaigns, planning
     from textcast.models import utcnow
+    from textcast.plan_presenter import plan_out
     from textcast.runtime import sending_policy
     from textcast.terminal import plan_view
-    from textcast.web.api.campaigns import plan_out
 
-    settings, database = _database()
-    with _domain_errors(), database.read() as session:
+    settings, database = open_database()
+    with domain_errors(), database.read() as session:
         campaign = campaigns.get_campaign(session, campaign_id)
         with console.status("evaluating the audience..."):
             result = planning.plan(session, campaign, sending_policy(settings), utcnow())
@@ -499,8 +454,8 @@ def campaigns_pause(campaign_id: int) -> None:
     """Hand nothing more to Sinch until resumed."""
     from textcast.domain import campaigns
 
-    _, database = _database()
-    with _domain_errors(), database.write() as session:
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
         campaign = campaigns.pause_campaign(session, campaign_id)
         _audit(session, "campaign.pause", f"campaign:{campaign_id}")
     console.print(f"campaign {campaign.id}: {campaign.status}")
@@ -511,8 +466,8 @@ def campaigns_resume(campaign_id: int) -> None:
     """Go on sending a paused campaign (after raising its budget, if that paused it)."""
     from textcast.domain import campaigns
 
-    _, database = _database()
-    with _domain_errors(), database.write() as session:
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
         campaign = campaigns.resume_campaign(session, campaign_id)
         _audit(session, "campaign.resume", f"campaign:{campaign_id}")
     console.print(f"campaign {campaign.id}: {campaign.status}")
@@ -524,8 +479,8 @@ def campaigns_cancel(campaign_id: int) -> None:
     from textcast.domain import campaigns
     from textcast.runtime import Runtime
 
-    settings, database = _database()
-    with _domain_errors(), database.write() as session:
+    settings, database = open_database()
+    with domain_errors(), database.write() as session:
         campaign, provider_ids = campaigns.cancel_campaign(session, campaign_id)
         _audit(session, "campaign.cancel", f"campaign:{campaign_id}")
     cancelled = asyncio.run(Runtime(settings, database).cancel_provider_batches(provider_ids))
@@ -540,8 +495,8 @@ def campaigns_duplicate(campaign_id: int) -> None:
     """A new draft with the same body, audience and options."""
     from textcast.domain import campaigns
 
-    _, database = _database()
-    with _domain_errors(), database.write() as session:
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
         copy = campaigns.duplicate_campaign(session, campaign_id)
         _audit(session, "campaign.create", f"campaign:{copy.id}", duplicate_of=campaign_id)
     console.print(f"campaign {copy.id}: draft copy of {campaign_id}")
@@ -553,8 +508,8 @@ def campaigns_test(campaign_id: int, phone: str) -> None:
     from textcast.domain import campaigns
     from textcast.runtime import sending_policy
 
-    settings, database = _database()
-    with _domain_errors(), database.write() as session:
+    settings, database = open_database()
+    with domain_errors(), database.write() as session:
         test = campaigns.test_send(
             session, campaign_id, phone, settings.default_region, sending_policy(settings)
         )
@@ -575,18 +530,19 @@ def campaigns_status(
     from textcast.cli_analytics import render_status
     from textcast.domain import analytics, campaigns
     from textcast.domain.analytics import Analytics
+    from textcast.runtime import describe_delivery_code
 
-    _, database = _database()
+    _, database = open_database()
 
     def read() -> tuple[Analytics, bool]:
         with database.read() as session:
             progress = campaigns.campaign_progress(session, campaign_id)
-            figures = analytics.campaign_analytics(session, campaign_id)
+            figures = analytics.campaign_analytics(session, campaign_id, describe_delivery_code)
         done = progress.total > 0 and progress.final >= progress.total
         return figures, done
 
     out = Console()
-    with _domain_errors():
+    with domain_errors():
         figures, done = read()
         if not watch:
             out.print(render_status(figures))
@@ -613,7 +569,7 @@ def contacts_add(
     from textcast.domain import contacts
     from textcast.domain.errors import DomainError, InvalidInput
 
-    settings, database = _database()
+    settings, database = open_database()
     draft = contacts.ContactDraft(phone, first_name, last_name, consent_evidence=evidence)
     try:
         with database.write() as session:
@@ -645,7 +601,7 @@ def contacts_list(
     from textcast.domain import contacts
     from textcast.models import ContactList
 
-    _, database = _database()
+    _, database = open_database()
     with database.read() as session:
         list_id = None
         if list_name is not None:
@@ -675,7 +631,7 @@ def contacts_erase(
     if not yes:
         console.print("[bold red]error:[/] erasing cannot be undone; add --yes to confirm")
         raise typer.Exit(2)
-    settings, database = _database()
+    settings, database = open_database()
     try:
         with database.write() as session:
             erased = erasure.erase_contact(session, instance_secret(settings), contact_id)
@@ -711,7 +667,7 @@ def contacts_import(
     from textcast.domain import imports
     from textcast.domain.errors import InvalidInput
 
-    settings, database = _database()
+    settings, database = open_database()
     try:
         with database.write() as session:
             job = imports.start_import(

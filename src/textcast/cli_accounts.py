@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textcast.cli_plumbing import console, domain_errors, open_database
 from textcast.domain import api_keys, audit, passwords, users
 from textcast.domain.errors import NotFound
 from textcast.domain.permissions import Scope
@@ -52,12 +53,10 @@ def users_create(
 ) -> None:
     """Create a user. The password is prompted for (on a terminal), else generated and
     printed once."""
-    from textcast.cli import _database, _domain_errors
-
     prompted = None if generate or not sys.stdin.isatty() else _prompt_password()
     password = prompted or users.generate_password()
-    _, database = _database()
-    with _domain_errors(), database.write() as session:
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
         user = users.create_user(session, email, password, Role.ADMIN if admin else role)
         audit.record(session, audit.CLI, "user.create", f"user:{user.id}", role=user.role.value)
     out.print(f"user {user.id}: {user.email} ({user.role.value})")
@@ -82,13 +81,11 @@ def users_update(
 ) -> None:
     """Change a user's role, block or allow them, or reset a forgotten password. Disabling or
     a new password ends their sessions; their API keys keep working unless --revoke-keys."""
-    from textcast.cli import _database, _domain_errors
-
     new_password = None
     if password:
         new_password = _prompt_password() if sys.stdin.isatty() else users.generate_password()
-    _, database = _database()
-    with _domain_errors(), database.write() as session:
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
         user = _owner(session, email)
         change = users.change_account(
             session,
@@ -114,9 +111,7 @@ def users_update(
 
 @users_app.command("list")
 def users_list() -> None:
-    from textcast.cli import _database
-
-    _, database = _database()
+    _, database = open_database()
     table = Table("id", "email", "role", "state", "last sign-in")
     with database.read() as session:
         for user in users.list_users(session):
@@ -141,10 +136,8 @@ def apikeys_create(
     ] = None,
 ) -> None:
     """Create an API key and print it (only this once). Non-interactive, for scripts."""
-    from textcast.cli import _database, _domain_errors, console
-
-    _, database = _database()
-    with _domain_errors(), database.write() as session:
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
         owner = _owner(session, user)
         created = api_keys.create_key(session, owner, name, frozenset(scope or [Scope.READ]))
         audit.record(
@@ -179,9 +172,7 @@ def _owner(session: Session, email: str | None) -> User:
 
 @apikeys_app.command("list")
 def apikeys_list() -> None:
-    from textcast.cli import _database
-
-    _, database = _database()
+    _, database = open_database()
     table = Table("id", "prefix", "name", "owner", "scopes", "last used", "state")
     with database.read() as session:
         owners = {u.id: u.email for u in users.list_users(session)}
@@ -201,10 +192,8 @@ def apikeys_list() -> None:
 @apikeys_app.command("revoke")
 def apikeys_revoke(key_id: int) -> None:
     """Revoke a key: it stops working at once."""
-    from textcast.cli import _database, _domain_errors
-
-    _, database = _database()
-    with _domain_errors(), database.write() as session:
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
         key = api_keys.revoke_key(session, key_id)
         audit.record(session, audit.CLI, "apikey.revoke", f"apikey:{key_id}", prefix=key.prefix)
     out.print(f"API key {key_id} ({key.prefix}) revoked")
@@ -217,9 +206,7 @@ def audit_list(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
 ) -> None:
     """The latest entries of the audit log, newest first."""
-    from textcast.cli import _database
-
-    _, database = _database()
+    _, database = open_database()
     table = Table("when (UTC)", "who", "action", "target", "from", "detail")
     with database.read() as session:
         for entry in audit.entries(session, action=action, limit=limit):

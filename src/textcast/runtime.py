@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from textcast.config import Settings, derived_secret, instance_secret, webhook_secret
 from textcast.db import Database
 from textcast.domain import inbox, outbox, replies, send_window
-from textcast.domain.inbox import InboundSms
+from textcast.domain.group_commit import GroupCommitter
+from textcast.domain.inbox_events import InboundSms
 from textcast.domain.keywords import Keyword, KeywordRules
 from textcast.domain.planning import Policy
 from textcast.domain.pricing import PriceTable
@@ -29,8 +30,8 @@ from textcast.sinch.client import SinchClient
 from textcast.sinch.connections import SinchAccount
 from textcast.sinch.events import stored_event
 from textcast.sinch.provider import SinchProvider
-from textcast.web.group_commit import GroupCommitter
-from textcast.web.webhooks import DELIVERY_REPORTS, callback_url
+from textcast.sinch.statuses import StatusCode, describe_code
+from textcast.webhook_urls import DELIVERY_REPORTS, callback_url
 
 log = logging.getLogger("textcast")
 
@@ -65,6 +66,12 @@ def sinch_account(settings: Settings) -> SinchAccount:
         settings.sinch_api_token.get_secret_value() if settings.sinch_api_token else "",
         url_setting="SINCH_BASE_URL" if settings.sinch_base_url else "SINCH_REGION",
     )
+
+
+def describe_delivery_code(code: int) -> StatusCode:
+    """What a delivery code the provider reported means (analytics and the CSV export): the
+    provider's own table, Sinch's being the only one."""
+    return describe_code(code)
 
 
 def build_provider(settings: Settings) -> Provider:

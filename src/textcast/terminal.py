@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from textcast.web.api.campaigns import PlanOut
+    from textcast.plan_presenter import PlanOut
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from textcast.models import (
     Message,
     MessageStatus,
 )
+from textcast.sinch.statuses import describe_code
 
 S = MessageStatus
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
@@ -154,7 +155,7 @@ def campaign_id(database: Database) -> int:
 
 def test_funnel_counts_every_state_once(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        funnel = analytics.campaign_analytics(session, campaign_id).funnel
+        funnel = analytics.campaign_analytics(session, campaign_id, describe_code).funnel
     assert funnel.total == 33
     assert funnel.queued == 4  # queued, deferred, submitting
     assert funnel.in_flight == 3
@@ -186,7 +187,7 @@ def test_failures_are_grouped_by_status_and_code_with_sinch_meanings(
     database: Database, campaign_id: int
 ) -> None:
     with database.read() as session:
-        failures = analytics.campaign_analytics(session, campaign_id).failures
+        failures = analytics.campaign_analytics(session, campaign_id, describe_code).failures
     refused = "Sinch's API refused the batch at submission; the message's error says why"
     operator = "An SMPP or operator error reported by the SMSC"
     assert failures == [
@@ -216,7 +217,7 @@ def test_failures_are_grouped_by_status_and_code_with_sinch_meanings(
 
 def test_skipped_messages_are_grouped_by_reason(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        skipped = analytics.campaign_analytics(session, campaign_id).skipped
+        skipped = analytics.campaign_analytics(session, campaign_id, describe_code).skipped
     assert skipped == {
         "opted_out": 3,
         "quiet_hours_expired": 2,
@@ -228,7 +229,7 @@ def test_skipped_messages_are_grouped_by_reason(database: Database, campaign_id:
 
 def test_delivery_rate_counts_final_outcomes_only(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        result = analytics.campaign_analytics(session, campaign_id)
+        result = analytics.campaign_analytics(session, campaign_id, describe_code)
     # 5 delivered of 18 outcomes: 5 + failed 5 + aborted 3 + 5 others; skipped and
     # still-moving messages are not outcomes.
     assert result.delivery_rate == 5 / 18
@@ -238,13 +239,13 @@ def test_replies_attributed_to_the_campaign_by_keyword(
     database: Database, campaign_id: int
 ) -> None:
     with database.read() as session:
-        replies = analytics.campaign_analytics(session, campaign_id).replies
+        replies = analytics.campaign_analytics(session, campaign_id, describe_code).replies
     assert replies == Replies(opt_outs=2, keywords={"help": 1, "opt_in": 1}, replies=3)
 
 
 def test_cost_compares_the_estimate_with_parts_sent(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        cost = analytics.campaign_analytics(session, campaign_id).cost
+        cost = analytics.campaign_analytics(session, campaign_id, describe_code).cost
     # Planned: every message but the 8 skipped: 25 messages, 5 of them with 2 parts.
     # Sent: accepted 2x2 + dispatched 1 + delivered 3x2 + 2 + 10 undelivered with a code.
     assert cost == Cost(estimated=1.25, budget=5.0, spent=0.75, parts_planned=30, parts_sent=23)
@@ -252,7 +253,7 @@ def test_cost_compares_the_estimate_with_parts_sent(database: Database, campaign
 
 def test_timeline_counts_per_minute_sent_and_settled(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        timeline = analytics.campaign_analytics(session, campaign_id).timeline
+        timeline = analytics.campaign_analytics(session, campaign_id, describe_code).timeline
     assert timeline == [
         # Sent: 2 accepted + 3 delivered at 0:15, 1 dispatched at 0:45; the 3 refused settled.
         Minute(at(0), sent=6, delivered=0, undelivered=3),
@@ -268,7 +269,7 @@ def test_timeline_counts_per_minute_sent_and_settled(database: Database, campaig
 
 def test_clicks_count_the_campaign_links(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        clicks = analytics.campaign_analytics(session, campaign_id).clicks
+        clicks = analytics.campaign_analytics(session, campaign_id, describe_code).clicks
     assert clicks == Clicks(links=4, clicked_links=2, clicks=3, requests=4)
 
 
@@ -276,7 +277,7 @@ def test_a_campaign_without_messages_has_zeros_and_no_rate(database: Database) -
     with database.write() as session:
         campaign_id = make_campaign(session, status=CampaignStatus.DRAFT).id
     with database.read() as session:
-        result = analytics.campaign_analytics(session, campaign_id)
+        result = analytics.campaign_analytics(session, campaign_id, describe_code)
     assert result.funnel.total == result.funnel.sent == 0
     assert result.funnel.by_status == {}
     assert result.delivery_rate is None
@@ -288,13 +289,13 @@ def test_a_campaign_without_messages_has_zeros_and_no_rate(database: Database) -
 
 def test_an_unknown_campaign_is_not_found(database: Database) -> None:
     with database.read() as session, pytest.raises(NotFound):
-        analytics.campaign_analytics(session, 404)
+        analytics.campaign_analytics(session, 404, describe_code)
 
 
 def test_export_pages_through_every_message_in_id_order(
     database: Database, campaign_id: int
 ) -> None:
-    text = "".join(analytics.messages_csv(database, campaign_id, page=7))
+    text = "".join(analytics.messages_csv(database, campaign_id, describe_code, page=7))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 33
     assert [int(r["id"]) for r in rows] == sorted(int(r["id"]) for r in rows)
@@ -315,6 +316,6 @@ def test_export_keeps_texts_from_running_as_spreadsheet_formulas(database: Datab
     with database.write() as session:
         campaign = make_campaign(session)
         Outbox(session, campaign).add(S.FAILED, error="=HYPERLINK(1)")
-    text = "".join(analytics.messages_csv(database, campaign.id))
+    text = "".join(analytics.messages_csv(database, campaign.id, describe_code))
     [row] = csv.DictReader(io.StringIO(text))
     assert row["reason"] == "'=HYPERLINK(1)"

@@ -18,7 +18,7 @@ from tests.factories import claim_batch, numbers
 from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain import campaigns, contacts, inbox, outbox, suppressions
-from textcast.domain.inbox import IncomingEvent, StatusReport
+from textcast.domain.inbox_events import IncomingEvent, StatusReport
 from textcast.domain.planning import SKIP_OUTSIDE_WINDOW, Policy
 from textcast.models import (
     Batch,

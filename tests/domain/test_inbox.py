@@ -3,7 +3,7 @@ from tests.factories import claim_batch, make_campaign, numbers
 
 from textcast.db import Database
 from textcast.domain import inbox, outbox
-from textcast.domain.inbox import IncomingEvent, Outcome, StatusReport
+from textcast.domain.inbox_events import IncomingEvent, Outcome, StatusReport
 from textcast.models import Message, MessageStatus, WebhookEvent, WebhookKind
 
 

@@ -15,7 +15,7 @@ from textcast.db import Database
 from textcast.models import Role
 from textcast.runtime import simulator_token
 from textcast.web.app import create_app
-from textcast.web.webhooks import DELIVERY_REPORTS, callback_url
+from textcast.webhook_urls import DELIVERY_REPORTS, callback_url
 
 BATCHES = "/simulator/xms/v1/simulated/batches"
 LEDGER = "/simulator/_simulator/ledger"

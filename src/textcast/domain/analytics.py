@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, case, func, literal_column, select, type_coerce
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -39,7 +39,6 @@ from textcast.models import (
     MessageStatus,
     UTCDateTime,
 )
-from textcast.sinch.statuses import describe_code
 
 WAITING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SUBMITTING)
 IN_FLIGHT = (MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)
@@ -93,11 +92,27 @@ class Funnel:
     by_status: dict[str, int]
 
 
+class CodeMeaning(Protocol):
+    """What a provider says one of its delivery codes means."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+
+DescribeCode = Callable[[int], CodeMeaning]
+"""The provider's table of delivery codes (Sinch's: `runtime.describe_delivery_code`). The
+messages keep the code the provider reported; what it means is the provider's to say, so it is
+passed in and the domain knows no provider."""
+
+
 @dataclass(frozen=True, slots=True)
 class FailureCode:
     status: str
     code: int | None
-    """Sinch's delivery code; None for messages refused at submission."""
+    """The delivery code the provider reported; None for messages refused at submission."""
     name: str
     description: str
     messages: int
@@ -164,7 +179,9 @@ def delivery_rate(delivered: int, outcomes: int) -> float | None:
     return delivered / outcomes if outcomes else None
 
 
-def campaign_analytics(session: Session, campaign_id: int) -> Analytics:
+def campaign_analytics(
+    session: Session, campaign_id: int, describe_code: DescribeCode
+) -> Analytics:
     campaign = get_campaign(session, campaign_id)
     totals = _totals_by_status(session, campaign_id)
     codes = _undelivered_by_code(session, campaign_id)
@@ -178,7 +195,7 @@ def campaign_analytics(session: Session, campaign_id: int) -> Analytics:
     return Analytics(
         campaign=campaign,
         funnel=_funnel(totals, sent=taken.messages - refused.messages, refused=refused.messages),
-        failures=_failures(codes),
+        failures=_failures(codes, describe_code),
         skipped=_skip_reasons(session, campaign_id),
         delivery_rate=delivery_rate(delivered, outcomes),
         replies=_replies(session, campaign_id),
@@ -261,12 +278,15 @@ def _funnel(totals: dict[str, _Total], *, sent: int, refused: int) -> Funnel:
     )
 
 
-def _failures(codes: list[_CodeTotal]) -> list[FailureCode]:
-    failures = [FailureCode(c.status, c.code, *code_meaning(c.code), c.messages) for c in codes]
+def _failures(codes: list[_CodeTotal], describe_code: DescribeCode) -> list[FailureCode]:
+    failures = [
+        FailureCode(c.status, c.code, *code_meaning(c.code, describe_code), c.messages)
+        for c in codes
+    ]
     return sorted(failures, key=lambda f: (-f.messages, f.status, -1 if f.code is None else f.code))
 
 
-def code_meaning(code: int | None) -> tuple[str, str]:
+def code_meaning(code: int | None, describe_code: DescribeCode) -> tuple[str, str]:
     """Name and description of a delivery code; None: never reached Sinch (refused)."""
     if code is None:
         return REFUSED, REFUSED_DESCRIPTION
@@ -358,7 +378,9 @@ def _clicks(session: Session, campaign_id: int) -> Clicks:
 # -- export -------------------------------------------------------------------------------------
 
 
-def messages_csv(database: Database, campaign_id: int, *, page: int = EXPORT_PAGE) -> Iterator[str]:
+def messages_csv(
+    database: Database, campaign_id: int, describe_code: DescribeCode, *, page: int = EXPORT_PAGE
+) -> Iterator[str]:
     """Every message of the campaign as CSV (`EXPORT_COLUMNS`), one piece of text per page."""
     buffer = io.StringIO()
     out = SpreadsheetWriter(buffer, lineterminator="\n")
@@ -373,7 +395,7 @@ def messages_csv(database: Database, campaign_id: int, *, page: int = EXPORT_PAG
     while last is not None and after < last:
         with database.read() as session:
             rows = _export_page(session, campaign_id, after, last, page)
-        out.writerows(_export_row(*row) for row in rows)
+        out.writerows(_export_row(describe_code, *row) for row in rows)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -406,6 +428,7 @@ def _export_page(session: Session, campaign_id: int, after: int, last: int, page
 
 
 def _export_row(
+    describe_code: DescribeCode,
     id_: int,
     phone: str,
     status: str,
@@ -418,7 +441,7 @@ def _export_row(
 ) -> tuple[object, ...]:
     meaning = ""
     if code is not None or (status in UNDELIVERED):
-        meaning = code_meaning(code)[0]
+        meaning = code_meaning(code, describe_code)[0]
     return (
         id_,
         phone,

@@ -28,7 +28,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -53,6 +52,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
+from textcast.domain.inbox_events import InboundSms, IncomingEvent, Outcome, StatusReport
 from textcast.domain.phones import mask_phone
 from textcast.models import (
     Batch,
@@ -60,7 +60,6 @@ from textcast.models import (
     Message,
     MessageStatus,
     WebhookEvent,
-    WebhookKind,
     WebhookNonce,
     utcnow,
 )
@@ -79,46 +78,6 @@ log = logging.getLogger("textcast.webhooks")
 
 def rank(status: MessageStatus) -> int:
     return RANK.get(status, FINAL_RANK)
-
-
-@dataclass(frozen=True, slots=True)
-class StatusReport:
-    phone: str
-    """E.164 with `+`."""
-    status: MessageStatus | None
-    """None for a status name we do not know: stored, never applied."""
-    code: int
-    batch_ref: str | None
-    """Our batch id, when the provider echoed the `client_reference`."""
-    provider_batch_id: str | None
-    operator_status_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InboundSms:
-    provider_id: str
-    from_phone: str
-    to: str
-    body: str
-    received_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingEvent:
-    kind: WebhookKind
-    dedupe_key: str
-    payload: str
-    reports: Sequence[StatusReport] = ()
-    inbound: InboundSms | None = None
-    nonce: str | None = None
-
-
-class Outcome(StrEnum):
-    STORED = "stored"
-    DUPLICATE = "duplicate"
-    REPLAYED = "replayed"
-    INAPPLICABLE = "inapplicable"
-    """Stored, but it can never be applied (the reason is stored with it)."""
 
 
 class InapplicableEvent(Exception):

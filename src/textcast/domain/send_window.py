@@ -27,7 +27,7 @@ from phonenumbers import timezone as number_time_zones
 
 from textcast.domain.errors import DomainError
 from textcast.domain.phones import InvalidPhone, PhoneInfo, read_phone
-from textcast.domain.us_area_codes import AREA_CODE_STATES
+from textcast.domain.us_area_codes import AREA_CODE_STATES, US_STATE_NAMES
 
 LEGAL_LIMITS: Mapping[str, str] = MappingProxyType(
     {
@@ -491,23 +491,6 @@ def _region_of_prefix(code: int, national: str) -> str:
     return regions[0]
 
 
-US_STATE_NAMES = MappingProxyType(
-    {
-        "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
-        "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
-        "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA",
-        "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD",
-        "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS",
-        "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV",
-        "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY",
-        "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK",
-        "Oregon": "OR", "Pennsylvania": "PA", "Rhode Island": "RI", "South Carolina": "SC",
-        "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT",
-        "Virginia": "VA", "Washington": "WA", "Washington State": "WA", "West Virginia": "WV",
-        "Wisconsin": "WI", "Wyoming": "WY", "Washington D.C.": "DC",
-    }
-)  # fmt: skip
-"""Names phonenumbers' geocoder gives US areas in English ("Florida"; or "Miami, FL")."""
 _US_STATE_CODES = frozenset(US_STATE_NAMES.values())
 
 

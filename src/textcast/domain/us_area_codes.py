@@ -8,6 +8,26 @@ data whole costs about 100 MB of memory, this table a few kilobytes. Regenerate 
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
+US_STATE_NAMES = MappingProxyType(
+    {
+        "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
+        "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
+        "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA",
+        "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD",
+        "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS",
+        "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV",
+        "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY",
+        "North Carolina": "NC", "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK",
+        "Oregon": "OR", "Pennsylvania": "PA", "Rhode Island": "RI", "South Carolina": "SC",
+        "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX", "Utah": "UT", "Vermont": "VT",
+        "Virginia": "VA", "Washington": "WA", "Washington State": "WA", "West Virginia": "WV",
+        "Wisconsin": "WI", "Wyoming": "WY", "Washington D.C.": "DC",
+    }
+)  # fmt: skip
+"""Names phonenumbers' geocoder gives US areas in English ("Florida"; or "Miami, FL")."""
+
 AREA_CODE_STATES: dict[str, str] = {
     "201": "NJ",
     "202": "DC",
@@ -375,8 +395,6 @@ def _regenerate() -> str:  # pragma: no cover - a maintenance tool
     from collections import Counter, defaultdict
 
     from phonenumbers.geodata import GEOCODE_DATA
-
-    from textcast.domain.send_window import US_STATE_NAMES
 
     votes: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for prefix, names in GEOCODE_DATA.items():

@@ -44,14 +44,8 @@ from textcast.web.docs import install_docs
 from textcast.web.errors import document_problems, install_error_handlers
 from textcast.web.rate_limits import RateLimits
 from textcast.web.security import BodyLimit, RelativeRedirects, SecurityHeaders
-from textcast.web.webhooks import (
-    DELIVERY_REPORTS,
-    INBOUND,
-    WebhookEndpoint,
-    basic_auth_credentials,
-    callback_url,
-    webhook_endpoints,
-)
+from textcast.web.webhooks import WebhookEndpoint, basic_auth_credentials, webhook_endpoints
+from textcast.webhook_urls import DELIVERY_REPORTS, INBOUND, callback_url
 
 STATIC = Path(__file__).parent / "static"
 

@@ -26,41 +26,23 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import quote
+from typing import NamedTuple
 
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from textcast.config import Settings
-from textcast.domain.inbox import IncomingEvent, Outcome
+from textcast.domain.group_commit import StorageUnavailable
+from textcast.domain.inbox_events import IncomingEvent, Outcome
+from textcast.runtime import Runtime
 from textcast.sinch.callbacks import CallbackParseError, SignatureError, verify_signature
 from textcast.sinch.events import delivery_event, inbound_event
-from textcast.web.group_commit import StorageUnavailable
-
-if TYPE_CHECKING:  # runtime.py imports the callback URLs from here
-    from textcast.runtime import Runtime
+from textcast.webhook_urls import DELIVERY_REPORTS, INBOUND, path_token, webhook_path
 
 log = logging.getLogger("textcast.webhooks")
 
-WEBHOOKS_PREFIX = "/api/webhooks"
-DELIVERY_REPORTS = "delivery-reports"
-INBOUND = "inbound"
 SHORT_PATH_TOKEN = 16
 Parse = Callable[[bytes, str | None], IncomingEvent]
-
-
-def webhook_path(settings: Settings, name: str) -> str:
-    """The path Sinch posts `name` callbacks to: under the path token when one is set."""
-    token = _path_token(settings)
-    if token is None:
-        return f"{WEBHOOKS_PREFIX}/{name}"
-    return f"{WEBHOOKS_PREFIX}/{token}/{name}"
-
-
-def callback_url(settings: Settings, name: str) -> str:
-    """The public URL textcast hands to Sinch (or to the simulator) for `name` callbacks."""
-    return settings.public_url + quote(webhook_path(settings, name))
 
 
 class BodyTooLarge(Exception):
@@ -170,7 +152,7 @@ def webhook_endpoints(runtime: Runtime) -> dict[str, WebhookEndpoint]:
     nothing about the token's prefix; a short token could still be guessed, hence the warning.
     """
     settings = runtime.settings
-    token = _path_token(settings)
+    token = path_token(settings)
     if token is not None and len(token) < SHORT_PATH_TOKEN:
         log.warning(
             "WEBHOOK_PATH_TOKEN is shorter than %d characters; use a long random one",
@@ -180,11 +162,6 @@ def webhook_endpoints(runtime: Runtime) -> dict[str, WebhookEndpoint]:
         webhook_path(settings, DELIVERY_REPORTS): WebhookEndpoint(runtime, delivery_event),
         webhook_path(settings, INBOUND): WebhookEndpoint(runtime, inbound_event),
     }
-
-
-def _path_token(settings: Settings) -> str | None:
-    token = settings.webhook_path_token
-    return token.get_secret_value() if token is not None and token.get_secret_value() else None
 
 
 async def _read_body(headers: Headers, receive: Receive, limit: int) -> bytes:

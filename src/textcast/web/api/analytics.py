@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain import analytics, campaigns
 from textcast.domain.permissions import Permission
+from textcast.runtime import describe_delivery_code
 from textcast.web.api.ids import Id
 from textcast.web.auth import guard
 from textcast.web.deps import DatabaseDep, ReadSession
@@ -135,7 +136,9 @@ class AnalyticsOut(BaseModel):
 
 @router.get("/{campaign_id}/analytics")
 def campaign_analytics(campaign_id: Id, session: ReadSession) -> AnalyticsOut:
-    return AnalyticsOut.of(analytics.campaign_analytics(session, campaign_id))
+    return AnalyticsOut.of(
+        analytics.campaign_analytics(session, campaign_id, describe_delivery_code)
+    )
 
 
 @router.get(
@@ -156,7 +159,7 @@ def export_messages(campaign_id: Id, database: DatabaseDep) -> StreamingResponse
         campaigns.get_campaign(session, campaign_id)
     disposition = f'attachment; filename="campaign-{campaign_id}-messages.csv"'
     return StreamingResponse(
-        analytics.messages_csv(database, campaign_id),
+        analytics.messages_csv(database, campaign_id, describe_delivery_code),
         media_type="text/csv",
         headers={"content-disposition": disposition},
     )

@@ -13,6 +13,7 @@ from textcast.domain import audit, campaigns, planning
 from textcast.domain.audit import Actor
 from textcast.domain.permissions import Permission
 from textcast.models import Campaign, MessageStatus, utcnow
+from textcast.plan_presenter import PlanOut, plan_out
 from textcast.web.api.ids import MAX_ID, Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender, Writer, guard
@@ -197,48 +198,6 @@ def send_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> Ca
     return CampaignOut.of(campaign)
 
 
-class CountryCostOut(BaseModel):
-    country: str = Field(description="ISO country, `??` when unknown.")
-    recipients: int
-    parts: int
-    cost: float
-
-
-class SampleOut(BaseModel):
-    phone: str
-    text: str = Field(description="What this recipient receives.")
-    parts: int
-    encoding: str
-    cost: float
-    not_before: datetime | None = Field(description="Held until then by its send window.")
-
-
-class PlanOut(BaseModel):
-    campaign_id: int
-    audience: int = Field(description="Distinct numbers considered.")
-    recipients: int = Field(description="Numbers that will get a message.")
-    excluded: dict[str, int] = Field(
-        description="Numbers left out, by reason: opted_out, invalid, duplicate, "
-        "missing_merge_field, frequency_cap, quiet_hours_expired."
-    )
-    parts: int
-    encodings: dict[str, int] = Field(description="Recipients per encoding (GSM-7, UCS-2).")
-    cost: float
-    currency: str
-    cost_is_estimate: bool = Field(
-        description="True while prices come from the built-in table of typical prices."
-    )
-    by_country: list[CountryCostOut]
-    budget: float | None
-    within_budget: bool
-    start_at: datetime
-    finish_at: datetime = Field(description="Estimated, at the configured send rate.")
-    sending_seconds: float
-    deferred: int = Field(description="Recipients held at the start by their send window.")
-    warnings: list[str]
-    sample: list[SampleOut]
-
-
 @router.post("/{campaign_id}/plan")
 def plan_campaign(campaign_id: Id, runtime: RuntimeDep) -> PlanOut:
     """Who gets what, in how many parts, at what cost, finishing when: nothing is written."""
@@ -246,45 +205,6 @@ def plan_campaign(campaign_id: Id, runtime: RuntimeDep) -> PlanOut:
         campaign = campaigns.get_campaign(session, campaign_id)
         result = planning.plan(session, campaign, runtime.policy, utcnow())
     return plan_out(campaign_id, result)
-
-
-def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
-    totals = result.totals
-    return PlanOut(
-        campaign_id=campaign_id,
-        audience=result.audience,
-        recipients=totals.recipients,
-        excluded=dict(totals.excluded),
-        parts=totals.parts,
-        encodings=dict(totals.encodings),
-        cost=round(totals.cost, 4),
-        currency=result.currency,
-        cost_is_estimate=result.estimate,
-        by_country=[
-            CountryCostOut(
-                country=country, recipients=c.recipients, parts=c.parts, cost=round(c.cost, 4)
-            )
-            for country, c in sorted(totals.by_country.items(), key=lambda kv: -kv[1].cost)
-        ],
-        budget=result.budget,
-        within_budget=result.within_budget,
-        start_at=result.start,
-        finish_at=result.finish,
-        sending_seconds=round(result.seconds, 1),
-        deferred=totals.deferred,
-        warnings=result.warnings,
-        sample=[
-            SampleOut(
-                phone=one.phone,
-                text=one.text,
-                parts=one.parts,
-                encoding=one.encoding,
-                cost=round(one.cost, 4),
-                not_before=one.not_before,
-            )
-            for one in totals.sample
-        ],
-    )
 
 
 @router.post("/{campaign_id}/pause", responses=problems(409))

@@ -22,7 +22,7 @@ from textcast.sinch import connections
 from textcast.sinch.connections import ConnectionCheck, Problem
 from textcast.web.auth import Administrator, guard
 from textcast.web.deps import RuntimeDep, SettingsDep
-from textcast.web.webhooks import DELIVERY_REPORTS, INBOUND, WEBHOOKS_PREFIX
+from textcast.webhook_urls import DELIVERY_REPORTS, INBOUND, WEBHOOKS_PREFIX
 
 router = APIRouter(
     prefix="/api/v1/settings", tags=["settings"], dependencies=[guard(Permission.READ)]

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from textcast.domain import analytics, campaigns, overview
 from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus
+from textcast.runtime import describe_delivery_code
 from textcast.web.api.ids import MAX_ID
 from textcast.web.dashboard import charts
 from textcast.web.dashboard.shell import PageUser, page_id, render
@@ -126,7 +127,7 @@ def campaign_page(
                 audience=audience,
                 currency=currency,
             )
-        live = _live(analytics.campaign_analytics(session, campaign_id))
+        live = _live(analytics.campaign_analytics(session, campaign_id, describe_delivery_code))
     funnel = live.result.funnel
     final = funnel.total - funnel.queued - funnel.in_flight
     return render(
@@ -151,7 +152,11 @@ def campaign_live(
     """The charts and tables of the detail page alone, for its script to swap in."""
     with runtime.database.read() as session:
         # Raises NotFound (the not-found page) for a campaign that is not there.
-        live = _live(analytics.campaign_analytics(session, page_id(campaign_id, "campaign")))
+        live = _live(
+            analytics.campaign_analytics(
+                session, page_id(campaign_id, "campaign"), describe_delivery_code
+            )
+        )
     currency = runtime.settings.price_currency
     return render(request, "campaign_live.html", principal, live=live, currency=currency)
 

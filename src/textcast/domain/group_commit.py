@@ -9,13 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from textcast.db import Database, WriteLockBusy
-from textcast.domain.inbox import (
-    InboundHook,
-    IncomingEvent,
-    KnownBatches,
-    Outcome,
-    store_events,
-)
+from textcast.domain.inbox import InboundHook, KnownBatches, store_events
+from textcast.domain.inbox_events import IncomingEvent, Outcome
 
 log = logging.getLogger("textcast.webhooks")
 # How long a group on the event loop waits for a busy SQLite write lock before it queues for it
