@@ -35,7 +35,7 @@ from textcast.db import commit_without_waiting_for_disk, is_among
 from textcast.domain import send_window, suppressions
 from textcast.domain.outgoing import outgoing
 from textcast.domain.planning import SKIP_NO_WINDOW, SKIP_OUTSIDE_WINDOW, Policy
-from textcast.domain.pricing import price_country
+from textcast.domain.pricing import priced_country
 from textcast.models import (
     Batch,
     BatchState,
@@ -576,8 +576,7 @@ def _row_cost(row: Claimed, places: Places, policy: Policy) -> float:
 
 
 def _priced_as(phone: str, places: Places) -> str | None:
-    """The contact's country when known, else the one its calling code says."""
-    return places.get(phone, _NOWHERE)[0] or price_country(phone)
+    return priced_country(phone, places.get(phone, _NOWHERE)[0])
 
 
 def _within_budget(

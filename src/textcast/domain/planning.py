@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from textcast.domain import encoding, segments, send_window, suppressions, templates
 from textcast.domain.links import LINK_FIELD, find_urls
 from textcast.domain.outgoing import Outgoing, link_keys, outgoing
-from textcast.domain.pricing import PriceTable, price_country
+from textcast.domain.pricing import PriceTable, priced_country
 from textcast.models import (
     Campaign,
     CampaignKind,
@@ -239,7 +239,7 @@ class Evaluator:
     def _one(
         self, r: Recipient, suppressed: bool, make_link: Callable[[int], str] | None
     ) -> Evaluated:
-        country = r.country or price_country(r.phone)
+        country = priced_country(r.phone, r.country)
         excluded = None
         if self.marketing and (suppressed or r.status == ContactStatus.UNSUBSCRIBED):
             excluded = SKIP_OPTED_OUT
