@@ -19,7 +19,7 @@ from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain import campaigns, contacts, inbox, outbox, suppressions
 from textcast.domain.inbox import IncomingEvent, StatusReport
-from textcast.domain.planning import SKIP_OUTSIDE_WINDOW, Policy
+from textcast.domain.planning import Policy
 from textcast.models import (
     Batch,
     BatchState,
@@ -28,6 +28,7 @@ from textcast.models import (
     ClaimCursor,
     Message,
     MessageStatus,
+    SkipReason,
     WebhookKind,
 )
 from textcast.runtime import sending_policy
@@ -432,9 +433,7 @@ def test_a_claim_screened_after_a_cancel_is_skipped_as_cancelled(database: Datab
     assert _screen(database, claim, now=AT) is None
 
     messages = _messages(database, campaign_id)
-    assert [messages[i] for i in ids] == [
-        (MessageStatus.SKIPPED, None, outbox.SKIPPED_CANCELLED)
-    ] * 4
+    assert [messages[i] for i in ids] == [(MessageStatus.SKIPPED, None, SkipReason.CANCELLED)] * 4
     assert _batches(database, campaign_id) == {}
     assert _campaign(database, campaign_id).status == CampaignStatus.CANCELLED
     assert _claim(database, campaign_id, 2, AT) is None
@@ -453,9 +452,7 @@ def test_a_claim_released_after_a_cancel_is_skipped_as_cancelled(database: Datab
         assert outbox.release_claims(session) == 1
 
     messages = _messages(database, campaign_id)
-    assert [messages[i] for i in ids] == [
-        (MessageStatus.SKIPPED, None, outbox.SKIPPED_CANCELLED)
-    ] * 3
+    assert [messages[i] for i in ids] == [(MessageStatus.SKIPPED, None, SkipReason.CANCELLED)] * 3
     assert _batches(database, campaign_id) == {}
 
 
@@ -514,7 +511,7 @@ def test_claims_screened_together_keep_their_own_batches(database: Database) -> 
         claims[2].batch_id: BatchState.POSTING,
     }
     messages = _messages(database, campaign_id)
-    assert messages[ids[0]] == (MessageStatus.SKIPPED, None, outbox.SKIPPED_OPTED_OUT)
+    assert messages[ids[0]] == (MessageStatus.SKIPPED, None, SkipReason.OPTED_OUT)
     assert [messages[i][0] for i in ids[2:4]] == [MessageStatus.DEFERRED] * 2
     with database.read() as session:
         first = session.get_one(Batch, claims[0].batch_id)
@@ -547,7 +544,7 @@ def test_deferred_messages_of_an_expired_campaign_are_skipped_not_woken(
 
     messages = _messages(database, campaign_id)
     assert [messages[i] for i in ids[:2]] == [
-        (MessageStatus.SKIPPED, None, SKIP_OUTSIDE_WINDOW)
+        (MessageStatus.SKIPPED, None, SkipReason.OUTSIDE_WINDOW)
     ] * 2
     with database.read() as session:
         held = session.scalars(

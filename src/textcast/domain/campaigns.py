@@ -26,7 +26,6 @@ from ulid import ULID
 
 from textcast.domain import encoding, links, outbox, planning, segments, suppressions, templates
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, TooManyRequests
-from textcast.domain.outbox import SKIPPED_CANCELLED
 from textcast.domain.outgoing import outgoing
 from textcast.domain.phones import parse_numbers
 from textcast.domain.pricing import PRICED_PREFIX_CHARS, priced_country
@@ -45,6 +44,7 @@ from textcast.models import (
     Message,
     MessageStatus,
     Segment,
+    SkipReason,
     utcnow,
 )
 
@@ -609,7 +609,10 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
             Message.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
         )
         .values(
-            status=MessageStatus.SKIPPED, error=SKIPPED_CANCELLED, not_before=None, updated_at=now
+            status=MessageStatus.SKIPPED,
+            error=SkipReason.CANCELLED,
+            not_before=None,
+            updated_at=now,
         )
         .execution_options(synchronize_session=False)
     )

@@ -34,7 +34,7 @@ from ulid import ULID
 from textcast.db import commit_without_waiting_for_disk, is_among
 from textcast.domain import send_window, suppressions
 from textcast.domain.outgoing import outgoing
-from textcast.domain.planning import SKIP_NO_WINDOW, SKIP_OUTSIDE_WINDOW, Policy
+from textcast.domain.planning import Policy
 from textcast.domain.pricing import priced_country
 from textcast.models import (
     Batch,
@@ -46,6 +46,7 @@ from textcast.models import (
     Contact,
     Message,
     MessageStatus,
+    SkipReason,
     utcnow,
 )
 
@@ -76,8 +77,6 @@ MESSAGES = cast(Table, Message.__table__)
 BATCHES = cast(Table, Batch.__table__)
 CAMPAIGNS = cast(Table, Campaign.__table__)
 CURSORS = cast(Table, ClaimCursor.__table__)
-SKIPPED_OPTED_OUT = "opted_out"
-SKIPPED_CANCELLED = "cancelled"
 PAUSED_FOR_BUDGET = "budget reached"
 Claimed = tuple[int, str, int, "dict[str, Any] | None"]
 """id, phone, parts, variables of a claimed message."""
@@ -332,7 +331,7 @@ def _give_back(
     or are skipped as the cancelled campaign's other queued messages were."""
     first, last = ids
     if cancelled:
-        back: dict[str, Any] = {"status": MessageStatus.SKIPPED, "error": SKIPPED_CANCELLED}
+        back: dict[str, Any] = {"status": MessageStatus.SKIPPED, "error": SkipReason.CANCELLED}
     else:
         back = {"status": MessageStatus.QUEUED}
         requeued(session, campaign_id, first or 1)
@@ -522,7 +521,7 @@ def _skip_suppressed(
         update(Message)
         .where(Message.id.in_(skipped))
         .values(
-            status=MessageStatus.SKIPPED, batch_id=None, error=SKIPPED_OPTED_OUT, updated_at=now
+            status=MessageStatus.SKIPPED, batch_id=None, error=SkipReason.OPTED_OUT, updated_at=now
         )
         .execution_options(synchronize_session=False)
     )
@@ -551,11 +550,11 @@ def _hold_outside_window(
         country, zone_name = places.get(row[1], _NOWHERE)
         allowed = verdicts.allowed(row[1], country, zone_name)
         if allowed is None:
-            held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_NO_WINDOW))
+            held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SkipReason.NO_WINDOW))
         elif allowed <= now:
             kept.append(row)
         elif campaign.expires_at is not None and allowed >= campaign.expires_at:
-            held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_OUTSIDE_WINDOW))
+            held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SkipReason.OUTSIDE_WINDOW))
         else:
             held.append(_moved(row[0], MessageStatus.DEFERRED, now, not_before=allowed))
     if held:
@@ -655,7 +654,7 @@ def wake_deferred(session: Session, now: datetime) -> int:
                 .where(*deferred)
                 .values(
                     status=MessageStatus.SKIPPED,
-                    error=SKIP_OUTSIDE_WINDOW,
+                    error=SkipReason.OUTSIDE_WINDOW,
                     not_before=None,
                     updated_at=now,
                 )
@@ -733,7 +732,7 @@ def prepare_post(session: Session, batch: ClaimedBatch, secret: bytes) -> Claime
             .values(
                 status=MessageStatus.SKIPPED,
                 batch_id=None,
-                error=SKIPPED_OPTED_OUT,
+                error=SkipReason.OPTED_OUT,
                 updated_at=utcnow(),
             )
             .execution_options(synchronize_session=False)
