@@ -122,7 +122,7 @@ def _screen(database: Database, claim: outbox.Claim, **options: Any) -> outbox.C
 
 def _claimed_ids(claim: outbox.Claim | None) -> list[int]:
     assert claim is not None
-    return [row[0] for row in claim.rows]
+    return [row.id for row in claim.rows]
 
 
 def _complete(database: Database) -> list[int]:
@@ -170,7 +170,7 @@ def test_claims_in_a_row_take_consecutive_messages_and_move_the_cursor(database:
 
     assert first is not None and second is not None
     assert first.batch_id != second.batch_id
-    assert [row[1] for row in first.rows] == _phones(database, ids[:2])
+    assert [row.phone for row in first.rows] == _phones(database, ids[:2])
     assert _batches(database, campaign_id) == {
         first.batch_id: BatchState.CLAIMED,
         second.batch_id: BatchState.CLAIMED,
@@ -201,12 +201,12 @@ def test_one_claim_fills_several_batches_in_id_order(database: Database) -> None
     with database.write() as session:
         claims = outbox.claim_batches(session, campaign_id, 3, 3, AT)
 
-    assert [[row[0] for row in claim.rows] for claim in claims] == [ids[0:3], ids[3:6], ids[6:7]]
+    assert [[row.id for row in claim.rows] for claim in claims] == [ids[0:3], ids[3:6], ids[6:7]]
     assert _cursor(database, campaign_id) >= ids[6]
     _assert_cursor_holds(database, campaign_id)
     messages = _messages(database, campaign_id)
     for claim in claims:
-        assert {messages[row[0]] for row in claim.rows} == {
+        assert {messages[row.id] for row in claim.rows} == {
             (MessageStatus.SUBMITTING, claim.batch_id, None)
         }
     assert _batches(database, campaign_id) == {c.batch_id: BatchState.CLAIMED for c in claims}
