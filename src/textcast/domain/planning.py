@@ -253,7 +253,9 @@ class Evaluator:
         not_before = None
         zone = None
         if self.marketing:
-            zone, not_before, outside = self._place(r.phone, country, r.time_zone)
+            # Placed by the contact's own country, as the dispatcher places it: the priced
+            # one (+1 is the US) would judge a Toronto number in every US time zone.
+            zone, not_before, outside = self._place(r.phone, r.country, r.time_zone)
             excluded = excluded or outside
         price = self.policy.prices.part_price(country)
         return Evaluated(
