@@ -190,3 +190,30 @@ def test_a_password_reset_from_the_command_line_revokes_keys_when_asked(
         {"password_changed": True, "api_keys_revoked": 1},
         {"password_changed": True},
     ]
+
+
+def test_users_are_listed_with_their_role_and_state(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "COLUMNS": "200"}
+    for arguments in (
+        ["ops@example.com", "--admin"],
+        ["ed@example.com", "--role", "editor"],
+        ["vi@example.com", "--role", "viewer"],
+        ["gone@example.com", "--role", "editor"],
+    ):
+        made = runner.invoke(app, ["users", "create", *arguments], env=env)
+        assert made.exit_code == 0, made.output
+    disabled = runner.invoke(app, ["users", "update", "gone@example.com", "--disable"], env=env)
+    assert disabled.exit_code == 0, disabled.output
+    listed = runner.invoke(app, ["users", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    rows = [
+        [cell.strip() for cell in line.split("│")[2:-1]]
+        for line in listed.output.splitlines()
+        if "@example.com" in line
+    ]
+    assert rows == [
+        ["ops@example.com", "admin", "active", "never"],
+        ["ed@example.com", "editor", "active", "never"],
+        ["vi@example.com", "viewer", "active", "never"],
+        ["gone@example.com", "editor", "disabled", "never"],
+    ]

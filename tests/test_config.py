@@ -38,6 +38,18 @@ def test_region_picks_the_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().sinch_api_url == "http://127.0.0.1:9090"
 
 
+@pytest.mark.parametrize("region", ["us", "eu", "au", "br", "ca"])
+def test_each_region_has_its_own_host(region: str) -> None:
+    assert load_settings(sinch_region=region).sinch_api_url == (
+        f"https://{region}.sms.api.sinch.com"
+    )
+
+
+def test_region_names_ignore_case_and_spaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SINCH_REGION", " Eu ")
+    assert load_settings().sinch_api_url == "https://eu.sms.api.sinch.com"
+
+
 def test_defaults_to_sqlite_and_the_simulator() -> None:
     settings = load_settings()
     assert settings.is_sqlite

@@ -118,7 +118,7 @@ def users_list() -> None:
             table.add_row(
                 str(user.id),
                 user.email,
-                user.role.value,
+                str(user.role),  # read back as a plain str: the column is a String
                 "disabled" if user.disabled_at else "active",
                 f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never",
             )

@@ -107,6 +107,24 @@ class MessageStatus(StrEnum):
     DELETED = "deleted"
     UNKNOWN = "unknown"
     SKIPPED = "skipped"
+    """Never sent, for a `SkipReason` kept in `error`."""
+
+
+class SkipReason(StrEnum):
+    """Why a message was skipped (its `error`), or why a plan leaves a number out."""
+
+    OPTED_OUT = "opted_out"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    """The same number more than once: the plan counts it, launch writes one message."""
+    MISSING_FIELD = "missing_merge_field"
+    FREQUENCY_CAP = "frequency_cap"
+    OUTSIDE_WINDOW = "quiet_hours_expired"
+    """Its send window opens only after the campaign expires."""
+    NO_WINDOW = "no_send_window"
+    """Its possible time zones never share an open hour (or none is known)."""
+    CANCELLED = "cancelled"
+    """The campaign was cancelled before the message left."""
 
 
 class BatchState(StrEnum):

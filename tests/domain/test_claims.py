@@ -19,7 +19,7 @@ from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain import campaigns, contacts, inbox, outbox, suppressions
 from textcast.domain.inbox_events import IncomingEvent, StatusReport
-from textcast.domain.planning import SKIP_OUTSIDE_WINDOW, Policy
+from textcast.domain.planning import Policy
 from textcast.models import (
     Batch,
     BatchState,
@@ -28,6 +28,7 @@ from textcast.models import (
     ClaimCursor,
     Message,
     MessageStatus,
+    SkipReason,
     WebhookKind,
 )
 from textcast.runtime import sending_policy
@@ -121,7 +122,7 @@ def _screen(database: Database, claim: outbox.Claim, **options: Any) -> outbox.C
 
 def _claimed_ids(claim: outbox.Claim | None) -> list[int]:
     assert claim is not None
-    return [row[0] for row in claim.rows]
+    return [row.id for row in claim.rows]
 
 
 def _complete(database: Database) -> list[int]:
@@ -169,7 +170,7 @@ def test_claims_in_a_row_take_consecutive_messages_and_move_the_cursor(database:
 
     assert first is not None and second is not None
     assert first.batch_id != second.batch_id
-    assert [row[1] for row in first.rows] == _phones(database, ids[:2])
+    assert [row.phone for row in first.rows] == _phones(database, ids[:2])
     assert _batches(database, campaign_id) == {
         first.batch_id: BatchState.CLAIMED,
         second.batch_id: BatchState.CLAIMED,
@@ -200,12 +201,12 @@ def test_one_claim_fills_several_batches_in_id_order(database: Database) -> None
     with database.write() as session:
         claims = outbox.claim_batches(session, campaign_id, 3, 3, AT)
 
-    assert [[row[0] for row in claim.rows] for claim in claims] == [ids[0:3], ids[3:6], ids[6:7]]
+    assert [[row.id for row in claim.rows] for claim in claims] == [ids[0:3], ids[3:6], ids[6:7]]
     assert _cursor(database, campaign_id) >= ids[6]
     _assert_cursor_holds(database, campaign_id)
     messages = _messages(database, campaign_id)
     for claim in claims:
-        assert {messages[row[0]] for row in claim.rows} == {
+        assert {messages[row.id] for row in claim.rows} == {
             (MessageStatus.SUBMITTING, claim.batch_id, None)
         }
     assert _batches(database, campaign_id) == {c.batch_id: BatchState.CLAIMED for c in claims}
@@ -432,9 +433,7 @@ def test_a_claim_screened_after_a_cancel_is_skipped_as_cancelled(database: Datab
     assert _screen(database, claim, now=AT) is None
 
     messages = _messages(database, campaign_id)
-    assert [messages[i] for i in ids] == [
-        (MessageStatus.SKIPPED, None, outbox.SKIPPED_CANCELLED)
-    ] * 4
+    assert [messages[i] for i in ids] == [(MessageStatus.SKIPPED, None, SkipReason.CANCELLED)] * 4
     assert _batches(database, campaign_id) == {}
     assert _campaign(database, campaign_id).status == CampaignStatus.CANCELLED
     assert _claim(database, campaign_id, 2, AT) is None
@@ -453,9 +452,7 @@ def test_a_claim_released_after_a_cancel_is_skipped_as_cancelled(database: Datab
         assert outbox.release_claims(session) == 1
 
     messages = _messages(database, campaign_id)
-    assert [messages[i] for i in ids] == [
-        (MessageStatus.SKIPPED, None, outbox.SKIPPED_CANCELLED)
-    ] * 3
+    assert [messages[i] for i in ids] == [(MessageStatus.SKIPPED, None, SkipReason.CANCELLED)] * 3
     assert _batches(database, campaign_id) == {}
 
 
@@ -514,7 +511,7 @@ def test_claims_screened_together_keep_their_own_batches(database: Database) -> 
         claims[2].batch_id: BatchState.POSTING,
     }
     messages = _messages(database, campaign_id)
-    assert messages[ids[0]] == (MessageStatus.SKIPPED, None, outbox.SKIPPED_OPTED_OUT)
+    assert messages[ids[0]] == (MessageStatus.SKIPPED, None, SkipReason.OPTED_OUT)
     assert [messages[i][0] for i in ids[2:4]] == [MessageStatus.DEFERRED] * 2
     with database.read() as session:
         first = session.get_one(Batch, claims[0].batch_id)
@@ -547,7 +544,7 @@ def test_deferred_messages_of_an_expired_campaign_are_skipped_not_woken(
 
     messages = _messages(database, campaign_id)
     assert [messages[i] for i in ids[:2]] == [
-        (MessageStatus.SKIPPED, None, SKIP_OUTSIDE_WINDOW)
+        (MessageStatus.SKIPPED, None, SkipReason.OUTSIDE_WINDOW)
     ] * 2
     with database.read() as session:
         held = session.scalars(

@@ -187,3 +187,19 @@ def test_the_frequency_cap_leaves_out_numbers_texted_enough_lately(database: Dat
     with database.read() as session:
         again = planning.plan(session, campaigns.get_campaign(session, first.id), later, NOON)
     assert "frequency_cap" not in again.totals.excluded
+
+
+def test_a_number_is_timed_where_it_is_though_priced_by_its_calling_code(
+    database: Database,
+) -> None:
+    """A Toronto number that is no contact costs the US price (+1), but its hour is judged in
+    Toronto, as the dispatcher judges it: not in every US time zone at once."""
+    with database.write() as session:
+        campaign = campaigns.create_campaign(session, _draft("Sale", ["+14165550100"]), "US")
+    with database.read() as session:
+        plan = planning.plan(session, campaigns.get_campaign(session, campaign.id), _policy(), NOON)
+    assert list(plan.totals.by_country) == ["US"]
+    assert [(zone.zones, zone.country) for zone in plan.totals.zones] == [
+        (("America/Toronto",), "CA")
+    ]
+    assert plan.totals.deferred == 0  # noon in Toronto, though 06:00 in Honolulu

@@ -93,3 +93,39 @@ def test_a_test_send_is_its_own_one_recipient_campaign(client: TestClient) -> No
     assert sent.json()["kind"] == "test" and sent.json()["recipient_count"] == 1
     bad = client.post(f"/api/v1/campaigns/{campaign['id']}/test", json={"phone": "banana"})
     assert bad.status_code == 400
+
+
+def test_a_plain_launch_estimates_what_its_plan_costs(database_url: str) -> None:
+    """The launch's estimate, the plan, the budget and the spend price a text alike: by the
+    contact's country, else the number's calling code. A Canadian or Puerto Rican number
+    shares +1 with the US; a contact's country may also be set by hand."""
+    settings = load_settings(
+        database_url=database_url,
+        default_region="US",
+        prices={"US": 0.01, "CA": 0.02, "PR": 0.03, "IE": 0.04, "GB": 0.05},
+        secret_key="k" * 32,
+    )
+    with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        authorize(client, database_url)
+        people = [
+            {"phone": "+14165550100"},  # Toronto: CA from the number
+            {"phone": "+17875550100"},  # Puerto Rico: PR from the number
+            {"phone": "+447911123456", "country": "IE"},  # set by hand
+        ]
+        for person in people:
+            made = client.post("/api/v1/contacts", json=person)
+            assert made.status_code == 201, made.text
+        campaign = _create(
+            client,
+            body="Sale today",
+            recipients=[*(person["phone"] for person in people), "+12015550100"],
+        )
+        plan = client.post(f"/api/v1/campaigns/{campaign['id']}/plan").json()
+        assert {row["country"]: row["cost"] for row in plan["by_country"]} == pytest.approx(
+            {"CA": 0.02, "PR": 0.03, "IE": 0.04, "US": 0.01}
+        )
+        launched = client.post(f"/api/v1/campaigns/{campaign['id']}/send")
+        assert launched.status_code == 202, launched.text
+        sent = client.get(f"/api/v1/campaigns/{campaign['id']}").json()
+        assert plan["cost"] == pytest.approx(0.10)
+        assert sent["estimated_cost"] == pytest.approx(plan["cost"])

@@ -41,18 +41,6 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def parse_scopes(scopes: list[str]) -> frozenset[Scope]:
-    if not scopes:
-        raise InvalidInput([FieldProblem("scopes", "give at least one of read, send, admin")])
-    known = {scope.value for scope in Scope}
-    unknown = [scope for scope in scopes if scope not in known]
-    if unknown:
-        raise InvalidInput(
-            [FieldProblem("scopes", "unknown scope; use read, send or admin", s) for s in unknown]
-        )
-    return frozenset(Scope(scope) for scope in scopes)
-
-
 def create_key(
     session: Session,
     user: User,

@@ -26,10 +26,9 @@ from ulid import ULID
 
 from textcast.domain import encoding, links, outbox, planning, segments, suppressions, templates
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, TooManyRequests
-from textcast.domain.outbox import SKIPPED_CANCELLED
 from textcast.domain.outgoing import outgoing
 from textcast.domain.phones import parse_numbers
-from textcast.domain.pricing import price_country
+from textcast.domain.pricing import PRICED_PREFIX_CHARS, priced_country
 from textcast.models import (
     BATCHES_ON_THEIR_WAY,
     Batch,
@@ -45,6 +44,7 @@ from textcast.models import (
     Message,
     MessageStatus,
     Segment,
+    SkipReason,
     utcnow,
 )
 
@@ -375,16 +375,19 @@ def _launch_plain(session: Session, campaign: Campaign, now: datetime) -> None:
 
 
 def _estimated_cost(session: Session, campaign: Campaign, policy: planning.Policy) -> float:
-    """Priced by calling code: one grouped query, whatever the audience's size."""
-    prefix = func.substr(Message.phone, 1, 4)
+    """Priced as the plan and the budget price it (`priced_country`): one query grouped by
+    contact country and calling code, whatever the audience's size."""
+    prefix = func.substr(Message.phone, 1, PRICED_PREFIX_CHARS)
     rows = session.execute(
-        select(prefix, func.sum(Message.parts))
+        select(Contact.country, prefix, func.sum(Message.parts))
+        .select_from(Message)
+        .outerjoin(Contact, Contact.phone == Message.phone)
         .where(Message.campaign_id == campaign.id)
-        .group_by(prefix)
+        .group_by(Contact.country, prefix)
     )
     return sum(
-        int(parts or 0) * policy.prices.part_price(price_country(phone_prefix))
-        for phone_prefix, parts in rows
+        int(parts or 0) * policy.prices.part_price(priced_country(phone_prefix, country))
+        for country, phone_prefix, parts in rows
     )
 
 
@@ -606,7 +609,10 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
             Message.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
         )
         .values(
-            status=MessageStatus.SKIPPED, error=SKIPPED_CANCELLED, not_before=None, updated_at=now
+            status=MessageStatus.SKIPPED,
+            error=SkipReason.CANCELLED,
+            not_before=None,
+            updated_at=now,
         )
         .execution_options(synchronize_session=False)
     )

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,8 +34,8 @@ from ulid import ULID
 from textcast.db import commit_without_waiting_for_disk, is_among
 from textcast.domain import send_window, suppressions
 from textcast.domain.outgoing import outgoing
-from textcast.domain.planning import SKIP_NO_WINDOW, SKIP_OUTSIDE_WINDOW, Policy
-from textcast.domain.pricing import price_country
+from textcast.domain.planning import Policy
+from textcast.domain.pricing import priced_country
 from textcast.models import (
     Batch,
     BatchState,
@@ -46,8 +46,18 @@ from textcast.models import (
     Contact,
     Message,
     MessageStatus,
+    SkipReason,
     utcnow,
 )
+
+
+class Claimed(NamedTuple):
+    """A claimed message, as the claim's UPDATE .. RETURNING gives it back."""
+
+    id: int
+    phone: str
+    parts: int
+    variables: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +86,7 @@ MESSAGES = cast(Table, Message.__table__)
 BATCHES = cast(Table, Batch.__table__)
 CAMPAIGNS = cast(Table, Campaign.__table__)
 CURSORS = cast(Table, ClaimCursor.__table__)
-SKIPPED_OPTED_OUT = "opted_out"
-SKIPPED_CANCELLED = "cancelled"
 PAUSED_FOR_BUDGET = "budget reached"
-Claimed = tuple[int, str, int, "dict[str, Any] | None"]
-"""id, phone, parts, variables of a claimed message."""
 Places = dict[str, tuple[str | None, str | None]]
 """Contacts' (country, time zone) by number."""
 _NOWHERE: tuple[str | None, str | None] = (None, None)
@@ -175,8 +181,8 @@ def claim_batches(
                     "parts": 0,
                     "attempts": 1,
                     "created_at": now,
-                    "first_message_id": claim.rows[0][0],
-                    "last_message_id": claim.rows[-1][0],
+                    "first_message_id": claim.rows[0].id,
+                    "last_message_id": claim.rows[-1].id,
                 }
                 for claim in claims
             ],
@@ -230,7 +236,7 @@ def screen_claims(
                 session,
                 claim.batch_id,
                 campaign.id,
-                (claim.rows[0][0], claim.rows[-1][0]),
+                (claim.rows[0].id, claim.rows[-1].id),
                 cancelled=campaign.status == CampaignStatus.CANCELLED,
                 now=now,
             )
@@ -242,17 +248,17 @@ def screen_claims(
     if checks_opt_outs:
         rows = _skip_suppressed(session, secret, rows, now)
     if policy is not None and marketing and rows:
-        places = _places(session, [phone for _, phone, _, _ in rows])
+        places = _places(session, [row.phone for row in rows])
         rows = _hold_outside_window(session, campaign, rows, places, policy, now)
         if campaign.budget is not None and rows:
             # In id order: the claims the budget still pays for, then maybe part of one.
             rows = _within_budget(session, campaign, rows, places, policy, now)
     # Usually nobody was held back: each claim's rows are then its batch's as they are.
-    kept = None if len(rows) == sum(len(c.rows) for c in claims) else {row[0] for row in rows}
+    kept = None if len(rows) == sum(len(c.rows) for c in claims) else {row.id for row in rows}
     screened: list[ClaimedBatch] = []
     emptied: list[str] = []
     for claim in claims:
-        mine = claim.rows if kept is None else [r for r in claim.rows if r[0] in kept]
+        mine = claim.rows if kept is None else [row for row in claim.rows if row.id in kept]
         batch = _screened(campaign, claim, mine, post_now)
         if batch is None:
             emptied.append(claim.batch_id)  # everybody went elsewhere
@@ -287,7 +293,7 @@ def screen_claims(
         # increment: parallel screenings never lose each other's share). Last, as it holds
         # the campaign's row until commit.
         if places is None:
-            places = _places(session, [phone for _, phone, _, _ in rows])
+            places = _places(session, [row.phone for row in rows])
         session.execute(
             update(CAMPAIGNS)
             .where(CAMPAIGNS.c.id == campaign.id)
@@ -307,15 +313,15 @@ def _screened(
         campaign_id=campaign.id,
         body=body,
         sender=campaign.sender,
-        recipients=sorted(phone for _, phone, _, _ in rows),
-        parts=sum(parts for _, _, parts, _ in rows),
+        recipients=sorted(row.phone for row in rows),
+        parts=sum(row.parts for row in rows),
         created_at=claim.created_at,
         parameters=parameters,
         attempts=1,
         checks_opt_outs=campaign.kind != CampaignKind.REPLY,
         posting=posting,
-        first_message_id=rows[0][0],
-        last_message_id=rows[-1][0],
+        first_message_id=rows[0].id,
+        last_message_id=rows[-1].id,
     )
 
 
@@ -332,7 +338,7 @@ def _give_back(
     or are skipped as the cancelled campaign's other queued messages were."""
     first, last = ids
     if cancelled:
-        back: dict[str, Any] = {"status": MessageStatus.SKIPPED, "error": SKIPPED_CANCELLED}
+        back: dict[str, Any] = {"status": MessageStatus.SKIPPED, "error": SkipReason.CANCELLED}
     else:
         back = {"status": MessageStatus.QUEUED}
         requeued(session, campaign_id, first or 1)
@@ -370,10 +376,10 @@ def _text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, di
     if template.is_static:
         return template.render({}), {}
     parameters: dict[str, dict[str, str]] = {field.key: {} for field in template.fields}
-    for _, phone, _, variables in rows:
-        for key, value in (variables or {}).items():
+    for row in rows:
+        for key, value in (row.variables or {}).items():
             if key in parameters:
-                parameters[key][phone] = value
+                parameters[key][row.phone] = value
     return template.sinch_body(), parameters
 
 
@@ -454,9 +460,9 @@ def _claim_due(
     start = 0
     for (_, last), batch_id in zip(ranges, batch_ids, strict=False):
         end = bisect_right(claimed, last, lo=start, key=itemgetter(0))
-        rows: list[Claimed] = [(r[0], r[1], r[2], r[3]) for r in claimed[start:end]]
+        rows = list(map(Claimed._make, claimed[start:end]))
         start = end
-        overfilled += [row[0] for row in rows[size:]]
+        overfilled += [row.id for row in rows[size:]]
         if rows:
             by_batch[batch_id] = rows[:size]
     if overfilled:
@@ -512,21 +518,19 @@ def _next_ranges(
 def _skip_suppressed(
     session: Session, secret: bytes, claimed: list[Claimed], now: datetime
 ) -> list[Claimed]:
-    opted_out = suppressions.suppressed_among(
-        session, secret, (phone for _, phone, _, _ in claimed)
-    )
+    opted_out = suppressions.suppressed_among(session, secret, (row.phone for row in claimed))
     if not opted_out:
         return claimed
-    skipped = [row[0] for row in claimed if row[1] in opted_out]
+    skipped = [row.id for row in claimed if row.phone in opted_out]
     session.execute(
         update(Message)
         .where(Message.id.in_(skipped))
         .values(
-            status=MessageStatus.SKIPPED, batch_id=None, error=SKIPPED_OPTED_OUT, updated_at=now
+            status=MessageStatus.SKIPPED, batch_id=None, error=SkipReason.OPTED_OUT, updated_at=now
         )
         .execution_options(synchronize_session=False)
     )
-    return [row for row in claimed if row[1] not in opted_out]
+    return [row for row in claimed if row.phone not in opted_out]
 
 
 def _places(session: Session, phones: list[str]) -> Places:
@@ -548,16 +552,16 @@ def _hold_outside_window(
     held: list[dict[str, Any]] = []
     verdicts = send_window.Verdicts(now, policy.rules)
     for row in rows:
-        country, zone_name = places.get(row[1], _NOWHERE)
-        allowed = verdicts.allowed(row[1], country, zone_name)
+        country, zone_name = places.get(row.phone, _NOWHERE)
+        allowed = verdicts.allowed(row.phone, country, zone_name)
         if allowed is None:
-            held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_NO_WINDOW))
+            held.append(_moved(row.id, MessageStatus.SKIPPED, now, error=SkipReason.NO_WINDOW))
         elif allowed <= now:
             kept.append(row)
         elif campaign.expires_at is not None and allowed >= campaign.expires_at:
-            held.append(_moved(row[0], MessageStatus.SKIPPED, now, error=SKIP_OUTSIDE_WINDOW))
+            held.append(_moved(row.id, MessageStatus.SKIPPED, now, error=SkipReason.OUTSIDE_WINDOW))
         else:
-            held.append(_moved(row[0], MessageStatus.DEFERRED, now, not_before=allowed))
+            held.append(_moved(row.id, MessageStatus.DEFERRED, now, not_before=allowed))
     if held:
         session.execute(update(Message), held)
     return kept
@@ -565,19 +569,17 @@ def _hold_outside_window(
 
 def _cost(rows: list[Claimed], places: Places, policy: Policy) -> float:
     parts_by_country: Counter[str | None] = Counter()
-    for _, phone, parts, _ in rows:
-        parts_by_country[_priced_as(phone, places)] += parts
+    for row in rows:
+        parts_by_country[_priced_as(row.phone, places)] += row.parts
     return sum(n * policy.prices.part_price(country) for country, n in parts_by_country.items())
 
 
 def _row_cost(row: Claimed, places: Places, policy: Policy) -> float:
-    _, phone, parts, _ = row
-    return parts * policy.prices.part_price(_priced_as(phone, places))
+    return row.parts * policy.prices.part_price(_priced_as(row.phone, places))
 
 
 def _priced_as(phone: str, places: Places) -> str | None:
-    """The contact's country when known, else the one its calling code says."""
-    return places.get(phone, _NOWHERE)[0] or price_country(phone)
+    return priced_country(phone, places.get(phone, _NOWHERE)[0])
 
 
 def _within_budget(
@@ -602,9 +604,9 @@ def _within_budget(
     if len(kept) < len(rows):
         requeued_rows = rows[len(kept) :]
         session.execute(
-            update(Message), [_moved(row[0], MessageStatus.QUEUED, now) for row in requeued_rows]
+            update(Message), [_moved(row.id, MessageStatus.QUEUED, now) for row in requeued_rows]
         )
-        requeued(session, campaign.id, requeued_rows[0][0])
+        requeued(session, campaign.id, requeued_rows[0].id)
         campaign.status = CampaignStatus.PAUSED
         campaign.status_reason = (
             f"{PAUSED_FOR_BUDGET}: {campaign.spent + spent:.2f} of {campaign.budget:.2f} "
@@ -656,7 +658,7 @@ def wake_deferred(session: Session, now: datetime) -> int:
                 .where(*deferred)
                 .values(
                     status=MessageStatus.SKIPPED,
-                    error=SKIP_OUTSIDE_WINDOW,
+                    error=SkipReason.OUTSIDE_WINDOW,
                     not_before=None,
                     updated_at=now,
                 )
@@ -692,14 +694,14 @@ def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
         .where(*_pending_in(batch))
         .order_by(Message.phone)
     )
-    claimed: list[Claimed] = [(r[0], r[1], r[2], r[3]) for r in rows]
+    claimed = list(map(Claimed._make, rows))
     body, parameters = _text_of(campaign, claimed)
     return ClaimedBatch(
         id=batch.id,
         campaign_id=batch.campaign_id,
         body=body,
         sender=campaign.sender,
-        recipients=[phone for _, phone, _, _ in claimed],
+        recipients=[row.phone for row in claimed],
         parts=batch.parts,
         created_at=batch.created_at,
         parameters=parameters,
@@ -734,7 +736,7 @@ def prepare_post(session: Session, batch: ClaimedBatch, secret: bytes) -> Claime
             .values(
                 status=MessageStatus.SKIPPED,
                 batch_id=None,
-                error=SKIPPED_OPTED_OUT,
+                error=SkipReason.OPTED_OUT,
                 updated_at=utcnow(),
             )
             .execution_options(synchronize_session=False)

@@ -18,16 +18,6 @@ from sqlalchemy import ColumnElement, Date, case, func, literal_column, or_, sel
 from sqlalchemy.orm import Session
 
 from textcast.domain.analytics import OUTCOMES, UNSPECIFIED_REASON, delivery_rate
-from textcast.domain.outbox import SKIPPED_CANCELLED
-from textcast.domain.planning import (
-    SKIP_DUPLICATE,
-    SKIP_FREQUENCY_CAP,
-    SKIP_INVALID,
-    SKIP_MISSING_FIELD,
-    SKIP_NO_WINDOW,
-    SKIP_OPTED_OUT,
-    SKIP_OUTSIDE_WINDOW,
-)
 from textcast.models import (
     Campaign,
     CampaignKind,
@@ -37,6 +27,7 @@ from textcast.models import (
     Message,
     MessageStatus,
     Segment,
+    SkipReason,
     utcnow,
 )
 
@@ -46,14 +37,14 @@ WINDOW_DAYS = 30
 # campaign finished longer ago than this has nothing left to settle in the window.
 SETTLING = timedelta(days=3)
 SKIP_REASONS = {
-    SKIP_OPTED_OUT: "Opted out before it was sent",
-    SKIP_INVALID: "Not a valid mobile number",
-    SKIP_DUPLICATE: "The same number more than once",
-    SKIP_MISSING_FIELD: "A merge field had no value and no default",
-    SKIP_FREQUENCY_CAP: "Over the frequency cap for this number",
-    SKIP_OUTSIDE_WINDOW: "Its send window did not open before the campaign expired",
-    SKIP_NO_WINDOW: "Its possible time zones never share an open hour",
-    SKIPPED_CANCELLED: "The campaign was cancelled before it was sent",
+    SkipReason.OPTED_OUT: "Opted out before it was sent",
+    SkipReason.INVALID: "Not a valid mobile number",
+    SkipReason.DUPLICATE: "The same number more than once",
+    SkipReason.MISSING_FIELD: "A merge field had no value and no default",
+    SkipReason.FREQUENCY_CAP: "Over the frequency cap for this number",
+    SkipReason.OUTSIDE_WINDOW: "Its send window did not open before the campaign expired",
+    SkipReason.NO_WINDOW: "Its possible time zones never share an open hour",
+    SkipReason.CANCELLED: "The campaign was cancelled before it was sent",
     UNSPECIFIED_REASON: "No reason recorded",
 }
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from textcast.domain import encoding, segments, send_window, suppressions, templates
 from textcast.domain.links import LINK_FIELD, find_urls
 from textcast.domain.outgoing import Outgoing, link_keys, outgoing
-from textcast.domain.pricing import PriceTable, price_country
+from textcast.domain.pricing import PriceTable, priced_country
 from textcast.models import (
     Campaign,
     CampaignKind,
@@ -28,21 +28,13 @@ from textcast.models import (
     ContactStatus,
     Message,
     MessageStatus,
+    SkipReason,
 )
 
 CHUNK = 5000
 _CACHE_LIMIT = 200_000
 LINK_CODE_LENGTH = 10
 SAMPLE_SIZE = 10
-
-SKIP_OPTED_OUT = "opted_out"
-SKIP_INVALID = "invalid"
-SKIP_DUPLICATE = "duplicate"
-SKIP_MISSING_FIELD = "missing_merge_field"
-SKIP_FREQUENCY_CAP = "frequency_cap"
-SKIP_OUTSIDE_WINDOW = "quiet_hours_expired"
-SKIP_NO_WINDOW = "no_send_window"
-"""Its possible time zones never share an open hour (or none is known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +67,7 @@ class Recipient:
 @dataclass(slots=True)
 class Evaluated:
     phone: str
-    excluded: str | None
+    excluded: SkipReason | None
     values: dict[str, str] | None
     text: str
     parts: int
@@ -98,7 +90,7 @@ class CountryCost:
 @dataclass(slots=True)
 class PlanTotals:
     recipients: int = 0
-    excluded: Counter[str] = field(default_factory=Counter)
+    excluded: Counter[SkipReason] = field(default_factory=Counter)
     parts: int = 0
     encodings: Counter[str] = field(default_factory=Counter)
     cost: float = 0.0
@@ -165,7 +157,7 @@ class Evaluator:
         self._texts: dict[tuple[str, ...], tuple[str, int, str]] = {}
         self._places: dict[
             tuple[str, str | None, str | None],
-            tuple[send_window.RecipientZone, datetime | None, str | None],
+            tuple[send_window.RecipientZone, datetime | None, SkipReason | None],
         ] = {}
         if self.out.is_static:
             info = encoding.segment(self.out.render({}))
@@ -199,7 +191,7 @@ class Evaluator:
 
     def _place(
         self, phone: str, country: str | None, time_zone: str | None
-    ) -> tuple[send_window.RecipientZone, datetime | None, str | None]:
+    ) -> tuple[send_window.RecipientZone, datetime | None, SkipReason | None]:
         """Its zone, when it may first get the text (if later than the start), and why it
         never may (no shared window, or not before the campaign expires)."""
         # With a stored zone, the number only tells the US state: its first 7 digits do.
@@ -217,13 +209,13 @@ class Evaluator:
                 )
             allowed = send_window.next_allowed(zone, wanted, self.policy.rules)
         except send_window.NoSendWindow:
-            outside = SKIP_NO_WINDOW
+            outside = SkipReason.NO_WINDOW
         else:
             if allowed > self.start:
                 not_before = allowed
             expires = self.campaign.expires_at
             if expires is not None and allowed >= expires:
-                outside = SKIP_OUTSIDE_WINDOW
+                outside = SkipReason.OUTSIDE_WINDOW
         found = (zone, not_before, outside)
         if len(self._places) < _CACHE_LIMIT:
             self._places[key] = found
@@ -239,14 +231,14 @@ class Evaluator:
     def _one(
         self, r: Recipient, suppressed: bool, make_link: Callable[[int], str] | None
     ) -> Evaluated:
-        country = r.country or price_country(r.phone)
+        country = priced_country(r.phone, r.country)
         excluded = None
         if self.marketing and (suppressed or r.status == ContactStatus.UNSUBSCRIBED):
-            excluded = SKIP_OPTED_OUT
+            excluded = SkipReason.OPTED_OUT
         elif self.marketing and r.status == ContactStatus.INVALID:
-            excluded = SKIP_INVALID
+            excluded = SkipReason.INVALID
         elif r.phone in self.capped:
-            excluded = SKIP_FREQUENCY_CAP
+            excluded = SkipReason.FREQUENCY_CAP
         links = self._links(make_link) if self.link_keys else None
         values: dict[str, str] | None = {}
         if self._static is not None:
@@ -255,13 +247,15 @@ class Evaluator:
             values = self.out.values_for(r.data, links)
             if values is None:
                 text, parts, enc = "", 0, ""
-                excluded = excluded or SKIP_MISSING_FIELD
+                excluded = excluded or SkipReason.MISSING_FIELD
             else:
                 text, parts, enc = self._text(values)
         not_before = None
         zone = None
         if self.marketing:
-            zone, not_before, outside = self._place(r.phone, country, r.time_zone)
+            # Placed by the contact's own country, as the dispatcher places it: the priced
+            # one (+1 is the US) would judge a Toronto number in every US time zone.
+            zone, not_before, outside = self._place(r.phone, r.country, r.time_zone)
             excluded = excluded or outside
         price = self.policy.prices.part_price(country)
         return Evaluated(
@@ -378,7 +372,7 @@ def plan(session: Session, campaign: Campaign, policy: Policy, now: datetime) ->
             totals.add(one)
     duplicates = source_count(session, campaign) - distinct
     if duplicates > 0:
-        totals.excluded[SKIP_DUPLICATE] += duplicates
+        totals.excluded[SkipReason.DUPLICATE] += duplicates
     seconds = totals.parts / policy.send_rate if policy.send_rate > 0 else 0.0
     finish = start + timedelta(seconds=seconds)
     if totals.latest_start is not None and totals.latest_start > finish:

@@ -1,5 +1,8 @@
 """What a message part costs, by destination country: an estimate for plans and budgets.
 
+One rule says which country a message is priced as (`priced_country`), for the plan, the
+launch's estimate, a budget and the spend alike.
+
 The built-in table is an ESTIMATE of typical list prices per SMS part (in USD), for ordering of
 magnitude only: Sinch's real prices depend on your contract. Set `PRICES` (JSON, per country)
 to your own, and `PRICE_CURRENCY` to theirs.
@@ -61,6 +64,17 @@ class PriceTable:
         return self.prices.get(country, self.default)
 
 
+PRICED_PREFIX_CHARS = 4
+"""All of a number the calling-code rule reads: "+" and up to 3 digits. SQL that groups
+numbers for pricing groups them by this prefix."""
+
+
+def priced_country(phone: str, contact_country: str | None) -> str | None:
+    """The country a text to `phone` is priced as: its contact's country where known (a
+    Canadian number shares +1 with the US), else the main country of its calling code."""
+    return contact_country or _calling_code_country(phone)
+
+
 @lru_cache(maxsize=4096)
 def _country_of_prefix(prefix: str) -> str | None:
     for length in (1, 2, 3):
@@ -70,12 +84,12 @@ def _country_of_prefix(prefix: str) -> str | None:
     return None
 
 
-def price_country(phone: str) -> str | None:
+def _calling_code_country(phone: str) -> str | None:
     """The main country of an E.164 number's calling code (+1 gives US, +44 GB).
 
-    For pricing only: it reads the calling code, not the whole number, so it is fast enough
-    for a 100,000-recipient plan. A contact's stored country is more precise where known.
+    It reads the calling code, not the whole number, so it is fast enough for a
+    100,000-recipient plan.
     """
-    if not phone.startswith("+") or len(phone) < 4:
+    if not phone.startswith("+") or len(phone) < PRICED_PREFIX_CHARS:
         return None
-    return _country_of_prefix(phone[1:4])
+    return _country_of_prefix(phone[1:PRICED_PREFIX_CHARS])

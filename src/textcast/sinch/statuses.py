@@ -21,8 +21,11 @@ class DeliveryStatus(StrEnum):
     UNKNOWN = "Unknown"
 
 
-FINAL_STATUSES = frozenset(DeliveryStatus) - {DeliveryStatus.QUEUED, DeliveryStatus.DISPATCHED}
-_FINAL_FOLDED = frozenset(status.casefold() for status in FINAL_STATUSES)
+_FINAL_FOLDED = frozenset(
+    status.casefold()
+    for status in DeliveryStatus
+    if status not in (DeliveryStatus.QUEUED, DeliveryStatus.DISPATCHED)
+)
 
 
 def is_final_status(status: str) -> bool:
