@@ -567,24 +567,13 @@ def contacts_add(
     """Add one contact (subscribed, with its consent evidence)."""
     from textcast.config import instance_secret
     from textcast.domain import contacts
-    from textcast.domain.errors import DomainError, InvalidInput
 
     settings, database = open_database()
     draft = contacts.ContactDraft(phone, first_name, last_name, consent_evidence=evidence)
-    try:
-        with database.write() as session:
-            contact = contacts.create_contact(
-                session, draft, settings.default_region, "cli", instance_secret(settings)
-            )
-    except InvalidInput as exc:
-        for problem in exc.problems:
-            console.print(f"[red]{problem.field}[/]: {problem.message}")
-        if exc.unlisted:
-            console.print(f"and {exc.unlisted} more problem(s)")
-        raise typer.Exit(1) from None
-    except DomainError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+    with domain_errors(), database.write() as session:
+        contact = contacts.create_contact(
+            session, draft, settings.default_region, "cli", instance_secret(settings)
+        )
     console.print(f"contact {contact.id}: {contact.phone} ({contact.status})")
 
 
