@@ -27,7 +27,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -303,6 +303,14 @@ def is_among(
     return column == func.any(
         func.string_to_array(bindparam(name, joined, type_=String), LIST_SEPARATOR)
     )
+
+
+def upserting_insert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of `model` that can say ON CONFLICT (both engines speak it, each in its own
+    dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def commit_without_waiting_for_disk(session: Session) -> None:

@@ -21,9 +21,9 @@ import string
 from datetime import timedelta
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from textcast.db import upserting_insert
 from textcast.models import Link, LinkVisit, utcnow
 
 CODE_ALPHABET = string.ascii_letters + string.digits
@@ -89,9 +89,8 @@ def record_click(session: Session, code: str, visitor: str) -> str | None:
         return None
     # Visitors are kept for one window only, so the table holds the last hour's clients.
     session.execute(delete(LinkVisit).where(LinkVisit.counted_at < now - VISIT_WINDOW))
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     new_visit = session.scalar(
-        insert(LinkVisit)
+        upserting_insert(session, LinkVisit)
         .values(code=code, visitor=visitor, counted_at=now)
         .on_conflict_do_nothing(index_elements=["code", "visitor"])
         .returning(LinkVisit.code)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from textcast.db import is_among
+from textcast.db import is_among, upserting_insert
 from textcast.domain.number_hashes import NumberHasher
 from textcast.models import Suppression, utcnow
 
@@ -24,9 +23,8 @@ def phone_hashes(secret: bytes, numbers: Iterable[str]) -> dict[str, str]:
 
 
 def suppress(session: Session, secret: bytes, e164: str, reason: str) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
-        insert(Suppression)
+        upserting_insert(session, Suppression)
         .values(phone_hash=phone_hash(secret, e164), reason=reason, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["phone_hash"])
     )
