@@ -242,6 +242,8 @@ class Dispatcher:
             return
         self._failed = False  # a failure from here on is looked at next time
         self._stranded_checked_at = now
+        # Held before the read (a task that recorded its outcome meanwhile may still read as
+        # open) or after it (claimed meanwhile): either way, somebody's.
         held = set(self._held)
         stranded = [
             (batch_id, state)
