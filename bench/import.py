@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from bench.common import BIN, drop_database, fresh_database
 from textcast.db import Database
-from textcast.domain import suppressions
+from textcast.domain.audience import suppressions
 from textcast.models import ImportJob, ImportRejection
 
 # (country code, national-number prefix, digits after it): every number in each range is a

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from textcast.cli import app
 from textcast.db import Database
-from textcast.domain import audit
+from textcast.domain.accounts import audit
 
 runner = CliRunner()
 

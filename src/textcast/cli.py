@@ -96,7 +96,7 @@ def serve(
 def _first_admin(settings: Settings) -> None:
     """Migrate (once, ahead of any worker), and on an empty database create an admin and
     hand over its password this once: on the terminal, or in a file only the owner reads."""
-    from textcast.domain import audit, users
+    from textcast.domain.accounts import audit, users
     from textcast.migrate import ensure_schema
 
     database = Database(settings.database_url)
@@ -372,7 +372,7 @@ def campaigns_create(
     send: Annotated[bool, typer.Option(help="Send it right away.")] = False,
 ) -> None:
     """Create a campaign for numbers, lists and segments (and optionally send it)."""
-    from textcast.domain import campaigns
+    from textcast.domain.campaigns import drafts as campaigns
     from textcast.runtime import sending_policy
 
     settings, database = open_database()
@@ -401,7 +401,7 @@ def campaigns_create(
 
 def _audit(session: Session, action: str, target: str, **detail: object) -> None:
     """What the command line does is in the audit log too, as `cli`."""
-    from textcast.domain import audit
+    from textcast.domain.accounts import audit
 
     audit.record(session, audit.CLI, action, target, **detail)
 
@@ -409,7 +409,7 @@ def _audit(session: Session, action: str, target: str, **detail: object) -> None
 @campaigns_app.command("send")
 def campaigns_send(campaign_id: int) -> None:
     """Queue every message of a draft; a running dispatcher picks them up."""
-    from textcast.domain import campaigns
+    from textcast.domain.campaigns import drafts as campaigns
     from textcast.runtime import sending_policy
 
     settings, database = open_database()
@@ -431,7 +431,8 @@ def campaigns_plan(
     as_json: Annotated[bool, typer.Option("--json", help="The API's JSON instead.")] = False,
 ) -> None:
     """Who gets what, in how many parts, at what cost, finishing when (nothing is sent)."""
-    from textcast.domain import campaigns, planning
+    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain.campaigns import planning
     from textcast.models import utcnow
     from textcast.plan_presenter import plan_out
     from textcast.runtime import sending_policy
@@ -452,7 +453,7 @@ def campaigns_plan(
 @campaigns_app.command("pause")
 def campaigns_pause(campaign_id: int) -> None:
     """Hand nothing more to Sinch until resumed."""
-    from textcast.domain import campaigns
+    from textcast.domain.campaigns import drafts as campaigns
 
     _, database = open_database()
     with domain_errors(), database.write() as session:
@@ -464,7 +465,7 @@ def campaigns_pause(campaign_id: int) -> None:
 @campaigns_app.command("resume")
 def campaigns_resume(campaign_id: int) -> None:
     """Go on sending a paused campaign (after raising its budget, if that paused it)."""
-    from textcast.domain import campaigns
+    from textcast.domain.campaigns import drafts as campaigns
 
     _, database = open_database()
     with domain_errors(), database.write() as session:
@@ -476,7 +477,7 @@ def campaigns_resume(campaign_id: int) -> None:
 @campaigns_app.command("cancel")
 def campaigns_cancel(campaign_id: int) -> None:
     """Skip what is not sent yet and cancel Sinch batches still queued there."""
-    from textcast.domain import campaigns
+    from textcast.domain.campaigns import drafts as campaigns
     from textcast.runtime import Runtime
 
     settings, database = open_database()
@@ -493,7 +494,7 @@ def campaigns_cancel(campaign_id: int) -> None:
 @campaigns_app.command("duplicate")
 def campaigns_duplicate(campaign_id: int) -> None:
     """A new draft with the same body, audience and options."""
-    from textcast.domain import campaigns
+    from textcast.domain.campaigns import drafts as campaigns
 
     _, database = open_database()
     with domain_errors(), database.write() as session:
@@ -505,7 +506,7 @@ def campaigns_duplicate(campaign_id: int) -> None:
 @campaigns_app.command("test")
 def campaigns_test(campaign_id: int, phone: str) -> None:
     """Send the campaign's text to one number now (a running dispatcher sends it)."""
-    from textcast.domain import campaigns
+    from textcast.domain.campaigns import drafts as campaigns
     from textcast.runtime import sending_policy
 
     settings, database = open_database()
@@ -528,8 +529,9 @@ def campaigns_status(
     from rich.live import Live
 
     from textcast.cli_analytics import render_status
-    from textcast.domain import analytics, campaigns
-    from textcast.domain.analytics import Analytics
+    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain.reporting import analytics
+    from textcast.domain.reporting.analytics import Analytics
     from textcast.runtime import describe_delivery_code
 
     _, database = open_database()
@@ -566,7 +568,7 @@ def contacts_add(
 ) -> None:
     """Add one contact (subscribed, with its consent evidence)."""
     from textcast.config import instance_secret
-    from textcast.domain import contacts
+    from textcast.domain.audience import contacts
 
     settings, database = open_database()
     draft = contacts.ContactDraft(phone, first_name, last_name, consent_evidence=evidence)
@@ -587,7 +589,7 @@ def contacts_list(
     from rich.table import Table
     from sqlalchemy import select
 
-    from textcast.domain import contacts
+    from textcast.domain.audience import contacts
     from textcast.models import ContactList
 
     _, database = open_database()
@@ -614,7 +616,7 @@ def contacts_erase(
 ) -> None:
     """Erase a contact's personal data everywhere (an opt-out's keyed hash stays)."""
     from textcast.config import instance_secret
-    from textcast.domain import erasure
+    from textcast.domain.audience import erasure
     from textcast.domain.errors import NotFound
 
     if not yes:
@@ -653,8 +655,8 @@ def contacts_import(
     from rich.table import Table
 
     from textcast.config import instance_secret
-    from textcast.domain import imports
     from textcast.domain.errors import InvalidInput
+    from textcast.domain.imports import jobs as imports
 
     settings, database = open_database()
     try:

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textcast.cli_plumbing import console, domain_errors, open_database
-from textcast.domain import api_keys, audit, passwords, users
+from textcast.domain.accounts import api_keys, audit, passwords, users
+from textcast.domain.accounts.permissions import Scope
 from textcast.domain.errors import NotFound
-from textcast.domain.permissions import Scope
 from textcast.models import Role, User
 
 users_app = typer.Typer(

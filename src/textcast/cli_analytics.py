@@ -6,7 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from textcast.domain.analytics import Analytics
+from textcast.domain.reporting.analytics import Analytics
 
 
 def render_status(analytics: Analytics) -> RenderableType:

@@ -238,7 +238,7 @@ class Settings(BaseSettings):
     @field_validator("quiet_hours")
     @classmethod
     def _window(cls, value: str) -> str:
-        from textcast.domain.send_window import parse_window
+        from textcast.domain.campaigns.send_window import parse_window
 
         parse_window(value)
         return value
@@ -246,7 +246,7 @@ class Settings(BaseSettings):
     @field_validator("quiet_hours_rules")
     @classmethod
     def _windows(cls, value: dict[str, str]) -> dict[str, str]:
-        from textcast.domain.send_window import Rules
+        from textcast.domain.campaigns.send_window import Rules
 
         Rules.from_table("08:00-21:00", value)  # names a bad key or window
         return value

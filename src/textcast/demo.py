@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import api_keys, users
-from textcast.domain.permissions import Scope
+from textcast.domain.accounts import api_keys, users
+from textcast.domain.accounts.permissions import Scope
 from textcast.models import Role, User
 from textcast.simulator import SimulatorConfig
 from textcast.terminal import Snapshot, counts_table, follow

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from textcast.domain import planning
+from textcast.domain.campaigns import planning
 
 
 class CountryCostOut(BaseModel):

@@ -16,13 +16,16 @@ from sqlalchemy.orm import Session
 
 from textcast.config import Settings, derived_secret, instance_secret, webhook_secret
 from textcast.db import Database
-from textcast.domain import inbox, outbox, replies, send_window
-from textcast.domain.group_commit import GroupCommitter
-from textcast.domain.inbox_events import InboundSms
-from textcast.domain.keywords import Keyword, KeywordRules
-from textcast.domain.planning import Policy
-from textcast.domain.pricing import PriceTable
-from textcast.domain.replies import ReplyPolicy
+from textcast.domain.campaigns import send_window
+from textcast.domain.campaigns.planning import Policy
+from textcast.domain.campaigns.pricing import PriceTable
+from textcast.domain.inbox import replies
+from textcast.domain.inbox import storage as inbox
+from textcast.domain.inbox.events import InboundSms
+from textcast.domain.inbox.group_commit import GroupCommitter
+from textcast.domain.inbox.keywords import Keyword, KeywordRules
+from textcast.domain.inbox.replies import ReplyPolicy
+from textcast.domain.outbox import claims as outbox
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.provider import Provider, ProviderError

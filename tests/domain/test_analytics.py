@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from tests.factories import numbers
 
 from textcast.db import Database
-from textcast.domain import analytics
-from textcast.domain.analytics import Clicks, Cost, FailureCode, Minute, Replies
-from textcast.domain.campaigns import new_reference
+from textcast.domain.campaigns.drafts import new_reference
 from textcast.domain.errors import NotFound
+from textcast.domain.reporting import analytics
+from textcast.domain.reporting.analytics import Clicks, Cost, FailureCode, Minute, Replies
 from textcast.models import (
     Campaign,
     CampaignStatus,

@@ -17,9 +17,12 @@ from tests.factories import claim_batch, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import campaigns, contacts, inbox, outbox, suppressions
-from textcast.domain.inbox_events import IncomingEvent, StatusReport
-from textcast.domain.planning import Policy
+from textcast.domain.audience import contacts, suppressions
+from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.campaigns.planning import Policy
+from textcast.domain.inbox import storage as inbox
+from textcast.domain.inbox.events import IncomingEvent, StatusReport
+from textcast.domain.outbox import claims as outbox
 from textcast.models import (
     Batch,
     BatchState,

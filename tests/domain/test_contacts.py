@@ -1,8 +1,8 @@
 import pytest
 
 from textcast.db import Database
-from textcast.domain import consent, contacts, lists
-from textcast.domain.contacts import ContactDraft, ContactFilter
+from textcast.domain.audience import consent, contacts, lists
+from textcast.domain.audience.contacts import ContactDraft, ContactFilter
 from textcast.domain.errors import Conflict, InvalidInput
 from textcast.models import ConsentKind, ContactStatus
 

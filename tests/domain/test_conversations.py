@@ -4,9 +4,9 @@ from sqlalchemy.orm import Session
 from tests.factories import numbers
 
 from textcast.db import Database
-from textcast.domain import conversations
-from textcast.domain.campaigns import new_reference
-from textcast.domain.inbound import InboxFilter
+from textcast.domain.campaigns.drafts import new_reference
+from textcast.domain.inbox import conversations
+from textcast.domain.inbox.inbound import InboxFilter
 from textcast.models import (
     Campaign,
     CampaignKind,

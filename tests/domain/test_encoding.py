@@ -3,7 +3,7 @@
 import pytest
 from tests.encoding_table import CASES, Case
 
-from textcast.domain.encoding import (
+from textcast.domain.content.encoding import (
     REPLACEMENTS,
     Encoding,
     analyze,

@@ -10,12 +10,13 @@ from phonenumbers import timezone as number_time_zones
 from sqlalchemy import select
 
 from textcast.db import Database
-from textcast.domain import imports, suppressions
-from textcast.domain.csv_reading import Columns, column_key
+from textcast.domain.audience import suppressions
 from textcast.domain.errors import InvalidInput
-from textcast.domain.import_workers import read_contacts
-from textcast.domain.imports import Progress
-from textcast.domain.phones import InvalidPhone, PhoneInfo, read_phone
+from textcast.domain.imports import jobs as imports
+from textcast.domain.imports.csv_reading import Columns, column_key
+from textcast.domain.imports.jobs import Progress
+from textcast.domain.imports.workers import read_contacts
+from textcast.domain.phones.numbers import InvalidPhone, PhoneInfo, read_phone
 from textcast.models import (
     ConsentEvent,
     Contact,

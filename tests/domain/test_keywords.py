@@ -1,7 +1,7 @@
 import pytest
 
 from textcast.config import Settings
-from textcast.domain.keywords import Keyword, KeywordRules
+from textcast.domain.inbox.keywords import Keyword, KeywordRules
 
 RULES = KeywordRules.from_csv(
     Settings.model_fields["opt_out_keywords"].default,

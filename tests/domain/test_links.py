@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select, update
 
 from textcast.db import Database
-from textcast.domain import links
-from textcast.domain.campaigns import new_reference
-from textcast.domain.outgoing import outgoing
+from textcast.domain.campaigns.drafts import new_reference
+from textcast.domain.content import links
+from textcast.domain.content.rendering import outgoing
 from textcast.models import Campaign, CampaignStatus, Link, LinkVisit, utcnow
 
 

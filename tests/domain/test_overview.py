@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 from tests.factories import numbers
 
 from textcast.db import Database
-from textcast.domain import overview
-from textcast.domain.campaigns import new_reference
+from textcast.domain.campaigns.drafts import new_reference
+from textcast.domain.reporting import overview
 from textcast.models import (
     Campaign,
     CampaignKind,

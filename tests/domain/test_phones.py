@@ -1,6 +1,6 @@
 import pytest
 
-from textcast.domain.phones import InvalidPhone, mask_phone, normalise_phone, parse_numbers
+from textcast.domain.phones.numbers import InvalidPhone, mask_phone, normalise_phone, parse_numbers
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,9 @@ from sqlalchemy import select, update
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import campaigns, contacts, planning
+from textcast.domain.audience import contacts
+from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.campaigns import planning
 from textcast.domain.errors import Conflict, InvalidInput
 from textcast.models import ContactStatus, Link, Message, MessageStatus
 from textcast.runtime import sending_policy

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from textcast.db import Database
-from textcast.domain import contacts, previews
-from textcast.domain.encoding import Encoding
+from textcast.domain.audience import contacts
+from textcast.domain.campaigns import previews
+from textcast.domain.content.encoding import Encoding
 from textcast.domain.errors import InvalidInput, NotFound
 
 

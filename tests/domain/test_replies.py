@@ -4,10 +4,10 @@ from sqlalchemy import select
 from tests.factories import numbers
 
 from textcast.db import Database
-from textcast.domain import consent, contacts, suppressions
-from textcast.domain.contacts import ContactDraft
-from textcast.domain.keywords import Keyword, KeywordRules
-from textcast.domain.replies import ReplyPolicy, handle_inbound
+from textcast.domain.audience import consent, contacts, suppressions
+from textcast.domain.audience.contacts import ContactDraft
+from textcast.domain.inbox.keywords import Keyword, KeywordRules
+from textcast.domain.inbox.replies import ReplyPolicy, handle_inbound
 from textcast.models import (
     Campaign,
     CampaignKind,

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from textcast.domain.send_window import (
+from textcast.domain.campaigns.send_window import (
     NoSendWindow,
     RecipientZone,
     Rules,

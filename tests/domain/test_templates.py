@@ -1,7 +1,7 @@
 import pytest
 
-from textcast.domain import templates
-from textcast.domain.templates import TemplateError
+from textcast.domain.content import templates
+from textcast.domain.content.templates import TemplateError
 
 
 def test_fields_render_with_values_or_their_defaults() -> None:

@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import campaigns, contacts
+from textcast.domain.audience import contacts
+from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.campaigns.planning import Policy
 from textcast.domain.errors import Conflict
-from textcast.domain.planning import Policy
 from textcast.models import Campaign, CampaignStatus, Message, MessageStatus
 from textcast.runtime import sending_policy
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig

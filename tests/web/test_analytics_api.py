@@ -12,7 +12,7 @@ from tests.factories import authorize, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain.campaigns import new_reference
+from textcast.domain.campaigns.drafts import new_reference
 from textcast.models import (
     AuditEntry,
     Campaign,

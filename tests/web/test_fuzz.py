@@ -42,8 +42,10 @@ from tests.servers import free_port, serving
 
 from textcast.config import Settings, instance_secret, load_settings
 from textcast.db import Database
-from textcast.domain import api_keys, contacts, imports, lists, segments
-from textcast.domain.permissions import Permission
+from textcast.domain.accounts import api_keys
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.audience import contacts, lists, segments
+from textcast.domain.imports import jobs as imports
 from textcast.models import ImportJob, ImportStatus, Role
 from textcast.web.app import create_app
 

@@ -11,7 +11,7 @@ from tests.factories import authorize
 from tests.web.apps import app_client
 
 from textcast.db import Database
-from textcast.domain import contacts
+from textcast.domain.audience import contacts
 from textcast.models import Role
 
 

@@ -199,7 +199,7 @@ def test_each_role_can_do_exactly_what_it_is_granted(
 def test_a_read_scoped_key_of_an_admin_only_reads(
     app_and_database: tuple[TestClient, Database],
 ) -> None:
-    from textcast.domain.permissions import Scope
+    from textcast.domain.accounts.permissions import Scope
 
     client, database = app_and_database
     key = make_api_key(database, Role.ADMIN, frozenset({Scope.READ}))

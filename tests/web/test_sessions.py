@@ -17,7 +17,7 @@ from tests.web.apps import app_client, post_sign_in
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import audit
+from textcast.domain.accounts import audit
 from textcast.models import AuditEntry, Role
 from textcast.web.app import create_app
 
@@ -114,7 +114,7 @@ def test_wrong_passwords_are_refused_and_audited(database_url: str, database: Da
         assert _sign_in(client, "wrong password!").status_code == 401
         assert _sign_in(client, email="nobody@example.com").status_code == 401
     with database.read() as session:
-        from textcast.domain import audit
+        from textcast.domain.accounts import audit
 
         failures = audit.entries(session, action="login.failure")
     assert {entry.actor for entry in failures} == {EMAIL, "nobody@example.com"}

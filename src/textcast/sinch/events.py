@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from textcast.domain.inbox_events import InboundSms, IncomingEvent, StatusReport
+from textcast.domain.inbox.events import InboundSms, IncomingEvent, StatusReport
 from textcast.models import MessageStatus, WebhookKind
 from textcast.sinch.callbacks import CallbackParseError, parse_delivery_event, parse_inbound
 from textcast.sinch.models import BatchReport

@@ -18,9 +18,9 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from textcast.domain import api_keys, sessions
+from textcast.domain.accounts import api_keys, sessions
+from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import Forbidden, Unauthenticated
-from textcast.domain.permissions import Permission, Principal
 from textcast.models import utcnow
 from textcast.web.deps import get_runtime
 from textcast.web.errors import problem_response

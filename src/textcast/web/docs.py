@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from textcast.domain.permissions import Permission
+from textcast.domain.accounts.permissions import Permission
 from textcast.web.auth import guard
 
 ASSETS = "/docs/assets"

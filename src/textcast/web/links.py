@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from textcast.domain import audit, links
-from textcast.domain.audit import Actor
+from textcast.domain.accounts import audit
+from textcast.domain.accounts.audit import Actor
+from textcast.domain.content import links
 from textcast.domain.errors import TooManyRequests
 from textcast.web.auth import client_ip, rate_limits
 from textcast.web.deps import RuntimeDep

@@ -32,8 +32,8 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from textcast.config import Settings
-from textcast.domain.group_commit import StorageUnavailable
-from textcast.domain.inbox_events import IncomingEvent, Outcome
+from textcast.domain.inbox.events import IncomingEvent, Outcome
+from textcast.domain.inbox.group_commit import StorageUnavailable
 from textcast.runtime import Runtime
 from textcast.sinch.callbacks import CallbackParseError, SignatureError, verify_signature
 from textcast.sinch.events import delivery_event, inbound_event

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.dashboard.conftest import SignedIn
 
-from textcast.domain import encoding
+from textcast.domain.content import encoding
 from textcast.models import Role
 
 EDITOR_JS = Path(__file__).parents[3] / "src" / "textcast" / "web" / "static" / "editor.js"

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, BeforeValidator, Field
 
-from textcast.domain import api_keys, audit, passwords, users
-from textcast.domain.audit import Actor
+from textcast.domain.accounts import api_keys, audit, passwords, users
+from textcast.domain.accounts.audit import Actor
+from textcast.domain.accounts.permissions import Permission, Principal, Scope
 from textcast.domain.errors import Forbidden
-from textcast.domain.permissions import Permission, Principal, Scope
 from textcast.models import ApiKey, AuditEntry, Role, User
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input, NoNul

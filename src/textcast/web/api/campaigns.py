@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from textcast.domain import audit, campaigns, planning
-from textcast.domain.audit import Actor
-from textcast.domain.permissions import Permission
+from textcast.domain.accounts import audit
+from textcast.domain.accounts.audit import Actor
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.campaigns import planning
 from textcast.models import Campaign, MessageStatus, utcnow
 from textcast.plan_presenter import PlanOut, plan_out
 from textcast.web.api.ids import MAX_ID, Id, IdIn

@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from textcast.domain import audit, consent, contacts, erasure
-from textcast.domain.audit import Actor
-from textcast.domain.contacts import ContactDraft, ContactFilter
+from textcast.domain.accounts import audit
+from textcast.domain.accounts.audit import Actor
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.audience import consent, contacts, erasure
+from textcast.domain.audience.contacts import ContactDraft, ContactFilter
 from textcast.domain.errors import FieldProblem, InvalidInput
-from textcast.domain.permissions import Permission
 from textcast.domain.spreadsheets import SpreadsheetWriter
 from textcast.models import ConsentEvent, Contact, ContactStatus
 from textcast.web.api.ids import MAX_ID, Id

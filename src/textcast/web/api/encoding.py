@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from textcast.domain import campaigns, encoding
-from textcast.domain.encoding import Encoding, EncodingReport
-from textcast.domain.permissions import Permission
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.content import encoding
+from textcast.domain.content.encoding import Encoding, EncodingReport
 from textcast.web.api.inputs import Input
 from textcast.web.auth import guard
 

@@ -16,9 +16,10 @@ from pydantic import BaseModel, Field
 
 from textcast.config import instance_secret
 from textcast.db import Database
-from textcast.domain import audit, imports
-from textcast.domain.audit import Actor
-from textcast.domain.permissions import Permission
+from textcast.domain.accounts import audit
+from textcast.domain.accounts.audit import Actor
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.imports import jobs as imports
 from textcast.models import ImportJob
 from textcast.web.api.ids import Id
 from textcast.web.api.inputs import NUL, NoNul

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from textcast.domain.inbound import InboxFilter, list_inbound
-from textcast.domain.permissions import Permission
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.inbox.inbound import InboxFilter, list_inbound
 from textcast.web.api.ids import Id
 from textcast.web.auth import guard
 from textcast.web.deps import ReadSession

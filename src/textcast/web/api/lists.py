@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from textcast.domain import lists, segments
-from textcast.domain.audit import Actor
+from textcast.domain.accounts.audit import Actor
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.audience import lists, segments
 from textcast.domain.errors import FieldProblem
-from textcast.domain.permissions import Permission
 from textcast.models import Segment
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input

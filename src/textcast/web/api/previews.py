@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from textcast.domain import campaigns, previews
-from textcast.domain.encoding import Encoding
-from textcast.domain.permissions import Permission
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.campaigns import previews
+from textcast.domain.content.encoding import Encoding
 from textcast.web.api.ids import IdIn
 from textcast.web.auth import guard
 from textcast.web.deps import RuntimeDep

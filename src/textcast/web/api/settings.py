@@ -15,8 +15,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from textcast.config import Settings, webhook_secret
-from textcast.domain.permissions import Permission
-from textcast.domain.send_window import WindowBasis, window_basis
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.campaigns.send_window import WindowBasis, window_basis
 from textcast.runtime import SIMULATOR_MOUNT, Runtime, sinch_account
 from textcast.sinch import connections
 from textcast.sinch.connections import ConnectionCheck, Problem

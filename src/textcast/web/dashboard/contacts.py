@@ -10,9 +10,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from textcast.domain import consent, contacts, conversations, imports, lists, segments
-from textcast.domain.contacts import ContactFilter
-from textcast.domain.permissions import Principal
+from textcast.domain.accounts.permissions import Principal
+from textcast.domain.audience import consent, contacts, lists, segments
+from textcast.domain.audience.contacts import ContactFilter
+from textcast.domain.imports import jobs as imports
+from textcast.domain.inbox import conversations
 from textcast.models import ContactStatus, ImportJob, ImportRejection, ImportStatus
 from textcast.web.api.ids import parse_id
 from textcast.web.dashboard.shell import PageUser, page_id, render

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from textcast.domain import contacts, conversations
+from textcast.domain.audience import contacts
 from textcast.domain.errors import NotFound
-from textcast.domain.inbound import InboxFilter
+from textcast.domain.inbox import conversations
+from textcast.domain.inbox.inbound import InboxFilter
 from textcast.models import Contact
 from textcast.web.api.ids import parse_id
 from textcast.web.dashboard.shell import PageUser, render

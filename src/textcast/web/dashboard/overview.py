@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from textcast.domain import overview
+from textcast.domain.reporting import overview
 from textcast.web.dashboard import charts
 from textcast.web.dashboard.shell import PageUser, render
 from textcast.web.deps import RuntimeDep

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from textcast.domain import api_keys, users
-from textcast.domain.permissions import SCOPE_PERMISSIONS, Permission, Principal, Scope
+from textcast.domain.accounts import api_keys, users
+from textcast.domain.accounts.permissions import SCOPE_PERMISSIONS, Permission, Principal, Scope
 from textcast.models import Role
 from textcast.web.api.settings import SettingsOut
 from textcast.web.dashboard.shell import PageUser, render

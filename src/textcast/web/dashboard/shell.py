@@ -14,9 +14,9 @@ from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
 
 from textcast import __version__
-from textcast.domain import sessions
+from textcast.domain.accounts import sessions
+from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import NotFound
-from textcast.domain.permissions import Permission, Principal
 from textcast.web.api.ids import MAX_ID
 from textcast.web.auth import SESSION_COOKIE
 

@@ -15,8 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from textcast.domain import audit, sessions, users
-from textcast.domain.audit import Actor
+from textcast.domain.accounts import audit, sessions, users
+from textcast.domain.accounts.audit import Actor
 from textcast.domain.errors import TooManyRequests
 from textcast.web.auth import SESSION_COOKIE, check_csrf, client_ip, rate_limits
 from textcast.web.dashboard.shell import render, signed_in

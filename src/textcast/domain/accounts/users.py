@@ -1,0 +1,163 @@
+"""People who sign in: email + password, one role each."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from textcast.domain.accounts import api_keys, audit, passwords, sessions
+from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from textcast.models import Role, User, utcnow
+
+# Deliberately loose: one @, something on each side, a dot in the domain, no spaces.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL_CHARS = 254
+
+
+def normalise_email(email: str) -> str:
+    address = email.strip().lower()
+    if len(address) > MAX_EMAIL_CHARS or not _EMAIL.match(address):
+        raise InvalidInput([FieldProblem("email", "is not an email address", email[:100])])
+    return address
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def create_user(session: Session, email: str, password: str, role: Role) -> User:
+    address = normalise_email(email)
+    if (problem := passwords.password_problem(password)) is not None:
+        raise InvalidInput([FieldProblem("password", problem)])
+    if session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise Conflict(f"a user with email {address} already exists")
+    user = User(email=address, password_hash=passwords.hash_password(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def has_users(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(User)))
+
+
+def first_admin(session: Session) -> User | None:
+    return session.scalar(
+        select(User)
+        .where(User.role == Role.ADMIN, User.disabled_at.is_(None))
+        .order_by(User.id)
+        .limit(1)
+    )
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None; costs the same either way."""
+    address = email.strip().lower()
+    user = session.scalar(select(User).where(User.email == address))
+    stored = user.password_hash if user is not None else None
+    if not passwords.verify_password(stored, password) or user is None:
+        return None
+    if user.disabled_at is not None:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def update_user(
+    session: Session,
+    user_id: int,
+    *,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    password: str | None = None,
+) -> User:
+    user = get_user(session, user_id)
+    if role is not None and role != user.role:
+        _keep_an_admin(session, user)
+        user.role = role
+    if disabled is not None and disabled != (user.disabled_at is not None):
+        if disabled:
+            _keep_an_admin(session, user)
+        user.disabled_at = utcnow() if disabled else None
+    if password is not None:
+        if (problem := passwords.password_problem(password)) is not None:
+            raise InvalidInput([FieldProblem("password", problem)])
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    user: User
+    api_keys_revoked: int
+    api_keys_active: int
+    """The user's keys not revoked: they work whenever the user is enabled."""
+
+
+def change_account(
+    session: Session,
+    actor: audit.Actor,
+    user_id: int,
+    *,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    password: str | None = None,
+    revoke_api_keys: bool = False,
+) -> AccountChange:
+    """Change a user, with the rules around it, audited: disabling or a new password ends
+    the user's sessions; their API keys are revoked only when asked (a reset after a leak),
+    since scripts may depend on them."""
+    user = update_user(session, user_id, role=role, disabled=disabled, password=password)
+    if disabled or password is not None:
+        sessions.close_sessions_of(session, user_id)
+    revoked = api_keys.revoke_keys_of(session, user_id) if revoke_api_keys else 0
+    detail: dict[str, object] = {}
+    if role is not None:
+        detail["role"] = role.value
+    if disabled is not None:
+        detail["disabled"] = disabled
+    if password is not None:
+        detail["password_changed"] = True
+    if revoke_api_keys:
+        detail["api_keys_revoked"] = revoked
+    audit.record(session, actor, "user.update", f"user:{user_id}", **detail)
+    return AccountChange(user, revoked, api_keys.count_active_keys(session, user_id))
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to demote or disable the last active admin: nobody could manage users after."""
+    if user.role != Role.ADMIN or user.disabled_at is not None:
+        return
+    admins = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN, User.disabled_at.is_(None))
+    )
+    if (admins or 0) <= 1:
+        raise Conflict(f"{user.email} is the last active admin; make another admin first")
+
+
+def create_first_admin(session: Session, email: str) -> str | None:
+    """On an empty database, an admin with a generated password (returned, to show once)."""
+    if has_users(session):
+        return None
+    password = generate_password()
+    create_user(session, email, password, Role.ADMIN)
+    return password

@@ -1,0 +1,2 @@
+"""The audience: contacts and their attributes, lists, segments, consent and opt-outs (kept as
+keyed number hashes), erasure, and the lock an opt-out shares with the last check before a send."""

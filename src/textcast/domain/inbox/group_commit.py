@@ -1,0 +1,171 @@
+"""Group commit for webhooks: many callbacks, one transaction, each answered after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from textcast.db import Database, WriteLockBusy
+from textcast.domain.inbox.events import IncomingEvent, Outcome
+from textcast.domain.inbox.storage import InboundHook, KnownBatches, store_events
+
+log = logging.getLogger("textcast.webhooks")
+# How long a group on the event loop waits for a busy SQLite write lock before it queues for it
+# in a thread, and how often it looks meanwhile. Another worker's group commit takes a few ms.
+LOCK_POLL_SECONDS = 0.025
+LOCK_POLL_INTERVAL = 0.0005
+
+
+class StorageUnavailable(Exception):
+    """The event could not be stored; the caller answers 503 so Sinch retries."""
+
+
+@dataclass(slots=True)
+class _Pending:
+    event: IncomingEvent
+    done: asyncio.Future[Outcome]
+
+
+class GroupCommitter:
+    """Requests queue their event and wait; writers store whatever has queued meanwhile.
+
+    While one group commits, the next one gathers, so throughput grows with load while a
+    lone callback is still stored at once.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        writers: int = 1,
+        max_group: int = 500,
+        timeout: float = 10.0,
+        on_inbound: InboundHook | None = None,
+    ) -> None:
+        self.database = database
+        self.on_inbound = on_inbound
+        self.writers = writers
+        self.max_group = max_group
+        self.timeout = timeout
+        self.known_batches = KnownBatches()
+        self._connection: Connection | None = None
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._accepting = False
+
+    def start(self) -> None:
+        self._accepting = True
+        self._tasks = [asyncio.create_task(self._write_forever()) for _ in range(self.writers)]
+
+    async def stop(self) -> None:
+        """Store what has queued so far, then stop; gives up on a writer stuck for `timeout`."""
+        self._accepting = False
+        for _ in self._tasks:
+            self._queue.put_nowait(None)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=self.timeout)
+            for task in stuck:
+                task.cancel()
+        self._tasks = []
+        while not self._queue.empty():
+            if pending := self._queue.get_nowait():
+                _fail([pending], StorageUnavailable("shutting down"))
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def store(self, event: IncomingEvent) -> Outcome:
+        if not self._accepting:
+            raise StorageUnavailable("not accepting events")
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(event, done))
+        return await done
+
+    async def _write_forever(self) -> None:
+        while group := await self._next_group():
+            try:
+                outcomes = await self._store(group)
+            except asyncio.CancelledError:
+                _fail(group, StorageUnavailable("shutting down"))
+                raise
+            except Exception as exc:
+                log.error("storing %d webhook event(s) failed: %s", len(group), type(exc).__name__)
+                _fail(group, StorageUnavailable(type(exc).__name__))
+                continue
+            for pending, outcome in zip(group, outcomes, strict=True):
+                if not pending.done.done():  # not cancelled meanwhile
+                    pending.done.set_result(outcome)
+
+    async def _next_group(self) -> list[_Pending]:
+        """Waits for one event, then takes what else has queued; empty when stopping."""
+        pending = await self._queue.get()
+        if pending is None:
+            self._queue.put_nowait(None)
+            return []
+        group = [pending]
+        self._take_queued(group)
+        return group
+
+    def _take_queued(self, group: list[_Pending]) -> None:
+        while len(group) < self.max_group and not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if pending is None:
+                self._queue.put_nowait(None)  # stop after this group, on the next call
+                return
+            group.append(pending)
+
+    async def _store(self, group: list[_Pending]) -> list[Outcome]:
+        """Raises TimeoutError when storage is stuck for `timeout`: the group gets 503s."""
+        if not self.database.is_sqlite:
+            store = asyncio.to_thread(self._store_pooled, [p.event for p in group])
+            return await asyncio.wait_for(store, self.timeout)
+        # SQLite: the transaction runs on the event loop. A writer thread would give up the
+        # GIL at every sqlite3 call and wait for the busy loop to hand it back, holding the
+        # write lock all the while; here nothing waits but the commit's fsync, and requests keep
+        # arriving in the socket buffers meanwhile (with several `serve` workers, the others
+        # use the CPU). Should another writer hold the lock, the group grows while it waits
+        # for a few milliseconds (another worker's group commit); past that (the dispatcher
+        # claiming a batch), it queues for the lock in a thread like any other writer. Polling
+        # on would lose the lock, again and again, to writers already queued for it, and a STOP
+        # would wait behind a whole campaign.
+        loop = asyncio.get_running_loop()
+        polling_until = loop.time() + LOCK_POLL_SECONDS
+        while True:
+            try:
+                return self._store_on_loop([p.event for p in group])
+            except WriteLockBusy:
+                if loop.time() > polling_until:
+                    break
+                await asyncio.sleep(LOCK_POLL_INTERVAL)
+                self._take_queued(group)
+        store = asyncio.to_thread(self._store_pooled, [p.event for p in group])
+        return await asyncio.wait_for(store, self.timeout)
+
+    def _store_on_loop(self, events: list[IncomingEvent]) -> list[Outcome]:
+        # One connection, kept between groups: this writer needs no other.
+        connection = self._connection or self.database.connect_for_writes()
+        self._connection = None
+        try:
+            with self.database.write_transaction(connection, wait=False):
+                outcomes = store_events(connection, events, self.known_batches, self.on_inbound)
+        except WriteLockBusy:
+            self._connection = connection  # untouched
+            raise
+        except BaseException:
+            connection.close()  # whatever state a failure left it in, start afresh
+            raise
+        self._connection = connection
+        return outcomes
+
+    def _store_pooled(self, events: list[IncomingEvent]) -> list[Outcome]:
+        with self.database.write_connection() as connection:
+            return store_events(connection, events, self.known_batches, self.on_inbound)
+
+
+def _fail(group: list[_Pending], error: StorageUnavailable) -> None:
+    for pending in group:
+        if not pending.done.done():
+            pending.done.set_exception(error)

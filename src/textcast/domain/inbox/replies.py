@@ -1,0 +1,208 @@
+"""What an inbound message does: STOP, START and HELP act and answer; anything else is a reply.
+
+Answers go out through the dispatcher as one-recipient `reply` campaigns, which skip the
+opt-out check (a STOP's confirmation goes to a number that just opted out) and are sent before
+marketing batches.
+
+Anyone can send us a keyword, so answers are capped (DESIGN §9, against SMS pumping): each kind
+once per number per period, all of them together per hour, and within the daily recipient
+quota that campaigns use. A capped keyword is still applied (a STOP is always honoured); only
+its answer is held back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from textcast.domain.accounts import audit
+from textcast.domain.audience import consent
+from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
+from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.errors import InvalidInput
+from textcast.domain.inbox.keywords import Keyword, KeywordRules
+from textcast.domain.inbox.storage import InapplicableEvent
+from textcast.domain.phones.numbers import InvalidPhone, country_of, mask_phone, read_phone
+from textcast.models import (
+    AuditEntry,
+    Campaign,
+    CampaignKind,
+    CampaignRecipient,
+    Contact,
+    ContactStatus,
+    InboundMessage,
+    Message,
+    utcnow,
+)
+
+log = logging.getLogger("textcast.replies")
+
+ATTRIBUTION_WINDOW = timedelta(hours=72)
+REPLY_CAP_WINDOW = timedelta(hours=1)
+REPLIES_HELD = "keyword_replies_held"
+KEYWORDS_ACTOR = audit.Actor("inbound keywords")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPolicy:
+    rules: KeywordRules
+    texts: dict[Keyword, str]
+    """The answer to each keyword, placeholders already filled."""
+    period: timedelta
+    """Each kind of answer goes to a number at most once per period."""
+    sender: str | None = None
+    per_hour: int = 0
+    """Answers to all numbers together per rolling hour (KEYWORD_REPLIES_PER_HOUR); 0: no cap."""
+    daily_quota: int = 0
+    """DAILY_RECIPIENT_QUOTA: answers count toward it and are held back once it is reached."""
+
+
+def handle_inbound(
+    session: Session, secret: bytes, policy: ReplyPolicy, message: InboundMessage
+) -> Keyword | None:
+    """Act on a stored inbound message: keyword, or a reply linked to contact and campaign."""
+    keyword = policy.rules.classify(message.body)
+    contact = session.scalars(select(Contact).where(Contact.phone == message.from_phone)).first()
+    if keyword is not None and contact is None:
+        _check_textable(message.from_phone, keyword)
+    if keyword is Keyword.OPT_OUT:
+        contact = contact or _new_contact(session, message.from_phone, ContactStatus.UNSUBSCRIBED)
+        evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
+        consent.opt_out(session, secret, contact, evidence)
+    elif keyword is Keyword.OPT_IN:
+        contact = contact or _new_contact(session, message.from_phone, ContactStatus.SUBSCRIBED)
+        evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
+        consent.opt_in(session, secret, contact, evidence)
+    if contact is not None:
+        message.contact_id = contact.id
+    message.campaign_id = _answered_campaign(session, message)
+    if keyword is not None:
+        message.keyword = keyword.value
+        _answer(session, policy, message.from_phone, keyword)
+    return keyword
+
+
+def _answered_campaign(session: Session, message: InboundMessage) -> int | None:
+    """The last marketing campaign that texted this number in the attribution window."""
+    since = message.received_at - ATTRIBUTION_WINDOW
+    recent = select(Campaign.id).where(
+        Campaign.kind == CampaignKind.MARKETING, Campaign.launched_at >= since - ATTRIBUTION_WINDOW
+    )
+    # `campaign_id IN (...)` lets the (campaign_id, phone) index find the rows without a scan.
+    return session.scalar(
+        select(Message.campaign_id)
+        .where(
+            Message.campaign_id.in_(recent.scalar_subquery()),
+            Message.phone == message.from_phone,
+            Message.updated_at >= since,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
+def _check_textable(phone: str, keyword: Keyword) -> None:
+    """A keyword from a number no one can text has nothing to act on: no campaign can include
+    the number (campaigns and imports refuse it), and no answer can reach it."""
+    try:
+        read_phone(phone, "US", with_time_zone=False)
+    except InvalidPhone as exc:
+        raise InapplicableEvent(
+            f"{keyword.value} from a number that cannot receive texts ({exc})"
+        ) from None
+
+
+def _word(message: InboundMessage) -> str:
+    return message.body.strip()[:32]
+
+
+def _new_contact(session: Session, phone: str, status: ContactStatus) -> Contact:
+    """A number we never had writes in: keep it, so its consent has a home."""
+    contact = Contact(phone=phone, country=country_of(phone), attributes={}, status=status)
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def _answer(session: Session, policy: ReplyPolicy, phone: str, keyword: Keyword) -> None:
+    name = f"Reply: {keyword.value}"
+    since = utcnow() - policy.period
+    already = session.scalar(
+        select(Campaign.id)
+        .join(CampaignRecipient, CampaignRecipient.campaign_id == Campaign.id)
+        .where(
+            Campaign.kind == CampaignKind.REPLY,
+            Campaign.name == name,
+            Campaign.created_at > since,
+            CampaignRecipient.phone == phone,
+        )
+        .limit(1)
+    )
+    if already is not None:
+        return
+    held = _held_back(session, policy, utcnow())
+    if held is not None:
+        setting, reason = held
+        log.warning("no %s reply to %s: %s", keyword.value, mask_phone(phone), reason)
+        _record_tripped_limit(session, setting, reason)
+        return
+    draft = campaigns.CampaignDraft(name, policy.texts[keyword], [phone], policy.sender)
+    try:
+        reply = campaigns.create_campaign(session, draft, "US", kind=CampaignKind.REPLY)
+    except InvalidInput:  # a known contact whose number cannot receive texts (a landline)
+        log.warning("no %s reply to %s: it cannot receive texts", keyword.value, mask_phone(phone))
+        return
+    campaigns.launch_campaign(session, reply.id)
+
+
+def _held_back(session: Session, policy: ReplyPolicy, now: datetime) -> tuple[str, str] | None:
+    """The setting that holds the next answer back, and why; None when it may go."""
+    if not policy.per_hour and not policy.daily_quota:
+        return None
+    # Writers in every process take turns to count and add an answer, so the caps hold exactly:
+    # on PostgreSQL under the opt-out lock, held until the group commits (a lock of our own
+    # would deadlock against a group holding that one: STOP then HELP in one group, HELP then
+    # STOP in another); SQLite's single writer takes turns by itself.
+    hold_opt_out_lock(session, shared=False)
+    if policy.per_hour:
+        answered = session.scalar(
+            select(func.count())
+            .select_from(Campaign)
+            .where(
+                Campaign.launched_at > now - REPLY_CAP_WINDOW,
+                Campaign.kind == CampaignKind.REPLY,
+            )
+        )
+        if (answered or 0) >= policy.per_hour:
+            return "KEYWORD_REPLIES_PER_HOUR", (
+                f"{answered} keyword replies in the last hour reached the cap of "
+                f"{policy.per_hour} (KEYWORD_REPLIES_PER_HOUR)"
+            )
+    if policy.daily_quota:
+        used = campaigns.recipients_launched_since(session, now - campaigns.QUOTA_WINDOW)
+        if used >= policy.daily_quota:
+            return "DAILY_RECIPIENT_QUOTA", (
+                f"{used} recipients in the last 24 hours reached the quota of "
+                f"{policy.daily_quota} (DAILY_RECIPIENT_QUOTA)"
+            )
+    return None
+
+
+def _record_tripped_limit(session: Session, setting: str, reason: str) -> None:
+    """One audit entry when a limit starts holding answers back, not one per answer: none
+    while an entry for the same limit is less than an hour old."""
+    recent = session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.action == REPLIES_HELD,
+            AuditEntry.target == setting,
+            AuditEntry.at > utcnow() - REPLY_CAP_WINDOW,
+        )
+        .limit(1)
+    )
+    if recent is None:
+        audit.record(session, KEYWORDS_ACTOR, REPLIES_HELD, setting, reason=reason)

@@ -1,0 +1,241 @@
+"""What the dashboard shows at a glance: campaigns with their delivery rate, the last days'
+delivery rate, opt-outs and spend, and a draft's audience by name.
+
+Every figure is a SQL aggregate; days are UTC days. Definitions follow `analytics`: a final
+outcome is delivered or undelivered (skipped messages never left), and a message settles at
+the operator's time, else when we last updated it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, case, func, literal_column, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from textcast.domain.reporting.analytics import OUTCOMES, UNSPECIFIED_REASON, delivery_rate
+from textcast.models import (
+    Campaign,
+    CampaignKind,
+    ConsentEvent,
+    ConsentKind,
+    ContactList,
+    Message,
+    MessageStatus,
+    Segment,
+    SkipReason,
+    utcnow,
+)
+
+RECENT_CAMPAIGNS = 10
+WINDOW_DAYS = 30
+# Sinch gives up on a message 72 hours after taking it, so its outcome is known by then: a
+# campaign finished longer ago than this has nothing left to settle in the window.
+SETTLING = timedelta(days=3)
+SKIP_REASONS = {
+    SkipReason.OPTED_OUT: "Opted out before it was sent",
+    SkipReason.INVALID: "Not a valid mobile number",
+    SkipReason.DUPLICATE: "The same number more than once",
+    SkipReason.MISSING_FIELD: "A merge field had no value and no default",
+    SkipReason.FREQUENCY_CAP: "Over the frequency cap for this number",
+    SkipReason.OUTSIDE_WINDOW: "Its send window did not open before the campaign expired",
+    SkipReason.NO_WINDOW: "Its possible time zones never share an open hour",
+    SkipReason.CANCELLED: "The campaign was cancelled before it was sent",
+    UNSPECIFIED_REASON: "No reason recorded",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRow:
+    campaign: Campaign
+    delivered: int
+    outcomes: int
+    """Messages with a final outcome (delivered or not); skipped ones are not outcomes."""
+
+    @property
+    def delivery_rate(self) -> float | None:
+        return delivery_rate(self.delivered, self.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    day: date
+    """A UTC day."""
+    delivered: int
+    outcomes: int
+
+    @property
+    def delivery_rate(self) -> float | None:
+        return delivery_rate(self.delivered, self.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    since: datetime
+    """Start of the window: midnight UTC, `WINDOW_DAYS` days ago counting today."""
+    recent: list[CampaignRow]
+    days: list[Day]
+    """Every day of the window, oldest first, days without outcomes included."""
+    opt_outs: int
+    """Contacts who opted out in the window."""
+    opt_outs_by_source: dict[str, int]
+    """`keyword` (STOP replies), `api`, `cli`, `import`..., most first."""
+    spent: float
+    """What campaigns launched in the window spent, in the price table's currency."""
+
+    @property
+    def delivered(self) -> int:
+        return sum(d.delivered for d in self.days)
+
+    @property
+    def outcomes(self) -> int:
+        return sum(d.outcomes for d in self.days)
+
+    @property
+    def delivery_rate(self) -> float | None:
+        return delivery_rate(self.delivered, self.outcomes)
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who a draft is for, as written: raw numbers, and lists and segments by name."""
+
+    numbers: int
+    lists: list[tuple[int, str]]
+    segments: list[tuple[int, str]]
+
+
+def summarize(
+    session: Session, *, now: datetime | None = None, days: int = WINDOW_DAYS
+) -> Overview:
+    now = now or utcnow()
+    today = now.astimezone(UTC).date()
+    since = datetime.combine(today - timedelta(days=days - 1), time(), tzinfo=UTC)
+    return Overview(
+        since=since,
+        recent=campaign_rows(session, limit=RECENT_CAMPAIGNS),
+        days=_delivery_by_day(session, since, days),
+        opt_outs=_opt_outs(session, since),
+        opt_outs_by_source=_opt_outs_by_source(session, since),
+        spent=_spent(session, since),
+    )
+
+
+def campaign_rows(
+    session: Session,
+    *,
+    before_id: int | None = None,
+    limit: int = 50,
+    kinds: Sequence[CampaignKind] = (CampaignKind.MARKETING,),
+) -> list[CampaignRow]:
+    """Newest first, each with its delivered and final counts; `before_id` pages backwards."""
+    query = select(Campaign).where(Campaign.kind.in_(kinds)).order_by(Campaign.id.desc())
+    if before_id is not None:
+        query = query.where(Campaign.id < before_id)
+    found = list(session.scalars(query.limit(limit)))
+    if not found:
+        return []
+    # One grouped statement for the page, along the (campaign_id, status) index.
+    rows = session.execute(
+        select(Message.campaign_id, _delivered(), func.count())
+        .where(Message.campaign_id.in_([c.id for c in found]), Message.status.in_(OUTCOMES))
+        .group_by(Message.campaign_id)
+    )
+    counts = {campaign_id: (int(delivered), int(n)) for campaign_id, delivered, n in rows}
+    return [CampaignRow(c, *counts.get(c.id, (0, 0))) for c in found]
+
+
+def _delivered() -> ColumnElement[Any]:
+    return func.sum(case((Message.status == MessageStatus.DELIVERED, 1), else_=0))
+
+
+def _delivery_by_day(session: Session, since: datetime, days: int) -> list[Day]:
+    settled = func.coalesce(Message.operator_status_at, Message.updated_at)
+    day = _day(settled, session.get_bind().dialect.name)
+    # Only campaigns that could have settled something in the window: their messages are
+    # then read along the (campaign_id, status) index instead of the whole table.
+    recent = select(Campaign.id).where(
+        Campaign.launched_at.is_not(None),
+        or_(Campaign.completed_at.is_(None), Campaign.completed_at >= since - SETTLING),
+    )
+    rows = session.execute(
+        select(day, _delivered(), func.count())
+        .where(
+            Message.campaign_id.in_(recent),
+            Message.status.in_(OUTCOMES),
+            settled >= since,
+        )
+        .group_by(day)
+    )
+    counts = {found: (int(delivered), int(n)) for found, delivered, n in rows}
+    first = since.date()
+    every = (first + timedelta(days=n) for n in range(days))
+    return [Day(d, *counts.get(d, (0, 0))) for d in every]
+
+
+def _day(moment: ColumnElement[Any], dialect: str) -> ColumnElement[date]:
+    """`moment`'s UTC day, in SQL."""
+    if dialect == "sqlite":
+        # Stored as naive UTC text, `2026-11-27 07:48:39.123456`: the day is its first ten.
+        day = func.substr(moment, literal_column("1"), literal_column("10"))
+    else:  # literals, so that GROUP BY repeats the very expression selected
+        day = func.date(func.timezone(literal_column("'UTC'"), moment))
+    return type_coerce(day, Date())
+
+
+def _opted_out_since(since: datetime) -> ColumnElement[bool]:
+    return (ConsentEvent.kind == ConsentKind.OPT_OUT) & (ConsentEvent.created_at >= since)
+
+
+def _opt_outs(session: Session, since: datetime) -> int:
+    # Distinct contacts: a second STOP from the same number is not a second loss.
+    count = func.count(ConsentEvent.contact_id.distinct())
+    return int(session.scalar(select(count).where(_opted_out_since(since))) or 0)
+
+
+def _opt_outs_by_source(session: Session, since: datetime) -> dict[str, int]:
+    rows = session.execute(
+        select(ConsentEvent.source, func.count(ConsentEvent.contact_id.distinct()))
+        .where(_opted_out_since(since))
+        .group_by(ConsentEvent.source)
+    )
+    sources: Counter[str] = Counter()
+    for source, n in rows:
+        sources[str(source).split(":", 1)[0]] += int(n)  # `import:12` is an import
+    return dict(sources.most_common())
+
+
+def _spent(session: Session, since: datetime) -> float:
+    total = session.scalar(
+        select(func.coalesce(func.sum(Campaign.spent), 0.0)).where(Campaign.launched_at >= since)
+    )
+    return float(total or 0.0)
+
+
+def draft_audience(session: Session, campaign: Campaign) -> Audience:
+    list_ids = [int(i) for i in campaign.audience.get("lists", [])]
+    segment_ids = [int(i) for i in campaign.audience.get("segments", [])]
+    lists = session.execute(
+        select(ContactList.id, ContactList.name)
+        .where(ContactList.id.in_(list_ids))
+        .order_by(ContactList.name)
+    )
+    chosen = session.execute(
+        select(Segment.id, Segment.name).where(Segment.id.in_(segment_ids)).order_by(Segment.name)
+    )
+    named = {int(i): str(name) for i, name in chosen}
+    # A segment deleted after the launch is still part of who got the campaign.
+    gone = [(i, f"deleted segment {i}") for i in segment_ids if i not in named]
+    return Audience(
+        numbers=campaign.recipient_count,
+        lists=[(int(i), str(name)) for i, name in lists],
+        segments=[*named.items(), *gone],
+    )
+
+
+def describe_skip(reason: str) -> str:
+    return SKIP_REASONS.get(reason, reason.replace("_", " ").capitalize())
