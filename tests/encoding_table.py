@@ -1,7 +1,8 @@
-"""Bodies with their encoding and part count, worked out by hand from Sinch's rules (fact sheet
-§11): GSM-7 160 septets in one part or 153 per part, its extension characters `| ^ € { } [ ] ~ \\`
-costing two; anything else forces UCS-2 for the whole body, 70 UTF-16 units in one part or 67 per
-part, emoji costing two. parts = 1 when length <= single, else ceil(length / per_part).
+"""Bodies with their encoding and part count, worked out by hand from Sinch's rules
+(docs/sinch.md, "Encoding and message parts"): GSM-7 160 septets in one part or 153 per part, its
+extension characters `| ^ € { } [ ] ~ \\` costing two; anything else forces UCS-2 for the whole
+body, 70 UTF-16 units in one part or 67 per part, emoji costing two. parts = 1 when length <=
+single, else ceil(length / per_part).
 
 Both textcast's counter (tests/domain/test_encoding.py) and the simulator's dry run
 (tests/simulator/test_simulator_encoding.py) are checked against this one table.

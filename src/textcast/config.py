@@ -341,7 +341,8 @@ To accept anonymous callbacks anyway (not advised), set WEBHOOKS_UNAUTHENTICATED
 
 
 def check_webhook_authentication(settings: Settings) -> None:
-    """Real Sinch credentials with anonymous webhooks refuse to serve (DESIGN §5)."""
+    """Real Sinch credentials with anonymous webhooks refuse to serve (docs/sending-protocol.md,
+    "Webhook protocol")."""
     if (
         settings.uses_simulator
         or settings.webhook_authentication

@@ -15,7 +15,7 @@ from textcast.sinch.callbacks import (
 )
 from textcast.sinch.models import BatchReport, RecipientReport
 
-# Sinch's own test vector (fact sheet §9.3): these exact bytes were signed.
+# Sinch's own test vector (docs/sinch.md, "HMAC signatures"): these exact bytes were signed.
 SECRET = "SMSWebhooksSecret"
 NONCE = "01JHFFHWYY7HSS4FWTMDTQEK8V"
 TIMESTAMP = "1736760161"

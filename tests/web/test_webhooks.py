@@ -14,7 +14,7 @@ from textcast.sinch.callbacks import compute_signature
 from textcast.web.app import create_app
 
 SECRET = "SMSWebhooksSecret"
-# Sinch's own signed example (sinch-sms-api.md §9.3).
+# Sinch's own signed example (docs/sinch.md, "HMAC signatures").
 VECTOR_BODY = (
     b'{"at":"2025-01-13T09:22:40.914Z","batch_id":"01JHFFHQ0P99JPPNQPJDV7JTBP",'
     b'"client_reference":"a client reference","code":0,"operator_status_at":"2025-01-13T09:22:00Z",'

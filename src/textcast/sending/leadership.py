@@ -1,4 +1,5 @@
-"""One dispatcher at a time per database: the others wait as standbys (DESIGN §6).
+"""One dispatcher at a time per database: the others wait as standbys (docs/sending-protocol.md,
+"Dispatcher leadership").
 
 Startup reconciliation treats every `submitting` batch as orphaned, which is only true when no
 other dispatcher is alive; a second one running at the same time could resend a batch whose

@@ -2,7 +2,7 @@
 retried on 5xx/429/network errors.
 
 Retry k (k = 1..15) happens 5·2^(k-1) s after the first failure (times `time_scale`); any other
-4xx drops the callback at once (fact sheet §9.1).
+4xx drops the callback at once (docs/sinch.md, "Callback retries").
 """
 
 from __future__ import annotations

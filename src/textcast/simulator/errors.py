@@ -1,4 +1,4 @@
-"""Sinch's error bodies (fact sheet §10.2) as an exception the routes raise."""
+"""Sinch's error bodies (docs/sinch.md, "Error bodies") as an exception the routes raise."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Mobile-originated messages injected by tests, as Sinch stores and forwards them (§7.3)."""
+"""Mobile-originated messages injected by tests, as Sinch stores and forwards them (docs/sinch.md,
+"Delivery report types and callbacks")."""
 
 from __future__ import annotations
 

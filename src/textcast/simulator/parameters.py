@@ -1,4 +1,4 @@
-"""Sinch's per-recipient `${key}` substitution (fact sheet §3.4)."""
+"""Sinch's per-recipient `${key}` substitution (docs/sinch.md, "Per-recipient parameters")."""
 
 from __future__ import annotations
 

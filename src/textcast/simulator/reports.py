@@ -1,4 +1,5 @@
-"""Delivery report bodies (fact sheet §6, §7) and which callbacks each report mode sends."""
+"""Delivery report bodies and which callbacks each report mode sends (docs/sinch.md,
+"Delivery report types and callbacks")."""
 
 from __future__ import annotations
 

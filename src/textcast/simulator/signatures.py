@@ -1,4 +1,4 @@
-"""Sinch's HMAC signature on SMS callbacks (fact sheet §9.3)."""
+"""Sinch's HMAC signature on SMS callbacks (docs/sinch.md, "HMAC signatures")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The xms read side: delivery reports (§6) and inbound messages (§7.4)."""
+"""The xms read side: delivery reports and inbound messages (docs/sinch.md, "Reading reports and
+inbounds")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Sinch's delivery statuses and codes (fact sheet §8), for status precedence and analytics."""
+"""Sinch's delivery statuses and codes (docs/sinch.md, "Statuses and codes"), for status
+precedence and analytics."""
 
 from __future__ import annotations
 

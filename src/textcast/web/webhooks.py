@@ -1,4 +1,5 @@
-"""Sinch callbacks: authenticate, validate, store durably, then 2xx (DESIGN §5).
+"""Sinch callbacks: authenticate, validate, store durably, then 2xx (docs/sending-protocol.md,
+"Webhook protocol").
 
 Sinch drops a callback answered with any 4xx other than 429, so 4xx is kept for requests
 that must never be retried (bad signature, malformed body); anything we merely failed to

@@ -4,10 +4,10 @@ Answers go out through the dispatcher as one-recipient `reply` campaigns, which 
 opt-out check (a STOP's confirmation goes to a number that just opted out) and are sent before
 marketing batches.
 
-Anyone can send us a keyword, so answers are capped (DESIGN §9, against SMS pumping): each kind
-once per number per period, all of them together per hour, and within the daily recipient
-quota that campaigns use. A capped keyword is still applied (a STOP is always honoured); only
-its answer is held back.
+Anyone can send us a keyword, so answers are capped against SMS pumping (docs/sending-protocol.md,
+"SMS pumping defences"): each kind once per number per period, all of them together per hour,
+and within the daily recipient quota that campaigns use. A capped keyword is still applied (a
+STOP is always honoured); only its answer is held back.
 """
 
 from __future__ import annotations
