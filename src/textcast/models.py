@@ -1,9 +1,8 @@
-"""All tables on one screen. Status values are StrEnums; timestamps are aware UTC."""
+"""All tables on one screen. Status values are `vocabulary`'s StrEnums; timestamps are aware UTC."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -24,6 +23,40 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from textcast.vocabulary import (
+    BATCHES_ON_THEIR_WAY as BATCHES_ON_THEIR_WAY,
+)
+from textcast.vocabulary import (
+    BatchState as BatchState,
+)
+from textcast.vocabulary import (
+    CampaignKind as CampaignKind,
+)
+from textcast.vocabulary import (
+    CampaignStatus as CampaignStatus,
+)
+from textcast.vocabulary import (
+    ConsentKind as ConsentKind,
+)
+from textcast.vocabulary import (
+    ContactStatus as ContactStatus,
+)
+from textcast.vocabulary import (
+    ImportStatus as ImportStatus,
+)
+from textcast.vocabulary import (
+    MessageStatus as MessageStatus,
+)
+from textcast.vocabulary import (
+    Role as Role,
+)
+from textcast.vocabulary import (
+    SkipReason as SkipReason,
+)
+from textcast.vocabulary import (
+    WebhookKind as WebhookKind,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -68,114 +101,6 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
     }
-
-
-class CampaignKind(StrEnum):
-    MARKETING = "marketing"
-    REPLY = "reply"
-    """An answer to a keyword (STOP confirmation, HELP text): sent even to opted-out numbers."""
-    TEST = "test"
-    """A marketing text sent to one number for a look before the real send."""
-
-
-class CampaignStatus(StrEnum):
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    SENDING = "sending"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
-class MessageStatus(StrEnum):
-    QUEUED = "queued"
-    """Waiting in our outbox."""
-    DEFERRED = "deferred"
-    """Held until `not_before`: the recipient's send window, or their local send time."""
-    SUBMITTING = "submitting"
-    """Attached to a batch whose POST is in flight, being retried, or awaiting reconciliation."""
-    ACCEPTED = "accepted"
-    """Sinch answered 201 or reconciliation found the batch; Sinch's `Queued` keeps it here."""
-    DISPATCHED = "dispatched"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    REJECTED = "rejected"
-    ABORTED = "aborted"
-    CANCELLED = "cancelled"
-    DELETED = "deleted"
-    UNKNOWN = "unknown"
-    SKIPPED = "skipped"
-    """Never sent, for a `SkipReason` kept in `error`."""
-
-
-class SkipReason(StrEnum):
-    """Why a message was skipped (its `error`), or why a plan leaves a number out."""
-
-    OPTED_OUT = "opted_out"
-    INVALID = "invalid"
-    DUPLICATE = "duplicate"
-    """The same number more than once: the plan counts it, launch writes one message."""
-    MISSING_FIELD = "missing_merge_field"
-    FREQUENCY_CAP = "frequency_cap"
-    OUTSIDE_WINDOW = "quiet_hours_expired"
-    """Its send window opens only after the campaign expires."""
-    NO_WINDOW = "no_send_window"
-    """Its possible time zones never share an open hour (or none is known)."""
-    CANCELLED = "cancelled"
-    """The campaign was cancelled before the message left."""
-
-
-class BatchState(StrEnum):
-    CLAIMED = "claimed"
-    """Its messages are taken off the queue; opt-outs, send windows and budget not yet
-    applied. A process stopped here leaves nothing Sinch saw: the messages are queued again."""
-    SUBMITTING = "submitting"
-    """Committed before the POST; a crash here is resolved by reconciliation."""
-    RETRY = "retry"
-    """Sinch said nothing was taken (429/5xx/refused); resubmit at `next_attempt_at`."""
-    UNKNOWN = "unknown"
-    """The POST left and no answer came back; reconcile before anything is resent."""
-    POSTING = "posting"
-    """Passed the last opt-out check; the POST is about to leave or in flight."""
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    SKIPPED = "skipped"
-    """Every recipient opted out before the batch could leave."""
-
-
-BATCHES_ON_THEIR_WAY = (
-    BatchState.CLAIMED,
-    BatchState.SUBMITTING,
-    BatchState.RETRY,
-    BatchState.UNKNOWN,
-    BatchState.POSTING,
-)
-"""A `submitting` message belongs to a batch in one of these states, and only then."""
-
-
-class WebhookKind(StrEnum):
-    DELIVERY_REPORT = "delivery_report"
-    INBOUND = "inbound"
-
-
-class ContactStatus(StrEnum):
-    SUBSCRIBED = "subscribed"
-    UNSUBSCRIBED = "unsubscribed"
-    INVALID = "invalid"
-
-
-class ConsentKind(StrEnum):
-    OPT_IN = "opt_in"
-    OPT_OUT = "opt_out"
-
-
-class ImportStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
 
 
 class Contact(Base):
@@ -508,15 +433,6 @@ class LinkVisit(Base):
     )
     visitor: Mapped[str] = mapped_column(String(32), primary_key=True)
     counted_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    """Everything, including users, API keys of others and the audit log."""
-    EDITOR = "editor"
-    """Campaigns and contacts: create, change, send."""
-    VIEWER = "viewer"
-    """Read only."""
 
 
 class User(Base):

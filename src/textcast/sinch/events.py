@@ -6,9 +6,9 @@ import hashlib
 import json
 
 from textcast.domain.inbox.events import InboundSms, IncomingEvent, StatusReport
-from textcast.models import MessageStatus, WebhookKind
 from textcast.sinch.callbacks import CallbackParseError, parse_delivery_event, parse_inbound
 from textcast.sinch.models import BatchReport
+from textcast.vocabulary import MessageStatus, WebhookKind
 
 # Sinch's callbacks nest three levels deep (a batch report's statuses and their recipients);
 # a body nested much deeper is not one of them, and past about a thousand levels would exhaust

@@ -1,0 +1,126 @@
+"""The words the tables, the rules and the adapters share: statuses, kinds, reasons and roles.
+
+Plain enums, free of SQLAlchemy, at the bottom of the layers: `models` stores them, and the
+provider adapter (`sinch.events`) says what a callback means in them without importing a table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CampaignKind(StrEnum):
+    MARKETING = "marketing"
+    REPLY = "reply"
+    """An answer to a keyword (STOP confirmation, HELP text): sent even to opted-out numbers."""
+    TEST = "test"
+    """A marketing text sent to one number for a look before the real send."""
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"
+    """Waiting in our outbox."""
+    DEFERRED = "deferred"
+    """Held until `not_before`: the recipient's send window, or their local send time."""
+    SUBMITTING = "submitting"
+    """Attached to a batch whose POST is in flight, being retried, or awaiting reconciliation."""
+    ACCEPTED = "accepted"
+    """Sinch answered 201 or reconciliation found the batch; Sinch's `Queued` keeps it here."""
+    DISPATCHED = "dispatched"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    ABORTED = "aborted"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+    """Never sent, for a `SkipReason` kept in `error`."""
+
+
+class SkipReason(StrEnum):
+    """Why a message was skipped (its `error`), or why a plan leaves a number out."""
+
+    OPTED_OUT = "opted_out"
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    """The same number more than once: the plan counts it, launch writes one message."""
+    MISSING_FIELD = "missing_merge_field"
+    FREQUENCY_CAP = "frequency_cap"
+    OUTSIDE_WINDOW = "quiet_hours_expired"
+    """Its send window opens only after the campaign expires."""
+    NO_WINDOW = "no_send_window"
+    """Its possible time zones never share an open hour (or none is known)."""
+    CANCELLED = "cancelled"
+    """The campaign was cancelled before the message left."""
+
+
+class BatchState(StrEnum):
+    CLAIMED = "claimed"
+    """Its messages are taken off the queue; opt-outs, send windows and budget not yet
+    applied. A process stopped here leaves nothing Sinch saw: the messages are queued again."""
+    SUBMITTING = "submitting"
+    """Committed before the POST; a crash here is resolved by reconciliation."""
+    RETRY = "retry"
+    """Sinch said nothing was taken (429/5xx/refused); resubmit at `next_attempt_at`."""
+    UNKNOWN = "unknown"
+    """The POST left and no answer came back; reconcile before anything is resent."""
+    POSTING = "posting"
+    """Passed the last opt-out check; the POST is about to leave or in flight."""
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"
+    """Every recipient opted out before the batch could leave."""
+
+
+BATCHES_ON_THEIR_WAY = (
+    BatchState.CLAIMED,
+    BatchState.SUBMITTING,
+    BatchState.RETRY,
+    BatchState.UNKNOWN,
+    BatchState.POSTING,
+)
+"""A `submitting` message belongs to a batch in one of these states, and only then."""
+
+
+class WebhookKind(StrEnum):
+    DELIVERY_REPORT = "delivery_report"
+    INBOUND = "inbound"
+
+
+class ContactStatus(StrEnum):
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    INVALID = "invalid"
+
+
+class ConsentKind(StrEnum):
+    OPT_IN = "opt_in"
+    OPT_OUT = "opt_out"
+
+
+class ImportStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    """Everything, including users, API keys of others and the audit log."""
+    EDITOR = "editor"
+    """Campaigns and contacts: create, change, send."""
+    VIEWER = "viewer"
+    """Read only."""
