@@ -6,10 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from textcast.domain.accounts import audit
-from textcast.domain.accounts.audit import Actor
-from textcast.domain.content import links
 from textcast.domain.errors import TooManyRequests
+from textcast.services import links
 from textcast.web.auth import client_ip, rate_limits
 from textcast.web.deps import RuntimeDep
 
@@ -35,12 +33,15 @@ def follow_link(code: str, request: Request, runtime: RuntimeDep) -> Response:
         limits.hit_link(address)
     except TooManyRequests:
         if limits.first_link_refusal(address):
-            with runtime.database.write() as session:
-                audit.record(session, Actor("anonymous", ip=address), "link.throttled")
+            links.record_throttled(runtime.database, address)
         raise
-    visitor = links.visitor_of(runtime.secret, address, request.headers.get("user-agent", ""))
-    with runtime.database.write() as session:
-        url = links.record_click(session, code, visitor)
+    url = links.follow_link(
+        runtime.database,
+        runtime.secret,
+        code,
+        address=address,
+        user_agent=request.headers.get("user-agent", ""),
+    )
     if url is None:
         return PlainTextResponse("This link does not exist.", status_code=404, headers=_NO_STORE)
     return RedirectResponse(url, status_code=302, headers=_NO_STORE)

@@ -48,6 +48,14 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def get_user_by_email(session: Session, email: str) -> User:
+    """The user signing in with `email` (any case, spaces around it ignored)."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound("user", email)
+    return user
+
+
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
 
@@ -111,6 +119,25 @@ class AccountChange:
     """The user's keys not revoked: they work whenever the user is enabled."""
 
 
+def change_user(
+    session: Session,
+    user_id: int,
+    *,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    password: str | None = None,
+    revoke_api_keys: bool = False,
+) -> AccountChange:
+    """Change a user, with the rules around it: disabling or a new password ends the user's
+    sessions; their API keys are revoked only when asked (a reset after a leak), since scripts
+    may depend on them."""
+    user = update_user(session, user_id, role=role, disabled=disabled, password=password)
+    if disabled or password is not None:
+        sessions.close_sessions_of(session, user_id)
+    revoked = api_keys.revoke_keys_of(session, user_id) if revoke_api_keys else 0
+    return AccountChange(user, revoked, api_keys.count_active_keys(session, user_id))
+
+
 def change_account(
     session: Session,
     actor: audit.Actor,
@@ -121,13 +148,16 @@ def change_account(
     password: str | None = None,
     revoke_api_keys: bool = False,
 ) -> AccountChange:
-    """Change a user, with the rules around it, audited: disabling or a new password ends
-    the user's sessions; their API keys are revoked only when asked (a reset after a leak),
-    since scripts may depend on them."""
-    user = update_user(session, user_id, role=role, disabled=disabled, password=password)
-    if disabled or password is not None:
-        sessions.close_sessions_of(session, user_id)
-    revoked = api_keys.revoke_keys_of(session, user_id) if revoke_api_keys else 0
+    """`change_user`, audited. Only `textcast users update` calls it, until it calls
+    `services.accounts.change_user` (which writes the same entry); remove it then."""
+    change = change_user(
+        session,
+        user_id,
+        role=role,
+        disabled=disabled,
+        password=password,
+        revoke_api_keys=revoke_api_keys,
+    )
     detail: dict[str, object] = {}
     if role is not None:
         detail["role"] = role.value
@@ -136,9 +166,9 @@ def change_account(
     if password is not None:
         detail["password_changed"] = True
     if revoke_api_keys:
-        detail["api_keys_revoked"] = revoked
+        detail["api_keys_revoked"] = change.api_keys_revoked
     audit.record(session, actor, "user.update", f"user:{user_id}", **detail)
-    return AccountChange(user, revoked, api_keys.count_active_keys(session, user_id))
+    return change
 
 
 def _keep_an_admin(session: Session, user: User) -> None:

@@ -37,7 +37,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from textcast.domain.accounts import audit
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.models import (
     Campaign,
@@ -313,14 +312,20 @@ def create_segment(session: Session, name: str, rules: Any) -> Segment:
     return segment
 
 
+@dataclass(frozen=True, slots=True)
+class UpdatedSegment:
+    segment: Segment
+    changed: list[str]
+    """What changed, `name` and/or `rules`: empty when nothing did (the same name again)."""
+
+
 def update_segment(
     session: Session,
     segment_id: int,
-    actor: audit.Actor,
     *,
     name: str | None = None,
     rules: Any = None,
-) -> Segment:
+) -> UpdatedSegment:
     """A new name, new rules, or both (None leaves one as it is); checked as on creation."""
     segment = get_segment(session, segment_id)
     problems: list[FieldProblem] = []
@@ -339,14 +344,13 @@ def update_segment(
     if rules is not None:
         segment.rules = rules
         changed.append("rules")
-    if changed:
-        audit.record(session, actor, "segment.update", f"segment:{segment.id}", changed=changed)
     session.flush()
-    return segment
+    return UpdatedSegment(segment, changed)
 
 
-def delete_segment(session: Session, segment_id: int, actor: audit.Actor) -> None:
+def delete_segment(session: Session, segment_id: int) -> Segment:
     """Refused while a draft campaign still names it: its audience would change silently.
+    Returns the segment deleted.
 
     Launched campaigns resolved their segments into messages and keep them."""
     segment = get_segment(session, segment_id)
@@ -358,8 +362,8 @@ def delete_segment(session: Session, segment_id: int, actor: audit.Actor) -> Non
             f"the segment {segment.name!r} is the audience of draft campaign(s) {named}{more}; "
             "send or cancel those drafts first (a draft's audience cannot be changed)"
         )
-    audit.record(session, actor, "segment.delete", f"segment:{segment.id}", name=segment.name)
     session.execute(delete(Segment).where(Segment.id == segment.id))
+    return segment
 
 
 def campaigns_using(session: Session, segment_id: int) -> list[tuple[int, str]]:

@@ -10,9 +10,9 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from textcast.domain.accounts import api_keys, audit, passwords, users
 from textcast.domain.accounts.audit import Actor
-from textcast.domain.accounts.permissions import Permission, Principal, Scope
-from textcast.domain.errors import Forbidden
+from textcast.domain.accounts.permissions import Permission, Scope
 from textcast.models import ApiKey, AuditEntry, Role, User
+from textcast.services import accounts
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input, NoNul
 from textcast.web.auth import Administrator, KeyManager, Reader, guard
@@ -87,15 +87,10 @@ def list_users(session: ReadSession, _: Administrator) -> list[UserOut]:
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_user(payload: UserIn, database: DatabaseDep, principal: Administrator) -> UserCreatedOut:
-    generated = users.generate_password() if payload.password is None else None
-    with database.write() as session:
-        user = users.create_user(
-            session, payload.email, payload.password or generated or "", payload.role
-        )
-        audit.record(
-            session, Actor.of(principal), "user.create", f"user:{user.id}", role=user.role.value
-        )
-    return UserCreatedOut(**UserOut.of(user).model_dump(), password=generated)
+    created = accounts.create_user(
+        database, Actor.of(principal), payload.email, payload.password, payload.role
+    )
+    return UserCreatedOut(**UserOut.of(created.user).model_dump(), password=created.password)
 
 
 class UserPatch(Input):
@@ -127,16 +122,15 @@ def update_user(
 ) -> UserUpdatedOut:
     """Change a role, disable (signs the user out everywhere) or set a password (signs them
     out too). API keys keep working unless `revoke_api_keys` is true."""
-    with database.write() as session:
-        change = users.change_account(
-            session,
-            Actor.of(principal),
-            user_id,
-            role=payload.role,
-            disabled=payload.disabled,
-            password=payload.password,
-            revoke_api_keys=payload.revoke_api_keys,
-        )
+    change = accounts.change_user(
+        database,
+        Actor.of(principal),
+        user_id,
+        role=payload.role,
+        disabled=payload.disabled,
+        password=payload.password,
+        revoke_api_keys=payload.revoke_api_keys,
+    )
     return UserUpdatedOut(
         **UserOut.of(change.user).model_dump(),
         api_keys_revoked=change.api_keys_revoked,
@@ -191,23 +185,14 @@ def list_keys(session: ReadSession, principal: Reader) -> list[ApiKeyOut]:
 def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: KeyManager) -> ApiKeyCreatedOut:
     """By a signed-in user, or with a key with the admin scope. A key never grants more than
     its owner's role, nor more than the caller has."""
-    owner_id = payload.user_id or principal.user_id
-    if owner_id != principal.user_id and not principal.can(Permission.ADMIN):
-        raise Forbidden("only an admin creates keys for somebody else")
-    with database.write() as session:
-        owner = users.get_user(session, owner_id)
-        created = api_keys.create_key(
-            session, owner, payload.name, frozenset(payload.scopes), granted_by=principal
-        )
-        audit.record(
-            session,
-            Actor.of(principal),
-            "apikey.create",
-            f"apikey:{created.key.id}",
-            prefix=created.key.prefix,
-            owner=owner.email,
-            scopes=created.key.scopes,
-        )
+    created = accounts.create_key(
+        database,
+        Actor.of(principal),
+        payload.user_id or principal.user_id,
+        payload.name,
+        frozenset(payload.scopes),
+        caller=principal,
+    )
     return ApiKeyCreatedOut(**ApiKeyOut.of(created.key).model_dump(), key=created.secret)
 
 
@@ -215,19 +200,8 @@ def create_key(payload: ApiKeyIn, database: DatabaseDep, principal: KeyManager) 
 def revoke_key(key_id: Id, database: DatabaseDep, principal: KeyManager) -> ApiKeyOut:
     """Revoke one of your keys (an admin: anyone's), signed in or with a key with the admin
     scope. It stops working at once."""
-    with database.write() as session:
-        key = api_keys.get_key(session, key_id)
-        _own_or_admin(principal, key)
-        api_keys.revoke_key(session, key_id)
-        audit.record(
-            session, Actor.of(principal), "apikey.revoke", f"apikey:{key_id}", prefix=key.prefix
-        )
+    key = accounts.revoke_key(database, Actor.of(principal), key_id, caller=principal)
     return ApiKeyOut.of(key)
-
-
-def _own_or_admin(principal: Principal, key: ApiKey) -> None:
-    if key.user_id != principal.user_id and not principal.can(Permission.ADMIN):
-        raise Forbidden("only an admin manages somebody else's keys")
 
 
 def _iso_only(value: object) -> object:

@@ -10,14 +10,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.audience import consent, contacts, erasure
+from textcast.domain.audience import consent, contacts
 from textcast.domain.audience.contacts import ContactDraft, ContactFilter
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.domain.spreadsheets import SpreadsheetWriter
 from textcast.models import ConsentEvent, Contact, ContactStatus
+from textcast.services import audience
 from textcast.web.api.ids import MAX_ID, Id
 from textcast.web.api.inputs import Input, NoNul
 from textcast.web.auth import Writer, guard
@@ -94,11 +94,13 @@ class ConsentEventOut(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_contact(payload: ContactIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
-    draft = ContactDraft(**payload.model_dump())
-    with runtime.database.write() as session:
-        contact = contacts.create_contact(
-            session, draft, runtime.settings.default_region, "api", runtime.secret
-        )
+    contact = audience.create_contact(
+        runtime.database,
+        runtime.secret,
+        ContactDraft(**payload.model_dump()),
+        default_region=runtime.settings.default_region,
+        source="api",
+    )
     return ContactOut.of(contact)
 
 
@@ -131,11 +133,8 @@ def get_contact(contact_id: Id, session: ReadSession) -> ContactOut:
 def update_contact(
     contact_id: Id, payload: ContactPatch, runtime: RuntimeDep, _: Writer
 ) -> ContactOut:
-    with runtime.database.write() as session:
-        contact = contacts.update_contact(
-            session, contact_id, payload.model_dump(exclude_unset=True)
-        )
-    return ContactOut.of(contact)
+    changes = payload.model_dump(exclude_unset=True)
+    return ContactOut.of(audience.update_contact(runtime.database, contact_id, changes))
 
 
 class ErasedOut(BaseModel):
@@ -159,27 +158,23 @@ def erase_contact(
         raise InvalidInput(
             [FieldProblem("erase", "pass erase=true: this removes the person's data everywhere")]
         )
-    with runtime.database.write() as session:
-        erased = erasure.erase_contact(session, runtime.secret, contact_id)
-        audit.record(session, Actor.of(principal), "contact.erase", f"contact:{contact_id}")
+    erased = audience.erase_contact(
+        runtime.database, Actor.of(principal), runtime.secret, contact_id
+    )
     return ErasedOut(**dataclasses.asdict(erased))
 
 
 @router.post("/{contact_id}/opt-out")
 def opt_out(contact_id: Id, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
     """Unsubscribe now: queued messages of running campaigns are skipped too."""
-    with runtime.database.write() as session:
-        contact = contacts.get_contact(session, contact_id)
-        consent.opt_out(session, runtime.secret, contact, consent.Evidence("api", payload.evidence))
-    return ContactOut.of(contact)
+    evidence = consent.Evidence("api", payload.evidence)
+    return ContactOut.of(audience.opt_out(runtime.database, runtime.secret, contact_id, evidence))
 
 
 @router.post("/{contact_id}/opt-in")
 def opt_in(contact_id: Id, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
-    with runtime.database.write() as session:
-        contact = contacts.get_contact(session, contact_id)
-        consent.opt_in(session, runtime.secret, contact, consent.Evidence("api", payload.evidence))
-    return ContactOut.of(contact)
+    evidence = consent.Evidence("api", payload.evidence)
+    return ContactOut.of(audience.opt_in(runtime.database, runtime.secret, contact_id, evidence))
 
 
 @router.get(

@@ -16,11 +16,11 @@ from pydantic import BaseModel, Field
 
 from textcast.config import instance_secret
 from textcast.db import Database
-from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.imports import jobs as imports
 from textcast.models import ImportJob
+from textcast.services import imports as importing
 from textcast.web.api.ids import Id
 from textcast.web.api.inputs import NUL, NoNul
 from textcast.web.auth import Writer, guard
@@ -104,22 +104,15 @@ def create_import(
     path = _spool(file)
     try:
         secret = instance_secret(settings)
-        with runtime.database.write() as session:
-            job = imports.start_import(
-                session,
-                path=path,
-                # Shown, never typed: its NUL characters (which PostgreSQL cannot store) go.
-                filename=(file.filename or "").replace(NUL, "") or "upload.csv",
-                default_region=default_region or settings.default_region,
-                list_name=list_name,
-            )
-            audit.record(
-                session,
-                Actor.of(principal),
-                "import.create",
-                f"import:{job.id}",
-                filename=job.filename,
-            )
+        job = importing.start_import(
+            runtime.database,
+            Actor.of(principal),
+            path=path,
+            # Shown, never typed: its NUL characters (which PostgreSQL cannot store) go.
+            filename=(file.filename or "").replace(NUL, "") or "upload.csv",
+            default_region=default_region or settings.default_region,
+            list_name=list_name,
+        )
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -177,6 +170,6 @@ def _spool(upload: UploadFile) -> Path:
 
 def _run(database: Database, import_id: int, path: Path, secret: bytes) -> None:
     try:
-        imports.run_import(database, import_id, path, secret)
+        importing.run_import(database, import_id, path, secret)
     finally:
         path.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from textcast.domain.accounts.permissions import Permission
 from textcast.domain.audience import lists, segments
 from textcast.domain.errors import FieldProblem
 from textcast.models import Segment
+from textcast.services import audience
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Writer, guard
@@ -99,8 +100,7 @@ class SegmentSize(BaseModel):
 
 @router.post("/api/v1/lists", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_list(payload: ListIn, database: DatabaseDep, _: Writer) -> ListOut:
-    with database.write() as session:
-        created = lists.create_list(session, payload.name)
+    created = audience.create_list(database, payload.name)
     return ListOut(id=created.id, name=created.name, members=0, created_at=created.created_at)
 
 
@@ -114,22 +114,19 @@ def list_lists(session: ReadSession) -> list[ListOut]:
 
 @router.post("/api/v1/lists/{list_id}/members")
 def add_members(list_id: Id, payload: MembersIn, database: DatabaseDep, _: Writer) -> MembersAdded:
-    with database.write() as session:
-        return MembersAdded(added=lists.add_members(session, list_id, payload.contact_ids))
+    return MembersAdded(added=audience.add_members(database, list_id, payload.contact_ids))
 
 
 @router.delete(
     "/api/v1/lists/{list_id}/members/{contact_id}", status_code=status.HTTP_204_NO_CONTENT
 )
 def remove_member(list_id: Id, contact_id: Id, database: DatabaseDep, _: Writer) -> None:
-    with database.write() as session:
-        lists.remove_member(session, list_id, contact_id)
+    audience.remove_member(database, list_id, contact_id)
 
 
 @router.post("/api/v1/segments", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_segment(payload: SegmentIn, database: DatabaseDep, _: Writer) -> SegmentOut:
-    with database.write() as session:
-        return SegmentOut.of(segments.create_segment(session, payload.name, payload.rules))
+    return SegmentOut.of(audience.create_segment(database, payload.name, payload.rules))
 
 
 @router.get("/api/v1/segments")
@@ -147,11 +144,10 @@ def update_segment(
 ) -> SegmentOut:
     """A new name, new rules, or both; checked as on creation. Drafts using the segment
     see the change; launched campaigns already have their recipients."""
-    with database.write() as session:
-        updated = segments.update_segment(
-            session, segment_id, Actor.of(principal), name=payload.name, rules=payload.rules
-        )
-        return SegmentOut.of(updated)
+    updated = audience.update_segment(
+        database, Actor.of(principal), segment_id, name=payload.name, rules=payload.rules
+    )
+    return SegmentOut.of(updated)
 
 
 @router.delete(
@@ -161,8 +157,7 @@ def update_segment(
 )
 def delete_segment(segment_id: Id, database: DatabaseDep, principal: Writer) -> None:
     """Refused (409, naming them) while draft campaigns use the segment."""
-    with database.write() as session:
-        segments.delete_segment(session, segment_id, Actor.of(principal))
+    audience.delete_segment(database, Actor.of(principal), segment_id)
 
 
 @router.get("/api/v1/segments/{segment_id}/size", responses=problems(409))

@@ -15,9 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from textcast.domain.accounts import audit, sessions, users
+from textcast.domain.accounts import users
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.errors import TooManyRequests
+from textcast.services import accounts
 from textcast.web.auth import SESSION_COOKIE, check_csrf, client_ip, rate_limits
 from textcast.web.dashboard.shell import render, signed_in
 from textcast.web.deps import RuntimeDep
@@ -84,38 +85,31 @@ def login(
     try:
         attempt = limits.admit_sign_in(address, ip)
     except TooManyRequests as exc:
-        with runtime.database.write() as session:
-            audit.record(session, Actor(address, ip=ip), "login.failure", reason="throttled")
+        accounts.record_throttled_sign_in(runtime.database, address, ip)
         response = _login_page(request, next, f"Too many attempts. {exc}", 429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    with runtime.database.write() as session:
-        user = users.authenticate(session, address, password)
-        if user is None:
-            audit.record(session, Actor(address, ip=ip), "login.failure", reason="credentials")
-        else:
-            opened = sessions.open_session(
-                session, user, timedelta(hours=runtime.settings.session_hours)
-            )
-            throttled: dict[str, object] = (
-                {"past_account_throttle": True} if attempt.past_account_limit else {}
-            )
-            audit.record(
-                session, Actor(user.email, user.id, ip), "login.success", None, **throttled
-            )
-    if user is None:
+    signed = accounts.sign_in(
+        runtime.database,
+        address,
+        password,
+        ip=ip,
+        lifetime=timedelta(hours=runtime.settings.session_hours),
+        past_account_throttle=attempt.past_account_limit,
+    )
+    if signed is None:
         return _login_page(request, next, "Wrong email or password.", 401)
     limits.sign_in_succeeded(address, ip)
     if attempt.past_account_limit:
         log.warning(
             "user %s signed in from an address new to the account while its failed sign-ins "
             "throttle other addresses; someone may be guessing its password",
-            user.id,
+            signed.user.id,
         )
     response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
     response.set_cookie(
         SESSION_COOKIE,
-        opened.token,
+        signed.opened.token,
         max_age=int(runtime.settings.session_hours * 3600),
         httponly=True,
         samesite="lax",
@@ -134,11 +128,8 @@ def logout(
     principal = signed_in(request)
     if principal is not None:
         check_csrf(principal, csrf_token, "the csrf_token field")
-        with runtime.database.write() as session:
-            sessions.close_session(session, principal.session_digest or "")
-            audit.record(
-                session, Actor(principal.email, principal.user_id, client_ip(request)), "logout"
-            )
+        actor = Actor(principal.email, principal.user_id, client_ip(request))
+        accounts.sign_out(runtime.database, actor, principal.session_digest or "")
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE)
     return response
