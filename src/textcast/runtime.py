@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from textcast.config import Settings, derived_secret, instance_secret, webhook_secret
 from textcast.db import Database
+from textcast.domain import outbox
 from textcast.domain.campaigns import send_window
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.campaigns.pricing import PriceTable
@@ -25,7 +26,6 @@ from textcast.domain.inbox.events import InboundSms
 from textcast.domain.inbox.group_commit import GroupCommitter
 from textcast.domain.inbox.keywords import Keyword, KeywordRules
 from textcast.domain.inbox.replies import ReplyPolicy
-from textcast.domain.outbox import claims as outbox
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.provider import Provider, ProviderError

@@ -18,9 +18,9 @@ from tests.web.apps import inbound_callback, signed_by_sinch
 
 from textcast.config import Settings, load_settings
 from textcast.db import Database
+from textcast.domain import outbox
 from textcast.domain.inbox import storage as inbox
 from textcast.domain.inbox.keywords import Keyword
-from textcast.domain.outbox import claims as outbox
 from textcast.models import (
     Campaign,
     Contact,

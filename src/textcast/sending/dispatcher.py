@@ -25,10 +25,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
+from textcast.domain import outbox
 from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.campaigns import send_window
 from textcast.domain.campaigns.planning import Policy
-from textcast.domain.outbox import claims as outbox
 from textcast.models import BatchState, utcnow
 from textcast.sending.leadership import DispatcherLock
 from textcast.sending.provider import (
