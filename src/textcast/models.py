@@ -259,7 +259,7 @@ class Campaign(Base):
 
 class ClaimCursor(Base):
     """Where the dispatcher's next claim of a campaign starts: every `queued` message of the
-    campaign has a greater id (lowered whenever one is queued again, `outbox.requeued`).
+    campaign has a greater id (lowered whenever one is queued again, `outbox.claims.requeued`).
 
     A row of its own, not a column of `campaigns`: claims take turns on it without waiting
     for whatever else updates the campaign meanwhile (its spend, a pause).

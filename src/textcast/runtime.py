@@ -16,16 +16,15 @@ from sqlalchemy.orm import Session
 
 from textcast.config import Settings, derived_secret, instance_secret, webhook_secret
 from textcast.db import Database
+from textcast.domain import inbox, outbox
 from textcast.domain.campaigns import send_window
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.campaigns.pricing import PriceTable
 from textcast.domain.inbox import replies
-from textcast.domain.inbox import storage as inbox
 from textcast.domain.inbox.events import InboundSms
 from textcast.domain.inbox.group_commit import GroupCommitter
 from textcast.domain.inbox.keywords import Keyword, KeywordRules
 from textcast.domain.inbox.replies import ReplyPolicy
-from textcast.domain.outbox import claims as outbox
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.provider import Provider, ProviderError

@@ -2,9 +2,8 @@ from sqlalchemy import select
 from tests.factories import claim_batch, make_campaign, numbers
 
 from textcast.db import Database
-from textcast.domain.inbox import storage as inbox
+from textcast.domain import inbox, outbox
 from textcast.domain.inbox.events import IncomingEvent, Outcome, StatusReport
-from textcast.domain.outbox import claims as outbox
 from textcast.models import Message, MessageStatus, WebhookEvent, WebhookKind
 
 

@@ -18,9 +18,8 @@ from tests.web.apps import inbound_callback, signed_by_sinch
 
 from textcast.config import Settings, load_settings
 from textcast.db import Database
-from textcast.domain.inbox import storage as inbox
+from textcast.domain import inbox, outbox
 from textcast.domain.inbox.keywords import Keyword
-from textcast.domain.outbox import claims as outbox
 from textcast.models import (
     Campaign,
     Contact,

@@ -8,7 +8,7 @@ from tests.factories import claim_batch, make_campaign, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain.outbox import claims as outbox
+from textcast.domain import outbox
 from textcast.models import InboundMessage, Message, MessageStatus, WebhookEvent
 from textcast.sinch.callbacks import compute_signature
 from textcast.web.app import create_app

@@ -25,10 +25,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
+from textcast.domain import outbox, phones
 from textcast.domain.campaigns import drafts as campaigns
-from textcast.domain.campaigns import send_window
 from textcast.domain.campaigns.planning import Policy
-from textcast.domain.outbox import claims as outbox
 from textcast.models import BatchState, utcnow
 from textcast.sending.leadership import DispatcherLock
 from textcast.sending.provider import (
@@ -130,7 +129,7 @@ class Dispatcher:
                         rate,
                         self.config.batch_size,
                     )
-                    await asyncio.to_thread(send_window.warm_up)
+                    await asyncio.to_thread(phones.warm_up)
                     started = True
                 await self._lead(lock, stop)
         finally:

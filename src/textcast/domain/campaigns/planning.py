@@ -22,6 +22,7 @@ from textcast.domain.campaigns.pricing import PriceTable, priced_country
 from textcast.domain.content import encoding, templates
 from textcast.domain.content.links import LINK_FIELD, find_urls
 from textcast.domain.content.rendering import Outgoing, link_keys, outgoing
+from textcast.domain.phones.zones import RecipientZone, recipient_zone
 from textcast.models import (
     Campaign,
     CampaignKind,
@@ -78,7 +79,7 @@ class Evaluated:
     cost: float
     not_before: datetime | None
     """Its local send time, or when its send window next opens, if later than the start."""
-    zone: send_window.RecipientZone | None = None
+    zone: RecipientZone | None = None
     """Where it is judged for send windows (marketing only)."""
 
 
@@ -99,7 +100,7 @@ class PlanTotals:
     by_country: dict[str, CountryCost] = field(default_factory=dict)
     deferred: int = 0
     """Recipients held for their send window (or local send time) at the start."""
-    zones: Counter[send_window.RecipientZone] = field(default_factory=Counter)
+    zones: Counter[RecipientZone] = field(default_factory=Counter)
     sample: list[Evaluated] = field(default_factory=list)
     latest_start: datetime | None = None
 
@@ -159,7 +160,7 @@ class Evaluator:
         self._texts: dict[tuple[str, ...], tuple[str, int, str]] = {}
         self._places: dict[
             tuple[str, str | None, str | None],
-            tuple[send_window.RecipientZone, datetime | None, SkipReason | None],
+            tuple[RecipientZone, datetime | None, SkipReason | None],
         ] = {}
         if self.out.is_static:
             info = encoding.segment(self.out.render({}))
@@ -193,7 +194,7 @@ class Evaluator:
 
     def _place(
         self, phone: str, country: str | None, time_zone: str | None
-    ) -> tuple[send_window.RecipientZone, datetime | None, SkipReason | None]:
+    ) -> tuple[RecipientZone, datetime | None, SkipReason | None]:
         """Its zone, when it may first get the text (if later than the start), and why it
         never may (no shared window, or not before the campaign expires)."""
         # With a stored zone, the number only tells the US state: its first 7 digits do.
@@ -201,7 +202,7 @@ class Evaluator:
         found = self._places.get(key)
         if found is not None:
             return found
-        zone = send_window.recipient_zone(phone, country, time_zone)
+        zone = recipient_zone(phone, country, time_zone)
         not_before, outside = None, None
         try:
             wanted = self.start

@@ -1,7 +1,7 @@
 """What a provider's callbacks become, and what storing one came to: the types at the
 boundary between a provider's adapter (`sinch.events` turns Sinch's JSON into them) and the
-webhook inbox (`inbox` stores and applies them). A module of their own, apart from the inbox's
-SQL, so that the adapter imports these and nothing else of the domain."""
+webhook inbox (`inbox.storage` stores and applies them). A module of their own, apart from the
+inbox's SQL, so that the adapter imports these and nothing else of the domain."""
 
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ from sqlalchemy import Connection
 
 from textcast.db import Database, WriteLockBusy
 from textcast.domain.inbox.events import IncomingEvent, Outcome
-from textcast.domain.inbox.storage import InboundHook, KnownBatches, store_events
+from textcast.domain.inbox.statuses import KnownBatches
+from textcast.domain.inbox.storage import InboundHook, store_events
 
 log = logging.getLogger("textcast.webhooks")
 # How long a group on the event loop waits for a busy SQLite write lock before it queues for it

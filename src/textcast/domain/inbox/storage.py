@@ -1,13 +1,6 @@
-"""The webhook inbox: store every callback once, then apply it to messages.
-
-Status precedence (a final status never regresses):
-
-    queued < submitting < accepted < dispatched < any final status
-
-A report only moves a message forward in that order. Sinch's `Queued` means "accepted", so
-it never moves a message back; the first final status (delivered, failed, expired, rejected,
-aborted, cancelled, deleted, unknown) wins and later reports for that message are kept in
-the inbox but change nothing.
+"""The webhook inbox: store every callback once, then apply it (its delivery reports through
+`statuses`, its inbound message through the inbound hook); replayed nonces are refused, and
+reports whose batch is not known yet are retried later.
 
 `store_events` is the webhooks' hot path (one call per group commit): each table gets one
 statement per group.
@@ -24,26 +17,19 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Insert,
     NestedTransaction,
     Select,
     Table,
-    Update,
-    bindparam,
     delete,
     func,
     insert,
-    literal_column,
-    or_,
     select,
     update,
 )
@@ -52,85 +38,19 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
-from textcast.domain.inbox.events import InboundSms, IncomingEvent, Outcome, StatusReport
+from textcast.domain.inbox.events import InboundSms, IncomingEvent, Outcome
+from textcast.domain.inbox.statuses import KnownBatches, Resolution, apply_reports, resolve_batches
 from textcast.domain.phones.numbers import mask_phone
-from textcast.models import (
-    Batch,
-    InboundMessage,
-    Message,
-    MessageStatus,
-    WebhookEvent,
-    WebhookNonce,
-    utcnow,
-)
+from textcast.models import InboundMessage, WebhookEvent, WebhookNonce, utcnow
 
-RANK = {
-    MessageStatus.QUEUED: 0,
-    MessageStatus.SUBMITTING: 1,
-    MessageStatus.ACCEPTED: 2,
-    MessageStatus.DISPATCHED: 3,
-}
-FINAL_RANK = 4
 INAPPLICABLE_REASON_LENGTH = 200
 
 log = logging.getLogger("textcast.webhooks")
 
 
-def rank(status: MessageStatus) -> int:
-    return RANK.get(status, FINAL_RANK)
-
-
 class InapplicableEvent(Exception):
     """An event that can never be applied, whenever it is tried: the message says why, in
     words for an operator, without the event's number or text."""
-
-
-class KnownBatches:
-    """Batches already found, by our id and by the provider's: facts that never change.
-
-    A batch's id and its provider id, once recorded, stay as they are, so remembering them
-    spares each group commit a lookup. Only found batches are remembered: a report that
-    outran its batch's 201 is looked up again the next time.
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._campaigns: dict[str, int] = {}
-        self._by_provider_id: dict[str, str] = {}
-
-    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
-        if len(self._campaigns) >= self.capacity:
-            # Campaigns are sent one after another: forgetting everything is as good as LRU.
-            self._campaigns.clear()
-            self._by_provider_id.clear()
-        self._campaigns[batch_id] = campaign_id
-        if provider_batch_id:
-            self._by_provider_id[provider_batch_id] = batch_id
-
-    def campaign_of(self, batch_id: str) -> int | None:
-        return self._campaigns.get(batch_id)
-
-    def by_provider_id(self, provider_batch_id: str) -> str | None:
-        return self._by_provider_id.get(provider_batch_id)
-
-
-@dataclass
-class _Resolution:
-    campaigns: dict[str, int] = field(default_factory=dict)
-    """Each found batch's campaign: messages are found by (campaign_id, phone)."""
-    by_provider_id: dict[str, str] = field(default_factory=dict)
-
-    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
-        self.campaigns[batch_id] = campaign_id
-        if provider_batch_id:
-            self.by_provider_id[provider_batch_id] = batch_id
-
-    def batch_for(self, report: StatusReport) -> str | None:
-        if report.batch_ref in self.campaigns:
-            return report.batch_ref
-        if report.provider_batch_id:
-            return self.by_provider_id.get(report.provider_batch_id)
-        return None
 
 
 InboundHook = Callable[[Connection, InboundSms], None]
@@ -152,7 +72,7 @@ def store_events(
     fresh = [
         event for event, outcome in zip(events, outcomes, strict=True) if outcome is Outcome.STORED
     ]
-    resolution = _resolve_batches(connection, (r for e in fresh for r in e.reports), known)
+    resolution = resolve_batches(connection, (r for e in fresh for r in e.reports), known)
     now = utcnow()
     rows = [
         {
@@ -317,89 +237,9 @@ def _insert_new(
     return set(new)
 
 
-def _resolve_batches(
-    connection: Connection, reports: Iterable[StatusReport], known: KnownBatches | None = None
-) -> _Resolution:
-    resolution = _Resolution()
-    refs: set[str] = set()
-    provider_ids: set[str] = set()
-    for report in reports:
-        if report.batch_ref:
-            campaign_id = known.campaign_of(report.batch_ref) if known else None
-            if campaign_id is not None:
-                resolution.add(report.batch_ref, campaign_id, None)
-            else:
-                refs.add(report.batch_ref)
-        if report.provider_batch_id:
-            found = known.by_provider_id(report.provider_batch_id) if known else None
-            campaign_id = known.campaign_of(found) if known and found else None
-            if found is not None and campaign_id is not None:
-                resolution.add(found, campaign_id, report.provider_batch_id)
-            else:
-                provider_ids.add(report.provider_batch_id)
-    if not refs and not provider_ids:
-        return resolution
-    rows = connection.execute(
-        select(Batch.id, Batch.campaign_id, Batch.provider_batch_id).where(
-            or_(Batch.id.in_(refs), Batch.provider_batch_id.in_(provider_ids))
-        )
-    ).all()
-    for batch_id, campaign_id, provider_id in rows:
-        resolution.add(batch_id, campaign_id, provider_id)
-        if known is not None:
-            known.add(batch_id, campaign_id, provider_id)
-    return resolution
-
-
-def _applicable(event: IncomingEvent, resolution: _Resolution) -> bool:
+def _applicable(event: IncomingEvent, resolution: Resolution) -> bool:
     """Inbound messages always apply; reports only once their batch is known here."""
     return all(resolution.batch_for(r) is not None for r in event.reports)
-
-
-def apply_reports(
-    connection: Connection,
-    reports: Sequence[StatusReport],
-    resolution: _Resolution | None = None,
-) -> int:
-    """Move messages forward by the precedence above; returns how many reports matched a batch."""
-    resolution = resolution or _resolve_batches(connection, reports)
-    # Per status, in order of first appearance, the first report for each message; every
-    # later one finds the message no longer earlier than its status and changes nothing.
-    by_status: dict[MessageStatus, dict[tuple[str, str], StatusReport]] = defaultdict(dict)
-    matched = 0
-    for report in reports:
-        batch_id = resolution.batch_for(report)
-        if batch_id is None:
-            continue
-        matched += 1
-        if report.status is not None:
-            by_status[report.status].setdefault((batch_id, report.phone), report)
-    now = utcnow()
-    for status, firsts in by_status.items():
-        rows = [
-            (resolution.campaigns[batch], batch, phone, r.code, r.operator_status_at)
-            for (batch, phone), r in firsts.items()
-        ]
-        if connection.dialect.name == "sqlite":
-            columns = ("campaign_id", "batch_id", "phone", "status_code", "operator_status_at")
-            reports_json = rows_as_json(_table(Message), columns, rows)
-            execute_on_sqlite(
-                connection, _advance_from_json_statement(status), now=now, reports=reports_json
-            )
-        else:
-            params = [
-                {
-                    "b_campaign": campaign,
-                    "b_batch": b,
-                    "b_phone": p,
-                    "b_code": c,
-                    "b_at": at,
-                    "b_now": now,
-                }
-                for campaign, b, p, c, at in rows
-            ]
-            connection.execute(_advance_statement(status), params)
-    return matched
 
 
 # Statements, built once. The Core tables, not the ORM entities: the ORM's bulk paths cost
@@ -410,39 +250,10 @@ def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _earlier_than(status: MessageStatus) -> list[ColumnElement[str]]:
-    # Inlined literals (our own enum values): executemany cannot expand an IN list.
-    return [literal_column(f"'{s.value}'") for s in MessageStatus if rank(s) < rank(status)]
-
-
 @functools.cache
 def _insert_returning_statement(table: Table, key: str) -> Insert:
     insert = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
     return insert.returning(table.c[key])
-
-
-@functools.cache
-def _advance_statement(status: MessageStatus) -> Update:
-    """Move one message (by batch and phone) to `status` if it is earlier in the precedence.
-
-    Found through (campaign_id, phone): no index reads `batch_id` (see `models.Message`).
-    """
-    table = _table(Message)
-    return (
-        update(table)
-        .where(
-            table.c.campaign_id == bindparam("b_campaign"),
-            table.c.phone == bindparam("b_phone"),
-            table.c.batch_id == bindparam("b_batch"),
-            table.c.status.in_(_earlier_than(status)),
-        )
-        .values(
-            status=status.value,
-            status_code=bindparam("b_code"),
-            operator_status_at=bindparam("b_at"),
-            updated_at=bindparam("b_now"),
-        )
-    )
 
 
 # SQLite's statements read their rows from one JSON array parameter (see `db.json_array`)
@@ -461,28 +272,6 @@ def _insert_from_json_statement(table: Table, columns: tuple[str, ...]) -> Inser
     rows = json_array("rows")
     values = select(*(json_item(rows, i) for i in range(len(columns))))
     return insert(table).from_select(list(columns), values)
-
-
-@functools.cache
-def _advance_from_json_statement(status: MessageStatus) -> Update:
-    """`_advance_statement` for many messages, from `[campaign, batch, phone, code, at]` rows."""
-    table = _table(Message)
-    reports = json_array("reports")
-    return (
-        update(table)
-        .where(
-            table.c.campaign_id == json_item(reports, 0),
-            table.c.phone == json_item(reports, 2),
-            table.c.batch_id == json_item(reports, 1),
-            table.c.status.in_(_earlier_than(status)),
-        )
-        .values(
-            status=literal_column(f"'{status.value}'"),
-            status_code=json_item(reports, 3),
-            operator_status_at=json_item(reports, 4),
-            updated_at=bindparam("now", type_=table.c.updated_at.type),
-        )
-    )
 
 
 def store_inbound(connection: Connection, sms: InboundSms) -> None:
@@ -521,7 +310,7 @@ def unprocessed_events(session: Session, limit: int = 500) -> list[WebhookEvent]
 def retry_event(session: Session, event: WebhookEvent, parsed: IncomingEvent) -> bool:
     """Apply a stored event whose batch was unknown when it arrived; True once applied."""
     connection = session.connection()
-    resolution = _resolve_batches(connection, parsed.reports)
+    resolution = resolve_batches(connection, parsed.reports)
     stored = session.get_one(WebhookEvent, event.id)
     stored.attempts += 1
     if not _applicable(parsed, resolution):

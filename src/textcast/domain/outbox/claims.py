@@ -1,51 +1,32 @@
-"""The outbox: claim due messages into batches and record what Sinch made of them.
+"""Claims: due messages taken off a campaign's queue, past its claim cursor, into new `claimed`
+batches; and given back to the queue when they are not to be sent after all. Also what a
+claimed message and a batch on its way are, and the text a batch carries.
 
-Every function here runs in its own short transaction, committed by the caller, so a batch
-row and its `client_reference` exist on disk before the HTTP call that uses them.
+Every function here runs in its own short transaction, committed by the caller.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from bisect import bisect_right
-from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import (
-    ColumnElement,
-    Table,
-    bindparam,
-    case,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, Table, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import ForUpdateParameter
 from ulid import ULID
 
-from textcast.db import commit_without_waiting_for_disk, is_among
-from textcast.domain.audience import suppressions
-from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
-from textcast.domain.campaigns import send_window
-from textcast.domain.campaigns.planning import Policy
-from textcast.domain.campaigns.pricing import priced_country
-from textcast.domain.campaigns.queue import cursor_of, deferred_of, unclaimed
+from textcast.db import commit_without_waiting_for_disk
+from textcast.domain.campaigns.queue import cursor_of, unclaimed
 from textcast.domain.content.rendering import outgoing
 from textcast.models import (
     Batch,
     BatchState,
     Campaign,
-    CampaignKind,
     CampaignStatus,
     ClaimCursor,
-    Contact,
     Message,
     MessageStatus,
     SkipReason,
@@ -88,10 +69,6 @@ MESSAGES = cast(Table, Message.__table__)
 BATCHES = cast(Table, Batch.__table__)
 CAMPAIGNS = cast(Table, Campaign.__table__)
 CURSORS = cast(Table, ClaimCursor.__table__)
-PAUSED_FOR_BUDGET = "budget reached"
-Places = dict[str, tuple[str | None, str | None]]
-"""Contacts' (country, time zone) by number."""
-_NOWHERE: tuple[str | None, str | None] = (None, None)
 
 
 CLAIM_WINDOW = 4
@@ -192,142 +169,7 @@ def claim_batches(
     return claims
 
 
-def screen_claims(
-    session: Session,
-    claims: list[Claim],
-    secret: bytes,
-    *,
-    post_now: bool = False,
-    policy: Policy | None = None,
-    now: datetime | None = None,
-) -> list[ClaimedBatch]:
-    """Apply opt-outs, send windows and budget to claims of one campaign (in claim order);
-    the batches someone is left in.
-
-    Numbers suppressed since launch (a STOP mid-campaign) are skipped; `secret` keys the
-    suppression hashes. With a `policy`, marketing messages outside their recipient's send
-    window are deferred to its next opening (skipped past the campaign's expiry), and a
-    campaign with a budget is paused when the next messages would exceed it. `post_now` (no
-    token wait ahead) makes this the batches' last opt-out check too, as `prepare_post`
-    would, and leaves them `posting`, saving a transaction. A campaign paused or cancelled
-    since the claims gets their messages back. Screened together, the claims share one
-    lookup of opt-outs and one of contacts.
-    """
-    if not claims:
-        return []
-    first = claims[0]
-    if any(claim.campaign_id != first.campaign_id for claim in claims):
-        raise ValueError("claims of one campaign at a time")
-    if post_now:
-        hold_opt_out_lock(session, shared=True)
-    else:
-        commit_without_waiting_for_disk(session)  # `prepare_post` commits before the POST
-    now = now or utcnow()
-    # The campaign's status holds until commit: a pause or cancel (which lock it for update)
-    # waits for this screening, which waits for neither claims nor other screenings. Those
-    # against a budget take turns instead: each reads what the previous one spent.
-    budgeted = first.budgeted and policy is not None
-    lock: ForUpdateParameter = True if budgeted else {"read": True, "key_share": True}
-    campaign = session.get_one(Campaign, first.campaign_id, with_for_update=lock)
-    if campaign.status != CampaignStatus.SENDING or (
-        campaign.budget is not None and not budgeted and policy is not None
-    ):
-        # Paused, cancelled, or given a budget since the claims.
-        for claim in claims:
-            _give_back(
-                session,
-                claim.batch_id,
-                campaign.id,
-                (claim.rows[0].id, claim.rows[-1].id),
-                cancelled=campaign.status == CampaignStatus.CANCELLED,
-                now=now,
-            )
-        return []
-    marketing = campaign.kind == CampaignKind.MARKETING
-    checks_opt_outs = campaign.kind != CampaignKind.REPLY
-    rows = [row for claim in claims for row in claim.rows]
-    places: Places | None = None  # looked up once, only when needed
-    if checks_opt_outs:
-        rows = _skip_suppressed(session, secret, rows, now)
-    if policy is not None and marketing and rows:
-        places = _places(session, [row.phone for row in rows])
-        rows = _hold_outside_window(session, campaign, rows, places, policy, now)
-        if campaign.budget is not None and rows:
-            # In id order: the claims the budget still pays for, then maybe part of one.
-            rows = _within_budget(session, campaign, rows, places, policy, now)
-    # Usually nobody was held back: each claim's rows are then its batch's as they are.
-    kept = None if len(rows) == sum(len(c.rows) for c in claims) else {row.id for row in rows}
-    screened: list[ClaimedBatch] = []
-    emptied: list[str] = []
-    for claim in claims:
-        mine = claim.rows if kept is None else [row for row in claim.rows if row.id in kept]
-        batch = _screened(campaign, claim, mine, post_now)
-        if batch is None:
-            emptied.append(claim.batch_id)  # everybody went elsewhere
-        else:
-            screened.append(batch)
-    if emptied:
-        session.execute(delete(BATCHES).where(BATCHES.c.id.in_(emptied)))
-    if screened:
-        session.execute(
-            update(BATCHES)
-            .where(BATCHES.c.id == bindparam("b_id"))
-            .values(
-                state=BatchState.POSTING if post_now else BatchState.SUBMITTING,
-                recipient_count=bindparam("b_count"),
-                parts=bindparam("b_parts"),
-                first_message_id=bindparam("b_first"),
-                last_message_id=bindparam("b_last"),
-            ),
-            [
-                {
-                    "b_id": batch.id,
-                    "b_count": len(batch.recipients),
-                    "b_parts": batch.parts,
-                    "b_first": batch.first_message_id,
-                    "b_last": batch.last_message_id,
-                }
-                for batch in screened
-            ],
-        )
-    if policy is not None and campaign.budget is None and rows:
-        # What a budget tracks as it claims, every other campaign adds up here (one atomic
-        # increment: parallel screenings never lose each other's share). Last, as it holds
-        # the campaign's row until commit.
-        if places is None:
-            places = _places(session, [row.phone for row in rows])
-        session.execute(
-            update(CAMPAIGNS)
-            .where(CAMPAIGNS.c.id == campaign.id)
-            .values(spent=CAMPAIGNS.c.spent + _cost(rows, places, policy))
-        )
-    return screened
-
-
-def _screened(
-    campaign: Campaign, claim: Claim, rows: list[Claimed], posting: bool
-) -> ClaimedBatch | None:
-    if not rows:
-        return None
-    body, parameters = _text_of(campaign, rows)
-    return ClaimedBatch(
-        id=claim.batch_id,
-        campaign_id=campaign.id,
-        body=body,
-        sender=campaign.sender,
-        recipients=sorted(row.phone for row in rows),
-        parts=sum(row.parts for row in rows),
-        created_at=claim.created_at,
-        parameters=parameters,
-        attempts=1,
-        checks_opt_outs=campaign.kind != CampaignKind.REPLY,
-        posting=posting,
-        first_message_id=rows[0].id,
-        last_message_id=rows[-1].id,
-    )
-
-
-def _give_back(
+def give_back(
     session: Session,
     batch_id: str,
     campaign_id: int,
@@ -346,7 +188,7 @@ def _give_back(
         requeued(session, campaign_id, first or 1)
     session.execute(
         update(MESSAGES)
-        .where(*_pending(batch_id, campaign_id, first, last))
+        .where(*pending(batch_id, campaign_id, first, last))
         .values(batch_id=None, updated_at=now, **back)
     )
     session.execute(delete(BATCHES).where(BATCHES.c.id == batch_id))
@@ -368,11 +210,11 @@ def release_claims(session: Session, batch_ids: list[str] | None = None) -> int:
     released = session.execute(query.with_for_update(of=Batch)).all()
     now = utcnow()
     for batch_id, campaign_id, first, last, cancelled in released:
-        _give_back(session, batch_id, campaign_id, (first, last), cancelled=cancelled, now=now)
+        give_back(session, batch_id, campaign_id, (first, last), cancelled=cancelled, now=now)
     return len(released)
 
 
-def _text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, dict[str, str]]]:
+def text_of(campaign: Campaign, rows: list[Claimed]) -> tuple[str, dict[str, dict[str, str]]]:
     """The body Sinch gets and, for a personalised one, the `parameters` of these rows."""
     template = outgoing(campaign.body, campaign.smart_encoding, campaign.short_links).template
     if template.is_static:
@@ -438,7 +280,7 @@ def _claim_due(
     if overfilled:
         # Another writer queued a message into a range after it was counted (a deferred
         # one, woken): what overfills a batch goes back, and the cursor before it.
-        session.execute(update(Message), [_moved(i, MessageStatus.QUEUED, now) for i in overfilled])
+        session.execute(update(Message), [moved(i, MessageStatus.QUEUED, now) for i in overfilled])
         cursor = min(cursor, overfilled[0] - 1)
     return by_batch, cursor
 
@@ -485,108 +327,7 @@ def _next_ranges(
         cursor = following - 1
 
 
-def _skip_suppressed(
-    session: Session, secret: bytes, claimed: list[Claimed], now: datetime
-) -> list[Claimed]:
-    opted_out = suppressions.suppressed_among(session, secret, (row.phone for row in claimed))
-    if not opted_out:
-        return claimed
-    skipped = [row.id for row in claimed if row.phone in opted_out]
-    session.execute(
-        update(Message)
-        .where(Message.id.in_(skipped))
-        .values(
-            status=MessageStatus.SKIPPED, batch_id=None, error=SkipReason.OPTED_OUT, updated_at=now
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return [row for row in claimed if row.phone not in opted_out]
-
-
-def _places(session: Session, phones: list[str]) -> Places:
-    """Country and time zone of the contacts among `phones` (numbers alone have neither)."""
-    among = is_among(Contact.phone, phones, "phones", session.get_bind().dialect.name)
-    rows = session.execute(select(Contact.phone, Contact.country, Contact.time_zone).where(among))
-    return {phone: (country, zone) for phone, country, zone in rows}
-
-
-def _hold_outside_window(
-    session: Session,
-    campaign: Campaign,
-    rows: list[Claimed],
-    places: Places,
-    policy: Policy,
-    now: datetime,
-) -> list[Claimed]:
-    kept: list[Claimed] = []
-    held: list[dict[str, Any]] = []
-    verdicts = send_window.Verdicts(now, policy.rules)
-    for row in rows:
-        country, zone_name = places.get(row.phone, _NOWHERE)
-        allowed = verdicts.allowed(row.phone, country, zone_name)
-        if allowed is None:
-            held.append(_moved(row.id, MessageStatus.SKIPPED, now, error=SkipReason.NO_WINDOW))
-        elif allowed <= now:
-            kept.append(row)
-        elif campaign.expires_at is not None and allowed >= campaign.expires_at:
-            held.append(_moved(row.id, MessageStatus.SKIPPED, now, error=SkipReason.OUTSIDE_WINDOW))
-        else:
-            held.append(_moved(row.id, MessageStatus.DEFERRED, now, not_before=allowed))
-    if held:
-        session.execute(update(Message), held)
-    return kept
-
-
-def _cost(rows: list[Claimed], places: Places, policy: Policy) -> float:
-    parts_by_country: Counter[str | None] = Counter()
-    for row in rows:
-        parts_by_country[_priced_as(row.phone, places)] += row.parts
-    return sum(n * policy.prices.part_price(country) for country, n in parts_by_country.items())
-
-
-def _row_cost(row: Claimed, places: Places, policy: Policy) -> float:
-    return row.parts * policy.prices.part_price(_priced_as(row.phone, places))
-
-
-def _priced_as(phone: str, places: Places) -> str | None:
-    return priced_country(phone, places.get(phone, _NOWHERE)[0])
-
-
-def _within_budget(
-    session: Session,
-    campaign: Campaign,
-    rows: list[Claimed],
-    places: Places,
-    policy: Policy,
-    now: datetime,
-) -> list[Claimed]:
-    """The rows the budget still pays for; at the limit the campaign pauses, the rest wait."""
-    assert campaign.budget is not None
-    left = campaign.budget - campaign.spent
-    kept: list[Claimed] = []
-    spent = 0.0
-    for row in rows:
-        cost = _row_cost(row, places, policy)
-        if spent + cost > left + 1e-9:
-            break
-        kept.append(row)
-        spent += cost
-    if len(kept) < len(rows):
-        requeued_rows = rows[len(kept) :]
-        session.execute(
-            update(Message), [_moved(row.id, MessageStatus.QUEUED, now) for row in requeued_rows]
-        )
-        requeued(session, campaign.id, requeued_rows[0].id)
-        campaign.status = CampaignStatus.PAUSED
-        campaign.status_reason = (
-            f"{PAUSED_FOR_BUDGET}: {campaign.spent + spent:.2f} of {campaign.budget:.2f} "
-            f"{policy.prices.currency} spent"
-        )
-    campaign.spent += spent
-    return kept
-
-
-def _moved(
+def moved(
     message_id: int,
     status: MessageStatus,
     now: datetime,
@@ -594,6 +335,7 @@ def _moved(
     error: str | None = None,
     not_before: datetime | None = None,
 ) -> dict[str, Any]:
+    """One message's values, in an executemany UPDATE, as it leaves its batch for `status`."""
     return {
         "id": message_id,
         "status": status,
@@ -602,48 +344,6 @@ def _moved(
         "not_before": not_before,
         "updated_at": now,
     }
-
-
-def wake_deferred(session: Session, now: datetime) -> int:
-    """Deferred messages of sending campaigns whose time has come queue again; those whose
-    campaign expired meanwhile are skipped.
-
-    The campaigns holding deferred messages come from the partial index that holds nothing
-    else, then each campaign's rows are reached through it by `campaign_id`: a plan walking
-    the whole table, once a second, never gets the chance.
-    """
-    holding = (
-        select(Message.campaign_id)
-        .where(Message.not_before.is_not(None), Message.status == MessageStatus.DEFERRED)
-        .distinct()
-    )
-    count = 0
-    for campaign_id, status, expires_at in session.execute(
-        select(Campaign.id, Campaign.status, Campaign.expires_at).where(Campaign.id.in_(holding))
-    ):
-        deferred = deferred_of(campaign_id)
-        if expires_at is not None and expires_at <= now:
-            session.execute(
-                update(MESSAGES)
-                .where(*deferred)
-                .values(
-                    status=MessageStatus.SKIPPED,
-                    error=SkipReason.OUTSIDE_WINDOW,
-                    not_before=None,
-                    updated_at=now,
-                )
-            )
-        elif status == CampaignStatus.SENDING:
-            woken = session.scalars(
-                update(MESSAGES)
-                .where(*deferred, Message.not_before <= now)
-                .values(status=MessageStatus.QUEUED, not_before=None, updated_at=now)
-                .returning(MESSAGES.c.id)
-            ).all()
-            if woken:
-                requeued(session, campaign_id, min(woken))
-                count += len(woken)
-    return count
 
 
 def requeued(session: Session, campaign_id: int, first_id: int) -> None:
@@ -655,113 +355,7 @@ def requeued(session: Session, campaign_id: int, first_id: int) -> None:
     )
 
 
-def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
-    """The batch as it was claimed, for a retry or a resend after reconciliation."""
-    batch = session.get_one(Batch, batch_id)
-    campaign = session.get_one(Campaign, batch.campaign_id)
-    rows = session.execute(
-        select(Message.id, Message.phone, Message.parts, Message.variables)
-        .where(*_pending_in(batch))
-        .order_by(Message.phone)
-    )
-    claimed = list(map(Claimed._make, rows))
-    body, parameters = _text_of(campaign, claimed)
-    return ClaimedBatch(
-        id=batch.id,
-        campaign_id=batch.campaign_id,
-        body=body,
-        sender=campaign.sender,
-        recipients=[row.phone for row in claimed],
-        parts=batch.parts,
-        created_at=batch.created_at,
-        parameters=parameters,
-        attempts=batch.attempts,
-        checks_opt_outs=campaign.kind != CampaignKind.REPLY,
-    )
-
-
-def prepare_post(session: Session, batch: ClaimedBatch, secret: bytes) -> ClaimedBatch:
-    """The last opt-out check, right before the POST; the batch becomes `posting`.
-
-    A STOP committed before this transaction is honoured here. One committed after it waits,
-    before being acknowledged, until this batch has left (see `inflight_posts_to`), so once a
-    STOP is acknowledged no later batch carries the number. On PostgreSQL a shared advisory lock
-    orders this check against opt-outs, which take it exclusively; SQLite's single writer does
-    the same by itself.
-    """
-    hold_opt_out_lock(session, shared=True)
-    opted_out = (
-        suppressions.suppressed_among(session, secret, batch.recipients)
-        if batch.checks_opt_outs
-        else set()
-    )
-    if opted_out:
-        session.execute(
-            update(Message)
-            .where(
-                Message.campaign_id == batch.campaign_id,
-                Message.phone.in_(opted_out),
-                Message.batch_id == batch.id,
-            )
-            .values(
-                status=MessageStatus.SKIPPED,
-                batch_id=None,
-                error=SkipReason.OPTED_OUT,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        kept = [phone for phone in batch.recipients if phone not in opted_out]
-        batch = dataclasses.replace(
-            batch,
-            recipients=kept,
-            parts=batch.parts * len(kept) // len(batch.recipients),
-            parameters={
-                key: {phone: v for phone, v in values.items() if phone not in opted_out}
-                for key, values in batch.parameters.items()
-            },
-        )
-    state = BatchState.POSTING if batch.recipients else BatchState.SKIPPED
-    batch = dataclasses.replace(batch, posting=True)
-    session.execute(
-        update(Batch)
-        .where(Batch.id == batch.id)
-        .values(state=state, recipient_count=len(batch.recipients), parts=batch.parts)
-    )
-    return batch
-
-
-def inflight_posts_to(session: Session, phone: str) -> int:
-    """Batches past their last opt-out check, still on their way, that include `phone`."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Batch)
-            .join(
-                Message,
-                (Message.campaign_id == Batch.campaign_id)
-                & (Message.phone == phone)
-                & (Message.batch_id == Batch.id),
-            )
-            .where(Batch.state == BatchState.POSTING)
-        )
-        or 0
-    )
-
-
-def mark_resubmitting(session: Session, batch_id: str) -> None:
-    session.execute(
-        update(Batch)
-        .where(Batch.id == batch_id)
-        .values(state=BatchState.SUBMITTING, attempts=Batch.attempts + 1, next_attempt_at=None)
-    )
-
-
-def _pending_in(batch: Batch) -> tuple[ColumnElement[bool], ...]:
-    return _pending(batch.id, batch.campaign_id, batch.first_message_id, batch.last_message_id)
-
-
-def _pending(
+def pending(
     batch_id: str, campaign_id: int, first: int | None, last: int | None
 ) -> tuple[ColumnElement[bool], ...]:
     """A batch's messages still `submitting`, found through (campaign_id, id)."""
@@ -773,107 +367,4 @@ def _pending(
         *within,
         MESSAGES.c.batch_id == batch_id,
         MESSAGES.c.status == MessageStatus.SUBMITTING,
-    )
-
-
-def record_accepted(session: Session, batch_id: str, provider_batch_id: str) -> None:
-    # Lost in a crash, the batch is found at Sinch by its client_reference on restart.
-    commit_without_waiting_for_disk(session)
-    now = utcnow()
-    batch = session.execute(
-        update(BATCHES)
-        .where(BATCHES.c.id == batch_id)
-        .values(
-            state=BatchState.ACCEPTED,
-            provider_batch_id=provider_batch_id,
-            accepted_at=now,
-            last_error=None,
-            next_attempt_at=None,
-        )
-        .returning(BATCHES.c.campaign_id, BATCHES.c.first_message_id, BATCHES.c.last_message_id)
-    ).one()
-    # A delivery report may have overtaken the 201; only `submitting` rows move forward here.
-    session.execute(
-        update(MESSAGES)
-        .where(*_pending(batch_id, *batch))
-        .values(status=MessageStatus.ACCEPTED, updated_at=now, sent_at=now)
-    )
-
-
-def record_rejected(session: Session, batch_id: str, reason: str) -> None:
-    now = utcnow()
-    session.execute(
-        update(Batch)
-        .where(Batch.id == batch_id)
-        .values(state=BatchState.REJECTED, last_error=reason, next_attempt_at=None)
-    )
-    session.execute(
-        update(Message)
-        .where(*_pending_in(session.get_one(Batch, batch_id)))
-        .values(status=MessageStatus.FAILED, error=reason, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def record_retry(session: Session, batch_id: str, reason: str, delay: timedelta) -> None:
-    session.execute(
-        update(Batch)
-        .where(Batch.id == batch_id)
-        .values(state=BatchState.RETRY, last_error=reason, next_attempt_at=utcnow() + delay)
-    )
-
-
-def record_unknown(session: Session, batch_id: str, reason: str, check_after: timedelta) -> None:
-    session.execute(
-        update(Batch)
-        .where(Batch.id == batch_id)
-        .values(state=BatchState.UNKNOWN, last_error=reason, next_attempt_at=utcnow() + check_after)
-    )
-
-
-def record_stranded(
-    session: Session, batch_ids: list[str], reason: str, check_after: timedelta
-) -> int:
-    """Open batches left behind by a failed step become `unknown`: looked up, once Sinch has
-    had `check_after` to settle, before anything is resent (their POST may have left)."""
-    marked = session.scalars(
-        update(BATCHES)
-        .where(
-            BATCHES.c.id.in_(batch_ids),
-            BATCHES.c.state.in_((BatchState.SUBMITTING, BatchState.POSTING)),
-        )
-        .values(state=BatchState.UNKNOWN, last_error=reason, next_attempt_at=utcnow() + check_after)
-        .returning(BATCHES.c.id)
-    )
-    return len(marked.all())
-
-
-def due_batches(session: Session, state: BatchState, now: datetime) -> list[str]:
-    return list(
-        session.scalars(
-            select(Batch.id)
-            .where(Batch.state == state, Batch.next_attempt_at <= now)
-            .order_by(Batch.next_attempt_at)
-        )
-    )
-
-
-def open_batches(session: Session) -> list[tuple[str, BatchState]]:
-    """Batches somewhere between their claim and Sinch's answer, oldest first: each either
-    belongs to a dispatcher's work in progress, or was stranded by a step that failed."""
-    states = (BatchState.CLAIMED, BatchState.SUBMITTING, BatchState.POSTING)
-    rows = session.execute(
-        select(Batch.id, Batch.state).where(Batch.state.in_(states)).order_by(Batch.created_at)
-    )
-    return [(batch_id, state) for batch_id, state in rows]
-
-
-def orphaned_batches(session: Session) -> list[str]:
-    """Batches left `submitting` or `unknown` by a process that is gone."""
-    return list(
-        session.scalars(
-            select(Batch.id)
-            .where(Batch.state.in_((BatchState.SUBMITTING, BatchState.POSTING, BatchState.UNKNOWN)))
-            .order_by(Batch.created_at)
-        )
     )

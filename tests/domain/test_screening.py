@@ -1,4 +1,4 @@
-"""Claiming messages into batches: what a claim counts as spent."""
+"""Screening claims: what every campaign counts as spent, budget or not."""
 
 from __future__ import annotations
 

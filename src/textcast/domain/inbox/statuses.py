@@ -1,0 +1,242 @@
+"""Delivery reports: which batch each report is about, and moving its message's status forward.
+
+Status precedence (a final status never regresses):
+
+    queued < submitting < accepted < dispatched < any final status
+
+A report only moves a message forward in that order. Sinch's `Queued` means "accepted", so
+it never moves a message back; the first final status (delivered, failed, expired, rejected,
+aborted, cancelled, deleted, unknown) wins and later reports for that message are kept in
+the inbox but change nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    Update,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+
+from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
+from textcast.domain.inbox.events import StatusReport
+from textcast.models import Batch, Message, MessageStatus, utcnow
+
+RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SUBMITTING: 1,
+    MessageStatus.ACCEPTED: 2,
+    MessageStatus.DISPATCHED: 3,
+}
+FINAL_RANK = 4
+
+
+def rank(status: MessageStatus) -> int:
+    return RANK.get(status, FINAL_RANK)
+
+
+class KnownBatches:
+    """Batches already found, by our id and by the provider's: facts that never change.
+
+    A batch's id and its provider id, once recorded, stay as they are, so remembering them
+    spares each group commit a lookup. Only found batches are remembered: a report that
+    outran its batch's 201 is looked up again the next time.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._campaigns: dict[str, int] = {}
+        self._by_provider_id: dict[str, str] = {}
+
+    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
+        if len(self._campaigns) >= self.capacity:
+            # Campaigns are sent one after another: forgetting everything is as good as LRU.
+            self._campaigns.clear()
+            self._by_provider_id.clear()
+        self._campaigns[batch_id] = campaign_id
+        if provider_batch_id:
+            self._by_provider_id[provider_batch_id] = batch_id
+
+    def campaign_of(self, batch_id: str) -> int | None:
+        return self._campaigns.get(batch_id)
+
+    def by_provider_id(self, provider_batch_id: str) -> str | None:
+        return self._by_provider_id.get(provider_batch_id)
+
+
+@dataclass
+class Resolution:
+    """The batches a group's reports name, as found (`resolve_batches`)."""
+
+    campaigns: dict[str, int] = field(default_factory=dict)
+    """Each found batch's campaign: messages are found by (campaign_id, phone)."""
+    by_provider_id: dict[str, str] = field(default_factory=dict)
+
+    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
+        self.campaigns[batch_id] = campaign_id
+        if provider_batch_id:
+            self.by_provider_id[provider_batch_id] = batch_id
+
+    def batch_for(self, report: StatusReport) -> str | None:
+        if report.batch_ref in self.campaigns:
+            return report.batch_ref
+        if report.provider_batch_id:
+            return self.by_provider_id.get(report.provider_batch_id)
+        return None
+
+
+def resolve_batches(
+    connection: Connection, reports: Iterable[StatusReport], known: KnownBatches | None = None
+) -> Resolution:
+    """The batches `reports` name, by our id or the provider's: from `known`, else one lookup."""
+    resolution = Resolution()
+    refs: set[str] = set()
+    provider_ids: set[str] = set()
+    for report in reports:
+        if report.batch_ref:
+            campaign_id = known.campaign_of(report.batch_ref) if known else None
+            if campaign_id is not None:
+                resolution.add(report.batch_ref, campaign_id, None)
+            else:
+                refs.add(report.batch_ref)
+        if report.provider_batch_id:
+            found = known.by_provider_id(report.provider_batch_id) if known else None
+            campaign_id = known.campaign_of(found) if known and found else None
+            if found is not None and campaign_id is not None:
+                resolution.add(found, campaign_id, report.provider_batch_id)
+            else:
+                provider_ids.add(report.provider_batch_id)
+    if not refs and not provider_ids:
+        return resolution
+    rows = connection.execute(
+        select(Batch.id, Batch.campaign_id, Batch.provider_batch_id).where(
+            or_(Batch.id.in_(refs), Batch.provider_batch_id.in_(provider_ids))
+        )
+    ).all()
+    for batch_id, campaign_id, provider_id in rows:
+        resolution.add(batch_id, campaign_id, provider_id)
+        if known is not None:
+            known.add(batch_id, campaign_id, provider_id)
+    return resolution
+
+
+def apply_reports(
+    connection: Connection,
+    reports: Sequence[StatusReport],
+    resolution: Resolution | None = None,
+) -> int:
+    """Move messages forward by the precedence above; returns how many reports matched a batch."""
+    resolution = resolution or resolve_batches(connection, reports)
+    # Per status, in order of first appearance, the first report for each message; every
+    # later one finds the message no longer earlier than its status and changes nothing.
+    by_status: dict[MessageStatus, dict[tuple[str, str], StatusReport]] = defaultdict(dict)
+    matched = 0
+    for report in reports:
+        batch_id = resolution.batch_for(report)
+        if batch_id is None:
+            continue
+        matched += 1
+        if report.status is not None:
+            by_status[report.status].setdefault((batch_id, report.phone), report)
+    now = utcnow()
+    for status, firsts in by_status.items():
+        rows = [
+            (resolution.campaigns[batch], batch, phone, r.code, r.operator_status_at)
+            for (batch, phone), r in firsts.items()
+        ]
+        if connection.dialect.name == "sqlite":
+            columns = ("campaign_id", "batch_id", "phone", "status_code", "operator_status_at")
+            reports_json = rows_as_json(_table(Message), columns, rows)
+            execute_on_sqlite(
+                connection, _advance_from_json_statement(status), now=now, reports=reports_json
+            )
+        else:
+            params = [
+                {
+                    "b_campaign": campaign,
+                    "b_batch": b,
+                    "b_phone": p,
+                    "b_code": c,
+                    "b_at": at,
+                    "b_now": now,
+                }
+                for campaign, b, p, c, at in rows
+            ]
+            connection.execute(_advance_statement(status), params)
+    return matched
+
+
+# Statements, built once. The Core tables, not the ORM entities: the ORM's bulk paths cost
+# several times more on the webhook hot path.
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _earlier_than(status: MessageStatus) -> list[ColumnElement[str]]:
+    # Inlined literals (our own enum values): executemany cannot expand an IN list.
+    return [literal_column(f"'{s.value}'") for s in MessageStatus if rank(s) < rank(status)]
+
+
+@functools.cache
+def _advance_statement(status: MessageStatus) -> Update:
+    """Move one message (by batch and phone) to `status` if it is earlier in the precedence.
+
+    Found through (campaign_id, phone): no index reads `batch_id` (see `models.Message`).
+    """
+    table = _table(Message)
+    return (
+        update(table)
+        .where(
+            table.c.campaign_id == bindparam("b_campaign"),
+            table.c.phone == bindparam("b_phone"),
+            table.c.batch_id == bindparam("b_batch"),
+            table.c.status.in_(_earlier_than(status)),
+        )
+        .values(
+            status=status.value,
+            status_code=bindparam("b_code"),
+            operator_status_at=bindparam("b_at"),
+            updated_at=bindparam("b_now"),
+        )
+    )
+
+
+# SQLite's statement reads its rows from one JSON array parameter (see `db.json_array`)
+# and runs on the sqlite3 cursor itself (`db.execute_on_sqlite`): one statement and one step
+# per status and group, rather than a step and SQLAlchemy's processing per row.
+
+
+@functools.cache
+def _advance_from_json_statement(status: MessageStatus) -> Update:
+    """`_advance_statement` for many messages, from `[campaign, batch, phone, code, at]` rows."""
+    table = _table(Message)
+    reports = json_array("reports")
+    return (
+        update(table)
+        .where(
+            table.c.campaign_id == json_item(reports, 0),
+            table.c.phone == json_item(reports, 2),
+            table.c.batch_id == json_item(reports, 1),
+            table.c.status.in_(_earlier_than(status)),
+        )
+        .values(
+            status=literal_column(f"'{status.value}'"),
+            status_code=json_item(reports, 3),
+            operator_status_at=json_item(reports, 4),
+            updated_at=bindparam("now", type_=table.c.updated_at.type),
+        )
+    )
