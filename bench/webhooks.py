@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bench.common import drop_database, free_port, fresh_database, numbers, start, wait_for_http
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.domain.outbox import claims as outbox
 from textcast.models import WebhookEvent
 

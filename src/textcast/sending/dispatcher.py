@@ -25,7 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.domain.campaigns import send_window
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.outbox import claims as outbox

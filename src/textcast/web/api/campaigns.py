@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from textcast.domain import campaigns
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.campaigns import planning
 from textcast.models import Campaign, MessageStatus, utcnow
 from textcast.plan_presenter import PlanOut, plan_out

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
+from textcast.domain import campaigns
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender
