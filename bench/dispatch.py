@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bench.common import drop_database, free_port, fresh_database, numbers, start, wait_for_http
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.models import Batch, Campaign, CampaignStatus
 
 ALWAYS_OPEN = '{"US": "00:00-24:00", "US-FL": "00:00-24:00", "US-OK": "00:00-24:00"}'

@@ -15,7 +15,7 @@ from sqlalchemy import insert
 from bench.common import drop_database, fresh_database, numbers
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.domain.campaigns import planning
 from textcast.models import Contact, ContactList, ListMember, utcnow
 from textcast.runtime import sending_policy

@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 
 from bench.common import drop_database, free_port, fresh_database, numbers, start, wait_for_http
 from textcast.db import Database
-from textcast.domain import outbox
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns, outbox
 from textcast.models import WebhookEvent
 
 # Each wrk thread numbers its requests from its own offset; request i reports on recipient

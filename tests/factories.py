@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
-from textcast.domain import outbox
+from textcast.domain import campaigns, outbox
 from textcast.domain.accounts import api_keys, passwords
 from textcast.domain.accounts.permissions import Scope
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.campaigns.planning import Policy
 from textcast.models import Campaign, Role, User
 

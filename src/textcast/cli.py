@@ -372,7 +372,7 @@ def campaigns_create(
     send: Annotated[bool, typer.Option(help="Send it right away.")] = False,
 ) -> None:
     """Create a campaign for numbers, lists and segments (and optionally send it)."""
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
     from textcast.runtime import sending_policy
 
     settings, database = open_database()
@@ -409,7 +409,7 @@ def _audit(session: Session, action: str, target: str, **detail: object) -> None
 @campaigns_app.command("send")
 def campaigns_send(campaign_id: int) -> None:
     """Queue every message of a draft; a running dispatcher picks them up."""
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
     from textcast.runtime import sending_policy
 
     settings, database = open_database()
@@ -431,7 +431,7 @@ def campaigns_plan(
     as_json: Annotated[bool, typer.Option("--json", help="The API's JSON instead.")] = False,
 ) -> None:
     """Who gets what, in how many parts, at what cost, finishing when (nothing is sent)."""
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
     from textcast.domain.campaigns import planning
     from textcast.models import utcnow
     from textcast.plan_presenter import plan_out
@@ -453,7 +453,7 @@ def campaigns_plan(
 @campaigns_app.command("pause")
 def campaigns_pause(campaign_id: int) -> None:
     """Hand nothing more to Sinch until resumed."""
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
 
     _, database = open_database()
     with domain_errors(), database.write() as session:
@@ -465,7 +465,7 @@ def campaigns_pause(campaign_id: int) -> None:
 @campaigns_app.command("resume")
 def campaigns_resume(campaign_id: int) -> None:
     """Go on sending a paused campaign (after raising its budget, if that paused it)."""
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
 
     _, database = open_database()
     with domain_errors(), database.write() as session:
@@ -477,7 +477,7 @@ def campaigns_resume(campaign_id: int) -> None:
 @campaigns_app.command("cancel")
 def campaigns_cancel(campaign_id: int) -> None:
     """Skip what is not sent yet and cancel Sinch batches still queued there."""
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
     from textcast.runtime import Runtime
 
     settings, database = open_database()
@@ -494,7 +494,7 @@ def campaigns_cancel(campaign_id: int) -> None:
 @campaigns_app.command("duplicate")
 def campaigns_duplicate(campaign_id: int) -> None:
     """A new draft with the same body, audience and options."""
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
 
     _, database = open_database()
     with domain_errors(), database.write() as session:
@@ -506,7 +506,7 @@ def campaigns_duplicate(campaign_id: int) -> None:
 @campaigns_app.command("test")
 def campaigns_test(campaign_id: int, phone: str) -> None:
     """Send the campaign's text to one number now (a running dispatcher sends it)."""
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
     from textcast.runtime import sending_policy
 
     settings, database = open_database()
@@ -529,7 +529,7 @@ def campaigns_status(
     from rich.live import Live
 
     from textcast.cli_analytics import render_status
-    from textcast.domain.campaigns import drafts as campaigns
+    from textcast.domain import campaigns
     from textcast.domain.reporting import analytics
     from textcast.domain.reporting.analytics import Analytics
     from textcast.runtime import describe_delivery_code

@@ -3,10 +3,9 @@ from sqlalchemy import select
 from tests.factories import claim_batch, numbers
 
 from textcast.db import Database
-from textcast.domain import outbox
+from textcast.domain import campaigns, outbox
 from textcast.domain.audience import consent, contacts, lists, segments
 from textcast.domain.audience.contacts import ContactDraft
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.errors import InvalidInput
 from textcast.models import Contact, Message, MessageStatus
 

@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 from tests.factories import make_campaign, numbers
 
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.domain.errors import Conflict, InvalidInput
 from textcast.models import CampaignStatus, Message, MessageStatus
 

@@ -17,9 +17,8 @@ from tests.factories import claim_batch, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain import inbox, outbox
+from textcast.domain import campaigns, inbox, outbox
 from textcast.domain.audience import contacts, suppressions
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.inbox.events import IncomingEvent, StatusReport
 from textcast.models import (

@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from textcast.config import load_settings
 from textcast.db import Database
+from textcast.domain import campaigns
 from textcast.domain.audience import contacts
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.campaigns import planning
 from textcast.domain.errors import Conflict, InvalidInput
 from textcast.models import ContactStatus, Link, Message, MessageStatus

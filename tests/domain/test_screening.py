@@ -7,9 +7,9 @@ from tests.factories import claim_batch, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
+from textcast.domain import campaigns
 from textcast.domain.audience import contacts
 from textcast.domain.audience.contacts import ContactDraft
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.runtime import sending_policy
 
 

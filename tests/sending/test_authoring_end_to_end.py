@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from textcast.config import load_settings
 from textcast.db import Database
+from textcast.domain import campaigns
 from textcast.domain.audience import contacts
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.errors import Conflict
 from textcast.models import Campaign, CampaignStatus, Message, MessageStatus

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.factories import numbers
 
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.models import Batch, BatchState, Campaign, CampaignStatus, Message, MessageStatus
 from textcast.simulator import Faults, SimulatorConfig, running_simulator
 

@@ -15,7 +15,7 @@ from tests.sending.outage import PostgresProxy, sqlite_write_outage
 from tests.sending.stack import sending_stack
 
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.models import Batch, BatchState, Campaign, CampaignStatus, Message, MessageStatus
 from textcast.sending.leadership import DispatcherLock
 from textcast.simulator import Faults, RunningSimulator, SimulatorConfig

@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from tests.factories import numbers
 
 from textcast.db import Database
+from textcast.domain import campaigns
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.audience import consent
 from textcast.domain.audience.contacts import ContactDraft
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.errors import Conflict, InvalidInput, NotFound
 from textcast.models import ConsentEvent, Contact, ContactStatus, ListMember, Segment
 from textcast.services import audience

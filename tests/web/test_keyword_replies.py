@@ -15,7 +15,7 @@ from tests.web.apps import inbound_callback, signed_by_sinch
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.domain.errors import TooManyRequests
 from textcast.models import AuditEntry, Campaign, CampaignKind, Contact, ContactStatus
 from textcast.runtime import sending_policy

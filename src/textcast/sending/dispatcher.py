@@ -25,8 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
-from textcast.domain import outbox, phones
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns, outbox, phones
 from textcast.domain.campaigns.planning import Policy
 from textcast.models import BatchState, utcnow
 from textcast.sending.leadership import DispatcherLock

@@ -12,7 +12,7 @@ from tests.factories import make_campaign, numbers
 from tests.web.dashboard.conftest import SignedIn
 
 from textcast.db import Database
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.models import (
     Campaign,
     CampaignKind,

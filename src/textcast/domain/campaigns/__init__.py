@@ -1,2 +1,40 @@
 """Campaigns: drafts and their lifecycle, launch into the queue, the plan shown before sending,
-pricing, the send windows that time each recipient, and previews of a body for one contact."""
+pricing, the send windows that time each recipient, and previews of a body for one contact.
+
+The names below are the context's public API, for the services and the adapters
+(`from textcast.domain import campaigns`, then `campaigns.launch_campaign(...)`). Other domain
+contexts import from the defining modules instead, so that no context's start-up waits on
+another's package.
+"""
+
+from textcast.domain.campaigns.drafts import MAX_BODY_CHARS as MAX_BODY_CHARS
+from textcast.domain.campaigns.drafts import MAX_NAME_CHARS as MAX_NAME_CHARS
+from textcast.domain.campaigns.drafts import CampaignDraft as CampaignDraft
+from textcast.domain.campaigns.drafts import create_campaign as create_campaign
+from textcast.domain.campaigns.drafts import duplicate_campaign as duplicate_campaign
+from textcast.domain.campaigns.drafts import known_fields as known_fields
+from textcast.domain.campaigns.drafts import new_reference as new_reference
+from textcast.domain.campaigns.launch import launch_campaign as launch_campaign
+from textcast.domain.campaigns.launch import test_send as test_send
+from textcast.domain.campaigns.lifecycle import PAUSABLE as PAUSABLE
+from textcast.domain.campaigns.lifecycle import cancel_campaign as cancel_campaign
+from textcast.domain.campaigns.lifecycle import (
+    complete_finished_campaigns as complete_finished_campaigns,
+)
+from textcast.domain.campaigns.lifecycle import pause_campaign as pause_campaign
+from textcast.domain.campaigns.lifecycle import resume_campaign as resume_campaign
+from textcast.domain.campaigns.lifecycle import set_budget as set_budget
+from textcast.domain.campaigns.lifecycle import start_due_campaigns as start_due_campaigns
+from textcast.domain.campaigns.planning import Plan as Plan
+from textcast.domain.campaigns.planning import Policy as Policy
+from textcast.domain.campaigns.planning import plan as plan
+from textcast.domain.campaigns.queries import FINAL as FINAL
+from textcast.domain.campaigns.queries import Progress as Progress
+from textcast.domain.campaigns.queries import campaign_progress as campaign_progress
+from textcast.domain.campaigns.queries import get_campaign as get_campaign
+from textcast.domain.campaigns.queries import list_campaigns as list_campaigns
+from textcast.domain.campaigns.queries import list_messages as list_messages
+from textcast.domain.campaigns.quotas import QUOTA_WINDOW as QUOTA_WINDOW
+from textcast.domain.campaigns.quotas import (
+    recipients_launched_since as recipients_launched_since,
+)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from textcast.domain.audience import contacts
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.campaigns.drafts import known_fields
 from textcast.domain.campaigns.planning import LINK_CODE_LENGTH
 from textcast.domain.content import encoding, templates
 from textcast.domain.content.rendering import Outgoing, link_keys, outgoing
@@ -81,7 +81,7 @@ def _checked_template(session: Session, body: str) -> templates.Template:
         raise InvalidInput(exc.problems) from exc
     if template.is_static:
         return template
-    known = campaigns.known_fields(session)
+    known = known_fields(session)
     unknown = [f for f in template.fields if f.name not in known]
     problems = templates.unknown_fields(template, known)
     if problems:

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from textcast.domain.accounts import audit
 from textcast.domain.audience import consent
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain.campaigns import drafts, quotas
+from textcast.domain.campaigns.launch import launch_campaign
 from textcast.domain.errors import InvalidInput
 from textcast.domain.inbox.keywords import Keyword, KeywordRules
 from textcast.domain.inbox.storage import InapplicableEvent
@@ -150,13 +151,13 @@ def _answer(session: Session, policy: ReplyPolicy, phone: str, keyword: Keyword)
         log.warning("no %s reply to %s: %s", keyword.value, mask_phone(phone), reason)
         _record_tripped_limit(session, setting, reason)
         return
-    draft = campaigns.CampaignDraft(name, policy.texts[keyword], [phone], policy.sender)
+    draft = drafts.CampaignDraft(name, policy.texts[keyword], [phone], policy.sender)
     try:
-        reply = campaigns.create_campaign(session, draft, "US", kind=CampaignKind.REPLY)
+        reply = drafts.create_campaign(session, draft, "US", kind=CampaignKind.REPLY)
     except InvalidInput:  # a known contact whose number cannot receive texts (a landline)
         log.warning("no %s reply to %s: it cannot receive texts", keyword.value, mask_phone(phone))
         return
-    campaigns.launch_campaign(session, reply.id)
+    launch_campaign(session, reply.id)
 
 
 def _held_back(session: Session, policy: ReplyPolicy, now: datetime) -> tuple[str, str] | None:
@@ -183,7 +184,7 @@ def _held_back(session: Session, policy: ReplyPolicy, now: datetime) -> tuple[st
                 f"{policy.per_hour} (KEYWORD_REPLIES_PER_HOUR)"
             )
     if policy.daily_quota:
-        used = campaigns.recipients_launched_since(session, now - campaigns.QUOTA_WINDOW)
+        used = quotas.recipients_launched_since(session, now - quotas.QUOTA_WINDOW)
         if used >= policy.daily_quota:
             return "DAILY_RECIPIENT_QUOTA", (
                 f"{used} recipients in the last 24 hours reached the quota of "

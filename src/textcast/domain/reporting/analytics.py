@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, case, func, literal_column, select, type_c
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from textcast.db import Database
-from textcast.domain.campaigns.drafts import get_campaign
+from textcast.domain.campaigns.queries import get_campaign
 from textcast.domain.inbox.keywords import Keyword
 from textcast.domain.spreadsheets import SpreadsheetWriter
 from textcast.models import (

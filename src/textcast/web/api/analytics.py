@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from textcast.domain import campaigns
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.reporting import analytics
 from textcast.runtime import describe_delivery_code
 from textcast.web.api.ids import Id

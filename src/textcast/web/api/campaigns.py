@@ -9,13 +9,12 @@ from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from textcast.domain.accounts import audit
+from textcast.domain import campaigns
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.campaigns import drafts as campaigns
-from textcast.domain.campaigns import planning
-from textcast.models import Campaign, MessageStatus, utcnow
+from textcast.models import Campaign, MessageStatus
 from textcast.plan_presenter import PlanOut, plan_out
+from textcast.services import campaigns as campaign_services
 from textcast.web.api.ids import MAX_ID, Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender, Writer, guard
@@ -175,9 +174,9 @@ def create_campaign(
         expires_at=payload.expires_at,
         budget=payload.budget,
     )
-    with database.write() as session:
-        campaign = campaigns.create_campaign(session, draft, settings.default_region)
-        audit.record(session, Actor.of(principal), "campaign.create", f"campaign:{campaign.id}")
+    campaign = campaign_services.create(
+        database, Actor.of(principal), draft, settings.default_region
+    )
     return CampaignOut.of(campaign)
 
 
@@ -187,15 +186,9 @@ def send_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> Ca
 
     429 when the audience would pass the rolling 24-hour quota; 409 above the per-campaign
     maximum or the budget."""
-    with runtime.database.write() as session:
-        campaign = campaigns.launch_campaign(session, campaign_id, runtime.policy)
-        audit.record(
-            session,
-            Actor.of(principal),
-            "campaign.send",
-            f"campaign:{campaign_id}",
-            recipients=campaign.recipient_count,
-        )
+    campaign = campaign_services.launch(
+        runtime.database, Actor.of(principal), campaign_id, runtime.policy
+    )
     runtime.wake_dispatcher()
     return CampaignOut.of(campaign)
 
@@ -203,9 +196,7 @@ def send_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> Ca
 @router.post("/{campaign_id}/plan")
 def plan_campaign(campaign_id: Id, runtime: RuntimeDep) -> PlanOut:
     """Who gets what, in how many parts, at what cost, finishing when: nothing is written."""
-    with runtime.database.read() as session:
-        campaign = campaigns.get_campaign(session, campaign_id)
-        result = planning.plan(session, campaign, runtime.policy, utcnow())
+    result = campaign_services.plan(runtime.database, campaign_id, runtime.policy)
     return plan_out(campaign_id, result)
 
 
@@ -213,18 +204,14 @@ def plan_campaign(campaign_id: Id, runtime: RuntimeDep) -> PlanOut:
 def pause_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """Nothing more is handed to Sinch; batches already sent go on. 409 unless scheduled or
     sending."""
-    with runtime.database.write() as session:
-        campaign = campaigns.pause_campaign(session, campaign_id)
-        audit.record(session, Actor.of(principal), "campaign.pause", f"campaign:{campaign_id}")
+    campaign = campaign_services.pause(runtime.database, Actor.of(principal), campaign_id)
     return CampaignOut.of(campaign)
 
 
 @router.post("/{campaign_id}/resume", responses=problems(409))
 def resume_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """409 unless paused (or when its budget is spent: raise it first)."""
-    with runtime.database.write() as session:
-        campaign = campaigns.resume_campaign(session, campaign_id)
-        audit.record(session, Actor.of(principal), "campaign.resume", f"campaign:{campaign_id}")
+    campaign = campaign_services.resume(runtime.database, Actor.of(principal), campaign_id)
     runtime.wake_dispatcher()
     return CampaignOut.of(campaign)
 
@@ -237,29 +224,18 @@ class BudgetIn(Input):
 def set_budget(
     campaign_id: Id, payload: BudgetIn, runtime: RuntimeDep, principal: Sender
 ) -> CampaignOut:
-    with runtime.database.write() as session:
-        campaign = campaigns.set_budget(session, campaign_id, payload.budget)
-        audit.record(
-            session,
-            Actor.of(principal),
-            "campaign.budget",
-            f"campaign:{campaign_id}",
-            budget=payload.budget,
-        )
+    campaign = campaign_services.set_budget(
+        runtime.database, Actor.of(principal), campaign_id, payload.budget
+    )
     return CampaignOut.of(campaign)
 
 
 @router.post("/{campaign_id}/cancel", responses=problems(409))
 async def cancel_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """Skips every message not yet handed over and cancels Sinch batches still in its queue."""
-
-    def cancel() -> tuple[Campaign, list[str]]:
-        with runtime.database.write() as session:
-            cancelled = campaigns.cancel_campaign(session, campaign_id)
-            audit.record(session, Actor.of(principal), "campaign.cancel", f"campaign:{campaign_id}")
-            return cancelled
-
-    campaign, provider_ids = await run_in_threadpool(cancel)
+    campaign, provider_ids = await run_in_threadpool(
+        campaign_services.cancel, runtime.database, Actor.of(principal), campaign_id
+    )
     await runtime.cancel_provider_batches(provider_ids)
     return CampaignOut.of(campaign)
 
@@ -269,15 +245,7 @@ async def cancel_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sende
 )
 def duplicate_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Writer) -> CampaignOut:
     """A new draft with the same body, audience and options."""
-    with runtime.database.write() as session:
-        campaign = campaigns.duplicate_campaign(session, campaign_id)
-        audit.record(
-            session,
-            Actor.of(principal),
-            "campaign.create",
-            f"campaign:{campaign.id}",
-            duplicate_of=campaign_id,
-        )
+    campaign = campaign_services.duplicate(runtime.database, Actor.of(principal), campaign_id)
     return CampaignOut.of(campaign)
 
 
@@ -290,11 +258,14 @@ def test_campaign(
     campaign_id: Id, payload: TestIn, runtime: RuntimeDep, principal: Sender
 ) -> CampaignOut:
     """Send the text, rendered for that number's contact, to one number now."""
-    with runtime.database.write() as session:
-        campaign = campaigns.test_send(
-            session, campaign_id, payload.phone, runtime.settings.default_region, runtime.policy
-        )
-        audit.record(session, Actor.of(principal), "campaign.test", f"campaign:{campaign_id}")
+    campaign = campaign_services.send_test(
+        runtime.database,
+        Actor.of(principal),
+        campaign_id,
+        payload.phone,
+        runtime.settings.default_region,
+        runtime.policy,
+    )
     runtime.wake_dispatcher()
     return CampaignOut.of(campaign)
 

@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from textcast.domain.accounts import audit
+from textcast.domain import campaigns
 from textcast.domain.accounts.audit import Actor
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.errors import FieldProblem, InvalidInput
+from textcast.services import campaigns as campaign_services
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender
 from textcast.web.deps import RuntimeDep
@@ -45,15 +45,13 @@ def send(payload: TutorialSendIn, runtime: RuntimeDep, principal: Sender) -> Tut
         sender=runtime.settings.sinch_number,
     )
     try:
-        with runtime.database.write() as session:
-            campaign = campaigns.create_campaign(session, draft, runtime.settings.default_region)
-            campaigns.launch_campaign(session, campaign.id, runtime.policy)
-            actor = Actor.of(principal)
-            target = f"campaign:{campaign.id}"
-            audit.record(session, actor, "campaign.create", target)
-            audit.record(
-                session, actor, "campaign.send", target, recipients=campaign.recipient_count
-            )
+        campaign = campaign_services.create_and_launch(
+            runtime.database,
+            Actor.of(principal),
+            draft,
+            runtime.settings.default_region,
+            runtime.policy,
+        )
     except InvalidInput as exc:
         # The tutorial calls the text `message`; name the field the caller sent.
         raise InvalidInput(

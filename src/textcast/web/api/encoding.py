@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from textcast.domain import campaigns
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.content import encoding
 from textcast.domain.content.encoding import Encoding, EncodingReport
 from textcast.web.api.inputs import Input

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from textcast.domain.campaigns import drafts as campaigns
+from textcast.domain import campaigns
 from textcast.domain.reporting import analytics, overview
 from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus
 from textcast.runtime import describe_delivery_code

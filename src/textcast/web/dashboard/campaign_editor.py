@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from textcast.domain import campaigns
 from textcast.domain.audience import lists, segments
-from textcast.domain.campaigns import drafts as campaigns
 from textcast.domain.campaigns import planning
 from textcast.domain.content import encoding
 from textcast.domain.errors import Conflict

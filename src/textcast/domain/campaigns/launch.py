@@ -1,0 +1,236 @@
+"""Launch: a draft's audience becomes one queued message per recipient (or a scheduled start),
+within the quotas and the budget; and a test send of a campaign's text to one number."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CompoundSelect, Select, func, insert, literal, select, union
+from sqlalchemy.orm import Session
+
+from textcast.domain.audience import segments, suppressions
+from textcast.domain.campaigns import planning
+from textcast.domain.campaigns.drafts import draft_from
+from textcast.domain.campaigns.pricing import PRICED_PREFIX_CHARS, priced_country
+from textcast.domain.campaigns.queries import get_campaign
+from textcast.domain.campaigns.quotas import check_quotas
+from textcast.domain.content import links
+from textcast.domain.content.rendering import outgoing
+from textcast.domain.errors import Conflict, InvalidInput
+from textcast.domain.phones.numbers import parse_numbers
+from textcast.models import (
+    Campaign,
+    CampaignKind,
+    CampaignRecipient,
+    CampaignStatus,
+    ClaimCursor,
+    Contact,
+    ContactStatus,
+    Link,
+    Message,
+    MessageStatus,
+    utcnow,
+)
+
+
+def launch_campaign(
+    session: Session,
+    campaign_id: int,
+    policy: planning.Policy | None = None,
+    *,
+    now: datetime | None = None,
+) -> Campaign:
+    """Materialise one message per recipient, in the database, then start (or schedule) it.
+
+    A plain body goes straight from the audience query into the outbox (INSERT .. SELECT).
+    Personalised bodies, short links, recipient-local send times, a frequency cap or a budget
+    need each recipient evaluated: the audience is then streamed through `planning` in chunks.
+    """
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status != CampaignStatus.DRAFT:
+        raise Conflict(f"campaign {campaign_id} is {campaign.status}; only a draft can be sent")
+    now = now or utcnow()
+    start = max(now, campaign.send_at or now)
+    if policy is not None:
+        campaign.short_links = planning.shortens_links(campaign, policy)
+    if policy is None or _plain(campaign, policy):
+        _launch_plain(session, campaign, now)
+        if policy is not None:
+            campaign.estimated_cost = _estimated_cost(session, campaign, policy)
+    else:
+        _launch_evaluated(session, campaign, policy, start, now)
+    if campaign.budget is not None and (campaign.estimated_cost or 0) > campaign.budget:
+        # Everything above is rolled back with the transaction.
+        raise Conflict(
+            f"budget: the estimated cost {campaign.estimated_cost:.2f} "
+            f"{policy.prices.currency if policy else ''} exceeds the budget "
+            f"{campaign.budget:.2f}; raise the budget or narrow the audience".replace("  ", " ")
+        )
+    # Counted, not taken from rowcount: psycopg reports -1 for INSERT .. SELECT here.
+    campaign.recipient_count = (
+        session.scalar(
+            select(func.count()).select_from(Message).where(Message.campaign_id == campaign.id)
+        )
+        or 0
+    )
+    if policy is not None:
+        check_quotas(session, campaign, policy, now)
+    campaign.status = CampaignStatus.SCHEDULED if start > now else CampaignStatus.SENDING
+    campaign.launched_at = now
+    session.merge(ClaimCursor(campaign_id=campaign.id, claimed_through=0))
+    return campaign
+
+
+def test_send(
+    session: Session, campaign_id: int, phone: object, default_region: str, policy: planning.Policy
+) -> Campaign:
+    """Send the campaign's text, rendered for this number's contact, to that one number now.
+
+    It goes as its own one-recipient campaign (kind `test`), so it never counts in the
+    campaign's figures, and it respects opt-outs like any marketing message.
+    """
+    source = get_campaign(session, campaign_id)
+    parsed = parse_numbers([phone], "phone", default_region)
+    if parsed.problems:
+        raise InvalidInput(parsed.problems)
+    number = parsed.numbers[0]
+    if suppressions.suppressed_among(session, policy.secret, [number]) or session.scalar(
+        select(Contact.id).where(
+            Contact.phone == number, Contact.status != ContactStatus.SUBSCRIBED
+        )
+    ):
+        raise Conflict(f"phone: {number} has opted out; a test is not sent to it")
+    test = draft_from(source, f"Test of {source.name}", kind=CampaignKind.TEST, recipient_count=1)
+    session.add(test)
+    session.flush()
+    session.execute(insert(CampaignRecipient).values(campaign_id=test.id, phone=number))
+    launched = launch_campaign(session, test.id, policy)
+    skipped = session.scalar(
+        select(Message.error).where(
+            Message.campaign_id == test.id, Message.status == MessageStatus.SKIPPED
+        )
+    )
+    if skipped is not None:
+        raise Conflict(f"phone: the test cannot be sent to {number} ({skipped})")
+    return launched
+
+
+def _plain(campaign: Campaign, policy: planning.Policy) -> bool:
+    return (
+        outgoing(campaign.body, campaign.smart_encoding, campaign.short_links).is_static
+        and campaign.local_send_time is None
+        and campaign.budget is None
+        and (policy.frequency_cap <= 0 or campaign.kind != CampaignKind.MARKETING)
+    )
+
+
+def _launch_plain(session: Session, campaign: Campaign, now: datetime) -> None:
+    audience = _audience(session, campaign).subquery()
+    rows = select(
+        literal(campaign.id),
+        audience.c.phone,
+        literal(MessageStatus.QUEUED.value),
+        literal(campaign.parts),
+        literal(now, type_=Message.created_at.type),
+        literal(now, type_=Message.updated_at.type),
+    )
+    session.execute(
+        insert(Message).from_select(
+            ["campaign_id", "phone", "status", "parts", "created_at", "updated_at"], rows
+        )
+    )
+
+
+def _estimated_cost(session: Session, campaign: Campaign, policy: planning.Policy) -> float:
+    """Priced as the plan and the budget price it (`priced_country`): one query grouped by
+    contact country and calling code, whatever the audience's size."""
+    prefix = func.substr(Message.phone, 1, PRICED_PREFIX_CHARS)
+    rows = session.execute(
+        select(Contact.country, prefix, func.sum(Message.parts))
+        .select_from(Message)
+        .outerjoin(Contact, Contact.phone == Message.phone)
+        .where(Message.campaign_id == campaign.id)
+        .group_by(Contact.country, prefix)
+    )
+    return sum(
+        int(parts or 0) * policy.prices.part_price(priced_country(phone_prefix, country))
+        for country, phone_prefix, parts in rows
+    )
+
+
+def _launch_evaluated(
+    session: Session, campaign: Campaign, policy: planning.Policy, start: datetime, now: datetime
+) -> None:
+    evaluator = planning.Evaluator(session, campaign, policy, start)
+    base = (policy.short_link_base or "").rstrip("/")
+    out = evaluator.out
+    codes: dict[str, tuple[str, str]] = {}  # short link -> (code, url)
+
+    def make_link(index: int) -> str:
+        code = links.make_code(planning.LINK_CODE_LENGTH)
+        link = f"{base}/l/{code}"
+        codes[link] = (code, out.urls[index])
+        return link
+
+    cost = 0.0
+    for chunk in planning.audience_rows(session, campaign, evaluator.attributes):
+        codes.clear()
+        evaluated = evaluator.evaluate(chunk, make_link if out.urls else None)
+        rows = [
+            {
+                "campaign_id": campaign.id,
+                "phone": one.phone,
+                "status": planning.message_status(one),
+                "parts": one.parts,
+                "variables": None if one.excluded else one.values,
+                "not_before": one.not_before,
+                "error": one.excluded,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for one in evaluated
+        ]
+        cost += sum(one.cost for one in evaluated if not one.excluded)
+        inserted = session.execute(insert(Message).returning(Message.phone, Message.id), rows)
+        ids = {phone: message_id for phone, message_id in inserted}
+        link_rows = [
+            {
+                "code": code,
+                "campaign_id": campaign.id,
+                "message_id": ids.get(one.phone),
+                "url": url,
+                "clicks": 0,
+                "unique_clicks": 0,
+            }
+            for one in evaluated
+            if not one.excluded
+            for link in (one.values or {}).values()
+            if (found := codes.get(link)) is not None
+            for code, url in (found,)
+        ]
+        if link_rows:
+            session.execute(insert(Link), link_rows)
+    campaign.estimated_cost = cost
+
+
+def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSelect[Any]:
+    """Raw numbers plus subscribed contacts of the lists and segments, once each.
+
+    Opted-out contacts are left out here; the dispatcher checks suppressions again for every
+    batch, so a STOP that arrives after launch still wins.
+    """
+    raw = select(CampaignRecipient.phone.label("phone")).where(
+        CampaignRecipient.campaign_id == campaign.id
+    )
+    if campaign.kind == CampaignKind.REPLY:
+        return raw  # the confirmation of a STOP goes to the number that just opted out
+    opted_out = select(Contact.phone).where(Contact.status != ContactStatus.SUBSCRIBED)
+    raw = raw.where(CampaignRecipient.phone.not_in(opted_out))
+    chosen = segments.audience_condition(session, campaign.audience)
+    if chosen is None:
+        return raw
+    contacts = select(Contact.phone.label("phone")).where(
+        Contact.status == ContactStatus.SUBSCRIBED, chosen
+    )
+    return union(raw, contacts)

@@ -1,0 +1,173 @@
+"""A launched campaign's life: scheduled campaigns start when due, sending ones complete when
+nothing is left, and the controls a user has (pause, resume, budget, cancel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from textcast.domain.campaigns import queue
+from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from textcast.models import (
+    BATCHES_ON_THEIR_WAY,
+    Batch,
+    Campaign,
+    CampaignStatus,
+    Message,
+    MessageStatus,
+    SkipReason,
+    utcnow,
+)
+
+
+def start_due_campaigns(session: Session, now: datetime) -> list[int]:
+    """Scheduled campaigns whose time has come start sending."""
+    due = list(
+        session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == CampaignStatus.SCHEDULED, Campaign.send_at <= now
+            )
+        )
+    )
+    if due:
+        session.execute(
+            update(Campaign).where(Campaign.id.in_(due)).values(status=CampaignStatus.SENDING)
+        )
+    return due
+
+
+def complete_finished_campaigns(session: Session) -> list[int]:
+    """Mark `sending` campaigns with nothing left to hand to Sinch as completed.
+
+    Nothing left: no queued message past the claim cursor, none deferred, no batch on its way
+    (its messages are the `submitting` ones). Each is an index probe, not a walk through
+    the messages already sent.
+    """
+    queued = (
+        select(Message.id).where(*queue.unclaimed(Campaign.id, queue.cursor_of(Campaign.id)))
+    ).exists()
+    deferred = select(Message.id).where(*queue.deferred_of(Campaign.id)).exists()
+    on_their_way = (
+        select(Batch.id)
+        .where(Batch.campaign_id == Campaign.id, Batch.state.in_(BATCHES_ON_THEIR_WAY))
+        .exists()
+    )
+    unsent = or_(queued, deferred, on_their_way)
+    done = list(
+        session.scalars(
+            select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING, ~unsent)
+        )
+    )
+    if done:
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id.in_(done))
+            .values(status=CampaignStatus.COMPLETED, completed_at=utcnow())
+        )
+    return done
+
+
+# -- controls ------------------------------------------------------------------------------
+
+PAUSABLE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
+
+
+def pause_campaign(
+    session: Session, campaign_id: int, reason: str = "paused by a user"
+) -> Campaign:
+    """Stop handing messages to Sinch; batches already in flight finish."""
+    campaign = _locked(session, campaign_id)
+    if campaign.status not in PAUSABLE:
+        raise Conflict(
+            f"campaign {campaign_id} is {campaign.status}; only a scheduled or sending "
+            "campaign can be paused"
+        )
+    campaign.status = CampaignStatus.PAUSED
+    campaign.status_reason = reason
+    return campaign
+
+
+def resume_campaign(session: Session, campaign_id: int, *, now: datetime | None = None) -> Campaign:
+    campaign = _locked(session, campaign_id)
+    if campaign.status != CampaignStatus.PAUSED:
+        raise Conflict(f"campaign {campaign_id} is {campaign.status}; only a paused one resumes")
+    if campaign.budget is not None and campaign.spent >= campaign.budget:
+        raise Conflict(
+            f"campaign {campaign_id} has spent its budget ({campaign.spent:.2f} of "
+            f"{campaign.budget:.2f}); raise the budget first"
+        )
+    start = campaign.send_at
+    campaign.status = (
+        CampaignStatus.SCHEDULED
+        if start is not None and start > (now or utcnow())
+        else CampaignStatus.SENDING
+    )
+    campaign.status_reason = None
+    return campaign
+
+
+def set_budget(session: Session, campaign_id: int, budget: float) -> Campaign:
+    campaign = _locked(session, campaign_id)
+    if budget <= 0:
+        raise InvalidInput([FieldProblem("budget", "must be more than 0")])
+    campaign.budget = budget
+    return campaign
+
+
+def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[str]]:
+    """Nothing more leaves; the provider batch ids to cancel at Sinch are returned.
+
+    Messages not yet handed over are skipped with the reason `cancelled`. Batches Sinch has
+    accepted whose messages have no final report yet may still be in Sinch's queue: the
+    caller cancels them there (`DELETE /batches/{id}`), and their reports say what was
+    stopped in time.
+    """
+    campaign = _locked(session, campaign_id)
+    at_sinch = (
+        Message.campaign_id == campaign_id,
+        Message.status.in_((MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)),
+    )
+    with_sinch = select(Message.id).where(*at_sinch).exists()
+    # A completed campaign has handed everything over; Sinch may still hold some of it.
+    if campaign.status == CampaignStatus.CANCELLED or (
+        campaign.status == CampaignStatus.COMPLETED and not session.scalar(select(with_sinch))
+    ):
+        raise Conflict(f"campaign {campaign_id} is {campaign.status}; nothing left to cancel")
+    now = utcnow()
+    session.execute(
+        update(Message)
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
+        )
+        .values(
+            status=MessageStatus.SKIPPED,
+            error=SkipReason.CANCELLED,
+            not_before=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    pending = select(Message.batch_id).where(*at_sinch).distinct()
+    provider_ids = [
+        batch_id
+        for batch_id in session.scalars(
+            select(Batch.provider_batch_id).where(
+                Batch.id.in_(pending), Batch.provider_batch_id.is_not(None)
+            )
+        )
+        if batch_id
+    ]
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.status_reason = "cancelled by a user"
+    campaign.completed_at = now
+    return campaign, provider_ids
+
+
+def _locked(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None:
+        raise NotFound("campaign", campaign_id)
+    return campaign

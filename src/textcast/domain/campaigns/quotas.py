@@ -1,0 +1,67 @@
+"""Quotas against SMS pumping: a cap on recipients per campaign and per rolling 24 hours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from textcast.domain.campaigns.planning import Policy
+from textcast.domain.errors import Conflict, TooManyRequests
+from textcast.models import Campaign, CampaignKind
+
+QUOTA_WINDOW = timedelta(hours=24)
+
+
+def check_quotas(session: Session, campaign: Campaign, policy: Policy, now: datetime) -> None:
+    """Against SMS pumping: a cap per campaign and per rolling 24 hours (raising rolls back)."""
+    if campaign.kind == CampaignKind.REPLY:
+        return
+    count = campaign.recipient_count
+    cap = policy.max_recipients_per_campaign
+    if cap and count > cap:
+        raise Conflict(
+            f"the audience has {count} recipients, above the limit of {cap} per campaign "
+            "(MAX_RECIPIENTS_PER_CAMPAIGN); split it or raise the limit"
+        )
+    quota = policy.daily_recipient_quota
+    if not quota:
+        return
+    if count > quota:
+        raise Conflict(
+            f"the audience has {count} recipients, above the quota of {quota} per 24 hours "
+            "(DAILY_RECIPIENT_QUOTA)"
+        )
+    # Keyword replies count too (`replies` holds them back once the quota is reached).
+    launches = session.execute(
+        select(Campaign.launched_at, Campaign.recipient_count)
+        .where(Campaign.launched_at >= now - QUOTA_WINDOW, Campaign.id != campaign.id)
+        .order_by(Campaign.launched_at)
+    ).all()
+    used = sum(recipients for _, recipients in launches)
+    if used + count <= quota:
+        return
+    # The quota frees up as launches leave the window: wait for the first moment enough has.
+    over = used + count - quota
+    retry_after = QUOTA_WINDOW.total_seconds()
+    for launched_at, recipients in launches:
+        over -= recipients
+        if over <= 0 and launched_at is not None:
+            retry_after = (launched_at + QUOTA_WINDOW - now).total_seconds()
+            break
+    raise TooManyRequests(
+        f"{used} recipients launched in the last 24 hours; {count} more would pass the quota "
+        f"of {quota} (DAILY_RECIPIENT_QUOTA)",
+        retry_after,
+    )
+
+
+def recipients_launched_since(session: Session, since: datetime) -> int:
+    """Recipients of every campaign launched since then (keyword replies included)."""
+    launched = session.scalar(
+        select(func.coalesce(func.sum(Campaign.recipient_count), 0)).where(
+            Campaign.launched_at >= since
+        )
+    )
+    return int(launched or 0)
