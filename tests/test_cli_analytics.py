@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from textcast.cli_analytics import render_status
+from textcast.cli.analytics import render_status
 from textcast.domain.reporting.analytics import (
     Analytics,
     Clicks,

@@ -19,7 +19,7 @@ from tests.factories import numbers
 from tests.sending.stack import Stack, sending_stack
 from uvicorn.logging import AccessFormatter
 
-from textcast.demo import run_demo
+from textcast.cli.demo import run_demo
 from textcast.logs import MaskPhoneNumbers, log_formatter, mask_phone, mask_phones
 from textcast.simulator import SimulatorConfig
 

@@ -1,4 +1,5 @@
-"""Live campaign progress and final counts in the terminal (CLI and demo)."""
+"""What the command line draws in the terminal: live campaign progress and final counts
+(`textcast demo`), and a campaign's plan (`textcast campaigns plan`)."""
 
 from __future__ import annotations
 

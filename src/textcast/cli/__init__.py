@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.orm import Session
 
-from textcast.cli_accounts import apikeys_app, audit_list, users_app
-from textcast.cli_plumbing import command_settings, console, domain_errors, open_database
+from textcast.cli.accounts import apikeys_app, audit_list, users_app
+from textcast.cli.common import command_settings, console, domain_errors, open_database
 from textcast.config import (
     Settings,
     SettingsError,
@@ -319,7 +319,7 @@ def demo(
     ] = None,
 ) -> None:
     """The whole path on SQLite + the simulator: a campaign, live progress, final counts."""
-    from textcast.demo import run_demo
+    from textcast.cli.demo import run_demo
 
     configure_logging("warning")
     sys.exit(asyncio.run(run_demo(console, recipients, database_url)))
@@ -431,12 +431,12 @@ def campaigns_plan(
     as_json: Annotated[bool, typer.Option("--json", help="The API's JSON instead.")] = False,
 ) -> None:
     """Who gets what, in how many parts, at what cost, finishing when (nothing is sent)."""
+    from textcast.cli.render import plan_view
     from textcast.domain import campaigns
     from textcast.domain.campaigns import planning
     from textcast.models import utcnow
     from textcast.plan_presenter import plan_out
     from textcast.runtime import sending_policy
-    from textcast.terminal import plan_view
 
     settings, database = open_database()
     with domain_errors(), database.read() as session:
@@ -528,7 +528,7 @@ def campaigns_status(
 
     from rich.live import Live
 
-    from textcast.cli_analytics import render_status
+    from textcast.cli.analytics import render_status
     from textcast.domain import campaigns
     from textcast.domain.reporting import analytics
     from textcast.domain.reporting.analytics import Analytics

@@ -1,6 +1,6 @@
 """What every command of the command line shares: the error console, the settings, the
-database, and how a domain error ends a command. Its own module so that `cli.py` and the
-command groups beside it (`cli_accounts.py`) both import it, and not each other."""
+database, and how a domain error ends a command. Its own module so that the command groups
+beside it (campaigns, contacts, accounts...) all import it, and not each other."""
 
 from __future__ import annotations
 

@@ -13,13 +13,13 @@ import uvicorn
 from rich.console import Console
 from sqlalchemy import select
 
+from textcast.cli.render import Snapshot, counts_table, follow
 from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain.accounts import api_keys, users
 from textcast.domain.accounts.permissions import Scope
 from textcast.models import Role, User
 from textcast.simulator import SimulatorConfig
-from textcast.terminal import Snapshot, counts_table, follow
 from textcast.web.app import create_app
 
 DEMO_USER = "demo@textcast.local"

@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textcast.cli_plumbing import console, domain_errors, open_database
+from textcast.cli.common import console, domain_errors, open_database
 from textcast.domain.accounts import api_keys, audit, passwords, users
 from textcast.domain.accounts.permissions import Scope
 from textcast.domain.errors import NotFound
