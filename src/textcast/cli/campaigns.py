@@ -1,0 +1,239 @@
+"""`textcast campaigns …`: create, plan, send and follow campaigns from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from textcast.cli.common import console, domain_errors, open_database, record_audit
+
+campaigns_app = typer.Typer(help="Create, send and follow campaigns.", no_args_is_help=True)
+
+
+def _read_numbers(path: Path) -> list[str]:
+    """One number per line; blank lines and `#` comments are skipped."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@campaigns_app.command("create")
+def campaigns_create(
+    name: Annotated[str, typer.Option(help="Campaign name.")],
+    body: Annotated[
+        str, typer.Option(help='Message text; merge fields as {{ first_name | default("there") }}.')
+    ],
+    recipients: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="File with one phone number per line."),
+    ] = None,
+    list_ids: Annotated[
+        list[int] | None, typer.Option("--list", help="A list id (repeatable).")
+    ] = None,
+    segment_ids: Annotated[
+        list[int] | None, typer.Option("--segment", help="A segment id (repeatable).")
+    ] = None,
+    sender: Annotated[str | None, typer.Option(help="Sender; SINCH_NUMBER by default.")] = None,
+    smart_encoding: Annotated[
+        bool, typer.Option(help="Replace curly quotes, dashes... by GSM-7 characters.")
+    ] = False,
+    send_at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"],
+            help="Start at, with its offset: 2026-12-01T10:00+01:00.",
+        ),
+    ] = None,
+    local_time: Annotated[
+        str | None, typer.Option(help="HH:MM in each recipient's own time zone.")
+    ] = None,
+    expires_at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"],
+            help="Skip what quiet hours still hold then.",
+        ),
+    ] = None,
+    budget: Annotated[float | None, typer.Option(help="Spending cap.")] = None,
+    send: Annotated[bool, typer.Option(help="Send it right away.")] = False,
+) -> None:
+    """Create a campaign for numbers, lists and segments (and optionally send it)."""
+    from textcast.domain import campaigns
+    from textcast.runtime import sending_policy
+
+    settings, database = open_database()
+    draft = campaigns.CampaignDraft(
+        name,
+        body,
+        _read_numbers(recipients) if recipients else [],
+        sender or settings.sinch_number,
+        list_ids=list_ids or [],
+        segment_ids=segment_ids or [],
+        smart_encoding=smart_encoding,
+        send_at=send_at,
+        local_send_time=local_time,
+        expires_at=expires_at,
+        budget=budget,
+    )
+    with domain_errors(), database.write() as session:
+        campaign = campaigns.create_campaign(session, draft, settings.default_region)
+        record_audit(session, "campaign.create", f"campaign:{campaign.id}")
+        if send:
+            campaigns.launch_campaign(session, campaign.id, sending_policy(settings))
+            record_audit(session, "campaign.send", f"campaign:{campaign.id}")
+    state = campaign.status if send else "draft"
+    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}")
+
+
+@campaigns_app.command("send")
+def campaigns_send(campaign_id: int) -> None:
+    """Queue every message of a draft; a running dispatcher picks them up."""
+    from textcast.domain import campaigns
+    from textcast.runtime import sending_policy
+
+    settings, database = open_database()
+    # A personalised audience is rendered, counted and priced recipient by recipient.
+    with (
+        domain_errors(),
+        console.status("writing one message per recipient..."),
+        database.write() as session,
+    ):
+        campaign = campaigns.launch_campaign(session, campaign_id, sending_policy(settings))
+        record_audit(session, "campaign.send", f"campaign:{campaign_id}")
+    when = f" for {campaign.send_at:%Y-%m-%d %H:%M %Z}" if campaign.status == "scheduled" else ""
+    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} messages queued{when}")
+
+
+@campaigns_app.command("plan")
+def campaigns_plan(
+    campaign_id: int,
+    as_json: Annotated[bool, typer.Option("--json", help="The API's JSON instead.")] = False,
+) -> None:
+    """Who gets what, in how many parts, at what cost, finishing when (nothing is sent)."""
+    from textcast.cli.render import plan_view
+    from textcast.domain import campaigns
+    from textcast.domain.campaigns import planning
+    from textcast.models import utcnow
+    from textcast.plan_presenter import plan_out
+    from textcast.runtime import sending_policy
+
+    settings, database = open_database()
+    with domain_errors(), database.read() as session:
+        campaign = campaigns.get_campaign(session, campaign_id)
+        with console.status("evaluating the audience..."):
+            result = planning.plan(session, campaign, sending_policy(settings), utcnow())
+    out = plan_out(campaign_id, result)
+    if as_json:
+        print(out.model_dump_json(indent=2))
+        return
+    console.print(plan_view(out))
+
+
+@campaigns_app.command("pause")
+def campaigns_pause(campaign_id: int) -> None:
+    """Hand nothing more to Sinch until resumed."""
+    from textcast.domain import campaigns
+
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
+        campaign = campaigns.pause_campaign(session, campaign_id)
+        record_audit(session, "campaign.pause", f"campaign:{campaign_id}")
+    console.print(f"campaign {campaign.id}: {campaign.status}")
+
+
+@campaigns_app.command("resume")
+def campaigns_resume(campaign_id: int) -> None:
+    """Go on sending a paused campaign (after raising its budget, if that paused it)."""
+    from textcast.domain import campaigns
+
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
+        campaign = campaigns.resume_campaign(session, campaign_id)
+        record_audit(session, "campaign.resume", f"campaign:{campaign_id}")
+    console.print(f"campaign {campaign.id}: {campaign.status}")
+
+
+@campaigns_app.command("cancel")
+def campaigns_cancel(campaign_id: int) -> None:
+    """Skip what is not sent yet and cancel Sinch batches still queued there."""
+    from textcast.domain import campaigns
+    from textcast.runtime import Runtime
+
+    settings, database = open_database()
+    with domain_errors(), database.write() as session:
+        campaign, provider_ids = campaigns.cancel_campaign(session, campaign_id)
+        record_audit(session, "campaign.cancel", f"campaign:{campaign_id}")
+    cancelled = asyncio.run(Runtime(settings, database).cancel_provider_batches(provider_ids))
+    console.print(
+        f"campaign {campaign.id}: cancelled; {cancelled} of {len(provider_ids)} Sinch "
+        "batch(es) cancelled there"
+    )
+
+
+@campaigns_app.command("duplicate")
+def campaigns_duplicate(campaign_id: int) -> None:
+    """A new draft with the same body, audience and options."""
+    from textcast.domain import campaigns
+
+    _, database = open_database()
+    with domain_errors(), database.write() as session:
+        copy = campaigns.duplicate_campaign(session, campaign_id)
+        record_audit(session, "campaign.create", f"campaign:{copy.id}", duplicate_of=campaign_id)
+    console.print(f"campaign {copy.id}: draft copy of {campaign_id}")
+
+
+@campaigns_app.command("test")
+def campaigns_test(campaign_id: int, phone: str) -> None:
+    """Send the campaign's text to one number now (a running dispatcher sends it)."""
+    from textcast.domain import campaigns
+    from textcast.runtime import sending_policy
+
+    settings, database = open_database()
+    with domain_errors(), database.write() as session:
+        test = campaigns.test_send(
+            session, campaign_id, phone, settings.default_region, sending_policy(settings)
+        )
+        record_audit(session, "campaign.test", f"campaign:{campaign_id}")
+    console.print(f"test campaign {test.id} queued for {phone}")
+
+
+@campaigns_app.command("status")
+def campaigns_status(
+    campaign_id: int,
+    watch: Annotated[bool, typer.Option(help="Follow live until every message is final.")] = False,
+) -> None:
+    """The funnel, failures by Sinch code, skips by reason, delivery rate, replies, cost."""
+    import time
+
+    from rich.live import Live
+
+    from textcast.cli.analytics import render_status
+    from textcast.domain import campaigns
+    from textcast.domain.reporting import analytics
+    from textcast.domain.reporting.analytics import Analytics
+    from textcast.runtime import describe_delivery_code
+
+    _, database = open_database()
+
+    def read() -> tuple[Analytics, bool]:
+        with database.read() as session:
+            progress = campaigns.campaign_progress(session, campaign_id)
+            figures = analytics.campaign_analytics(session, campaign_id, describe_delivery_code)
+        done = progress.total > 0 and progress.final >= progress.total
+        return figures, done
+
+    out = Console()
+    with domain_errors():
+        figures, done = read()
+        if not watch:
+            out.print(render_status(figures))
+            return
+        with Live(render_status(figures), console=out, refresh_per_second=4) as live:
+            while not done:
+                time.sleep(1.0)  # each read aggregates the whole campaign
+                figures, done = read()
+                live.update(render_status(figures))

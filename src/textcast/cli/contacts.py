@@ -1,0 +1,162 @@
+"""`textcast contacts …`: add, list and erase contacts, and import them from CSV files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from textcast.cli.common import console, domain_errors, open_database, record_audit
+
+contacts_app = typer.Typer(help="Contacts (import them from CSV files).", no_args_is_help=True)
+
+
+@contacts_app.command("add")
+def contacts_add(
+    phone: str,
+    first_name: Annotated[str | None, typer.Option(help="First name.")] = None,
+    last_name: Annotated[str | None, typer.Option(help="Last name.")] = None,
+    evidence: Annotated[str | None, typer.Option(help="How this person agreed to texts.")] = None,
+) -> None:
+    """Add one contact (subscribed, with its consent evidence)."""
+    from textcast.config import instance_secret
+    from textcast.domain.audience import contacts
+
+    settings, database = open_database()
+    draft = contacts.ContactDraft(phone, first_name, last_name, consent_evidence=evidence)
+    with domain_errors(), database.write() as session:
+        contact = contacts.create_contact(
+            session, draft, settings.default_region, "cli", instance_secret(settings)
+        )
+    console.print(f"contact {contact.id}: {contact.phone} ({contact.status})")
+
+
+@contacts_app.command("list")
+def contacts_list(
+    search: Annotated[str | None, typer.Option(help="Part of a number or a name.")] = None,
+    list_name: Annotated[str | None, typer.Option("--list", help="Members of this list.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+) -> None:
+    """Contacts as a table."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from textcast.domain.audience import contacts
+    from textcast.models import ContactList
+
+    _, database = open_database()
+    with database.read() as session:
+        list_id = None
+        if list_name is not None:
+            list_id = session.scalar(select(ContactList.id).where(ContactList.name == list_name))
+            if list_id is None:
+                console.print(f"[bold red]error:[/] no list named {list_name!r}")
+                raise typer.Exit(1)
+        where = contacts.ContactFilter(search=search, list_id=list_id)
+        rows = contacts.list_contacts(session, where, limit=limit)
+    table = Table("id", "phone", "name", "country", "status")
+    for c in rows:
+        name = " ".join(n for n in (c.first_name, c.last_name) if n)
+        table.add_row(str(c.id), c.phone, name, c.country or "", c.status)
+    Console().print(table)
+
+
+@contacts_app.command("erase")
+def contacts_erase(
+    contact_id: int,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+) -> None:
+    """Erase a contact's personal data everywhere (an opt-out's keyed hash stays)."""
+    from textcast.config import instance_secret
+    from textcast.domain.audience import erasure
+    from textcast.domain.errors import NotFound
+
+    if not yes:
+        console.print("[bold red]error:[/] erasing cannot be undone; add --yes to confirm")
+        raise typer.Exit(2)
+    settings, database = open_database()
+    try:
+        with database.write() as session:
+            erased = erasure.erase_contact(session, instance_secret(settings), contact_id)
+            record_audit(session, "contact.erase", f"contact:{contact_id}")
+    except NotFound as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    kept = "; its opt-out is kept as a keyed hash" if erased.kept_suppression else ""
+    console.print(
+        f"contact {contact_id} erased: {erased.messages} messages scrubbed, {erased.inbound} "
+        f"inbound messages and {erased.webhook_events} stored callbacks cleaned{kept}"
+    )
+
+
+@contacts_app.command("import")
+def contacts_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with a phone column.")
+    ],
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="Add the contacts to this list (made if new).")
+    ] = None,
+    default_region: Annotated[
+        str | None,
+        typer.Option(help="Country of national numbers like 0612345678 (DEFAULT_REGION)."),
+    ] = None,
+) -> None:
+    """Import contacts from a CSV file, with a progress bar and a summary."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from textcast.config import instance_secret
+    from textcast.domain.errors import InvalidInput
+    from textcast.domain.imports import jobs as imports
+
+    settings, database = open_database()
+    try:
+        with database.write() as session:
+            job = imports.start_import(
+                session,
+                path=file,
+                filename=file.name,
+                default_region=default_region or settings.default_region,
+                list_name=list_name,
+            )
+            record_audit(session, "import.create", f"import:{job.id}", filename=file.name)
+    except InvalidInput as exc:
+        names = {"file": "FILE", "list": "--list", "default_region": "--default-region"}
+        for problem in exc.problems:
+            console.print(f"[red]{names.get(problem.field, problem.field)}[/]: {problem.message}")
+        raise typer.Exit(1) from None
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(f"import {job.id}: {file.name}", total=job.bytes_total)
+
+        def show(progress: imports.Progress) -> None:
+            bar.update(
+                task,
+                completed=progress.bytes_read,
+                description=f"import {job.id}: {progress.rows:,} rows",
+            )
+
+        done = imports.run_import(
+            database, job.id, file, instance_secret(settings), on_progress=show
+        )
+    summary = Table(title=f"Import {done.id} of {done.filename}: {done.status}")
+    summary.add_column("rows")
+    summary.add_column("", justify="right")
+    for label, count in (
+        ("created", done.created),
+        ("updated", done.updated),
+        ("kept opted out (never re-subscribed)", done.kept_opted_out),
+        ("duplicates in the file", done.duplicates),
+        ("rejected", done.rejected),
+    ):
+        summary.add_row(label, f"{count:,}")
+    summary.add_row("[bold]total", f"[bold]{done.rows:,}")
+    if done.rejected:
+        summary.caption = f"rejected rows with their line: /api/v1/imports/{done.id}/rejections.csv"
+    Console().print(summary)
+    if done.status != "completed":
+        console.print(f"[bold red]import failed:[/] {done.error}")
+        raise typer.Exit(1)
