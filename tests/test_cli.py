@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from textcast.cli import app
 from textcast.config import load_settings
 from textcast.db import Database
+from textcast.domain.accounts import audit
 from textcast.migrate import alembic_config, current_revision
 from textcast.web.app import create_app
 
@@ -81,6 +82,22 @@ def test_plan_controls_and_duplicate(database_url: str, numbers_file: Path) -> N
     assert "cancelled" in status.output
     copy = runner.invoke(app, ["campaigns", "duplicate", "1"], env=env)
     assert "campaign 2: draft copy of 1" in copy.output
+    # Each command went through its use case, which wrote the entry as the web API does.
+    database = Database(database_url)
+    with database.read() as session:
+        logged = [
+            (e.actor, e.action, e.target, e.detail)
+            for e in reversed(audit.entries(session))
+            if e.action.startswith("campaign.")
+        ]
+    database.dispose()
+    assert logged == [
+        ("cli", "campaign.create", "campaign:1", {}),
+        ("cli", "campaign.send", "campaign:1", {"recipients": 3}),
+        ("cli", "campaign.pause", "campaign:1", {}),
+        ("cli", "campaign.cancel", "campaign:1", {}),
+        ("cli", "campaign.create", "campaign:2", {"duplicate_of": 1}),
+    ]
 
 
 def test_bad_numbers_are_named_with_their_line(database_url: str, tmp_path: Path) -> None:

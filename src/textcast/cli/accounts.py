@@ -13,14 +13,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from textcast.cli.common import console, domain_errors, open_database
 from textcast.domain.accounts import api_keys, audit, passwords, users
 from textcast.domain.accounts.permissions import Scope
-from textcast.domain.errors import NotFound
-from textcast.models import Role, User
+from textcast.models import Role
+from textcast.services import accounts
 
 users_app = typer.Typer(
     help="People who sign in to the dashboard and the API.", no_args_is_help=True
@@ -54,14 +52,15 @@ def users_create(
     """Create a user. The password is prompted for (on a terminal), else generated and
     printed once."""
     prompted = None if generate or not sys.stdin.isatty() else _prompt_password()
-    password = prompted or users.generate_password()
     _, database = open_database()
-    with domain_errors(), database.write() as session:
-        user = users.create_user(session, email, password, Role.ADMIN if admin else role)
-        audit.record(session, audit.CLI, "user.create", f"user:{user.id}", role=user.role.value)
+    with domain_errors():
+        created = accounts.create_user(
+            database, audit.CLI, email, prompted, Role.ADMIN if admin else role
+        )
+    user = created.user
     out.print(f"user {user.id}: {user.email} ({user.role.value})")
-    if prompted is None:
-        out.print(f"password (shown once): {password}", highlight=False)
+    if created.password is not None:
+        out.print(f"password (shown once): {created.password}", highlight=False)
 
 
 @users_app.command("update")
@@ -85,17 +84,17 @@ def users_update(
     if password:
         new_password = _prompt_password() if sys.stdin.isatty() else users.generate_password()
     _, database = open_database()
-    with domain_errors(), database.write() as session:
-        user = _owner(session, email)
-        change = users.change_account(
-            session,
+    with domain_errors():
+        change = accounts.change_user(
+            database,
             audit.CLI,
-            user.id,
+            email,
             role=role,
             disabled=disable,
             password=new_password,
             revoke_api_keys=revoke_keys,
         )
+    user = change.user
     state = "disabled" if user.disabled_at else "active"
     out.print(f"user {user.id}: {user.email} ({user.role}, {state})")
     if new_password is not None and not sys.stdin.isatty():
@@ -137,37 +136,15 @@ def apikeys_create(
 ) -> None:
     """Create an API key and print it (only this once). Non-interactive, for scripts."""
     _, database = open_database()
-    with domain_errors(), database.write() as session:
-        owner = _owner(session, user)
-        created = api_keys.create_key(session, owner, name, frozenset(scope or [Scope.READ]))
-        audit.record(
-            session,
-            audit.CLI,
-            "apikey.create",
-            f"apikey:{created.key.id}",
-            prefix=created.key.prefix,
-            owner=owner.email,
-            scopes=created.key.scopes,
+    with domain_errors():
+        created = accounts.create_key(
+            database, audit.CLI, user, name, frozenset(scope or [Scope.READ])
         )
     console.print(
         f"API key {created.key.id} ({created.key.prefix}, {created.key.scopes}) "
-        f"for {owner.email}; it is shown only now:"
+        f"for {created.owner.email}; it is shown only now:"
     )
     print(created.secret)
-
-
-def _owner(session: Session, email: str | None) -> User:
-    if email is None:
-        admin = users.first_admin(session)
-        if admin is None:
-            raise NotFound(
-                "admin user", "(none yet; create one: textcast users create --admin EMAIL)"
-            )
-        return admin
-    found = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if found is None:
-        raise NotFound("user", email)
-    return found
 
 
 @apikeys_app.command("list")
@@ -193,9 +170,8 @@ def apikeys_list() -> None:
 def apikeys_revoke(key_id: int) -> None:
     """Revoke a key: it stops working at once."""
     _, database = open_database()
-    with domain_errors(), database.write() as session:
-        key = api_keys.revoke_key(session, key_id)
-        audit.record(session, audit.CLI, "apikey.revoke", f"apikey:{key_id}", prefix=key.prefix)
+    with domain_errors():
+        key = accounts.revoke_key(database, audit.CLI, key_id)
     out.print(f"API key {key_id} ({key.prefix}) revoked")
 
 

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from textcast.cli.common import console, domain_errors, open_database, record_audit
+from textcast.cli.common import console, domain_errors, open_database
+from textcast.domain.accounts.audit import CLI
 
 campaigns_app = typer.Typer(help="Create, send and follow campaigns.", no_args_is_help=True)
 
@@ -64,6 +65,7 @@ def campaigns_create(
     """Create a campaign for numbers, lists and segments (and optionally send it)."""
     from textcast.domain import campaigns
     from textcast.runtime import sending_policy
+    from textcast.services import campaigns as use_cases
 
     settings, database = open_database()
     draft = campaigns.CampaignDraft(
@@ -79,12 +81,13 @@ def campaigns_create(
         expires_at=expires_at,
         budget=budget,
     )
-    with domain_errors(), database.write() as session:
-        campaign = campaigns.create_campaign(session, draft, settings.default_region)
-        record_audit(session, "campaign.create", f"campaign:{campaign.id}")
+    with domain_errors():
         if send:
-            campaigns.launch_campaign(session, campaign.id, sending_policy(settings))
-            record_audit(session, "campaign.send", f"campaign:{campaign.id}")
+            campaign = use_cases.create_and_launch(
+                database, CLI, draft, settings.default_region, sending_policy(settings)
+            )
+        else:
+            campaign = use_cases.create(database, CLI, draft, settings.default_region)
     state = campaign.status if send else "draft"
     console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}")
 
@@ -92,18 +95,13 @@ def campaigns_create(
 @campaigns_app.command("send")
 def campaigns_send(campaign_id: int) -> None:
     """Queue every message of a draft; a running dispatcher picks them up."""
-    from textcast.domain import campaigns
     from textcast.runtime import sending_policy
+    from textcast.services import campaigns as use_cases
 
     settings, database = open_database()
     # A personalised audience is rendered, counted and priced recipient by recipient.
-    with (
-        domain_errors(),
-        console.status("writing one message per recipient..."),
-        database.write() as session,
-    ):
-        campaign = campaigns.launch_campaign(session, campaign_id, sending_policy(settings))
-        record_audit(session, "campaign.send", f"campaign:{campaign_id}")
+    with domain_errors(), console.status("writing one message per recipient..."):
+        campaign = use_cases.launch(database, CLI, campaign_id, sending_policy(settings))
     when = f" for {campaign.send_at:%Y-%m-%d %H:%M %Z}" if campaign.status == "scheduled" else ""
     console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} messages queued{when}")
 
@@ -115,17 +113,13 @@ def campaigns_plan(
 ) -> None:
     """Who gets what, in how many parts, at what cost, finishing when (nothing is sent)."""
     from textcast.cli.render import plan_view
-    from textcast.domain import campaigns
-    from textcast.domain.campaigns import planning
-    from textcast.models import utcnow
     from textcast.plan_presenter import plan_out
     from textcast.runtime import sending_policy
+    from textcast.services import campaigns as use_cases
 
     settings, database = open_database()
-    with domain_errors(), database.read() as session:
-        campaign = campaigns.get_campaign(session, campaign_id)
-        with console.status("evaluating the audience..."):
-            result = planning.plan(session, campaign, sending_policy(settings), utcnow())
+    with domain_errors(), console.status("evaluating the audience..."):
+        result = use_cases.plan(database, campaign_id, sending_policy(settings))
     out = plan_out(campaign_id, result)
     if as_json:
         print(out.model_dump_json(indent=2))
@@ -136,37 +130,34 @@ def campaigns_plan(
 @campaigns_app.command("pause")
 def campaigns_pause(campaign_id: int) -> None:
     """Hand nothing more to Sinch until resumed."""
-    from textcast.domain import campaigns
+    from textcast.services import campaigns as use_cases
 
     _, database = open_database()
-    with domain_errors(), database.write() as session:
-        campaign = campaigns.pause_campaign(session, campaign_id)
-        record_audit(session, "campaign.pause", f"campaign:{campaign_id}")
+    with domain_errors():
+        campaign = use_cases.pause(database, CLI, campaign_id)
     console.print(f"campaign {campaign.id}: {campaign.status}")
 
 
 @campaigns_app.command("resume")
 def campaigns_resume(campaign_id: int) -> None:
     """Go on sending a paused campaign (after raising its budget, if that paused it)."""
-    from textcast.domain import campaigns
+    from textcast.services import campaigns as use_cases
 
     _, database = open_database()
-    with domain_errors(), database.write() as session:
-        campaign = campaigns.resume_campaign(session, campaign_id)
-        record_audit(session, "campaign.resume", f"campaign:{campaign_id}")
+    with domain_errors():
+        campaign = use_cases.resume(database, CLI, campaign_id)
     console.print(f"campaign {campaign.id}: {campaign.status}")
 
 
 @campaigns_app.command("cancel")
 def campaigns_cancel(campaign_id: int) -> None:
     """Skip what is not sent yet and cancel Sinch batches still queued there."""
-    from textcast.domain import campaigns
     from textcast.runtime import Runtime
+    from textcast.services import campaigns as use_cases
 
     settings, database = open_database()
-    with domain_errors(), database.write() as session:
-        campaign, provider_ids = campaigns.cancel_campaign(session, campaign_id)
-        record_audit(session, "campaign.cancel", f"campaign:{campaign_id}")
+    with domain_errors():
+        campaign, provider_ids = use_cases.cancel(database, CLI, campaign_id)
     cancelled = asyncio.run(Runtime(settings, database).cancel_provider_batches(provider_ids))
     console.print(
         f"campaign {campaign.id}: cancelled; {cancelled} of {len(provider_ids)} Sinch "
@@ -177,27 +168,25 @@ def campaigns_cancel(campaign_id: int) -> None:
 @campaigns_app.command("duplicate")
 def campaigns_duplicate(campaign_id: int) -> None:
     """A new draft with the same body, audience and options."""
-    from textcast.domain import campaigns
+    from textcast.services import campaigns as use_cases
 
     _, database = open_database()
-    with domain_errors(), database.write() as session:
-        copy = campaigns.duplicate_campaign(session, campaign_id)
-        record_audit(session, "campaign.create", f"campaign:{copy.id}", duplicate_of=campaign_id)
+    with domain_errors():
+        copy = use_cases.duplicate(database, CLI, campaign_id)
     console.print(f"campaign {copy.id}: draft copy of {campaign_id}")
 
 
 @campaigns_app.command("test")
 def campaigns_test(campaign_id: int, phone: str) -> None:
     """Send the campaign's text to one number now (a running dispatcher sends it)."""
-    from textcast.domain import campaigns
     from textcast.runtime import sending_policy
+    from textcast.services import campaigns as use_cases
 
     settings, database = open_database()
-    with domain_errors(), database.write() as session:
-        test = campaigns.test_send(
-            session, campaign_id, phone, settings.default_region, sending_policy(settings)
+    with domain_errors():
+        test = use_cases.send_test(
+            database, CLI, campaign_id, phone, settings.default_region, sending_policy(settings)
         )
-        record_audit(session, "campaign.test", f"campaign:{campaign_id}")
     console.print(f"test campaign {test.id} queued for {phone}")
 
 

@@ -1,7 +1,6 @@
 """What every command of the command line shares: the error console, the settings, the
-database, how a domain error ends a command, and the audit entry a change writes. Its own
-module so that the command groups beside it (campaigns, contacts, accounts...) all import it,
-and not each other."""
+database and how a domain error ends a command. Its own module so that the command groups
+beside it (campaigns, contacts, accounts...) all import it, and not each other."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from collections.abc import Iterator
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from textcast.config import Settings, SettingsError, load_settings
 from textcast.db import Database
@@ -51,10 +49,3 @@ def domain_errors() -> Iterator[None]:
     except DomainError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
-
-
-def record_audit(session: Session, action: str, target: str, **detail: object) -> None:
-    """What the command line does is in the audit log too, as `cli`."""
-    from textcast.domain.accounts import audit
-
-    audit.record(session, audit.CLI, action, target, **detail)

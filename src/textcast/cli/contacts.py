@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from textcast.cli.common import console, domain_errors, open_database, record_audit
+from textcast.cli.common import console, domain_errors, open_database
+from textcast.domain.accounts.audit import CLI
 
 contacts_app = typer.Typer(help="Contacts (import them from CSV files).", no_args_is_help=True)
 
@@ -23,12 +24,17 @@ def contacts_add(
     """Add one contact (subscribed, with its consent evidence)."""
     from textcast.config import instance_secret
     from textcast.domain.audience import contacts
+    from textcast.services import audience
 
     settings, database = open_database()
     draft = contacts.ContactDraft(phone, first_name, last_name, consent_evidence=evidence)
-    with domain_errors(), database.write() as session:
-        contact = contacts.create_contact(
-            session, draft, settings.default_region, "cli", instance_secret(settings)
+    with domain_errors():
+        contact = audience.create_contact(
+            database,
+            instance_secret(settings),
+            draft,
+            default_region=settings.default_region,
+            source="cli",
         )
     console.print(f"contact {contact.id}: {contact.phone} ({contact.status})")
 
@@ -70,17 +76,15 @@ def contacts_erase(
 ) -> None:
     """Erase a contact's personal data everywhere (an opt-out's keyed hash stays)."""
     from textcast.config import instance_secret
-    from textcast.domain.audience import erasure
     from textcast.domain.errors import NotFound
+    from textcast.services import audience
 
     if not yes:
         console.print("[bold red]error:[/] erasing cannot be undone; add --yes to confirm")
         raise typer.Exit(2)
     settings, database = open_database()
     try:
-        with database.write() as session:
-            erased = erasure.erase_contact(session, instance_secret(settings), contact_id)
-            record_audit(session, "contact.erase", f"contact:{contact_id}")
+        erased = audience.erase_contact(database, CLI, instance_secret(settings), contact_id)
     except NotFound as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from None
@@ -110,19 +114,19 @@ def contacts_import(
 
     from textcast.config import instance_secret
     from textcast.domain.errors import InvalidInput
-    from textcast.domain.imports import jobs as imports
+    from textcast.domain.imports import jobs
+    from textcast.services import imports as importing
 
     settings, database = open_database()
     try:
-        with database.write() as session:
-            job = imports.start_import(
-                session,
-                path=file,
-                filename=file.name,
-                default_region=default_region or settings.default_region,
-                list_name=list_name,
-            )
-            record_audit(session, "import.create", f"import:{job.id}", filename=file.name)
+        job = importing.start_import(
+            database,
+            CLI,
+            path=file,
+            filename=file.name,
+            default_region=default_region or settings.default_region,
+            list_name=list_name,
+        )
     except InvalidInput as exc:
         names = {"file": "FILE", "list": "--list", "default_region": "--default-region"}
         for problem in exc.problems:
@@ -132,14 +136,14 @@ def contacts_import(
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(f"import {job.id}: {file.name}", total=job.bytes_total)
 
-        def show(progress: imports.Progress) -> None:
+        def show(progress: jobs.Progress) -> None:
             bar.update(
                 task,
                 completed=progress.bytes_read,
                 description=f"import {job.id}: {progress.rows:,} rows",
             )
 
-        done = imports.run_import(
+        done = importing.run_import(
             database, job.id, file, instance_secret(settings), on_progress=show
         )
     summary = Table(title=f"Import {done.id} of {done.filename}: {done.status}")

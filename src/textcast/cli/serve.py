@@ -81,16 +81,14 @@ def serve(
 def _first_admin(settings: Settings) -> None:
     """Migrate (once, ahead of any worker), and on an empty database create an admin and
     hand over its password this once: on the terminal, or in a file only the owner reads."""
-    from textcast.domain.accounts import audit, users
+    from textcast.domain.accounts.audit import CLI
     from textcast.migrate import ensure_schema
+    from textcast.services import accounts
 
     database = Database(settings.database_url)
     try:
         ensure_schema(database)
-        with database.write() as session:
-            password = users.create_first_admin(session, settings.admin_email)
-            if password is not None:
-                audit.record(session, audit.CLI, "user.create", settings.admin_email, role="admin")
+        password = accounts.create_first_admin(database, CLI, settings.admin_email)
     finally:
         database.dispose()
     if password is None:

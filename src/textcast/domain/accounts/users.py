@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from textcast.domain.accounts import api_keys, audit, passwords, sessions
+from textcast.domain.accounts import api_keys, passwords, sessions
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.models import Role, User, utcnow
 
@@ -136,39 +136,6 @@ def change_user(
         sessions.close_sessions_of(session, user_id)
     revoked = api_keys.revoke_keys_of(session, user_id) if revoke_api_keys else 0
     return AccountChange(user, revoked, api_keys.count_active_keys(session, user_id))
-
-
-def change_account(
-    session: Session,
-    actor: audit.Actor,
-    user_id: int,
-    *,
-    role: Role | None = None,
-    disabled: bool | None = None,
-    password: str | None = None,
-    revoke_api_keys: bool = False,
-) -> AccountChange:
-    """`change_user`, audited. Only `textcast users update` calls it, until it calls
-    `services.accounts.change_user` (which writes the same entry); remove it then."""
-    change = change_user(
-        session,
-        user_id,
-        role=role,
-        disabled=disabled,
-        password=password,
-        revoke_api_keys=revoke_api_keys,
-    )
-    detail: dict[str, object] = {}
-    if role is not None:
-        detail["role"] = role.value
-    if disabled is not None:
-        detail["disabled"] = disabled
-    if password is not None:
-        detail["password_changed"] = True
-    if revoke_api_keys:
-        detail["api_keys_revoked"] = change.api_keys_revoked
-    audit.record(session, actor, "user.update", f"user:{user_id}", **detail)
-    return change
 
 
 def _keep_an_admin(session: Session, user: User) -> None:
