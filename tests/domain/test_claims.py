@@ -1,5 +1,5 @@
-"""Claims in two transactions: `claim_due` takes messages off the queue past the campaign's
-cursor, `screen_claim` decides what leaves; whatever does not leave comes back behind a
+"""Claims in two transactions: `claim_batches` takes messages off the queue past the campaign's
+cursor, `screen_claims` decides what leaves; whatever does not leave comes back behind a
 lowered cursor, and a campaign completes only when nothing is queued, deferred or on its way.
 
 Every step runs in its own committed transaction, as the dispatcher runs them.

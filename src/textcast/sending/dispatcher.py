@@ -1,8 +1,9 @@
 """The dispatcher: turns queued messages into provider batches at a controlled rate.
 
 Protocol (docs/sending-protocol.md, "Exactly-once sending"): claim up to `batch_size` due
-messages into a `submitting` batch and commit, wait for tokens, POST, record the outcome. A
-POST with no answer leaves the batch `unknown`; it is looked up by `client_reference` before
+messages into a `claimed` batch and commit; screen it (opt-outs, send windows, budget) into a
+`submitting` batch and commit; wait for tokens, POST, record the outcome. A POST with no
+answer leaves the batch `unknown`; it is looked up by `client_reference` before
 anything is resent, and so is every batch a crashed process left behind.
 
 A step whose database write fails (an outage, a cut connection) strands its batch between two
