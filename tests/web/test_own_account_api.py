@@ -109,9 +109,7 @@ def test_a_wrong_current_password_is_named_changes_nothing_and_is_a_failed_sign_
     assert not [a for a in _actions(database) if a[0] == "user.password_change"]
 
 
-def test_the_new_password_follows_the_rules_in_words(
-    database_url: str, database: Database
-) -> None:
+def test_the_new_password_follows_the_rules_in_words(database_url: str, database: Database) -> None:
     with ExitStack() as stack:
         client = _signed_in(stack, database_url)
         short = client.post(
@@ -248,9 +246,10 @@ def test_the_endpoints_are_documented(database_url: str) -> None:
     paths = document["paths"]
     password = paths["/api/v1/me/password"]["post"]
     assert password["summary"] and {"200", "400", "401", "403", "429"} <= set(password["responses"])
-    assert "description" in document["components"]["schemas"]["PasswordIn"]["properties"][
-        "new_password"
-    ]
+    assert (
+        "description"
+        in document["components"]["schemas"]["PasswordIn"]["properties"]["new_password"]
+    )
     assert "get" in paths["/api/v1/me/sessions"] and "get" in paths["/api/v1/me/keys"]
     assert "404" in paths["/api/v1/me/sessions/{session_id}"]["delete"]["responses"]
 

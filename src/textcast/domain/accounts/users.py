@@ -138,7 +138,7 @@ def change_user(
     return AccountChange(user, revoked, api_keys.count_active_keys(session, user_id))
 
 
-CURRENT_PASSWORD = "current_password"
+CURRENT_PASSWORD = "current_password"  # noqa: S105 (a field name, not a password)
 """The field a wrong current password is named by."""
 
 

@@ -18,6 +18,7 @@ from textcast.web.dashboard.shell import PageUser, render
 
 router = APIRouter(include_in_schema=False)
 
+
 @router.get("/settings", response_class=HTMLResponse)
 def settings_page(request: Request, principal: PageUser) -> Response:
     runtime = request.app.state.runtime
