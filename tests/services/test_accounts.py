@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from tests.factories import PASSWORD, make_user
 
 from textcast.db import Database
-from textcast.domain.accounts import audit, passwords
+from textcast.domain.accounts import audit, passwords, sessions
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import ROLE_PERMISSIONS, Principal, Scope
 from textcast.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -212,3 +213,79 @@ def test_sign_in_and_out_are_audited(database: Database) -> None:
         ("ana@example.com", "logout", None, {}),
     ]
     assert ips == ["192.0.2.7", "192.0.2.8", "192.0.2.9", "192.0.2.9"]
+
+
+def _open(database: Database, email: str) -> str:
+    """A new session of this user: its digest, as the table keeps it."""
+    signed = accounts.sign_in(database, email, PASSWORD, ip=None, lifetime=timedelta(hours=1))
+    assert signed is not None
+    return hashlib.sha256(signed.opened.token.encode()).hexdigest()
+
+
+def test_an_own_password_change_commits_ends_the_other_sessions_and_is_audited(
+    database: Database,
+) -> None:
+    ana = make_user(database, "ana@example.com", Role.VIEWER)
+    here = _open(database, ana.email)
+    _open(database, ana.email)
+    actor = Actor(ana.email, ana.id)
+    ended = accounts.change_own_password(
+        database, actor, ana.id, PASSWORD, "a brand new passphrase", keep_session=here
+    )
+    assert ended == 1
+    with database.read() as session:
+        assert session.scalars(select(UserSession.digest)).all() == [here]
+        changed = session.get(User, ana.id)
+        assert changed is not None
+        assert passwords.verify_password(changed.password_hash, "a brand new passphrase")
+    assert trail(database)[-1] == (
+        "ana@example.com",
+        "user.password_change",
+        f"user:{ana.id}",
+        {"sessions_ended": 1},
+    )
+
+
+def test_a_refused_own_password_change_writes_only_its_failed_sign_in(
+    database: Database,
+) -> None:
+    ana = make_user(database, "ana@example.com", Role.VIEWER)
+    _open(database, ana.email)
+    before = trail(database)
+    with pytest.raises(InvalidInput) as wrong:
+        accounts.change_own_password(
+            database, Actor(ana.email, ana.id), ana.id, "a wrong one", "short", keep_session=None
+        )
+    assert [p.field for p in wrong.value.problems] == ["current_password", "new_password"]
+    with pytest.raises(InvalidInput):
+        accounts.change_own_password(
+            database, Actor(ana.email, ana.id), ana.id, PASSWORD, "short", keep_session=None
+        )
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(UserSession)) == 1
+        kept = session.get(User, ana.id)
+        assert kept is not None and passwords.verify_password(kept.password_hash, PASSWORD)
+    assert trail(database)[len(before) :] == [
+        ("ana@example.com", "login.failure", f"user:{ana.id}", {"reason": "current_password"})
+    ]
+
+
+def test_sessions_end_one_by_its_public_id_or_all_but_one(database: Database) -> None:
+    ana = make_user(database, "ana@example.com", Role.VIEWER)
+    bob = make_user(database, "bob@example.com", Role.VIEWER)
+    here = _open(database, ana.email)
+    there = _open(database, ana.email)
+    bobs = _open(database, bob.email)
+    actor = Actor(ana.email, ana.id)
+    with pytest.raises(NotFound):
+        accounts.end_session(database, actor, ana.id, sessions.public_id(bobs))
+    accounts.end_session(database, actor, ana.id, sessions.public_id(there))
+    _open(database, ana.email)
+    assert accounts.end_other_sessions(database, actor, ana.id, here) == 1
+    with database.read() as session:
+        assert sorted(session.scalars(select(UserSession.digest)).all()) == sorted([here, bobs])
+    ended = [(a, t) for _, a, t, _ in trail(database) if a.startswith("session.")]
+    assert ended == [
+        ("session.end", f"session:{sessions.public_id(there)}"),
+        ("session.end_others", f"user:{ana.id}"),
+    ]

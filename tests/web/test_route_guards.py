@@ -39,6 +39,13 @@ NEEDS = {
     ("GET", "/openapi.json"): "read",
     ("GET", "/docs"): "read",
     ("GET", "/api/v1/me"): "read",
+    ("GET", "/api/v1/me/keys"): "read",
+    ("GET", "/api/v1/me/sessions"): "read",
+    # With a key, changing your own password or sessions needs the admin scope, as managing
+    # keys does; signed in, everyone may (tests/web/test_own_account_api.py).
+    ("POST", "/api/v1/me/password"): "admin",
+    ("POST", "/api/v1/me/sessions/end-others"): "admin",
+    ("DELETE", "/api/v1/me/sessions/{session_id}"): "admin",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
     ("PATCH", "/api/v1/users/{user_id}"): "admin",

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from textcast.cli import listing
 from textcast.cli.common import console, domain_errors, open_database
 from textcast.domain.accounts import api_keys, audit, passwords, users
 from textcast.domain.accounts.permissions import Scope
@@ -108,19 +109,27 @@ def users_update(
         )
 
 
+JSON_OPTION = typer.Option("--json", help="A JSON array with the API's fields, for scripts.")
+
+
 @users_app.command("list")
-def users_list() -> None:
+def users_list(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Users, as a table or as JSON."""
     _, database = open_database()
     table = Table("id", "email", "role", "state", "last sign-in")
     with database.read() as session:
-        for user in users.list_users(session):
-            table.add_row(
-                str(user.id),
-                user.email,
-                str(user.role),  # read back as a plain str: the column is a String
-                "disabled" if user.disabled_at else "active",
-                f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never",
-            )
+        everyone = users.list_users(session)
+    if as_json:
+        listing.print_json(listing.user(user) for user in everyone)
+        return
+    for user in everyone:
+        table.add_row(
+            str(user.id),
+            user.email,
+            str(user.role),  # read back as a plain str: the column is a String
+            "disabled" if user.disabled_at else "active",
+            f"{user.last_login_at:%Y-%m-%d %H:%M}" if user.last_login_at else "never",
+        )
     out.print(table)
 
 
@@ -148,21 +157,26 @@ def apikeys_create(
 
 
 @apikeys_app.command("list")
-def apikeys_list() -> None:
+def apikeys_list(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Everybody's keys (never the keys themselves), as a table or as JSON."""
     _, database = open_database()
     table = Table("id", "prefix", "name", "owner", "scopes", "last used", "state")
     with database.read() as session:
         owners = {u.id: u.email for u in users.list_users(session)}
-        for key in api_keys.keys_of(session):
-            table.add_row(
-                str(key.id),
-                key.prefix,
-                key.name,
-                owners.get(key.user_id, "?"),
-                key.scopes,
-                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
-                "revoked" if key.revoked_at else "active",
-            )
+        keys = api_keys.keys_of(session)
+    if as_json:
+        listing.print_json(listing.api_key(key) for key in keys)
+        return
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            key.prefix,
+            key.name,
+            owners.get(key.user_id, "?"),
+            key.scopes,
+            f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
+            "revoked" if key.revoked_at else "active",
+        )
     out.print(table)
 
 

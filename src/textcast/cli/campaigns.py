@@ -1,4 +1,4 @@
-"""`textcast campaigns …`: create, plan, send and follow campaigns from the command line."""
+"""`textcast campaigns …`: create, list, plan, send and follow campaigns from the command line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 
 from textcast.cli.common import console, domain_errors, open_database
 from textcast.domain.accounts.audit import CLI
+from textcast.models import CampaignStatus
 
 campaigns_app = typer.Typer(help="Create, send and follow campaigns.", no_args_is_help=True)
 
@@ -90,6 +91,37 @@ def campaigns_create(
             campaign = use_cases.create(database, CLI, draft, settings.default_region)
     state = campaign.status if send else "draft"
     console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}")
+
+
+@campaigns_app.command("list")
+def campaigns_list(
+    status: Annotated[
+        CampaignStatus | None, typer.Option(help="Only campaigns in this status.")
+    ] = None,
+    search: Annotated[str | None, typer.Option(help="Part of the name, in any case.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="A JSON array with the API's fields, for scripts.")
+    ] = False,
+) -> None:
+    """Campaigns, newest first."""
+    from rich.table import Table
+
+    from textcast.cli import listing
+    from textcast.domain import campaigns
+
+    _, database = open_database()
+    with database.read() as session:
+        rows = campaigns.list_campaigns(session, limit=limit, status=status, search=search)
+    if as_json:
+        listing.print_json(listing.campaign(c) for c in rows)
+        return
+    table = Table("id", "name", "status", "recipients", "created (UTC)")
+    for c in rows:
+        table.add_row(
+            str(c.id), c.name, c.status, f"{c.recipient_count:,}", f"{c.created_at:%Y-%m-%d %H:%M}"
+        )
+    Console().print(table)
 
 
 @campaigns_app.command("send")

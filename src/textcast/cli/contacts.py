@@ -44,11 +44,15 @@ def contacts_list(
     search: Annotated[str | None, typer.Option(help="Part of a number or a name.")] = None,
     list_name: Annotated[str | None, typer.Option("--list", help="Members of this list.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="A JSON array with the API's fields, for scripts.")
+    ] = False,
 ) -> None:
-    """Contacts as a table."""
+    """Contacts as a table, or as JSON."""
     from rich.table import Table
     from sqlalchemy import select
 
+    from textcast.cli import listing
     from textcast.domain.audience import contacts
     from textcast.models import ContactList
 
@@ -62,6 +66,9 @@ def contacts_list(
                 raise typer.Exit(1)
         where = contacts.ContactFilter(search=search, list_id=list_id)
         rows = contacts.list_contacts(session, where, limit=limit)
+    if as_json:
+        listing.print_json(listing.contact(c) for c in rows)
+        return
     table = Table("id", "phone", "name", "country", "status")
     for c in rows:
         name = " ".join(n for n in (c.first_name, c.last_name) if n)

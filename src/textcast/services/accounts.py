@@ -1,5 +1,6 @@
 """Accounts' use cases: create and change users, the first admin, create and revoke API keys,
-sign in to and out of the dashboard. Each runs in one transaction with its audit entry.
+sign in to and out of the dashboard, and what every user does to their own account (a new
+password, ending their other sessions). Each runs in one transaction with its audit entry.
 
 Who may do it (the route's guard, a signed-in session) and how often (sign-in rate limits)
 stay with the caller; the rules about whose keys a caller manages are here, given the caller's
@@ -17,8 +18,8 @@ from textcast.db import Database
 from textcast.domain.accounts import api_keys, audit, sessions, users
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission, Principal, Scope
-from textcast.domain.errors import Forbidden, NotFound
-from textcast.models import ApiKey, Role, User
+from textcast.domain.errors import Forbidden, InvalidInput, NotFound
+from textcast.models import ApiKey, Role, User, UserSession
 
 UserRef = int | str
 """A user by id, or by sign-in email (as the command line names them)."""
@@ -178,6 +179,54 @@ def sign_out(database: Database, actor: Actor, session_digest: str) -> None:
     with database.write() as session:
         sessions.close_session(session, session_digest)
         audit.record(session, actor, "logout")
+
+
+def change_own_password(
+    database: Database,
+    actor: Actor,
+    user_id: int,
+    current_password: str,
+    new_password: str,
+    *,
+    keep_session: str | None,
+) -> int:
+    """The user's new password, given their current one; every other session of theirs ends
+    (`keep_session`: the digest of the one they asked from, None for an API key). How many
+    sessions ended. A wrong current password changes nothing and is audited as a failed
+    sign-in."""
+    try:
+        with database.write() as session:
+            users.change_own_password(session, user_id, current_password, new_password)
+            ended = sessions.close_other_sessions(session, user_id, keep_session)
+            audit.record(
+                session, actor, "user.password_change", f"user:{user_id}", sessions_ended=ended
+            )
+    except InvalidInput as exc:
+        if any(p.field == users.CURRENT_PASSWORD for p in exc.problems):
+            with database.write() as session:
+                audit.record(
+                    session, actor, "login.failure", f"user:{user_id}", reason="current_password"
+                )
+        raise
+    return ended
+
+
+def end_session(database: Database, actor: Actor, user_id: int, session_id: str) -> UserSession:
+    """Sign the user out of one of their sessions, named by its public id."""
+    with database.write() as session:
+        ended = sessions.close_session_of(session, user_id, session_id)
+        audit.record(session, actor, "session.end", f"session:{session_id}")
+    return ended
+
+
+def end_other_sessions(
+    database: Database, actor: Actor, user_id: int, keep_session: str | None
+) -> int:
+    """Sign the user out everywhere but `keep_session` (a digest; None: everywhere)."""
+    with database.write() as session:
+        ended = sessions.close_other_sessions(session, user_id, keep_session)
+        audit.record(session, actor, "session.end_others", f"user:{user_id}", sessions_ended=ended)
+    return ended
 
 
 def _own_or_admin(caller: Principal, key: ApiKey) -> bool:

@@ -138,6 +138,22 @@ KeyManager = Annotated[Principal, Depends(_manages_keys)]
 """Creates and revokes API keys: a signed-in user, or a key with the admin scope."""
 
 
+def _manages_own_account(
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Principal:
+    if not principal.manages_keys:
+        raise Forbidden(
+            "changing your password or sessions needs a key with the admin scope, "
+            "or signing in to the dashboard"
+        )
+    return principal
+
+
+AccountOwner = Annotated[Principal, Depends(_manages_own_account)]
+"""Changes their own password and sessions: a signed-in user, or a key with the admin scope
+(the same rule as for keys: a leaked lesser key must not lock its owner out)."""
+
+
 _READ = require(Permission.READ)
 _WRITE = require(Permission.WRITE)
 _SEND = require(Permission.SEND)

@@ -1,5 +1,6 @@
-"""/settings: the configuration in effect without secrets, the connection test and users for
-admins only, API keys for everyone, and secrets that are shown once."""
+"""/settings: the configuration in effect without secrets, the connection test, users and
+everybody else's keys for admins only (everyone's own keys are on /account), and secrets that
+are shown once."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def test_the_callbacks_card_warns_only_when_callbacks_are_really_anonymous(
     assert warning in anonymous and "WEBHOOKS_UNAUTHENTICATED" in anonymous
 
 
-def test_viewers_see_no_connection_test_no_users_and_only_their_own_keys(
+def test_viewers_see_no_connection_test_no_users_and_no_keys_but_a_way_to_their_own(
     signed_in: SignedIn, database_url: str
 ) -> None:
     database = Database(database_url)
@@ -96,44 +97,35 @@ def test_viewers_see_no_connection_test_no_users_and_only_their_own_keys(
     for marker in ADMIN_ONLY:
         assert marker not in page, marker
     assert 'id="all-keys"' not in page and "someone-else@example.com" not in page
-    assert 'id="keys"' in page and 'id="new-key-form"' in page
-    assert "my script" in page and created.json()["prefix"] in page
-    # A viewer's key can only read: the form offers no scope beyond that.
-    scopes = re.findall(r'name="scopes" value="(\w+)"', page)
-    assert scopes == ["read"]
+    assert 'id="keys"' in page and '<a href="/account#keys">My account</a>' in page
+    assert "my script" not in page  # on /account
 
 
-def test_admins_see_the_connection_test_the_users_and_everybodys_keys(
+def test_admins_see_the_connection_test_the_users_and_everybody_elses_keys(
     signed_in: SignedIn, database_url: str
 ) -> None:
     database = Database(database_url)
     make_api_key(database, Role.EDITOR, email="someone-else@example.com")
     database.dispose()
     with signed_in(Role.ADMIN) as client:
+        client.post("/api/v1/apikeys", json={"name": "my own script"})
         page = _page(client)
-    for marker in (*ADMIN_ONLY, 'id="all-keys"', 'id="keys"', 'id="new-key-form"'):
+    for marker in (*ADMIN_ONLY, 'id="all-keys"', 'id="keys"'):
         assert marker in page, marker
     users = page[page.index('id="users"') : page.index('id="new-user-form"')]
     assert "someone-else@example.com" in users and "(you)" in users
     assert 'data-user-disabled="true"' in users  # the other user can be disabled
     all_keys = page[page.index('id="all-keys"') :]
-    assert "someone-else@example.com" in all_keys
-    assert 'data-api-action="DELETE /api/v1/apikeys/' in all_keys
-    assert re.findall(r'name="scopes" value="(\w+)"', page) == ["read", "send", "admin"]
-
-
-def test_a_created_key_is_shown_once_and_never_again(signed_in: SignedIn) -> None:
-    with signed_in(Role.EDITOR) as client:
-        created = client.post("/api/v1/apikeys", json={"name": "CRM sync", "scopes": ["send"]})
-        assert created.status_code == 201, created.text
-        key = created.json()["key"]
-        page = _page(client)
-        listed = client.get("/api/v1/apikeys").text
-    assert key not in page and key not in listed
-    assert created.json()["prefix"] in page and "CRM sync" in page
-    # The page has an empty box the script fills with the answer, and says to store it.
-    assert '<code id="new-key-secret" class="secret"></code>' in page
-    assert "store it now" in page
+    assert "someone-else@example.com" in all_keys and "my own script" not in all_keys
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', all_keys)
+    assert headers[-2:] == ["State", "Actions"]
+    row = all_keys[
+        all_keys.index("<tr data-key-id=") : all_keys.index(
+            "</tr>", all_keys.index("<tr data-key-id=")
+        )
+    ]
+    assert 'data-key-state><span class="status status-completed">active</span>' in row
+    assert 'data-api-action="DELETE /api/v1/apikeys/' in row and "data-confirm=" in row
 
 
 def test_a_created_users_password_is_shown_once_and_they_can_be_disabled(

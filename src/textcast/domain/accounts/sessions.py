@@ -1,4 +1,8 @@
-"""Dashboard sign-ins, kept server-side: the cookie holds a random token, the table its digest."""
+"""Dashboard sign-ins, kept server-side: the cookie holds a random token, the table its digest.
+
+A user sees their own sessions by a short public id (the start of the digest): enough to
+tell them apart and to end one, and nothing that signs anybody in.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from textcast.domain.accounts.permissions import ROLE_PERMISSIONS, Principal
+from textcast.domain.errors import NotFound
 from textcast.models import Role, User, UserSession, utcnow
 
 
@@ -20,6 +25,9 @@ class Opened:
     """For the cookie; not stored."""
     csrf_token: str
     expires_at: datetime
+
+
+PUBLIC_ID_CHARS = 16
 
 
 def _digest(token: str) -> str:
@@ -74,3 +82,39 @@ def close_session(session: Session, digest: str) -> None:
 
 def close_sessions_of(session: Session, user_id: int) -> None:
     session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+
+def public_id(digest: str) -> str:
+    """How a session is named to its user: the start of its digest."""
+    return digest[:PUBLIC_ID_CHARS]
+
+
+def sessions_of(session: Session, user_id: int) -> list[UserSession]:
+    """The user's sessions that have not expired, newest first."""
+    return list(
+        session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.expires_at > utcnow())
+            .order_by(UserSession.created_at.desc(), UserSession.digest)
+        )
+    )
+
+
+def close_session_of(session: Session, user_id: int, session_id: str) -> UserSession:
+    """End one of the user's sessions, named by its public id."""
+    for stored in sessions_of(session, user_id):
+        if public_id(stored.digest) == session_id:
+            session.delete(stored)
+            return stored
+    raise NotFound("session", session_id)
+
+
+def close_other_sessions(session: Session, user_id: int, keep_digest: str | None) -> int:
+    """End every session of the user but `keep_digest` (None: all of them); how many of them
+    had not expired."""
+    ended = [s for s in sessions_of(session, user_id) if s.digest != keep_digest]
+    query = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep_digest is not None:
+        query = query.where(UserSession.digest != keep_digest)
+    session.execute(query)
+    return len(ended)

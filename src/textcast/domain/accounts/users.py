@@ -138,6 +138,31 @@ def change_user(
     return AccountChange(user, revoked, api_keys.count_active_keys(session, user_id))
 
 
+CURRENT_PASSWORD = "current_password"  # noqa: S105 (a field name, not a password)
+"""The field a wrong current password is named by."""
+
+
+def change_own_password(
+    session: Session, user_id: int, current_password: str, new_password: str
+) -> User:
+    """A user's new password, given their current one. Every problem is named at once; a
+    wrong current password is named `CURRENT_PASSWORD` (the caller counts it as a failed
+    sign-in)."""
+    user = get_user(session, user_id)
+    problems: list[FieldProblem] = []
+    too_long = len(current_password) > passwords.MAX_LENGTH  # not worth hashing
+    if too_long or not passwords.verify_password(user.password_hash, current_password):
+        problems.append(FieldProblem(CURRENT_PASSWORD, "is not your current password"))
+    if (problem := passwords.password_problem(new_password)) is not None:
+        problems.append(FieldProblem("new_password", problem))
+    elif not problems and new_password == current_password:
+        problems.append(FieldProblem("new_password", "must differ from your current password"))
+    if problems:
+        raise InvalidInput(problems)
+    user.password_hash = passwords.hash_password(new_password)
+    return user
+
+
 def _keep_an_admin(session: Session, user: User) -> None:
     """Refuse to demote or disable the last active admin: nobody could manage users after."""
     if user.role != Role.ADMIN or user.disabled_at is not None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from textcast.domain.errors import NotFound
-from textcast.models import Campaign, Message, MessageStatus
+from textcast.models import Campaign, CampaignStatus, Message, MessageStatus
 
 FINAL = frozenset(
     {
@@ -55,12 +55,23 @@ def campaign_progress(session: Session, campaign_id: int) -> Progress:
 
 
 def list_campaigns(
-    session: Session, *, before_id: int | None = None, limit: int = 50
+    session: Session,
+    *,
+    before_id: int | None = None,
+    limit: int = 50,
+    status: CampaignStatus | None = None,
+    search: str | None = None,
 ) -> list[Campaign]:
-    """Newest first; `before_id` pages backwards."""
+    """Newest first; `before_id` pages backwards. `status`: only those; `search`: part of the
+    name, in any case."""
     query = select(Campaign).order_by(Campaign.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(Campaign.id < before_id)
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    if search and search.strip():
+        # autoescape: a `%` or `_` searched for is that character, not LIKE's wildcard.
+        query = query.where(Campaign.name.icontains(search.strip(), autoescape=True))
     return list(session.scalars(query))
 
 

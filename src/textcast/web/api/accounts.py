@@ -1,21 +1,34 @@
-"""`/api/v1/me`, `/api/v1/users`, `/api/v1/apikeys`, `/api/v1/audit`: accounts and their trail."""
+"""`/api/v1/me`, `/api/v1/users`, `/api/v1/apikeys`, `/api/v1/audit`: accounts and their trail.
+
+`/api/v1/me/...` is what every user does to their own account: a new password, their
+sessions, their keys.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, BeforeValidator, Field
 
-from textcast.domain.accounts import api_keys, audit, passwords, users
+from textcast.domain.accounts import api_keys, audit, passwords, sessions, users
 from textcast.domain.accounts.audit import Actor
-from textcast.domain.accounts.permissions import Permission, Scope
-from textcast.models import ApiKey, AuditEntry, Role, User
+from textcast.domain.accounts.permissions import Permission, Principal, Scope
+from textcast.domain.errors import TooManyRequests
+from textcast.models import ApiKey, AuditEntry, Role, User, UserSession
 from textcast.services import accounts
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input, NoNul
-from textcast.web.auth import Administrator, KeyManager, Reader, guard
+from textcast.web.auth import (
+    AccountOwner,
+    Administrator,
+    KeyManager,
+    Reader,
+    client_ip,
+    guard,
+    rate_limits,
+)
 from textcast.web.deps import DatabaseDep, ReadSession
 from textcast.web.errors import problems
 
@@ -61,6 +74,106 @@ def me(principal: Reader) -> MeOut:
         via="api_key" if principal.key_id is not None else "session",
         key_prefix=principal.key_prefix,
     )
+
+
+MAX_PASSWORD_FIELD = 1024
+"""What the password fields take at all; the rules (`passwords`) say more, in words."""
+
+
+class PasswordIn(Input):
+    current_password: Annotated[
+        str,
+        Field(max_length=MAX_PASSWORD_FIELD, description="The password you sign in with now."),
+    ] = ""
+    new_password: Annotated[
+        str,
+        Field(
+            max_length=MAX_PASSWORD_FIELD,
+            description=f"{passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters, "
+            "not the current one.",
+        ),
+    ] = ""
+
+
+class PasswordChangedOut(BaseModel):
+    sessions_ended: int = Field(
+        description="Your other sessions this signed out (the one you asked from stays)."
+    )
+
+
+@router.post("/me/password", responses=problems(429))
+def change_own_password(
+    payload: PasswordIn, request: Request, database: DatabaseDep, principal: AccountOwner
+) -> PasswordChangedOut:
+    """Set a new password, given the current one. Your other dashboard sessions end; your
+    API keys keep working. A wrong current password (400, naming `current_password`) counts
+    as a failed sign-in: too many of them are refused (429) for a while."""
+    limits = rate_limits(request)
+    ip = client_ip(request)
+    try:
+        limits.admit_sign_in(principal.email, ip)
+    except TooManyRequests:
+        accounts.record_throttled_sign_in(database, principal.email, ip)
+        raise
+    ended = accounts.change_own_password(
+        database,
+        Actor.of(principal),
+        principal.user_id,
+        payload.current_password,
+        payload.new_password,
+        keep_session=principal.session_digest,
+    )
+    limits.sign_in_succeeded(principal.email, ip)
+    return PasswordChangedOut(sessions_ended=ended)
+
+
+class SessionOut(BaseModel):
+    id: str = Field(description="Names the session, to end it; it signs nobody in.")
+    created_at: datetime = Field(description="When it signed in.")
+    expires_at: datetime = Field(description="When it ends by itself (SESSION_HOURS).")
+    current: bool = Field(description="The session this request came with.")
+
+    @classmethod
+    def of(cls, stored: UserSession, principal: Principal) -> SessionOut:
+        return cls(
+            id=sessions.public_id(stored.digest),
+            created_at=stored.created_at,
+            expires_at=stored.expires_at,
+            current=stored.digest == principal.session_digest,
+        )
+
+
+@router.get("/me/sessions")
+def own_sessions(session: ReadSession, principal: Reader) -> list[SessionOut]:
+    """Where you are signed in to the dashboard, newest first. textcast keeps when each
+    session began and ends; not the browser or the address."""
+    return [SessionOut.of(s, principal) for s in sessions.sessions_of(session, principal.user_id)]
+
+
+class SessionsEndedOut(BaseModel):
+    sessions_ended: int
+
+
+@router.post("/me/sessions/end-others")
+def end_other_sessions(database: DatabaseDep, principal: AccountOwner) -> SessionsEndedOut:
+    """Sign out everywhere else: every session of yours but this one (with an API key: all)."""
+    ended = accounts.end_other_sessions(
+        database, Actor.of(principal), principal.user_id, principal.session_digest
+    )
+    return SessionsEndedOut(sessions_ended=ended)
+
+
+@router.delete("/me/sessions/{session_id}")
+def end_session(
+    session_id: Annotated[
+        str, Path(max_length=sessions.PUBLIC_ID_CHARS, description="`id` of the session.")
+    ],
+    database: DatabaseDep,
+    principal: AccountOwner,
+) -> SessionOut:
+    """Sign out one session of yours (this one too: then sign in again)."""
+    ended = accounts.end_session(database, Actor.of(principal), principal.user_id, session_id)
+    return SessionOut.of(ended, principal)
 
 
 class UserIn(Input):
@@ -179,6 +292,12 @@ def list_keys(session: ReadSession, principal: Reader) -> list[ApiKeyOut]:
     """Your keys; an admin sees everybody's."""
     owner = None if principal.can(Permission.ADMIN) else principal.user_id
     return [ApiKeyOut.of(key) for key in api_keys.keys_of(session, owner)]
+
+
+@router.get("/me/keys")
+def own_keys(session: ReadSession, principal: Reader) -> list[ApiKeyOut]:
+    """Your own keys, the revoked ones too (an admin's too: everybody's are at `/apikeys`)."""
+    return [ApiKeyOut.of(key) for key in api_keys.keys_of(session, principal.user_id)]
 
 
 @router.post("/apikeys", status_code=status.HTTP_201_CREATED, responses=problems(404))

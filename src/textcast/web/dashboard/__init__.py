@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from textcast.domain.errors import NotFound
 from textcast.web.dashboard import (
+    account,
     campaign_detail,
     campaign_editor,
     contacts,
@@ -50,3 +51,4 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(contacts.router)
     app.include_router(inbox.router)
     app.include_router(settings.router)
+    app.include_router(account.router)

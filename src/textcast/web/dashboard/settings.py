@@ -2,7 +2,7 @@
 
 The configuration is shown read-only (it comes from the environment); users and keys change
 through the JSON API (`static/settings.js`). Admins also see the connection test, the users and
-everybody's keys; everyone sees and manages their own keys.
+everybody else's keys; everyone manages their own keys on /account (`account.py`).
 """
 
 from __future__ import annotations
@@ -11,18 +11,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from textcast.domain.accounts import api_keys, users
-from textcast.domain.accounts.permissions import SCOPE_PERMISSIONS, Permission, Principal, Scope
+from textcast.domain.accounts.permissions import Permission
 from textcast.models import Role
 from textcast.web.api.settings import SettingsOut
 from textcast.web.dashboard.shell import PageUser, render
 
 router = APIRouter(include_in_schema=False)
-
-SCOPE_HELP = {
-    Scope.READ: "read: see campaigns, contacts and reports",
-    Scope.SEND: "send: also create, change and send campaigns",
-    Scope.ADMIN: "admin: everything, including users and keys",
-}
 
 
 @router.get("/settings", response_class=HTMLResponse)
@@ -31,7 +25,7 @@ def settings_page(request: Request, principal: PageUser) -> Response:
     admin = principal.can(Permission.ADMIN)
     with runtime.database.read() as session:
         people = users.list_users(session) if admin else []
-        keys = api_keys.keys_of(session, None if admin else principal.user_id)
+        keys = api_keys.keys_of(session) if admin else []
     return render(
         request,
         "settings.html",
@@ -39,13 +33,6 @@ def settings_page(request: Request, principal: PageUser) -> Response:
         config=SettingsOut.of(runtime),
         users=people,
         owners={person.id: person.email for person in people},
-        own_keys=[key for key in keys if key.user_id == principal.user_id],
         other_keys=[key for key in keys if key.user_id != principal.user_id],
-        scopes=[(scope, SCOPE_HELP[scope]) for scope in grantable_scopes(principal)],
         roles=list(Role),
     )
-
-
-def grantable_scopes(principal: Principal) -> list[Scope]:
-    """The scopes a key of this user may carry: none beyond what the user may do."""
-    return [scope for scope in Scope if SCOPE_PERMISSIONS[scope] <= principal.permissions]

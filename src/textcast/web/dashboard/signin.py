@@ -44,8 +44,13 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 
 def _login_page(
-    request: Request, next: str | None, error: str | None = None, status_code: int = 200
+    request: Request,
+    next: str | None,
+    error: str | None = None,
+    status_code: int = 200,
+    email: str = "",
 ) -> Response:
+    """The form; after a refused attempt, its error and the email typed (never the password)."""
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = render(
         request,
@@ -55,6 +60,7 @@ def _login_page(
         csrf_token=token,
         next=_safe_next(next),
         error=error,
+        email=email,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
@@ -78,7 +84,7 @@ def login(
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf_token.encode(), expected.encode()):
-        return _login_page(request, next, "The form expired; please sign in again.", 403)
+        return _login_page(request, next, "The form expired; please sign in again.", 403, email)
     address = email.strip().lower()[: users.MAX_EMAIL_CHARS]
     ip = client_ip(request)
     limits = rate_limits(request)
@@ -86,7 +92,7 @@ def login(
         attempt = limits.admit_sign_in(address, ip)
     except TooManyRequests as exc:
         accounts.record_throttled_sign_in(runtime.database, address, ip)
-        response = _login_page(request, next, f"Too many attempts. {exc}", 429)
+        response = _login_page(request, next, f"Too many attempts. {exc}", 429, email)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     signed = accounts.sign_in(
@@ -98,7 +104,7 @@ def login(
         past_account_throttle=attempt.past_account_limit,
     )
     if signed is None:
-        return _login_page(request, next, "Wrong email or password.", 401)
+        return _login_page(request, next, "Wrong email or password.", 401, email)
     limits.sign_in_succeeded(address, ip)
     if attempt.past_account_limit:
         log.warning(

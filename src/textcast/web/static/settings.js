@@ -1,6 +1,6 @@
-// /settings: the Sinch connection test, users (admins) and API keys. Changes go through the
-// JSON API (window.textcast.api adds the CSRF header). A generated password or a new key is
-// put on the page once and never fetched again: the server keeps neither.
+// /settings: the Sinch connection test, users and everybody's keys (admins). Changes go through
+// the JSON API (window.textcast.api adds the CSRF header). A generated password is put on the
+// page once and never fetched again: the server keeps none. Your own keys: account.js.
 "use strict";
 (function () {
   var tc = window.textcast;
@@ -150,32 +150,4 @@
       actionError(error.message);
     });
   });
-
-  // --- API keys ------------------------------------------------------------------------------
-
-  var newKey = byId("new-key-form");
-  if (newKey) {
-    newKey.addEventListener("submit", function (event) {
-      event.preventDefault();
-      tc.clearErrors(newKey);
-      var scopes = [];
-      newKey.querySelectorAll('input[name="scopes"]:checked').forEach(function (box) {
-        scopes.push(box.value);
-      });
-      if (!scopes.length) {
-        tc.showErrors(newKey, { message: "Choose at least one scope.", body: null });
-        return;
-      }
-      var button = newKey.querySelector('button[type="submit"]');
-      button.disabled = true;
-      var body = { name: newKey.elements.name.value, scopes: scopes };
-      tc.api("POST", "/api/v1/apikeys", body).then(function (created) {
-        newKey.reset();
-        newKey.hidden = true;
-        showOnce("new-key-created", "new-key-secret", created.key);
-      }, function (error) {
-        tc.showErrors(newKey, error);
-      }).then(function () { button.disabled = false; });
-    });
-  }
 })();

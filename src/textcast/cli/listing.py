@@ -1,0 +1,97 @@
+"""What the list commands print for scripts (`--json`): a JSON array on stdout, one object per
+row, with the API's field names and values (dates in ISO 8601, UTC), so that a script reads
+`textcast campaigns list --json` as it reads `GET /api/v1/campaigns`.
+
+The command line may not import the web app, so the shapes are written out here; the CLI
+tests compare them with the API's answers field by field.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic_core import to_json
+
+from textcast.models import ApiKey, Campaign, Contact, ContactList, User
+
+
+def print_json(rows: Iterable[dict[str, Any]]) -> None:
+    """The rows as one indented JSON array on stdout (messages go to stderr)."""
+    sys.stdout.write(to_json(list(rows), indent=2).decode() + "\n")
+
+
+def campaign(c: Campaign) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "status": c.status,
+        "client_reference": c.reference,
+        "body": c.body,
+        "sender": c.sender,
+        "encoding": c.encoding,
+        "parts": c.parts,
+        "recipient_count": c.recipient_count,
+        "kind": c.kind,
+        "smart_encoding": c.smart_encoding,
+        "short_links": c.short_links,
+        "send_at": c.send_at,
+        "local_send_time": c.local_send_time,
+        "expires_at": c.expires_at,
+        "budget": c.budget,
+        "estimated_cost": c.estimated_cost,
+        "spent": c.spent,
+        "status_reason": c.status_reason,
+        "created_at": c.created_at,
+        "launched_at": c.launched_at,
+        "completed_at": c.completed_at,
+    }
+
+
+def contact_list(found: ContactList, members: int) -> dict[str, Any]:
+    return {
+        "id": found.id,
+        "name": found.name,
+        "members": members,
+        "created_at": found.created_at,
+    }
+
+
+def contact(c: Contact) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "phone": c.phone,
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "attributes": c.attributes,
+        "country": c.country,
+        "time_zone": c.time_zone,
+        "status": c.status,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    }
+
+
+def user(u: User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "email": u.email,
+        "role": u.role,
+        "disabled": u.disabled_at is not None,
+        "created_at": u.created_at,
+        "last_login_at": u.last_login_at,
+    }
+
+
+def api_key(k: ApiKey) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "user_id": k.user_id,
+        "name": k.name,
+        "prefix": k.prefix,
+        "scopes": k.scopes.split(),
+        "created_at": k.created_at,
+        "last_used_at": k.last_used_at,
+        "revoked": k.revoked_at is not None,
+    }

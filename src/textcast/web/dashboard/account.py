@@ -1,0 +1,48 @@
+"""/account: what every signed-in user does to their own account.
+
+Their password (the current one asked for), where they are signed in (ending one session or
+all the others) and their own API keys (created, shown once, revoked). Changes go through the
+JSON API (`/api/v1/me/...`, `/api/v1/apikeys`) from `static/account.js`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from textcast.domain.accounts import api_keys, passwords, sessions
+from textcast.domain.accounts.permissions import SCOPE_PERMISSIONS, Principal, Scope
+from textcast.web.dashboard.shell import PageUser, render
+
+router = APIRouter(include_in_schema=False)
+
+SCOPE_HELP = {
+    Scope.READ: "read: see campaigns, contacts and reports",
+    Scope.SEND: "send: also create, change and send campaigns",
+    Scope.ADMIN: "admin: everything, including users and keys",
+}
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, principal: PageUser) -> Response:
+    with request.app.state.runtime.database.read() as session:
+        signed_in = sessions.sessions_of(session, principal.user_id)
+        keys = api_keys.keys_of(session, principal.user_id)
+    return render(
+        request,
+        "account.html",
+        principal,
+        sessions=[
+            (sessions.public_id(s.digest), s, s.digest == principal.session_digest)
+            for s in signed_in
+        ],
+        keys=keys,
+        scopes=[(scope, SCOPE_HELP[scope]) for scope in grantable_scopes(principal)],
+        min_password=passwords.MIN_LENGTH,
+        max_password=passwords.MAX_LENGTH,
+    )
+
+
+def grantable_scopes(principal: Principal) -> list[Scope]:
+    """The scopes a key of this user may carry: none beyond what the user may do."""
+    return [scope for scope in Scope if SCOPE_PERMISSIONS[scope] <= principal.permissions]
