@@ -317,16 +317,14 @@ def check_changes(
             problems.append(FieldProblem(item.name, problem))
             continue
         wanted[item.name] = value
-    if problems:
-        raise InvalidInput(problems)
     layered = {**stored, **wanted}
     values = {name: value for name, value in layered.items() if value is not None}
     try:
         effective = _validated(environment, values)
     except ValidationError as exc:
-        raise InvalidInput(
-            [FieldProblem(_name_of(error), in_words(error)) for error in exc.errors()]
-        ) from None
+        problems += [FieldProblem(_name_of(error), in_words(error)) for error in exc.errors()]
+    if problems:
+        raise InvalidInput(problems)
     return {
         name: None if value is None else value_of(effective, BY_NAME[name])
         for name, value in wanted.items()
@@ -387,11 +385,11 @@ def in_words(error: ErrorDetails) -> str:
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return "must be a whole number, such as 500"
     if kind == "greater_than_equal":
-        return f"must be {context['ge']} or more"
+        return f"must be {context['ge']:g} or more"
     if kind == "greater_than":
-        return f"must be more than {context['gt']}"
+        return f"must be more than {context['gt']:g}"
     if kind == "less_than_equal":
-        return f"must be {context['le']} or less"
+        return f"must be {context['le']:g} or less"
     if kind == "string_too_short":
         count = context["min_length"]
         return "must not be empty" if count == 1 else f"must be at least {count} characters"
