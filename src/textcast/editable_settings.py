@@ -322,7 +322,7 @@ def check_changes(
     try:
         effective = _validated(environment, values)
     except ValidationError as exc:
-        problems += [FieldProblem(_name_of(error), in_words(error)) for error in exc.errors()]
+        problems += [FieldProblem(_name_of(error), _said(error)) for error in exc.errors()]
     if problems:
         raise InvalidInput(problems)
     return {
@@ -374,6 +374,12 @@ def _validated(environment: Settings, values: Mapping[str, Any]) -> Settings:
 
 def _name_of(error: ErrorDetails) -> str:
     return str(error["loc"][0]).upper() if error["loc"] else "settings"
+
+
+def _said(error: ErrorDetails) -> str:
+    """In words, with the key at fault in a JSON setting (`FR: must be a number`)."""
+    key = f"{error['loc'][1]}: " if len(error["loc"]) > 1 else ""
+    return key + in_words(error)
 
 
 def in_words(error: ErrorDetails) -> str:
