@@ -15,8 +15,9 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, Field
+from starlette.convertors import Convertor, register_url_convertor
 
 from textcast import editable_settings
 from textcast.config import Settings, webhook_secret
@@ -32,6 +33,22 @@ from textcast.web.auth import Administrator, guard
 from textcast.web.deps import RuntimeDep, SettingsDep
 from textcast.web.errors import problems
 from textcast.webhook_urls import DELIVERY_REPORTS, INBOUND, WEBHOOKS_PREFIX
+
+
+class SettingName(Convertor[str]):
+    """A setting's name in a path (`SEND_RATE`, any case): never `sinch-check`, so that the
+    check's path answers for POST alone."""
+
+    regex = "[A-Za-z0-9_]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("setting_name", SettingName())
 
 router = APIRouter(
     prefix="/api/v1/settings", tags=["settings"], dependencies=[guard(Permission.READ)]
@@ -243,7 +260,7 @@ def read_settings(runtime: RuntimeDep) -> SettingsOut:
     return SettingsOut.of(runtime)
 
 
-_CHANGES_EXAMPLE = {"SINCH_NUMBER": "+12025550123", "QUIET_HOURS": "09:00-20:00", "PRICES": None}
+_CHANGES_EXAMPLE = {"SINCH_NUMBER": "+12025550123", "QUIET_HOURS": "09:00-20:00", "PRICES": {}}
 
 
 @router.patch("", responses=problems(400))
@@ -272,8 +289,12 @@ def change_settings(
     return SettingsOut.of(runtime)
 
 
-@router.delete("/{name}", responses=problems(400))
-def reset_setting(name: str, runtime: RuntimeDep, principal: Administrator) -> SettingsOut:
+@router.delete("/{name:setting_name}", responses=problems(400))
+def reset_setting(
+    name: Annotated[str, Path(description="The setting, e.g. `SINCH_NUMBER` (any case).")],
+    runtime: RuntimeDep,
+    principal: Administrator,
+) -> SettingsOut:
     """Give one setting back to the environment's value, or textcast's default (admins).
 
     Same as `PATCH` with `{"NAME": null}`; a setting the dashboard never changed is left as
