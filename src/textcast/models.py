@@ -495,3 +495,29 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class SettingOverride(Base):
+    """A setting an admin changed in the dashboard (or with `textcast settings set`): it
+    overrides the environment's value on every node, until it is reset."""
+
+    __tablename__ = "setting_overrides"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The environment variable's name, e.g. `SEND_RATE`."""
+    value: Mapped[Any] = mapped_column(JSON, nullable=False)
+    """The value as JSON, validated and normalised (`30.0`, `{"FR": "08:00-20:00"}`)."""
+    changed_by: Mapped[str] = mapped_column(String(300))
+    """The audit log's actor: `alice@example.com`, `cli`..."""
+    changed_at: Mapped[datetime]
+
+
+class SettingsRevision(Base):
+    """One row counting the changes to `setting_overrides`: each process reads it every few
+    seconds, and rebuilds what depends on the settings when it has moved."""
+
+    __tablename__ = "settings_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime | None]

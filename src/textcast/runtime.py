@@ -1,4 +1,10 @@
-"""Wiring: the long-lived parts of a textcast process, built once from Settings."""
+"""Wiring: the long-lived parts of a textcast process, built from Settings.
+
+The environment's settings are read once; the few an admin may change while textcast runs
+(`editable_settings.py`) are stored in the database, and every process looks at their revision
+every `SETTINGS_CHECK_SECONDS`: when it has moved, the sending policy, the keyword replies and
+the default sender are rebuilt, and the dispatcher takes them at its next tick.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,9 @@ import asyncio
 import contextlib
 import functools
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -25,9 +32,12 @@ from textcast.domain.inbox.events import InboundSms
 from textcast.domain.inbox.group_commit import GroupCommitter
 from textcast.domain.inbox.keywords import Keyword, KeywordRules
 from textcast.domain.inbox.replies import ReplyPolicy
+from textcast.domain.settings import stored as stored_settings
+from textcast.domain.settings.stored import StoredSetting
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.provider import Provider, ProviderError
+from textcast.services import settings as settings_services
 from textcast.sinch.client import SinchClient
 from textcast.sinch.connections import SinchAccount
 from textcast.sinch.events import stored_event
@@ -41,6 +51,9 @@ SIMULATOR_MOUNT = "/simulator"
 SIMULATOR_PLAN_ID = "simulated"
 STANDALONE_SIMULATOR_TOKEN = "simulated-token"  # noqa: S105 - `textcast simulator`'s default
 SWEEP_SECONDS = 2.0
+SETTINGS_CHECK_SECONDS = 2.0
+"""How often a process reads the settings' revision: a change made on another node is in
+effect here within this time."""
 # Longer than a POST's own timeout and retries would take to give up.
 POST_WAIT_SECONDS = 120.0
 
@@ -102,9 +115,31 @@ def sending_policy(settings: Settings) -> Policy:
     )
 
 
-def dispatcher_config(settings: Settings) -> DispatcherConfig:
+def reply_policy(settings: Settings) -> ReplyPolicy:
+    """What the inbound hook needs to know from the settings: keywords and their replies."""
+    texts = {
+        Keyword.OPT_OUT: settings.opt_out_reply,
+        Keyword.OPT_IN: settings.opt_in_reply,
+        Keyword.HELP: settings.help_reply,
+    }
+    return ReplyPolicy(
+        rules=KeywordRules.from_csv(
+            settings.opt_out_keywords, settings.opt_in_keywords, settings.help_keywords
+        ),
+        texts={
+            k: t.format(brand=settings.brand_name, contact=settings.help_contact)
+            for k, t in texts.items()
+        },
+        period=timedelta(hours=settings.reply_period_hours),
+        sender=settings.sinch_number,
+        per_hour=settings.keyword_replies_per_hour,
+        daily_quota=settings.daily_recipient_quota,
+    )
+
+
+def dispatcher_config(settings: Settings, policy: Policy | None = None) -> DispatcherConfig:
     return DispatcherConfig(
-        policy=sending_policy(settings),
+        policy=policy or sending_policy(settings),
         callback_url=callback_url(settings, DELIVERY_REPORTS),
         delivery_report=settings.delivery_report.value,
         batch_size=settings.batch_size,
@@ -115,54 +150,81 @@ def dispatcher_config(settings: Settings) -> DispatcherConfig:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class InEffect:
+    """What a process runs with: the settings in effect at a revision of the stored ones, and
+    what is built from them."""
+
+    settings: Settings
+    revision: int
+    """-1 until the stored settings are first read (the environment's alone until then)."""
+    stored: Mapping[str, StoredSetting]
+    policy: Policy
+    reply_policy: ReplyPolicy
+
+    @classmethod
+    def of(cls, settings: Settings, revision: int, stored: Mapping[str, StoredSetting]) -> InEffect:
+        return cls(settings, revision, stored, sending_policy(settings), reply_policy(settings))
+
+
 @dataclass
 class Runtime:
-    settings: Settings
+    environment: Settings
+    """The settings read from the environment and `.env` at start."""
     database: Database
     committer: GroupCommitter = field(init=False)
     dispatcher: Dispatcher | None = None
     clock: Callable[[], float] = time.time
     """Wall clock for signature freshness; tests replay Sinch's signed vector with their own."""
+    in_effect: InEffect = field(init=False)
+    _adopting: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         writers = 1 if self.database.is_sqlite else 4
         self.committer = GroupCommitter(
             self.database, writers=writers, on_inbound=self.handle_inbound
         )
+        self.in_effect = InEffect.of(self.environment, -1, {})
+
+    @property
+    def settings(self) -> Settings:
+        """In effect: the environment's, with the values an admin stored over them."""
+        return self.in_effect.settings
+
+    @property
+    def policy(self) -> Policy:
+        return self.in_effect.policy
+
+    @property
+    def reply_policy(self) -> ReplyPolicy:
+        return self.in_effect.reply_policy
 
     @functools.cached_property
     def secret(self) -> bytes:
-        return instance_secret(self.settings)
+        return instance_secret(self.environment)
 
     @functools.cached_property
     def webhook_secret(self) -> str | None:
-        return webhook_secret(self.settings)
+        return webhook_secret(self.environment)
 
-    @functools.cached_property
-    def policy(self) -> Policy:
-        return sending_policy(self.settings)
+    def refresh_settings(self) -> bool:
+        """Read the stored settings' revision and, when it moved, rebuild what depends on
+        them (blocking: call it from a thread). True when something was rebuilt."""
+        with self.database.read() as session:
+            moved = stored_settings.revision(session) != self.in_effect.revision
+        if moved:
+            return self.adopt(settings_services.current(self.database, self.environment))
+        return False
 
-    @functools.cached_property
-    def reply_policy(self) -> ReplyPolicy:
-        settings = self.settings
-        texts = {
-            Keyword.OPT_OUT: settings.opt_out_reply,
-            Keyword.OPT_IN: settings.opt_in_reply,
-            Keyword.HELP: settings.help_reply,
-        }
-        return ReplyPolicy(
-            rules=KeywordRules.from_csv(
-                settings.opt_out_keywords, settings.opt_in_keywords, settings.help_keywords
-            ),
-            texts={
-                k: t.format(brand=settings.brand_name, contact=settings.help_contact)
-                for k, t in texts.items()
-            },
-            period=timedelta(hours=settings.reply_period_hours),
-            sender=settings.sinch_number,
-            per_hour=settings.keyword_replies_per_hour,
-            daily_quota=settings.daily_recipient_quota,
-        )
+    def adopt(self, current: settings_services.CurrentSettings) -> bool:
+        """Run with these settings from now on, unless newer ones are already in effect."""
+        with self._adopting:
+            if current.revision <= self.in_effect.revision:
+                return False
+            self.in_effect = InEffect.of(current.settings, current.revision, current.stored)
+        if self.in_effect.revision > 0:
+            log.info("settings revision %d in effect", current.revision)
+        return True
 
     def handle_inbound(self, connection: Connection, sms: InboundSms) -> None:
         """Keywords and replies, inside the webhook's own transaction (see `store_events`).
@@ -236,9 +298,19 @@ class Runtime:
         stop = asyncio.Event()
         self.committer.start()
         tasks = [asyncio.create_task(self._sweep_inbox(stop))]
+        try:
+            await asyncio.to_thread(self.refresh_settings)
+        except Exception:
+            log.exception("the stored settings could not be read; the environment's apply")
+        tasks.append(asyncio.create_task(self._follow_settings(stop)))
         if dispatch:
             provider = provider or build_provider(self.settings)
-            self.dispatcher = Dispatcher(self.database, provider, dispatcher_config(self.settings))
+            self.dispatcher = Dispatcher(
+                self.database,
+                provider,
+                dispatcher_config(self.settings, self.policy),
+                policy_source=lambda: self.policy,
+            )
             tasks.append(asyncio.create_task(self.dispatcher.run(stop)))
         try:
             yield
@@ -249,6 +321,15 @@ class Runtime:
             if provider is not None:
                 await provider.aclose()
             self.dispatcher = None
+
+    async def _follow_settings(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SETTINGS_CHECK_SECONDS)
+            try:
+                await asyncio.to_thread(self.refresh_settings)
+            except Exception:
+                log.exception("reading the settings' revision failed; will try again")
 
     async def _sweep_inbox(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

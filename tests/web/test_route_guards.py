@@ -95,6 +95,8 @@ NEEDS = {
     ("POST", "/api/v1/encoding"): "read",  # analyses a text, writes nothing
     ("GET", "/api/v1/settings"): "read",  # the configuration in effect, no secrets
     ("POST", "/api/v1/settings/sinch-check"): "admin",  # calls Sinch with our credentials
+    ("PATCH", "/api/v1/settings"): "admin",  # settings changed on every node
+    ("DELETE", "/api/v1/settings/{name:setting_name}"): "admin",
     ("POST", "/api/v1/previews"): "read",  # renders a text for a contact, writes nothing
 }
 ROLE_GRANTS = {

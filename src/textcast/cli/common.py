@@ -25,6 +25,16 @@ def command_settings(**overrides: object) -> Settings:
 
 
 def open_database() -> tuple[Settings, Database]:
+    """The settings in effect (the environment's, with those an admin stored over them) and
+    the database, brought to the current schema."""
+    settings, database = open_environment()
+    from textcast.services import settings as settings_services
+
+    return settings_services.current(database, settings).settings, database
+
+
+def open_environment() -> tuple[Settings, Database]:
+    """The environment's settings alone, and the database."""
     from textcast.migrate import ensure_schema
 
     settings = command_settings()

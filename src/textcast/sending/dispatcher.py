@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -82,10 +83,20 @@ class DispatcherConfig:
 
 
 class Dispatcher:
-    def __init__(self, database: Database, provider: Provider, config: DispatcherConfig) -> None:
+    def __init__(
+        self,
+        database: Database,
+        provider: Provider,
+        config: DispatcherConfig,
+        *,
+        policy_source: Callable[[], Policy] | None = None,
+    ) -> None:
+        """`policy_source`: the policy in effect now (settings an admin changes while textcast
+        runs), asked once per tick, never per message; it must not block."""
         self.database = database
         self.provider = provider
         self.config = config
+        self._policy_source = policy_source
         self.bucket = TokenBucket(config.rate)
         self._slots = asyncio.Semaphore(config.concurrency)
         # PostgreSQL runs several claim lanes (they take turns on a campaign's cursor, and
@@ -191,6 +202,7 @@ class Dispatcher:
 
     async def tick(self) -> bool:
         """One pass over the work; True if anything was started."""
+        self._follow_policy()
         await self._reconcile_stranded()
         busy = await self._resolve_unknown()
         busy |= await self._resubmit_retries()
@@ -206,6 +218,18 @@ class Dispatcher:
         if due or not self._in_flight:
             self._log_finished(await self._db_write(campaigns.complete_finished_campaigns))
         return busy
+
+    def _follow_policy(self) -> None:
+        """A policy changed since the last tick: screen with it, and send at its rate."""
+        if self._policy_source is None:
+            return
+        policy = self._policy_source()
+        if policy is self.config.policy:
+            return
+        self.config = dataclasses.replace(self.config, policy=policy, rate=policy.send_rate)
+        if self.bucket.rate != policy.send_rate:
+            self.bucket.set_rate(policy.send_rate)
+            log.info("send rate now %s parts/s", policy.send_rate or "unlimited")
 
     @staticmethod
     def _start_due_work(session: Session, now: datetime) -> None:

@@ -23,6 +23,14 @@ class TokenBucket:
         self._stamp = clock()
         self._lock = asyncio.Lock()
 
+    def set_rate(self, rate: float) -> None:
+        """A new rate from now on (the settings changed); what is saved or owed is kept, up to
+        the new burst."""
+        self._refill()
+        self.rate = rate
+        self.capacity = max(rate, 1.0)
+        self._tokens = min(self._tokens, self.capacity)
+
     @property
     def unlimited(self) -> bool:
         return self.rate <= 0

@@ -173,3 +173,44 @@ def test_form_fields_have_labels(signed_in: SignedIn) -> None:
     assert page.count('type="checkbox"') == len(
         re.findall(r'<label class="choice"><input type="checkbox"', page)
     )
+
+
+def _setting_block(page: str, name: str) -> str:
+    start = page.index(f'data-setting="{name}"')
+    return page[start : page.index("</div>", start)]
+
+
+def test_admins_get_a_form_per_group_saying_where_each_value_comes_from(
+    signed_in: SignedIn,
+) -> None:
+    with signed_in(Role.ADMIN, sinch_number="+12015550123") as client:
+        changed = client.patch("/api/v1/settings", json={"BRAND_NAME": "Acme"})
+        assert changed.status_code == 200, changed.text
+        page = _page(client)
+    for group in ("sending", "quiet_hours", "prices", "keyword_replies", "limits"):
+        assert f'id="settings-{group}" data-settings-group="{group}"' in page, group
+    sender = _setting_block(page, "SINCH_NUMBER")
+    assert 'name="SINCH_NUMBER" type="text" value="+12015550123"' in sender
+    assert 'from the environment (<code class="var">SINCH_NUMBER</code>)' in sender
+    assert "Reset to environment default" not in sender
+    brand = _setting_block(page, "BRAND_NAME")
+    assert 'value="Acme"' in brand
+    assert "changed here by user" in brand
+    assert 'data-api-action="DELETE /api/v1/settings/BRAND_NAME"' in brand
+    assert "Reset to environment default" in brand
+    assert "Now: textcast's default" in _setting_block(page, "FREQUENCY_CAP")
+    assert '<label for="setting-QUIET_HOURS_RULES">' in page
+
+
+def test_viewers_and_editors_read_the_changeable_settings_without_forms(
+    signed_in: SignedIn,
+) -> None:
+    for role in (Role.VIEWER, Role.EDITOR):
+        with signed_in(role, brand_name="Oldco") as client:
+            page = _page(client)
+        assert 'id="changeable"' in page
+        assert "data-settings-group" not in page
+        assert "Reset to environment default" not in page
+        brand = _setting_block(page, "BRAND_NAME")
+        assert "<dd>Oldco" in brand
+        assert "from the environment" in brand

@@ -1,28 +1,54 @@
-"""`/api/v1/settings`: the configuration in effect (no secrets) and a Sinch connection check.
+"""`/api/v1/settings`: the configuration in effect (no secrets), the settings an admin changes
+while textcast runs, and a Sinch connection check.
 
-Settings come from the environment and `.env` only, so this reads and never writes. Secrets
-(the API token, the webhook secret, basic auth, the path token, SECRET_KEY) are reported as
-set or not set, never shown; the service plan id is partly masked.
+Most settings come from the environment and `.env` only. Those in `editable_settings.py`
+(sender, quiet hours, prices, keyword replies, limits) are changed here by an admin
+(`services/settings.py`): stored in the database, audited, in effect on every node within
+seconds. Secrets (the API token, the webhook secret, basic auth, the path token, SECRET_KEY)
+are reported as set or not set, never shown; the service plan id is partly masked.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, Field
+from starlette.convertors import Convertor, register_url_convertor
 
+from textcast import editable_settings
 from textcast.config import Settings, webhook_secret
+from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.campaigns.send_window import WindowBasis, window_basis
+from textcast.editable_settings import Group, Kind, SettingState, Source
 from textcast.runtime import SIMULATOR_MOUNT, Runtime, sinch_account
+from textcast.services import settings as settings_services
 from textcast.sinch import connections
 from textcast.sinch.connections import ConnectionCheck, Problem
 from textcast.web.auth import Administrator, guard
 from textcast.web.deps import RuntimeDep, SettingsDep
+from textcast.web.errors import problems
 from textcast.webhook_urls import DELIVERY_REPORTS, INBOUND, WEBHOOKS_PREFIX
+
+
+class SettingName(Convertor[str]):
+    """A setting's name in a path (`SEND_RATE`, any case): never `sinch-check`, so that the
+    check's path answers for POST alone."""
+
+    regex = "[A-Za-z0-9_]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("setting_name", SettingName())
 
 router = APIRouter(
     prefix="/api/v1/settings", tags=["settings"], dependencies=[guard(Permission.READ)]
@@ -113,8 +139,45 @@ class LimitsOut(BaseModel):
     secret_key_set: bool = Field(description="`SECRET_KEY` is set (else a generated file).")
 
 
+class EditableSettingOut(BaseModel):
+    """A setting an admin may change while textcast runs, and where its value comes from."""
+
+    name: str = Field(description="The environment variable, e.g. `SEND_RATE`.")
+    group: Group
+    label: str = Field(description="What the dashboard calls it.")
+    description: str
+    kind: Kind = Field(
+        description="`text`, `long_text`, `number`, `whole_number`, or `json` (an object)."
+    )
+    value: Any = Field(description="In effect on every node (null: not set).")
+    source: Source = Field(
+        description="`default`: textcast's own; `environment`: the environment or `.env`; "
+        "`dashboard`: changed by an admin (in the dashboard, the API or the command line)."
+    )
+    changed_by: str | None = Field(description="With `dashboard`: who changed it.")
+    changed_at: datetime | None = Field(description="With `dashboard`: when.")
+    environment_value: Any = Field(
+        description="What a reset gives back: the environment's value, or the default."
+    )
+
+    @classmethod
+    def of(cls, state: SettingState) -> EditableSettingOut:
+        return cls(
+            name=state.item.name,
+            group=state.item.group,
+            label=state.item.label,
+            description=state.item.help,
+            kind=state.item.kind,
+            value=state.value,
+            source=state.source,
+            changed_by=state.changed_by,
+            changed_at=state.changed_at,
+            environment_value=state.environment_value,
+        )
+
+
 class SettingsOut(BaseModel):
-    """What is configured, from the environment and `.env`; secrets only as set or not."""
+    """What is configured; secrets only as set or not."""
 
     sinch: SinchOut
     webhooks: WebhooksOut
@@ -122,11 +185,22 @@ class SettingsOut(BaseModel):
     quiet_hours: QuietHoursOut
     prices: PricesOut
     limits: LimitsOut
+    editable: list[EditableSettingOut] = Field(
+        description="The settings an admin may change while textcast runs (`PATCH`), each "
+        "with its value in effect and where it comes from."
+    )
+    revision: int = Field(
+        description="Changes made to them so far (0: none); -1 before this node first read them."
+    )
 
     @classmethod
     def of(cls, runtime: Runtime) -> SettingsOut:
         settings = runtime.settings
+        in_effect = runtime.in_effect
+        states = editable_settings.states(runtime.environment, settings, in_effect.stored)
         return cls(
+            editable=[EditableSettingOut.of(state) for state in states],
+            revision=in_effect.revision,
             sinch=_sinch(settings),
             webhooks=_webhooks(settings),
             sending=SendingOut(
@@ -179,7 +253,56 @@ class ConnectionCheckOut(BaseModel):
 
 @router.get("")
 def read_settings(runtime: RuntimeDep) -> SettingsOut:
-    """The configuration in effect; change it in the environment or `.env` and restart."""
+    """The configuration in effect.
+
+    The settings listed in `editable` are changed with `PATCH`; the others in the environment
+    or `.env`, with a restart."""
+    return SettingsOut.of(runtime)
+
+
+_CHANGES_EXAMPLE = {"SINCH_NUMBER": "+12025550123", "QUIET_HOURS": "09:00-20:00", "PRICES": {}}
+
+
+@router.patch("", responses=problems(400))
+def change_settings(
+    changes: Annotated[
+        dict[str, Any],
+        Body(
+            description="Setting names (see `editable`) and their new values; `null` gives a "
+            "setting back to the environment's value. All are checked together: one refused "
+            "value refuses them all, and nothing changes. JSON settings (`QUIET_HOURS_RULES`, "
+            "`PRICES`) take an object, or the same as JSON text.",
+            examples=[_CHANGES_EXAMPLE],
+        ),
+    ],
+    runtime: RuntimeDep,
+    principal: Administrator,
+) -> SettingsOut:
+    """Change settings on every node, without a restart (admins).
+
+    In effect at once on this node, and on the others within a few seconds. Audited as
+    `settings.update`, with each setting's old and new value."""
+    current = settings_services.change(
+        runtime.database, Actor.of(principal), runtime.environment, changes
+    )
+    runtime.adopt(current)
+    return SettingsOut.of(runtime)
+
+
+@router.delete("/{name:setting_name}", responses=problems(400))
+def reset_setting(
+    name: Annotated[str, Path(description="The setting, e.g. `SINCH_NUMBER` (any case).")],
+    runtime: RuntimeDep,
+    principal: Administrator,
+) -> SettingsOut:
+    """Give one setting back to the environment's value, or textcast's default (admins).
+
+    Same as `PATCH` with `{"NAME": null}`; a setting the dashboard never changed is left as
+    it is (no audit entry)."""
+    current = settings_services.reset(
+        runtime.database, Actor.of(principal), runtime.environment, name
+    )
+    runtime.adopt(current)
     return SettingsOut.of(runtime)
 
 

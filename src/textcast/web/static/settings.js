@@ -1,6 +1,7 @@
-// /settings: the Sinch connection test, users and everybody's keys (admins). Changes go through
-// the JSON API (window.textcast.api adds the CSRF header). A generated password is put on the
-// page once and never fetched again: the server keeps none. Your own keys: account.js.
+// /settings: the settings changed without a restart (admins), the Sinch connection test, users
+// and everybody's keys (admins). Changes go through the JSON API (window.textcast.api adds the
+// CSRF header). A generated password is put on the page once and never fetched again: the
+// server keeps none. Your own keys: account.js.
 "use strict";
 (function () {
   var tc = window.textcast;
@@ -13,6 +14,39 @@
     out.hidden = false;
     out.focus();
   }
+
+  // --- Settings changed without a restart (admins) -------------------------------------------
+  // Each group's form sends only the fields changed since the page was drawn (a field's
+  // defaultValue), so that a value from the environment stays the environment's.
+
+  document.querySelectorAll("form[data-settings-group]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      tc.clearErrors(form);
+      var saved = form.querySelector("[data-saved]");
+      saved.textContent = "";
+      var changes = {};
+      var count = 0;
+      form.querySelectorAll("input[name], textarea[name]").forEach(function (field) {
+        if (field.value !== field.defaultValue) {
+          changes[field.name] = field.value;
+          count += 1;
+        }
+      });
+      if (!count) {
+        saved.textContent = "Nothing changed.";
+        return;
+      }
+      var button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      tc.api("PATCH", "/api/v1/settings", changes).then(function () {
+        window.location.reload();
+      }, function (error) {
+        button.disabled = false;
+        tc.showErrors(form, error);
+      });
+    });
+  });
 
   // --- Test connection -----------------------------------------------------------------------
 
