@@ -64,6 +64,7 @@ NEEDS = {
     ("GET", "/api/v1/campaigns/{campaign_id}/export.csv"): "read",
     ("POST", "/api/v1/contacts"): "write",
     ("GET", "/api/v1/contacts"): "read",
+    ("GET", "/api/v1/contacts/count"): "read",
     ("GET", "/api/v1/contacts/{contact_id}"): "read",
     ("PATCH", "/api/v1/contacts/{contact_id}"): "write",
     ("DELETE", "/api/v1/contacts/{contact_id}"): "write",
@@ -84,6 +85,7 @@ NEEDS = {
     ("GET", "/api/v1/imports/{import_id}"): "read",
     ("GET", "/api/v1/imports/{import_id}/rejections.csv"): "read",
     ("GET", "/api/v1/inbox"): "read",
+    ("POST", "/api/v1/inbox/{inbound_id}/contact"): "write",
     ("POST", "/api/campaigns/send"): "send",  # the tutorial's endpoint
     ("POST", "/api/v1/encoding"): "read",  # analyses a text, writes nothing
     ("GET", "/api/v1/settings"): "read",  # the configuration in effect, no secrets
