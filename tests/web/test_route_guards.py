@@ -64,7 +64,6 @@ NEEDS = {
     ("GET", "/api/v1/campaigns/{campaign_id}/export.csv"): "read",
     ("POST", "/api/v1/contacts"): "write",
     ("GET", "/api/v1/contacts"): "read",
-    ("GET", "/api/v1/contacts/count"): "read",
     ("GET", "/api/v1/contacts/{contact_id}"): "read",
     ("PATCH", "/api/v1/contacts/{contact_id}"): "write",
     ("DELETE", "/api/v1/contacts/{contact_id}"): "write",

@@ -72,6 +72,11 @@ class ContactOut(BaseModel):
 class ContactPage(BaseModel):
     items: list[ContactOut]
     next_cursor: int | None
+    total: int | None = Field(
+        default=None,
+        description="With `include_total=true`: the contacts matching the filters, on every "
+        "page together; null otherwise.",
+    )
 
 
 class ConsentIn(Input):
@@ -101,10 +106,6 @@ class ConsentEventOut(BaseModel):
         return out
 
 
-class ContactCount(BaseModel):
-    total: int = Field(description="Contacts matching the filter, on every page together.")
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_contact(payload: ContactIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
     contact = audience.create_contact(
@@ -128,28 +129,17 @@ def list_contacts(
     list_id: Id | None = None,
     cursor: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    include_total: Annotated[
+        bool, Query(description="Also count every contact matching the filters (`total`).")
+    ] = False,
 ) -> ContactPage:
     where = ContactFilter(search=search, status=status, country=country, list_id=list_id)
     rows = contacts.list_contacts(session, where, after_id=cursor, limit=limit)
     return ContactPage(
         items=[ContactOut.of(c) for c in rows],
         next_cursor=rows[-1].id if len(rows) == limit else None,
+        total=contacts.count_contacts(session, where) if include_total else None,
     )
-
-
-@router.get("/count")
-def count_contacts(
-    session: ReadSession,
-    search: Annotated[
-        str | None, Query(max_length=100, description="Number or name."), NoNul
-    ] = None,
-    status: ContactStatus | None = None,
-    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-    list_id: Id | None = None,
-) -> ContactCount:
-    """How many contacts match the same filters as the list."""
-    where = ContactFilter(search=search, status=status, country=country, list_id=list_id)
-    return ContactCount(total=contacts.count_contacts(session, where))
 
 
 @router.get("/{contact_id}")
