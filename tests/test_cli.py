@@ -15,6 +15,7 @@ from textcast.cli import app
 from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain.accounts import audit
+from textcast.domain.audience import consent
 from textcast.migrate import alembic_config, current_revision
 from textcast.web.app import create_app
 
@@ -233,3 +234,25 @@ def test_contacts_add_and_list(database_url: str) -> None:
     assert "+33612345678" in listed.output and "Ana" in listed.output
     missing = runner.invoke(app, ["contacts", "list", "--list", "nope"], env=env)
     assert missing.exit_code == 1 and "no list named" in missing.output
+
+
+def test_contacts_are_counted_and_opted_out_with_a_reason(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "cli-test", "DEFAULT_REGION": "FR"}
+    for phone in ("0612345678", "0612345679"):
+        assert runner.invoke(app, ["contacts", "add", phone], env=env).exit_code == 0
+    listed = runner.invoke(app, ["contacts", "list", "--limit", "1"], env=env)
+    assert "2 contacts (1 shown)" in listed.output
+    no_reason = runner.invoke(app, ["contacts", "opt-out", "1", "--reason", " "], env=env)
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+    missing = runner.invoke(app, ["contacts", "opt-out", "42", "--reason", "asked"], env=env)
+    assert missing.exit_code == 1 and "contact 42 not found" in missing.output
+    out = runner.invoke(app, ["contacts", "opt-out", "1", "--reason", "asked by phone"], env=env)
+    assert out.exit_code == 0, out.output
+    assert "+33612345678 (unsubscribed)" in out.output
+    database = Database(database_url)
+    with database.read() as session:
+        events = [(e.kind, e.source, e.evidence) for e in consent.history(session, 1)]
+        authors = consent.authors(session, 1)
+    database.dispose()
+    assert events == [("opt_in", "cli", None), ("opt_out", "cli", "asked by phone")]
+    assert list(authors.values()) == ["cli"]

@@ -14,7 +14,15 @@ from textcast.domain.accounts.audit import Actor
 from textcast.domain.audience import consent
 from textcast.domain.audience.contacts import ContactDraft
 from textcast.domain.errors import Conflict, InvalidInput, NotFound
-from textcast.models import ConsentEvent, Contact, ContactStatus, ListMember, Segment
+from textcast.models import (
+    ConsentEvent,
+    Contact,
+    ContactStatus,
+    InboundMessage,
+    ListMember,
+    Segment,
+    utcnow,
+)
 from textcast.services import audience
 
 SECRET = b"test-secret"
@@ -39,14 +47,14 @@ def count(database: Database, table: type[object]) -> int:
         return session.scalar(select(func.count()).select_from(table)) or 0
 
 
-def test_contacts_are_created_changed_and_opted_out_and_in_without_audit(
+def test_contacts_are_created_and_changed_without_audit_and_opted_out_and_in_with_it(
     database: Database,
 ) -> None:
     contact = add(database, numbers(1)[0], first_name="Ana", consent_evidence="the till")
     changed = audience.update_contact(database, contact.id, {"attributes": {"plan": "gold"}})
-    out = audience.opt_out(database, SECRET, contact.id, consent.Evidence("api", "asked"))
+    out = audience.opt_out(database, EDITOR, SECRET, contact.id, consent.Evidence("api", "asked"))
     assert out.status == ContactStatus.UNSUBSCRIBED
-    back = audience.opt_in(database, SECRET, contact.id, consent.Evidence("api", "again"))
+    back = audience.opt_in(database, EDITOR, SECRET, contact.id, consent.Evidence("api", "again"))
     assert back.status == ContactStatus.SUBSCRIBED
     assert changed.attributes == {"plan": "gold"}
     with database.read() as session:
@@ -60,7 +68,17 @@ def test_contacts_are_created_changed_and_opted_out_and_in_without_audit(
             ("opt_out", "api", "asked"),
             ("opt_in", "api", "again"),
         ]
-    assert trail(database) == []
+        ledger = [e.id for e in consent.history(session, contact.id)]
+        # The ledger names who changed the consent through the API; creation is no one's.
+        assert consent.authors(session, contact.id) == {
+            ledger[1]: EDITOR.label,
+            ledger[2]: EDITOR.label,
+        }
+    target = f"contact:{contact.id}"
+    assert trail(database) == [
+        (EDITOR.label, "contact.opt_out", target, {"consent_event": ledger[1]}),
+        (EDITOR.label, "contact.opt_in", target, {"consent_event": ledger[2]}),
+    ]
 
 
 def test_refused_contact_changes_write_nothing(database: Database) -> None:
@@ -71,13 +89,14 @@ def test_refused_contact_changes_write_nothing(database: Database) -> None:
     with pytest.raises(InvalidInput):
         audience.update_contact(database, contact.id, {"country": "XX"})
     with pytest.raises(NotFound):
-        audience.opt_out(database, SECRET, contact.id + 1, consent.Evidence("api"))
+        audience.opt_out(database, EDITOR, SECRET, contact.id + 1, consent.Evidence("api"))
     with database.read() as session:
         stored = session.get(Contact, contact.id)
         assert stored is not None
         assert (stored.country, stored.status) == ("US", ContactStatus.SUBSCRIBED)
     assert count(database, Contact) == 1
     assert count(database, ConsentEvent) == 1  # the opt-in of its creation
+    assert trail(database) == []  # the refused opt-out is not audited either
 
 
 def test_erasing_a_contact_is_committed_and_audited(database: Database) -> None:
@@ -146,3 +165,48 @@ def test_refused_segment_changes_write_nothing(database: Database) -> None:
         stored = session.scalars(select(Segment).order_by(Segment.id))
         assert [(s.name, s.rules) for s in stored] == [("France", FRANCE), ("US", US)]
     assert trail(database) == []
+
+
+def _text_from(database: Database, phone: str, n: int) -> int:
+    with database.write() as session:
+        message = InboundMessage(
+            provider_id=f"mo-{n}",
+            from_phone=phone,
+            to="12017777777",
+            body=f"hello {n}",
+            received_at=utcnow(),
+        )
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def test_an_unknown_sender_saved_as_a_contact_gets_its_texts(database: Database) -> None:
+    phone, other = numbers(2)
+    first, second = _text_from(database, phone, 1), _text_from(database, phone, 2)
+    elsewhere = _text_from(database, other, 3)
+    draft = ContactDraft("", first_name="Ana", consent_evidence="Texted us first")
+    saved = audience.save_sender(database, SECRET, second, draft, default_region="US")
+    assert (saved.phone, saved.first_name, saved.status) == (phone, "Ana", "subscribed")
+    with database.read() as session:
+        owners = {m.id: m.contact_id for m in session.scalars(select(InboundMessage))}
+        events = [(e.kind, e.source, e.evidence) for e in consent.history(session, saved.id)]
+    assert owners == {first: saved.id, second: saved.id, elsewhere: None}
+    assert events == [("opt_in", "api", "Texted us first")]
+
+
+def test_a_sender_saved_twice_or_unknown_is_refused_and_changes_nothing(
+    database: Database,
+) -> None:
+    phone = numbers(1)[0]
+    text = _text_from(database, phone, 1)
+    audience.save_sender(database, SECRET, text, ContactDraft(""), default_region="US")
+    with pytest.raises(Conflict):
+        audience.save_sender(database, SECRET, text, ContactDraft(""), default_region="US")
+    with pytest.raises(NotFound):
+        audience.save_sender(database, SECRET, text + 1, ContactDraft(""), default_region="US")
+    later = _text_from(database, phone, 2)  # a contact since: the inbox links it by number
+    with pytest.raises(Conflict):
+        audience.save_sender(database, SECRET, later, ContactDraft(""), default_region="US")
+    assert count(database, Contact) == 1
+    assert count(database, ConsentEvent) == 1

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from tests.factories import authorize, numbers
+from tests.web.apps import inbound_callback, signed_by_sinch
 
 from textcast.config import load_settings
 from textcast.web.app import create_app
@@ -182,3 +183,81 @@ def test_erasure_needs_to_be_asked_for_and_keeps_an_opt_out(client: TestClient) 
     again = _contact(client, "+33612345678")
     assert again["status"] == "unsubscribed"
     assert client.get(f"/api/v1/contacts/{again['id']}/consent").json() == []
+
+
+def test_the_count_agrees_with_the_list_and_its_filters(client: TestClient) -> None:
+    ana = _contact(client, "0612345678", first_name="Ana")
+    _contact(client, "0612345679", first_name="Bo")
+    _contact(client, "+12015550100", first_name="Anabel")
+    client.post(f"/api/v1/contacts/{ana['id']}/opt-out", json={})
+    for query in ({}, {"search": "ana"}, {"country": "FR"}, {"status": "unsubscribed"}):
+        listed = client.get("/api/v1/contacts", params=query).json()
+        assert listed["total"] is None  # counted only when asked
+        counted = client.get("/api/v1/contacts", params={**query, "include_total": "true"})
+        assert counted.json()["total"] == len(listed["items"]), query
+    one_page = {"search": "ana", "limit": "1", "include_total": "true"}
+    assert client.get("/api/v1/contacts", params=one_page).json()["total"] == 2
+
+
+def test_the_consent_ledger_says_who_changed_it(client: TestClient) -> None:
+    contact = _contact(client, "0612345678", consent_evidence="web form")
+    client.post(f"/api/v1/contacts/{contact['id']}/opt-out", json={"evidence": "asked by phone"})
+    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()
+    audit = client.get("/api/v1/audit", params={"action": "contact.opt_out"}).json()["items"]
+    assert [(a["target"], a["detail"]) for a in audit] == [
+        (f"contact:{contact['id']}", {"consent_event": events[1]["id"]})
+    ]
+    who = audit[0]["actor"]
+    assert "@example.com (key tc_" in who
+    assert [(e["kind"], e["evidence"], e["by"]) for e in events] == [
+        ("opt_in", "web form", None),  # created: the evidence is the person's
+        ("opt_out", "asked by phone", who),
+    ]
+    exported = client.get(f"/api/v1/contacts/{contact['id']}/consent", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [r["by"] for r in rows] == ["", who]
+
+
+def _inbound(client: TestClient, sender: str, body: str, n: int) -> int:
+    raw = inbound_callback(n, sender, body)
+    settings = client.app.state.runtime.settings  # type: ignore[attr-defined]
+    stored = client.post(
+        "/api/webhooks/inbound", content=raw, headers=signed_by_sinch(settings, raw)
+    )
+    assert stored.status_code == 200, stored.text
+    items = client.get("/api/v1/inbox").json()["items"]
+    return int(items[0]["id"])
+
+
+def test_an_unknown_sender_is_saved_as_a_contact_with_its_texts(client: TestClient) -> None:
+    """The client's settings have no Sinch credentials: callbacks are signed as the built-in
+    simulator signs them."""
+    first = _inbound(client, "+33612345678", "Hello, do you deliver?", 1)
+    second = _inbound(client, "+33612345678", "On Sundays?", 2)
+    empty = client.post(f"/api/v1/inbox/{second}/contact", json={"consent_evidence": ""})
+    assert empty.status_code == 400
+    assert [p["field"] for p in empty.json()["problems"]] == ["consent_evidence"]
+    saved = client.post(f"/api/v1/inbox/{second}/contact", json={"first_name": "Ana"})
+    assert saved.status_code == 201, saved.text
+    contact = saved.json()
+    assert (contact["phone"], contact["first_name"], contact["status"]) == (
+        "+33612345678",
+        "Ana",
+        "subscribed",
+    )
+    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()
+    assert [(e["kind"], e["evidence"]) for e in events] == [("opt_in", "Texted us first")]
+    texts = client.get("/api/v1/inbox", params={"contact_id": contact["id"]}).json()["items"]
+    assert [t["id"] for t in texts] == [second, first]
+    again = client.post(f"/api/v1/inbox/{first}/contact", json={})
+    assert again.status_code == 409
+    assert client.post("/api/v1/inbox/999999/contact", json={}).status_code == 404
+    assert client.get("/api/v1/contacts", params={"include_total": "1"}).json()["total"] == 1
+
+
+def test_a_stop_from_an_unknown_number_is_a_contact_already(client: TestClient) -> None:
+    """STOP makes the number an opted-out contact by itself: there is nobody left to save."""
+    stop = _inbound(client, "+33612345678", "STOP", 1)
+    refused = client.post(f"/api/v1/inbox/{stop}/contact", json={})
+    assert refused.status_code == 409
+    assert "already a contact" in refused.json()["message"]

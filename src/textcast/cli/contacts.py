@@ -1,4 +1,4 @@
-"""`textcast contacts …`: add, list and erase contacts, and import them from CSV files."""
+"""`textcast contacts …`: add, list, opt out and erase contacts, and import them from CSV files."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def contacts_list(
                 raise typer.Exit(1)
         where = contacts.ContactFilter(search=search, list_id=list_id)
         rows = contacts.list_contacts(session, where, limit=limit)
+        total = contacts.count_contacts(session, where)
     if as_json:
         listing.print_json(listing.contact(c) for c in rows)
         return
@@ -74,6 +75,30 @@ def contacts_list(
         name = " ".join(n for n in (c.first_name, c.last_name) if n)
         table.add_row(str(c.id), c.phone, name, c.country or "", c.status)
     Console().print(table)
+    shown = f" ({len(rows):,} shown)" if total > len(rows) else ""
+    console.print(f"{total:,} contact{'' if total == 1 else 's'}{shown}")
+
+
+@contacts_app.command("opt-out")
+def contacts_opt_out(
+    contact_id: int,
+    reason: Annotated[
+        str, typer.Option(help="Why, or how the person asked: kept in the consent ledger.")
+    ],
+) -> None:
+    """Unsubscribe a contact now (queued messages of running campaigns are skipped too)."""
+    from textcast.config import instance_secret
+    from textcast.domain.audience import consent
+    from textcast.services import audience
+
+    if not reason.strip():
+        console.print("[bold red]error:[/] --reason: say why, e.g. 'asked by phone to stop'")
+        raise typer.Exit(2)
+    settings, database = open_database()
+    evidence = consent.Evidence("cli", reason.strip()[:2000])
+    with domain_errors():
+        contact = audience.opt_out(database, CLI, instance_secret(settings), contact_id, evidence)
+    console.print(f"contact {contact.id}: {contact.phone} ({contact.status})")
 
 
 @contacts_app.command("erase")

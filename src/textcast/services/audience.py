@@ -1,12 +1,14 @@
-"""The audience's use cases: add, change and erase contacts, opt them out and back in, and
-manage lists and segments. Each runs in one transaction, with its audit entry where the act has
-one (erasing a contact, changing or deleting a segment).
+"""The audience's use cases: add, change and erase contacts, opt them out and back in, save an
+unknown sender as a contact, and manage lists and segments. Each runs in one transaction, with
+its audit entry where the act has one (erasing a contact, a person's change of someone's
+consent, changing or deleting a segment).
 
 `secret` is the instance's key: numbers that opted out are kept as hashes keyed with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +17,8 @@ from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.audience import consent, contacts, erasure, lists, segments
 from textcast.domain.audience.contacts import ContactDraft
+from textcast.domain.errors import Conflict
+from textcast.domain.inbox import inbound
 from textcast.models import Contact, ContactList, Segment
 
 # -- contacts -----------------------------------------------------------------------------------
@@ -45,21 +49,54 @@ def erase_contact(
 
 
 def opt_out(
-    database: Database, secret: bytes, contact_id: int, evidence: consent.Evidence
+    database: Database, actor: Actor, secret: bytes, contact_id: int, evidence: consent.Evidence
 ) -> Contact:
-    """Unsubscribed now: queued messages of running campaigns are skipped too."""
+    """Unsubscribed now: queued messages of running campaigns are skipped too. Audited with
+    the consent event it recorded, so the ledger can say who did it."""
     with database.write() as session:
         contact = contacts.get_contact(session, contact_id)
-        consent.opt_out(session, secret, contact, evidence)
+        event = consent.opt_out(session, secret, contact, evidence)
+        session.flush()
+        target = f"contact:{contact_id}"
+        audit.record(session, actor, consent.OPT_OUT_ACTION, target, consent_event=event.id)
     return contact
 
 
 def opt_in(
-    database: Database, secret: bytes, contact_id: int, evidence: consent.Evidence
+    database: Database, actor: Actor, secret: bytes, contact_id: int, evidence: consent.Evidence
 ) -> Contact:
+    """Subscribed again, on the person's request (the evidence says how); audited as opt_out."""
     with database.write() as session:
         contact = contacts.get_contact(session, contact_id)
-        consent.opt_in(session, secret, contact, evidence)
+        event = consent.opt_in(session, secret, contact, evidence)
+        session.flush()
+        target = f"contact:{contact_id}"
+        audit.record(session, actor, consent.OPT_IN_ACTION, target, consent_event=event.id)
+    return contact
+
+
+def save_sender(
+    database: Database,
+    secret: bytes,
+    inbound_id: int,
+    draft: ContactDraft,
+    *,
+    default_region: str,
+) -> Contact:
+    """A contact for the unknown number that sent this text, with the consent evidence the
+    draft carries (its number is the sender's); that number's texts become the contact's."""
+    with database.write() as session:
+        message = inbound.get_inbound(session, inbound_id)
+        if message.contact_id is not None:
+            raise Conflict("this text's sender is already a contact")
+        contact = contacts.create_contact(
+            session,
+            dataclasses.replace(draft, phone=message.from_phone),
+            default_region,
+            "api",
+            secret,
+        )
+        inbound.link_sender(session, contact.phone, contact.id)
     return contact
 
 

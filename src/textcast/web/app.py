@@ -37,6 +37,9 @@ from textcast.web.api import (
 from textcast.web.api import (
     settings as settings_api,
 )
+from textcast.web.api import (
+    simulator as simulator_api,
+)
 from textcast.web.auth import AdminOnlyUnder
 from textcast.web.dashboard import install_dashboard
 from textcast.web.docs import ASSETS as DOCS_ASSETS
@@ -44,6 +47,7 @@ from textcast.web.docs import install_docs
 from textcast.web.errors import document_problems, install_error_handlers
 from textcast.web.rate_limits import RateLimits
 from textcast.web.security import BodyLimit, RelativeRedirects, SecurityHeaders
+from textcast.web.simulator_gateway import SimulatorGateway
 from textcast.web.webhooks import WebhookEndpoint, basic_auth_credentials, webhook_endpoints
 from textcast.webhook_urls import DELIVERY_REPORTS, INBOUND, callback_url
 
@@ -118,6 +122,12 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.rate_limits = RateLimits(settings)
+    app.state.simulator = (
+        # With SINCH_BASE_URL, messages go to a `textcast simulator` of its own, not this one.
+        SimulatorGateway(simulator_app, plan=SIMULATOR_PLAN_ID, token=simulator_token(settings))
+        if simulator_app is not None and not settings.sinch_base_url
+        else None
+    )
     app.add_middleware(
         BodyLimit,
         limit=settings.max_request_bytes,
@@ -142,6 +152,7 @@ def create_app(
     app.include_router(analytics.router)
     app.include_router(previews.router)
     app.include_router(settings_api.router)
+    app.include_router(simulator_api.router)
     app.include_router(links.router)
     if simulator_app is not None:
         app.mount(

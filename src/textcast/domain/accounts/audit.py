@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,3 +71,14 @@ def entries(
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     return list(session.scalars(query))
+
+
+def entries_about(session: Session, target: str, actions: Sequence[str]) -> list[AuditEntry]:
+    """The entries of these actions on one target (`contact:12`), oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target == target, AuditEntry.action.in_(actions))
+            .order_by(AuditEntry.id)
+        )
+    )

@@ -1,4 +1,7 @@
-"""Consent: opt-in and opt-out with evidence, in an append-only ledger, and suppression."""
+"""Consent: opt-in and opt-out with evidence, in an append-only ledger, and suppression.
+
+A person's change of someone's consent (the API, the dashboard) is also audited, naming the
+ledger's event (`consent_event`), so the ledger can say who made it (`authors`)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from textcast.domain.accounts import audit
 from textcast.domain.audience import suppressions
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
 from textcast.models import ConsentEvent, ConsentKind, Contact, ContactStatus
@@ -21,33 +25,35 @@ class Evidence:
     inbound_message_id: int | None = None
 
 
-def opt_out(session: Session, secret: bytes, contact: Contact, evidence: Evidence) -> None:
+def opt_out(session: Session, secret: bytes, contact: Contact, evidence: Evidence) -> ConsentEvent:
     """Unsubscribe now and everywhere: the suppression is what the dispatcher checks."""
     hold_opt_out_lock(session, shared=False)
     contact.status = ContactStatus.UNSUBSCRIBED
     suppressions.suppress(
         session, secret, contact.phone, reason=evidence.keyword or evidence.source
     )
-    _record(session, contact, ConsentKind.OPT_OUT, evidence)
+    return _record(session, contact, ConsentKind.OPT_OUT, evidence)
 
 
-def opt_in(session: Session, secret: bytes, contact: Contact, evidence: Evidence) -> None:
+def opt_in(session: Session, secret: bytes, contact: Contact, evidence: Evidence) -> ConsentEvent:
     contact.status = ContactStatus.SUBSCRIBED
     suppressions.lift(session, secret, contact.phone)
-    _record(session, contact, ConsentKind.OPT_IN, evidence)
+    return _record(session, contact, ConsentKind.OPT_IN, evidence)
 
 
-def _record(session: Session, contact: Contact, kind: ConsentKind, evidence: Evidence) -> None:
-    session.add(
-        ConsentEvent(
-            contact_id=contact.id,
-            kind=kind,
-            source=evidence.source,
-            evidence=evidence.text,
-            keyword=evidence.keyword,
-            inbound_message_id=evidence.inbound_message_id,
-        )
+def _record(
+    session: Session, contact: Contact, kind: ConsentKind, evidence: Evidence
+) -> ConsentEvent:
+    event = ConsentEvent(
+        contact_id=contact.id,
+        kind=kind,
+        source=evidence.source,
+        evidence=evidence.text,
+        keyword=evidence.keyword,
+        inbound_message_id=evidence.inbound_message_id,
     )
+    session.add(event)
+    return event
 
 
 def history(session: Session, contact_id: int) -> list[ConsentEvent]:
@@ -58,3 +64,17 @@ def history(session: Session, contact_id: int) -> list[ConsentEvent]:
             .order_by(ConsentEvent.id)
         )
     )
+
+
+OPT_OUT_ACTION = "contact.opt_out"
+OPT_IN_ACTION = "contact.opt_in"
+
+
+def authors(session: Session, contact_id: int) -> dict[int, str]:
+    """Who made each of the contact's consent events that a person made: event id -> actor."""
+    entries = audit.entries_about(session, f"contact:{contact_id}", (OPT_OUT_ACTION, OPT_IN_ACTION))
+    return {
+        int(entry.detail["consent_event"]): entry.actor
+        for entry in entries
+        if isinstance(entry.detail.get("consent_event"), int)
+    }

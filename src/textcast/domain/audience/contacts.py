@@ -7,7 +7,7 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import timezone as number_time_zones
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from textcast.domain.audience import suppressions
@@ -125,6 +125,12 @@ def get_contact(session: Session, contact_id: int) -> Contact:
     return contact
 
 
+def find_by_phone(session: Session, phone: str) -> Contact | None:
+    """The contact with this E.164 number, if there is one."""
+    found: Contact | None = session.scalars(select(Contact).where(Contact.phone == phone)).first()
+    return found
+
+
 def update_contact(session: Session, contact_id: int, changes: dict[str, Any]) -> Contact:
     """Names, attributes (merged; a null value removes a key), country and time zone."""
     contact = get_contact(session, contact_id)
@@ -186,6 +192,12 @@ def list_contacts(
 ) -> list[Contact]:
     query = filtered(select(Contact).where(Contact.id > after_id), where)
     return list(session.scalars(query.order_by(Contact.id).limit(limit)))
+
+
+def count_contacts(session: Session, where: ContactFilter) -> int:
+    """How many contacts match the filter, on every page together."""
+    query = filtered(select(func.count()).select_from(Contact), where)
+    return session.scalar(query) or 0
 
 
 def list_memberships(session: Session, contact_id: int) -> list[ContactList]:

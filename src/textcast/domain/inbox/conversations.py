@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from textcast.domain.inbox.inbound import InboxFilter, list_inbound
@@ -55,20 +55,30 @@ def list_received_from(
 def list_inbox(
     session: Session, where: InboxFilter, *, before_id: int | None = None, limit: int = 50
 ) -> list[InboxEntry]:
-    """`inbound.list_inbound`, each message with its contact and the campaign it answers."""
+    """`inbound.list_inbound`, each message with its contact and the campaign it answers.
+
+    A text that arrived before its sender became a contact is shown with that contact too."""
     messages = list_inbound(session, where, before_id=before_id, limit=limit)
     contact_ids = {m.contact_id for m in messages if m.contact_id is not None}
+    unlinked = {m.from_phone for m in messages if m.contact_id is None}
     campaign_ids = {m.campaign_id for m in messages if m.campaign_id is not None}
-    contacts = {
-        c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(contact_ids)))
-    }
+    found = session.scalars(
+        select(Contact).where(or_(Contact.id.in_(contact_ids), Contact.phone.in_(unlinked)))
+    )
+    contacts: dict[int, Contact] = {}
+    by_phone: dict[str, Contact] = {}
+    for contact in found:
+        contacts[contact.id] = contact
+        by_phone[contact.phone] = contact
     campaigns = {
         c.id: c for c in session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids)))
     }
     return [
         InboxEntry(
             message,
-            contacts.get(message.contact_id) if message.contact_id is not None else None,
+            contacts.get(message.contact_id)
+            if message.contact_id is not None
+            else by_phone.get(message.from_phone),
             campaigns.get(message.campaign_id) if message.campaign_id is not None else None,
         )
         for message in messages

@@ -1,12 +1,14 @@
-"""The inbox: what people texted back."""
+"""The inbox: what people texted back, and whose texts they are."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from textcast.domain.errors import NotFound
 from textcast.models import InboundMessage
 
 
@@ -32,3 +34,21 @@ def list_inbound(
     if where.replies_only:
         query = query.where(InboundMessage.keyword.is_(None))
     return list(session.scalars(query))
+
+
+def get_inbound(session: Session, inbound_id: int) -> InboundMessage:
+    message = session.get(InboundMessage, inbound_id)
+    if message is None:
+        raise NotFound("text", inbound_id)
+    return message
+
+
+def link_sender(session: Session, phone: str, contact_id: int) -> int:
+    """The texts from `phone` that belonged to nobody become the contact's; how many."""
+    linked = session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.from_phone == phone, InboundMessage.contact_id.is_(None))
+        .values(contact_id=contact_id)
+        .execution_options(synchronize_session=False)
+    )
+    return max(cast(CursorResult[Any], linked).rowcount, 0)

@@ -72,10 +72,17 @@ class ContactOut(BaseModel):
 class ContactPage(BaseModel):
     items: list[ContactOut]
     next_cursor: int | None
+    total: int | None = Field(
+        default=None,
+        description="With `include_total=true`: the contacts matching the filters, on every "
+        "page together; null otherwise.",
+    )
 
 
 class ConsentIn(Input):
-    evidence: Annotated[str | None, Field(max_length=2000)] = None
+    evidence: Annotated[str | None, Field(max_length=2000)] = Field(
+        default=None, description="Why, or how the person asked: kept in the consent ledger."
+    )
 
 
 class ConsentEventOut(BaseModel):
@@ -86,10 +93,17 @@ class ConsentEventOut(BaseModel):
     keyword: str | None
     inbound_message_id: int | None
     created_at: datetime
+    by: str | None = Field(
+        default=None,
+        description="Who made the change through the API or the dashboard (a user's email, "
+        "with the key's prefix for an API key); null for a keyword, an import or the CLI.",
+    )
 
     @classmethod
-    def of(cls, event: ConsentEvent) -> ConsentEventOut:
-        return cls.model_validate(event, from_attributes=True)
+    def of(cls, event: ConsentEvent, by: str | None = None) -> ConsentEventOut:
+        out = cls.model_validate(event, from_attributes=True)
+        out.by = by
+        return out
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409))
@@ -115,12 +129,16 @@ def list_contacts(
     list_id: Id | None = None,
     cursor: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    include_total: Annotated[
+        bool, Query(description="Also count every contact matching the filters (`total`).")
+    ] = False,
 ) -> ContactPage:
     where = ContactFilter(search=search, status=status, country=country, list_id=list_id)
     rows = contacts.list_contacts(session, where, after_id=cursor, limit=limit)
     return ContactPage(
         items=[ContactOut.of(c) for c in rows],
         next_cursor=rows[-1].id if len(rows) == limit else None,
+        total=contacts.count_contacts(session, where) if include_total else None,
     )
 
 
@@ -165,16 +183,28 @@ def erase_contact(
 
 
 @router.post("/{contact_id}/opt-out")
-def opt_out(contact_id: Id, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
-    """Unsubscribe now: queued messages of running campaigns are skipped too."""
+def opt_out(
+    contact_id: Id, payload: ConsentIn, runtime: RuntimeDep, principal: Writer
+) -> ContactOut:
+    """Unsubscribe now: queued messages of running campaigns are skipped too. The consent
+    ledger keeps the reason (`evidence`) and who did it."""
     evidence = consent.Evidence("api", payload.evidence)
-    return ContactOut.of(audience.opt_out(runtime.database, runtime.secret, contact_id, evidence))
+    return ContactOut.of(
+        audience.opt_out(
+            runtime.database, Actor.of(principal), runtime.secret, contact_id, evidence
+        )
+    )
 
 
 @router.post("/{contact_id}/opt-in")
-def opt_in(contact_id: Id, payload: ConsentIn, runtime: RuntimeDep, _: Writer) -> ContactOut:
+def opt_in(
+    contact_id: Id, payload: ConsentIn, runtime: RuntimeDep, principal: Writer
+) -> ContactOut:
+    """Subscribe again; the consent ledger keeps the evidence and who recorded it."""
     evidence = consent.Evidence("api", payload.evidence)
-    return ContactOut.of(audience.opt_in(runtime.database, runtime.secret, contact_id, evidence))
+    return ContactOut.of(
+        audience.opt_in(runtime.database, Actor.of(principal), runtime.secret, contact_id, evidence)
+    )
 
 
 @router.get(
@@ -187,7 +217,8 @@ def consent_history(
 ) -> Response | list[ConsentEventOut]:
     """The consent ledger of one number, oldest first, as JSON or CSV."""
     contact = contacts.get_contact(session, contact_id)
-    events = [ConsentEventOut.of(e) for e in consent.history(session, contact_id)]
+    by = consent.authors(session, contact_id)
+    events = [ConsentEventOut.of(e, by.get(e.id)) for e in consent.history(session, contact_id)]
     if format == "json":
         return events
     buffer = io.StringIO()

@@ -21,6 +21,7 @@ from textcast.web.dashboard import (
     overview,
     settings,
     signin,
+    simulator,
 )
 from textcast.web.dashboard.shell import SignInRequired, not_found_page, sign_in_redirect
 
@@ -52,3 +53,5 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(inbox.router)
     app.include_router(settings.router)
     app.include_router(account.router)
+    # Ahead of the simulator's mount at the same path (web/app.py), which serves its API.
+    app.include_router(simulator.router)

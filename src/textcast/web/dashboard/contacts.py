@@ -5,6 +5,8 @@ Query strings are read leniently: a page answers a bad filter with a note, not a
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -12,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from textcast.domain.accounts.permissions import Principal
 from textcast.domain.audience import consent, contacts, lists, segments
+from textcast.domain.audience.attributes import MAX_ATTRIBUTES, MAX_KEY_CHARS, MAX_VALUE_CHARS
 from textcast.domain.audience.contacts import ContactFilter
 from textcast.domain.imports import jobs as imports
 from textcast.domain.inbox import conversations
@@ -47,6 +50,7 @@ def contact_list(
     after = _id(cursor, "page", notes) or 0
     with request.app.state.runtime.database.read() as session:
         rows = contacts.list_contacts(session, where, after_id=after, limit=PAGE_SIZE + 1)
+        total = contacts.count_contacts(session, where)
         all_lists = lists.list_lists(session)
     shown = {
         "search": where.search,
@@ -60,6 +64,7 @@ def contact_list(
         "contacts.html",
         principal,
         contacts=rows[:PAGE_SIZE],
+        total=total,
         filters=shown,
         filtered=bool(query),
         notes=notes,
@@ -79,7 +84,9 @@ def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Re
     with request.app.state.runtime.database.read() as session:
         contact = contacts.get_contact(session, page_id(contact_id, "contact"))
         history = list(reversed(consent.history(session, contact.id)))
+        authors = consent.authors(session, contact.id)
         memberships = contacts.list_memberships(session, contact.id)
+        all_lists = [found for found, _ in lists.list_lists(session)]
         sent = conversations.list_sent_to(session, contact.phone, limit=HISTORY_LIMIT)
         received = conversations.list_received_from(session, contact.phone, limit=HISTORY_LIMIT)
     return render(
@@ -88,7 +95,14 @@ def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Re
         principal,
         contact=contact,
         consent_events=history,
+        authors=authors,
         memberships=memberships,
+        other_lists=[found for found in all_lists if found not in memberships],
+        time_zones=time_zones(),
+        max_attributes=MAX_ATTRIBUTES,
+        max_key_chars=MAX_KEY_CHARS,
+        max_value_chars=MAX_VALUE_CHARS,
+        max_name=contacts.MAX_NAME,
         sent=sent,
         received=received,
         history_limit=HISTORY_LIMIT,
@@ -135,6 +149,14 @@ def lists_and_segments(request: Request, principal: PageUser) -> Response:
         all_lists = lists.list_lists(session)
         sized = segments.sized_segments(session)
     return render(request, "lists.html", principal, lists=all_lists, segments=sized)
+
+
+@functools.cache
+def time_zones() -> list[str]:
+    """The IANA time zones a contact can be given, by name (the legacy aliases left out)."""
+    legacy = ("Etc/", "SystemV/", "US/", "posix", "right/")
+    zones = (n for n in zoneinfo.available_timezones() if "/" in n and not n.startswith(legacy))
+    return [*sorted(zones), "UTC"]
 
 
 def _status(value: str, notes: list[str]) -> ContactStatus | None:

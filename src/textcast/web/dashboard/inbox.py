@@ -1,4 +1,4 @@
-"""/inbox: what people texted back."""
+"""/inbox: what people texted back; an unknown sender can be saved as a contact."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from textcast.domain.inbox import conversations
 from textcast.domain.inbox.inbound import InboxFilter
 from textcast.models import Contact
 from textcast.web.api.ids import parse_id
+from textcast.web.api.inbox import TEXTED_FIRST
 from textcast.web.dashboard.shell import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -54,6 +55,7 @@ def inbox(
         filters=where,
         campaigns=campaigns,
         contact=contact,
+        texted_first=TEXTED_FIRST,
         filtered=where.replies_only or where.campaign_id is not None,
         first_url="/inbox?" + urlencode(kept) if before else None,
         next_url=(

@@ -127,7 +127,9 @@
       else window.location.reload();
     }, function (error) {
       button.disabled = false;
-      var out = document.querySelector("[data-action-error]");
+      var section = button.closest("section");
+      var out = (section && section.querySelector("[data-action-error]")) ||
+        document.querySelector("[data-action-error]");
       if (out) { out.textContent = error.message; out.hidden = false; }
       else window.alert(error.message);
     });
