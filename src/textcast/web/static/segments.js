@@ -318,10 +318,10 @@
       return;
     } else if (role === "value") {
       item.value = readValue(item, node);
-    } else if (role === "key") {
-      return;
+    } else {
+      return;  // an attribute's name: see below
     }
-    changed(null);
+    edited();
   });
 
   root.addEventListener("input", function (event) {
@@ -330,7 +330,7 @@
     if (role === "value" && node.tagName === "INPUT") {
       var item = at(pathOf(node));
       item.value = readValue(item, node);
-      changed(null);
+      edited();
     }
   });
 
@@ -398,8 +398,14 @@
   });
   json.addEventListener("blur", showJson);
 
+  // A change of shape redraws the builder (keeping the focus where it was); a new value only
+  // updates the JSON and the count, so the field being typed in stays as it is.
   function changed(focus) {
     draw(focus);
+    edited();
+  }
+
+  function edited() {
     showJson();
     count();
   }
@@ -451,9 +457,9 @@
     window.textcast.api("POST", "/api/v1/segments/preview", { rules: rules },
       { signal: running.signal }).then(function (found) {
       running = null;
-      countOut.textContent = found.contacts.toLocaleString() + " contact" +
-        (found.contacts === 1 ? "" : "s") + " match now, " + found.subscribed.toLocaleString() +
-        " of them subscribed.";
+      countOut.textContent = found.contacts.toLocaleString() +
+        (found.contacts === 1 ? " contact matches" : " contacts match") + " now, " +
+        found.subscribed.toLocaleString() + " of them subscribed.";
       wordsOut.textContent = found.description;
       listProblems(problemsOut, []);
       markProblems([]);
