@@ -79,7 +79,7 @@ NEEDS = {
     ("PATCH", "/api/v1/segments/{segment_id}"): "write",
     ("DELETE", "/api/v1/segments/{segment_id}"): "write",
     ("GET", "/api/v1/segments/{segment_id}/size"): "read",
-    ("POST", "/api/v1/segments/preview"): "read",
+    ("POST", "/api/v1/segment-previews"): "read",
     ("GET", "/api/v1/segments/{segment_id}"): "read",
     ("GET", "/api/v1/segments/{segment_id}/contacts"): "read",
     ("POST", "/api/v1/imports"): "write",

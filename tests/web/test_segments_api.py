@@ -274,7 +274,7 @@ def test_a_preview_counts_rules_not_saved_and_stores_nothing(
     ]
     client.post(f"/api/v1/contacts/{ids[1]}/opt-out", json={})
 
-    answer = client.post("/api/v1/segments/preview", json={"rules": NESTED})
+    answer = client.post("/api/v1/segment-previews", json={"rules": NESTED})
     assert answer.status_code == 200, answer.text
     found = answer.json()
     assert (found["contacts"], found["subscribed"]) == (2, 2)
@@ -286,7 +286,7 @@ def test_a_preview_counts_rules_not_saved_and_stores_nothing(
 
     viewer = TestClient(client.app)
     authorize(viewer, database_url, Role.VIEWER)
-    assert viewer.post("/api/v1/segments/preview", json={"rules": NESTED}).status_code == 200
+    assert viewer.post("/api/v1/segment-previews", json={"rules": NESTED}).status_code == 200
 
 
 def test_a_bad_preview_is_400_naming_the_condition_in_words(client: TestClient) -> None:
@@ -296,12 +296,12 @@ def test_a_bad_preview_is_400_naming_the_condition_in_words(client: TestClient) 
             {"match": "any", "conditions": [{"field": "country", "op": "eq", "value": "France"}]},
         ]
     }
-    answer = client.post("/api/v1/segments/preview", json={"rules": rules})
+    answer = client.post("/api/v1/segment-previews", json={"rules": rules})
     assert answer.status_code == 400
     [problem] = answer.json()["problems"]
     assert problem["field"] == "rules.conditions[1].conditions[0].value"
     assert problem["message"].startswith("condition 1 of the group in condition 2: must be a two")
-    assert client.post("/api/v1/segments/preview", json={}).status_code == 400
+    assert client.post("/api/v1/segment-previews", json={}).status_code == 400
 
 
 def test_a_segment_reads_in_words_and_lists_its_contacts_a_page_at_a_time(

@@ -176,7 +176,7 @@ def list_segments(session: ReadSession) -> list[SegmentOut]:
     return [SegmentOut.described(session, segment) for segment in segments.list_segments(session)]
 
 
-@router.post("/api/v1/segments/preview", summary="Count the contacts rules would match")
+@router.post("/api/v1/segment-previews", summary="Count the contacts rules would match")
 def preview_segment(payload: PreviewIn, session: ReadSession) -> PreviewOut:
     """For rules being edited, saved or not: how many contacts they match now, how many of
     those are subscribed, the rules in words and the first few contacts. Nothing is stored.

@@ -2,7 +2,7 @@
 time) and /segments/{id}/edit: the point-and-click rule builder.
 
 The builder (static/segments.js) is given the lists, the countries and the attribute names the
-audience has; it counts as the rules change through `POST /api/v1/segments/preview` and saves
+audience has; it counts as the rules change through `POST /api/v1/segment-previews` and saves
 through `POST` / `PATCH /api/v1/segments`.
 """
 

@@ -1,7 +1,7 @@
 // The segment builder (segment_builder.html): rules picked with selects and inputs instead of
 // typed as JSON. Groups of conditions match all or any of them and nest up to the page's
 // `max_depth`. The JSON under "Advanced" follows every change and can be edited too; the count
-// follows both, through POST /api/v1/segments/preview (debounced, the previous one aborted).
+// follows both, through POST /api/v1/segment-previews (debounced, the previous one aborted).
 // Saving posts (or patches) the segment, then opens its page.
 "use strict";
 (function () {
@@ -454,7 +454,7 @@
     if (running) running.abort();
     running = new AbortController();
     countOut.textContent = "Counting…";
-    window.textcast.api("POST", "/api/v1/segments/preview", { rules: rules },
+    window.textcast.api("POST", "/api/v1/segment-previews", { rules: rules },
       { signal: running.signal }).then(function (found) {
       running = null;
       countOut.textContent = found.contacts.toLocaleString() +
