@@ -29,8 +29,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -322,3 +324,37 @@ def commit_without_waiting_for_disk(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+class number_in_text(FunctionElement[float]):
+    """The number a text holds (`"42"`, `" -3.5"`), or NULL for any other text.
+
+    Attributes are compared with numbers through it: a plain CAST would fail on PostgreSQL for
+    `"gold"`, and SQLite reads `"12 apples"` as 12.
+    """
+
+    name = "number_in_text"
+    inherit_cache = True
+
+
+_NUMBER_PATTERN = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$"
+
+
+@compiles(number_in_text, "postgresql")
+def _number_in_text_postgresql(element: number_in_text, compiler: SQLCompiler, **kw: Any) -> str:
+    text_sql = compiler.process(next(iter(element.clauses)), **kw)
+    return f"CASE WHEN {text_sql} ~ '{_NUMBER_PATTERN}' THEN CAST({text_sql} AS NUMERIC) END"
+
+
+@compiles(number_in_text, "sqlite")
+def _number_in_text_sqlite(element: number_in_text, compiler: SQLCompiler, **kw: Any) -> str:
+    # No regular expressions in SQLite: one sign at most, then only digits and one dot, and
+    # at least one digit.
+    trimmed = f"trim({compiler.process(next(iter(element.clauses)), **kw)})"
+    unsigned = f"ltrim({trimmed}, '+-')"
+    return (
+        f"CASE WHEN length({trimmed}) - length({unsigned}) <= 1"
+        f" AND {unsigned} NOT GLOB '*[^0-9.]*' AND {unsigned} GLOB '*[0-9]*'"
+        f" AND length({unsigned}) - length(replace({unsigned}, '.', '')) <= 1"
+        f" THEN CAST({trimmed} AS REAL) END"
+    )

@@ -12,7 +12,7 @@ from tests.factories import authorize, numbers
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.models import ContactList, Segment
+from textcast.models import ContactList, Role, Segment
 from textcast.web.app import create_app
 
 FRANCE = {"match": "all", "conditions": [{"field": "country", "op": "eq", "value": "FR"}]}
@@ -245,3 +245,89 @@ def test_updates_and_deletes_are_audited(client: TestClient) -> None:
         ("segment.update", f"segment:{segment['id']}", {"changed": ["rules"]}),
         ("segment.delete", f"segment:{segment['id']}", {"name": "French"}),
     ]
+
+
+NESTED = {
+    "match": "all",
+    "conditions": [
+        {"field": "status", "op": "eq", "value": "subscribed"},
+        {
+            "match": "any",
+            "conditions": [
+                {"field": "country", "op": "in", "value": ["FR", "BE"]},
+                {"field": "first_name", "op": "exists"},
+            ],
+        },
+    ],
+}
+
+
+def test_a_preview_counts_rules_not_saved_and_stores_nothing(
+    client: TestClient, database_url: str
+) -> None:
+    phones = ["+33612345678", "+32470123456", "+12015550100", "+12015550101"]
+    ids = [
+        client.post("/api/v1/contacts", json={"phone": phone, **fields}).json()["id"]
+        for phone, fields in zip(
+            phones, [{}, {}, {"first_name": "Ann"}, {"country": "US"}], strict=True
+        )
+    ]
+    client.post(f"/api/v1/contacts/{ids[1]}/opt-out", json={})
+
+    answer = client.post("/api/v1/segment-previews", json={"rules": NESTED})
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert (found["contacts"], found["subscribed"]) == (2, 2)
+    assert [c["id"] for c in found["sample"]] == [ids[0], ids[2]]
+    assert found["description"] == (
+        "Subscribed contacts in France or Belgium or whose first name is set"
+    )
+    assert client.get("/api/v1/segments").json() == []
+
+    viewer = TestClient(client.app)
+    authorize(viewer, database_url, Role.VIEWER)
+    assert viewer.post("/api/v1/segment-previews", json={"rules": NESTED}).status_code == 200
+
+
+def test_a_bad_preview_is_400_naming_the_condition_in_words(client: TestClient) -> None:
+    rules = {
+        "conditions": [
+            {"field": "status", "op": "eq", "value": "subscribed"},
+            {"match": "any", "conditions": [{"field": "country", "op": "eq", "value": "France"}]},
+        ]
+    }
+    answer = client.post("/api/v1/segment-previews", json={"rules": rules})
+    assert answer.status_code == 400
+    [problem] = answer.json()["problems"]
+    assert problem["field"] == "rules.conditions[1].conditions[0].value"
+    assert problem["message"].startswith("condition 1 of the group in condition 2: must be a two")
+    assert client.post("/api/v1/segment-previews", json={}).status_code == 400
+
+
+def test_a_segment_reads_in_words_and_lists_its_contacts_a_page_at_a_time(
+    client: TestClient, database_url: str
+) -> None:
+    made = [
+        client.post("/api/v1/contacts", json={"phone": phone}).json()["id"]
+        for phone in ("+33612345601", "+33612345602", "+33612345603", "+12015550100")
+    ]
+    segment = _create(client, "France", FRANCE)
+    assert segment["description"] == "Contacts in France"
+    got = client.get(f"/api/v1/segments/{segment['id']}")
+    assert got.status_code == 200 and got.json()["description"] == "Contacts in France"
+    assert client.get("/api/v1/segments").json()[0]["description"] == "Contacts in France"
+
+    first = client.get(f"/api/v1/segments/{segment['id']}/contacts", params={"limit": 2}).json()
+    assert [c["id"] for c in first["items"]] == made[:2]
+    rest = client.get(
+        f"/api/v1/segments/{segment['id']}/contacts",
+        params={"limit": 2, "cursor": first["next_cursor"]},
+    ).json()
+    assert ([c["id"] for c in rest["items"]], rest["next_cursor"]) == ([made[2]], None)
+
+    broken = _store(database_url, "Old", _condition('attributes.a"b', "eq", "x"))
+    shown = client.get(f"/api/v1/segments/{broken}").json()
+    assert (shown["valid"], shown["description"]) == (False, None)
+    assert client.get(f"/api/v1/segments/{broken}/contacts").status_code == 409
+    assert client.get("/api/v1/segments/999/contacts").status_code == 404
+    assert client.get("/api/v1/segments/999").status_code == 404

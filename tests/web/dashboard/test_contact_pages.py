@@ -276,9 +276,8 @@ def test_lists_and_segments_show_their_sizes(signed_in: SignedIn) -> None:
 
         page = editor.get("/contacts/lists").text
         assert 'data-api-form="POST /api/v1/lists"' in page
-        assert 'data-api-form="POST /api/v1/segments"' in page
-        assert 'name="rules" data-json' in page
-        # The segment form's field errors come from the API, under `rules...`.
+        assert 'href="/segments/new"' in page  # the builder, on a page of its own
+        # The builder's field errors come from the API, under `rules...`.
         bad = {"name": "Bad", "rules": {"conditions": [{"field": "status", "op": "gt"}]}}
         problems = editor.post("/api/v1/segments", json=bad).json()["problems"]
         assert [p["field"] for p in problems] == ["rules.conditions[0].op"]
@@ -346,17 +345,20 @@ def test_editors_edit_and_delete_segments_from_the_lists_page(signed_in: SignedI
     rules = {"conditions": [{"field": "country", "op": "eq", "value": "FR"}]}
     with signed_in(Role.VIEWER) as viewer, signed_in(Role.EDITOR) as editor:
         segment = editor.post("/api/v1/segments", json={"name": "France", "rules": rules}).json()
-        row = section(editor.get("/contacts/lists").text, f"segment-{segment['id']}")
-        assert f'data-api-form="PATCH /api/v1/segments/{segment["id"]}"' in row
-        assert 'name="rules" data-json' in row and 'value="France"' in row
+        page = editor.get("/contacts/lists").text
+        row = section(page, f"segment-{segment['id']}")
+        assert f'href="/segments/{segment["id"]}">France</a>' in row
+        assert "Contacts in France" in row  # the rules in words, not as JSON
+        assert f'href="/segments/{segment["id"]}/edit"' in row
         assert f'data-api-action="DELETE /api/v1/segments/{segment["id"]}"' in row
         assert 'data-confirm="Delete the segment France?' in row
-        viewer_row = section(viewer.get("/contacts/lists").text, f"segment-{segment['id']}")
-        assert "data-api-form" not in viewer_row and "data-api-action" not in viewer_row
+        assert 'href="/segments/new"' in page
+        viewer_page = viewer.get("/contacts/lists").text
+        viewer_row = section(viewer_page, f"segment-{segment['id']}")
+        assert "data-api-action" not in viewer_row and "/edit" not in viewer_row
+        assert 'href="/segments/new"' not in viewer_page
 
-        # What the form and the button send, with the session's CSRF token.
-        renamed = editor.patch(f"/api/v1/segments/{segment['id']}", json={"name": "French"})
-        assert renamed.status_code == 200
+        # What the button sends, with the session's CSRF token.
         assert (
             viewer.patch(f"/api/v1/segments/{segment['id']}", json={"name": "X"}).status_code == 403
         )

@@ -1,17 +1,25 @@
 """Saved segments: filters over contacts, evaluated in SQL when used.
 
-Rules are JSON: `{"match": "all" | "any", "conditions": [{"field", "op", "value"}]}` with
+Rules are JSON: `{"match": "all" | "any", "conditions": [...]}`, where each condition is either
+`{"field", "op", "value"}` or a group of its own, `{"match", "conditions"}` (groups nest up to
+`MAX_DEPTH` deep, the rules counting as the first). The fields and their operators:
 
 - `country`: `eq`, `ne`, `in`, `not_in` (ISO codes)
 - `status`: `eq`, `ne` (`subscribed`, `unsubscribed`, `invalid`; the consent state)
 - `list`: `in`, `not_in` (list ids)
+- `first_name`, `last_name`: `eq`, `ne`, `contains`, `exists`, `not_exists`
+- `created_at`: `before`, `after` (a date, `2024-05-01`, in UTC: added before that day began,
+  or after it ended)
 - `attributes.<key>`: `eq`, `ne`, `in`, `not_in`, `contains`, `exists`, `not_exists`;
-  values are compared as text, so `3` matches the attribute `"3"` and the number 3.
+  values are compared as text, so `3` matches the attribute `"3"` and the number 3. `gt` and
+  `lt` take a number and compare the attributes that hold one (`"42"` or 42).
 
 The shape is checked strictly, when a segment is saved and again whenever one is used: rules
 stored before this check existed, or naming a list since deleted, must give a clear refusal
 (`BrokenSegment`) and never reach SQL, where an odd attribute key or a huge id makes the driver
-fail. Nothing nests beyond a condition's list of values, so the depth is bounded by the shape.
+fail. The check stops at `MAX_DEPTH` groups, so the depth it walks is bounded however deep the
+JSON is. A problem inside a group says which condition it is in words
+("condition 2 of the group in condition 3: ...").
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -33,10 +42,12 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     true,
 )
 from sqlalchemy.orm import Session
 
+from textcast.db import number_in_text
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.models import (
     Campaign,
@@ -48,16 +59,24 @@ from textcast.models import (
     Segment,
 )
 
+TEXT_OPS = {"eq", "ne", "contains", "exists", "not_exists"}
 OPS = {
     "country": {"eq", "ne", "in", "not_in"},
     "status": {"eq", "ne"},
     "list": {"in", "not_in"},
-    "attributes": {"eq", "ne", "in", "not_in", "contains", "exists", "not_exists"},
+    "first_name": TEXT_OPS,
+    "last_name": TEXT_OPS,
+    "created_at": {"before", "after"},
+    "attributes": {"in", "not_in", "gt", "lt", *TEXT_OPS},
 }
+FIELDS = "country, status, list, first_name, last_name, created_at or attributes.<key>"
 RULE_KEYS = ("match", "conditions")
 CONDITION_KEYS = ("field", "op", "value")
 MAX_NAME = 200
 MAX_CONDITIONS = 50
+"""Conditions in all, groups and those inside them included."""
+MAX_DEPTH = 3
+"""Levels of groups: the rules, a group in them, and a group in that."""
 MAX_VALUES = 500
 """Values in one `in` / `not_in` condition."""
 MAX_TEXT = 200
@@ -89,27 +108,85 @@ class BrokenSegment(Conflict):
         self.problems = problems
 
 
+def is_group(condition: Any) -> bool:
+    """A condition that is a group of conditions (`match`, `conditions`), not a comparison."""
+    return (
+        isinstance(condition, dict)
+        and "field" not in condition
+        and ("conditions" in condition or "match" in condition)
+    )
+
+
 def check_rules(session: Session, rules: Any) -> list[FieldProblem]:
     """Every problem in `rules`, each naming where (`rules.conditions[2].value`) and why."""
     if not isinstance(rules, dict):
         return [FieldProblem("rules", "must be an object with `match` and `conditions`")]
-    problems = _unknown_keys("rules", rules, RULE_KEYS, "the rules")
-    if rules.get("match", "all") not in ("all", "any"):
-        problems.append(FieldProblem("rules.match", "must be `all` or `any`"))
-    conditions = rules.get("conditions")
-    if not isinstance(conditions, list) or not conditions:
-        return [*problems, FieldProblem("rules.conditions", "must be a non-empty list")]
-    if len(conditions) > MAX_CONDITIONS:
-        return [
-            *problems,
+    problems = _check_group(session, "rules", (), rules)
+    if not problems and (total := _count(rules)) > MAX_CONDITIONS:
+        problems.append(
             FieldProblem(
-                "rules.conditions",
-                f"has {len(conditions)} conditions; a segment can have at most {MAX_CONDITIONS}",
-            ),
-        ]
-    for index, condition in enumerate(conditions):
-        problems.extend(_check_condition(session, f"rules.conditions[{index}]", condition))
+                "rules",
+                f"has {total} conditions in all, groups included; a segment can have at most "
+                f"{MAX_CONDITIONS}",
+            )
+        )
     return problems
+
+
+def _count(group: dict[str, Any]) -> int:
+    return sum(1 + (_count(c) if is_group(c) else 0) for c in group["conditions"])
+
+
+def in_words(path: tuple[int, ...]) -> str:
+    """Where a condition is, for people: `(3, 2)` is "condition 2 of the group in condition 3"."""
+    words = f"condition {path[0] + 1}"
+    for index in path[1:]:
+        words = f"condition {index + 1} of the group in {words}"
+    return words
+
+
+def _check_group(
+    session: Session, where: str, path: tuple[int, ...], group: dict[str, Any]
+) -> list[FieldProblem]:
+    """`path` is where the group is (empty for the rules themselves)."""
+    own = _unknown_keys(where, group, RULE_KEYS, "a group" if path else "the rules")
+    if group.get("match", "all") not in ("all", "any"):
+        own.append(FieldProblem(f"{where}.match", "must be `all` or `any`"))
+    conditions = group.get("conditions")
+    if not isinstance(conditions, list) or not conditions:
+        own.append(FieldProblem(f"{where}.conditions", "must be a non-empty list"))
+    elif len(conditions) > MAX_CONDITIONS:
+        own.append(
+            FieldProblem(
+                f"{where}.conditions",
+                f"has {len(conditions)} conditions; a segment can have at most {MAX_CONDITIONS}",
+            )
+        )
+    problems = _placed(path, own)
+    if not isinstance(conditions, list) or not conditions or len(conditions) > MAX_CONDITIONS:
+        return problems
+    for index, condition in enumerate(conditions):
+        at, inner = f"{where}.conditions[{index}]", (*path, index)
+        if not is_group(condition):
+            problems.extend(_placed(inner, _check_condition(session, at, condition)))
+        elif len(inner) >= MAX_DEPTH:
+            problem = FieldProblem(
+                at,
+                f"groups nest at most {MAX_DEPTH} deep (the rules count as the first): move "
+                "its conditions up a level",
+            )
+            problems.extend(_placed(inner, [problem]))
+        else:
+            problems.extend(_check_group(session, at, inner, condition))
+    return problems
+
+
+def _placed(path: tuple[int, ...], problems: list[FieldProblem]) -> list[FieldProblem]:
+    """Problems of a condition inside a group start with where it is, in words."""
+    if len(path) < 2:
+        return problems
+    words = in_words(path)
+    return [FieldProblem(p.field, f"{words}: {p.message}") for p in problems]
 
 
 def _unknown_keys(
@@ -138,7 +215,7 @@ def _check_condition(session: Session, where: str, condition: Any) -> list[Field
     if kind not in OPS or (kind == "attributes" and "." not in str(field)):
         return [
             *problems,
-            FieldProblem(f"{where}.field", "must be country, status, list or attributes.<key>"),
+            FieldProblem(f"{where}.field", f"must be {FIELDS}"),
         ]
     if kind == "attributes" and not ATTRIBUTE_KEY.fullmatch(str(field).split(".", 1)[1]):
         return [
@@ -174,10 +251,15 @@ def _check_value(
         values = value
     else:
         values = [value]
-    check = {"country": _country_problem, "status": _status_problem, "list": _list_id_problem}
+    check = {
+        "country": _country_problem,
+        "status": _status_problem,
+        "list": _list_id_problem,
+        "created_at": _date_problem,
+    }.get(kind, _number_problem if op in ("gt", "lt") else _text_problem)
     for index, one in enumerate(values):
         at = f"{where}[{index}]" if op in ("in", "not_in") else where
-        if (problem := check.get(kind, _text_problem)(one)) is not None:
+        if (problem := check(one)) is not None:
             return [FieldProblem(at, problem)]
     if kind == "list":
         known = set(session.scalars(select(ContactList.id).where(ContactList.id.in_(values))))
@@ -200,6 +282,28 @@ def _text_problem(value: Any) -> str | None:
     return None
 
 
+def _number_problem(value: Any) -> str | None:
+    """`gt` and `lt`: a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "must be a number, such as 10 or 2.5"
+    return _text_problem(value)
+
+
+def _date_problem(value: Any) -> str | None:
+    if isinstance(value, str) and _date(value) is not None:
+        return None
+    return "must be a date written as year-month-day, such as 2024-05-01"
+
+
+def _date(value: str) -> date | None:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _country_problem(value: Any) -> str | None:
     if isinstance(value, str) and len(value) == 2 and value.isascii() and value.isalpha():
         return None
@@ -220,8 +324,11 @@ def _list_id_problem(value: Any) -> str | None:
 
 def condition_sql(rules: dict[str, Any]) -> ColumnElement[bool]:
     """The WHERE clause on `contacts` for rules that passed `check_rules`."""
-    parts = [_condition(c) for c in rules["conditions"]]
+    parts = [condition_sql(c) if is_group(c) else _condition(c) for c in rules["conditions"]]
     return and_(true(), *parts) if rules.get("match", "all") == "all" else or_(false(), *parts)
+
+
+NAME_COLUMNS = {"first_name": Contact.first_name, "last_name": Contact.last_name}
 
 
 def _condition(condition: dict[str, Any]) -> ColumnElement[bool]:
@@ -231,19 +338,34 @@ def _condition(condition: dict[str, Any]) -> ColumnElement[bool]:
     if field == "list":
         members = select(ListMember.contact_id).where(ListMember.list_id.in_(list(value)))
         return Contact.id.in_(members) if op == "in" else Contact.id.not_in(members)
+    if field == "created_at":
+        day = datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        if op == "before":
+            return Contact.created_at < day
+        return Contact.created_at >= day + timedelta(days=1)
+    if field in NAME_COLUMNS:
+        return _text_condition(NAME_COLUMNS[field].expression, op, value)
     if field.startswith("attributes."):
         text = cast(Contact.attributes[field.split(".", 1)[1]].as_string(), String)
-        if op == "exists":
-            return text.is_not(None)
-        if op == "not_exists":
-            return text.is_(None)
-        if op == "contains":
-            return text.contains(str(value), autoescape=True)  # % and _ as themselves
-        return _compare(text, op, [str(v) for v in value] if op.endswith("in") else str(value))
+        number: ColumnElement[float] = number_in_text(text)
+        if op in ("gt", "lt"):
+            compared: ColumnElement[bool] = number > value if op == "gt" else number < value
+            return compared
+        return _text_condition(text, op, value)
     if field == "country":
         upper = [str(v).upper() for v in value] if op.endswith("in") else str(value).upper()
         return _compare(Contact.country.expression, op, upper)
     return _compare(Contact.status.expression, op, value)
+
+
+def _text_condition(text: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    if op == "exists":
+        return text.is_not(None)
+    if op == "not_exists":
+        return text.is_(None)
+    if op == "contains":
+        return text.contains(str(value), autoescape=True)  # % and _ as themselves
+    return _compare(text, op, [str(v) for v in value] if op.endswith("in") else str(value))
 
 
 def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
@@ -254,9 +376,10 @@ def _compare(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[b
     return column.in_(value) if op == "in" else not_(column.in_(value))
 
 
-SHOWN_DEPTH = 4
-"""Valid rules nest 4 deep (rules, conditions, a condition, its values); deeper stored ones
-are not echoed, since rendering them can exhaust the stack."""
+SHOWN_DEPTH = 2 * MAX_DEPTH + 2
+"""Valid rules nest this deep (a group and its conditions for each level, then a condition
+and its values); deeper stored ones are not echoed, since rendering them can exhaust the
+stack."""
 
 
 def shown_rules(segment: Segment) -> dict[str, Any] | None:
@@ -440,3 +563,60 @@ def _sizes(session: Session, where: ColumnElement[bool]) -> tuple[int, int]:
         .where(where, Contact.status == ContactStatus.SUBSCRIBED)
     )
     return total, subscribed or 0
+
+
+SAMPLE = 5
+"""Contacts a preview shows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What rules not saved yet would match now."""
+
+    contacts: int
+    subscribed: int
+    sample: list[Contact]
+    """The first few matching contacts, by id."""
+
+
+def preview(session: Session, rules: Any, sample: int = SAMPLE) -> Preview:
+    """Sizes and a sample for rules being edited; `InvalidInput` naming each problem."""
+    if problems := check_rules(session, rules):
+        raise InvalidInput(problems)
+    where = condition_sql(rules)
+    shown = session.scalars(select(Contact).where(where).order_by(Contact.id).limit(sample))
+    return Preview(*_sizes(session, where), sample=list(shown))
+
+
+def members(
+    session: Session, segment_id: int, *, after_id: int = 0, limit: int = 100
+) -> list[Contact]:
+    """The segment's contacts now, by id, after `after_id` (`BrokenSegment` when its rules
+    no longer pass)."""
+    where = condition_sql(usable_rules(session, get_segment(session, segment_id)))
+    query = select(Contact).where(where, Contact.id > after_id).order_by(Contact.id).limit(limit)
+    return list(session.scalars(query))
+
+
+NEWEST_CONTACTS = 5_000
+"""Contacts whose attribute names `attribute_keys` reads: the newest, so that it stays quick."""
+MAX_KEYS = 200
+
+
+def attribute_keys(session: Session) -> list[str]:
+    """The attribute names the newest contacts have, that rules can name, sorted."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = text(
+            "SELECT DISTINCT json_object_keys(attributes) FROM (SELECT attributes FROM contacts"
+            " WHERE json_typeof(attributes) = 'object' ORDER BY id DESC LIMIT :newest) AS c"
+        )
+    else:
+        query = text(
+            "SELECT DISTINCT j.key FROM (SELECT attributes FROM contacts"
+            " WHERE json_type(attributes) = 'object' ORDER BY id DESC LIMIT :newest) AS c,"
+            " json_each(c.attributes) AS j"
+        )
+    found = session.scalars(query, {"newest": NEWEST_CONTACTS})
+    return sorted(key for key in found if isinstance(key, str) and ATTRIBUTE_KEY.fullmatch(key))[
+        :MAX_KEYS
+    ]

@@ -1,8 +1,9 @@
 """Phone numbers: the one parser (E.164, country, type), masking for logs, and the geography
 (time zones, US area codes) that says where a recipient is.
 
-The modules: `numbers` (reading and masking numbers) and `zones` (where a number is: its time
-zones, country and US state). The names below are their public API.
+The modules: `numbers` (reading and masking numbers), `zones` (where a number is: its time
+zones, country and US state) and `countries` (countries by name, for pickers and sentences).
+The names below are the public API of the first two.
 """
 
 from textcast.domain.phones.numbers import (

@@ -6,16 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.audience import lists, segments
+from textcast.domain.audience.segment_words import describe
 from textcast.domain.errors import FieldProblem
 from textcast.models import Segment
 from textcast.services import audience
-from textcast.web.api.ids import Id, IdIn
+from textcast.web.api.contacts import ContactOut, ContactPage
+from textcast.web.api.ids import MAX_ID, Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession
@@ -44,9 +47,16 @@ class MembersAdded(BaseModel):
 
 
 RULES = (
-    '`{"match": "all"|"any", "conditions": [{"field", "op", "value"}]}`; fields: country, '
-    f"status, list, attributes.<key>; at most {segments.MAX_CONDITIONS} conditions, "
-    f"{segments.MAX_VALUES} values in a list, {segments.MAX_TEXT} characters in a value."
+    '`{"match": "all"|"any", "conditions": [...]}`, each condition either '
+    '`{"field", "op", "value"}` or a group `{"match", "conditions"}` (groups nest '
+    f"{segments.MAX_DEPTH} deep, the rules counting as the first). Fields and operators: "
+    "country (eq, ne, in, not_in; two-letter codes), status (eq, ne; subscribed, "
+    "unsubscribed, invalid), list (in, not_in; list ids), first_name and last_name (eq, ne, "
+    "contains, exists, not_exists), created_at (before, after; a date such as 2024-05-01, "
+    "UTC), attributes.<key> (eq, ne, in, not_in, contains, exists, not_exists compare as "
+    "text; gt, lt take a number). At most "
+    f"{segments.MAX_CONDITIONS} conditions in all, {segments.MAX_VALUES} values in a list, "
+    f"{segments.MAX_TEXT} characters in a value."
 )
 
 
@@ -80,6 +90,11 @@ class SegmentOut(BaseModel):
     problems: list[FieldProblemOut] = Field(
         default=[], description="Why it is not valid: each rule at fault, and why."
     )
+    description: str | None = Field(
+        default=None,
+        description='The rules in words, as the dashboard shows them ("Subscribed contacts '
+        'in France or Canada whose first name is set"); null for a segment that is not valid.',
+    )
 
     @classmethod
     def of(cls, segment: Segment, problems: Sequence[FieldProblem] = ()) -> SegmentOut:
@@ -92,10 +107,34 @@ class SegmentOut(BaseModel):
             problems=[FieldProblemOut(field=p.field, message=p.message) for p in problems],
         )
 
+    @classmethod
+    def described(cls, session: Session, segment: Segment) -> SegmentOut:
+        """With its problems checked now, or its description when it has none."""
+        found = segments.check_rules(session, segment.rules)
+        out = cls.of(segment, found)
+        if not found:
+            out.description = describe(session, segment.rules)
+        return out
+
 
 class SegmentSize(BaseModel):
     contacts: int
     subscribed: int
+
+
+class PreviewIn(Input):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: dict[str, Any] = Field(description=RULES)
+
+
+class PreviewOut(BaseModel):
+    contacts: int = Field(description="Contacts the rules match now.")
+    subscribed: int = Field(description="How many of them can be texted (subscribed).")
+    description: str = Field(description="The rules in words.")
+    sample: list[ContactOut] = Field(
+        description=f"The first {segments.SAMPLE} matching contacts, by id."
+    )
 
 
 @router.post("/api/v1/lists", status_code=status.HTTP_201_CREATED, responses=problems(409))
@@ -126,16 +165,58 @@ def remove_member(list_id: Id, contact_id: Id, database: DatabaseDep, _: Writer)
 
 @router.post("/api/v1/segments", status_code=status.HTTP_201_CREATED, responses=problems(409))
 def create_segment(payload: SegmentIn, database: DatabaseDep, _: Writer) -> SegmentOut:
-    return SegmentOut.of(audience.create_segment(database, payload.name, payload.rules))
+    created = audience.create_segment(database, payload.name, payload.rules)
+    with database.read() as session:
+        return SegmentOut.described(session, created)
 
 
 @router.get("/api/v1/segments")
 def list_segments(session: ReadSession) -> list[SegmentOut]:
     """Every segment; one whose rules no longer pass is listed with `valid: false` and why."""
-    return [
-        SegmentOut.of(segment, segments.check_rules(session, segment.rules))
-        for segment in segments.list_segments(session)
-    ]
+    return [SegmentOut.described(session, segment) for segment in segments.list_segments(session)]
+
+
+@router.post("/api/v1/segment-previews", summary="Count the contacts rules would match")
+def preview_segment(payload: PreviewIn, session: ReadSession) -> PreviewOut:
+    """For rules being edited, saved or not: how many contacts they match now, how many of
+    those are subscribed, the rules in words and the first few contacts. Nothing is stored.
+    Bad rules answer 400 naming each condition at fault, as saving them would."""
+    found = segments.preview(session, payload.rules)
+    return PreviewOut(
+        contacts=found.contacts,
+        subscribed=found.subscribed,
+        description=describe(session, payload.rules),
+        sample=[ContactOut.of(c) for c in found.sample],
+    )
+
+
+@router.get("/api/v1/segments/{segment_id}", summary="Get a segment")
+def get_segment(segment_id: Id, session: ReadSession) -> SegmentOut:
+    """The segment with its rules in words; `valid: false` and why for one whose rules no
+    longer pass."""
+    return SegmentOut.described(session, segments.get_segment(session, segment_id))
+
+
+@router.get(
+    "/api/v1/segments/{segment_id}/contacts",
+    summary="List a segment's contacts",
+    responses=problems(409),
+)
+def segment_contacts(
+    segment_id: Id,
+    session: ReadSession,
+    cursor: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="The `next_cursor` of the page before.")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ContactPage:
+    """The contacts the segment matches now, by id, a page at a time (409 for a segment whose
+    rules no longer pass)."""
+    rows = segments.members(session, segment_id, after_id=cursor, limit=limit)
+    return ContactPage(
+        items=[ContactOut.of(c) for c in rows],
+        next_cursor=rows[-1].id if len(rows) == limit else None,
+    )
 
 
 @router.patch("/api/v1/segments/{segment_id}", responses=problems(409))
@@ -147,7 +228,8 @@ def update_segment(
     updated = audience.update_segment(
         database, Actor.of(principal), segment_id, name=payload.name, rules=payload.rules
     )
-    return SegmentOut.of(updated)
+    with database.read() as session:
+        return SegmentOut.described(session, updated)
 
 
 @router.delete(

@@ -19,6 +19,7 @@ from textcast.web.dashboard import (
     contacts,
     inbox,
     overview,
+    segments,
     settings,
     signin,
     simulator,
@@ -50,6 +51,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(campaign_editor.router)
     app.include_router(campaign_detail.router)
     app.include_router(contacts.router)
+    app.include_router(segments.router)
     app.include_router(inbox.router)
     app.include_router(settings.router)
     app.include_router(account.router)

@@ -16,6 +16,7 @@ from textcast.domain.accounts.permissions import Principal
 from textcast.domain.audience import consent, contacts, lists, segments
 from textcast.domain.audience.attributes import MAX_ATTRIBUTES, MAX_KEY_CHARS, MAX_VALUE_CHARS
 from textcast.domain.audience.contacts import ContactFilter
+from textcast.domain.audience.segment_words import describe
 from textcast.domain.imports import jobs as imports
 from textcast.domain.inbox import conversations
 from textcast.models import ContactStatus, ImportJob, ImportRejection, ImportStatus
@@ -148,7 +149,8 @@ def lists_and_segments(request: Request, principal: PageUser) -> Response:
     with request.app.state.runtime.database.read() as session:
         all_lists = lists.list_lists(session)
         sized = segments.sized_segments(session)
-    return render(request, "lists.html", principal, lists=all_lists, segments=sized)
+        words = {s.segment.id: describe(session, s.segment.rules) for s in sized if not s.problems}
+    return render(request, "lists.html", principal, lists=all_lists, segments=sized, words=words)
 
 
 @functools.cache

@@ -71,6 +71,7 @@ BACK_TO = {
     "campaign": ("/campaigns", "All campaigns"),
     "contact": ("/contacts", "Back to contacts"),
     "import": ("/contacts/import", "See recent imports"),
+    "segment": ("/contacts/lists", "All lists and segments"),
 }
 
 
