@@ -14,10 +14,10 @@ from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
 
 from textcast import __version__
-from textcast.vocabulary import describe_skip
 from textcast.domain.accounts import sessions
 from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import NotFound
+from textcast.vocabulary import describe_skip
 from textcast.web.api.ids import MAX_ID
 from textcast.web.auth import SESSION_COOKIE
 
