@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -12,19 +12,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from textcast.domain import campaigns
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
+from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.domain.reporting import figures, messages
-from textcast.models import Campaign, MessageStatus, SkipReason
+from textcast.models import Campaign, MessageStatus
 from textcast.plan_presenter import PlanOut, plan_out
 from textcast.runtime import describe_delivery_code
 from textcast.services import campaigns as campaign_services
+from textcast.vocabulary import SKIP_REASON_WORDS
 from textcast.web.api.ids import MAX_ID, Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender, Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession, RuntimeDep, SettingsDep
 from textcast.web.errors import problems
-
-SkipReasonIn = SkipReason | Literal["unspecified"]
-"""A skip reason (`vocabulary.SkipReason`), or `unspecified` for none recorded."""
 
 router = APIRouter(
     prefix="/api/v1/campaigns", tags=["campaigns"], dependencies=[guard(Permission.READ)]
@@ -348,8 +347,13 @@ def list_messages(
     runtime: RuntimeDep,
     status: Annotated[MessageStatus | None, Query(description="Only this status.")] = None,
     reason: Annotated[
-        SkipReasonIn | None,
-        Query(description="Only messages skipped for this reason (`unspecified`: none recorded)."),
+        str | None,
+        Query(
+            max_length=40,
+            description="Only messages skipped for this reason: "
+            + ", ".join(SKIP_REASON_WORDS)
+            + " (`unspecified`: none recorded).",
+        ),
     ] = None,
     number: Annotated[
         str | None,
@@ -363,7 +367,14 @@ def list_messages(
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> MessagePage:
-    """The campaign's messages in id order, each with its code's meaning and its cost."""
+    """The campaign's messages in id order, each with its code's meaning and its cost.
+
+    400 for a `reason` that is not a skip reason."""
+    if reason is not None and reason not in SKIP_REASON_WORDS:
+        known = ", ".join(SKIP_REASON_WORDS)
+        raise InvalidInput(
+            [FieldProblem("reason", f"not a skip reason; use one of: {known}", reason)]
+        )
     rows = messages.message_rows(
         session,
         campaign_id,
