@@ -212,20 +212,37 @@ def campaign_page(
         currency=currency,
         controls=_controls(campaign, counted.with_sinch),
         settled=" ".join(SETTLED),
+        seen=_seen(campaign.status, counted.by_status),
         polling=not (campaign.status in SETTLED and counted.final == counted.messages),
     )
 
 
 @router.get("/campaigns/{campaign_id:int}/live", response_class=HTMLResponse)
 def campaign_live(
-    request: Request, campaign_id: int, principal: PageUser, runtime: RuntimeDep
+    request: Request,
+    campaign_id: int,
+    principal: PageUser,
+    runtime: RuntimeDep,
+    status: Annotated[str, Query(max_length=20)] = "",
+    number: Annotated[str, Query(max_length=32)] = "",
+    reason: Annotated[str, Query(max_length=40)] = "",
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
-    """The figures, charts and tables of the detail page alone, for its script to swap in."""
+    """The figures, charts and tables of the detail page alone, with its messages filtered as
+    the page's address says, for its script to swap in."""
     with runtime.database.read() as session:
         # Raises NotFound (the not-found page) for a campaign that is not there.
         live = _live(session, page_id(campaign_id, "campaign"), runtime.policy)
+        listed = _message_list(session, campaign_id, runtime.policy, status, number, reason, after)
     currency = runtime.settings.price_currency
-    return render(request, "campaign_live.html", principal, live=live, currency=currency)
+    return render(
+        request, "campaign_live.html", principal, live=live, listed=listed, currency=currency
+    )
+
+
+def _seen(status: str, by_status: Mapping[str, int]) -> str:
+    """The state the page is drawn from, as static/campaign.js writes what it polls."""
+    return " ".join([status, *(f"{s}:{n}" for s, n in sorted(by_status.items()))])
 
 
 def _counts(counted: figures.Figures) -> list[Count]:

@@ -14,7 +14,9 @@
   var id = root.getAttribute("data-campaign-id");
   var settled = words(root.getAttribute("data-settled"));
   var live = document.getElementById("campaign-live");
-  var lastSeen = null;
+  // What the page was drawn from (status and counts, as `poll` writes them): a change
+  // before the first poll is a change too.
+  var lastSeen = root.getAttribute("data-seen");
   var fragmentAt = Date.now();
   var fragmentDue = false;
   var slowed = false;
@@ -51,21 +53,35 @@
   function loadFragment() {
     fragmentAt = Date.now();
     fragmentDue = false;
-    return fetch("/campaigns/" + id + "/live", {
+    // The same address as the page's: its message list keeps its filter and page.
+    return fetch("/campaigns/" + id + "/live" + window.location.search, {
       credentials: "same-origin",
       headers: { Accept: "text/html" },
     }).then(function (response) {
       // A redirect means the session ended: it would be the sign-in page.
       if (!response.ok || response.redirected) return;
       return response.text().then(function (html) {
-        // The skip reasons a reader opened stay open.
+        // The skip reasons a reader opened stay open, and the message filter stays as the
+        // reader is leaving it (what they typed, where the focus is).
         var open = [];
         live.querySelectorAll("details[open]").forEach(function (d) { open.push(d.id); });
-        live.innerHTML = html;
+        var form = document.getElementById("message-filters");
+        var active = form && form.contains(document.activeElement) ? document.activeElement : null;
+        var caret = active && typeof active.selectionStart === "number"
+          ? [active.selectionStart, active.selectionEnd] : null;
+        var fresh = document.createElement("div");
+        fresh.innerHTML = html;
+        var stale = fresh.querySelector("#message-filters");
+        if (form && stale) stale.replaceWith(form);
+        live.replaceChildren.apply(live, Array.prototype.slice.call(fresh.childNodes));
         open.forEach(function (detailsId) {
           var details = document.getElementById(detailsId);
           if (details) details.open = true;
         });
+        if (active) {
+          active.focus();
+          if (caret) active.setSelectionRange(caret[0], caret[1]);
+        }
       });
     }, function () { fragmentDue = true; });
   }
@@ -80,7 +96,7 @@
       var seen = campaign.status + " " + Object.keys(campaign.counts).sort().map(function (s) {
         return s + ":" + campaign.counts[s];
       }).join(" ");
-      if (lastSeen !== null && seen !== lastSeen) fragmentDue = true;
+      if (seen !== lastSeen) fragmentDue = true;
       lastSeen = seen;
       var done = finished(campaign);
       if (fragmentDue && (done || Date.now() - fragmentAt >= FRAGMENT_MS)) loadFragment();
