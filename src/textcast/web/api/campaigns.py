@@ -74,7 +74,10 @@ class CampaignOut(BaseModel):
     sender: str | None
     encoding: str
     parts: int
-    recipient_count: int
+    recipient_count: int = Field(
+        description="Launched: its messages, as launch counted them (`figures.messages`). "
+        "Draft: its own phone numbers; its lists and segments are counted by the plan."
+    )
     kind: str
     smart_encoding: bool
     short_links: bool
@@ -83,7 +86,10 @@ class CampaignOut(BaseModel):
     expires_at: datetime | None
     budget: float | None
     estimated_cost: float | None
-    spent: float
+    spent: float = Field(
+        description="The budget ledger: reserved for messages on their way to Sinch. What "
+        "the messages Sinch took cost is `figures.spent` (`GET /api/v1/campaigns/{id}`)."
+    )
     status_reason: str | None = Field(description="Why it is paused, cancelled or failed.")
     created_at: datetime
     launched_at: datetime | None
