@@ -12,6 +12,8 @@ from textcast.domain.reporting.analytics import (
     Minute,
     Replies,
 )
+from textcast.domain.reporting.figures import Figures
+from textcast.domain.reporting.waiting import Wait
 from textcast.models import Campaign, CampaignStatus
 
 
@@ -33,6 +35,19 @@ def _analytics(**changes: object) -> Analytics:
         skipped=2,
         by_status={},
     )
+    figures = Figures(
+        messages=10,
+        skipped=2,
+        waiting=1,
+        refused=0,
+        sent=7,
+        with_sinch=1,
+        delivered=5,
+        not_delivered=1,
+        parts_planned=9,
+        parts_sent=7,
+        spent=0.35,
+    )
     values: dict[str, object] = {
         "campaign": Campaign(
             id=7, name="Spring", status=CampaignStatus.PAUSED, status_reason="budget"
@@ -45,7 +60,11 @@ def _analytics(**changes: object) -> Analytics:
         "skipped": {"opted_out": 2},
         "delivery_rate": 5 / 7,
         "replies": Replies(opt_outs=1, keywords={"help": 2}, replies=3),
-        "cost": Cost(estimated=1.5, budget=2.0, spent=0.35, parts_planned=9, parts_sent=7),
+        "figures": figures,
+        "waiting": [Wait("budget", 1, "1 message waiting: the campaign paused at its budget.")],
+        "cost": Cost(
+            estimated=1.5, budget=2.0, spent=0.35, parts_planned=9, parts_sent=7, committed=0.4
+        ),
         "timeline": [Minute(datetime(2026, 5, 1, 10, tzinfo=UTC), 7, 5, 2)],
         "clicks": Clicks(links=8, clicked_links=3, clicks=4, requests=9),
     }
@@ -65,17 +84,23 @@ def test_status_shows_funnel_failures_skips_and_outcome() -> None:
         "delivered",
         "405",
         "Unmatched parameter: No value for a parameter",
-        "opted_out",
+        "Opted out of your messages (opted_out)",
+        "1 message waiting: the campaign paused at its budget.",
         "71.4%",
         "3 (keywords: help 2)",
         "7 sent of 9 planned",
-        "0.35 spent, 1.50 estimated, budget 2.00",
+        "0.35 spent, 1.50 estimated, budget 2.00 (0.40 committed)",
         "4 unique on 3 of 8 links",
     ]:
         assert expected in text
 
 
 def test_status_leaves_out_what_did_not_happen() -> None:
-    text = _text(_analytics(failures=[], skipped={}, delivery_rate=None, clicks=Clicks(0, 0, 0, 0)))
+    text = _text(
+        _analytics(
+            failures=[], skipped={}, waiting=[], delivery_rate=None, clicks=Clicks(0, 0, 0, 0)
+        )
+    )
     assert "Undelivered" not in text and "Skipped" not in text and "clicks" not in text
+    assert "Waiting" not in text
     assert "│ delivery rate │ -" in text

@@ -66,6 +66,29 @@ class SkipReason(StrEnum):
     """The campaign was cancelled before the message left."""
 
 
+UNSPECIFIED_REASON = "unspecified"
+"""A skipped message without a recorded reason (older rows)."""
+
+SKIP_REASON_WORDS: dict[str, str] = {
+    SkipReason.OPTED_OUT: "Opted out of your messages",
+    SkipReason.INVALID: "Not a valid mobile number",
+    SkipReason.DUPLICATE: "The same number more than once",
+    SkipReason.MISSING_FIELD: "A merge field had no value and no default",
+    SkipReason.FREQUENCY_CAP: "Over the frequency cap for this number",
+    SkipReason.OUTSIDE_WINDOW: "Its send window opens only after the campaign expires",
+    SkipReason.NO_WINDOW: "Its possible time zones never share an open hour",
+    SkipReason.CANCELLED: "The campaign was cancelled before it was sent",
+    UNSPECIFIED_REASON: "No reason recorded",
+}
+"""Each skip reason in words, for every page, the plan's and the campaign's alike (the code
+itself goes in a tooltip)."""
+
+
+def describe_skip(reason: str) -> str:
+    """A skip reason in words; a reason this table does not know, from its code."""
+    return SKIP_REASON_WORDS.get(reason, reason.replace("_", " ").capitalize())
+
+
 class BatchState(StrEnum):
     CLAIMED = "claimed"
     """Its messages are taken off the queue; opt-outs, send windows and budget not yet

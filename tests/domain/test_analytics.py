@@ -10,6 +10,9 @@ from tests.factories import numbers
 
 from textcast.db import Database
 from textcast.domain.campaigns.drafts import new_reference
+from textcast.domain.campaigns.planning import Policy
+from textcast.domain.campaigns.pricing import PriceTable
+from textcast.domain.campaigns.send_window import Rules
 from textcast.domain.errors import NotFound
 from textcast.domain.reporting import analytics
 from textcast.domain.reporting.analytics import Clicks, Cost, FailureCode, Minute, Replies
@@ -25,6 +28,12 @@ from textcast.sinch.statuses import describe_code
 
 S = MessageStatus
 T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+POLICY = Policy(
+    prices=PriceTable({"US": 0.01}, currency="USD"),
+    rules=Rules.from_table("08:00-21:00", {}),
+    send_rate=10,
+)
+"""A part to the US (the test's numbers) at 0.01."""
 
 
 def at(minutes: int, seconds: int = 0) -> datetime:
@@ -155,7 +164,7 @@ def campaign_id(database: Database) -> int:
 
 def test_funnel_counts_every_state_once(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        funnel = analytics.campaign_analytics(session, campaign_id, describe_code).funnel
+        funnel = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY).funnel
     assert funnel.total == 33
     assert funnel.queued == 4  # queued, deferred, submitting
     assert funnel.in_flight == 3
@@ -187,7 +196,9 @@ def test_failures_are_grouped_by_status_and_code_with_sinch_meanings(
     database: Database, campaign_id: int
 ) -> None:
     with database.read() as session:
-        failures = analytics.campaign_analytics(session, campaign_id, describe_code).failures
+        failures = analytics.campaign_analytics(
+            session, campaign_id, describe_code, POLICY
+        ).failures
     refused = "Sinch's API refused the batch at submission; the message's error says why"
     operator = "An SMPP or operator error reported by the SMSC"
     assert failures == [
@@ -217,7 +228,7 @@ def test_failures_are_grouped_by_status_and_code_with_sinch_meanings(
 
 def test_skipped_messages_are_grouped_by_reason(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        skipped = analytics.campaign_analytics(session, campaign_id, describe_code).skipped
+        skipped = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY).skipped
     assert skipped == {
         "opted_out": 3,
         "quiet_hours_expired": 2,
@@ -229,7 +240,7 @@ def test_skipped_messages_are_grouped_by_reason(database: Database, campaign_id:
 
 def test_delivery_rate_counts_final_outcomes_only(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        result = analytics.campaign_analytics(session, campaign_id, describe_code)
+        result = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY)
     # 5 delivered of 18 outcomes: 5 + failed 5 + aborted 3 + 5 others; skipped and
     # still-moving messages are not outcomes.
     assert result.delivery_rate == 5 / 18
@@ -239,21 +250,31 @@ def test_replies_attributed_to_the_campaign_by_keyword(
     database: Database, campaign_id: int
 ) -> None:
     with database.read() as session:
-        replies = analytics.campaign_analytics(session, campaign_id, describe_code).replies
+        replies = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY).replies
     assert replies == Replies(opt_outs=2, keywords={"help": 1, "opt_in": 1}, replies=3)
 
 
 def test_cost_compares_the_estimate_with_parts_sent(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        cost = analytics.campaign_analytics(session, campaign_id, describe_code).cost
+        cost = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY).cost
     # Planned: every message but the 8 skipped: 25 messages, 5 of them with 2 parts.
     # Sent: accepted 2x2 + dispatched 1 + delivered 3x2 + 2 + 10 undelivered with a code.
-    assert cost == Cost(estimated=1.25, budget=5.0, spent=0.75, parts_planned=30, parts_sent=23)
+    # Spent: the parts sent at 0.01; the budget's ledger (what screening reserved) apart.
+    assert cost == Cost(
+        estimated=1.25,
+        budget=5.0,
+        spent=0.23,
+        parts_planned=30,
+        parts_sent=23,
+        committed=0.75,
+    )
 
 
 def test_timeline_counts_per_minute_sent_and_settled(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        timeline = analytics.campaign_analytics(session, campaign_id, describe_code).timeline
+        timeline = analytics.campaign_analytics(
+            session, campaign_id, describe_code, POLICY
+        ).timeline
     assert timeline == [
         # Sent: 2 accepted + 3 delivered at 0:15, 1 dispatched at 0:45; the 3 refused settled.
         Minute(at(0), sent=6, delivered=0, undelivered=3),
@@ -269,7 +290,7 @@ def test_timeline_counts_per_minute_sent_and_settled(database: Database, campaig
 
 def test_clicks_count_the_campaign_links(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        clicks = analytics.campaign_analytics(session, campaign_id, describe_code).clicks
+        clicks = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY).clicks
     assert clicks == Clicks(links=4, clicked_links=2, clicks=3, requests=4)
 
 
@@ -277,19 +298,19 @@ def test_a_campaign_without_messages_has_zeros_and_no_rate(database: Database) -
     with database.write() as session:
         campaign_id = make_campaign(session, status=CampaignStatus.DRAFT).id
     with database.read() as session:
-        result = analytics.campaign_analytics(session, campaign_id, describe_code)
+        result = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY)
     assert result.funnel.total == result.funnel.sent == 0
     assert result.funnel.by_status == {}
     assert result.delivery_rate is None
     assert (result.failures, result.skipped, result.timeline) == ([], {}, [])
     assert result.replies == Replies(0, {}, 0)
-    assert result.cost == Cost(None, None, 0.0, 0, 0)
+    assert result.cost == Cost(None, None, 0.0, 0, 0, 0.0)
     assert result.clicks == Clicks(0, 0, 0, 0)
 
 
 def test_an_unknown_campaign_is_not_found(database: Database) -> None:
     with database.read() as session, pytest.raises(NotFound):
-        analytics.campaign_analytics(session, 404, describe_code)
+        analytics.campaign_analytics(session, 404, describe_code, POLICY)
 
 
 def test_export_pages_through_every_message_in_id_order(

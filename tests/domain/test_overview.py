@@ -220,6 +220,6 @@ def test_a_drafts_audience_names_its_lists_and_segments(database: Database) -> N
 
 
 def test_skip_reasons_are_explained() -> None:
-    assert overview.describe_skip("opted_out") == "Opted out before it was sent"
+    assert overview.describe_skip("opted_out") == "Opted out of your messages"
     assert overview.describe_skip("cancelled").startswith("The campaign was cancelled")
     assert overview.describe_skip("something_new") == "Something new"

@@ -102,7 +102,11 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
     answer = client.get(f"/api/v1/campaigns/{campaign_id}/analytics")
 
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {
+    body = answer.json()
+    waiting = body.pop("waiting")
+    assert [(w["reason"], w["messages"]) for w in waiting] == [("queue", 1)]
+    assert waiting[0]["text"].startswith("1 message in the queue, handed to Sinch at 30 parts")
+    assert body == {
         "campaign_id": campaign_id,
         "name": "Spring",
         "status": "sending",
@@ -139,9 +143,10 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
         "cost": {
             "estimated": 0.5,
             "budget": None,
-            "spent": 0.2,
+            "spent": 0.0395,  # 5 parts sent to the US at the built-in 0.0079
             "parts_planned": 6,
             "parts_sent": 5,
+            "committed": 0.2,
         },
         "timeline": [
             {"at": "2026-05-01T10:00:00Z", "sent": 3, "delivered": 0, "undelivered": 0},

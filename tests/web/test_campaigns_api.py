@@ -160,3 +160,30 @@ def test_campaigns_are_listed_newest_first(client: TestClient) -> None:
     rest = client.get("/api/v1/campaigns", params={"cursor": page["next_cursor"]}).json()
     assert [c["name"] for c in rest["items"]] == ["first"]
     assert rest["next_cursor"] is None
+
+
+def test_messages_filter_by_reason_and_number_and_carry_meaning_and_cost(
+    client: TestClient,
+) -> None:
+    created = client.post(
+        "/api/v1/campaigns",
+        json={"name": "x", "body": "Hi {{ first_name }}", "recipients": numbers(3)},
+    ).json()
+    client.post(f"/api/v1/campaigns/{created['id']}/send")
+    path = f"/api/v1/campaigns/{created['id']}/messages"
+    skipped = client.get(path, params={"reason": "missing_merge_field"}).json()["items"]
+    assert [m["phone"] for m in skipped] == numbers(3)
+    assert skipped[0]["reason"] == "A merge field had no value and no default"
+    assert skipped[0]["missing_fields"] == ["first_name"] and skipped[0]["cost"] is None
+    assert skipped[0]["code_name"] is None and skipped[0]["sent_at"] is None
+    one = client.get(path, params={"number": "+1 (201) 555-0001"}).json()["items"]
+    assert [m["phone"] for m in one] == [numbers(3)[1]]
+    assert client.get(path, params={"reason": "opted_out"}).json()["items"] == []
+    bad = client.get(path, params={"reason": "bored"})
+    assert bad.status_code == 400
+    (problem,) = bad.json()["problems"]
+    assert problem["field"] == "reason"
+    assert problem["message"].startswith("not a skip reason; use one of: opted_out, invalid")
+    state = client.get(f"/api/v1/campaigns/{created['id']}").json()
+    assert state["figures"]["skipped"] == 3 and state["figures"]["messages"] == 3
+    assert state["final"] == 3

@@ -1,4 +1,5 @@
-"""`textcast campaigns status`: a campaign's analytics as terminal tables."""
+"""`textcast campaigns status`: a campaign's analytics as terminal tables, with the figures
+and the words the dashboard uses (`reporting.figures`, `vocabulary.SKIP_REASON_WORDS`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from textcast.domain.reporting.analytics import Analytics
+from textcast.vocabulary import describe_skip
 
 
 def render_status(analytics: Analytics) -> RenderableType:
@@ -16,10 +18,14 @@ def render_status(analytics: Analytics) -> RenderableType:
     if campaign.status_reason:
         title += f": {campaign.status_reason}"
     parts: list[RenderableType] = [Text(title, style="bold"), _funnel(analytics)]
+    if analytics.waiting:
+        parts.append(Text("Waiting:", style="bold"))
+        parts.extend(Text(f"  {wait.text}") for wait in analytics.waiting)
     if analytics.failures:
         parts.append(_failures(analytics))
     if analytics.skipped:
-        parts.append(_counts("Skipped", "reason", analytics.skipped))
+        reasons = {f"{describe_skip(code)} ({code})": n for code, n in analytics.skipped.items()}
+        parts.append(_counts("Skipped", "reason", reasons))
     parts.append(_summary(analytics))
     return Group(*parts)
 
@@ -88,7 +94,7 @@ def _summary(analytics: Analytics) -> Table:
     estimate = "-" if cost.estimated is None else f"{cost.estimated:,.2f}"
     spent = f"{cost.spent:,.2f} spent, {estimate} estimated"
     if cost.budget is not None:
-        spent += f", budget {cost.budget:,.2f}"
+        spent += f", budget {cost.budget:,.2f} ({cost.committed:,.2f} committed)"
     table.add_row("cost", spent)
     if clicks.links:
         table.add_row(

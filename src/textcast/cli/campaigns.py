@@ -233,18 +233,20 @@ def campaigns_status(
     from rich.live import Live
 
     from textcast.cli.analytics import render_status
-    from textcast.domain import campaigns
     from textcast.domain.reporting import analytics
     from textcast.domain.reporting.analytics import Analytics
-    from textcast.runtime import describe_delivery_code
+    from textcast.runtime import describe_delivery_code, sending_policy
 
-    _, database = open_database()
+    settings, database = open_database()
+    policy = sending_policy(settings)
 
     def read() -> tuple[Analytics, bool]:
         with database.read() as session:
-            progress = campaigns.campaign_progress(session, campaign_id)
-            figures = analytics.campaign_analytics(session, campaign_id, describe_delivery_code)
-        done = progress.total > 0 and progress.final >= progress.total
+            figures = analytics.campaign_analytics(
+                session, campaign_id, describe_delivery_code, policy
+            )
+        counted = figures.figures
+        done = counted.messages > 0 and counted.final >= counted.messages
         return figures, done
 
     out = Console()

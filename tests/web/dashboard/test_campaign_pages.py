@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -177,8 +178,9 @@ def test_a_campaign_shows_its_progress_and_what_became_of_it(
     failures = element(page, "failures-table")
     assert "failed" in failures and "34" in failures and "Operator error 34" in failures
     assert "An SMPP or operator error reported by the SMSC" in failures
-    assert "opted_out" in element(page, "skips-table")
-    assert "Opted out before it was sent" in element(page, "skips-table")
+    skips = page[page.index('id="skips-table"') :].split("</table>")[0]
+    assert '<span title="Code: opted_out">Opted out of your messages</span>' in skips
+    assert '<span class="phone">+12015550004</span>' in skips  # who, under the reason
     assert tag(page, "export-csv").startswith(
         f'<a class="button secondary" id="export-csv" href="/api/v1/campaigns/{sending}/export.csv"'
     )
@@ -186,21 +188,23 @@ def test_a_campaign_shows_its_progress_and_what_became_of_it(
     assert '<script src="/static/campaign.js" defer></script>' in page
 
 
-def test_the_page_counts_statuses_the_way_its_script_sums_the_api(
-    signed_in: SignedIn, sending: int
-) -> None:
-    """The script adds up the API's `counts` over each figure's data-statuses."""
+def test_the_page_shows_the_figures_the_api_reads(signed_in: SignedIn, sending: int) -> None:
+    """One definition: the page's progress is the API's `figures`, and adds up to the total."""
     with signed_in(Role.VIEWER) as client:
         page = client.get(f"/campaigns/{sending}").text
         api = client.get(f"/api/v1/campaigns/{sending}").json()
-    figures = re.findall(
-        r'<dd class="stat" id="count-[^"]+" data-statuses="([^"]+)">([^<]+)<', page
-    )
-    assert len(figures) == 5
-    for statuses, shown in figures:
-        assert sum(api["counts"].get(s, 0) for s in statuses.split()) == int(shown)
-    assert sum(int(shown) for _, shown in figures) == api["total"]
-    assert element(page, "count-final") == str(api["final"])
+    figures = api["figures"]
+    shown = dict(re.findall(r'<dd class="stat" id="count-([^"]+)">([^<]+)<', page))
+    assert shown == {
+        "waiting": str(figures["waiting"]),
+        "in-flight": str(figures["with_sinch"]),
+        "delivered": str(figures["delivered"]),
+        "undelivered": str(figures["not_delivered"]),
+        "skipped": str(figures["skipped"]),
+    }
+    assert sum(int(n) for n in shown.values()) == api["total"] == figures["messages"]
+    assert element(page, "count-final") == str(api["final"]) == str(figures["final"])
+    assert element(page, "count-sent") == str(figures["sent"])
 
 
 def test_viewers_get_no_controls_and_editors_those_the_state_allows(
@@ -351,3 +355,188 @@ def assert_no_inline_code(page: str) -> None:
     assert not re.search(r"\son[a-z]+\s*=", page)
     assert not re.search(r"\sstyle\s*=", page)
     assert "javascript:" not in page
+
+
+# -- issue 14: one definition of every figure, why messages wait, the messages, the list ----
+
+
+def test_every_page_and_endpoint_reads_the_same_figures_mid_send(
+    signed_in: SignedIn, database: Database
+) -> None:
+    """Mid-send: some with Sinch, some waiting, settled, refused, skipped. The list, the
+    page, its live fragment, the progress API, the analytics API and the message list agree."""
+    campaign = make_campaign(database, numbers(9), launch=True)
+    settle(
+        database,
+        campaign.id,
+        {"status": S.ACCEPTED, "sent_at": T0, "parts": 2},
+        {"status": S.DISPATCHED, "status_code": 401, "sent_at": T0},
+        delivered(1),
+        FAILED_34,
+        {"status": S.FAILED, "error": "403: refused"},
+        OPTED_OUT,
+        {"status": S.SUBMITTING},
+    )
+    with signed_in(Role.VIEWER) as client:
+        listing = client.get("/campaigns").text
+        page = client.get(f"/campaigns/{campaign.id}").text
+        fragment = client.get(f"/campaigns/{campaign.id}/live").text
+        progress = client.get(f"/api/v1/campaigns/{campaign.id}").json()
+        result = client.get(f"/api/v1/campaigns/{campaign.id}/analytics").json()
+        listed = client.get(f"/api/v1/campaigns/{campaign.id}/messages").json()["items"]
+    f = progress["figures"]
+    assert f == {
+        "messages": 9,
+        "skipped": 1,
+        "waiting": 3,
+        "refused": 1,
+        "sent": 4,
+        "with_sinch": 2,
+        "delivered": 1,
+        "not_delivered": 1,
+        "final": 4,
+        "delivery_rate": 1 / 3,
+        "parts_planned": 9,
+        "parts_sent": 5,
+        "spent": pytest.approx(5 * 0.0079),
+    }
+    assert progress["total"] == f["messages"] and progress["final"] == f["final"]
+    funnel, cost = result["funnel"], result["cost"]
+    assert (funnel["total"], funnel["queued"], funnel["in_flight"]) == (9, 3, 2)
+    assert (funnel["sent"], funnel["refused"], funnel["skipped"]) == (4, 1, 1)
+    assert (cost["parts_sent"], cost["spent"]) == (f["parts_sent"], f["spent"])
+    # The message list: the same messages sent, the same parts, the same cost.
+    sent = [m for m in listed if m["cost"] is not None]
+    assert len(sent) == f["sent"] and sum(m["parts"] for m in sent) == f["parts_sent"]
+    assert sum(m["cost"] for m in sent) == pytest.approx(f["spent"])
+    # The list's recipients are the page's messages.
+    row = listing[listing.index(f'id="campaign-row-{campaign.id}"') :].split("</tr>")[0]
+    assert f">{f['messages']}</td>" in row
+    for shown in (page, fragment):
+        assert element(shown, "count-total") == str(f["messages"])
+        assert element(shown, "count-final") == str(f["final"])
+        assert element(shown, "count-waiting") == str(f["waiting"])
+        assert element(shown, "count-in-flight") == str(f["with_sinch"])
+        assert element(shown, "count-delivered") == str(f["delivered"])
+        assert element(shown, "count-undelivered") == str(f["not_delivered"])
+        assert element(shown, "count-refused") == str(f["refused"])
+        assert element(shown, "count-skipped") == str(f["skipped"])
+        assert element(shown, "count-sent") == str(f["sent"])
+        assert element(shown, "count-parts-sent") == str(f["parts_sent"])
+        assert element(shown, "count-spent") == f"{f['spent']:.2f}"
+        assert element(shown, "cost-spent") == f"{f['spent']:.2f} USD"
+        funnel_chart = shown[shown.index('id="funnel-chart"') :].split("</figure>")[0]
+        assert "Sent: 4 (44.4%); With Sinch: 2 (22.2%)" in funnel_chart
+
+
+def test_the_page_says_why_messages_wait(signed_in: SignedIn, database: Database) -> None:
+    campaign = make_campaign(database, numbers(3), launch=True)
+    opening = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)  # 08:00 in New Jersey (201)
+    settle(
+        database,
+        campaign.id,
+        {"status": S.DEFERRED, "not_before": opening},
+        {"status": S.ACCEPTED, "sent_at": T0},
+    )
+    with signed_in(Role.VIEWER) as client:
+        page = client.get(f"/campaigns/{campaign.id}").text
+    reasons = html.unescape(" ".join(element(page, "waiting-reasons").split()))
+    assert "1 message in the queue" in reasons
+    assert (
+        "1 message held by the recipient's quiet hours until 08:00 their time "
+        "(2030-05-01 12:00 UTC)." in reasons
+    )
+    assert "1 message with Sinch, waiting for its delivery report" in reasons
+
+
+def test_the_message_list_filters_by_status_reason_and_number_and_pages(
+    signed_in: SignedIn, database: Database
+) -> None:
+    phones = numbers(60)
+    campaign = make_campaign(database, phones, launch=True)
+    settle(database, campaign.id, FAILED_34, OPTED_OUT, delivered(1))
+    with signed_in(Role.VIEWER) as client:
+        first = client.get(f"/campaigns/{campaign.id}").text
+        failed = client.get(f"/campaigns/{campaign.id}", params={"status": "failed"}).text
+        skipped = client.get(
+            f"/campaigns/{campaign.id}", params={"status": "skipped", "reason": "opted_out"}
+        ).text
+        one = client.get(f"/campaigns/{campaign.id}", params={"number": "(201) 555-0059"}).text
+        none = client.get(f"/campaigns/{campaign.id}", params={"number": "999999"}).text
+        link = re.search(
+            r'id="messages-next" href="([^"]+)"|href="([^"]+)" id="messages-next"', first
+        )
+        assert link is not None
+        second = client.get((link[1] or link[2]).replace("&amp;", "&")).text
+        odd = client.get(f"/campaigns/{campaign.id}", params={"status": "lost"})
+    table = element(first, "messages-table")
+    assert first.count('<tr id="message-') == 50
+    assert "Operator error 34" in table and "Opted out of your messages" in table
+    assert failed.count('<tr id="message-') == 1 and "Operator error 34" in failed
+    assert skipped.count('<tr id="message-') == 1
+    assert '<span title="opted_out">Opted out of your messages</span>' in skipped
+    assert one.count('<tr id="message-') == 1 and phones[59] in element(one, "messages-table")
+    assert element(none, "no-messages-found") == "No message matches."
+    assert second.count('<tr id="message-') == 10 and 'id="messages-first"' in second
+    assert odd.status_code == 200 and odd.text.count('<tr id="message-') == 50
+
+
+def test_the_list_searches_filters_and_sorts(signed_in: SignedIn, database: Database) -> None:
+    spring, summer, winter = add_campaigns(database, 3)
+    with database.write() as session:
+        for campaign_id, name, status, recipients in (
+            (spring, "Spring sale", CampaignStatus.COMPLETED, 5),
+            (summer, "Summer sale", CampaignStatus.SENDING, 50),
+            (winter, "Winter news", CampaignStatus.COMPLETED, 20),
+        ):
+            session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id)
+                .values(name=name, status=status, recipient_count=recipients)
+            )
+    draft = make_campaign(database, numbers(2))  # recipients: its numbers (no lists)
+
+    def rows(page: str) -> list[int]:
+        return [int(n) for n in re.findall(r'id="campaign-row-(\d+)"', page)]
+
+    with signed_in(Role.VIEWER) as client:
+        sales = client.get("/campaigns", params={"q": "SALE"}).text
+        done = client.get("/campaigns", params={"status": "completed", "sort": "name"}).text
+        by_size = client.get("/campaigns", params={"sort": "recipients"}).text
+        by_name = client.get("/campaigns", params={"sort": "name"}).text
+        nothing = client.get("/campaigns", params={"q": "autumn"}).text
+        odd = client.get("/campaigns", params={"status": "lost", "sort": "nonsense"})
+    assert rows(sales) == [summer, spring]
+    assert 'value="SALE"' in tag(sales, "campaign-search")
+    assert rows(done) == [spring, winter]
+    assert "selected" in done[done.index('<option value="completed"') :].split(">")[0]
+    assert rows(by_size) == [summer, winter, spring, draft.id]
+    assert rows(by_name) == [spring, summer, draft.id, winter]
+    assert element(nothing, "no-campaigns") == "No campaign matches."
+    assert odd.status_code == 200 and rows(odd.text) == [draft.id, winter, summer, spring]
+
+
+def test_a_draft_in_the_list_counts_its_lists_as_the_launch_will(
+    signed_in: SignedIn, database: Database
+) -> None:
+    """The plan said 48 where the list said 2: a draft's recipients include its lists."""
+    with signed_in(Role.EDITOR) as client:
+        members = numbers(5, start=100)
+        created = client.post("/api/v1/lists", json={"name": "VIP"})
+        assert created.status_code == 201, created.text
+        list_id = created.json()["id"]
+        ids = [client.post("/api/v1/contacts", json={"phone": p}).json()["id"] for p in members]
+        added = client.post(f"/api/v1/lists/{list_id}/members", json={"contact_ids": ids})
+        assert added.status_code == 200, added.text
+        draft = client.post(
+            "/api/v1/campaigns",
+            json={"name": "VIP", "body": "Hi", "recipients": numbers(2), "lists": [list_id]},
+        ).json()
+        listing = client.get("/campaigns").text
+        plan = client.post(f"/api/v1/campaigns/{draft['id']}/plan").json()
+        client.post(f"/api/v1/campaigns/{draft['id']}/send")
+        launched = client.get("/campaigns").text
+    for shown in (listing, launched):
+        row = shown[shown.index(f'id="campaign-row-{draft["id"]}"') :].split("</tr>")[0]
+        assert re.search(r">7</td>", row), row
+    assert plan["recipients"] == 7

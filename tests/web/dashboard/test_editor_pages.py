@@ -279,12 +279,13 @@ def test_the_plan_shows_exclusions_cost_and_finish_and_an_editor_can_send(
         assert section(page.text, "plan-recipients") == '<p class="stat" id="plan-recipients">2</p>'
         exclusions = section(page.text, "plan-exclusions")
         for reason, label in (
-            ("opted_out", "Opted out"),
-            ("missing_merge_field", "Missing merge field"),
-            ("duplicate", "Given more than once"),
+            ("opted_out", "Opted out of your messages"),
+            ("missing_merge_field", "A merge field had no value and no default"),
+            ("duplicate", "The same number more than once"),
         ):
+            words = f'<span title="Code: {reason}">{label}</span>'
             row = re.search(
-                rf'<tr data-reason="{reason}"><td>{label}[^<]*</td><td class="num">1<', exclusions
+                rf'<tr data-reason="{reason}"><td>{words}</td><td class="num">1<', exclusions
             )
             assert row is not None, reason
         encodings = section(page.text, "plan-encodings")

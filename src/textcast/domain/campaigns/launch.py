@@ -214,6 +214,13 @@ def _launch_evaluated(
     campaign.estimated_cost = cost
 
 
+def audience_count(session: Session, campaign: Campaign) -> int:
+    """How many messages launch would write for this draft now: its numbers and the subscribed
+    contacts of its lists and segments, once each (the recipients a list shows for a draft)."""
+    audience = _audience(session, campaign).subquery()
+    return int(session.scalar(select(func.count()).select_from(audience)) or 0)
+
+
 def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSelect[Any]:
     """Raw numbers plus subscribed contacts of the lists and segments, once each.
 

@@ -65,6 +65,14 @@ class Template:
             values[field.key] = value[:MAX_VALUE_CHARS]
         return values
 
+    def missing(self, data: Mapping[str, Any]) -> list[str]:
+        """The fields that `values_for` finds without value nor default, in order."""
+        return [
+            field.name
+            for field in self.fields
+            if field.default is None and _text(data.get(field.name)) is None
+        ]
+
     def render(self, values: Mapping[str, str]) -> str:
         """The text a recipient receives, from `values_for`'s result."""
         return "".join(

@@ -5,13 +5,9 @@ campaign's rows), so a campaign of 100,000 messages is summed in the database, n
 about 0.25 s on SQLite and 0.15 s on PostgreSQL. The CSV export pages through the messages by
 id in a fresh read session per page, so a long download holds no snapshot open.
 
-Definitions:
+The funnel, the parts and the spend are the campaign's `figures`, defined there once (one
+statement); the rest adds the codes, reasons, replies, clicks and timeline around them.
 
-- sent: handed to Sinch and taken, i.e. accepted, dispatched or with a final delivery outcome,
-  except messages Sinch's API refused at submission (a final status without a delivery code:
-  every delivery report carries one).
-- final outcomes: delivered, or undelivered (failed, expired, rejected, aborted, cancelled,
-  deleted, unknown); skipped messages are not outcomes, they were never sent.
 - delivery rate: delivered / final outcomes; null before the first outcome.
 """
 
@@ -28,8 +24,16 @@ from sqlalchemy import ColumnElement, case, func, literal_column, select, type_c
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from textcast.db import Database
+from textcast.domain.campaigns.planning import Policy
 from textcast.domain.campaigns.queries import get_campaign
 from textcast.domain.inbox.keywords import Keyword
+from textcast.domain.reporting.figures import (
+    OUTCOMES,
+    UNDELIVERED,
+    Figures,
+    campaign_figures,
+)
+from textcast.domain.reporting.waiting import Wait, why_waiting
 from textcast.domain.spreadsheets import SpreadsheetWriter
 from textcast.models import (
     Campaign,
@@ -39,20 +43,8 @@ from textcast.models import (
     MessageStatus,
     UTCDateTime,
 )
+from textcast.vocabulary import UNSPECIFIED_REASON
 
-WAITING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SUBMITTING)
-IN_FLIGHT = (MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)
-UNDELIVERED = (
-    MessageStatus.FAILED,
-    MessageStatus.EXPIRED,
-    MessageStatus.REJECTED,
-    MessageStatus.ABORTED,
-    MessageStatus.CANCELLED,
-    MessageStatus.DELETED,
-    MessageStatus.UNKNOWN,
-)
-OUTCOMES = (MessageStatus.DELIVERED, *UNDELIVERED)
-UNSPECIFIED_REASON = "unspecified"
 REFUSED = "Refused"
 REFUSED_DESCRIPTION = "Sinch's API refused the batch at submission; the message's error says why"
 EXPORT_PAGE = 5_000
@@ -72,11 +64,13 @@ EXPORT_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Funnel:
+    """The funnel as the API has always shown it, made of the campaign's `Figures`."""
+
     total: int
     queued: int
-    """Still ours to send: queued, deferred (held for a send window) or submitting."""
+    """Waiting: still ours to send: queued, deferred (held for a send window) or submitting."""
     in_flight: int
-    """Sent, no final outcome yet: accepted or dispatched."""
+    """With Sinch: sent, no final outcome yet: accepted or dispatched."""
     sent: int
     delivered: int
     failed: int
@@ -90,6 +84,27 @@ class Funnel:
     unknown: int
     skipped: int
     by_status: dict[str, int]
+
+    @classmethod
+    def of(cls, figures: Figures) -> Funnel:
+        count = figures.count
+        return cls(
+            total=figures.messages,
+            queued=figures.waiting,
+            in_flight=figures.with_sinch,
+            sent=figures.sent,
+            delivered=figures.delivered,
+            failed=count(MessageStatus.FAILED),
+            refused=figures.refused,
+            expired=count(MessageStatus.EXPIRED),
+            rejected=count(MessageStatus.REJECTED),
+            aborted=count(MessageStatus.ABORTED),
+            cancelled=count(MessageStatus.CANCELLED),
+            deleted=count(MessageStatus.DELETED),
+            unknown=count(MessageStatus.UNKNOWN),
+            skipped=figures.skipped,
+            by_status=figures.by_status,
+        )
 
 
 class CodeMeaning(Protocol):
@@ -134,9 +149,12 @@ class Cost:
     estimated: float | None
     budget: float | None
     spent: float
+    """The parts sent, priced (`figures`)."""
     parts_planned: int
     """Parts of every message not skipped."""
     parts_sent: int
+    committed: float
+    """The budget ledger: what screening reserved for messages on their way to Sinch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +179,14 @@ class Clicks:
 @dataclass(frozen=True, slots=True)
 class Analytics:
     campaign: Campaign
+    figures: Figures
     funnel: Funnel
     failures: list[FailureCode]
     """Undelivered messages by status and code, most frequent first."""
     skipped: dict[str, int]
     """Skipped messages by reason (`opted_out`, `quiet_hours_expired`, `budget`...)."""
+    waiting: list[Wait]
+    """What the unfinished messages wait for, in sentences."""
     delivery_rate: float | None
     replies: Replies
     cost: Cost
@@ -174,54 +195,41 @@ class Analytics:
     clicks: Clicks
 
 
-def delivery_rate(delivered: int, outcomes: int) -> float | None:
-    """Delivered among final outcomes; None before the first outcome."""
-    return delivered / outcomes if outcomes else None
-
-
 def campaign_analytics(
-    session: Session, campaign_id: int, describe_code: DescribeCode
+    session: Session,
+    campaign_id: int,
+    describe_code: DescribeCode,
+    policy: Policy,
+    *,
+    now: datetime | None = None,
 ) -> Analytics:
+    """`policy` prices the parts sent and gives the send rate the queue's estimate needs."""
     campaign = get_campaign(session, campaign_id)
-    totals = _totals_by_status(session, campaign_id)
-    codes = _undelivered_by_code(session, campaign_id)
-    refused = _Total(
-        sum(c.messages for c in codes if c.code is None),
-        sum(c.parts for c in codes if c.code is None),
-    )
-    taken = _sum(totals, (*IN_FLIGHT, *OUTCOMES))
-    outcomes = _sum(totals, OUTCOMES).messages
-    delivered = totals.get(MessageStatus.DELIVERED, _NONE).messages
+    figures = campaign_figures(session, campaign_id, policy.prices)
     return Analytics(
         campaign=campaign,
-        funnel=_funnel(totals, sent=taken.messages - refused.messages, refused=refused.messages),
-        failures=_failures(codes, describe_code),
+        figures=figures,
+        funnel=Funnel.of(figures),
+        failures=_failures(_undelivered_by_code(session, campaign_id), describe_code),
         skipped=_skip_reasons(session, campaign_id),
-        delivery_rate=delivery_rate(delivered, outcomes),
+        waiting=why_waiting(session, campaign, figures, policy.send_rate, now=now),
+        delivery_rate=figures.delivery_rate,
         replies=_replies(session, campaign_id),
         cost=Cost(
             estimated=campaign.estimated_cost,
             budget=campaign.budget,
-            spent=campaign.spent,
-            parts_planned=sum(t.parts for s, t in totals.items() if s != MessageStatus.SKIPPED),
-            parts_sent=taken.parts - refused.parts,
+            spent=figures.spent,
+            parts_planned=figures.parts_planned,
+            parts_sent=figures.parts_sent,
+            committed=campaign.spent,
         ),
         timeline=_timeline(session, campaign_id),
         clicks=_clicks(session, campaign_id),
     )
 
 
-# Each statement below reads only what it needs: the totals walk the (campaign_id, status, id)
-# index in its order (no sort), the codes and reasons only the rows of their statuses.
-
-
-@dataclass(frozen=True, slots=True)
-class _Total:
-    messages: int
-    parts: int
-
-
-_NONE = _Total(0, 0)
+# Each statement below reads only what it needs: the codes and reasons only the rows of their
+# statuses.
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,20 +240,6 @@ class _CodeTotal:
     parts: int
 
 
-def _totals_by_status(session: Session, campaign_id: int) -> dict[str, _Total]:
-    rows = session.execute(
-        select(Message.status, func.count(), func.sum(Message.parts))
-        .where(Message.campaign_id == campaign_id)
-        .group_by(Message.status)
-    )
-    return {str(status): _Total(int(n), int(parts or 0)) for status, n, parts in rows}
-
-
-def _sum(totals: dict[str, _Total], statuses: Iterable[MessageStatus]) -> _Total:
-    chosen = [totals.get(s, _NONE) for s in statuses]
-    return _Total(sum(t.messages for t in chosen), sum(t.parts for t in chosen))
-
-
 def _undelivered_by_code(session: Session, campaign_id: int) -> list[_CodeTotal]:
     rows = session.execute(
         select(Message.status, Message.status_code, func.count(), func.sum(Message.parts))
@@ -253,29 +247,6 @@ def _undelivered_by_code(session: Session, campaign_id: int) -> list[_CodeTotal]
         .group_by(Message.status, Message.status_code)
     )
     return [_CodeTotal(str(status), code, int(n), int(parts)) for status, code, n, parts in rows]
-
-
-def _funnel(totals: dict[str, _Total], *, sent: int, refused: int) -> Funnel:
-    def count(*statuses: MessageStatus) -> int:
-        return _sum(totals, statuses).messages
-
-    return Funnel(
-        total=sum(t.messages for t in totals.values()),
-        queued=count(*WAITING),
-        in_flight=count(*IN_FLIGHT),
-        sent=sent,
-        delivered=count(MessageStatus.DELIVERED),
-        failed=count(MessageStatus.FAILED),
-        refused=refused,
-        expired=count(MessageStatus.EXPIRED),
-        rejected=count(MessageStatus.REJECTED),
-        aborted=count(MessageStatus.ABORTED),
-        cancelled=count(MessageStatus.CANCELLED),
-        deleted=count(MessageStatus.DELETED),
-        unknown=count(MessageStatus.UNKNOWN),
-        skipped=count(MessageStatus.SKIPPED),
-        by_status={status: t.messages for status, t in totals.items()},
-    )
 
 
 def _failures(codes: list[_CodeTotal], describe_code: DescribeCode) -> list[FailureCode]:

@@ -17,36 +17,31 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from textcast.domain.reporting.analytics import OUTCOMES, UNSPECIFIED_REASON, delivery_rate
+from textcast.domain.campaigns.launch import audience_count
+from textcast.domain.errors import Conflict
+from textcast.domain.reporting.figures import OUTCOMES, delivery_rate
 from textcast.models import (
     Campaign,
     CampaignKind,
+    CampaignStatus,
     ConsentEvent,
     ConsentKind,
     ContactList,
     Message,
     MessageStatus,
     Segment,
-    SkipReason,
     utcnow,
 )
+from textcast.vocabulary import SKIP_REASON_WORDS
+from textcast.vocabulary import describe_skip as describe_skip
 
 RECENT_CAMPAIGNS = 10
 WINDOW_DAYS = 30
 # Sinch gives up on a message 72 hours after taking it, so its outcome is known by then: a
 # campaign finished longer ago than this has nothing left to settle in the window.
 SETTLING = timedelta(days=3)
-SKIP_REASONS = {
-    SkipReason.OPTED_OUT: "Opted out before it was sent",
-    SkipReason.INVALID: "Not a valid mobile number",
-    SkipReason.DUPLICATE: "The same number more than once",
-    SkipReason.MISSING_FIELD: "A merge field had no value and no default",
-    SkipReason.FREQUENCY_CAP: "Over the frequency cap for this number",
-    SkipReason.OUTSIDE_WINDOW: "Its send window did not open before the campaign expired",
-    SkipReason.NO_WINDOW: "Its possible time zones never share an open hour",
-    SkipReason.CANCELLED: "The campaign was cancelled before it was sent",
-    UNSPECIFIED_REASON: "No reason recorded",
-}
+SKIP_REASONS = SKIP_REASON_WORDS
+"""The words of each skip reason (`vocabulary`, shared with the plan's page)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +50,8 @@ class CampaignRow:
     delivered: int
     outcomes: int
     """Messages with a final outcome (delivered or not); skipped ones are not outcomes."""
+    recipients: int = 0
+    """Every message of a launched campaign; for a draft, whom launch would write one for."""
 
     @property
     def delivery_rate(self) -> float | None:
@@ -125,18 +122,53 @@ def summarize(
     )
 
 
+SORTS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "name": "Name, A to Z",
+    "recipients": "Most recipients first",
+}
+"""How the campaign list may be ordered, with the words its form shows."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignQuery:
+    """Which campaigns a list shows, in which order."""
+
+    kinds: Sequence[CampaignKind] = (CampaignKind.MARKETING,)
+    search: str = ""
+    """Part of the name, any case."""
+    status: CampaignStatus | None = None
+    sort: str = "newest"
+
+
 def campaign_rows(
     session: Session,
     *,
     before_id: int | None = None,
     limit: int = 50,
     kinds: Sequence[CampaignKind] = (CampaignKind.MARKETING,),
+    chosen: CampaignQuery | None = None,
+    offset: int = 0,
 ) -> list[CampaignRow]:
-    """Newest first, each with its delivered and final counts; `before_id` pages backwards."""
-    query = select(Campaign).where(Campaign.kind.in_(kinds)).order_by(Campaign.id.desc())
+    """Newest first (or as `chosen` sorts), each with its delivered and final counts and its
+    recipients; `before_id` pages newest-first lists backwards, `offset` any other."""
+    chosen = chosen or CampaignQuery(kinds=kinds)
+    query = select(Campaign).where(Campaign.kind.in_(chosen.kinds))
+    if chosen.search.strip():
+        pattern = chosen.search.strip().lower()
+        query = query.where(func.lower(Campaign.name).contains(pattern, autoescape=True))
+    if chosen.status is not None:
+        query = query.where(Campaign.status == chosen.status)
+    order = {
+        "oldest": (Campaign.id.asc(),),
+        "name": (func.lower(Campaign.name), Campaign.id.desc()),
+        "recipients": (Campaign.recipient_count.desc(), Campaign.id.desc()),
+    }.get(chosen.sort, (Campaign.id.desc(),))
+    query = query.order_by(*order)
     if before_id is not None:
         query = query.where(Campaign.id < before_id)
-    found = list(session.scalars(query.limit(limit)))
+    found = list(session.scalars(query.offset(offset).limit(limit)))
     if not found:
         return []
     # One grouped statement for the page, along the (campaign_id, status) index.
@@ -146,7 +178,20 @@ def campaign_rows(
         .group_by(Message.campaign_id)
     )
     counts = {campaign_id: (int(delivered), int(n)) for campaign_id, delivered, n in rows}
-    return [CampaignRow(c, *counts.get(c.id, (0, 0))) for c in found]
+    return [
+        CampaignRow(c, *counts.get(c.id, (0, 0)), recipients=_recipients(session, c)) for c in found
+    ]
+
+
+def _recipients(session: Session, campaign: Campaign) -> int:
+    """A launched campaign's messages, as its launch counted them (its page's total); a
+    draft's audience as launch would count it now: its numbers with its lists and segments."""
+    if campaign.status != CampaignStatus.DRAFT:
+        return campaign.recipient_count
+    try:
+        return audience_count(session, campaign)
+    except Conflict:  # a segment broken or deleted since: the plan says so
+        return campaign.recipient_count
 
 
 def _delivered() -> ColumnElement[Any]:
@@ -235,7 +280,3 @@ def draft_audience(session: Session, campaign: Campaign) -> Audience:
         lists=[(int(i), str(name)) for i, name in lists],
         segments=[*named.items(), *gone],
     )
-
-
-def describe_skip(reason: str) -> str:
-    return SKIP_REASONS.get(reason, reason.replace("_", " ").capitalize())

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain import campaigns
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.reporting import analytics
+from textcast.domain.reporting import analytics, figures
 from textcast.runtime import describe_delivery_code
 from textcast.web.api.ids import Id
 from textcast.web.auth import guard
-from textcast.web.deps import DatabaseDep, ReadSession
+from textcast.web.deps import DatabaseDep, ReadSession, RuntimeDep
 
 router = APIRouter(
     prefix="/api/v1/campaigns", tags=["analytics"], dependencies=[guard(Permission.READ)]
@@ -26,12 +26,10 @@ class _FromDomain(BaseModel):
 
 
 class FunnelOut(_FromDomain):
-    total: int = Field(description="Every message of the campaign.")
-    queued: int = Field(description="Still ours to send: queued, deferred or submitting.")
-    in_flight: int = Field(description="Sent, no final outcome yet (accepted or dispatched).")
-    sent: int = Field(
-        description="Taken by Sinch: in flight or with a final outcome (refused ones excluded)."
-    )
+    total: int = Field(description=figures.STAGES["messages"])
+    queued: int = Field(description="Waiting: " + figures.STAGES["waiting"])
+    in_flight: int = Field(description="With Sinch: " + figures.STAGES["with_sinch"])
+    sent: int = Field(description=figures.STAGES["sent"])
     delivered: int
     failed: int = Field(description="Status `failed`, refused ones included.")
     refused: int = Field(
@@ -66,9 +64,14 @@ class RepliesOut(_FromDomain):
 class CostOut(_FromDomain):
     estimated: float | None = Field(description="Estimate at launch, in the price currency.")
     budget: float | None
-    spent: float = Field(description="Estimated cost of the parts handed to Sinch so far.")
-    parts_planned: int = Field(description="SMS parts of every message not skipped.")
-    parts_sent: int = Field(description="SMS parts of the messages sent.")
+    spent: float = Field(description=figures.STAGES["spent"])
+    parts_planned: int = Field(description=figures.STAGES["parts_planned"])
+    parts_sent: int = Field(description=figures.STAGES["parts_sent"])
+    committed: float = Field(
+        description="The budget ledger: what was reserved for messages on their way to Sinch "
+        "(before its answer); a budget pauses the campaign against it. Also `spent` in the "
+        "campaign itself."
+    )
 
 
 class MinuteOut(_FromDomain):
@@ -89,6 +92,21 @@ class ClicksOut(_FromDomain):
     requests: int = Field(description="Every request of the links, reloads and repeats included.")
 
 
+class WaitOut(_FromDomain):
+    reason: str = Field(
+        description="quiet_hours, local_send_time, scheduled, paused, budget, queue, "
+        "handing_over or with_sinch."
+    )
+    messages: int
+    text: str = Field(description="The reason in a sentence, as the dashboard shows it.")
+    until: datetime | None = Field(
+        description="When they should move on (UTC): the window's opening, the start, the "
+        "queue's estimated end."
+    )
+    local_time: str | None = Field(description="`until` in the recipients' time zone, HH:MM.")
+    time_zone: str | None
+
+
 class AnalyticsOut(BaseModel):
     campaign_id: int
     name: str
@@ -100,6 +118,9 @@ class AnalyticsOut(BaseModel):
     )
     skipped: dict[str, int] = Field(
         description="Skipped messages by reason: opted_out, quiet_hours_expired, budget..."
+    )
+    waiting: list[WaitOut] = Field(
+        description="Why the messages not final yet wait: grouped by reason, in sentences."
     )
     delivery_rate: float | None = Field(
         description="Delivered / messages with a final outcome (skipped excluded); "
@@ -126,6 +147,7 @@ class AnalyticsOut(BaseModel):
             funnel=FunnelOut.model_validate(result.funnel),
             failures=[FailureOut.model_validate(f) for f in result.failures],
             skipped=result.skipped,
+            waiting=[WaitOut.model_validate(w) for w in result.waiting],
             delivery_rate=result.delivery_rate,
             replies=RepliesOut.model_validate(result.replies),
             cost=CostOut.model_validate(result.cost),
@@ -136,9 +158,11 @@ class AnalyticsOut(BaseModel):
 
 
 @router.get("/{campaign_id}/analytics")
-def campaign_analytics(campaign_id: Id, session: ReadSession) -> AnalyticsOut:
+def campaign_analytics(campaign_id: Id, session: ReadSession, runtime: RuntimeDep) -> AnalyticsOut:
+    """The funnel (see `funnel` and `cost` for the definitions), why messages wait, failures
+    by code, skips by reason, replies, clicks and the timeline."""
     return AnalyticsOut.of(
-        analytics.campaign_analytics(session, campaign_id, describe_delivery_code)
+        analytics.campaign_analytics(session, campaign_id, describe_delivery_code, runtime.policy)
     )
 
 

@@ -7,14 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain import campaigns
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
+from textcast.domain.errors import FieldProblem, InvalidInput
+from textcast.domain.reporting import figures, messages
 from textcast.models import Campaign, MessageStatus
 from textcast.plan_presenter import PlanOut, plan_out
+from textcast.runtime import describe_delivery_code
 from textcast.services import campaigns as campaign_services
+from textcast.vocabulary import SKIP_REASON_WORDS
 from textcast.web.api.ids import MAX_ID, Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender, Writer, guard
@@ -70,7 +74,10 @@ class CampaignOut(BaseModel):
     sender: str | None
     encoding: str
     parts: int
-    recipient_count: int
+    recipient_count: int = Field(
+        description="Launched: its messages, as launch counted them (`figures.messages`). "
+        "Draft: its own phone numbers; its lists and segments are counted by the plan."
+    )
     kind: str
     smart_encoding: bool
     short_links: bool
@@ -79,7 +86,10 @@ class CampaignOut(BaseModel):
     expires_at: datetime | None
     budget: float | None
     estimated_cost: float | None
-    spent: float
+    spent: float = Field(
+        description="The budget ledger: reserved for messages on their way to Sinch. What "
+        "the messages Sinch took cost is `figures.spent` (`GET /api/v1/campaigns/{id}`)."
+    )
     status_reason: str | None = Field(description="Why it is paused, cancelled or failed.")
     created_at: datetime
     launched_at: datetime | None
@@ -113,21 +123,69 @@ class CampaignOut(BaseModel):
         )
 
 
+class FiguresOut(BaseModel):
+    """A campaign's figures, read together in one statement: they always add up.
+
+    messages = skipped + waiting + refused + sent; sent = with_sinch + delivered +
+    not_delivered. The same definitions serve the dashboard, the analytics and the CLI."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    messages: int = Field(description=figures.STAGES["messages"])
+    skipped: int = Field(description=figures.STAGES["skipped"])
+    waiting: int = Field(description=figures.STAGES["waiting"])
+    refused: int = Field(description=figures.STAGES["refused"])
+    sent: int = Field(description=figures.STAGES["sent"])
+    with_sinch: int = Field(description=figures.STAGES["with_sinch"])
+    delivered: int = Field(description=figures.STAGES["delivered"])
+    not_delivered: int = Field(description=figures.STAGES["not_delivered"])
+    final: int = Field(description=figures.STAGES["final"])
+    delivery_rate: float | None = Field(
+        description="delivered / (delivered + not_delivered + refused); null before the first."
+    )
+    parts_planned: int = Field(description=figures.STAGES["parts_planned"])
+    parts_sent: int = Field(description=figures.STAGES["parts_sent"])
+    spent: float = Field(description=figures.STAGES["spent"])
+
+
 class CampaignProgressOut(CampaignOut):
     counts: dict[str, int] = Field(description="Messages per status, live.")
-    total: int
-    final: int = Field(description="Messages that reached a final status (or were skipped).")
+    total: int = Field(description="Every message: `figures.messages`.")
+    final: int = Field(
+        description="Messages that reached a final status (or were skipped): `figures.final`."
+    )
+    figures: FiguresOut = Field(description="The funnel, parts and spend, read together.")
 
 
 class MessageOut(BaseModel):
     id: int
     phone: str
     status: str
-    status_code: int | None
-    error: str | None
+    status_code: int | None = Field(description="Sinch's delivery code, once reported.")
+    code_name: str | None = Field(
+        description="What the code means in Sinch's table; `Refused` when Sinch's API refused "
+        "the batch."
+    )
+    code_description: str | None
+    error: str | None = Field(
+        description="Why it failed, or a skipped message's reason code (`opted_out`...)."
+    )
+    reason: str | None = Field(description="A skipped message's reason, in words.")
+    missing_fields: list[str] = Field(
+        description="For `missing_merge_field`: the merge fields its contact has no value for."
+    )
     parts: int
+    cost: float | None = Field(
+        description="Its parts priced by the price table, for a message sent (see "
+        "`figures.spent`); null otherwise."
+    )
     batch_id: str | None
+    sent_at: datetime | None = Field(description="When Sinch took it.")
     updated_at: datetime
+
+    @classmethod
+    def of(cls, row: messages.MessageRow) -> MessageOut:
+        return cls.model_validate(row, from_attributes=True)
 
 
 class MessagePage(BaseModel):
@@ -271,40 +329,68 @@ def test_campaign(
 
 
 @router.get("/{campaign_id}")
-def get_campaign(campaign_id: Id, session: ReadSession) -> CampaignProgressOut:
-    progress = campaigns.campaign_progress(session, campaign_id)
+def get_campaign(campaign_id: Id, session: ReadSession, runtime: RuntimeDep) -> CampaignProgressOut:
+    """The campaign with its live figures (`figures`: see its fields for the definitions)."""
+    campaign = campaigns.get_campaign(session, campaign_id)
+    counted = figures.campaign_figures(session, campaign_id, runtime.policy.prices)
     return CampaignProgressOut(
-        **CampaignOut.of(progress.campaign).model_dump(),
-        counts=progress.counts,
-        total=progress.total,
-        final=progress.final,
+        **CampaignOut.of(campaign).model_dump(),
+        counts=counted.by_status,
+        total=counted.messages,
+        final=counted.final,
+        figures=figures_out(counted),
     )
+
+
+def figures_out(counted: figures.Figures) -> FiguresOut:
+    return FiguresOut.model_validate(counted)
 
 
 @router.get("/{campaign_id}/messages")
 def list_messages(
     campaign_id: Id,
     session: ReadSession,
-    status: MessageStatus | None = None,
+    runtime: RuntimeDep,
+    status: Annotated[MessageStatus | None, Query(description="Only this status.")] = None,
+    reason: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="Only messages skipped for this reason: "
+            + ", ".join(SKIP_REASON_WORDS)
+            + " (`unspecified`: none recorded).",
+        ),
+    ] = None,
+    number: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="Only numbers containing these digits (spaces, `+`, dashes ignored).",
+        ),
+    ] = None,
     cursor: Annotated[
         int, Query(ge=0, le=MAX_ID, description="`next_cursor` of the previous page.")
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> MessagePage:
-    rows = campaigns.list_messages(
-        session, campaign_id, status=status, after_id=cursor, limit=limit
-    )
-    items = [
-        MessageOut(
-            id=m.id,
-            phone=m.phone,
-            status=m.status,
-            status_code=m.status_code,
-            error=m.error,
-            parts=m.parts,
-            batch_id=m.batch_id,
-            updated_at=m.updated_at,
+    """The campaign's messages in id order, each with its code's meaning and its cost.
+
+    400 for a `reason` that is not a skip reason."""
+    if reason is not None and reason not in SKIP_REASON_WORDS:
+        known = ", ".join(SKIP_REASON_WORDS)
+        raise InvalidInput(
+            [FieldProblem("reason", f"not a skip reason; use one of: {known}", reason)]
         )
-        for m in rows
-    ]
-    return MessagePage(items=items, next_cursor=rows[-1].id if len(rows) == limit else None)
+    rows = messages.message_rows(
+        session,
+        campaign_id,
+        describe_delivery_code,
+        runtime.policy.prices,
+        messages.MessageFilter(status=status, reason=reason, number=number),
+        after_id=cursor,
+        limit=limit,
+    )
+    return MessagePage(
+        items=[MessageOut.of(row) for row in rows],
+        next_cursor=rows[-1].id if len(rows) == limit else None,
+    )

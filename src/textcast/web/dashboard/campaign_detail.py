@@ -1,23 +1,29 @@
-"""/campaigns (list) and /campaigns/{id} (live progress, charts, controls).
+"""/campaigns (list: search, filter, sort) and /campaigns/{id} (live progress, why messages
+wait, charts, controls, the messages one by one).
 
-The detail page polls `GET /api/v1/campaigns/{id}` for its progress and swaps in
-`/campaigns/{id}/live` (the charts and tables) when the counts move (static/campaign.js).
+The detail page polls `GET /api/v1/campaigns/{id}` for its status and swaps in
+`/campaigns/{id}/live` (every figure, the charts and tables, drawn from one reading of the
+campaign's figures) when they move (static/campaign.js): its numbers agree at every instant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from textcast.domain import campaigns
-from textcast.domain.reporting import analytics, overview
+from textcast.domain.campaigns.planning import Policy
+from textcast.domain.reporting import analytics, figures, messages, overview
 from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus
 from textcast.runtime import describe_delivery_code
+from textcast.vocabulary import SKIP_REASON_WORDS, describe_skip
 from textcast.web.api.ids import MAX_ID
 from textcast.web.dashboard import charts
 from textcast.web.dashboard.shell import PageUser, page_id, render
@@ -39,22 +45,19 @@ CANCEL_WHILE_WITH_SINCH = (CampaignStatus.COMPLETED,)
 """A completed campaign can still be cancelled while Sinch holds some of its messages."""
 SETTLED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED, CampaignStatus.FAILED)
 """Nothing more will be sent: the page stops polling once every message is final too."""
-DELIVERED = (MessageStatus.DELIVERED,)
-SKIPPED = (MessageStatus.SKIPPED,)
+SKIP_SAMPLE = 10
+"""Recipients listed under each skip reason; the message list, filtered by it, has them all."""
+MESSAGES_PAGE = 50
 
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """One figure of the progress, kept live by the page's script from the API's counts."""
+    """One figure of the progress (`figures`), with its definition for a tooltip."""
 
     key: str
     label: str
-    statuses: Sequence[MessageStatus]
     value: int
-
-    @property
-    def statuses_attribute(self) -> str:
-        return " ".join(self.statuses)
+    definition: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +81,46 @@ class Control:
 
 
 @dataclass(frozen=True, slots=True)
+class SkipGroup:
+    reason: str
+    words: str
+    count: int
+    recipients: list[messages.MessageRow]
+    """The first `SKIP_SAMPLE` of them; the message list has them all."""
+
+
+@dataclass(frozen=True, slots=True)
 class Live:
-    """What `campaign_live.html` shows: the analytics, its charts, skip reasons explained."""
+    """What `campaign_live.html` shows, all from one reading of the campaign's figures: the
+    progress, why messages wait, the analytics, its charts, skip reasons explained."""
 
     result: analytics.Analytics
+    counts: list[Count]
     funnel_chart: Markup
     timeline_chart: Markup
-    skipped: list[tuple[str, str, int]]
-    """Reason, its meaning, messages."""
+    skipped: list[SkipGroup]
+
+    @property
+    def figures(self) -> figures.Figures:
+        return self.result.figures
+
+
+@dataclass(frozen=True, slots=True)
+class MessageList:
+    """The page's list of messages: the filter as chosen, a page of rows, the next page."""
+
+    status: str
+    number: str
+    reason: str
+    rows: list[messages.MessageRow]
+    next_link: str | None
+    first_link: str | None
+    statuses: list[str]
+    reasons: dict[str, str]
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.status or self.number or self.reason)
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
@@ -95,25 +130,61 @@ def campaign_list(
     runtime: RuntimeDep,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     every_kind: Annotated[bool, Query(alias="all")] = False,
+    q: Annotated[str, Query(max_length=200)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    sort: Annotated[str, Query(max_length=20)] = "newest",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     kinds = tuple(CampaignKind) if every_kind else (CampaignKind.MARKETING,)
+    # Unknown values fall back to every status and the newest first, as a link typed by hand.
+    chosen_status = CampaignStatus(status) if status in set(CampaignStatus) else None
+    sort = sort if sort in overview.SORTS else "newest"
+    chosen = overview.CampaignQuery(kinds=kinds, search=q, status=chosen_status, sort=sort)
     with runtime.database.read() as session:
-        rows = overview.campaign_rows(session, before_id=before, limit=PAGE_SIZE, kinds=kinds)
-    older = rows[-1].campaign.id if len(rows) == PAGE_SIZE else None
+        rows = overview.campaign_rows(
+            session,
+            before_id=before,
+            limit=PAGE_SIZE + 1,
+            chosen=chosen,
+            offset=(page - 1) * PAGE_SIZE,
+        )
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    kept = {"all": "true" if every_kind else "", "q": q.strip(), "status": status, "sort": sort}
     return render(
         request,
         "campaigns.html",
         principal,
         rows=rows,
-        older=older,
+        next_page=_query({**kept, "page": page + 1}) if more else None,
+        first_page=_query(kept) if before is not None or page > 1 else None,
         every_kind=every_kind,
-        paged=before is not None,
+        q=q.strip(),
+        status=chosen_status.value if chosen_status else "",
+        sort=sort,
+        filtered=bool(q.strip()) or chosen_status is not None,
+        statuses=[s.value for s in CampaignStatus],
+        sorts=overview.SORTS,
+        kinds_link=_query({**kept, "all": "" if every_kind else "true"}),
     )
+
+
+def _query(values: Mapping[str, object]) -> str:
+    """`?a=1&b=2` of the values that are set, for the list's links."""
+    pairs = {k: str(v) for k, v in values.items() if v not in ("", None, "newest", 1)}
+    return "/campaigns" + ("?" + urlencode(pairs) if pairs else "")
 
 
 @router.get("/campaigns/{campaign_id:int}", response_class=HTMLResponse)
 def campaign_page(
-    request: Request, campaign_id: int, principal: PageUser, runtime: RuntimeDep
+    request: Request,
+    campaign_id: int,
+    principal: PageUser,
+    runtime: RuntimeDep,
+    status: Annotated[str, Query(max_length=20)] = "",
+    number: Annotated[str, Query(max_length=32)] = "",
+    reason: Annotated[str, Query(max_length=40)] = "",
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
     currency = runtime.settings.price_currency
     with runtime.database.read() as session:
@@ -128,51 +199,66 @@ def campaign_page(
                 audience=audience,
                 currency=currency,
             )
-        live = _live(analytics.campaign_analytics(session, campaign_id, describe_delivery_code))
-    funnel = live.result.funnel
-    final = funnel.total - funnel.queued - funnel.in_flight
+        live = _live(session, campaign_id, runtime.policy)
+        listed = _message_list(session, campaign_id, runtime.policy, status, number, reason, after)
+    counted = live.figures
     return render(
         request,
         "campaign.html",
         principal,
         campaign=campaign,
         live=live,
+        listed=listed,
         currency=currency,
-        final=final,
-        counts=_counts(funnel),
-        controls=_controls(campaign, funnel.in_flight),
+        controls=_controls(campaign, counted.with_sinch),
         settled=" ".join(SETTLED),
-        polling=not (campaign.status in SETTLED and final == funnel.total),
+        seen=_seen(campaign.status, counted.by_status),
+        polling=not (campaign.status in SETTLED and counted.final == counted.messages),
     )
 
 
 @router.get("/campaigns/{campaign_id:int}/live", response_class=HTMLResponse)
 def campaign_live(
-    request: Request, campaign_id: int, principal: PageUser, runtime: RuntimeDep
+    request: Request,
+    campaign_id: int,
+    principal: PageUser,
+    runtime: RuntimeDep,
+    status: Annotated[str, Query(max_length=20)] = "",
+    number: Annotated[str, Query(max_length=32)] = "",
+    reason: Annotated[str, Query(max_length=40)] = "",
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
-    """The charts and tables of the detail page alone, for its script to swap in."""
+    """The figures, charts and tables of the detail page alone, with its messages filtered as
+    the page's address says, for its script to swap in."""
     with runtime.database.read() as session:
         # Raises NotFound (the not-found page) for a campaign that is not there.
-        live = _live(
-            analytics.campaign_analytics(
-                session, page_id(campaign_id, "campaign"), describe_delivery_code
-            )
-        )
+        live = _live(session, page_id(campaign_id, "campaign"), runtime.policy)
+        listed = _message_list(session, campaign_id, runtime.policy, status, number, reason, after)
     currency = runtime.settings.price_currency
-    return render(request, "campaign_live.html", principal, live=live, currency=currency)
+    return render(
+        request, "campaign_live.html", principal, live=live, listed=listed, currency=currency
+    )
 
 
-def _counts(funnel: analytics.Funnel) -> list[Count]:
-    def count(key: str, label: str, statuses: Sequence[MessageStatus]) -> Count:
-        return Count(key, label, statuses, sum(funnel.by_status.get(s, 0) for s in statuses))
+def _seen(status: str, by_status: Mapping[str, int]) -> str:
+    """The state the page is drawn from, as static/campaign.js writes what it polls."""
+    return " ".join([status, *(f"{s}:{n}" for s, n in sorted(by_status.items()))])
 
-    return [
-        count("waiting", "Waiting to send", analytics.WAITING),
-        count("in-flight", "With Sinch", analytics.IN_FLIGHT),
-        count("delivered", "Delivered", DELIVERED),
-        count("undelivered", "Not delivered", analytics.UNDELIVERED),
-        count("skipped", "Skipped", SKIPPED),
+
+def _counts(counted: figures.Figures) -> list[Count]:
+    def count(key: str, label: str, stage: str, value: int) -> Count:
+        return Count(key, label, value, figures.STAGES[stage])
+
+    found = [
+        count("waiting", "Waiting to send", "waiting", counted.waiting),
+        count("in-flight", "With Sinch", "with_sinch", counted.with_sinch),
+        count("delivered", "Delivered", "delivered", counted.delivered),
+        count("undelivered", "Not delivered", "not_delivered", counted.not_delivered),
+        count("skipped", "Skipped", "skipped", counted.skipped),
     ]
+    if counted.refused:
+        found.insert(4, count("refused", "Refused by Sinch's API", "refused", counted.refused))
+    return found
 
 
 def _controls(campaign: Campaign, in_flight: int) -> list[Control]:
@@ -203,29 +289,92 @@ def _controls(campaign: Campaign, in_flight: int) -> list[Control]:
     ]
 
 
-def _live(result: analytics.Analytics) -> Live:
+def _live(session: Session, campaign_id: int, policy: Policy) -> Live:
+    result = analytics.campaign_analytics(session, campaign_id, describe_delivery_code, policy)
     return Live(
         result=result,
-        funnel_chart=_funnel_chart(result.funnel),
+        counts=_counts(result.figures),
+        funnel_chart=_funnel_chart(result.figures),
         timeline_chart=_timeline_chart(result.timeline),
-        skipped=[(r, overview.describe_skip(r), n) for r, n in result.skipped.items()],
+        skipped=[
+            SkipGroup(
+                reason,
+                describe_skip(reason),
+                n,
+                messages.message_rows(
+                    session,
+                    campaign_id,
+                    describe_delivery_code,
+                    policy.prices,
+                    messages.MessageFilter(reason=reason),
+                    limit=SKIP_SAMPLE,
+                ),
+            )
+            for reason, n in result.skipped.items()
+        ],
     )
 
 
-def _funnel_chart(funnel: analytics.Funnel) -> Markup:
+def _message_list(
+    session: Session,
+    campaign_id: int,
+    policy: Policy,
+    status: str,
+    number: str,
+    reason: str,
+    after: int,
+) -> MessageList:
+    # Values that are not ours (a link typed by hand) are ignored: the whole list shows.
+    chosen_status = MessageStatus(status) if status in set(MessageStatus) else None
+    chosen_reason = reason if reason in SKIP_REASON_WORDS else None
+    digits = messages.search_digits(number)
+    rows = messages.message_rows(
+        session,
+        campaign_id,
+        describe_delivery_code,
+        policy.prices,
+        messages.MessageFilter(status=chosen_status, reason=chosen_reason, number=digits),
+        after_id=after,
+        limit=MESSAGES_PAGE + 1,
+    )
+    kept = {
+        "status": chosen_status.value if chosen_status else "",
+        "number": number.strip() if digits else "",
+        "reason": chosen_reason or "",
+    }
+
+    def link(after_id: int) -> str:
+        values = {**kept, "after": after_id or ""}
+        query = urlencode({k: str(v) for k, v in values.items() if v})
+        return f"/campaigns/{campaign_id}" + (f"?{query}" if query else "") + "#messages"
+
+    more = len(rows) > MESSAGES_PAGE
+    rows = rows[:MESSAGES_PAGE]
+    return MessageList(
+        status=kept["status"],
+        number=kept["number"],
+        reason=kept["reason"],
+        rows=rows,
+        next_link=link(rows[-1].id) if more else None,
+        first_link=link(0) if after else None,
+        statuses=[s.value for s in MessageStatus],
+        reasons=SKIP_REASON_WORDS,
+    )
+
+
+def _funnel_chart(counted: figures.Figures) -> Markup:
     """Messages split into skipped, waiting, refused and sent; sent into its outcomes."""
-    undelivered = sum(funnel.by_status.get(s, 0) for s in analytics.UNDELIVERED)
     bars = [
-        charts.Bar("Messages", funnel.total, charts.INK),
-        charts.Bar("Skipped", funnel.skipped, charts.AMBER),
-        charts.Bar("Waiting to send", funnel.queued, charts.GREY),
-        *([charts.Bar("Refused", funnel.refused, charts.RED)] if funnel.refused else []),
-        charts.Bar("Sent", funnel.sent, charts.BLUE),
-        charts.Bar("With Sinch", funnel.in_flight, charts.PURPLE),
-        charts.Bar("Delivered", funnel.delivered, charts.GREEN),
-        charts.Bar("Not delivered", undelivered - funnel.refused, charts.RED),
+        charts.Bar("Messages", counted.messages, charts.INK),
+        charts.Bar("Skipped", counted.skipped, charts.AMBER),
+        charts.Bar("Waiting to send", counted.waiting, charts.GREY),
+        *([charts.Bar("Refused", counted.refused, charts.RED)] if counted.refused else []),
+        charts.Bar("Sent", counted.sent, charts.BLUE),
+        charts.Bar("With Sinch", counted.with_sinch, charts.PURPLE),
+        charts.Bar("Delivered", counted.delivered, charts.GREEN),
+        charts.Bar("Not delivered", counted.not_delivered, charts.RED),
     ]
-    return charts.bar_chart("funnel-chart", "Delivery funnel", bars, total=funnel.total)
+    return charts.bar_chart("funnel-chart", "Delivery funnel", bars, total=counted.messages)
 
 
 def _timeline_chart(timeline: Sequence[analytics.Minute]) -> Markup:

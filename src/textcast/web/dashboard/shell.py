@@ -17,10 +17,13 @@ from textcast import __version__
 from textcast.domain.accounts import sessions
 from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import NotFound
+from textcast.vocabulary import describe_skip
 from textcast.web.api.ids import MAX_ID
 from textcast.web.auth import SESSION_COOKIE
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+# Skip reasons read the same on every page (the plan's, the campaign's).
+templates.env.globals["describe_skip"] = describe_skip
 
 NAVIGATION = (
     ("/", "Overview"),

@@ -1,7 +1,8 @@
-// A campaign's page, live: poll GET /api/v1/campaigns/{id} for the status and the counts, and
-// swap in /campaigns/{id}/live (charts and tables, drawn by the server) when they move.
-// Which statuses count where, and when each control applies, come from the page's data-*
-// attributes, so this file knows none of the rules.
+// A campaign's page, live: poll GET /api/v1/campaigns/{id} for the status, and swap in
+// /campaigns/{id}/live (every figure, chart and table, drawn by the server from one reading)
+// when the figures move, so that the numbers on the page always agree with each other.
+// When each control applies comes from the page's data-* attributes, so this file knows none
+// of the rules.
 "use strict";
 (function () {
   var root = document.getElementById("campaign");
@@ -9,11 +10,13 @@
 
   var POLL_MS = 2000;
   var SETTLING_POLL_MS = 10000; // settled, while Sinch's last delivery reports come in
-  var FRAGMENT_MS = 5000; // the charts are redrawn at most this often
+  var FRAGMENT_MS = 3000; // the figures and charts are redrawn at most this often
   var id = root.getAttribute("data-campaign-id");
   var settled = words(root.getAttribute("data-settled"));
   var live = document.getElementById("campaign-live");
-  var lastSeen = null;
+  // What the page was drawn from (status and counts, as `poll` writes them): a change
+  // before the first poll is a change too.
+  var lastSeen = root.getAttribute("data-seen");
   var fragmentAt = Date.now();
   var fragmentDue = false;
   var slowed = false;
@@ -22,17 +25,9 @@
     return (text || "").split(" ").filter(Boolean);
   }
 
-  function number(n) {
-    return n.toLocaleString("en-US");
-  }
-
   function setText(elementId, text) {
     var node = document.getElementById(elementId);
     if (node && node.textContent !== text) node.textContent = text;
-  }
-
-  function total(counts, statuses) {
-    return statuses.reduce(function (sum, status) { return sum + (counts[status] || 0); }, 0);
   }
 
   function show(campaign) {
@@ -44,22 +39,7 @@
     root.setAttribute("data-status", campaign.status);
     setText("status-reason", campaign.status_reason || "");
 
-    var progress = document.getElementById("progress");
-    progress.max = Math.max(campaign.total, 1);
-    progress.value = campaign.final;
-    setText("count-final", number(campaign.final));
-    setText("count-total", number(campaign.total));
-    var percent = campaign.total ? Math.round((100 * campaign.final) / campaign.total) : 0;
-    setText("progress-percent", percent + "%");
-    document.querySelectorAll("[data-statuses]").forEach(function (node) {
-      var n = number(total(campaign.counts, words(node.getAttribute("data-statuses"))));
-      if (node.textContent !== n) node.textContent = n;
-    });
-
-    var withSinch = document.getElementById("count-in-flight");
-    var inFlight = withSinch
-      ? total(campaign.counts, words(withSinch.getAttribute("data-statuses")))
-      : 0;
+    var inFlight = campaign.figures ? campaign.figures.with_sinch : 0;
     document.querySelectorAll("[data-show-when]").forEach(function (button) {
       var when = words(button.getAttribute("data-show-when"));
       var whileWithSinch = words(button.getAttribute("data-show-while-with-sinch"));
@@ -73,13 +53,36 @@
   function loadFragment() {
     fragmentAt = Date.now();
     fragmentDue = false;
-    return fetch("/campaigns/" + id + "/live", {
+    // The same address as the page's: its message list keeps its filter and page.
+    return fetch("/campaigns/" + id + "/live" + window.location.search, {
       credentials: "same-origin",
       headers: { Accept: "text/html" },
     }).then(function (response) {
       // A redirect means the session ended: it would be the sign-in page.
       if (!response.ok || response.redirected) return;
-      return response.text().then(function (html) { live.innerHTML = html; });
+      return response.text().then(function (html) {
+        // The skip reasons a reader opened stay open, and the message filter stays as the
+        // reader is leaving it (what they typed, where the focus is).
+        var open = [];
+        live.querySelectorAll("details[open]").forEach(function (d) { open.push(d.id); });
+        var form = document.getElementById("message-filters");
+        var active = form && form.contains(document.activeElement) ? document.activeElement : null;
+        var caret = active && typeof active.selectionStart === "number"
+          ? [active.selectionStart, active.selectionEnd] : null;
+        var fresh = document.createElement("div");
+        fresh.innerHTML = html;
+        var stale = fresh.querySelector("#message-filters");
+        if (form && stale) stale.replaceWith(form);
+        live.replaceChildren.apply(live, Array.prototype.slice.call(fresh.childNodes));
+        open.forEach(function (detailsId) {
+          var details = document.getElementById(detailsId);
+          if (details) details.open = true;
+        });
+        if (active) {
+          active.focus();
+          if (caret) active.setSelectionRange(caret[0], caret[1]);
+        }
+      });
     }, function () { fragmentDue = true; });
   }
 
@@ -93,7 +96,7 @@
       var seen = campaign.status + " " + Object.keys(campaign.counts).sort().map(function (s) {
         return s + ":" + campaign.counts[s];
       }).join(" ");
-      if (lastSeen !== null && seen !== lastSeen) fragmentDue = true;
+      if (seen !== lastSeen) fragmentDue = true;
       lastSeen = seen;
       var done = finished(campaign);
       if (fragmentDue && (done || Date.now() - fragmentAt >= FRAGMENT_MS)) loadFragment();
