@@ -375,8 +375,15 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        """Nobody would get a message: a launch is refused (`empty_audience` says why)."""
+        """Nobody would get a message: a launch is refused (`empty_reason` says why)."""
         return self.totals.recipients == 0
+
+    @property
+    def empty_reason(self) -> str | None:
+        if not self.empty:
+            return None
+        excluded = {str(reason): n for reason, n in self.totals.excluded.items()}
+        return empty_audience(self.audience, excluded)
 
 
 LEFT_OUT: dict[str, str] = {

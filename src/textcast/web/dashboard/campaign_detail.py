@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from textcast.domain import campaigns
 from textcast.domain.reporting import analytics, overview
-from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus
+from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus, utcnow
 from textcast.runtime import describe_delivery_code
 from textcast.web.api.ids import MAX_ID
 from textcast.web.dashboard import charts
@@ -127,6 +127,7 @@ def campaign_page(
                 campaign=campaign,
                 audience=audience,
                 currency=currency,
+                editable=campaigns.editable(campaign, utcnow()),
             )
         live = _live(analytics.campaign_analytics(session, campaign_id, describe_delivery_code))
     funnel = live.result.funnel
@@ -141,6 +142,7 @@ def campaign_page(
         final=final,
         counts=_counts(funnel),
         controls=_controls(campaign, funnel.in_flight),
+        editable=campaigns.editable(campaign, utcnow()),
         settled=" ".join(SETTLED),
         polling=not (campaign.status in SETTLED and final == funnel.total),
     )
