@@ -44,7 +44,9 @@ class CampaignIn(Input):
         description="Replace characters that force UCS-2 (curly quotes, dashes, ...) at send.",
     )
     send_at: datetime | None = Field(
-        default=None, description="Start at this time (with its time zone); default: at send."
+        default=None,
+        description="Start at this time (with its time zone); default: at send. Refused in "
+        "the past, beyond a minute's grace.",
     )
     local_send_time: str | None = Field(
         default=None,
@@ -76,15 +78,20 @@ class CampaignPatch(Input):
     sender: str | None = Field(
         default=None, description="Sender number or alphanumeric ID; null: SINCH_NUMBER."
     )
-    smart_encoding: bool | None = Field(default=None, strict=True)
+    smart_encoding: bool | None = Field(
+        default=None, strict=True, description="Replace characters that force UCS-2 at send."
+    )
     send_at: datetime | None = Field(
-        default=None, description="Start at this time (with its time zone); null: at send."
+        default=None,
+        description="Start at this time (with its time zone), not in the past; null: at send.",
     )
     local_send_time: str | None = Field(
         default=None, description="`HH:MM` in each recipient's own time zone.", max_length=5
     )
-    expires_at: datetime | None = None
-    budget: float | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="Skip what quiet hours still hold then; null: never."
+    )
+    budget: float | None = Field(default=None, description="Spending cap; null: none.")
 
 
 _REQUIRED = ("name", "body", "recipients", "lists", "segments", "smart_encoding")
