@@ -45,6 +45,10 @@ class PlanOut(BaseModel):
     by_country: list[CountryCostOut]
     budget: float | None
     within_budget: bool
+    empty_audience: bool = Field(
+        description="Nobody would get a message (no one chosen, or everyone left out): "
+        "sending is refused, and the first warning says why."
+    )
     start_at: datetime
     finish_at: datetime = Field(description="Estimated, at the configured send rate.")
     sending_seconds: float
@@ -73,6 +77,7 @@ def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
         ],
         budget=result.budget,
         within_budget=result.within_budget,
+        empty_audience=result.empty,
         start_at=result.start,
         finish_at=result.finish,
         sending_seconds=round(result.seconds, 1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -246,4 +247,87 @@ def test_no_test_goes_to_a_number_that_opted_out(database: Database) -> None:
     before = _written(database)
     with pytest.raises(Conflict):
         campaign_services.send_test(database, actor, source.id, "+12015550199", "US", _policy())
+    assert _written(database) == before
+
+
+def test_edit_records_the_fields_changed(database: Database) -> None:
+    actor = _actor(database)
+    campaign = make_campaign(database, numbers(3))
+    edited = campaign_services.edit(
+        database, actor, campaign.id, {"body": "New text", "name": "Test campaign"}, "US"
+    )
+    assert edited.campaign.body == "New text" and edited.changed == ["body"]
+    assert _entries(database, actor) == [
+        ("campaign.update", f"campaign:{campaign.id}", {"fields": ["body"]})
+    ]
+
+
+def test_editing_a_scheduled_campaign_records_that_it_is_a_draft_again(
+    database: Database,
+) -> None:
+    actor = _actor(database)
+    later = datetime.now(UTC) + timedelta(days=1)
+    scheduled = campaign_services.create_and_launch(
+        database, actor, _draft(recipients=numbers(2), send_at=later), "US", _policy()
+    )
+    assert scheduled.status == CampaignStatus.SCHEDULED
+    campaign_services.edit(database, actor, scheduled.id, {"name": "Later"}, "US")
+    assert _written(database).campaigns == [(scheduled.id, CampaignStatus.DRAFT)]
+    assert _written(database).messages == 0
+    assert _entries(database, actor)[-1] == (
+        "campaign.update",
+        f"campaign:{scheduled.id}",
+        {"fields": ["name"], "unscheduled": True},
+    )
+
+
+def test_a_refused_edit_writes_nothing(database: Database) -> None:
+    actor = _actor(database)
+    draft = make_campaign(database, numbers(3))
+    sent = make_campaign(database, numbers(3), launch=True)
+    before = _written(database)
+    with pytest.raises(InvalidInput):
+        campaign_services.edit(database, actor, draft.id, {"body": ""}, "US")
+    with pytest.raises(Conflict):
+        campaign_services.edit(database, actor, sent.id, {"body": "x"}, "US")
+    with pytest.raises(NotFound):
+        campaign_services.edit(database, actor, 999_999, {"body": "x"}, "US")
+    assert _written(database) == before
+
+
+def test_delete_removes_the_draft_and_records_its_name(database: Database) -> None:
+    actor = _actor(database)
+    campaign = make_campaign(database, numbers(3))
+    deleted = campaign_services.delete(database, actor, campaign.id)
+    assert deleted.campaign_id == campaign.id
+    assert _written(database).campaigns == []
+    assert _entries(database, actor) == [
+        (
+            "campaign.delete",
+            f"campaign:{campaign.id}",
+            {"name": "Test campaign", "status": "draft"},
+        )
+    ]
+
+
+def test_a_refused_delete_writes_nothing(database: Database) -> None:
+    actor = _actor(database)
+    sent = make_campaign(database, numbers(3), launch=True)
+    before = _written(database)
+    with pytest.raises(Conflict):
+        campaign_services.delete(database, actor, sent.id)
+    assert _written(database) == before
+
+
+def test_a_launch_to_nobody_is_refused_and_writes_nothing(database: Database) -> None:
+    actor = _actor(database)
+    campaign = make_campaign(database, numbers(1))
+    with database.write() as session:
+        contact = contacts.create_contact(
+            session, contacts.ContactDraft(numbers(1)[0]), "US", "test", SECRET.encode()
+        )
+        contact.status = ContactStatus.UNSUBSCRIBED
+    before = _written(database)
+    with pytest.raises(Conflict, match="the audience is empty"):
+        campaign_services.launch(database, actor, campaign.id, _policy())
     assert _written(database) == before

@@ -165,11 +165,14 @@ def test_campaigns_are_listed_newest_first(client: TestClient) -> None:
 def test_messages_filter_by_reason_and_number_and_carry_meaning_and_cost(
     client: TestClient,
 ) -> None:
+    # One recipient has the name, so the campaign is not empty and can be sent.
+    named = client.post("/api/v1/contacts", json={"phone": numbers(4)[3], "first_name": "Ana"})
+    assert named.status_code == 201, named.text
     created = client.post(
         "/api/v1/campaigns",
-        json={"name": "x", "body": "Hi {{ first_name }}", "recipients": numbers(3)},
+        json={"name": "x", "body": "Hi {{ first_name }}", "recipients": numbers(4)},
     ).json()
-    client.post(f"/api/v1/campaigns/{created['id']}/send")
+    assert client.post(f"/api/v1/campaigns/{created['id']}/send").status_code == 202
     path = f"/api/v1/campaigns/{created['id']}/messages"
     skipped = client.get(path, params={"reason": "missing_merge_field"}).json()["items"]
     assert [m["phone"] for m in skipped] == numbers(3)
@@ -185,5 +188,5 @@ def test_messages_filter_by_reason_and_number_and_carry_meaning_and_cost(
     assert problem["field"] == "reason"
     assert problem["message"].startswith("not a skip reason; use one of: opted_out, invalid")
     state = client.get(f"/api/v1/campaigns/{created['id']}").json()
-    assert state["figures"]["skipped"] == 3 and state["figures"]["messages"] == 3
+    assert state["figures"]["skipped"] == 3 and state["figures"]["messages"] == 4
     assert state["final"] == 3

@@ -66,6 +66,9 @@ NEEDS = {
     ("POST", "/api/v1/campaigns/{campaign_id}/duplicate"): "write",
     ("POST", "/api/v1/campaigns/{campaign_id}/test"): "send",
     ("GET", "/api/v1/campaigns/{campaign_id}"): "read",
+    # A scheduled campaign too, before its start: it becomes a draft again, nothing sent.
+    ("PATCH", "/api/v1/campaigns/{campaign_id}"): "write",
+    ("DELETE", "/api/v1/campaigns/{campaign_id}"): "write",
     ("GET", "/api/v1/campaigns/{campaign_id}/messages"): "read",
     ("GET", "/api/v1/campaigns/{campaign_id}/analytics"): "read",
     ("GET", "/api/v1/campaigns/{campaign_id}/export.csv"): "read",

@@ -1,4 +1,5 @@
-"""`textcast campaigns …`: create, list, plan, send and follow campaigns from the command line."""
+"""`textcast campaigns …`: create, list, change, delete, plan, send and follow campaigns from
+the command line."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ from textcast.domain.accounts.audit import CLI
 from textcast.models import CampaignStatus
 
 campaigns_app = typer.Typer(help="Create, send and follow campaigns.", no_args_is_help=True)
+
+TIME_FORMATS = ["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"]
+CLEARABLE = {
+    "sender": "sender",
+    "send-at": "send_at",
+    "local-time": "local_send_time",
+    "expires-at": "expires_at",
+    "budget": "budget",
+}
+"""`campaigns edit --clear NAME`: the options a change may empty, by their option's name."""
 
 
 def _read_numbers(path: Path) -> list[str]:
@@ -122,6 +133,106 @@ def campaigns_list(
             str(c.id), c.name, c.status, f"{c.recipient_count:,}", f"{c.created_at:%Y-%m-%d %H:%M}"
         )
     Console().print(table)
+
+
+@campaigns_app.command("edit")
+def campaigns_edit(
+    campaign_id: int,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    body: Annotated[str | None, typer.Option(help="New message text.")] = None,
+    recipients: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="File of phone numbers replacing the current ones."
+        ),
+    ] = None,
+    list_ids: Annotated[
+        list[int] | None, typer.Option("--list", help="A list id (repeatable): replaces the lists.")
+    ] = None,
+    segment_ids: Annotated[
+        list[int] | None,
+        typer.Option("--segment", help="A segment id (repeatable): replaces the segments."),
+    ] = None,
+    sender: Annotated[str | None, typer.Option(help="Sender.")] = None,
+    smart_encoding: Annotated[
+        bool | None,
+        typer.Option(
+            "--smart-encoding/--no-smart-encoding", help="Replace characters GSM-7 lacks."
+        ),
+    ] = None,
+    send_at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=TIME_FORMATS, help="Start at, with its offset: 2026-12-01T10:00+01:00."
+        ),
+    ] = None,
+    local_time: Annotated[
+        str | None, typer.Option(help="HH:MM in each recipient's own time zone.")
+    ] = None,
+    expires_at: Annotated[
+        datetime | None,
+        typer.Option(formats=TIME_FORMATS, help="Skip what quiet hours still hold then."),
+    ] = None,
+    budget: Annotated[float | None, typer.Option(help="Spending cap.")] = None,
+    clear: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Empty an option (repeatable): {', '.join(CLEARABLE)}."),
+    ] = None,
+) -> None:
+    """Change a draft, or a scheduled campaign before its start (it becomes a draft again)."""
+    from textcast.services import campaigns as use_cases
+
+    settings, database = open_database()
+    unknown = [option for option in clear or [] if option not in CLEARABLE]
+    if unknown:
+        console.print(
+            f"[bold red]error:[/] --clear takes {', '.join(CLEARABLE)}, not {', '.join(unknown)}"
+        )
+        raise typer.Exit(2)
+    given: dict[str, object] = {
+        "name": name,
+        "body": body,
+        "recipients": _read_numbers(recipients) if recipients else None,
+        "list_ids": list_ids,
+        "segment_ids": segment_ids,
+        "sender": sender,
+        "smart_encoding": smart_encoding,
+        "send_at": send_at,
+        "local_send_time": local_time,
+        "expires_at": expires_at,
+        "budget": budget,
+    }
+    changes = {field: value for field, value in given.items() if value is not None}
+    for option in clear or []:
+        changes[CLEARABLE[option]] = None
+    if "sender" in changes and changes["sender"] is None:
+        changes["sender"] = settings.sinch_number
+    if not changes:
+        console.print("[bold red]error:[/] nothing to change: give an option (see --help)")
+        raise typer.Exit(2)
+    with domain_errors():
+        edited = use_cases.edit(database, CLI, campaign_id, changes, settings.default_region)
+    what = ", ".join(edited.changed) or "nothing"
+    again = "; it is a draft again: plan and send it anew" if edited.unscheduled else ""
+    console.print(f"campaign {campaign_id}: changed {what}{again}")
+
+
+@campaigns_app.command("delete")
+def campaigns_delete(
+    campaign_id: int,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")] = False,
+) -> None:
+    """Delete a draft, or a scheduled campaign before its start, with its messages."""
+    from textcast.services import campaigns as use_cases
+
+    if not yes:
+        console.print("[bold red]error:[/] deleting cannot be undone; add --yes to confirm")
+        raise typer.Exit(2)
+    _, database = open_database()
+    with domain_errors():
+        deleted = use_cases.delete(database, CLI, campaign_id)
+    unsent = f", and its {deleted.messages:,} unsent messages" if deleted.messages else ""
+    console.print(f"campaign {campaign_id} ({deleted.status}) deleted{unsent}")
 
 
 @campaigns_app.command("send")

@@ -79,6 +79,8 @@ def plan_view(plan: PlanOut) -> Group:
     if plan.budget is not None:
         verdict = "[green]within" if plan.within_budget else "[red]over"
         summary.add_row("budget", f"{plan.budget:,.2f} {plan.currency}: {verdict}")
+    if plan.empty_audience:
+        summary.add_row("send", "[red]refused: the audience is empty (see the warning)")
     summary.add_row("start", f"{plan.start_at:%Y-%m-%d %H:%M} UTC")
     summary.add_row("finish (est.)", f"{plan.finish_at:%Y-%m-%d %H:%M} UTC")
     countries = Table(title="cost by country")

@@ -1,4 +1,5 @@
-"""Campaign use cases: create, launch, plan, pause, resume, budget, cancel, duplicate, test.
+"""Campaign use cases: create, edit, delete, launch, plan, pause, resume, budget, cancel,
+duplicate, test.
 
 Each opens its own transaction, asks the campaigns context to act and writes the audit entry
 in that same transaction, so a refused act (a `Conflict`, bad input) leaves neither a change nor
@@ -8,6 +9,9 @@ stay with the caller: they belong to the runtime.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from textcast.db import Database
 from textcast.domain import campaigns
@@ -24,6 +28,40 @@ def create(
         campaign = campaigns.create_campaign(session, draft, default_region)
         audit.record(session, actor, "campaign.create", _target(campaign.id))
     return campaign
+
+
+def edit(
+    database: Database,
+    actor: Actor,
+    campaign_id: int,
+    changes: Mapping[str, Any],
+    default_region: str,
+) -> campaigns.Edited:
+    """Change a draft, or a scheduled campaign before its start (it becomes a draft again:
+    its messages go, and it is planned and sent again). The entry names the fields changed."""
+    with database.write() as session:
+        edited = campaigns.edit_campaign(session, campaign_id, changes, default_region)
+        detail: dict[str, Any] = {"fields": edited.changed}
+        if edited.unscheduled:
+            detail["unscheduled"] = True
+        audit.record(session, actor, "campaign.update", _target(campaign_id), **detail)
+    return edited
+
+
+def delete(database: Database, actor: Actor, campaign_id: int) -> campaigns.Deleted:
+    """Delete a draft, or a scheduled campaign before its start, with all that belongs to it;
+    the entry keeps its name and status."""
+    with database.write() as session:
+        deleted = campaigns.delete_campaign(session, campaign_id)
+        audit.record(
+            session,
+            actor,
+            "campaign.delete",
+            _target(campaign_id),
+            name=deleted.name,
+            status=str(deleted.status),
+        )
+    return deleted
 
 
 def create_and_launch(

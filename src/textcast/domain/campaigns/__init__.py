@@ -14,6 +14,11 @@ from textcast.domain.campaigns.drafts import create_campaign as create_campaign
 from textcast.domain.campaigns.drafts import duplicate_campaign as duplicate_campaign
 from textcast.domain.campaigns.drafts import known_fields as known_fields
 from textcast.domain.campaigns.drafts import new_reference as new_reference
+from textcast.domain.campaigns.editing import Deleted as Deleted
+from textcast.domain.campaigns.editing import Edited as Edited
+from textcast.domain.campaigns.editing import delete_campaign as delete_campaign
+from textcast.domain.campaigns.editing import edit_campaign as edit_campaign
+from textcast.domain.campaigns.editing import editable as editable
 from textcast.domain.campaigns.launch import launch_campaign as launch_campaign
 from textcast.domain.campaigns.launch import test_send as test_send
 from textcast.domain.campaigns.lifecycle import PAUSABLE as PAUSABLE

@@ -1,11 +1,13 @@
 """Drafts: a campaign as written (name, text, audience, schedule, budget), checked and stored
-with its raw numbers; the merge fields a body may use; and the copy of a campaign as a new draft."""
+with its raw numbers; the merge fields a body may use; and the copy of a campaign as a new draft.
+
+`editing` changes and deletes drafts with the same checks (`check_draft`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import cast, func, insert, literal, select, true
@@ -17,7 +19,7 @@ from textcast.domain.campaigns.queries import get_campaign
 from textcast.domain.content import encoding, templates
 from textcast.domain.content.rendering import outgoing
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput
-from textcast.domain.phones.numbers import parse_numbers
+from textcast.domain.phones.numbers import ParsedNumbers, parse_numbers
 from textcast.models import (
     Campaign,
     CampaignKind,
@@ -32,6 +34,14 @@ from textcast.models import (
 MAX_BODY_CHARS = 2000
 MAX_NAME_CHARS = 200
 _INSERT_CHUNK = 5000
+PAST_GRACE = timedelta(minutes=1)
+"""A start or expiry this close behind the clock is taken as "now", not refused: the time it
+took to fill in the form and reach the server."""
+TIMED = ("send_at", "expires_at")
+_PAST = {
+    "send_at": "is in the past: choose a time from now on, or none to start when it is sent",
+    "expires_at": "is in the past: choose a time from now on, or none",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,22 +72,7 @@ def create_campaign(
     *,
     now: datetime | None = None,
 ) -> Campaign:
-    problems = _check_text(draft)
-    parsed = parse_numbers(draft.recipients, "recipients", default_region)
-    problems.extend(parsed.problems)
-    problems.extend(_check_audience(session, draft))
-    problems.extend(_check_schedule(draft, now or utcnow()))
-    template = None
-    if not any(p.field == "body" for p in problems):
-        try:
-            template = templates.parse(draft.body)
-        except templates.TemplateError as exc:
-            problems.extend(exc.problems)
-        else:
-            if not template.is_static:
-                problems.extend(templates.unknown_fields(template, known_fields(session)))
-    if problems:
-        raise InvalidInput(problems, unlisted=parsed.unlisted_problems)
+    parsed = check_draft(session, draft, default_region, now or utcnow())
     campaign = Campaign(
         reference=new_reference(),
         name=draft.name.strip(),
@@ -87,7 +82,7 @@ def create_campaign(
         kind=kind,
         encoding="",
         parts=0,
-        recipient_count=len(parsed.numbers),
+        recipient_count=len(parsed.numbers) if parsed else 0,
         audience={"lists": list(draft.list_ids), "segments": list(draft.segment_ids)},
         smart_encoding=draft.smart_encoding,
         send_at=draft.send_at,
@@ -96,16 +91,60 @@ def create_campaign(
         budget=draft.budget,
         spent=0.0,
     )
-    _set_body_info(campaign)
+    set_body_info(campaign)
     session.add(campaign)
     session.flush()
-    for start in range(0, len(parsed.numbers), _INSERT_CHUNK):
-        chunk = parsed.numbers[start : start + _INSERT_CHUNK]
+    if parsed:
+        store_numbers(session, campaign.id, parsed.numbers)
+    return campaign
+
+
+def check_draft(
+    session: Session,
+    draft: CampaignDraft,
+    default_region: str,
+    now: datetime,
+    *,
+    numbers_kept: int | None = None,
+    timed: Collection[str] = TIMED,
+) -> ParsedNumbers | None:
+    """Every problem of `draft` at once (`InvalidInput`), or its numbers parsed.
+
+    `numbers_kept`: the count of numbers already stored that the draft keeps, when its
+    `recipients` are not given again (then they are not parsed, and None is returned).
+    `timed`: the times refused when they are past (a change leaves untouched ones alone).
+    """
+    problems = _check_text(draft)
+    parsed = None
+    unlisted = 0
+    if numbers_kept is None:
+        parsed = parse_numbers(draft.recipients, "recipients", default_region)
+        problems.extend(parsed.problems)
+        unlisted = parsed.unlisted_problems
+    has_numbers = bool(draft.recipients) if numbers_kept is None else numbers_kept > 0
+    problems.extend(_check_audience(session, draft, has_numbers))
+    problems.extend(_check_schedule(draft, now, timed))
+    if not any(p.field == "body" for p in problems):
+        try:
+            template = templates.parse(draft.body)
+        except templates.TemplateError as exc:
+            problems.extend(exc.problems)
+        else:
+            if not template.is_static:
+                problems.extend(templates.unknown_fields(template, known_fields(session)))
+    if problems:
+        raise InvalidInput(problems, unlisted=unlisted)
+    return parsed
+
+
+def store_numbers(session: Session, campaign_id: int, numbers: Sequence[str]) -> None:
+    """A draft's raw numbers (E.164, each once), inserted in chunks."""
+    for start in range(0, len(numbers), _INSERT_CHUNK):
+        chunk = numbers[start : start + _INSERT_CHUNK]
         session.execute(
             insert(CampaignRecipient),
-            [{"campaign_id": campaign.id, "phone": phone} for phone in chunk],
+            [{"campaign_id": campaign_id, "phone": phone} for phone in chunk],
         )
-    return campaign
 
 
 def _check_text(draft: CampaignDraft) -> list[FieldProblem]:
@@ -125,8 +164,10 @@ def _check_text(draft: CampaignDraft) -> list[FieldProblem]:
     return problems
 
 
-def _check_audience(session: Session, draft: CampaignDraft) -> list[FieldProblem]:
-    if not (draft.recipients or draft.list_ids or draft.segment_ids):
+def _check_audience(
+    session: Session, draft: CampaignDraft, has_numbers: bool
+) -> list[FieldProblem]:
+    if not (has_numbers or draft.list_ids or draft.segment_ids):
         return [FieldProblem("recipients", "give phone numbers, lists or segments")]
     problems = []
     known_lists = set(
@@ -144,7 +185,7 @@ def _check_audience(session: Session, draft: CampaignDraft) -> list[FieldProblem
     return problems
 
 
-def _set_body_info(campaign: Campaign) -> None:
+def set_body_info(campaign: Campaign) -> None:
     """Encoding and parts of the body as written (fields as their defaults or empty)."""
     out = outgoing(campaign.body, campaign.smart_encoding, False)
     sample = out.render({f.key: f.default or "" for f in out.template.fields})
@@ -167,7 +208,9 @@ def known_fields(session: Session) -> set[str]:
     return set(templates.BUILT_IN_FIELDS) | set(keys)
 
 
-def _check_schedule(draft: CampaignDraft, now: datetime) -> list[FieldProblem]:
+def _check_schedule(
+    draft: CampaignDraft, now: datetime, timed: Collection[str]
+) -> list[FieldProblem]:
     problems = []
     if draft.send_at is not None and draft.local_send_time is not None:
         problems.append(FieldProblem("send_at", "give either send_at or local_send_time, not both"))
@@ -183,6 +226,8 @@ def _check_schedule(draft: CampaignDraft, now: datetime) -> list[FieldProblem]:
             problems.append(
                 FieldProblem(name, "must carry a time zone, e.g. 2026-12-01T10:00:00+01:00")
             )
+        elif name in timed and moment is not None and moment < now - PAST_GRACE:
+            problems.append(FieldProblem(name, _PAST[name], moment.isoformat()))
     start = draft.send_at if draft.send_at is not None and draft.send_at.tzinfo else now
     expires = draft.expires_at
     if expires is not None and expires.tzinfo is not None and expires <= start:

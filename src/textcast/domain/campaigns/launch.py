@@ -47,7 +47,7 @@ def launch_campaign(
     Personalised bodies, short links, recipient-local send times, a frequency cap or a budget
     need each recipient evaluated: the audience is then streamed through `planning` in chunks.
     """
-    campaign = get_campaign(session, campaign_id)
+    campaign = get_campaign(session, campaign_id, for_update=True)
     if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; only a draft can be sent")
     now = now or utcnow()
@@ -74,12 +74,40 @@ def launch_campaign(
         )
         or 0
     )
+    if campaign.kind == CampaignKind.MARKETING:
+        _refuse_empty(session, campaign)
     if policy is not None:
         check_quotas(session, campaign, policy, now)
     campaign.status = CampaignStatus.SCHEDULED if start > now else CampaignStatus.SENDING
     campaign.launched_at = now
     session.merge(ClaimCursor(campaign_id=campaign.id, claimed_through=0))
     return campaign
+
+
+def _refuse_empty(session: Session, campaign: Campaign) -> None:
+    """A launch that would send nothing is refused (it would only ever say "completed").
+
+    Its messages are written, skipped ones included: if all are skipped, or there are none
+    (the SQL path leaves opted-out contacts out), nobody would get it.
+    """
+    skipped: dict[str | None, int] = {
+        error: n
+        for error, n in session.execute(
+            select(Message.error, func.count())
+            .where(Message.campaign_id == campaign.id, Message.status == MessageStatus.SKIPPED)
+            .group_by(Message.error)
+        )
+    }
+    if campaign.recipient_count > sum(skipped.values()):
+        return
+    left_out: dict[str, int] = {str(reason): n for reason, n in skipped.items() if reason}
+    audience = campaign.recipient_count or planning.distinct_count(session, campaign)
+    if audience and not left_out:
+        # The SQL path leaves contacts who are not subscribed out instead of skipping them.
+        left_out["opted_out_or_invalid"] = audience
+    raise Conflict(
+        f"campaign {campaign.id} cannot be sent: {planning.empty_audience(audience, left_out)}"
+    )
 
 
 def test_send(

@@ -31,11 +31,20 @@ def start_due_campaigns(session: Session, now: datetime) -> list[int]:
             )
         )
     )
-    if due:
-        session.execute(
-            update(Campaign).where(Campaign.id.in_(due)).values(status=CampaignStatus.SENDING)
+    if not due:
+        return []
+    # Only what is still scheduled: one changed or deleted meanwhile (it held its row's lock,
+    # `editing`) is a draft again, or gone. PostgreSQL reads the condition again once the
+    # lock is released.
+    return list(
+        session.scalars(
+            update(Campaign)
+            .where(Campaign.id.in_(due), Campaign.status == CampaignStatus.SCHEDULED)
+            .values(status=CampaignStatus.SENDING)
+            .returning(Campaign.id)
+            .execution_options(synchronize_session=False)
         )
-    return due
+    )
 
 
 def complete_finished_campaigns(session: Session) -> list[int]:

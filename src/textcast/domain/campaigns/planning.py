@@ -8,7 +8,7 @@ chunks; the plan keeps counters and a small sample, the launch writes each chunk
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -325,6 +325,17 @@ def source_count(session: Session, campaign: Campaign) -> int:
     return session.scalar(select(func.count()).select_from(union_all(*parts).subquery())) or 0
 
 
+def distinct_count(session: Session, campaign: Campaign) -> int:
+    """Distinct numbers of the audience, whatever their contact's status."""
+    phones: Select[Any] | Any = select(CampaignRecipient.phone.label("phone")).where(
+        CampaignRecipient.campaign_id == campaign.id
+    )
+    chosen = segments.audience_condition(session, campaign.audience)
+    if chosen is not None and campaign.kind == CampaignKind.MARKETING:
+        phones = phones.union(select(Contact.phone.label("phone")).where(chosen))
+    return session.scalar(select(func.count()).select_from(phones.subquery())) or 0
+
+
 def capped_numbers(session: Session, policy: Policy, at: datetime) -> frozenset[str]:
     """Numbers that already had `frequency_cap` marketing messages within the window."""
     if policy.frequency_cap <= 0:
@@ -362,6 +373,45 @@ class Plan:
     def within_budget(self) -> bool:
         return self.budget is None or self.totals.cost <= self.budget
 
+    @property
+    def empty(self) -> bool:
+        """Nobody would get a message: a launch is refused (`empty_reason` says why)."""
+        return self.totals.recipients == 0
+
+    @property
+    def empty_reason(self) -> str | None:
+        if not self.empty:
+            return None
+        excluded = {str(reason): n for reason, n in self.totals.excluded.items()}
+        return empty_audience(self.audience, excluded)
+
+
+LEFT_OUT: dict[str, str] = {
+    SkipReason.OPTED_OUT: "opted out",
+    SkipReason.INVALID: "invalid",
+    SkipReason.MISSING_FIELD: "missing a merge field",
+    SkipReason.FREQUENCY_CAP: "at the frequency cap",
+    SkipReason.OUTSIDE_WINDOW: "outside their send window until the expiry",
+    SkipReason.NO_WINDOW: "with no send window",
+}
+
+
+def empty_audience(audience: int, left_out: Mapping[str, int]) -> str:
+    """Why nobody would get a campaign, in words for its author: the plan shows it, and a
+    refused launch answers it. `audience`: distinct numbers, before exclusions."""
+    if audience == 0:
+        return (
+            "the audience is empty: it has no phone numbers, and its lists and segments "
+            "have no contacts"
+        )
+    reasons = ", ".join(
+        f"{n:,} {LEFT_OUT.get(reason, reason.replace('_', ' '))}"
+        for reason, n in sorted(left_out.items(), key=lambda kv: -kv[1])
+        if reason != SkipReason.DUPLICATE  # collapsed, not left out: the others say why
+    )
+    everyone = "its only number is" if audience == 1 else f"all {audience:,} of its numbers are"
+    return f"the audience is empty: {everyone} left out ({reasons})"
+
 
 def plan(session: Session, campaign: Campaign, policy: Policy, now: datetime) -> Plan:
     """Everything launch would do, counted, priced and timed, without writing anything."""
@@ -381,6 +431,9 @@ def plan(session: Session, campaign: Campaign, policy: Policy, now: datetime) ->
     if totals.latest_start is not None and totals.latest_start > finish:
         finish = totals.latest_start
     warnings = []
+    if not totals.recipients:
+        reason = empty_audience(distinct, {str(r): n for r, n in totals.excluded.items()})
+        warnings.append(f"{reason[0].upper()}{reason[1:]}: sending is refused.")
     if totals.deferred:
         warnings.append(
             f"{totals.deferred} recipient(s) are outside their send window (or before their "

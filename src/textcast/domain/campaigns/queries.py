@@ -36,8 +36,9 @@ class Progress:
         return sum(n for status, n in self.counts.items() if status in FINAL)
 
 
-def get_campaign(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
+def get_campaign(session: Session, campaign_id: int, *, for_update: bool = False) -> Campaign:
+    """`for_update`: locked until the transaction ends (changes of a campaign take turns)."""
+    campaign = session.get(Campaign, campaign_id, with_for_update=for_update)
     if campaign is None:
         raise NotFound("campaign", campaign_id)
     return campaign

@@ -1,4 +1,4 @@
-"""`/api/v1/campaigns`: create, plan, send, control, progress, messages."""
+"""`/api/v1/campaigns`: create, change, delete, plan, send, control, progress, messages."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ class CampaignIn(Input):
         description="Replace characters that force UCS-2 (curly quotes, dashes, ...) at send.",
     )
     send_at: datetime | None = Field(
-        default=None, description="Start at this time (with its time zone); default: at send."
+        default=None,
+        description="Start at this time (with its time zone); default: at send. Refused in "
+        "the past, beyond a minute's grace.",
     )
     local_send_time: str | None = Field(
         default=None,
@@ -63,6 +65,41 @@ class CampaignIn(Input):
         description="Spending cap (price table currency): launch refused above the estimate, "
         "paused when reached.",
     )
+
+
+class CampaignPatch(Input):
+    """The fields of `CampaignIn` to change, each optional: those left out keep their value,
+    `null` clears an optional one (sender, send_at, local_send_time, expires_at, budget)."""
+
+    name: Annotated[str | None, Field(max_length=campaigns.MAX_NAME_CHARS)] = None
+    body: Annotated[str | None, Field(max_length=campaigns.MAX_BODY_CHARS)] = None
+    recipients: list[str] | None = Field(
+        default=None, description="Replace the phone numbers (E.164 or national)."
+    )
+    lists: list[IdIn] | None = Field(default=None, description="Replace the lists.")
+    segments: list[IdIn] | None = Field(default=None, description="Replace the segments.")
+    sender: str | None = Field(
+        default=None, description="Sender number or alphanumeric ID; null: SINCH_NUMBER."
+    )
+    smart_encoding: bool | None = Field(
+        default=None, strict=True, description="Replace characters that force UCS-2 at send."
+    )
+    send_at: datetime | None = Field(
+        default=None,
+        description="Start at this time (with its time zone), not in the past; null: at send.",
+    )
+    local_send_time: str | None = Field(
+        default=None, description="`HH:MM` in each recipient's own time zone.", max_length=5
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="Skip what quiet hours still hold then; null: never."
+    )
+    budget: float | None = Field(default=None, description="Spending cap; null: none.")
+
+
+_REQUIRED = ("name", "body", "recipients", "lists", "segments", "smart_encoding")
+"""Fields a change may leave out but not clear."""
+_DRAFT_NAMES = {"lists": "list_ids", "segments": "segment_ids"}
 
 
 class CampaignOut(BaseModel):
@@ -238,12 +275,63 @@ def create_campaign(
     return CampaignOut.of(campaign)
 
 
+@router.patch("/{campaign_id}", responses=problems(409))
+def update_campaign(
+    campaign_id: Id,
+    payload: CampaignPatch,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    principal: Writer,
+) -> CampaignOut:
+    """Change a draft, or a scheduled campaign before its start, with the checks of a new one.
+
+    Only the fields given change. A scheduled campaign becomes a draft again: the messages
+    its launch wrote are deleted, and it is planned and sent (or scheduled) anew. 409 for a
+    campaign that is sending, has been sent, or whose start has come."""
+    given = payload.model_dump(exclude_unset=True)
+    cleared = [name for name in _REQUIRED if name in given and given[name] is None]
+    if cleared:
+        raise InvalidInput(
+            [FieldProblem(name, "cannot be null: leave it out to keep it") for name in cleared]
+        )
+    if "sender" in given:
+        given["sender"] = given["sender"] or settings.sinch_number
+    changes = {_DRAFT_NAMES.get(name, name): value for name, value in given.items()}
+    edited = campaign_services.edit(
+        database, Actor.of(principal), campaign_id, changes, settings.default_region
+    )
+    return CampaignOut.of(edited.campaign)
+
+
+class DeletedOut(BaseModel):
+    id: int
+    name: str
+    status: str = Field(description="What it was: draft or scheduled.")
+    messages_deleted: int = Field(
+        description="Messages a scheduled campaign's launch had written, deleted unsent."
+    )
+
+
+@router.delete("/{campaign_id}", responses=problems(409))
+def delete_campaign(campaign_id: Id, database: DatabaseDep, principal: Writer) -> DeletedOut:
+    """Delete a draft, or a scheduled campaign before its start, with its audience and any
+    messages written for it. 409 once it is sending or has been sent (cancel it instead)."""
+    deleted = campaign_services.delete(database, Actor.of(principal), campaign_id)
+    return DeletedOut(
+        id=deleted.campaign_id,
+        name=deleted.name,
+        status=deleted.status,
+        messages_deleted=deleted.messages,
+    )
+
+
 @router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED, responses=problems(409))
 def send_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> CampaignOut:
     """Launch: one message per recipient, then sending starts (or waits for `send_at`).
 
     429 when the audience would pass the rolling 24-hour quota; 409 above the per-campaign
-    maximum or the budget."""
+    maximum or the budget, or when nobody would get it (the audience is empty, or everyone in
+    it is left out: opted out, invalid...)."""
     campaign = campaign_services.launch(
         runtime.database, Actor.of(principal), campaign_id, runtime.policy
     )

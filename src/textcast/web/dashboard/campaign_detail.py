@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from textcast.domain import campaigns
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.reporting import analytics, figures, messages, overview
-from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus
+from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus, utcnow
 from textcast.runtime import describe_delivery_code
 from textcast.vocabulary import SKIP_REASON_WORDS, describe_skip
 from textcast.web.api.ids import MAX_ID
@@ -198,6 +198,7 @@ def campaign_page(
                 campaign=campaign,
                 audience=audience,
                 currency=currency,
+                editable=campaigns.editable(campaign, utcnow()),
             )
         live = _live(session, campaign_id, runtime.policy)
         listed = _message_list(session, campaign_id, runtime.policy, status, number, reason, after)
@@ -211,6 +212,7 @@ def campaign_page(
         listed=listed,
         currency=currency,
         controls=_controls(campaign, counted.with_sinch),
+        editable=campaigns.editable(campaign, utcnow()),
         settled=" ".join(SETTLED),
         seen=_seen(campaign.status, counted.by_status),
         polling=not (campaign.status in SETTLED and counted.final == counted.messages),

@@ -1,5 +1,5 @@
-// The campaign editor (/campaigns/new) and the plan before the send button
-// (/campaigns/{id}/plan). Changes go through the JSON API with window.textcast (app.js).
+// The campaign editor (/campaigns/new, /campaigns/{id}/edit) and the plan before the send
+// button (/campaigns/{id}/plan). Changes go through the JSON API with window.textcast (app.js).
 //
 // Positions: the API counts offender positions in code points (Python's str), while a JS
 // string counts UTF-16 units, where an emoji beyond the BMP takes two. Everything that maps
@@ -129,6 +129,29 @@
     return isNaN(date.getTime()) ? null : isoWithOffset(date);
   }
 
+  // An ISO 8601 moment as a datetime-local value in this browser's time zone ("" if none).
+  function isoToLocal(iso) {
+    var date = new Date(iso || "");
+    if (isNaN(date.getTime())) return "";
+    return (
+      pad(date.getFullYear(), 4) + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) +
+      "T" + pad(date.getHours()) + ":" + pad(date.getMinutes())
+    );
+  }
+
+  // What a change sends: the fields of `now` that differ from `before`; one `before` had and
+  // `now` has not (an option emptied) as null.
+  function changedFields(before, now) {
+    var changes = {};
+    Object.keys(now).forEach(function (key) {
+      if (JSON.stringify(now[key]) !== JSON.stringify(before[key])) changes[key] = now[key];
+    });
+    Object.keys(before).forEach(function (key) {
+      if (!(key in now)) changes[key] = null;
+    });
+    return changes;
+  }
+
   // Pasted numbers: one per line, or separated by commas or semicolons (spaces stay inside).
   function splitNumbers(text) {
     return text.split(/[\n,;]+/).map(function (s) { return s.trim(); }).filter(Boolean);
@@ -143,6 +166,8 @@
     estimate: estimate,
     isoWithOffset: isoWithOffset,
     localToIso: localToIso,
+    isoToLocal: isoToLocal,
+    changedFields: changedFields,
     splitNumbers: splitNumbers,
   };
   if (typeof module === "object" && module.exports) {
@@ -202,6 +227,10 @@
     var replaceAll = byId("replace-all");
     var smartSaving = byId("smart-saving");
     var state = { report: null, reportFor: null, contact: null, announced: "" };
+    // A draft reopened: its times, stored in UTC, shown in this browser's time zone.
+    form.querySelectorAll("input[data-iso]").forEach(function (input) {
+      input.value = isoToLocal(input.getAttribute("data-iso"));
+    });
 
     // Counter: instantly from the local estimate, then from the API's answer.
     function showCount(count, source) {
@@ -524,10 +553,11 @@
           },
         };
       }
+      var numbers = byId("recipients");
       var payload = {
         name: byId("name").value,
         body: body.value,
-        recipients: splitNumbers(byId("recipients").value),
+        recipients: splitNumbers(numbers.value),
         lists: Array.from(form.querySelectorAll('input[name="lists"]:checked'), function (box) {
           return Number(box.value);
         }),
@@ -536,6 +566,10 @@
         }),
         smart_encoding: smart.checked,
       };
+      // A draft with more numbers than the editor shows keeps them unless others are pasted.
+      if (numbers.hasAttribute("data-kept") && !payload.recipients.length) {
+        delete payload.recipients;
+      }
       var sender = byId("sender").value.trim();
       if (sender) payload.sender = sender;
       var budget = byId("budget");
@@ -556,6 +590,28 @@
       return { payload: payload };
     }
 
+    // What was saved last (the draft as reopened, or nothing yet): a change sends only what
+    // differs from it, and leaving with something else asks first.
+    var saved = collect();
+
+    function unsaved() {
+      return JSON.stringify(collect()) !== JSON.stringify(saved);
+    }
+
+    window.addEventListener("beforeunload", function (event) {
+      if (!byId("create-button") || !unsaved()) return;
+      event.preventDefault();
+      event.returnValue = "";  // older browsers ask only with a return value
+    });
+
+    function save(payload) {
+      var id = form.getAttribute("data-campaign-id");
+      if (!id) return textcast.api("POST", "/api/v1/campaigns", payload);
+      var changes = changedFields(saved.payload || {}, payload);
+      if (!Object.keys(changes).length) return Promise.resolve({ id: Number(id) });
+      return textcast.api("PATCH", "/api/v1/campaigns/" + id, changes);
+    }
+
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var button = byId("create-button");
@@ -564,7 +620,11 @@
       var collected = collect();
       if (collected.problem) { textcast.showErrors(form, collected.problem); return; }
       button.disabled = true;
-      textcast.api("POST", "/api/v1/campaigns", collected.payload).then(function (campaign) {
+      save(collected.payload).then(function (campaign) {
+        saved = collected;
+        form.setAttribute("data-campaign-id", campaign.id);
+        // Back from the plan reopens this draft, and saving it again changes it.
+        window.history.replaceState(null, "", "/campaigns/" + campaign.id + "/edit");
         window.location.assign("/campaigns/" + campaign.id + "/plan");
       }, function (error) {
         button.disabled = false;
@@ -572,6 +632,12 @@
       });
     });
 
+    // Back from the plan may show this very page again, as it was left.
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted && byId("create-button")) byId("create-button").disabled = false;
+    });
+
+    summarise();
     if (body.value) {
       showCount(estimate(body.value, counting), "estimate");
       refreshCount();
