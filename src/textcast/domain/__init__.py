@@ -7,7 +7,8 @@ Lower contexts know nothing of higher ones (`make lint` checks it):
     outbox                    claims, screening and the batch ledger of the sending engine
     campaigns                 drafts, launch, plan, pricing, send windows, previews
     audience | content        contacts and consent; templates, encoding and links
-    phones | accounts         numbers and zones; users, keys, permissions and audit
+    phones | accounts         numbers and zones; users, keys, permissions and audit;
+      | settings              and the settings an admin changes without a restart
 
 `errors` (what a rule refuses) and `spreadsheets` (every CSV written) serve all of them.
 """
