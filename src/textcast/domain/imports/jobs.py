@@ -79,13 +79,6 @@ def start_import(
     confirmed that these contacts agreed to receive marketing texts."""
     region = default_region.strip().upper()
     problems: list[FieldProblem] = []
-    if not consent_confirmed:
-        problems.append(
-            FieldProblem(
-                "consent_confirmed",
-                "confirm that these contacts agreed to receive marketing texts from you",
-            )
-        )
     if region not in phonenumbers.SUPPORTED_REGIONS:
         problems.append(
             FieldProblem("default_region", "not a country code such as FR or US", region[:8])
@@ -97,6 +90,13 @@ def start_import(
             detect_layout(path, region)
         except CsvProblem as exc:
             problems.append(FieldProblem("file", str(exc)))
+    if not consent_confirmed:
+        problems.append(
+            FieldProblem(
+                "consent_confirmed",
+                "confirm that these contacts agreed to receive marketing texts from you",
+            )
+        )
     if problems:
         raise InvalidInput(problems)
     list_id = lists.get_or_create_list(session, list_name).id if list_name else None
