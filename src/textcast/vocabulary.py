@@ -32,9 +32,9 @@ def reply_campaign_names(keyword: str) -> tuple[str, str]:
     return REPLY_CAMPAIGN_NAMES[keyword], _OLD_REPLY_PREFIX + keyword
 
 
-def campaign_display_name(name: str) -> str:
+def campaign_display_name(name: str, kind: str) -> str:
     """A campaign's name as pages show it: an old keyword-reply name in today's words."""
-    if name.startswith(_OLD_REPLY_PREFIX):
+    if kind == CampaignKind.REPLY and name.startswith(_OLD_REPLY_PREFIX):
         return REPLY_CAMPAIGN_NAMES.get(name.removeprefix(_OLD_REPLY_PREFIX), name)
     return name
 

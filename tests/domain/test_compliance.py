@@ -47,8 +47,9 @@ def test_the_one_click_wording_satisfies_the_check() -> None:
 
 def test_keyword_reply_campaigns_have_readable_names_old_ones_read_the_same() -> None:
     assert reply_campaign_names("opt_out") == ("Automatic replies: STOP", "Reply: opt_out")
-    assert campaign_display_name("Reply: opt_out") == "Automatic replies: STOP"
-    assert campaign_display_name("Reply: help") == "Automatic replies: HELP"
-    assert campaign_display_name("Reply: opt_in") == "Automatic replies: START"
-    assert campaign_display_name("Reply: to the spring sale") == "Reply: to the spring sale"
-    assert campaign_display_name("Spring sale") == "Spring sale"
+    assert campaign_display_name("Reply: opt_out", "reply") == "Automatic replies: STOP"
+    assert campaign_display_name("Reply: help", "reply") == "Automatic replies: HELP"
+    assert campaign_display_name("Reply: opt_in", "reply") == "Automatic replies: START"
+    assert campaign_display_name("Reply: tomorrow", "reply") == "Reply: tomorrow"
+    # A marketing campaign keeps the name its author gave it.
+    assert campaign_display_name("Reply: opt_out", "marketing") == "Reply: opt_out"
