@@ -181,9 +181,10 @@ def _advice_message(
             f"{which} {alone} what makes this text UCS-2; removing {them}{also} keeps it at "
             f"{_parts(report.parts)}."
         )
-    where = (
-        f"on this audience ({recipients:,} recipients)" if recipients is not None else "per message"
-    )
+    where = "per message"
+    if recipients is not None:
+        plural = "" if recipients == 1 else "s"
+        where = f"on this audience ({recipients:,} recipient{plural})"
     return (
         f"Remove {which}{also}: {_parts(report.parts)} → {advice.parts}, saves {_money(cost)} "
         f"{currency} {where}."
