@@ -174,7 +174,15 @@ def run(url: str, source: Path, expected: Expected, engine: str) -> str:
     peak = 0
     started = time.perf_counter()
     child = subprocess.Popen(
-        [str(BIN / "textcast"), "contacts", "import", str(source), "--list", "bench"],
+        [
+            str(BIN / "textcast"),
+            "contacts",
+            "import",
+            str(source),
+            "--list",
+            "bench",
+            "--consent-confirmed",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

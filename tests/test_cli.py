@@ -214,7 +214,9 @@ def test_contacts_erase_needs_confirmation_and_names_a_missing_contact(database_
 
 def test_contacts_erase_scrubs_the_number(database_url: str, numbers_file: Path) -> None:
     env = {"DATABASE_URL": database_url, "SECRET_KEY": "cli-test"}
-    imported = runner.invoke(app, ["contacts", "import", str(numbers_file)], env=env)
+    imported = runner.invoke(
+        app, ["contacts", "import", str(numbers_file), "--consent-confirmed"], env=env
+    )
     assert imported.exit_code == 0, imported.output
     erased = runner.invoke(app, ["contacts", "erase", "1", "--yes"], env=env)
     assert erased.exit_code == 0, erased.output

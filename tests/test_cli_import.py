@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from textcast.cli import app
 from textcast.db import Database
-from textcast.models import Contact, ContactList, ListMember
+from textcast.models import ConsentEvent, Contact, ContactList, ImportJob, ListMember
 
 runner = CliRunner()
 
@@ -17,7 +17,16 @@ def test_import_adds_contacts_to_the_list_and_prints_a_summary(
     path.write_text("name,phone\nAna,0612345678\nBo,+33 6 12 34 56 78\nCy,nope\n")
     result = runner.invoke(
         app,
-        ["contacts", "import", str(path), "--list", "Spring", "--default-region", "FR"],
+        [
+            "contacts",
+            "import",
+            str(path),
+            "--list",
+            "Spring",
+            "--default-region",
+            "FR",
+            "--consent-confirmed",
+        ],
         env={"DATABASE_URL": database_url, "SECRET_KEY": "test-secret"},
     )
     assert result.exit_code == 0, result.output
@@ -44,7 +53,7 @@ def test_the_default_region_comes_from_the_settings(database_url: str, tmp_path:
     path.write_text("phone\n(201) 555-0123\n")
     result = runner.invoke(
         app,
-        ["contacts", "import", str(path)],
+        ["contacts", "import", str(path), "--consent-confirmed"],
         env={"DATABASE_URL": database_url, "SECRET_KEY": "s", "DEFAULT_REGION": "US"},
     )
     assert result.exit_code == 0, result.output
@@ -60,7 +69,9 @@ def test_a_file_that_cannot_be_imported_exits_1_naming_the_problem(
     path = tmp_path / "cities.csv"
     path.write_text("name,city\nAna,Paris\n")
     result = runner.invoke(
-        app, ["contacts", "import", str(path)], env={"DATABASE_URL": database_url}
+        app,
+        ["contacts", "import", str(path), "--consent-confirmed"],
+        env={"DATABASE_URL": database_url},
     )
     assert result.exit_code == 1
     assert "FILE: no phone column" in result.output
@@ -73,8 +84,33 @@ def test_an_import_that_fails_midway_exits_1_with_the_reason(
     path.write_text('phone\n0612345678\n"' + "x" * 200_000 + "\n")
     result = runner.invoke(
         app,
-        ["contacts", "import", str(path), "--default-region", "FR"],
+        ["contacts", "import", str(path), "--default-region", "FR", "--consent-confirmed"],
         env={"DATABASE_URL": database_url, "SECRET_KEY": "s"},
     )
     assert result.exit_code == 1
     assert "import failed" in result.output and "line 3: malformed CSV" in result.output
+
+
+def test_without_consent_confirmed_nothing_is_imported(database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "us.csv"
+    path.write_text("phone\n(201) 555-0123\n")
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "s", "DEFAULT_REGION": "US"}
+    refused = runner.invoke(app, ["contacts", "import", str(path)], env=env)
+    assert refused.exit_code == 1
+    assert "--consent-confirmed: confirm that these contacts agreed" in refused.output
+    database = Database(database_url)
+    with database.read() as session:
+        assert session.scalars(select(ImportJob.id)).all() == []
+        assert session.scalars(select(Contact.id)).all() == []
+    confirmed = runner.invoke(
+        app, ["contacts", "import", str(path), "--consent-confirmed"], env=env
+    )
+    assert confirmed.exit_code == 0, confirmed.output
+    with database.read() as session:
+        [evidence] = session.scalars(select(ConsentEvent.evidence)).all()
+    database.dispose()
+    assert evidence is not None
+    assert evidence.startswith(
+        "CSV import us.csv, consent confirmed by the command line at import 1"
+    )
+    assert evidence.endswith("UTC, line 2")

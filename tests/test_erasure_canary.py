@@ -47,7 +47,7 @@ def test_erasure_leaves_no_trace_of_the_number(
         job = stack.api.post(
             "/api/v1/imports",
             files={"file": ("canary.csv", CSV.encode(), "text/csv")},
-            data={"list": "canaries", "default_region": "FR"},
+            data={"list": "canaries", "default_region": "FR", "consent_confirmed": "true"},
         ).json()
         _wait(
             lambda: stack.api.get(f"/api/v1/imports/{job['id']}").json()["status"] == "completed",

@@ -161,7 +161,7 @@ def _import_contacts(stack: Stack, phones: list[str]) -> None:
     rows = "".join(f"{phone},Ana\n" for phone in phones)
     csv = f"phone,first_name\n{rows}{INVALID_NUMBER},Bo\n"
     files = {"file": ("contacts.csv", csv.encode(), "text/csv")}
-    answer = stack.api.post("/api/v1/imports", files=files)
+    answer = stack.api.post("/api/v1/imports", files=files, data={"consent_confirmed": "true"})
     assert answer.status_code == 202, answer.text
     deadline = time.monotonic() + 30
     while (job := stack.api.get(f"/api/v1/imports/{answer.json()['id']}").json())["status"] in (

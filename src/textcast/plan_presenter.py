@@ -54,6 +54,10 @@ class PlanOut(BaseModel):
     sending_seconds: float
     deferred: int = Field(description="Recipients held at the start by their send window.")
     warnings: list[str]
+    compliance: list[str] = Field(
+        description='What a marketing text lacks (opt-out wording such as "Reply STOP to opt '
+        'out", the brand name): advice, sending is not refused.'
+    )
     sample: list[SampleOut]
 
 
@@ -83,6 +87,7 @@ def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
         sending_seconds=round(result.seconds, 1),
         deferred=totals.deferred,
         warnings=result.warnings,
+        compliance=result.compliance,
         sample=[
             SampleOut(
                 phone=one.phone,

@@ -27,6 +27,7 @@ from textcast.domain import inbox, outbox
 from textcast.domain.campaigns import send_window
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.campaigns.pricing import PriceTable
+from textcast.domain.content import compliance
 from textcast.domain.inbox import replies
 from textcast.domain.inbox.events import InboundSms
 from textcast.domain.inbox.group_commit import GroupCommitter
@@ -112,6 +113,7 @@ def sending_policy(settings: Settings) -> Policy:
         short_link_base=settings.short_link_base,
         max_recipients_per_campaign=settings.max_recipients_per_campaign,
         daily_recipient_quota=settings.daily_recipient_quota,
+        compliance=compliance.Rules.of(settings.brand_name, settings.opt_out_keywords.split(",")),
     )
 
 

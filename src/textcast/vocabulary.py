@@ -17,6 +17,28 @@ class CampaignKind(StrEnum):
     """A marketing text sent to one number for a look before the real send."""
 
 
+REPLY_CAMPAIGN_NAMES: dict[str, str] = {
+    "opt_out": "Automatic replies: STOP",
+    "opt_in": "Automatic replies: START",
+    "help": "Automatic replies: HELP",
+}
+"""The name of the campaigns that answer each keyword (by `Keyword` value)."""
+_OLD_REPLY_PREFIX = "Reply: "
+"""Before they had readable names, those campaigns were "Reply: opt_out" and so on."""
+
+
+def reply_campaign_names(keyword: str) -> tuple[str, str]:
+    """The name of the campaigns answering `keyword` and the name they had before."""
+    return REPLY_CAMPAIGN_NAMES[keyword], _OLD_REPLY_PREFIX + keyword
+
+
+def campaign_display_name(name: str, kind: str) -> str:
+    """A campaign's name as pages show it: an old keyword-reply name in today's words."""
+    if kind == CampaignKind.REPLY and name.startswith(_OLD_REPLY_PREFIX):
+        return REPLY_CAMPAIGN_NAMES.get(name.removeprefix(_OLD_REPLY_PREFIX), name)
+    return name
+
+
 class CampaignStatus(StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"

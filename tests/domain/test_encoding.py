@@ -3,6 +3,7 @@
 import pytest
 from tests.encoding_table import CASES, Case
 
+from textcast.domain.content import encoding
 from textcast.domain.content.encoding import (
     REPLACEMENTS,
     Encoding,
@@ -166,3 +167,27 @@ def test_every_replacement_is_gsm7_and_replaces_only_non_gsm7_characters() -> No
     for char, replacement in REPLACEMENTS.items():
         assert is_gsm7(replacement), char
         assert not is_gsm7(char), char
+
+
+def test_an_emoji_alone_making_a_text_ucs2_is_named_with_the_parts_its_removal_saves() -> None:
+    text = "Spring sale " + "x" * 130 + " \U0001f338 today"
+    report = encoding.analyze(text)
+    assert (report.encoding, report.parts) == (encoding.Encoding.UCS2, 3)
+    advice = report.advice
+    assert advice is not None
+    assert advice.remove == ("\U0001f338",) and advice.names == ("CHERRY BLOSSOM",)
+    assert advice.text == "Spring sale " + "x" * 130 + " today"  # one space, not two
+    assert (advice.parts, advice.replaced) == (1, False)
+
+
+def test_advice_keeps_an_emoji_with_its_modifiers_and_applies_the_replacements() -> None:
+    advice = encoding.parts_advice("\u201cHi\u201d \u2764\ufe0f \U0001f469\u200d\U0001f4bb")
+    assert advice is not None
+    assert advice.remove == ("\u2764\ufe0f", "\U0001f469\u200d\U0001f4bb")
+    assert advice.text == '"Hi"' and advice.replaced
+
+
+def test_no_advice_for_gsm7_another_script_or_many_emoji() -> None:
+    assert encoding.parts_advice("Hello") is None
+    assert encoding.parts_advice("Привет \U0001f338") is None  # Cyrillic stays UCS-2
+    assert encoding.parts_advice("\U0001f338 \U0001f389 \U0001f381 \U0001f380") is None

@@ -46,7 +46,12 @@ def run(
 ) -> ImportJob:
     with database.write() as session:
         job = imports.start_import(
-            session, path=path, filename=path.name, default_region=region, list_name=list_name
+            session,
+            path=path,
+            filename=path.name,
+            default_region=region,
+            consent_confirmed=True,
+            list_name=list_name,
         )
     return imports.run_import(database, job.id, path, SECRET, **options)  # type: ignore[arg-type]
 
@@ -331,7 +336,9 @@ def test_a_file_with_too_many_or_too_long_attribute_columns_is_refused(
 ) -> None:
     path = write(tmp_path, f"{header}\n0612345678\n")
     with database.write() as session, pytest.raises(InvalidInput) as refused:
-        imports.start_import(session, path=path, filename="c.csv", default_region="FR")
+        imports.start_import(
+            session, path=path, filename="c.csv", default_region="FR", consent_confirmed=True
+        )
     [found] = refused.value.problems
     assert found.field == "file" and found.message.startswith(problem)
 
@@ -436,7 +443,9 @@ def test_start_refuses_what_cannot_work(
 ) -> None:
     path = write(tmp_path, content)
     with pytest.raises(InvalidInput) as refused, database.write() as session:
-        imports.start_import(session, path=path, filename="x.csv", default_region=region)
+        imports.start_import(
+            session, path=path, filename="x.csv", default_region=region, consent_confirmed=True
+        )
     assert [p.field for p in refused.value.problems] == [field]
     assert message in refused.value.problems[0].message
     with database.read() as session:

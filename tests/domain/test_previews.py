@@ -46,13 +46,21 @@ def test_reports_fields_the_contact_lacks_and_leaves_them_empty(database: Databa
     assert found.missing == ("first_name", "plan")
 
 
-def test_without_a_contact_the_sample_uses_defaults(database: Database) -> None:
-    body = 'Hi {{ first_name | default("there") }}, from {{ phone }}'
+def test_without_a_contact_the_sample_has_a_value_for_every_field(database: Database) -> None:
+    _contact(database, attributes={"plan": "gold"})  # makes `plan` a known field
+    body = 'Hi {{ first_name | default("there") }} {{ last_name }}, from {{ phone }}: {{ plan }}'
     with database.read() as session:
         found = previews.preview(session, body)
-    assert found.text == "Hi there, from "
-    assert found.missing == ("phone",)
+    assert found.text == "Hi Alex Morgan, from +14155550100: sample value"
+    # Still named: contacts without a value for these would be left out.
+    assert found.missing == ("last_name", "phone", "plan")
     assert found.contact is None
+    assert found.sample == {
+        "first_name": "Alex",
+        "last_name": "Morgan",
+        "phone": "+14155550100",
+        "plan": "sample value",
+    }
 
 
 def test_smart_encoding_applies_to_the_text_and_to_the_values(database: Database) -> None:

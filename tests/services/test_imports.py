@@ -45,7 +45,13 @@ def test_an_import_is_started_with_its_entry_and_runs_to_its_end(
 ) -> None:
     path = csv_file(tmp_path, numbers(3))
     job = imports.start_import(
-        database, EDITOR, path=path, filename=path.name, default_region="US", list_name="Spring"
+        database,
+        EDITOR,
+        path=path,
+        filename=path.name,
+        default_region="US",
+        consent_confirmed=True,
+        list_name="Spring",
     )
     with database.read() as session:
         pending = session.get(ImportJob, job.id)
@@ -73,6 +79,7 @@ def test_a_refused_import_writes_neither_a_job_nor_an_entry(
             path=path,
             filename=path.name,
             default_region=region,
+            consent_confirmed=True,
             list_name=list_name,
         )
     assert count(database, ImportJob) == 0

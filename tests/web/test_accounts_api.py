@@ -178,7 +178,9 @@ def test_the_audit_log_says_who_did_what(admin: TestClient) -> None:
     erased = admin.delete(f"/api/v1/contacts/{contact['id']}", params={"erase": "true"})
     assert erased.status_code == 200
     imported = admin.post(
-        "/api/v1/imports", files={"file": ("people.csv", b"phone\n+12015550123\n", "text/csv")}
+        "/api/v1/imports",
+        files={"file": ("people.csv", b"phone\n+12015550123\n", "text/csv")},
+        data={"consent_confirmed": "true"},
     )
     assert imported.status_code == 202
     entries = admin.get("/api/v1/audit").json()["items"]

@@ -216,7 +216,9 @@ def test_an_export_re_imports_its_numbers_despite_the_quotes(
     campaign_id = add_campaign(database, [{"status": MessageStatus.DELIVERED}] * 3)
     exported = client.get(f"/api/v1/campaigns/{campaign_id}/export.csv").content
     files = {"file": ("export.csv", exported, "text/csv")}
-    job = client.post("/api/v1/imports", files=files, data={"default_region": "US"}).json()
+    job = client.post(
+        "/api/v1/imports", files=files, data={"default_region": "US", "consent_confirmed": "true"}
+    ).json()
     deadline = time.monotonic() + 30
     while job["status"] not in ("completed", "failed") and time.monotonic() < deadline:
         time.sleep(0.02)

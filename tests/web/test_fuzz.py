@@ -146,7 +146,9 @@ def seed(database: Database, settings: Settings) -> None:
         file.write(f"phone,first_name\n{numbers(1, start=20)[0]},Ada\nnot a number,Bob\n")
     path = Path(file.name)
     with database.write() as session:
-        job = imports.start_import(session, path=path, filename="seed.csv", default_region="US")
+        job = imports.start_import(
+            session, path=path, filename="seed.csv", default_region="US", consent_confirmed=True
+        )
     imports.run_import(database, job.id, path, secret)
     path.unlink()
 
@@ -243,12 +245,23 @@ FOUND = [
     ("GET", "/l/ab%00cdefg", {}, 404),
     ("PATCH", "/api/v1/contacts/1", {"content": b"\xff\x1b"}, 400),  # not UTF-8 JSON
     ("OPTIONS", "/api/v1/campaigns", {}, 405),
-    ("POST", "/api/v1/imports", {"files": {"file": ("mac.csv", b"phone\r+12015550199\r")}}, 202),
+    (
+        "POST",
+        "/api/v1/imports",
+        {
+            "files": {"file": ("mac.csv", b"phone\r+12015550199\r")},
+            "data": {"consent_confirmed": "true"},
+        },
+        202,
+    ),
     # Read in the background: `base_url` fails the module if an import crashed on it.
     (
         "POST",
         "/api/v1/imports",
-        {"files": {"file": ("nul.csv", b"phone,name\n+12015550198,A\x00\n")}},
+        {
+            "files": {"file": ("nul.csv", b"phone,name\n+12015550198,A\x00\n")},
+            "data": {"consent_confirmed": "true"},
+        },
         202,
     ),
 ]

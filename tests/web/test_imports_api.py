@@ -1,12 +1,16 @@
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from tests.factories import authorize
 
 from textcast.config import load_settings
+from textcast.db import Database
+from textcast.models import ConsentEvent
 from textcast.web.app import create_app
 
 CSV = (
@@ -33,7 +37,7 @@ def client(database_url: str) -> Iterator[TestClient]:
 
 def upload(client: TestClient, content: bytes, **form: str) -> Any:
     files = {"file": ("customers.csv", content, "text/csv")}
-    return client.post("/api/v1/imports", files=files, data=form)
+    return client.post("/api/v1/imports", files=files, data={"consent_confirmed": "true", **form})
 
 
 def wait_until_done(client: TestClient, import_id: int) -> dict[str, Any]:
@@ -117,3 +121,39 @@ def test_rejections_csv_keeps_cells_from_running_as_spreadsheet_formulas(
         '2,not a phone number,"\'=HYPERLINK(""https://evil.example"")"',
         "3,not a phone number,'+1+1",
     ]
+
+
+def test_without_consent_confirmed_the_import_is_a_400_naming_it_and_writes_nothing(
+    client: TestClient,
+) -> None:
+    files = {"file": ("customers.csv", b"phone\n+12015550123\n", "text/csv")}
+    for form in ({}, {"consent_confirmed": "false"}):
+        answer = client.post("/api/v1/imports", files=files, data={"list": "Spring", **form})
+        assert answer.status_code == 400, answer.text
+        [problem] = answer.json()["problems"]
+        assert problem["field"] == "consent_confirmed"
+        assert problem["message"] == (
+            "confirm that these contacts agreed to receive marketing texts from you"
+        )
+    assert client.get("/api/v1/imports").json()["items"] == []
+    assert client.get("/api/v1/lists").json() == []
+
+
+def test_each_contact_s_consent_names_who_confirmed_it_and_when(
+    client: TestClient, database_url: str
+) -> None:
+    job = upload(client, b"phone\n+12015550123\n+12015550124\n").json()
+    done = wait_until_done(client, job["id"])
+    assert done["status"] == "completed"
+    database = Database(database_url)
+    with database.read() as session:
+        events = session.execute(select(ConsentEvent.source, ConsentEvent.evidence)).all()
+    database.dispose()
+    assert len(events) == 2
+    for source, evidence in events:
+        assert source == f"import:{job['id']}"
+        assert re.fullmatch(
+            rf"CSV import customers\.csv, consent confirmed by \S+@\S+ \(key [^)]+\) at import "
+            rf"{job['id']} on \d{{4}}-\d\d-\d\d \d\d:\d\d UTC, line [23]",
+            evidence,
+        ), evidence

@@ -86,7 +86,7 @@ def test_replies_past_the_hourly_cap_are_held_back_across_processes_but_keywords
             post = (first, second)[i % 2]  # an in-memory count would allow 3 per process
             answer = post(inbound_callback(i, phone, ("HELP", "STOP")[i // 4]))
             assert answer.json() == {"status": "stored"}
-    assert _replies(database) == ["Reply: help"] * 3
+    assert _replies(database) == ["Automatic replies: HELP"] * 3
     assert _opted_out(database) == set(senders[4:])  # every STOP honoured, none answered
     held = _held_entries(database)
     assert len(held) == 1  # once when the cap trips, not once per held reply
@@ -124,7 +124,10 @@ def test_keyword_replies_count_toward_the_daily_quota_and_stop_at_it(
         for i, phone in enumerate(senders):
             answer = post(inbound_callback(i, phone, ("START", "STOP")[i % 2]))
             assert answer.json() == {"status": "stored"}
-    assert _replies(database) == ["Reply: opt_in", "Reply: opt_out"]  # 3 + 2 reach the quota
+    assert _replies(database) == [
+        "Automatic replies: START",
+        "Automatic replies: STOP",
+    ]  # 3 + 2 reach the quota
     assert _opted_out(database) == {senders[1], senders[3]}
     [(target, _)] = _held_entries(database)
     assert target == "DAILY_RECIPIENT_QUOTA"

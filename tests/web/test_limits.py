@@ -97,7 +97,11 @@ def test_oversized_bodies_get_413_declared_or_streamed(database_url: str) -> Non
         assert streamed.status_code == 413
         # CSV uploads have their own, larger cap.
         csv = b"phone\n" + b"+12015550100\n" * 400
-        upload = client.post("/api/v1/imports", files={"file": ("a.csv", csv, "text/csv")})
+        upload = client.post(
+            "/api/v1/imports",
+            files={"file": ("a.csv", csv, "text/csv")},
+            data={"consent_confirmed": "true"},
+        )
         assert upload.status_code == 202
         job = f"/api/v1/imports/{upload.json()['id']}"
         deadline = time.monotonic() + 30

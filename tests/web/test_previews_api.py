@@ -54,6 +54,7 @@ def test_renders_for_a_contact_with_its_attributes(client: TestClient, database_
             "last_name": None,
             "status": "subscribed",
         },
+        "sample": None,
     }
 
 
@@ -79,10 +80,12 @@ def test_without_a_contact_renders_the_defaults_with_smart_encoding(client: Test
     )
     assert answer.status_code == 200, answer.text
     preview = answer.json()
-    # The quotes are replaced; the emoji has no GSM-7 form and takes two UTF-16 units.
-    assert preview["text"] == '"Hi" there \U0001f600'
-    assert (preview["encoding"], preview["length"], preview["parts"]) == ("UCS-2", 13, 1)
+    # The quotes are replaced; the emoji has no GSM-7 form and takes two UTF-16 units. The
+    # sample contact, Alex, has a value for every field.
+    assert preview["text"] == '"Hi" Alex \U0001f600'
+    assert (preview["encoding"], preview["length"], preview["parts"]) == ("UCS-2", 12, 1)
     assert preview["missing"] == [] and preview["contact"] is None
+    assert preview["sample"] == {"first_name": "Alex"}
 
 
 def test_an_unknown_field_is_a_400_naming_it_and_where(client: TestClient) -> None:

@@ -139,8 +139,18 @@ def contacts_import(
         str | None,
         typer.Option(help="Country of national numbers like 0612345678 (DEFAULT_REGION)."),
     ] = None,
+    consent_confirmed: Annotated[
+        bool,
+        typer.Option(
+            "--consent-confirmed",
+            help="Confirm these contacts agreed to receive marketing texts from you (asked on "
+            "a terminal when not given; required otherwise).",
+        ),
+    ] = False,
 ) -> None:
     """Import contacts from a CSV file, with a progress bar and a summary."""
+    import sys
+
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -149,6 +159,10 @@ def contacts_import(
     from textcast.domain.imports import jobs
     from textcast.services import imports as importing
 
+    if not consent_confirmed and sys.stdin.isatty():
+        consent_confirmed = typer.confirm(
+            "Do these contacts agree to receive marketing texts from you?"
+        )
     settings, database = open_database()
     try:
         job = importing.start_import(
@@ -157,10 +171,16 @@ def contacts_import(
             path=file,
             filename=file.name,
             default_region=default_region or settings.default_region,
+            consent_confirmed=consent_confirmed,
             list_name=list_name,
         )
     except InvalidInput as exc:
-        names = {"file": "FILE", "list": "--list", "default_region": "--default-region"}
+        names = {
+            "file": "FILE",
+            "list": "--list",
+            "default_region": "--default-region",
+            "consent_confirmed": "--consent-confirmed",
+        }
         for problem in exc.problems:
             console.print(f"[red]{names.get(problem.field, problem.field)}[/]: {problem.message}")
         raise typer.Exit(1) from None
@@ -176,7 +196,7 @@ def contacts_import(
             )
 
         done = importing.run_import(
-            database, job.id, file, instance_secret(settings), on_progress=show
+            database, job.id, file, instance_secret(settings), on_progress=show, confirmed_by=CLI
         )
     summary = Table(title=f"Import {done.id} of {done.filename}: {done.status}")
     summary.add_column("rows")

@@ -93,5 +93,5 @@ def plan_view(plan: PlanOut) -> Group:
         sample.add_column(column)
     for one in plan.sample:
         sample.add_row(one.phone, str(one.parts), one.text)
-    warnings = [f"[yellow]warning:[/] {w}" for w in plan.warnings]
+    warnings = [f"[yellow]warning:[/] {w}" for w in [*plan.warnings, *plan.compliance]]
     return Group(summary, countries, sample, *warnings)

@@ -145,7 +145,7 @@ def test_a_contact_page_shows_consent_history_messages_and_texts_received(
         sent = section(page.text, "contact-messages")
         assert f'href="/campaigns/{campaign.id}">Test campaign</a>' in sent
         assert "status-failed" in sent and ">402<" in sent
-        assert "Reply: opt_out" in sent  # the STOP's confirmation
+        assert "Automatic replies: STOP" in sent  # the STOP's confirmation
 
         received = section(page.text, "contact-inbound")
         assert received.index("STOP") < received.index("Thanks, see you Saturday")
@@ -219,7 +219,7 @@ def test_an_import_uploaded_as_the_page_does_completes_with_its_rejections(
         answer = client.post(
             "/api/v1/imports",
             files={"file": ("customers.csv", CSV.encode(), "text/csv")},
-            data={"list": "Spring"},
+            data={"list": "Spring", "consent_confirmed": "true"},
         )
         assert answer.status_code == 202, answer.text
         job = answer.json()

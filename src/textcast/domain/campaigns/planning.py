@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from textcast.domain.audience import segments, suppressions
 from textcast.domain.campaigns import send_window
 from textcast.domain.campaigns.pricing import PriceTable, priced_country
-from textcast.domain.content import encoding, templates
+from textcast.domain.content import compliance, encoding, templates
 from textcast.domain.content.links import LINK_FIELD, find_urls
 from textcast.domain.content.rendering import Outgoing, link_keys, outgoing
 from textcast.domain.phones.zones import RecipientZone, recipient_zone
@@ -55,6 +55,8 @@ class Policy:
     """0: no limit."""
     daily_recipient_quota: int = 0
     """Recipients launched per rolling 24 hours, all campaigns together; 0: no limit."""
+    compliance: compliance.Rules | None = None
+    """What a marketing text should say (opt-out wording, the brand); None: not checked."""
 
 
 @dataclass(slots=True)
@@ -368,6 +370,8 @@ class Plan:
     currency: str
     estimate: bool
     budget: float | None
+    compliance: list[str] = field(default_factory=list)
+    """What the marketing text lacks (opt-out wording, the brand name): advice, not a refusal."""
 
     @property
     def within_budget(self) -> bool:
@@ -384,6 +388,15 @@ class Plan:
             return None
         excluded = {str(reason): n for reason, n in self.totals.excluded.items()}
         return empty_audience(self.audience, excluded)
+
+
+def part_each_cost(plan: Plan) -> float:
+    """What one part more (or less) for every recipient costs: the price of a part saved."""
+    return sum(
+        where.recipients * where.cost / where.parts
+        for where in plan.totals.by_country.values()
+        if where.parts
+    )
 
 
 LEFT_OUT: dict[str, str] = {
@@ -466,7 +479,15 @@ def plan(session: Session, campaign: Campaign, policy: Policy, now: datetime) ->
         policy.prices.currency,
         policy.prices.estimate,
         campaign.budget,
+        compliance_hints(campaign, policy),
     )
+
+
+def compliance_hints(campaign: Campaign, policy: Policy) -> list[str]:
+    """What a marketing campaign's text lacks; keyword replies and tests have rules of their own."""
+    if campaign.kind != CampaignKind.MARKETING or policy.compliance is None:
+        return []
+    return [hint.message for hint in compliance.missing(campaign.body, policy.compliance)]
 
 
 def message_status(one: Evaluated) -> MessageStatus:

@@ -1,7 +1,9 @@
 """A body as one contact would receive it, before any campaign is saved: the editor's preview.
 
-It renders through `outgoing`, as launch and the plan do, so smart encoding and short links
-shape the preview exactly as they shape what is sent.
+Without a contact it renders for a sample one (Alex Morgan) with a value for every merge field
+the body uses, so the preview reads like a real message. It renders through `outgoing`, as launch
+and the plan do, so smart encoding and short links shape the preview exactly as they shape what
+is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ from textcast.domain.content.rendering import Outgoing, link_keys, outgoing
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.models import Contact
 
+SAMPLE_CONTACT: dict[str, str] = {
+    "first_name": "Alex",
+    "last_name": "Morgan",
+    "phone": "+14155550100",
+    "country": "US",
+}
+"""The sample recipient's built-in fields; any other field (an attribute) gets SAMPLE_VALUE."""
+SAMPLE_VALUE = "sample value"
+
 
 @dataclass(frozen=True, slots=True)
 class Preview:
@@ -36,6 +47,8 @@ class Preview:
     """Fields with neither a value for this contact nor a default: the contact would be
     skipped (`missing_merge_field`). Without a contact: the fields that have no default."""
     contact: Contact | None
+    sample: dict[str, str] | None = None
+    """Without a contact: the sample's values of the fields the body uses."""
 
 
 def preview(
@@ -61,6 +74,11 @@ def preview(
     values = lenient.values_for(data, links)
     assert raw is not None and values is not None  # every field has a default now
     missing = tuple(f.name for f in out.template.fields if f.default is None and raw[f.key] == "")
+    sample = None
+    if contact is None:
+        sample = {f.name: SAMPLE_CONTACT.get(f.name, SAMPLE_VALUE) for f in template.fields}
+        values = lenient.values_for(sample, links)
+        assert values is not None
     text = lenient.render(values)
     info = encoding.segment(text)
     return Preview(
@@ -71,6 +89,7 @@ def preview(
         fields=tuple(f.name for f in template.fields),
         missing=missing,
         contact=contact,
+        sample=sample,
     )
 
 

@@ -150,6 +150,24 @@ class EncodingReport:
     text_after_replacements: str
     gsm7_after_replacements: bool
     parts_after_replacements: int
+    advice: PartsAdvice | None = None
+    """What to remove to make it GSM-7, when a few characters without a GSM-7 form are all
+    that keep it UCS-2."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartsAdvice:
+    """Removing `remove` (characters with no GSM-7 form: emoji, mostly), and replacing those
+    that have one, makes the text GSM-7."""
+
+    remove: tuple[str, ...]
+    """Each character (an emoji with its modifiers and joiners is one), in order of appearance."""
+    names: tuple[str, ...]
+    replaced: bool
+    """Other characters are replaced too (curly quotes, dashes...)."""
+    text: str
+    parts: int
+    """Parts of `text`, in GSM-7."""
 
 
 def is_gsm7(text: str) -> bool:
@@ -175,6 +193,7 @@ def analyze(text: str) -> EncodingReport:
     )
     replaced = smart_encode(text)
     after = segment(replaced)
+    advice = None if info.encoding is Encoding.GSM7 else parts_advice(text)
     return EncodingReport(
         encoding=info.encoding,
         length=info.length,
@@ -184,7 +203,69 @@ def analyze(text: str) -> EncodingReport:
         text_after_replacements=replaced,
         gsm7_after_replacements=after.encoding is Encoding.GSM7,
         parts_after_replacements=after.parts,
+        advice=advice,
     )
+
+
+ADVICE_MAX_CHARACTERS = 3
+"""More distinct characters than this to remove is a rewrite, not advice."""
+# What belongs to the character before it: joiners and combining accents, variation selectors
+# (❤️ is ❤ and U+FE0F), skin tones and the tags of flags like 🏴󠁧󠁢󠁳󠁣󠁴󠁿.
+_CLINGING = (
+    ATTACHED
+    | {chr(code) for code in range(0xFE00, 0xFE10)}
+    | {chr(code) for code in range(0x1F3FB, 0x1F400)}
+    | {chr(code) for code in range(0xE0020, 0xE0080)}
+)
+
+
+def parts_advice(text: str) -> PartsAdvice | None:
+    """The few characters without a GSM-7 form whose removal (with the other replacements)
+    makes `text` GSM-7; None when it is GSM-7 already or more would have to go."""
+    replaced = smart_encode(text)
+    clusters = _clusters(replaced)
+    if not clusters:
+        return None
+    distinct = tuple(dict.fromkeys(replaced[start:end] for start, end in clusters))
+    if len(distinct) > ADVICE_MAX_CHARACTERS:
+        return None
+    kept = []
+    at = 0
+    for start, end in clusters:
+        piece = replaced[at:start]
+        # "Hi 🌸 there" becomes "Hi there", not "Hi  there".
+        if piece.endswith(" ") and (end == len(replaced) or replaced[end] in " \n.,!?"):
+            piece = piece[:-1]
+        kept.append(piece)
+        at = end
+    kept.append(replaced[at:])
+    after = "".join(kept)
+    if not is_gsm7(after):
+        return None
+    return PartsAdvice(
+        remove=distinct,
+        names=tuple(_name(cluster[0]) for cluster in distinct),
+        replaced=replaced != text,
+        text=after,
+        parts=segment(after).parts,
+    )
+
+
+def _clusters(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each run that is not GSM-7: a character with what clings to it, and
+    what a zero-width joiner joins to it (👩‍💻)."""
+    found: list[tuple[int, int]] = []
+    index = 0
+    while index < len(text):
+        if text[index] in GSM7_CHARS:
+            index += 1
+            continue
+        start = index
+        index += 1
+        while index < len(text) and (text[index] in _CLINGING or text[index - 1] == "\u200d"):
+            index += 1
+        found.append((start, index))
+    return found
 
 
 @lru_cache(maxsize=8192)

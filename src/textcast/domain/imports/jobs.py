@@ -12,7 +12,9 @@ Each E.164 number is one contact. A number already in the database is updated (n
 the file has them, attributes merged, country and time zone only filled in) and never
 re-subscribed: an unsubscribed contact or a suppressed number stays or becomes unsubscribed and
 counts as `kept_opted_out`. Created and updated contacts get an `opt_in` consent event citing the
-file and line. A number seen again later in the file counts as a duplicate; its row is ignored.
+file and line, and who confirmed, when starting the import, that these contacts agreed to receive
+marketing texts (an import without that confirmation is refused). A number seen again later in
+the file counts as a duplicate; its row is ignored.
 """
 
 from __future__ import annotations
@@ -70,9 +72,11 @@ def start_import(
     path: Path,
     filename: str,
     default_region: str,
+    consent_confirmed: bool,
     list_name: str | None = None,
 ) -> ImportJob:
-    """A pending job for the file at `path`; InvalidInput when it cannot work."""
+    """A pending job for the file at `path`; InvalidInput when it cannot work, or when nobody
+    confirmed that these contacts agreed to receive marketing texts."""
     region = default_region.strip().upper()
     problems: list[FieldProblem] = []
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -86,6 +90,13 @@ def start_import(
             detect_layout(path, region)
         except CsvProblem as exc:
             problems.append(FieldProblem("file", str(exc)))
+    if not consent_confirmed:
+        problems.append(
+            FieldProblem(
+                "consent_confirmed",
+                "confirm that these contacts agreed to receive marketing texts from you",
+            )
+        )
     if problems:
         raise InvalidInput(problems)
     list_id = lists.get_or_create_list(session, list_name).id if list_name else None
@@ -162,10 +173,12 @@ def run_import(
     workers: int | None = None,
     chunk_rows: int = CHUNK_ROWS,
     on_progress: ProgressCallback | None = None,
+    confirmed_by: str | None = None,
 ) -> ImportJob:
     """Run a pending job to its end. Failures are recorded on the job, not raised.
 
-    `workers`: processes reading rows (None: two for large files, none for small ones)."""
+    `workers`: processes reading rows (None: two for large files, none for small ones).
+    `confirmed_by`: who confirmed the contacts' consent when starting it, for the evidence."""
     with database.write() as session:
         job = get_import(session, import_id)
         job.status = ImportStatus.RUNNING
@@ -174,7 +187,9 @@ def run_import(
         workers = _default_workers(bytes_total)
     try:
         with _rare_collections():
-            _import(database, import_id, path, secret, workers, chunk_rows, on_progress)
+            _import(
+                database, import_id, path, secret, workers, chunk_rows, on_progress, confirmed_by
+            )
     except (CsvProblem, WorkerStopped) as exc:
         return _finish(database, import_id, ImportStatus.FAILED, str(exc))
     except Exception as exc:
@@ -194,11 +209,17 @@ def _import(
     workers: int,
     chunk_rows: int,
     on_progress: ProgressCallback | None,
+    confirmed_by: str | None,
 ) -> None:
     with database.read() as session:
         job = get_import(session, import_id)
         region = job.default_region
         evidence = f"CSV import {job.filename}, line "
+        if confirmed_by is not None:
+            evidence = (
+                f"CSV import {job.filename}, consent confirmed by {confirmed_by} at import "
+                f"{job.id} on {job.created_at:%Y-%m-%d %H:%M} UTC, line "
+            )
         writer = ChunkWriter(import_id, job.list_id, f"import:{job.id}", evidence)
     layout = detect_layout(path, region)
     with path.open("rb") as file:

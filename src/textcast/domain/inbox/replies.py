@@ -39,6 +39,7 @@ from textcast.models import (
     Message,
     utcnow,
 )
+from textcast.vocabulary import reply_campaign_names
 
 log = logging.getLogger("textcast.replies")
 
@@ -130,14 +131,14 @@ def _new_contact(session: Session, phone: str, status: ContactStatus) -> Contact
 
 
 def _answer(session: Session, policy: ReplyPolicy, phone: str, keyword: Keyword) -> None:
-    name = f"Reply: {keyword.value}"
+    name, old_name = reply_campaign_names(keyword.value)
     since = utcnow() - policy.period
     already = session.scalar(
         select(Campaign.id)
         .join(CampaignRecipient, CampaignRecipient.campaign_id == Campaign.id)
         .where(
             Campaign.kind == CampaignKind.REPLY,
-            Campaign.name == name,
+            Campaign.name.in_((name, old_name)),
             Campaign.created_at > since,
             CampaignRecipient.phone == phone,
         )

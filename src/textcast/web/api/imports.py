@@ -98,19 +98,30 @@ def create_import(
         Form(description="Country of national numbers like 0612345678; DEFAULT_REGION if unset."),
         NoNul,
     ] = None,
+    consent_confirmed: Annotated[
+        bool | None,
+        Form(
+            description="Required, `true`: you confirm these contacts agreed to receive "
+            "marketing texts from you. Each imported contact's consent event names who "
+            "confirmed it and when."
+        ),
+    ] = None,
 ) -> ImportOut:
-    """202 with the job; the import runs in the background (poll `GET /api/v1/imports/{id}`)."""
+    """202 with the job; the import runs in the background (poll `GET /api/v1/imports/{id}`).
+    Without `consent_confirmed=true`, a 400 naming it, and nothing is imported."""
     settings = runtime.settings
+    actor = Actor.of(principal)
     path = _spool(file)
     try:
         secret = instance_secret(settings)
         job = importing.start_import(
             runtime.database,
-            Actor.of(principal),
+            actor,
             path=path,
             # Shown, never typed: its NUL characters (which PostgreSQL cannot store) go.
             filename=(file.filename or "").replace(NUL, "") or "upload.csv",
             default_region=default_region or settings.default_region,
+            consent_confirmed=consent_confirmed is True,
             list_name=list_name,
         )
     except BaseException:
@@ -120,7 +131,7 @@ def create_import(
     # waiting for the rest of the file.
     threading.Thread(
         target=_run,
-        args=(runtime.database, job.id, path, secret),
+        args=(runtime.database, job.id, path, secret, actor),
         name=f"import-{job.id}",
         daemon=True,
     ).start()
@@ -168,8 +179,8 @@ def _spool(upload: UploadFile) -> Path:
     return Path(out.name)
 
 
-def _run(database: Database, import_id: int, path: Path, secret: bytes) -> None:
+def _run(database: Database, import_id: int, path: Path, secret: bytes, actor: Actor) -> None:
     try:
-        importing.run_import(database, import_id, path, secret)
+        importing.run_import(database, import_id, path, secret, confirmed_by=actor)
     finally:
         path.unlink(missing_ok=True)

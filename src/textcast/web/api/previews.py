@@ -24,7 +24,9 @@ router = APIRouter(
 class PreviewIn(BaseModel):
     body: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)]
     contact_id: IdIn | None = Field(
-        default=None, description="Render for this contact; without one, with the defaults."
+        default=None,
+        description="Render for this contact; without one, for a sample contact (Alex Morgan) "
+        'with a value for every merge field the body uses ("sample value" for attributes).',
     )
     # Strict, as ids in bodies are: `0` or `"yes"` is a 400, not a guess.
     smart_encoding: bool = Field(
@@ -55,6 +57,9 @@ class PreviewOut(BaseModel):
         "would be skipped (missing_merge_field). Without a contact: fields without a default."
     )
     contact: PreviewContactOut | None
+    sample: dict[str, str] | None = Field(
+        description="Without a contact: the sample contact's value of each merge field used."
+    )
 
     @classmethod
     def of(cls, found: previews.Preview) -> PreviewOut:
@@ -69,6 +74,7 @@ class PreviewOut(BaseModel):
             contact=None
             if contact is None
             else PreviewContactOut.model_validate(contact, from_attributes=True),
+            sample=found.sample,
         )
 
 

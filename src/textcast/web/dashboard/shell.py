@@ -17,13 +17,15 @@ from textcast import __version__
 from textcast.domain.accounts import sessions
 from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import NotFound
-from textcast.vocabulary import describe_skip
+from textcast.vocabulary import campaign_display_name, describe_skip
 from textcast.web.api.ids import MAX_ID
 from textcast.web.auth import SESSION_COOKIE
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 # Skip reasons read the same on every page (the plan's, the campaign's).
 templates.env.globals["describe_skip"] = describe_skip
+# Keyword-reply campaigns made before they had readable names read as the new ones.
+templates.env.filters["campaign_name"] = campaign_display_name
 
 NAVIGATION = (
     ("/", "Overview"),

@@ -152,6 +152,32 @@
     return changes;
   }
 
+  function partsWord(n) { return n + (n === 1 ? " part" : " parts"); }
+
+  // What "Replace all" does to the parts, in words: `replaced` is the API's with_replacements.
+  function replaceAllEffect(parts, replaced) {
+    if (replaced.parts_saved > 0) {
+      return { label: "Replace all: " + replaced.encoding + ", " + partsWord(replaced.parts) +
+        " instead of " + parts, note: "" };
+    }
+    if (replaced.parts_saved < 0) {
+      return { label: "Replace all (makes it longer)", note: "Replacing them all makes the " +
+        "text longer: " + partsWord(replaced.parts) + " instead of " + parts +
+        " (some become two characters, … becomes ...)." };
+    }
+    return { label: "Replace all (saves no part)", note: "Replacing them all keeps " +
+      partsWord(parts) + (replaced.encoding === "UCS-2" ? ": what has no GSM-7 form keeps " +
+      "it UCS-2." : ".") };
+  }
+
+  // `body` with `suffix` appended, without doubling the space or ending punctuation.
+  function appendSentence(body, suffix) {
+    var trimmed = body.replace(/\s+$/, "");
+    if (!trimmed) return suffix.trim();
+    var ended = /[.!?]$/.test(trimmed);
+    return trimmed + (ended ? "" : ".") + " " + suffix.trim();
+  }
+
   // Pasted numbers: one per line, or separated by commas or semicolons (spaces stay inside).
   function splitNumbers(text) {
     return text.split(/[\n,;]+/).map(function (s) { return s.trim(); }).filter(Boolean);
@@ -169,6 +195,9 @@
     isoToLocal: isoToLocal,
     changedFields: changedFields,
     splitNumbers: splitNumbers,
+    replaceAllEffect: replaceAllEffect,
+    appendSentence: appendSentence,
+    partsWord: partsWord,
   };
   if (typeof module === "object" && module.exports) {
     module.exports = text;
@@ -226,6 +255,11 @@
     var offenderList = byId("offender-list");
     var replaceAll = byId("replace-all");
     var smartSaving = byId("smart-saving");
+    var replaceEffect = byId("replace-all-effect");
+    var advice = byId("parts-advice");
+    var applyAdvice = byId("apply-advice");
+    var complianceBox = byId("compliance");
+    var addOptOut = byId("add-opt-out");
     var state = { report: null, reportFor: null, contact: null, announced: "" };
     // A draft reopened: its times, stored in UTC, shown in this browser's time zone.
     form.querySelectorAll("input[data-iso]").forEach(function (input) {
@@ -248,7 +282,10 @@
     }
 
     var analyse = latestOnly(function (signal) {
-      return textcast.api("POST", "/api/v1/encoding", { text: body.value }, { signal: signal });
+      var payload = { text: body.value };
+      var draftId = form.getAttribute("data-campaign-id");
+      if (draftId) payload.campaign_id = Number(draftId);
+      return textcast.api("POST", "/api/v1/encoding", payload, { signal: signal });
     });
 
     function refreshCount() {
@@ -260,6 +297,7 @@
         state.reportFor = written;
         showCount(report, "api");
         showOffenders(written, report);
+        showCompliance(report.warnings);
       }, function (error) {
         if (error.superseded) return;
         counterError.textContent = problemsText(error);
@@ -267,7 +305,50 @@
       });
     }
 
+    // What a marketing text lacks: advice, with the opt-out wording one click away.
+    function showCompliance(warnings) {
+      var list = byId("compliance-list");
+      list.replaceChildren();
+      warnings.forEach(function (warning) {
+        var item = document.createElement("li");
+        item.className = "alert alert-warn";
+        item.setAttribute("data-warning", warning.code);
+        item.textContent = warning.message;
+        list.appendChild(item);
+      });
+      complianceBox.hidden = warnings.length === 0;
+      addOptOut.hidden = !warnings.some(function (w) { return w.code === "no_opt_out"; });
+    }
+
+    addOptOut.addEventListener("click", function () {
+      body.value = appendSentence(body.value, "Reply STOP to opt out");
+      body.focus();
+      body.setSelectionRange(body.value.length, body.value.length);
+      body.dispatchEvent(new Event("input", { bubbles: true }));
+      announce.textContent = "Added: Reply STOP to opt out.";
+    });
+
+    function showAdvice(report) {
+      var found = report.advice;
+      advice.hidden = !found;
+      if (!found) return;
+      byId("parts-advice-text").textContent = found.message;
+      applyAdvice.textContent = "Remove " + found.remove.join(" ") +
+        (found.parts_saved > 0 ? " (" + partsWord(found.parts) + " instead of " +
+          report.parts + ")" : "");
+    }
+
+    applyAdvice.addEventListener("click", function () {
+      if (state.reportFor !== body.value || !state.report.advice) { refreshCount(); return; }
+      var removed = state.report.advice.remove.join(" ");
+      body.value = state.report.advice.text;
+      body.focus();
+      body.dispatchEvent(new Event("input", { bubbles: true }));
+      announce.textContent = "Removed " + removed + ".";
+    });
+
     function showOffenders(written, report) {
+      showAdvice(report);
       offendersBox.hidden = report.offenders.length === 0;
       highlight.replaceChildren();
       offenderList.replaceChildren();
@@ -289,10 +370,10 @@
       var after = report.with_replacements;
       var fixable = report.offenders.some(function (o) { return o.replacement !== null; });
       replaceAll.hidden = !fixable;
-      replaceAll.textContent = after.encoding === "GSM-7"
-        ? "Replace all: GSM-7, " + after.parts + (after.parts === 1 ? " part" : " parts") +
-          " instead of " + report.parts
-        : "Replace all that have a GSM-7 form (the rest keeps it UCS-2)";
+      var effect = replaceAllEffect(report.parts, after);
+      replaceAll.textContent = effect.label;
+      replaceEffect.textContent = effect.note;
+      replaceEffect.hidden = !fixable || !effect.note;
       smartSaving.textContent = !fixable ? "" : smart.checked
         ? "Smart encoding is on: these are replaced when sending (" + after.encoding + ", " +
           after.parts + " part(s) as written)."
@@ -389,8 +470,11 @@
       requestPreview().then(function (answer) {
         failed.hidden = true;
         previewText.textContent = answer.text;
-        byId("preview-meta").textContent = answer.encoding + ", " + answer.parts +
-          (answer.parts === 1 ? " part, " : " parts, ") + answer.length + " characters";
+        var who = answer.contact
+          ? answer.contact.first_name || answer.contact.last_name || "this contact"
+          : (answer.sample && answer.sample.first_name) || "Alex";
+        byId("preview-meta").textContent = "As " + who + " would receive it: " +
+          answer.length + " characters, " + partsWord(answer.parts) + " (" + answer.encoding + ")";
         missing.hidden = answer.missing.length === 0;
         missing.textContent = answer.contact
           ? "No value and no default for " + answer.missing.join(", ") +
@@ -426,7 +510,7 @@
       state.contact = contact && { id: contact.id, label: contactLabel(contact) };
       byId("preview-contact-name").textContent = state.contact
         ? "As " + state.contact.label
-        : "Sample recipient (defaults)";
+        : "Sample contact: Alex Morgan";
       byId("preview-clear").hidden = !state.contact;
       results.replaceChildren();
       refreshPreview();
