@@ -298,7 +298,9 @@ def test_the_plan_shows_exclusions_cost_and_finish_and_an_editor_can_send(
         assert re.search(r'data-country="US"><td>US</td>.*?>1<.*?>1<.*?>0\.01<', countries)
         assert 'id="cost-estimate"' in countries  # other countries' prices are typical ones
         assert "0.09 USD" in section(page.text, "plan-cost")
-        assert re.search(r'<time datetime="20\d\d-[^"]+" data-local-time>', page.text)
+        assert re.search(
+            r'<time datetime="20\d\d-[^"]+" title="[^"]+ UTC" data-local-time>', page.text
+        )
         assert "<dt>Estimated finish</dt>" in page.text
         assert "Hi Ann, spring sale today!" in section(page.text, "plan-sample")
         send = re.search(r'<button type="button" id="send-button"[^>]*>', page.text)

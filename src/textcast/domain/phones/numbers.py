@@ -113,7 +113,7 @@ def _read_slow(text: str, default_region: str, with_time_zone: bool) -> PhoneInf
         region = None if text.startswith("+") else default_region
         raise InvalidPhone(reason.format(for_region=for_region(region))) from None
     if not phonenumbers.is_valid_number(number):
-        region = phonenumbers.region_code_for_country_code(number.country_code)
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
         possible = phonenumbers.is_possible_number_with_reason(number)
         if possible == phonenumbers.ValidationResult.IS_POSSIBLE:
             country = for_region(region).removeprefix(" for a ") or "number"

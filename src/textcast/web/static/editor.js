@@ -713,18 +713,7 @@
     }
   }
 
-  // UTC times shown in this browser's time zone too.
-  function localTimes() {
-    document.querySelectorAll("time[data-local-time]").forEach(function (node) {
-      var date = new Date(node.getAttribute("datetime"));
-      if (isNaN(date.getTime())) return;
-      node.title = node.textContent;
-      node.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-    });
-  }
-
   var form = byId("campaign-form");
   if (form) setUpEditor(form);
   if (byId("plan")) setUpPlan();
-  localTimes();
 })(typeof window !== "undefined" ? window : globalThis);
