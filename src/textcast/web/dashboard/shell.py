@@ -55,6 +55,7 @@ templates.env.globals["when"] = when
 templates.env.filters["plural"] = wording.plural
 templates.env.globals["money"] = wording.money
 templates.env.globals["money_amount"] = wording.money_amount
+templates.env.globals["currency_decimals"] = wording.currency_decimals
 
 NAVIGATION = (
     ("/", "Overview"),
