@@ -5,11 +5,11 @@ from rich.console import Console
 from textcast.cli.analytics import render_status
 from textcast.domain.reporting.analytics import (
     Analytics,
+    Bucket,
     Clicks,
     Cost,
     FailureCode,
     Funnel,
-    Minute,
     Replies,
 )
 from textcast.domain.reporting.figures import Figures
@@ -65,7 +65,8 @@ def _analytics(**changes: object) -> Analytics:
         "cost": Cost(
             estimated=1.5, budget=2.0, spent=0.35, parts_planned=9, parts_sent=7, committed=0.4
         ),
-        "timeline": [Minute(datetime(2026, 5, 1, 10, tzinfo=UTC), 7, 5, 2)],
+        "timeline": [Bucket(datetime(2026, 5, 1, 10, tzinfo=UTC), 7, 5, 2)],
+        "timeline_bucket_seconds": 60,
         "clicks": Clicks(links=8, clicked_links=3, clicks=4, requests=9),
     }
     return Analytics(**(values | changes))  # type: ignore[arg-type]

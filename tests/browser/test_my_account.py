@@ -87,6 +87,7 @@ def test_the_page_fits_a_phone(chromium: Browser, site: Site) -> None:
     )
     phone = context.new_page()
     sign_in(phone, site)
+    phone.get_by_role("button", name="Menu").click()  # the compact bar's menu
     phone.get_by_role("link", name="My account").click()
     phone.wait_for_url("**/account")
     overflow = phone.evaluate(

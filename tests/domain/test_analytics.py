@@ -15,7 +15,7 @@ from textcast.domain.campaigns.pricing import PriceTable
 from textcast.domain.campaigns.send_window import Rules
 from textcast.domain.errors import NotFound
 from textcast.domain.reporting import analytics
-from textcast.domain.reporting.analytics import Clicks, Cost, FailureCode, Minute, Replies
+from textcast.domain.reporting.analytics import Bucket, Clicks, Cost, FailureCode, Replies
 from textcast.models import (
     Campaign,
     CampaignStatus,
@@ -270,22 +270,123 @@ def test_cost_compares_the_estimate_with_parts_sent(database: Database, campaign
     )
 
 
-def test_timeline_counts_per_minute_sent_and_settled(database: Database, campaign_id: int) -> None:
+def test_timeline_counts_per_bucket_sent_and_settled(database: Database, campaign_id: int) -> None:
     with database.read() as session:
-        timeline = analytics.campaign_analytics(
-            session, campaign_id, describe_code, POLICY
-        ).timeline
-    assert timeline == [
-        # Sent: 2 accepted + 3 delivered at 0:15, 1 dispatched at 0:45; the 3 refused settled.
-        Minute(at(0), sent=6, delivered=0, undelivered=3),
+        result = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY)
+    # From the first refusal at 0:10 to the last delivery at 3:59: under 5 minutes, so
+    # buckets of 5 seconds, cut in SQL.
+    assert result.timeline_bucket_seconds == 5
+    assert result.timeline == [
+        Bucket(at(0, 10), sent=0, delivered=0, undelivered=3),  # the 3 refused
+        # Sent: 2 accepted + 3 delivered at 0:15, 1 dispatched at 0:45.
+        Bucket(at(0, 15), sent=5, delivered=0, undelivered=0),
+        Bucket(at(0, 45), sent=1, delivered=0, undelivered=0),
         # Sent at 1:05: 2 delivered, 2 failed, 3 aborted, 5 others.
-        Minute(at(1), sent=12, delivered=0, undelivered=0),
-        # 2 failed at 2:01, 3 delivered at 2:30, rejected at 2:59.
-        Minute(at(2), sent=0, delivered=3, undelivered=3),
+        Bucket(at(1, 5), sent=12, delivered=0, undelivered=0),
+        Bucket(at(2, 0), sent=0, delivered=0, undelivered=2),  # failed at 2:01
+        Bucket(at(2, 30), sent=0, delivered=3, undelivered=0),
+        Bucket(at(2, 55), sent=0, delivered=0, undelivered=1),  # rejected at 2:59
         # Aborted 3, cancelled, deleted, unknown at 3:00, expired at 3:30 (updated_at), and
         # 2 delivered without the operator's time, by updated_at 3:59.
-        Minute(at(3), sent=0, delivered=2, undelivered=7),
+        Bucket(at(3, 0), sent=0, delivered=0, undelivered=6),
+        Bucket(at(3, 30), sent=0, delivered=0, undelivered=1),
+        Bucket(at(3, 55), sent=0, delivered=2, undelivered=0),
     ]
+
+
+@pytest.mark.parametrize(
+    ("span", "width"),
+    [
+        (timedelta(0), 1),
+        (timedelta(seconds=59), 1),  # a short send: seconds
+        (timedelta(seconds=60), 2),
+        (timedelta(minutes=9, seconds=59), 10),
+        (timedelta(minutes=30), 60),  # minutes up to an hour
+        (timedelta(minutes=59), 60),
+        (timedelta(hours=1), 120),
+        (timedelta(hours=2), 300),
+        (timedelta(hours=9), 600),
+        (timedelta(hours=29), 1800),
+        (timedelta(days=4), 7200),
+        (timedelta(days=29), 43200),
+        (timedelta(days=30), 86400),
+        (timedelta(days=400), 86400),  # a day at most
+    ],
+)
+def test_the_bucket_grows_with_the_span(span: timedelta, width: int) -> None:
+    assert analytics.bucket_seconds(span) == width
+
+
+@pytest.mark.parametrize(
+    ("sent", "width", "expected"),
+    [
+        # Sent over 4 seconds: one bucket per second.
+        (
+            [at(0, 0), at(0, 1), at(0, 1), at(0, 3)],
+            1,
+            [
+                Bucket(at(0, 0), 1, 0, 0),
+                Bucket(at(0, 1), 2, 1, 0),
+                Bucket(at(0, 2), 0, 1, 0),
+                Bucket(at(0, 3), 1, 0, 1),
+                Bucket(at(0, 4), 0, 1, 0),
+            ],
+        ),
+        # Over 4 minutes: 5 seconds.
+        (
+            [at(0, 4), at(0, 7), at(4, 0)],
+            5,
+            [Bucket(at(0, 0), 1, 0, 0), Bucket(at(0, 5), 1, 1, 1), Bucket(at(4, 0), 1, 1, 0)],
+        ),
+        # Over 50 minutes: minutes.
+        (
+            [at(0, 30), at(1, 59), at(50, 1)],
+            60,
+            [
+                Bucket(at(0), 1, 1, 0),
+                Bucket(at(1), 1, 0, 0),
+                Bucket(at(2), 0, 0, 1),
+                Bucket(at(50), 1, 1, 0),
+            ],
+        ),
+        # Over 4 hours: 5 minutes, summed from minutes.
+        (
+            [at(3), at(4, 59), at(4 * 60 + 3)],
+            300,
+            [Bucket(at(0), 2, 1, 0), Bucket(at(5), 0, 0, 1), Bucket(at(4 * 60), 1, 1, 0)],
+        ),
+        # Over 70 days: days, from midnight UTC.
+        (
+            [at(0), at(70 * 24 * 60)],
+            86400,
+            [
+                Bucket(datetime(2026, 5, 1, tzinfo=UTC), 1, 1, 0),
+                Bucket(datetime(2026, 7, 10, tzinfo=UTC), 1, 0, 1),
+            ],
+        ),
+    ],
+)
+def test_the_timeline_is_cut_into_buckets_on_both_engines(
+    database: Database, sent: list[datetime], width: int, expected: list[Bucket]
+) -> None:
+    """Each message is delivered a second after it is sent, but the second one fails two
+    seconds after it is sent."""
+    with database.write() as session:
+        campaign = make_campaign(session)
+        out = Outbox(session, campaign)
+        for n, moment in enumerate(sent):
+            if n == 1:
+                out.add(
+                    S.FAILED, code=34, sent_at=moment, operator_at=moment + timedelta(seconds=2)
+                )
+            else:
+                out.add(
+                    S.DELIVERED, code=0, sent_at=moment, operator_at=moment + timedelta(seconds=1)
+                )
+        campaign_id = campaign.id
+    with database.read() as session:
+        result = analytics.campaign_analytics(session, campaign_id, describe_code, POLICY)
+    assert (result.timeline_bucket_seconds, result.timeline) == (width, expected)
 
 
 def test_clicks_count_the_campaign_links(database: Database, campaign_id: int) -> None:

@@ -148,10 +148,12 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
             "parts_sent": 5,
             "committed": 0.2,
         },
+        # Sent at 0:05, settled at 1:30: 85 seconds, in buckets of 2 seconds.
         "timeline": [
-            {"at": "2026-05-01T10:00:00Z", "sent": 3, "delivered": 0, "undelivered": 0},
-            {"at": "2026-05-01T10:01:00Z", "sent": 0, "delivered": 2, "undelivered": 1},
+            {"at": "2026-05-01T10:00:04Z", "sent": 3, "delivered": 0, "undelivered": 0},
+            {"at": "2026-05-01T10:01:30Z", "sent": 0, "delivered": 2, "undelivered": 1},
         ],
+        "timeline_bucket_seconds": 2,
         "clicks": {"links": 2, "clicked_links": 1, "clicks": 1, "requests": 2},
         "export_url": f"/api/v1/campaigns/{campaign_id}/export.csv",
     }

@@ -311,3 +311,14 @@ def _user_id(database: Database) -> int:
         user = session.scalar(select(User).where(User.email == EMAIL))
         assert user is not None
         return user.id
+
+
+def test_end_others_is_not_read_as_a_session_id(database_url: str, database: Database) -> None:
+    """`/me/sessions/end-others` answers POST alone: DELETE there is not "end the session
+    whose id is end-others" (the schema documents no DELETE on it)."""
+    with ExitStack() as stack:
+        client = _signed_in(stack, database_url)
+        wrong = client.delete("/api/v1/me/sessions/end-others")
+        assert wrong.status_code == 405
+        assert wrong.headers["allow"] == "POST"
+        assert client.post("/api/v1/me/sessions/end-others").status_code == 200

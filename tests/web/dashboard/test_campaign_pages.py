@@ -170,10 +170,13 @@ def test_a_campaign_shows_its_progress_and_what_became_of_it(
     assert "<title>Delivered: 3 (50%)</title>" in funnel
     assert "Messages: 6 (100%); Skipped: 1 (16.7%); Waiting to send: 1 (16.7%)" in funnel
     assert "Sent: 4 (66.7%); With Sinch: 0 (0%); Delivered: 3 (50%); Not delivered: 1" in funnel
-    # The timeline: 4 sent at 10:00, settled: 2 delivered and 1 failed at 10:00, 1 at 10:02.
+    # The timeline: 4 sent at 10:00, settled: 2 delivered and 1 failed at 10:00, 1 at 10:02:
+    # two minutes, in buckets of 5 seconds.
     timeline = page[page.index('id="timeline-chart"') :].split("</figure>")[0]
-    assert "<title>10:00: 4 Sent</title>" in timeline
-    assert "<title>10:02: 1 Delivered</title>" in timeline
+    assert "<title>10:00:00: 4 Sent</title>" in timeline
+    assert "<title>10:02:00: 1 Delivered</title>" in timeline
+    assert "Messages per 5 seconds, 10:00:00 to 10:02:00 UTC" in timeline
+    assert element(page, "timeline-bucket") == "per 5 seconds"
     assert "4 sent, 3 delivered, 1 not delivered." in timeline
     failures = element(page, "failures-table")
     assert "failed" in failures and "34" in failures and "Operator error 34" in failures

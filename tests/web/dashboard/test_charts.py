@@ -42,13 +42,13 @@ def test_bars_are_as_long_as_their_share_of_the_longest() -> None:
         charts.Bar("Refused", 1, charts.RED),
     ]
     figure = parse(charts.bar_chart("f", "Funnel", bars, total=200))
-    rects = figure.findall("svg/rect")
+    rects = figure.findall("svg[1]/rect")
     widths = [float(r.get("width", "")) for r in rects]
     assert widths[1] / widths[0] == 0.75
     assert widths[2] == 0
     assert widths[3] >= 1  # still visible
     assert [r.get("fill") for r in rects] == [b.color for b in bars]
-    labels = [t.text for t in figure.findall("svg/text")]
+    labels = [t.text for t in figure.findall("svg[1]/text")]
     assert labels[:4] == ["Messages", "200 (100%)", "Delivered", "150 (75%)"]
     assert hidden_table(figure)[1:] == [
         ["Messages", "200 (100%)"],
@@ -75,7 +75,7 @@ def test_columns_are_as_tall_as_their_value_and_missing_ones_are_not_drawn() -> 
             "delivery-chart", "Delivery rate", columns, color=charts.GREEN, summary="Rates"
         )
     )
-    rects = figure.findall("svg/rect")
+    rects = figure.findall("svg[1]/rect")
     assert len(rects) == 2
     heights = [float(r.get("height", "")) for r in rects]
     assert heights[1] / heights[0] == 0.25
@@ -83,7 +83,7 @@ def test_columns_are_as_tall_as_their_value_and_missing_ones_are_not_drawn() -> 
         "2026-05-01: 100% (4 of 4 delivered)",
         "2026-05-03: 25% (1 of 4 delivered)",
     ]
-    texts = [t.text for t in figure.findall("svg/text")]
+    texts = [t.text for t in figure.findall("svg[1]/text")]
     assert texts[:5] == ["0%", "25%", "50%", "75%", "100%"]
     assert "05-01" in texts and "05-03" in texts
     assert hidden_table(figure)[2] == ["2026-05-02", "no data", ""]
@@ -99,14 +99,14 @@ def test_lines_join_their_points_on_a_round_scale() -> None:
             "timeline-chart", "Timeline", ["10:00", "10:01", "10:02"], lines, summary="s"
         )
     )
-    sent, delivered = figure.findall("svg/polyline")
+    sent, delivered = figure.findall("svg[1]/polyline")
     points = [tuple(map(float, p.split(","))) for p in sent.get("points", "").split()]
     zero = points[2][1]
     # The scale's top is 40 (quarters of 10): 30 is three quarters of the way up.
     assert (zero - points[1][1]) / (zero - points[0][1]) == 3
     assert delivered.get("stroke-dasharray") == "7 4"
-    assert [t.text for t in figure.findall("svg/text")][:5] == ["0", "10", "20", "30", "40"]
-    assert [c.findtext("title") for c in figure.findall("svg/circle")][:2] == [
+    assert [t.text for t in figure.findall("svg[1]/text")][:5] == ["0", "10", "20", "30", "40"]
+    assert [c.findtext("title") for c in figure.findall("svg[1]/circle")][:2] == [
         "10:00: 10 Sent",
         "10:01: 30 Sent",
     ]
@@ -125,35 +125,46 @@ def test_a_line_chart_without_points_says_so() -> None:
     lines = [charts.Line("Sent", charts.BLUE, [])]
     figure = parse(charts.line_chart("t", "Timeline", [], lines, summary="Nothing sent yet."))
     assert figure.find("svg/polyline") is None
-    assert "No data yet" in [t.text for t in figure.findall("svg/text")]
+    assert "No data yet" in [t.text for t in figure.findall("svg[1]/text")]
     assert figure.findtext("svg/desc") == "Nothing sent yet."
 
 
-def test_quiet_minutes_are_zeros_on_the_time_axis() -> None:
+def test_quiet_buckets_are_zeros_on_the_time_axis() -> None:
     points = [(T0, (3, 0)), (T0 + timedelta(minutes=3), (1, 2))]
-    axis = charts.time_buckets(points, 2)
-    assert axis.minutes == 1
+    axis = charts.time_buckets(points, 2, 60)
+    assert axis.seconds == 60
     assert axis.labels == ["10:00", "10:01", "10:02", "10:03"]
     assert axis.totals == [[3, 0, 0, 1], [0, 0, 0, 2]]
 
 
-def test_long_spans_are_summed_into_wider_buckets() -> None:
-    points = [
-        (T0 + timedelta(minutes=7), (1,)),
-        (T0 + timedelta(minutes=8), (2,)),
-        (T0 + timedelta(hours=5, minutes=59), (4,)),
-    ]
-    axis = charts.time_buckets(points, 1)
-    assert axis.minutes == 5
-    assert axis.starts[0] == T0 + timedelta(minutes=5)
-    assert len(axis.starts) <= charts.MAX_BUCKETS
-    assert axis.totals[0][0] == 3 and axis.totals[0][-1] == 4 and sum(axis.totals[0]) == 7
-    # Over days, labels carry the date.
-    across = charts.time_buckets([(T0, (1,)), (T0 + timedelta(days=1), (1,))], 1)
-    assert across.minutes == 15
-    assert across.labels[0] == "05-01 10:00"
+def test_the_labels_follow_the_bucket() -> None:
+    seconds = charts.time_buckets([(T0, (1,)), (T0 + timedelta(seconds=10), (1,))], 1, 5)
+    assert seconds.labels == ["10:00:00", "10:00:05", "10:00:10"]
+    assert seconds.totals == [[1, 0, 1]]
+    # Over days, labels carry the date; buckets of a day are dates.
+    across = charts.time_buckets([(T0, (1,)), (T0 + timedelta(days=1), (1,))], 1, 900)
+    assert across.labels[0] == "05-01 10:00" and len(across.labels) == 97
+    midnight = T0.replace(hour=0)
+    days = charts.time_buckets([(midnight, (1,)), (midnight + timedelta(days=2), (2,))], 1, 86400)
+    assert days.labels == ["2026-05-01", "2026-05-02", "2026-05-03"]
+
+
+def test_buckets_in_words() -> None:
+    words = [charts.bucket_words(s) for s in (1, 5, 60, 900, 3600, 10800, 86400)]
+    assert words == ["second", "5 seconds", "minute", "15 minutes", "hour", "3 hours", "day"]
+
+
+def test_every_chart_is_drawn_narrow_and_wide_to_fill_its_card() -> None:
+    figure = parse(charts.bar_chart("f", "Funnel", [charts.Bar("Sent", 3, "#000")]))
+    narrow, wide = figure.findall("svg")
+    assert narrow.get("class") == "chart chart-narrow" and narrow.get("viewBox") == "0 0 420 38"
+    assert wide.get("class") == "chart chart-wide" and wide.get("viewBox") == "0 0 960 38"
+    assert wide.get("aria-labelledby") == "f-wide-title f-wide-desc"
+    assert wide.findtext("title") == "Funnel"
+    # No fixed size: the style sheet makes them as wide as their card.
+    assert narrow.get("width") is None and wide.get("width") is None
 
 
 def test_no_points_make_an_empty_axis() -> None:
-    axis = charts.time_buckets([], 3)
+    axis = charts.time_buckets([], 3, 60)
     assert (axis.starts, axis.labels, axis.totals) == ([], [], [[], [], []])

@@ -6,12 +6,16 @@ import re
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from tests.factories import make_campaign, numbers
 from tests.web.dashboard.conftest import SignedIn
 
 from textcast.db import Database
+from textcast.domain.campaigns.drafts import new_reference
 from textcast.models import (
     Campaign,
+    CampaignKind,
+    CampaignStatus,
     ConsentEvent,
     ConsentKind,
     Contact,
@@ -81,3 +85,70 @@ def test_only_writers_are_offered_a_new_campaign(signed_in: SignedIn) -> None:
         assert 'href="/campaigns/new"' not in client.get("/").text
     with signed_in(Role.EDITOR) as client:
         assert 'href="/campaigns/new"' in client.get("/").text
+
+
+def test_a_new_installation_has_a_checklist_of_first_steps(
+    signed_in: SignedIn, database: Database
+) -> None:
+    with signed_in(Role.EDITOR) as client:
+        page = client.get("/").text
+    assert element(page, "first-run-count") == "0 of 4 steps done"
+    # The simulator is in use: Sinch is not connected, and the step says how.
+    sinch = element(page, "step-sinch")
+    assert "built-in simulator" in sinch and "SINCH_API_TOKEN" in sinch and "done" not in sinch
+    assert 'href="/settings#sinch"' in page
+    assert 'href="/contacts/import"' in page
+    assert "Upload a CSV file" in element(page, "step-contacts")
+
+    # A contact and a draft: the test step leads to the draft's plan, which sends tests.
+    draft = make_campaign(database, numbers(2))
+    with database.write() as session:
+        session.add(Contact(phone=numbers(1)[0], attributes={}))
+    with signed_in(Role.EDITOR) as client:
+        page = client.get("/").text
+    assert element(page, "first-run-count") == "1 of 4 steps done"
+    assert "done" in element(page, "step-contacts")
+    assert f'href="/campaigns/{draft.id}/plan#test-form"' in page
+
+
+def test_the_checklist_goes_once_every_step_is_done(
+    signed_in: SignedIn, database: Database
+) -> None:
+    make_campaign(database, numbers(2), launch=True)
+    with database.write() as session:
+        session.add(Contact(phone=numbers(1)[0], attributes={}))
+        test = make_test_campaign(session)
+        session.add(test)
+    # With the simulator, connecting Sinch is a choice that does not keep the list shown.
+    with signed_in(Role.EDITOR) as client:
+        assert 'id="first-run"' not in client.get("/").text
+    credentials = {"sinch_service_plan_id": "plan", "sinch_api_token": "token"}
+    with signed_in(Role.EDITOR, **credentials, sinch_webhook_secret="secret") as client:
+        assert 'id="first-run"' not in client.get("/").text
+
+
+def test_the_checklist_shows_its_sinch_step_done_with_credentials(
+    signed_in: SignedIn,
+) -> None:
+    credentials = {"sinch_service_plan_id": "plan", "sinch_api_token": "token"}
+    with signed_in(Role.EDITOR, **credentials, sinch_webhook_secret="secret") as client:
+        page = client.get("/").text
+    assert "done" in element(page, "step-sinch")
+    assert element(page, "first-run-count") == "1 of 4 steps done"
+
+
+def test_readers_are_not_shown_steps_they_cannot_take(signed_in: SignedIn) -> None:
+    with signed_in(Role.VIEWER) as client:
+        assert 'id="first-run"' not in client.get("/").text
+
+
+def make_test_campaign(session: Session) -> Campaign:
+    return Campaign(
+        reference=new_reference(),
+        name="Test of Spring",
+        body="Spring sale",
+        encoding="GSM-7",
+        parts=1,
+        kind=CampaignKind.TEST,
+        status=CampaignStatus.COMPLETED,
+    )

@@ -1,6 +1,6 @@
 """What became of a campaign: funnel, failure codes, skip reasons, replies, cost, clicks, timeline.
 
-Every number is a SQL aggregate (six small statements, the costliest one pass over the
+Every number is a SQL aggregate (seven small statements, the costliest one pass over the
 campaign's rows), so a campaign of 100,000 messages is summed in the database, never loaded:
 about 0.25 s on SQLite and 0.15 s on PostgreSQL. The CSV export pages through the messages by
 id in a fresh read session per page, so a long download holds no snapshot open.
@@ -9,6 +9,10 @@ The funnel, the parts and the spend are the campaign's `figures`, defined there 
 statement); the rest adds the codes, reasons, replies, clicks and timeline around them.
 
 - delivery rate: delivered / final outcomes; null before the first outcome.
+- timeline: messages sent and settled per bucket of time, the bucket chosen from how long the
+  campaign's activity lasted (`bucket_seconds`): a second for a send of under a minute,
+  seconds up to half an hour, a minute up to an hour, then minutes and hours, and a day
+  beyond a month; about `MAX_BUCKETS` buckets at most.
 """
 
 from __future__ import annotations
@@ -17,10 +21,20 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    case,
+    cast,
+    extract,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from textcast.db import Database
@@ -45,6 +59,30 @@ from textcast.models import (
 )
 from textcast.vocabulary import UNSPECIFIED_REASON
 
+BUCKETS = (
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+)
+"""The timeline's bucket widths, in seconds: each divides the next unit (a minute, an hour, a
+day), so that buckets start at round times, counted from midnight UTC."""
+MAX_BUCKETS = 60
+"""Few enough for a chart to mark each bucket's values, enough to show a send's shape."""
 REFUSED = "Refused"
 REFUSED_DESCRIPTION = "Sinch's API refused the batch at submission; the message's error says why"
 EXPORT_PAGE = 5_000
@@ -158,9 +196,9 @@ class Cost:
 
 
 @dataclass(frozen=True, slots=True)
-class Minute:
+class Bucket:
     at: datetime
-    """The minute's start, UTC."""
+    """The bucket's start, UTC (`Analytics.timeline_bucket_seconds` wide)."""
     sent: int
     delivered: int
     undelivered: int
@@ -190,8 +228,10 @@ class Analytics:
     delivery_rate: float | None
     replies: Replies
     cost: Cost
-    timeline: list[Minute]
-    """Minutes with something sent or settled, in order; quiet minutes are left out."""
+    timeline: list[Bucket]
+    """Buckets with something sent or settled, in order; quiet buckets are left out."""
+    timeline_bucket_seconds: int
+    """The width of the timeline's buckets (`bucket_seconds`)."""
     clicks: Clicks
 
 
@@ -206,6 +246,7 @@ def campaign_analytics(
     """`policy` prices the parts sent and gives the send rate the queue's estimate needs."""
     campaign = get_campaign(session, campaign_id)
     figures = campaign_figures(session, campaign_id, policy.prices)
+    width, timeline = _timeline(session, campaign_id)
     return Analytics(
         campaign=campaign,
         figures=figures,
@@ -223,7 +264,8 @@ def campaign_analytics(
             parts_sent=figures.parts_sent,
             committed=campaign.spent,
         ),
-        timeline=_timeline(session, campaign_id),
+        timeline=timeline,
+        timeline_bucket_seconds=width,
         clicks=_clicks(session, campaign_id),
     )
 
@@ -297,40 +339,90 @@ def _replies(session: Session, campaign_id: int) -> Replies:
     )
 
 
-def _timeline(session: Session, campaign_id: int) -> list[Minute]:
-    """One pass: each message counts in the minute it was sent and in the minute it settled."""
+def bucket_seconds(span: timedelta) -> int:
+    """The narrowest of `BUCKETS` that `span` fills less than `MAX_BUCKETS` times (the
+    widest, a day, past that)."""
+    seconds = span.total_seconds()
+    return next((w for w in BUCKETS if seconds < w * MAX_BUCKETS), BUCKETS[-1])
+
+
+def bucket_start(moment: datetime, width: int) -> datetime:
+    """The start of the bucket `width` seconds wide (one of `BUCKETS`) that holds `moment`."""
+    moment = moment.astimezone(UTC)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    into = int((moment - midnight).total_seconds()) // width * width
+    return midnight + timedelta(seconds=into)
+
+
+def _timeline(session: Session, campaign_id: int) -> tuple[int, list[Bucket]]:
+    """Two passes: the span of the activity, which chooses the bucket; then each message
+    counts in the bucket it was sent in and in the bucket it settled in."""
     dialect = session.get_bind().dialect.name
     outcome = _among(OUTCOMES)
-    sent = _minute(Message.sent_at, dialect)
+    settled_at = case((outcome, func.coalesce(Message.operator_status_at, Message.updated_at)))
+    active = (Message.campaign_id == campaign_id, Message.sent_at.is_not(None) | outcome)
+    ends = session.execute(
+        select(
+            func.min(Message.sent_at),
+            func.max(Message.sent_at),
+            func.min(settled_at),
+            func.max(settled_at),
+        ).where(*active)
+    ).one()
+    moments = [moment for moment in ends if moment is not None]
+    if not moments:
+        return bucket_seconds(timedelta(0)), []
+    width = bucket_seconds(max(moments) - min(moments))
+    # Minutes and wider are summed here from minutes; narrower buckets are cut in SQL.
+    cut = min(width, 60)
+    sent = _truncated(Message.sent_at, dialect, cut)
     settled = case(
-        (outcome, _minute(func.coalesce(Message.operator_status_at, Message.updated_at), dialect))
+        (
+            outcome,
+            _truncated(func.coalesce(Message.operator_status_at, Message.updated_at), dialect, cut),
+        )
     )
     delivered = _among([MessageStatus.DELIVERED])
     rows = session.execute(
         select(sent, settled, delivered, func.count())
-        .where(Message.campaign_id == campaign_id, Message.sent_at.is_not(None) | outcome)
+        .where(*active)
         .group_by(sent, settled, delivered)
     )
     counts: defaultdict[datetime, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for sent_at, settled_at, is_delivered, n in rows:
+    for sent_at, settled_at_, is_delivered, n in rows:
         if sent_at is not None:
-            counts[sent_at][0] += n
-        if settled_at is not None:
-            counts[settled_at][1 if is_delivered else 2] += n
-    return [Minute(at, *counts[at]) for at in sorted(counts)]
+            counts[bucket_start(sent_at, width)][0] += n
+        if settled_at_ is not None:
+            counts[bucket_start(settled_at_, width)][1 if is_delivered else 2] += n
+    return width, [Bucket(at, *counts[at]) for at in sorted(counts)]
 
 
-def _minute(
-    moment: ColumnElement[Any] | QueryableAttribute[Any], dialect: str
+def _truncated(
+    moment: ColumnElement[Any] | QueryableAttribute[Any], dialect: str, seconds: int
 ) -> ColumnElement[datetime]:
-    """`moment` truncated to its minute, in SQL, as an aware UTC datetime."""
+    """`moment` cut to the start of its bucket of `seconds` (one that divides a minute), in
+    SQL, as an aware UTC datetime."""
+    every: ColumnElement[int] = literal_column(str(seconds))
+    truncated: ColumnElement[Any]
     if dialect == "sqlite":
         # SQLAlchemy stores naive UTC text there, always `2026-11-27 07:48:39.123456`; cutting
         # the text is much cheaper than strftime parsing it, on every row.
-        minute = func.substr(moment, literal_column("1"), literal_column("16"))
-        truncated = minute.concat(literal_column("':00'"))
-    else:  # time zone offsets are whole minutes, so the session's zone cannot shift a minute
+        if seconds == 60:
+            truncated = func.substr(moment, literal_column("1"), literal_column("16")).concat(
+                literal_column("':00'")
+            )
+        else:
+            second = cast(func.substr(moment, literal_column("18"), literal_column("2")), Integer)
+            truncated = func.substr(moment, literal_column("1"), literal_column("17")).concat(
+                func.printf(literal_column("'%02d'"), second / every * every)
+            )
+    elif seconds == 60:  # time zone offsets are whole minutes: the session's zone shifts none
         truncated = func.date_trunc(literal_column("'minute'"), moment)
+    else:
+        into = func.floor(extract("second", moment) / every) * every
+        truncated = func.date_trunc(literal_column("'minute'"), moment) + into * literal_column(
+            "interval '1 second'"
+        )
     return type_coerce(truncated, UTCDateTime())
 
 

@@ -1,5 +1,6 @@
 """What the dashboard shows at a glance: campaigns with their delivery rate, the last days'
-delivery rate, opt-outs and spend, and a draft's audience by name.
+delivery rate, opt-outs and spend, a draft's audience by name, and the first steps of a new
+installation (`first_steps`).
 
 Every figure is a SQL aggregate; days are UTC days. Definitions follow `analytics`: a final
 outcome is delivered or undelivered (skipped messages never left), and a message settles at
@@ -26,6 +27,7 @@ from textcast.models import (
     CampaignStatus,
     ConsentEvent,
     ConsentKind,
+    Contact,
     ContactList,
     Message,
     MessageStatus,
@@ -120,6 +122,41 @@ def summarize(
         opt_outs_by_source=_opt_outs_by_source(session, since),
         spent=_spent(session, since),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FirstSteps:
+    """What a new installation has done yet, for the overview's checklist."""
+
+    contacts: bool
+    """Any contact, imported or added."""
+    tested: bool
+    """Any test sent (a campaign of kind `test`)."""
+    launched: bool
+    """Any marketing campaign launched."""
+    draft_id: int | None
+    """The newest marketing draft, whose plan offers to send a test; None without one."""
+
+
+def first_steps(session: Session) -> FirstSteps:
+    """One statement of four small lookups, each stopping at its first row."""
+
+    def campaign_of(kind: CampaignKind) -> Any:
+        return select(Campaign.id).where(Campaign.kind == kind)
+
+    contacts, tested, launched, draft_id = session.execute(
+        select(
+            select(Contact.id).exists(),
+            campaign_of(CampaignKind.TEST).exists(),
+            campaign_of(CampaignKind.MARKETING).where(Campaign.launched_at.is_not(None)).exists(),
+            campaign_of(CampaignKind.MARKETING)
+            .where(Campaign.status == CampaignStatus.DRAFT)
+            .order_by(Campaign.id.desc())
+            .limit(1)
+            .scalar_subquery(),
+        )
+    ).one()
+    return FirstSteps(bool(contacts), bool(tested), bool(launched), draft_id)
 
 
 SORTS = {

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.convertors import Convertor, register_url_convertor
 
 from textcast.domain.accounts import api_keys, audit, passwords, sessions, users
 from textcast.domain.accounts.audit import Actor
@@ -31,6 +32,22 @@ from textcast.web.auth import (
 )
 from textcast.web.deps import DatabaseDep, ReadSession
 from textcast.web.errors import problems
+
+
+class SessionId(Convertor[str]):
+    """A session's public id in a path (lowercase hex): never `end-others`, so that path
+    answers for POST alone."""
+
+    regex = "[0-9a-f]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("session_id", SessionId())
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[guard(Permission.READ)])
 
@@ -195,7 +212,7 @@ def end_other_sessions(database: DatabaseDep, principal: AccountOwner) -> Sessio
     return SessionsEndedOut(sessions_ended=ended)
 
 
-@router.delete("/me/sessions/{session_id}")
+@router.delete("/me/sessions/{session_id:session_id}")
 def end_session(
     session_id: Annotated[
         str, Path(max_length=sessions.PUBLIC_ID_CHARS, description="`id` of the session.")

@@ -74,12 +74,14 @@ class CostOut(_FromDomain):
     )
 
 
-class MinuteOut(_FromDomain):
-    at: datetime = Field(description="Start of the minute, UTC.")
-    sent: int = Field(description="Messages Sinch accepted in this minute.")
-    delivered: int = Field(description="Messages delivered in this minute (operator's time).")
+class BucketOut(_FromDomain):
+    at: datetime = Field(
+        description="Start of the bucket, UTC; it lasts `timeline_bucket_seconds`."
+    )
+    sent: int = Field(description="Messages Sinch accepted in this bucket.")
+    delivered: int = Field(description="Messages delivered in this bucket (operator's time).")
     undelivered: int = Field(
-        description="Messages that reached another final outcome in this minute."
+        description="Messages that reached another final outcome in this bucket."
     )
 
 
@@ -130,8 +132,16 @@ class AnalyticsOut(BaseModel):
         description="Inbound messages attributed to the campaign (within 72 hours of it)."
     )
     cost: CostOut
-    timeline: list[MinuteOut] = Field(
-        description="Per minute with activity, in order; quiet minutes are left out."
+    timeline: list[BucketOut] = Field(
+        description="Per bucket of `timeline_bucket_seconds` with activity, in order; quiet "
+        "buckets are left out."
+    )
+    timeline_bucket_seconds: int = Field(
+        description="How long each bucket of `timeline` lasts, chosen from how long the "
+        "campaign's activity lasted (about 60 buckets at most): 1 second for a send of under a "
+        "minute, then 2, 5, 10, 15 or 30 seconds, 60 (a minute) for under an hour, then 2, 5, "
+        "10, 15 or 30 minutes, 1, 2, 3, 6 or 12 hours, and 86400 (a day) from 30 days. Buckets "
+        "start at round times counted from midnight UTC."
     )
     clicks: ClicksOut
     export_url: str = Field(description="Every message as CSV.")
@@ -151,7 +161,8 @@ class AnalyticsOut(BaseModel):
             delivery_rate=result.delivery_rate,
             replies=RepliesOut.model_validate(result.replies),
             cost=CostOut.model_validate(result.cost),
-            timeline=[MinuteOut.model_validate(m) for m in result.timeline],
+            timeline=[BucketOut.model_validate(b) for b in result.timeline],
+            timeline_bucket_seconds=result.timeline_bucket_seconds,
             clicks=ClicksOut.model_validate(result.clicks),
             export_url=f"{router.prefix}/{campaign.id}/export.csv",
         )

@@ -104,6 +104,11 @@ class Live:
     def figures(self) -> figures.Figures:
         return self.result.figures
 
+    @property
+    def timeline_per(self) -> str:
+        """The timeline's bucket in words: `second`, `5 minutes`, `hour`..."""
+        return charts.bucket_words(self.result.timeline_bucket_seconds)
+
 
 @dataclass(frozen=True, slots=True)
 class MessageList:
@@ -297,7 +302,7 @@ def _live(session: Session, campaign_id: int, policy: Policy) -> Live:
         result=result,
         counts=_counts(result.figures),
         funnel_chart=_funnel_chart(result.figures),
-        timeline_chart=_timeline_chart(result.timeline),
+        timeline_chart=_timeline_chart(result.timeline, result.timeline_bucket_seconds),
         skipped=[
             SkipGroup(
                 reason,
@@ -379,9 +384,9 @@ def _funnel_chart(counted: figures.Figures) -> Markup:
     return charts.bar_chart("funnel-chart", "Delivery funnel", bars, total=counted.messages)
 
 
-def _timeline_chart(timeline: Sequence[analytics.Minute]) -> Markup:
-    points = [(m.at, (m.sent, m.delivered, m.undelivered)) for m in timeline]
-    axis = charts.time_buckets(points, 3)
+def _timeline_chart(timeline: Sequence[analytics.Bucket], seconds: int) -> Markup:
+    points = [(b.at, (b.sent, b.delivered, b.undelivered)) for b in timeline]
+    axis = charts.time_buckets(points, 3, seconds)
     sent, delivered, undelivered = axis.totals
     lines = [
         charts.Line("Sent", charts.BLUE, sent),
@@ -389,9 +394,9 @@ def _timeline_chart(timeline: Sequence[analytics.Minute]) -> Markup:
         charts.Line("Not delivered", charts.RED, undelivered, "2 3"),
     ]
     if axis.labels:
-        per = "minute" if axis.minutes == 1 else f"{axis.minutes} minutes"
         summary = (
-            f"Messages per {per}, {axis.labels[0]} to {axis.labels[-1]} UTC: "
+            f"Messages per {charts.bucket_words(axis.seconds)}, "
+            f"{axis.labels[0]} to {axis.labels[-1]} UTC: "
             f"{sum(sent):,} sent, {sum(delivered):,} delivered, "
             f"{sum(undelivered):,} not delivered."
         )

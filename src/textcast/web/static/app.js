@@ -201,6 +201,30 @@
     localTimes();
   }
 
+  // The compact bar on a phone: the menu button folds the navigation and the account links away
+  // (the style sheet hides them while `aria-expanded` is false, on narrow screens only).
+  // Without this script the button stays hidden and the menu open.
+  function compactMenu() {
+    var button = document.getElementById("menu-button");
+    var menu = document.getElementById("site-menu");
+    if (!button || !menu) return;
+    function setOpen(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.hidden = false;
+    document.documentElement.classList.add("menu-folds");
+    button.addEventListener("click", function () {
+      setOpen(button.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  }
+  compactMenu();
+
   window.textcast = {
     api: api, showErrors: showErrors, clearErrors: clearErrors, every: every,
     plural: plural, moment: moment, timeNode: timeNode, localTimes: localTimes,
