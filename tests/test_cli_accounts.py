@@ -173,7 +173,7 @@ def test_a_password_reset_from_the_command_line_revokes_keys_when_asked(
     key = created.stdout.strip().splitlines()[-1]
     kept = runner.invoke(app, ["users", "update", "ops@example.com", "--password"], env=env)
     assert kept.exit_code == 0, kept.output
-    assert "1 API key(s) of this user still work; add --revoke-keys" in kept.output
+    assert "1 API key of this user still works; add --revoke-keys" in kept.output
     with app_client(database_url) as client:
         assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 200
         revoked = runner.invoke(

@@ -26,6 +26,7 @@ from pydantic_core import ErrorDetails
 from textcast.config import Settings
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.domain.settings.stored import StoredSetting
+from textcast.wording import validation_in_words
 
 log = logging.getLogger("textcast")
 
@@ -384,27 +385,4 @@ def _said(error: ErrorDetails) -> str:
 
 def in_words(error: ErrorDetails) -> str:
     """A validation error as a person would say it (pydantic's own phrasing reads oddly)."""
-    kind = error["type"]
-    context = error.get("ctx", {})
-    if kind in ("float_parsing", "float_type", "finite_number"):
-        return "must be a number, such as 30 or 0.5"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return "must be a whole number, such as 500"
-    if kind == "greater_than_equal":
-        return f"must be {context['ge']:g} or more"
-    if kind == "greater_than":
-        return f"must be more than {context['gt']:g}"
-    if kind == "less_than_equal":
-        return f"must be {context['le']:g} or less"
-    if kind == "string_too_short":
-        count = context["min_length"]
-        return "must not be empty" if count == 1 else f"must be at least {count} characters"
-    if kind == "string_too_long":
-        return f"must be at most {context['max_length']} characters"
-    if kind in ("dict_type", "dict_parsing"):
-        return "must be a JSON object"
-    if kind == "string_type":
-        return "must be text"
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    return str(error["msg"])
+    return validation_in_words(error)

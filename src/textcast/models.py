@@ -447,6 +447,8 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    display_time_zone: Mapped[str | None] = mapped_column(String(64))
+    """The IANA zone the dashboard shows times in for this user; None: their browser's."""
 
 
 class UserSession(Base):

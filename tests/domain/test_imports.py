@@ -257,8 +257,8 @@ def test_rejected_rows_are_recorded_with_their_line_and_reason(
     assert rejections(database, job) == [
         (3, "not a phone number", "n/a"),
         (4, "not a mobile number (landline, toll-free or premium)", "01 23 45 67 89"),
-        (5, "unknown country code", "+999 1234 5678"),
-        (6, "wrong length for its country", "12"),
+        (5, "has an unknown country code", "+999 1234 5678"),
+        (6, "too short for a FR number", "12"),
         (7, "no phone number", None),
         (8, "4 fields where 2 were expected (a stray delimiter?)", None),
     ]
@@ -275,7 +275,7 @@ def test_rejections_download_as_csv_and_formulas_are_defused(
     assert text.splitlines() == [
         "line,reason,value",
         '2,not a phone number,"\'=HYPERLINK(""x"")"',
-        "3,wrong length for its country,'+33 6 12",
+        "3,too short for a FR number,'+33 6 12",
         "4,not a phone number,'-1+1",
         "5,not a phone number,'@SUM(1)",
     ]
@@ -516,12 +516,18 @@ def test_a_batch_of_numbers_hashes_as_each_number_alone() -> None:
 # -- the fast path of phone numbers -------------------------------------------------------------
 
 _REASONS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.INVALID_COUNTRY_CODE: "has an unknown country code",
     NumberParseException.NOT_A_NUMBER: "not a phone number",
     NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
     NumberParseException.TOO_SHORT_NSN: "too short",
     NumberParseException.TOO_LONG: "too long",
 }
+
+
+def _for(region: str | None) -> str:
+    return f" for a {region} number" if region and region.isalpha() and region != "ZZ" else ""
+
+
 _NOT_MOBILE = {
     PhoneNumberType.FIXED_LINE,
     PhoneNumberType.PREMIUM_RATE,
@@ -540,11 +546,22 @@ def _by_phonenumbers(raw: str, region: str) -> PhoneInfo | str:
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as exc:
-        return _REASONS.get(exc.error_type, "not a phone number")
+        reason = _REASONS.get(exc.error_type, "not a phone number")
+        if reason.startswith("too"):
+            reason += _for(None if text.startswith("+") else region)
+        return reason
     if not phonenumbers.is_valid_number(number):
-        if phonenumbers.is_possible_number(number):
-            return "not a valid number for its country"
-        return "wrong length for its country"
+        country = phonenumbers.region_code_for_country_code(number.country_code)
+        possible = phonenumbers.is_possible_number_with_reason(number)
+        if possible == phonenumbers.ValidationResult.IS_POSSIBLE:
+            return "not a valid " + (_for(country).removeprefix(" for a ") or "number")
+        if possible == phonenumbers.ValidationResult.INVALID_COUNTRY_CODE:
+            return "has an unknown country code"
+        if possible == phonenumbers.ValidationResult.TOO_SHORT:
+            return "too short" + _for(country)
+        if possible == phonenumbers.ValidationResult.TOO_LONG:
+            return "too long" + _for(country)
+        return "not a possible length" + _for(country)
     if phonenumbers.number_type(number) in _NOT_MOBILE:
         return "not a mobile number (landline, toll-free or premium)"
     zones = number_time_zones.time_zones_for_number(number)

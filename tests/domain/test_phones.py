@@ -22,13 +22,24 @@ def test_normalises_common_spellings_to_e164(raw: str, region: str, expected: st
     [
         ("", "empty"),
         ("hello", "not a phone number"),
-        ("12", "wrong length"),
+        ("12", "too short for a US number"),
+        ("555-12", "too short for a US number"),
+        ("2025550100999999", "too long for a US number"),
+        ("+33 6 12", "too short for a FR number"),
+        ("+999 1234 5678", "has an unknown country code"),
         ("+1 800 555 0100", "not a mobile number"),
     ],
 )
 def test_explains_why_a_number_is_refused(raw: str, reason: str) -> None:
     with pytest.raises(InvalidPhone, match=reason):
         normalise_phone(raw, "US")
+
+
+def test_a_refusal_quotes_the_number_only_when_asked() -> None:
+    with pytest.raises(InvalidPhone) as refused:
+        normalise_phone("555-12", "US")
+    assert refused.value.quoting("555-12") == "'555-12' is too short for a US number"
+    assert "555" not in str(refused.value)  # what may reach a log names no number
 
 
 def test_parse_numbers_names_each_bad_entry_and_collapses_duplicates() -> None:
@@ -38,8 +49,8 @@ def test_parse_numbers_names_each_bad_entry_and_collapses_duplicates() -> None:
     assert parsed.numbers == ["+12015550123", "+12015550124"]
     assert parsed.duplicates == 1
     assert [(p.field, p.message) for p in parsed.problems] == [
-        ("to[1]", "not a phone number"),
-        ("to[3]", "must be a string"),
+        ("to[1]", "Line 2: 'nope' is not a phone number"),
+        ("to[3]", "Line 4: 42 is not text"),
     ]
 
 

@@ -289,3 +289,28 @@ def test_sessions_end_one_by_its_public_id_or_all_but_one(database: Database) ->
         ("session.end", f"session:{sessions.public_id(there)}"),
         ("session.end_others", f"user:{ana.id}"),
     ]
+
+
+def test_a_display_time_zone_is_kept_with_its_entry_and_a_wrong_name_writes_nothing(
+    database: Database,
+) -> None:
+    user = make_user(database, "zoe@example.com", Role.VIEWER)
+    me = Actor(user.email, user.id)
+    with pytest.raises(InvalidInput) as refused:
+        accounts.set_display_time_zone(database, me, user.id, "Paris")
+    assert refused.value.problems[0].field == "display_time_zone"
+    assert "'Paris' is not a time zone name" in refused.value.problems[0].message
+    assert trail(database) == []
+
+    chosen = accounts.set_display_time_zone(database, me, user.id, " Europe/Paris ")
+    assert chosen.display_time_zone == "Europe/Paris"
+    with database.write() as session:
+        stored = session.get(User, user.id)
+        assert stored is not None
+        token = sessions.open_session(session, stored, timedelta(hours=1))
+    with database.read() as session:
+        signed_in = sessions.principal_for_session(session, token.token)
+    assert signed_in is not None and signed_in.display_time_zone == "Europe/Paris"
+    assert trail(database) == [
+        (user.email, "user.display_time_zone", f"user:{user.id}", {"zone": "Europe/Paris"})
+    ]

@@ -47,9 +47,12 @@ def test_a_400_names_every_bad_number_and_why(client: TestClient) -> None:
     assert answer.status_code == 400
     problems = answer.json()["problems"]
     assert [(p["field"], p["message"]) for p in problems] == [
-        ("recipients[1]", "not a phone number"),
-        ("recipients[2]", "not a mobile number (landline, toll-free or premium)"),
-        ("recipients[3]", "wrong length for its country"),
+        ("recipients[1]", "Line 2: 'banana' is not a phone number"),
+        (
+            "recipients[2]",
+            "Line 3: '+1 800 555 0100' is not a mobile number (landline, toll-free or premium)",
+        ),
+        ("recipients[3]", "Line 4: '12' is too short for a US number"),
     ]
     assert client.get("/api/v1/campaigns/1").status_code == 404
 
@@ -61,11 +64,11 @@ def test_thousands_of_bad_numbers_list_the_first_hundred_and_count_the_rest(
     answer = client.post("/api/v1/campaigns", json={"name": "x", "body": "", "recipients": bad})
     assert answer.status_code == 400
     error = answer.json()
-    assert error["message"] == "5001 problem(s) in the request; the first 100 are listed"
+    assert error["message"] == "5,001 problems in the request; the first 100 are listed"
     assert error["problems"][0]["field"] == "body"  # what else is wrong is still said
     assert error["problems"][-1] == {
         "field": "recipients[98]",
-        "message": "not a phone number",
+        "message": "Line 99: 'banana' is not a phone number",
         "value": "banana",
     }
     assert error["unlisted_problems"] == 4_901
@@ -80,7 +83,7 @@ def test_thousands_of_malformed_items_list_the_first_hundred(client: TestClient)
     assert answer.status_code == 400
     error = answer.json()
     assert len(error["problems"]) == 100 and error["unlisted_problems"] == 2_900
-    assert error["message"] == "3000 problem(s) in the request; the first 100 are listed"
+    assert error["message"] == "3,000 problems in the request; the first 100 are listed"
 
 
 def test_schema_errors_are_400_naming_the_field(client: TestClient) -> None:

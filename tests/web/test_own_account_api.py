@@ -262,6 +262,57 @@ def _admin(database_url: str) -> dict[str, str]:
         database.dispose()
 
 
+def test_a_user_chooses_the_time_zone_their_times_show_in(
+    database_url: str, database: Database
+) -> None:
+    with ExitStack() as stack:
+        client = _signed_in(stack, database_url)
+        assert client.get("/api/v1/me").json()["display_time_zone"] is None
+
+        refused = client.patch("/api/v1/me", json={"display_time_zone": "Europe/Atlantis"})
+        assert refused.status_code == 400
+        assert refused.json()["problems"] == [
+            {
+                "field": "display_time_zone",
+                "message": "'Europe/Atlantis' is not a time zone name: use one such as "
+                "Europe/Paris, America/New_York or UTC",
+            }
+        ]
+        assert _actions(database)[-1][0] == "login.success"  # a refusal writes nothing
+
+        chosen = client.patch("/api/v1/me", json={"display_time_zone": "Europe/Paris"})
+        assert chosen.status_code == 200, chosen.text
+        assert chosen.json()["display_time_zone"] == "Europe/Paris"
+        assert client.get("/api/v1/me").json()["display_time_zone"] == "Europe/Paris"
+        # Pages render times in it, with UTC on hover.
+        assert '<meta name="display-time-zone" content="Europe/Paris">' in client.get("/").text
+
+        back = client.patch("/api/v1/me", json={"display_time_zone": None})
+        assert back.json()["display_time_zone"] is None
+    user_id = _user_id(database)
+    assert _actions(database)[-2:] == [
+        ("user.display_time_zone", f"user:{user_id}", {"zone": "Europe/Paris"}),
+        ("user.display_time_zone", f"user:{user_id}", {"zone": "browser"}),
+    ]
+
+
+def test_a_lesser_key_does_not_change_its_owners_preferences(
+    database_url: str, database: Database
+) -> None:
+    key = make_api_key(database, Role.EDITOR)
+    with app_client(database_url) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        answer = client.patch("/api/v1/me", json={"display_time_zone": "UTC"})
+        assert answer.status_code == 403
+
+
+def _user_id(database: Database) -> int:
+    with database.read() as session:
+        user = session.scalar(select(User).where(User.email == EMAIL))
+        assert user is not None
+        return user.id
+
+
 def test_end_others_is_not_read_as_a_session_id(database_url: str, database: Database) -> None:
     """`/me/sessions/end-others` answers POST alone: DELETE there is not "end the session
     whose id is end-others" (the schema documents no DELETE on it)."""

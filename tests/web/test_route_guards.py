@@ -46,6 +46,7 @@ NEEDS = {
     ("POST", "/api/v1/me/password"): "admin",
     ("POST", "/api/v1/me/sessions/end-others"): "admin",
     ("DELETE", "/api/v1/me/sessions/{session_id}"): "admin",
+    ("PATCH", "/api/v1/me"): "admin",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
     ("PATCH", "/api/v1/users/{user_id}"): "admin",

@@ -67,7 +67,7 @@ def _store(database_url: str, name: str, rules: Any) -> int:
         (_condition('attributes.a"b', "eq", "x"), "rules.conditions[0].field", "letters, digits"),
         (_condition("list", "in", [10**30]), "rules.conditions[0].value[0]", "list id"),
         (_condition("list", "in", [True]), "rules.conditions[0].value[0]", "list id"),
-        ({**FRANCE, "extra": _nested(900)}, "rules", "unknown setting(s) 'extra'"),
+        ({**FRANCE, "extra": _nested(900)}, "rules", "an unknown setting 'extra'"),
         (
             {"conditions": [{"field": "country", "op": "eq", "value": "FR", "or": []}]},
             "rules.conditions[0]",

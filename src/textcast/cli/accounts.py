@@ -20,6 +20,7 @@ from textcast.domain.accounts import api_keys, audit, passwords, users
 from textcast.domain.accounts.permissions import Scope
 from textcast.models import Role
 from textcast.services import accounts
+from textcast.wording import plural
 
 users_app = typer.Typer(
     help="People who sign in to the dashboard and the API.", no_args_is_help=True
@@ -104,7 +105,8 @@ def users_update(
         out.print(f"API keys revoked: {change.api_keys_revoked}")
     elif change.api_keys_active and new_password is not None:
         out.print(
-            f"{change.api_keys_active} API key(s) of this user still work; "
+            f"{plural(change.api_keys_active, 'API key')} of this user still "
+            f"{'works' if change.api_keys_active == 1 else 'work'}; "
             "add --revoke-keys to revoke them."
         )
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from textcast.config import Settings, SettingsError, load_settings
 from textcast.db import Database
+from textcast.wording import plural
 
 console = Console(stderr=True)
 
@@ -54,7 +55,7 @@ def domain_errors() -> Iterator[None]:
         for problem in exc.problems:
             console.print(f"[red]{problem.field}[/]: {problem.message} {problem.value or ''}")
         if exc.unlisted:
-            console.print(f"and {exc.unlisted} more problem(s)")
+            console.print(f"and {plural(exc.unlisted, 'more problem')}")
         raise typer.Exit(1) from None
     except DomainError as exc:
         console.print(f"[bold red]error:[/] {exc}")

@@ -12,6 +12,8 @@ from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from textcast.wording import moment, money, money_amount
+
 if TYPE_CHECKING:
     from textcast.plan_presenter import PlanOut
 
@@ -75,19 +77,20 @@ def plan_view(plan: PlanOut) -> Group:
     encodings = ", ".join(f"{enc} {n:,}" for enc, n in sorted(plan.encodings.items()))
     summary.add_row("parts", f"{plan.parts:,} ({encodings or 'none'})")
     estimate = " (estimate: built-in prices)" if plan.cost_is_estimate else ""
-    summary.add_row("cost", f"[bold]{plan.cost:,.2f} {plan.currency}[/]{estimate}")
+    summary.add_row("cost", f"[bold]{money(plan.cost, plan.currency, fine=True)}[/]{estimate}")
     if plan.budget is not None:
         verdict = "[green]within" if plan.within_budget else "[red]over"
-        summary.add_row("budget", f"{plan.budget:,.2f} {plan.currency}: {verdict}")
+        summary.add_row("budget", f"{money(plan.budget, plan.currency)}: {verdict}")
     if plan.empty_audience:
         summary.add_row("send", "[red]refused: the audience is empty (see the warning)")
-    summary.add_row("start", f"{plan.start_at:%Y-%m-%d %H:%M} UTC")
-    summary.add_row("finish (est.)", f"{plan.finish_at:%Y-%m-%d %H:%M} UTC")
+    summary.add_row("start", moment(plan.start_at))
+    summary.add_row("finish (est.)", moment(plan.finish_at))
     countries = Table(title="cost by country")
     for column in ("country", "recipients", "parts", "cost"):
         countries.add_column(column, justify="left" if column == "country" else "right")
     for c in plan.by_country[:15]:
-        countries.add_row(c.country, f"{c.recipients:,}", f"{c.parts:,}", f"{c.cost:,.2f}")
+        cost = money_amount(c.cost, plan.currency, fine=True)
+        countries.add_row(c.country, f"{c.recipients:,}", f"{c.parts:,}", cost)
     sample = Table(title="sample")
     for column in ("phone", "parts", "text"):
         sample.add_column(column)

@@ -278,7 +278,7 @@ class Dispatcher:
         claims = [batch_id for batch_id, state in stranded if state == BatchState.CLAIMED]
         if claims:
             released = await self._db_write(outbox.release_claims, claims)
-            log.warning("%d stranded claim(s) went back to the queue", released)
+            log.warning("stranded claims went back to the queue: %d", released)
         unsettled = [batch_id for batch_id, state in stranded if state != BatchState.CLAIMED]
         if unsettled:
             marked = await self._db_write(

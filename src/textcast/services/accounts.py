@@ -211,6 +211,20 @@ def change_own_password(
     return ended
 
 
+def set_display_time_zone(database: Database, actor: Actor, user_id: int, zone: str | None) -> User:
+    """The zone the dashboard shows the user's times in (None: their browser's own)."""
+    with database.write() as session:
+        user = users.set_display_time_zone(session, user_id, zone)
+        audit.record(
+            session,
+            actor,
+            "user.display_time_zone",
+            f"user:{user_id}",
+            zone=user.display_time_zone or "browser",
+        )
+    return user
+
+
 def end_session(database: Database, actor: Actor, user_id: int, session_id: str) -> UserSession:
     """Sign the user out of one of their sessions, named by its public id."""
     with database.write() as session:

@@ -23,6 +23,7 @@ from textcast.domain.errors import (
     TooManyRequests,
     Unauthenticated,
 )
+from textcast.wording import plural, validation_in_words
 
 
 class FieldProblemOut(BaseModel):
@@ -122,9 +123,11 @@ def problem_response(
 
 
 def _problems_found(count: int, unlisted: int) -> str:
+    """The one summary of every 400: `2 problems in the request`."""
+    found = plural(count, "problem") + " in the request"
     if unlisted:
-        return f"{count} problem(s) in the request; the first {count - unlisted} are listed"
-    return f"{count} problem(s) in the request"
+        return f"{found}; the first {count - unlisted:,} are listed"
+    return found
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -137,7 +140,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _malformed(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         problems = [
-            FieldProblem(_location(error["loc"]), error["msg"])
+            FieldProblem(
+                "body" if error["type"] == "json_invalid" else _location(error["loc"]),
+                validation_in_words(error),
+            )
             for error in errors[:MAX_LISTED_PROBLEMS]
         ]
         unlisted = len(errors) - len(problems)

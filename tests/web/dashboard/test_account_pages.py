@@ -67,7 +67,7 @@ def test_own_keys_only_with_state_and_actions_columns(
     ]
     assert "someone-else@example.com" not in page
     assert re.findall(r'<th scope="col">([^<]+)</th>', keys) == [
-        "Name", "Prefix", "Scopes", "Created (UTC)", "Last used (UTC)", "State", "Actions"
+        "Name", "Prefix", "Scopes", "Created", "Last used", "State", "Actions"
     ]  # fmt: skip
     active = _row(keys, kept.json()["id"])
     assert "CRM sync" in active and 'status-completed">active</span>' in active

@@ -291,14 +291,16 @@ def test_the_plan_shows_exclusions_cost_and_finish_and_an_editor_can_send(
             )
             assert row is not None, reason
         encodings = section(page.text, "plan-encodings")
-        assert "<strong>GSM-7</strong>: 1 recipient(s)" in encodings
-        assert "<strong>UCS-2</strong>: 1 recipient(s)" in encodings  # Zoë
+        assert "<strong>GSM-7</strong>: 1 recipient" in encodings
+        assert "<strong>UCS-2</strong>: 1 recipient" in encodings  # Zoë
         countries = section(page.text, "plan-countries")
         assert re.search(r'data-country="FR"><td>FR</td>.*?>1<.*?>1<.*?>0\.08<', countries)
         assert re.search(r'data-country="US"><td>US</td>.*?>1<.*?>1<.*?>0\.01<', countries)
         assert 'id="cost-estimate"' in countries  # other countries' prices are typical ones
         assert "0.09 USD" in section(page.text, "plan-cost")
-        assert re.search(r'<time datetime="20\d\d-[^"]+" data-local-time>', page.text)
+        assert re.search(
+            r'<time datetime="20\d\d-[^"]+" title="[^"]+ UTC" data-local-time>', page.text
+        )
         assert "<dt>Estimated finish</dt>" in page.text
         assert "Hi Ann, spring sale today!" in section(page.text, "plan-sample")
         send = re.search(r'<button type="button" id="send-button"[^>]*>', page.text)
@@ -358,9 +360,9 @@ def test_the_plan_warns_about_recipients_held_for_their_local_time(
             local_send_time=f"{later:%H:00}",
         )
         page = client.get(f"/campaigns/{campaign}/plan")
-    assert section(page.text, "plan-deferred") == '<dd id="plan-deferred">2 recipient(s)</dd>'
+    assert section(page.text, "plan-deferred") == '<dd id="plan-deferred">2 recipients</dd>'
     warnings = section(page.text, "plan-warnings")
-    assert "2 recipient(s) are outside their send window (or before their local send time)" in (
+    assert "2 recipients are outside their send window (or before their local send time)" in (
         warnings
     )
     assert f"{later:%H:00} in each recipient's time zone" in page.text

@@ -137,6 +137,7 @@ def principal_for_key(session: Session, secret: str) -> tuple[Principal, datetim
         user_id=user.id,
         email=user.email,
         role=Role(user.role),
+        display_time_zone=user.display_time_zone,
         permissions=permissions,
         key_id=key.id,
         key_prefix=key.prefix,

@@ -62,6 +62,8 @@ class Principal:
     session_digest: str | None = None
     csrf_token: str | None = None
     ip: str | None = None
+    display_time_zone: str | None = None
+    """The zone the user chose to see times in (None: their browser's)."""
 
     @property
     def actor(self) -> str:

@@ -70,6 +70,7 @@ def principal_for_session(session: Session, token: str) -> Principal | None:
         user_id=user.id,
         email=user.email,
         role=Role(user.role),
+        display_time_zone=user.display_time_zone,
         permissions=ROLE_PERMISSIONS[user.role],
         session_digest=stored.digest,
         csrf_token=stored.csrf_token,

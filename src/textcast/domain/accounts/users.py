@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from textcast.domain.accounts import api_keys, passwords, sessions
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.models import Role, User, utcnow
+from textcast.wording import time_zone_names
 
 # Deliberately loose: one @, something on each side, a dot in the domain, no spaces.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -160,6 +161,31 @@ def change_own_password(
     if problems:
         raise InvalidInput(problems)
     user.password_hash = passwords.hash_password(new_password)
+    return user
+
+
+DISPLAY_TIME_ZONE = "display_time_zone"
+"""The field a display time zone is named by."""
+
+
+def set_display_time_zone(session: Session, user_id: int, zone: str | None) -> User:
+    """The IANA zone (`Europe/Paris`) the dashboard shows times in for this user; None: their
+    browser's own."""
+    user = get_user(session, user_id)
+    if zone is not None:
+        zone = zone.strip()
+        if zone not in time_zone_names():
+            shown = zone if len(zone) <= 64 else zone[:64] + "..."
+            raise InvalidInput(
+                [
+                    FieldProblem(
+                        DISPLAY_TIME_ZONE,
+                        f"'{shown}' is not a time zone name: use one such as Europe/Paris, "
+                        "America/New_York or UTC",
+                    )
+                ]
+            )
+    user.display_time_zone = zone
     return user
 
 

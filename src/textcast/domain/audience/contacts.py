@@ -64,7 +64,7 @@ def create_contact(
     try:
         phone = normalise_phone(draft.phone, default_region)
     except InvalidPhone as exc:
-        problems.insert(0, FieldProblem("phone", str(exc), draft.phone[:40]))
+        problems.insert(0, FieldProblem("phone", exc.quoting(draft.phone), draft.phone[:40]))
     if problems:
         raise InvalidInput(problems)
     if session.scalar(select(Contact.id).where(Contact.phone == phone)) is not None:

@@ -200,8 +200,8 @@ def _unknown_keys(
     return [
         FieldProblem(
             where,
-            f"has unknown setting(s) {shown}{more}: {what} may only have "
-            + ", ".join(f"`{key}`" for key in allowed),
+            f"has {'an unknown setting' if len(unknown) == 1 else 'unknown settings'} "
+            f"{shown}{more}: {what} may only have " + ", ".join(f"`{key}`" for key in allowed),
         )
     ]
 
@@ -482,7 +482,8 @@ def delete_segment(session: Session, segment_id: int) -> Segment:
         named = ", ".join(f"{name!r} (id {ident})" for ident, name in users[:10])
         more = f" and {len(users) - 10} more" if len(users) > 10 else ""
         raise Conflict(
-            f"the segment {segment.name!r} is the audience of draft campaign(s) {named}{more}; "
+            f"the segment {segment.name!r} is the audience of "
+            f"{'the draft campaign' if len(users) == 1 else 'the draft campaigns'} {named}{more}; "
             "send or cancel those drafts first (a draft's audience cannot be changed)"
         )
     session.execute(delete(Segment).where(Segment.id == segment.id))

@@ -33,6 +33,7 @@ from textcast.models import (
     MessageStatus,
     SkipReason,
 )
+from textcast.wording import plural
 
 CHUNK = 5000
 _CACHE_LIMIT = 200_000
@@ -449,7 +450,8 @@ def plan(session: Session, campaign: Campaign, policy: Policy, now: datetime) ->
         warnings.append(f"{reason[0].upper()}{reason[1:]}: sending is refused.")
     if totals.deferred:
         warnings.append(
-            f"{totals.deferred} recipient(s) are outside their send window (or before their "
+            f"{plural(totals.deferred, 'recipient')} "
+            f"{'is' if totals.deferred == 1 else 'are'} outside their send window (or before their "
             f"local send time) at the start; they get it when it opens, the last at "
             f"{totals.latest_start:%Y-%m-%d %H:%M} UTC."
         )
@@ -461,8 +463,8 @@ def plan(session: Session, campaign: Campaign, policy: Policy, now: datetime) ->
         warnings.append(
             f"At {policy.send_rate:g} parts/s sending takes until "
             f"{start + timedelta(seconds=seconds):%Y-%m-%d %H:%M} UTC, when the send window of "
-            f"{closing} recipient(s) is closed: whatever is left for them then waits for the "
-            "next opening."
+            f"{plural(closing, 'recipient')} is closed: whatever is left for them then waits "
+            "for the next opening."
         )
     if campaign.budget is not None and totals.cost > campaign.budget:
         warnings.append(

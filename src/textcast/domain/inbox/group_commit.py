@@ -93,7 +93,7 @@ class GroupCommitter:
                 _fail(group, StorageUnavailable("shutting down"))
                 raise
             except Exception as exc:
-                log.error("storing %d webhook event(s) failed: %s", len(group), type(exc).__name__)
+                log.error("storing webhook events failed (%d): %s", len(group), type(exc).__name__)
                 _fail(group, StorageUnavailable(type(exc).__name__))
                 continue
             for pending, outcome in zip(group, outcomes, strict=True):

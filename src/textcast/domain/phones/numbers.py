@@ -30,11 +30,16 @@ from phonenumbers import timezone as number_time_zones
 from textcast.domain.errors import MAX_LISTED_PROBLEMS, FieldProblem
 
 _PARSE_REASONS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
-    NumberParseException.TOO_SHORT_NSN: "too short",
-    NumberParseException.TOO_LONG: "too long",
+    NumberParseException.INVALID_COUNTRY_CODE: "has an unknown country code",
+    NumberParseException.NOT_A_NUMBER: "is not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "is too short{for_region}",
+    NumberParseException.TOO_SHORT_NSN: "is too short{for_region}",
+    NumberParseException.TOO_LONG: "is too long{for_region}",
+}
+_LENGTH_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "is too short{for_region}",
+    phonenumbers.ValidationResult.TOO_LONG: "is too long{for_region}",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
 }
 _NOT_MOBILE_CAPABLE = {
     PhoneNumberType.FIXED_LINE,
@@ -46,7 +51,30 @@ _UNKNOWN_ZONE = "Etc/Unknown"
 
 
 class InvalidPhone(ValueError):
-    pass
+    """Why a text is not a number we can send to, as what follows the number in a sentence
+    (`is too short for a US number`). `str()` drops a leading "is" and never repeats the
+    number, which may reach a log; `quoting` names it, for the person who typed it."""
+
+    def __init__(self, predicate: str) -> None:
+        super().__init__(predicate.removeprefix("is "))
+        self.predicate = predicate
+
+    def quoting(self, raw: object) -> str:
+        """`'555-12' is too short for a US number`."""
+        if not isinstance(raw, str):
+            return f"{raw!r} {self.predicate}"[:80]
+        shown = raw.strip()
+        shown = shown[:QUOTED_CHARS] + "..." if len(shown) > QUOTED_CHARS else shown
+        return f"'{shown}' {self.predicate}"
+
+
+QUOTED_CHARS = 40
+"""Characters of a refused number quoted back."""
+
+
+def for_region(region: str | None) -> str:
+    """` for a US number`; nothing for a region unknown or not a country (`001`)."""
+    return f" for a {region} number" if region and region.isalpha() and region != "ZZ" else ""
 
 
 class PhoneInfo(NamedTuple):
@@ -66,7 +94,7 @@ def read_phone(raw: str, default_region: str, *, with_time_zone: bool = True) ->
     """The number in E.164 with its country and time zone; InvalidPhone says why not."""
     text = raw.strip()
     if not text:
-        raise InvalidPhone("empty")
+        raise InvalidPhone("is empty")
     if text.startswith("00"):
         text = "+" + text[2:]
     fast = _read_fast(text, default_region)
@@ -81,13 +109,19 @@ def _read_slow(text: str, default_region: str, with_time_zone: bool) -> PhoneInf
     try:
         number = phonenumbers.parse(text, default_region)
     except NumberParseException as exc:
-        raise InvalidPhone(_PARSE_REASONS.get(exc.error_type, "not a phone number")) from None
+        reason = _PARSE_REASONS.get(exc.error_type, "is not a phone number")
+        region = None if text.startswith("+") else default_region
+        raise InvalidPhone(reason.format(for_region=for_region(region))) from None
     if not phonenumbers.is_valid_number(number):
-        if phonenumbers.is_possible_number(number):
-            raise InvalidPhone("not a valid number for its country")
-        raise InvalidPhone("wrong length for its country")
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+        possible = phonenumbers.is_possible_number_with_reason(number)
+        if possible == phonenumbers.ValidationResult.IS_POSSIBLE:
+            country = for_region(region).removeprefix(" for a ") or "number"
+            raise InvalidPhone(f"is not a valid {country}")
+        reason = _LENGTH_REASONS.get(possible, "is not a possible length{for_region}")
+        raise InvalidPhone(reason.format(for_region=for_region(region)))
     if phonenumbers.number_type(number) in _NOT_MOBILE_CAPABLE:
-        raise InvalidPhone("not a mobile number (landline, toll-free or premium)")
+        raise InvalidPhone("is not a mobile number (landline, toll-free or premium)")
     zone = None
     if with_time_zone:
         zone = _single_zone(number_time_zones.time_zones_for_number(number))
@@ -406,12 +440,13 @@ def parse_numbers(raw_numbers: Iterable[object], field: str, default_region: str
     for index, raw in enumerate(raw_numbers):
         try:
             if not isinstance(raw, str):
-                raise InvalidPhone("must be a string")
+                raise InvalidPhone("is not text")
             e164 = normalise_phone(raw, default_region)
         except InvalidPhone as exc:
             if len(problems) < MAX_LISTED_PROBLEMS:
-                value = raw[:40] if isinstance(raw, str) else None
-                problems.append(FieldProblem(f"{field}[{index}]", str(exc), value))
+                value = raw[:QUOTED_CHARS] if isinstance(raw, str) else None
+                message = f"Line {index + 1}: {exc.quoting(raw)}"
+                problems.append(FieldProblem(f"{field}[{index}]", message, value))
             else:
                 unlisted += 1
             continue

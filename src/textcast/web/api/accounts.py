@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.convertors import Convertor, register_url_convertor
 
 from textcast.domain.accounts import api_keys, audit, passwords, sessions, users
@@ -79,18 +79,50 @@ class MeOut(BaseModel):
     permissions: list[Permission]
     via: str = Field(description="`session` or `api_key`.")
     key_prefix: str | None
+    display_time_zone: str | None = Field(
+        description="The IANA time zone the dashboard shows your times in, such as "
+        "`Europe/Paris`; null: your browser's own."
+    )
+
+    @classmethod
+    def of(cls, principal: Principal, display_time_zone: str | None) -> MeOut:
+        return cls(
+            id=principal.user_id,
+            email=principal.email,
+            role=principal.role,
+            permissions=sorted(principal.permissions),
+            via="api_key" if principal.key_id is not None else "session",
+            key_prefix=principal.key_prefix,
+            display_time_zone=display_time_zone,
+        )
 
 
 @router.get("/me")
 def me(principal: Reader) -> MeOut:
-    return MeOut(
-        id=principal.user_id,
-        email=principal.email,
-        role=principal.role,
-        permissions=sorted(principal.permissions),
-        via="api_key" if principal.key_id is not None else "session",
-        key_prefix=principal.key_prefix,
+    return MeOut.of(principal, principal.display_time_zone)
+
+
+class MeIn(Input):
+    model_config = ConfigDict(extra="forbid")
+
+    display_time_zone: Annotated[
+        str | None,
+        Field(
+            max_length=100,
+            description="An IANA time zone name, such as `Europe/Paris`, `America/New_York` "
+            "or `UTC`, to see the dashboard's times in; null: your browser's own zone.",
+        ),
+    ]
+
+
+@router.patch("/me", summary="Change your own preferences")
+def change_me(payload: MeIn, database: DatabaseDep, principal: AccountOwner) -> MeOut:
+    """Your display time zone: the dashboard shows times in it, with UTC on hover. A name
+    that is not an IANA time zone is refused (400, naming `display_time_zone`)."""
+    user = accounts.set_display_time_zone(
+        database, Actor.of(principal), principal.user_id, payload.display_time_zone
     )
+    return MeOut.of(principal, user.display_time_zone)
 
 
 MAX_PASSWORD_FIELD = 1024

@@ -179,7 +179,7 @@ async def text_us(payload: TextIn, request: Request, runtime: RuntimeDep) -> Sen
     try:
         sender = normalise_phone(payload.sender, settings.default_region)
     except InvalidPhone as exc:
-        problems_found.append(FieldProblem("sender", str(exc)))
+        problems_found.append(FieldProblem("sender", exc.quoting(payload.sender)))
     if not payload.body.strip():
         problems_found.append(FieldProblem("body", "write the text to send, such as STOP"))
     if problems_found:

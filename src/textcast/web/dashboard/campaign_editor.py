@@ -135,17 +135,8 @@ def campaign_plan(
         campaign=campaign,
         plan=result,
         blocked=blocked,
-        money=format_money,
         editable=campaigns.editable(campaign, utcnow()),
     )
-
-
-def format_money(amount: float) -> str:
-    """Cents for amounts of 1 or more; up to 4 decimals below, where per-part prices live."""
-    if amount >= 1:
-        return f"{amount:,.2f}"
-    whole, _, decimals = f"{amount:.4f}".rstrip("0").partition(".")
-    return f"{whole}.{decimals:0<2}"
 
 
 def _counting() -> dict[str, object]:

@@ -6,14 +6,18 @@ changes to the JSON API with the session's CSRF token (`X-CSRF-Token`).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
-from textcast import __version__
+from textcast import __version__, wording
 from textcast.domain.accounts import sessions
 from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import NotFound
@@ -26,6 +30,34 @@ templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates"
 templates.env.globals["describe_skip"] = describe_skip
 # Keyword-reply campaigns made before they had readable names read as the new ones.
 templates.env.filters["campaign_name"] = campaign_display_name
+
+
+@pass_context
+def when(context: Context, at: datetime | None, seconds: bool = False) -> Markup:
+    """A moment as every page shows it: `2026-12-07 14:05 CET` in the user's display time
+    zone, UTC on hover. Without a chosen zone it is rendered in UTC and marked
+    `data-local-time` for `static/app.js` to show in the browser's own zone."""
+    if at is None:
+        return Markup("")
+    principal = context.get("principal")
+    chosen = principal.display_time_zone if isinstance(principal, Principal) else None
+    utc = wording.moment(at, UTC, seconds=seconds)
+    shown = wording.moment(at, wording.time_zone(chosen), seconds=seconds)
+    return Markup(
+        '<time datetime="{iso}" title="{utc}"{local}>{shown}</time>'
+    ).format(  # Markup.format escapes every value
+        iso=at.astimezone(UTC).isoformat(),
+        utc=utc,
+        local=Markup("") if chosen else Markup(" data-local-time"),
+        shown=shown,
+    )
+
+
+templates.env.globals["when"] = when
+templates.env.filters["plural"] = wording.plural
+templates.env.globals["money"] = wording.money
+templates.env.globals["money_amount"] = wording.money_amount
+templates.env.globals["currency_decimals"] = wording.currency_decimals
 
 NAVIGATION = (
     ("/", "Overview"),

@@ -21,16 +21,12 @@
     out.focus();
   }
 
-  function plural(count, one, many) { return count + " " + (count === 1 ? one : many); }
+  var plural = tc.plural;
 
-  // "2026-11-27T09:00:00Z" as the server writes it: "2026-11-27 09:00", in UTC.
+  // "2026-11-27T09:00:00Z" as the server writes it, as every page shows a moment.
   function when(iso) {
     if (!iso) return document.createTextNode("never");
-    var node = document.createElement("time");
-    var at = new Date(/[zZ]|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z");
-    node.setAttribute("datetime", iso);
-    node.textContent = at.toISOString().slice(0, 16).replace("T", " ");
-    return node;
+    return tc.timeNode(new Date(/[zZ]|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z"));
   }
 
   function cell(row, content) {
@@ -98,6 +94,27 @@
     }, function (error) {
       tc.showErrors(passwordForm, error);
     }).then(function () { submit.disabled = false; });
+  });
+
+  // --- Time zone -----------------------------------------------------------------------------
+
+  var zoneForm = byId("time-zone-form");
+  try {
+    byId("browser-zone").textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch (e) { /* an old browser: the hint keeps "unknown" */ }
+  zoneForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    tc.clearErrors(zoneForm);
+    var submit = zoneForm.querySelector('button[type="submit"]');
+    submit.disabled = true;
+    var zone = zoneForm.elements.display_time_zone.value || null;
+    tc.api("PATCH", "/api/v1/me", { display_time_zone: zone }).then(function () {
+      // Every time on the page is rendered in the new zone.
+      window.location.reload();
+    }, function (error) {
+      tc.showErrors(zoneForm, error);
+      submit.disabled = false;
+    });
   });
 
   // --- Sessions ------------------------------------------------------------------------------

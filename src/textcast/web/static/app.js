@@ -135,6 +135,72 @@
     });
   });
 
+  // "1 recipient", "2 recipients", "1,200 replies" (given "reply", "replies"): as the
+  // server's `plural` says it.
+  function plural(count, singular, pluralForm) {
+    var word = count === 1 ? singular : (pluralForm || singular + "s");
+    return count.toLocaleString("en-US") + " " + word;
+  }
+
+  // The zone times show in: the user's choice (My account), else this browser's.
+  function displayZone() {
+    var meta = document.querySelector('meta[name="display-time-zone"]');
+    var chosen = meta && meta.getAttribute("content");
+    if (chosen) return chosen;
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    } catch (e) {
+      return "UTC";
+    }
+  }
+
+  // "2026-12-07 14:05 CET": one format for a moment everywhere, in `zone` (default: the
+  // display zone), as the server's `wording.moment` writes it.
+  function moment(date, zone, seconds) {
+    var options = {
+      timeZone: zone || displayZone(), hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+    };
+    if (seconds) options.second = "2-digit";
+    var parts = {};
+    try {
+      new Intl.DateTimeFormat("en-GB", options).formatToParts(date).forEach(function (part) {
+        parts[part.type] = part.value;
+      });
+    } catch (e) {
+      return moment(date, "UTC", seconds);
+    }
+    var name = parts.timeZoneName === "GMT" && options.timeZone === "UTC" ? "UTC" : parts.timeZoneName;
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" +
+      parts.minute + (seconds ? ":" + parts.second : "") + " " + name;
+  }
+
+  // A <time> for `date` as the pages write it: in the display zone, UTC on hover.
+  function timeNode(date, seconds) {
+    var node = document.createElement("time");
+    node.dateTime = date.toISOString();
+    node.title = moment(date, "UTC", seconds);
+    node.textContent = moment(date, null, seconds);
+    return node;
+  }
+
+  // Times the server wrote in UTC (the user chose no zone): shown in this browser's zone.
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-local-time]").forEach(function (node) {
+      var date = new Date(node.getAttribute("datetime"));
+      if (isNaN(date.getTime())) return;
+      var seconds = /:\d\d:\d\d /.test(node.textContent);
+      node.title = moment(date, "UTC", seconds);
+      node.textContent = moment(date, null, seconds);
+      node.removeAttribute("data-local-time");
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { localTimes(); });
+  } else {
+    localTimes();
+  }
+
   // The compact bar on a phone: the menu button folds the navigation and the account links away
   // (the style sheet hides them while `aria-expanded` is false, on narrow screens only).
   // Without this script the button stays hidden and the menu open.
@@ -159,5 +225,9 @@
   }
   compactMenu();
 
-  window.textcast = { api: api, showErrors: showErrors, clearErrors: clearErrors, every: every };
+  window.textcast = {
+    api: api, showErrors: showErrors, clearErrors: clearErrors, every: every,
+    plural: plural, moment: moment, timeNode: timeNode, localTimes: localTimes,
+    displayZone: displayZone,
+  };
 })();

@@ -272,6 +272,7 @@
       byId("counter-encoding").classList.toggle("editor-ucs2", count.encoding === "UCS-2");
       byId("counter-chars").textContent = count.length;
       byId("counter-parts").textContent = count.parts;
+      byId("counter-parts-word").textContent = count.parts === 1 ? "part" : "parts";
       byId("counter-left").textContent = count.remaining;
       counter.setAttribute("data-source", source);
       var summary = count.encoding + ", " + count.parts + (count.parts === 1 ? " part" : " parts");
@@ -376,7 +377,7 @@
       replaceEffect.hidden = !fixable || !effect.note;
       smartSaving.textContent = !fixable ? "" : smart.checked
         ? "Smart encoding is on: these are replaced when sending (" + after.encoding + ", " +
-          after.parts + " part(s) as written)."
+          textcast.plural(after.parts, "part") + " as written)."
         : "Or tick smart encoding to have them replaced when sending.";
     }
 
@@ -562,16 +563,17 @@
       if (lists.length) {
         var members = 0;
         lists.forEach(function (box) { members += +box.getAttribute("data-members"); });
-        parts.push(lists.length + " list(s), " + members + " member(s)");
+        parts.push(textcast.plural(lists.length, "list") + ", " + textcast.plural(members, "member"));
       }
       var segments = form.querySelectorAll('input[name="segments"]:checked');
       if (segments.length) {
         var known = 0;
         segments.forEach(function (box) { known += segmentSizes[box.value] || 0; });
-        parts.push(segments.length + " segment(s), " + known + " contact(s)");
+        parts.push(textcast.plural(segments.length, "segment") + ", " +
+          textcast.plural(known, "contact"));
       }
       var numbers = splitNumbers(byId("recipients").value).length;
-      if (numbers) parts.push(numbers + " number(s)");
+      if (numbers) parts.push(textcast.plural(numbers, "number"));
       byId("audience-summary").textContent = parts.length
         ? "Chosen: " + parts.join("; ") +
           ". Numbers in more than one, opted out or invalid are left out: the plan counts them."
@@ -797,18 +799,7 @@
     }
   }
 
-  // UTC times shown in this browser's time zone too.
-  function localTimes() {
-    document.querySelectorAll("time[data-local-time]").forEach(function (node) {
-      var date = new Date(node.getAttribute("datetime"));
-      if (isNaN(date.getTime())) return;
-      node.title = node.textContent;
-      node.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-    });
-  }
-
   var form = byId("campaign-form");
   if (form) setUpEditor(form);
   if (byId("plan")) setUpPlan();
-  localTimes();
 })(typeof window !== "undefined" ? window : globalThis);
