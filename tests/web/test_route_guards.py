@@ -45,7 +45,7 @@ NEEDS = {
     # keys does; signed in, everyone may (tests/web/test_own_account_api.py).
     ("POST", "/api/v1/me/password"): "admin",
     ("POST", "/api/v1/me/sessions/end-others"): "admin",
-    ("DELETE", "/api/v1/me/sessions/{session_id}"): "admin",
+    ("DELETE", "/api/v1/me/sessions/{session_id:session_id}"): "admin",
     ("PATCH", "/api/v1/me"): "admin",
     ("GET", "/api/v1/users"): "admin",
     ("POST", "/api/v1/users"): "admin",
