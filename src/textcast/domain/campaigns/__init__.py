@@ -33,12 +33,8 @@ from textcast.domain.campaigns.lifecycle import start_due_campaigns as start_due
 from textcast.domain.campaigns.planning import Plan as Plan
 from textcast.domain.campaigns.planning import Policy as Policy
 from textcast.domain.campaigns.planning import plan as plan
-from textcast.domain.campaigns.queries import FINAL as FINAL
-from textcast.domain.campaigns.queries import Progress as Progress
-from textcast.domain.campaigns.queries import campaign_progress as campaign_progress
 from textcast.domain.campaigns.queries import get_campaign as get_campaign
 from textcast.domain.campaigns.queries import list_campaigns as list_campaigns
-from textcast.domain.campaigns.queries import list_messages as list_messages
 from textcast.domain.campaigns.quotas import QUOTA_WINDOW as QUOTA_WINDOW
 from textcast.domain.campaigns.quotas import (
     recipients_launched_since as recipients_launched_since,

@@ -1,39 +1,13 @@
-"""Reading campaigns: one by id, pages of them, their messages, and the progress of one."""
+"""Reading campaigns: one by id, and pages of them. (A campaign's figures and its messages are
+reporting's: `reporting.figures`, `reporting.messages`.)"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textcast.domain.errors import NotFound
-from textcast.models import Campaign, CampaignStatus, Message, MessageStatus
-
-FINAL = frozenset(
-    {
-        MessageStatus.DELIVERED,
-        MessageStatus.FAILED,
-        MessageStatus.EXPIRED,
-        MessageStatus.REJECTED,
-        MessageStatus.ABORTED,
-        MessageStatus.CANCELLED,
-        MessageStatus.DELETED,
-        MessageStatus.UNKNOWN,
-        MessageStatus.SKIPPED,
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    campaign: Campaign
-    counts: dict[str, int]
-    total: int
-
-    @property
-    def final(self) -> int:
-        return sum(n for status, n in self.counts.items() if status in FINAL)
+from textcast.models import Campaign, CampaignStatus
 
 
 def get_campaign(session: Session, campaign_id: int, *, for_update: bool = False) -> Campaign:
@@ -42,17 +16,6 @@ def get_campaign(session: Session, campaign_id: int, *, for_update: bool = False
     if campaign is None:
         raise NotFound("campaign", campaign_id)
     return campaign
-
-
-def campaign_progress(session: Session, campaign_id: int) -> Progress:
-    campaign = get_campaign(session, campaign_id)
-    rows = session.execute(
-        select(Message.status, func.count())
-        .where(Message.campaign_id == campaign_id)
-        .group_by(Message.status)
-    ).all()
-    counts = {str(status): int(n) for status, n in rows}
-    return Progress(campaign, counts, sum(counts.values()))
 
 
 def list_campaigns(
@@ -74,18 +37,3 @@ def list_campaigns(
         # autoescape: a `%` or `_` searched for is that character, not LIKE's wildcard.
         query = query.where(Campaign.name.icontains(search.strip(), autoescape=True))
     return list(session.scalars(query))
-
-
-def list_messages(
-    session: Session,
-    campaign_id: int,
-    *,
-    status: MessageStatus | None = None,
-    after_id: int = 0,
-    limit: int = 100,
-) -> list[Message]:
-    get_campaign(session, campaign_id)
-    query = select(Message).where(Message.campaign_id == campaign_id, Message.id > after_id)
-    if status is not None:
-        query = query.where(Message.status == status)
-    return list(session.scalars(query.order_by(Message.id).limit(limit)))
