@@ -8,7 +8,8 @@ from tests.factories import numbers
 
 from textcast.db import Database
 from textcast.domain.campaigns.drafts import new_reference
-from textcast.domain.reporting import overview
+from textcast.domain.campaigns.pricing import PriceTable
+from textcast.domain.reporting import figures, overview
 from textcast.models import (
     Campaign,
     CampaignKind,
@@ -26,6 +27,7 @@ from textcast.models import (
 S = MessageStatus
 NOW = datetime(2026, 5, 31, 12, 0, tzinfo=UTC)
 SINCE = datetime(2026, 5, 2, tzinfo=UTC)  # 30 days, today included
+PRICES = PriceTable({"US": 0.25}, 0.05, "USD", estimate=False)
 
 
 def day(n: int, hour: int = 12) -> datetime:
@@ -85,7 +87,7 @@ def test_the_delivery_rate_is_counted_per_day_a_message_settled(database: Databa
             ],
         )
     with database.read() as session:
-        result = overview.summarize(session, now=NOW)
+        result = overview.summarize(session, PRICES, now=NOW)
 
     assert result.since == SINCE
     assert len(result.days) == 30
@@ -115,7 +117,7 @@ def test_campaigns_finished_long_before_the_window_are_not_read(database: Databa
         )
         add_campaign(session, [delivered(day(0))], status=CampaignStatus.DRAFT, launched_at=None)
     with database.read() as session:
-        result = overview.summarize(session, now=NOW)
+        result = overview.summarize(session, PRICES, now=NOW)
     assert (result.days[0].delivered, result.outcomes) == (1, 1)
 
 
@@ -141,24 +143,39 @@ def test_opt_outs_count_contacts_who_opted_out_in_the_window(database: Database)
             for c, kind, source, at in events
         )
     with database.read() as session:
-        result = overview.summarize(session, now=NOW)
+        result = overview.summarize(session, PRICES, now=NOW)
     assert result.opt_outs == 4
     assert result.opt_outs_by_source == {"keyword": 2, "api": 1, "import": 1}
 
 
-def test_spend_sums_what_campaigns_launched_in_the_window_spent(database: Database) -> None:
+def test_spend_is_the_sum_of_what_each_campaign_s_page_calls_spent(database: Database) -> None:
     with database.write() as session:
-        add_campaign(session, spent=1.25)
-        add_campaign(session, spent=0.5, kind=CampaignKind.REPLY, launched_at=day(29))
-        add_campaign(session, spent=9.0, launched_at=SINCE - timedelta(seconds=1))
-        add_campaign(session, spent=0.0, status=CampaignStatus.DRAFT, launched_at=None)
+        # Sent: 2 parts delivered and 1 with Sinch; never sent: a skip and a refusal (no
+        # code). The budget ledger (`spent`, committed at screening) is not what is summed.
+        first = add_campaign(
+            session,
+            [
+                delivered(day(1)) | {"parts": 2},
+                {"status": S.ACCEPTED, "sent_at": day(2)},
+                {"status": S.SKIPPED, "error": "opted_out"},
+                {"status": S.FAILED, "updated_at": day(2)},
+            ],
+            spent=9.0,
+        )
+        reply = add_campaign(
+            session, [delivered(day(29))], kind=CampaignKind.REPLY, launched_at=day(29)
+        )
+        add_campaign(session, [delivered(day(0))], launched_at=SINCE - timedelta(seconds=1))
+        add_campaign(session, status=CampaignStatus.DRAFT, launched_at=None)
     with database.read() as session:
-        assert overview.summarize(session, now=NOW).spent == 1.75
+        spent = overview.summarize(session, PRICES, now=NOW).spent
+        pages = [figures.campaign_figures(session, c, PRICES).spent for c in (first, reply)]
+    assert spent == 1.0 == sum(pages)
 
 
 def test_an_empty_database_has_a_window_of_zeros(database: Database) -> None:
     with database.read() as session:
-        result = overview.summarize(session, now=NOW)
+        result = overview.summarize(session, PRICES, now=NOW)
     assert [d.outcomes for d in result.days] == [0] * 30
     assert result.delivery_rate is None
     assert (result.recent, result.opt_outs, result.opt_outs_by_source) == ([], 0, {})
@@ -191,7 +208,7 @@ def test_recent_campaigns_are_the_last_ten(database: Database) -> None:
     with database.write() as session:
         ids = [add_campaign(session) for _ in range(12)]
     with database.read() as session:
-        recent = overview.summarize(session, now=NOW).recent
+        recent = overview.summarize(session, PRICES, now=NOW).recent
     assert [r.campaign.id for r in recent] == ids[::-1][:10]
 
 

@@ -49,19 +49,21 @@ def test_the_overview_sums_up_the_last_30_days(signed_in: SignedIn, database: Da
                 .where(Message.id == message_id)
                 .values(status=status, status_code=code, sent_at=now, operator_status_at=now)
             )
-        session.execute(update(Campaign).values(spent=1.5))
+        # The budget ledger (committed) is not the spend: 4 sent parts at 0.375 are.
+        session.execute(update(Campaign).values(spent=9.0))
         contact = Contact(phone=numbers(1)[0], attributes={}, status=ContactStatus.UNSUBSCRIBED)
         session.add(contact)
         session.flush()
         session.add(ConsentEvent(contact_id=contact.id, kind=ConsentKind.OPT_OUT, source="keyword"))
 
-    with signed_in(Role.VIEWER, price_currency="EUR") as client:
+    with signed_in(Role.VIEWER, price_currency="EUR", prices={"US": 0.375}) as client:
         page = client.get("/").text
+        spent = client.get(f"/api/v1/campaigns/{campaign.id}").json()["figures"]["spent"]
 
     assert element(page, "delivery-rate-30d") == "75.0%"
     assert element(page, "opt-outs-30d") == "1"
     assert "STOP replies: 1" in page
-    assert element(page, "spend-30d") == "1.50 EUR"
+    assert element(page, "spend-30d") == "1.50 EUR" and spent == 1.5
     chart = page[page.index('id="delivery-chart"') :]
     assert "<title>" in chart and ": 75% (3 of 4 delivered)</title>" in chart
     assert "75.0% overall, 3 of 4 final outcomes delivered" in chart

@@ -29,14 +29,16 @@ reserved for messages on their way, before Sinch answers; a budget pauses agains
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from textcast.domain.campaigns.pricing import PRICED_PREFIX_CHARS, PriceTable, priced_country
-from textcast.models import Contact, Message, MessageStatus
+from textcast.models import Campaign, Contact, Message, MessageStatus
 
 WAITING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SUBMITTING)
 IN_FLIGHT = (MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)
@@ -115,6 +117,21 @@ def delivery_rate(delivered: int, outcomes: int) -> float | None:
 def campaign_figures(session: Session, campaign_id: int, prices: PriceTable) -> Figures:
     """The campaign's figures, from one statement over its messages (and their contacts'
     countries, for the price)."""
+    return _tally(_rows(session, Message.campaign_id == campaign_id)).priced(prices)
+
+
+def spent_on_campaigns_launched_since(
+    session: Session, since: datetime, prices: PriceTable
+) -> float:
+    """What the campaigns launched since `since` spent, as each campaign's `spent` says it
+    (its sent parts at the price table), so the overview's total is the sum of the pages'."""
+    launched = select(Campaign.id).where(Campaign.launched_at >= since)
+    return _tally(_rows(session, Message.campaign_id.in_(launched))).priced(prices).spent
+
+
+def _rows(
+    session: Session, *where: ColumnElement[bool]
+) -> Iterator[tuple[str, bool, str | None, str, int, int]]:
     refused = Message.status_code.is_(None)
     prefix = func.substr(Message.phone, 1, PRICED_PREFIX_CHARS)
     rows = session.execute(
@@ -123,13 +140,13 @@ def campaign_figures(session: Session, campaign_id: int, prices: PriceTable) -> 
         )
         .select_from(Message)
         .outerjoin(Contact, Contact.phone == Message.phone)
-        .where(Message.campaign_id == campaign_id)
+        .where(*where)
         .group_by(Message.status, refused, Contact.country, prefix)
     )
-    return _tally(
+    return (
         (str(status), bool(no_code), country, phone_prefix, int(n), int(parts or 0))
         for status, no_code, country, phone_prefix, n, parts in rows
-    ).priced(prices)
+    )
 
 
 @dataclass(slots=True)

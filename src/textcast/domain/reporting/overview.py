@@ -19,7 +19,9 @@ from sqlalchemy import ColumnElement, Date, case, func, literal_column, or_, sel
 from sqlalchemy.orm import Session
 
 from textcast.domain.campaigns.launch import audience_count
+from textcast.domain.campaigns.pricing import PriceTable
 from textcast.domain.errors import Conflict
+from textcast.domain.reporting import figures
 from textcast.domain.reporting.figures import OUTCOMES, delivery_rate
 from textcast.models import (
     Campaign,
@@ -84,7 +86,8 @@ class Overview:
     opt_outs_by_source: dict[str, int]
     """`keyword` (STOP replies), `api`, `cli`, `import`..., most first."""
     spent: float
-    """What campaigns launched in the window spent, in the price table's currency."""
+    """What campaigns launched in the window spent, in the price table's currency: the sum of
+    their pages' "spent" (sent parts at the price table; `figures`)."""
 
     @property
     def delivered(self) -> int:
@@ -109,7 +112,7 @@ class Audience:
 
 
 def summarize(
-    session: Session, *, now: datetime | None = None, days: int = WINDOW_DAYS
+    session: Session, prices: PriceTable, *, now: datetime | None = None, days: int = WINDOW_DAYS
 ) -> Overview:
     now = now or utcnow()
     today = now.astimezone(UTC).date()
@@ -120,7 +123,7 @@ def summarize(
         days=_delivery_by_day(session, since, days),
         opt_outs=_opt_outs(session, since),
         opt_outs_by_source=_opt_outs_by_source(session, since),
-        spent=_spent(session, since),
+        spent=figures.spent_on_campaigns_launched_since(session, since, prices),
     )
 
 
@@ -289,13 +292,6 @@ def _opt_outs_by_source(session: Session, since: datetime) -> dict[str, int]:
     for source, n in rows:
         sources[str(source).split(":", 1)[0]] += int(n)  # `import:12` is an import
     return dict(sources.most_common())
-
-
-def _spent(session: Session, since: datetime) -> float:
-    total = session.scalar(
-        select(func.coalesce(func.sum(Campaign.spent), 0.0)).where(Campaign.launched_at >= since)
-    )
-    return float(total or 0.0)
 
 
 def draft_audience(session: Session, campaign: Campaign) -> Audience:

@@ -42,7 +42,7 @@ class Step:
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, principal: PageUser, runtime: RuntimeDep) -> Response:
     with runtime.database.read() as session:
-        summary = overview.summarize(session)
+        summary = overview.summarize(session, runtime.policy.prices)
         steps = first_steps(overview.first_steps(session), runtime.settings)
     return render(
         request,
