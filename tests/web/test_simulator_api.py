@@ -68,7 +68,7 @@ def _until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
 def test_a_stop_sent_as_a_phone_opts_the_contact_out_and_its_answer_shows_in_the_ledger(
     served: Served,
 ) -> None:
-    with httpx.Client(base_url=served.url, headers=served.admin) as client:
+    with httpx.Client(base_url=served.url, headers=served.admin, timeout=30) as client:
         phone = numbers(1)[0]
         contact = client.post("/api/v1/contacts", json={"phone": phone}).json()
         empty = client.get(API).json()
@@ -105,7 +105,7 @@ def test_a_stop_sent_as_a_phone_opts_the_contact_out_and_its_answer_shows_in_the
 
 
 def test_bad_input_is_named_field_by_field_and_sends_nothing(served: Served) -> None:
-    with httpx.Client(base_url=served.url, headers=served.admin) as client:
+    with httpx.Client(base_url=served.url, headers=served.admin, timeout=30) as client:
         refused = client.post(f"{API}/texts", json={"sender": "call me", "body": "   "})
         assert refused.status_code == 400
         problems = {p["field"]: p["message"] for p in refused.json()["problems"]}
@@ -117,7 +117,7 @@ def test_bad_input_is_named_field_by_field_and_sends_nothing(served: Served) -> 
 
 
 def test_only_admins_reach_the_simulator_api(served: Served) -> None:
-    with httpx.Client(base_url=served.url) as client:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
         assert client.get(API).status_code == 401
         for who in (served.editor,):
             assert client.get(API, headers=who).status_code == 403

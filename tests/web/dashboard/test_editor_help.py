@@ -53,7 +53,7 @@ def test_the_plan_repeats_what_the_text_lacks_and_links_to_the_editor(
     assert plan["compliance"][0].startswith("No opt-out wording")
     assert 'id="plan-compliance"' not in clean
     # Advice, not a refusal: the send button is on.
-    assert "Send to 1 recipient(s)" in page
+    assert "Send to 1 recipient" in page
 
 
 def test_the_import_form_requires_the_consent_confirmation(signed_in: SignedIn) -> None:
