@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from starlette.convertors import Convertor, register_url_convertor
 
 from textcast.domain.accounts import api_keys, audit, passwords, sessions, users
 from textcast.domain.accounts.audit import Actor
@@ -19,6 +18,7 @@ from textcast.domain.accounts.permissions import Permission, Principal, Scope
 from textcast.domain.errors import TooManyRequests
 from textcast.models import ApiKey, AuditEntry, Role, User, UserSession
 from textcast.services import accounts
+from textcast.web.api import path_segments  # noqa: F401 - {session_id:session_id} below
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input, NoNul
 from textcast.web.auth import (
@@ -32,22 +32,6 @@ from textcast.web.auth import (
 )
 from textcast.web.deps import DatabaseDep, ReadSession
 from textcast.web.errors import problems
-
-
-class SessionId(Convertor[str]):
-    """A session's public id in a path (lowercase hex): never `end-others`, so that path
-    answers for POST alone."""
-
-    regex = "[0-9a-f]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("session_id", SessionId())
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[guard(Permission.READ)])
 

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, Field
-from starlette.convertors import Convertor, register_url_convertor
 
 from textcast import editable_settings
 from textcast.config import Settings, webhook_secret
@@ -29,26 +28,11 @@ from textcast.runtime import SIMULATOR_MOUNT, Runtime, sinch_account
 from textcast.services import settings as settings_services
 from textcast.sinch import connections
 from textcast.sinch.connections import ConnectionCheck, Problem
+from textcast.web.api import path_segments  # noqa: F401 - {name:setting_name} below
 from textcast.web.auth import Administrator, guard
 from textcast.web.deps import RuntimeDep, SettingsDep
 from textcast.web.errors import problems
 from textcast.webhook_urls import DELIVERY_REPORTS, INBOUND, WEBHOOKS_PREFIX
-
-
-class SettingName(Convertor[str]):
-    """A setting's name in a path (`SEND_RATE`, any case): never `sinch-check`, so that the
-    check's path answers for POST alone."""
-
-    regex = "[A-Za-z0-9_]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("setting_name", SettingName())
 
 router = APIRouter(
     prefix="/api/v1/settings", tags=["settings"], dependencies=[guard(Permission.READ)]
