@@ -7,12 +7,7 @@
 
   function byId(id) { return document.getElementById(id); }
 
-  function actionError(message) {
-    var out = document.querySelector("[data-action-error]");
-    out.textContent = message;
-    out.hidden = false;
-    out.focus();
-  }
+  function actionError(message) { tc.actionError(message); }
 
   function done(id, message) {
     var out = byId(id);

@@ -127,13 +127,21 @@
       else window.location.reload();
     }, function (error) {
       button.disabled = false;
-      var section = button.closest("section");
-      var out = (section && section.querySelector("[data-action-error]")) ||
-        document.querySelector("[data-action-error]");
-      if (out) { out.textContent = error.message; out.hidden = false; }
-      else window.alert(error.message);
+      actionError(error.message, button);
     });
   });
+
+  // A failed action's message, in the [data-action-error] of the section it came from (else
+  // the page's first), focused so that it is read out; an alert when the page has none.
+  function actionError(message, near) {
+    var section = near && near.closest("section");
+    var out = (section && section.querySelector("[data-action-error]")) ||
+      document.querySelector("[data-action-error]");
+    if (!out) { window.alert(message); return; }
+    out.textContent = message;
+    out.hidden = false;
+    if (out.hasAttribute("tabindex")) out.focus();
+  }
 
   // "1 recipient", "2 recipients", "1,200 replies" (given "reply", "replies"): as the
   // server's `plural` says it.
@@ -228,6 +236,6 @@
   window.textcast = {
     api: api, showErrors: showErrors, clearErrors: clearErrors, every: every,
     plural: plural, moment: moment, timeNode: timeNode, localTimes: localTimes,
-    displayZone: displayZone,
+    displayZone: displayZone, actionError: actionError,
   };
 })();

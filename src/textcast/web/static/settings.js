@@ -8,12 +8,7 @@
 
   function byId(id) { return document.getElementById(id); }
 
-  function actionError(message) {
-    var out = document.querySelector("[data-action-error]");
-    out.textContent = message;
-    out.hidden = false;
-    out.focus();
-  }
+  function actionError(message) { tc.actionError(message); }
 
   // --- Settings changed without a restart (admins) -------------------------------------------
   // Each group's form sends only the fields changed since the page was drawn (a field's
