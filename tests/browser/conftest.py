@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,8 +56,10 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def site(database_url: str) -> Iterator[Site]:
+@contextmanager
+def running_site(database_url: str, **overrides: object) -> Iterator[Site]:
+    """textcast as `make run` serves it (the simulator, the dispatcher) on a port of its own,
+    with an editor signed up; `overrides` change settings for one test module."""
     port = free_port()
     settings = load_settings(
         database_url=database_url,
@@ -69,6 +72,7 @@ def site(database_url: str) -> Iterator[Site]:
         secret_key="browser-tests",
         send_rate=0,
         dispatcher_poll_seconds=0.05,
+        **overrides,
     )
     database = Database(database_url)
     simulator = SimulatorConfig(dispatch_delay=0.05, final_delay=0.1, seed=3)
@@ -77,6 +81,12 @@ def site(database_url: str) -> Iterator[Site]:
         make_user(database, site.email, Role.EDITOR)
         yield site
     database.dispose()
+
+
+@pytest.fixture
+def site(database_url: str) -> Iterator[Site]:
+    with running_site(database_url) as site:
+        yield site
 
 
 @pytest.fixture

@@ -11,15 +11,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from tests.browser.conftest import Site, screenshot, sign_in
-from tests.factories import make_api_key, make_user
-from tests.servers import free_port, serving
+from tests.browser.conftest import Site, running_site, screenshot, sign_in
+from tests.factories import make_api_key
 
-from textcast.config import load_settings
-from textcast.db import Database
 from textcast.models import Role
-from textcast.simulator import SimulatorConfig
-from textcast.web.app import create_app
 
 AWAKE, ASLEEP = "+12015550171", "+12015550172"
 TIMEOUT_MS = 30_000
@@ -29,29 +24,13 @@ TIMEOUT_MS = 30_000
 def site(database_url: str) -> Iterator[Site]:
     """The browser tests' site, with the send window of a real installation (the suite's
     default keeps it open all day): 08:00 to 21:00 in the recipient's time zone."""
-    port = free_port()
-    settings = load_settings(
-        database_url=database_url,
-        port=port,
-        base_url=f"http://127.0.0.1:{port}",
-        sinch_service_plan_id=None,
-        sinch_api_token=None,
-        sinch_base_url=None,
-        sinch_webhook_secret=None,
-        secret_key="browser-tests",
-        send_rate=0,
-        dispatcher_poll_seconds=0.05,
+    with running_site(
+        database_url,
         quiet_hours="08:00-21:00",
         # Merged with the suite's: each of its keys set back to a real window.
         quiet_hours_rules=dict.fromkeys(("US", "US-FL", "US-OK"), "08:00-20:00"),
-    )
-    database = Database(database_url)
-    simulator = SimulatorConfig(dispatch_delay=0.05, final_delay=0.1, seed=3)
-    with serving(create_app(settings, simulator=True, simulator_config=simulator), port) as url:
-        site = Site(url, database)
-        make_user(database, site.email, Role.EDITOR)
+    ) as site:
         yield site
-    database.dispose()
 
 
 def _zone_where_it_is(hour: int) -> str:
