@@ -95,6 +95,24 @@ class Settings(BaseSettings):
     """Keyword replies to all numbers together per rolling hour; 0: no cap. They also count
     toward DAILY_RECIPIENT_QUOTA. A keyword beyond either is applied, but not answered."""
 
+    # Sign-ups by form and by keyword, and their double opt-in.
+    confirm_keywords: str = "Y,YES"
+    """Replies that confirm the number's latest pending sign-up. With no sign-up pending, a
+    word that is also an opt-in keyword (YES) keeps that meaning."""
+    confirmation_hours: Annotated[float, Field(gt=0)] = 72.0
+    """A sign-up not confirmed within this many hours expires."""
+    signup_limit_per_ip: str = "20/hour"
+    """Form submissions per client address (a shop's counter tablet may need more)."""
+    signup_limit_per_number: str = "5/day"
+    """Form submissions per phone number, whatever the address. A number also gets at most one
+    confirmation text per 24 hours."""
+    form_max_body_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 16 * 1024
+    """The largest form submission accepted (413 above)."""
+
+    # List hygiene.
+    invalid_after_failures: Annotated[int, Field(ge=0)] = 2
+    """Permanent delivery failures in a row after which a contact becomes `invalid`; 0: never."""
+
     # Campaign authoring: send windows, prices, frequency cap, short links.
     quiet_hours: str = "08:00-21:00"
     """The send window in the recipient's local time, unless a rule below says otherwise."""
@@ -177,7 +195,7 @@ class Settings(BaseSettings):
             raise ValueError(f"only {{brand}} and {{contact}} may be used ({exc})") from None
         return value
 
-    @field_validator("opt_out_keywords", "opt_in_keywords", "help_keywords")
+    @field_validator("opt_out_keywords", "opt_in_keywords", "help_keywords", "confirm_keywords")
     @classmethod
     def _some_keywords(cls, value: str) -> str:
         if not [word for word in value.split(",") if word.strip()]:
@@ -185,7 +203,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "login_limit_per_account", "login_limit_per_ip", "api_rate_limit", "link_rate_limit"
+        "login_limit_per_account",
+        "login_limit_per_ip",
+        "api_rate_limit",
+        "link_rate_limit",
+        "signup_limit_per_ip",
+        "signup_limit_per_number",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

@@ -40,6 +40,9 @@ from textcast.vocabulary import (
     ConsentKind as ConsentKind,
 )
 from textcast.vocabulary import (
+    ConsentPurpose as ConsentPurpose,
+)
+from textcast.vocabulary import (
     ContactStatus as ContactStatus,
 )
 from textcast.vocabulary import (
@@ -50,6 +53,12 @@ from textcast.vocabulary import (
 )
 from textcast.vocabulary import (
     Role as Role,
+)
+from textcast.vocabulary import (
+    SignupChannel as SignupChannel,
+)
+from textcast.vocabulary import (
+    SignupStatus as SignupStatus,
 )
 from textcast.vocabulary import (
     SkipReason as SkipReason,
@@ -117,6 +126,16 @@ class Contact(Base):
     status: Mapped[ContactStatus] = mapped_column(
         String(16), default=ContactStatus.SUBSCRIBED, index=True
     )
+    """Marketing consent: `subscribed` is confirmed consent, the only status campaigns reach."""
+    transactional_consent: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
+    )
+    """Messages the person asked for (an order's shipping): withdrawn by STOP with the rest."""
+    failure_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Permanent delivery failures in a row (list hygiene); a delivery or a text from the
+    number starts it over."""
+    failed_message_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    """The messages of the current streak, the evidence when it makes the number invalid."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -169,7 +188,157 @@ class ConsentEvent(Base):
     inbound_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id", ondelete="SET NULL")
     )
+    purpose: Mapped[ConsentPurpose] = mapped_column(
+        String(16), default=ConsentPurpose.MARKETING, server_default="marketing"
+    )
+    signup_id: Mapped[int | None] = mapped_column(ForeignKey("signups.id", ondelete="SET NULL"))
+    """The sign-up (form or keyword) whose evidence this event rests on."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignupForm(Base):
+    """A sign-up form of a list: hosted at `/join/{slug}`, embeddable on the operator's site."""
+
+    __tablename__ = "signup_forms"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    """The heading of the hosted page."""
+    description: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Besides the phone (always asked, always required): `[{"name": "first_name",
+    "required": false}, {"name": "store", "label": "Favourite store", "required": true}]`.
+    `first_name`, `last_name`, `email` and `birthday` are known; any other name is a custom
+    attribute of the contact."""
+    disclosure: Mapped[str] = mapped_column(Text)
+    """The consent text shown next to the button, verbatim in every sign-up's evidence."""
+    disclosure_version: Mapped[int] = mapped_column(Integer, default=1)
+    """Goes up by one whenever the disclosure's text changes."""
+    double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    allowed_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """ISO codes whose numbers may sign up; checked before any text is sent."""
+    confirmation_text: Mapped[str] = mapped_column(Text)
+    welcome_text: Mapped[str | None] = mapped_column(Text)
+    """None: no welcome text."""
+    thank_you_text: Mapped[str | None] = mapped_column(Text)
+    redirect_url: Mapped[str | None] = mapped_column(Text)
+    """Where the browser goes after a sign-up instead of the thank-you page; its origin must
+    be one of `allowed_origins`."""
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """`https://shop.example.com`: the sites that may embed the form (CORS, redirects)."""
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    """Of the page's own words (labels, errors); the disclosure is the operator's text."""
+    confirmations_per_hour: Mapped[int] = mapped_column(Integer, default=100)
+    """Confirmation texts this form may cause per rolling hour; an audit alert when it trips."""
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[int] = mapped_column(Integer, default=0)
+    """Submissions refused as abuse: honeypot, rate limits, caps, countries not allowed."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[datetime | None]
+    """Archived forms answer 404 and accept nothing; their sign-ups stay as evidence."""
+
+
+class ListKeyword(Base):
+    """A word people text to join a list (`VIP`), stored as `keywords.normalise` leaves it."""
+
+    __tablename__ = "list_keywords"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    word: Mapped[str] = mapped_column(String(32), unique=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    confirmation_text: Mapped[str] = mapped_column(Text)
+    welcome_text: Mapped[str | None] = mapped_column(Text)
+    already_subscribed_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Signup(Base):
+    """One request to join a list, by form or keyword, with its evidence kept verbatim.
+
+    Nothing else changes until it is confirmed: the contact is created or subscribed only
+    then (at once for a single opt-in)."""
+
+    __tablename__ = "signups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[SignupChannel] = mapped_column(String(16))
+    status: Mapped[SignupStatus] = mapped_column(String(16), default=SignupStatus.PENDING)
+    phone: Mapped[str] = mapped_column(String(16))
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"))
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("signup_forms.id", ondelete="SET NULL"))
+    keyword_id: Mapped[int | None] = mapped_column(
+        ForeignKey("list_keywords.id", ondelete="SET NULL")
+    )
+    double_opt_in: Mapped[bool] = mapped_column(Boolean)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What was submitted, as submitted (the phone as typed included)."""
+    disclosure: Mapped[str | None] = mapped_column(Text)
+    """The exact consent text shown (a form's), or the keyword message (a keyword's)."""
+    disclosure_version: Mapped[int | None] = mapped_column(Integer)
+    page_url: Mapped[str | None] = mapped_column(Text)
+    """The form's own URL."""
+    referer: Mapped[str | None] = mapped_column(Text)
+    """The page that showed the form (Referer), e.g. the operator's site embedding it."""
+    origin: Mapped[str | None] = mapped_column(String(300))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    language: Mapped[str | None] = mapped_column(String(8))
+    keyword_inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
+    """The text that carried the keyword."""
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    """A pending sign-up not confirmed by then expires."""
+    confirmation_campaign_id: Mapped[int | None] = mapped_column(BigId)
+    """The one-recipient campaign carrying "Reply Y to confirm"."""
+    confirmation_held: Mapped[str | None] = mapped_column(String(300))
+    """Why no confirmation text was sent (one per number per 24 hours, a cap, the quota)."""
+    confirmed_at: Mapped[datetime | None]
+    confirmation_inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
+    """The "Y" that confirmed it."""
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    welcome_text: Mapped[str | None] = mapped_column(Text)
+    """The welcome text the form or keyword had when the sign-up came; sent on confirmation."""
+    welcome_campaign_id: Mapped[int | None] = mapped_column(BigId)
+
+    __table_args__ = (
+        Index("ix_signups_phone_submitted_at", "phone", "submitted_at"),
+        Index("ix_signups_form_id_submitted_at", "form_id", "submitted_at"),
+        Index(
+            "ix_signups_pending",
+            "expires_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class ContactInvalidation(Base):
+    """List hygiene: a number made `invalid` after permanent failures in a row, and why."""
+
+    __tablename__ = "contact_invalidations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    """The campaign whose failed message tipped it over."""
+    reason: Mapped[str] = mapped_column(Text)
+    message_ids: Mapped[list[int]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    restored_at: Mapped[datetime | None]
+    restored_by: Mapped[str | None] = mapped_column(String(300))
 
 
 class Suppression(Base):

@@ -15,6 +15,20 @@ class CampaignKind(StrEnum):
     """An answer to a keyword (STOP confirmation, HELP text): sent even to opted-out numbers."""
     TEST = "test"
     """A marketing text sent to one number for a look before the real send."""
+    CONFIRMATION = "confirmation"
+    """"Reply Y to confirm": answers a person's own sign-up at once, whatever the hour, even
+    to a number that opted out before (it asks; it does not subscribe)."""
+    WELCOME = "welcome"
+    """The first text after a confirmed sign-up: like marketing, held by quiet hours."""
+
+
+CHECKS_OPT_OUTS = frozenset({CampaignKind.MARKETING, CampaignKind.TEST, CampaignKind.WELCOME})
+"""The kinds whose messages are dropped for a number that opted out, up to the last moment.
+A keyword reply (a STOP's confirmation) and a sign-up's confirmation request are not."""
+KEEPS_QUIET_HOURS = frozenset({CampaignKind.MARKETING, CampaignKind.WELCOME})
+"""The kinds held back until the recipient's send window opens."""
+SYSTEM_KINDS = frozenset({CampaignKind.REPLY, CampaignKind.CONFIRMATION, CampaignKind.WELCOME})
+"""One-recipient campaigns textcast launches by itself, ahead of marketing batches."""
 
 
 REPLY_CAMPAIGN_NAMES: dict[str, str] = {
@@ -153,6 +167,33 @@ class ContactStatus(StrEnum):
 class ConsentKind(StrEnum):
     OPT_IN = "opt_in"
     OPT_OUT = "opt_out"
+
+
+class ConsentPurpose(StrEnum):
+    """What a consent event is about: marketing needs confirmed, written consent; transactional
+    messages (an order's shipping, a reminder the person asked for) need only the number given
+    for that purpose. A STOP withdraws both."""
+
+    MARKETING = "marketing"
+    TRANSACTIONAL = "transactional"
+    ALL = "all"
+    """A STOP or a START: every purpose at once."""
+
+
+class SignupStatus(StrEnum):
+    PENDING = "pending"
+    """Waiting for the person's "Y" (double opt-in)."""
+    CONFIRMED = "confirmed"
+    """Subscribed: by the reply, or at once on a single opt-in."""
+    EXPIRED = "expired"
+    """No confirmation within CONFIRMATION_HOURS."""
+    CANCELLED = "cancelled"
+    """The number sent STOP, or a newer sign-up of the number took its place."""
+
+
+class SignupChannel(StrEnum):
+    FORM = "form"
+    KEYWORD = "keyword"
 
 
 class ImportStatus(StrEnum):

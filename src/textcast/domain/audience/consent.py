@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from textcast.domain.accounts import audit
 from textcast.domain.audience import suppressions
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
-from textcast.models import ConsentEvent, ConsentKind, Contact, ContactStatus
+from textcast.models import ConsentEvent, ConsentKind, ConsentPurpose, Contact, ContactStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +23,18 @@ class Evidence:
     text: str | None = None
     keyword: str | None = None
     inbound_message_id: int | None = None
+    signup_id: int | None = None
+    """The sign-up (form or keyword) whose stored evidence this rests on."""
+    purpose: ConsentPurpose = ConsentPurpose.ALL
+    """What the consent is about: a STOP or START is about every message."""
 
 
 def opt_out(session: Session, secret: bytes, contact: Contact, evidence: Evidence) -> ConsentEvent:
     """Unsubscribe now and everywhere: the suppression is what the dispatcher checks."""
     hold_opt_out_lock(session, shared=False)
     contact.status = ContactStatus.UNSUBSCRIBED
+    if evidence.purpose == ConsentPurpose.ALL:
+        contact.transactional_consent = False
     suppressions.suppress(
         session, secret, contact.phone, reason=evidence.keyword or evidence.source
     )
@@ -37,6 +43,8 @@ def opt_out(session: Session, secret: bytes, contact: Contact, evidence: Evidenc
 
 def opt_in(session: Session, secret: bytes, contact: Contact, evidence: Evidence) -> ConsentEvent:
     contact.status = ContactStatus.SUBSCRIBED
+    if evidence.purpose == ConsentPurpose.ALL:
+        contact.transactional_consent = True
     suppressions.lift(session, secret, contact.phone)
     return _record(session, contact, ConsentKind.OPT_IN, evidence)
 
@@ -51,6 +59,8 @@ def _record(
         evidence=evidence.text,
         keyword=evidence.keyword,
         inbound_message_id=evidence.inbound_message_id,
+        purpose=evidence.purpose,
+        signup_id=evidence.signup_id,
     )
     session.add(event)
     return event

@@ -32,6 +32,7 @@ from textcast.models import (
     MessageStatus,
     utcnow,
 )
+from textcast.vocabulary import CHECKS_OPT_OUTS
 
 
 def launch_campaign(
@@ -258,7 +259,7 @@ def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSel
     raw = select(CampaignRecipient.phone.label("phone")).where(
         CampaignRecipient.campaign_id == campaign.id
     )
-    if campaign.kind == CampaignKind.REPLY:
+    if campaign.kind not in CHECKS_OPT_OUTS:
         return raw  # the confirmation of a STOP goes to the number that just opted out
     opted_out = select(Contact.phone).where(Contact.status != ContactStatus.SUBSCRIBED)
     raw = raw.where(CampaignRecipient.phone.not_in(opted_out))

@@ -9,14 +9,17 @@ from sqlalchemy.orm import Session
 
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.errors import Conflict, TooManyRequests
-from textcast.models import Campaign, CampaignKind
+from textcast.models import Campaign
+from textcast.vocabulary import SYSTEM_KINDS
 
 QUOTA_WINDOW = timedelta(hours=24)
 
 
 def check_quotas(session: Session, campaign: Campaign, policy: Policy, now: datetime) -> None:
     """Against SMS pumping: a cap per campaign and per rolling 24 hours (raising rolls back)."""
-    if campaign.kind == CampaignKind.REPLY:
+    if campaign.kind in SYSTEM_KINDS:
+        # Keyword replies and sign-up texts are held back by their own caps (`replies`,
+        # `signups`), within the same daily quota.
         return
     count = campaign.recipient_count
     cap = policy.max_recipients_per_campaign

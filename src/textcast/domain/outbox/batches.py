@@ -29,12 +29,12 @@ from textcast.models import (
     Batch,
     BatchState,
     Campaign,
-    CampaignKind,
     Message,
     MessageStatus,
     SkipReason,
     utcnow,
 )
+from textcast.vocabulary import CHECKS_OPT_OUTS
 
 
 def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
@@ -58,7 +58,7 @@ def reload_batch(session: Session, batch_id: str) -> ClaimedBatch:
         created_at=batch.created_at,
         parameters=parameters,
         attempts=batch.attempts,
-        checks_opt_outs=campaign.kind != CampaignKind.REPLY,
+        checks_opt_outs=campaign.kind in CHECKS_OPT_OUTS,
     )
 
 

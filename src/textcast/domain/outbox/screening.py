@@ -37,7 +37,6 @@ from textcast.domain.outbox.claims import (
 from textcast.models import (
     BatchState,
     Campaign,
-    CampaignKind,
     CampaignStatus,
     Contact,
     Message,
@@ -45,6 +44,7 @@ from textcast.models import (
     SkipReason,
     utcnow,
 )
+from textcast.vocabulary import CHECKS_OPT_OUTS, KEEPS_QUIET_HOURS
 
 PAUSED_FOR_BUDGET = "budget reached"
 Places = dict[str, tuple[str | None, str | None]]
@@ -103,13 +103,13 @@ def screen_claims(
                 now=now,
             )
         return []
-    marketing = campaign.kind == CampaignKind.MARKETING
-    checks_opt_outs = campaign.kind != CampaignKind.REPLY
+    keeps_quiet_hours = campaign.kind in KEEPS_QUIET_HOURS
+    checks_opt_outs = campaign.kind in CHECKS_OPT_OUTS
     rows = [row for claim in claims for row in claim.rows]
     places: Places | None = None  # looked up once, only when needed
     if checks_opt_outs:
         rows = _skip_suppressed(session, secret, rows, now)
-    if policy is not None and marketing and rows:
+    if policy is not None and keeps_quiet_hours and rows:
         places = _places(session, [row.phone for row in rows])
         rows = _hold_outside_window(session, campaign, rows, places, policy, now)
         if campaign.budget is not None and rows:
@@ -180,7 +180,7 @@ def _screened(
         created_at=claim.created_at,
         parameters=parameters,
         attempts=1,
-        checks_opt_outs=campaign.kind != CampaignKind.REPLY,
+        checks_opt_outs=campaign.kind in CHECKS_OPT_OUTS,
         posting=posting,
         first_message_id=rows[0].id,
         last_message_id=rows[-1].id,
