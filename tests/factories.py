@@ -14,7 +14,7 @@ from textcast.domain import campaigns, outbox
 from textcast.domain.accounts import api_keys, passwords
 from textcast.domain.accounts.permissions import Scope
 from textcast.domain.campaigns.planning import Policy
-from textcast.models import Campaign, Role, User
+from textcast.models import Campaign, ListKeyword, Role, SignupForm, User
 
 PASSWORD = "correct horse battery staple"
 _serial = itertools.count(1)
@@ -114,3 +114,52 @@ def claim_batch(
         if screened:
             return screened[0]
     return None
+
+
+def make_form(database: Database, list_id: int, **changes: Any) -> SignupForm:
+    """A sign-up form of the list, hosted at `/join/{slug}` (slug `form-N` unless given)."""
+    values: dict[str, Any] = {
+        "slug": f"form-{next(_serial)}",
+        "name": "Newsletter",
+        "list_id": list_id,
+        "title": "Get our texts",
+        "fields": [{"name": "first_name", "required": False}],
+        "disclosure": (
+            "By submitting, you agree to receive recurring automated marketing texts from "
+            "Shop at the number given. Consent is not a condition of purchase. Msg frequency "
+            "varies. Msg & data rates may apply. Reply HELP for help, STOP to cancel."
+        ),
+        "disclosure_version": 1,
+        "double_opt_in": True,
+        "allowed_countries": ["US"],
+        "confirmation_text": "Shop: reply Y to confirm your subscription. Reply STOP to cancel.",
+        "welcome_text": "Shop: welcome! Here is 10% off: SAVE10. Reply STOP to opt out.",
+        "allowed_origins": [],
+        "language": "en",
+        "confirmations_per_hour": 100,
+        "views": 0,
+        "blocked": 0,
+    }
+    values.update(changes)
+    with database.write() as session:
+        form = SignupForm(**values)
+        session.add(form)
+    return form
+
+
+def make_keyword(
+    database: Database, list_id: int, word: str = "VIP", **changes: Any
+) -> ListKeyword:
+    values: dict[str, Any] = {
+        "word": word,
+        "list_id": list_id,
+        "double_opt_in": True,
+        "confirmation_text": f"Shop: reply Y to join {word} texts. Reply STOP to cancel.",
+        "welcome_text": f"Shop: welcome to {word}! Reply STOP to opt out.",
+        "already_subscribed_text": f"Shop: you are already on the {word} list.",
+    }
+    values.update(changes)
+    with database.write() as session:
+        keyword = ListKeyword(**values)
+        session.add(keyword)
+    return keyword

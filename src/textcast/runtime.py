@@ -35,6 +35,7 @@ from textcast.domain.inbox.keywords import Keyword, KeywordRules
 from textcast.domain.inbox.replies import ReplyPolicy
 from textcast.domain.settings import stored as stored_settings
 from textcast.domain.settings.stored import StoredSetting
+from textcast.domain.signups import SignupPolicy
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.provider import Provider, ProviderError
@@ -139,6 +140,16 @@ def reply_policy(settings: Settings) -> ReplyPolicy:
     )
 
 
+def signup_policy(settings: Settings) -> SignupPolicy:
+    """What sign-ups (forms, keywords, confirmations) need to know from the settings."""
+    return SignupPolicy(
+        secret=instance_secret(settings),
+        sender=settings.sinch_number,
+        confirmation_window=timedelta(hours=settings.confirmation_hours),
+        daily_quota=settings.daily_recipient_quota,
+    )
+
+
 def dispatcher_config(settings: Settings, policy: Policy | None = None) -> DispatcherConfig:
     return DispatcherConfig(
         policy=policy or sending_policy(settings),
@@ -163,10 +174,18 @@ class InEffect:
     stored: Mapping[str, StoredSetting]
     policy: Policy
     reply_policy: ReplyPolicy
+    signup_policy: SignupPolicy
 
     @classmethod
     def of(cls, settings: Settings, revision: int, stored: Mapping[str, StoredSetting]) -> InEffect:
-        return cls(settings, revision, stored, sending_policy(settings), reply_policy(settings))
+        return cls(
+            settings,
+            revision,
+            stored,
+            sending_policy(settings),
+            reply_policy(settings),
+            signup_policy(settings),
+        )
 
 
 @dataclass
@@ -200,6 +219,10 @@ class Runtime:
     @property
     def reply_policy(self) -> ReplyPolicy:
         return self.in_effect.reply_policy
+
+    @property
+    def signup_policy(self) -> SignupPolicy:
+        return self.in_effect.signup_policy
 
     @functools.cached_property
     def secret(self) -> bytes:
