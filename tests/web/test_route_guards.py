@@ -24,6 +24,11 @@ PUBLIC = {
     ("POST", "/login"),
     ("POST", "/logout"),  # signs out whoever is signed in (with their CSRF token); else a no-op
     ("GET", "/l/{code}"),  # short-link redirects
+    # The public sign-up form: its hosted page, the submission, CORS preflight, thank-you.
+    ("GET", "/join/{slug}"),
+    ("POST", "/join/{slug}"),
+    ("OPTIONS", "/join/{slug}"),
+    ("GET", "/join/{slug}/thanks"),
 }
 API_PREFIXES = ("/api/", "/openapi.json", "/docs")
 """Everything else is a dashboard page: anonymous visitors are sent to sign in."""
@@ -109,6 +114,7 @@ NEEDS = {
     ("PATCH", "/api/v1/settings"): "admin",  # settings changed on every node
     ("DELETE", "/api/v1/settings/{name:setting_name}"): "admin",
     ("POST", "/api/v1/previews"): "read",  # renders a text for a contact, writes nothing
+    ("POST", "/api/v1/forms/preview"): "write",  # the form editor's live preview
 }
 ROLE_GRANTS = {
     Role.VIEWER: {"read"},

@@ -19,9 +19,10 @@ from textcast.config import Settings, check_webhook_authentication, webhook_secr
 from textcast.db import Database
 from textcast.migrate import ensure_schema
 from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, Runtime, simulator_token
+from textcast.services.signups import FormActivity
 from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
-from textcast.web import health, links
+from textcast.web import health, join, links
 from textcast.web.api import (
     accounts,
     analytics,
@@ -108,6 +109,7 @@ def create_app(
                 )
             await stack.enter_async_context(runtime.running(dispatch=dispatch))
             yield
+        app.state.form_activity.flush()
         runtime.database.dispose()
 
     app = TextcastApp(
@@ -122,6 +124,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.rate_limits = RateLimits(settings)
+    app.state.form_activity = FormActivity(runtime.database)
     app.state.simulator = (
         # With SINCH_BASE_URL, messages go to a `textcast simulator` of its own, not this one.
         SimulatorGateway(simulator_app, plan=SIMULATOR_PLAN_ID, token=simulator_token(settings))
@@ -135,7 +138,9 @@ def create_app(
         large_paths=(imports.router.prefix,),
     )
     app.add_middleware(RelativeRedirects)
-    app.add_middleware(SecurityHeaders, cacheable=("/static/", f"{DOCS_ASSETS}/"))
+    app.add_middleware(
+        SecurityHeaders, cacheable=("/static/", f"{DOCS_ASSETS}/"), framable=("/join/",)
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
     install_docs(app)
@@ -154,6 +159,8 @@ def create_app(
     app.include_router(settings_api.router)
     app.include_router(simulator_api.router)
     app.include_router(links.router)
+    app.include_router(join.router)
+    app.include_router(join.preview_router)
     if simulator_app is not None:
         app.mount(
             SIMULATOR_MOUNT,

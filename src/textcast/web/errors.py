@@ -77,7 +77,10 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     for path in openapi.get("paths", {}).values():
         for operation in path.values():
             responses = operation["responses"]
-            statuses = [400] if responses.pop("422", None) else []
+            # FastAPI's own 422 (request validation) is our 400; a 422 a route documents
+            # itself (the public sign-up form's) stays.
+            validation = responses.get("422", {}).get("description") == "Validation Error"
+            statuses = [400] if validation and responses.pop("422") else []
             if operation.get("security"):
                 statuses += [401, 403, 429]
             if any(p["in"] == "path" for p in operation.get("parameters", [])):

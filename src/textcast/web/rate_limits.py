@@ -1,5 +1,6 @@
 """Request limits: sign-in attempts per address, per account and address, and per account;
-requests per caller; short links per address.
+requests per caller; short links per address; sign-up form submissions per address and per
+phone number.
 
 Counters live in `RATE_LIMIT_STORAGE`: process memory by default (one node), or a shared
 store such as Redis when several nodes serve the API.
@@ -7,6 +8,7 @@ store such as Redis when several nodes serve the API.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -16,6 +18,8 @@ from textcast.config import Settings
 from textcast.domain.errors import TooManyRequests
 
 _THROTTLED = "too many failed sign-ins; try again later"
+_SIGNUPS_THROTTLED = "too many sign-ups from your address; try again later"
+_NUMBER_THROTTLED = "too many sign-ups for this phone number; try again later"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,8 @@ class RateLimits:
         self.login_ip = parse(settings.login_limit_per_ip)
         self.api = parse(settings.api_rate_limit)
         self.link = parse(settings.link_rate_limit)
+        self.signup_ip = parse(settings.signup_limit_per_ip)
+        self.signup_number = parse(settings.signup_limit_per_number)
         self.once_an_hour = parse("1/hour")
 
     def admit_sign_in(self, email: str, ip: str) -> SignInAttempt:
@@ -82,6 +88,27 @@ class RateLimits:
     def first_link_refusal(self, address: str) -> bool:
         """True once per address per hour: a flood is audited once, not once per request."""
         return self._limiter.hit(self.once_an_hour, "link-refused", address)
+
+    def hit_signup_address(self, address: str) -> None:
+        """A form submission from this client address (`SIGNUP_LIMIT_PER_IP`)."""
+        if not self._limiter.hit(self.signup_ip, "signup-ip", address):
+            raise TooManyRequests(
+                _SIGNUPS_THROTTLED, self._wait(self.signup_ip, "signup-ip", address)
+            )
+
+    def hit_signup_number(self, e164: str) -> None:
+        """A form submission for this number, from any address (`SIGNUP_LIMIT_PER_NUMBER`).
+
+        The counter's key is a digest: a shared store (Redis) never holds the numbers."""
+        key = hashlib.sha256(b"textcast signup number " + e164.encode()).hexdigest()[:32]
+        if not self._limiter.hit(self.signup_number, "signup-number", key):
+            raise TooManyRequests(
+                _NUMBER_THROTTLED, self._wait(self.signup_number, "signup-number", key)
+            )
+
+    def first_signup_refusal(self, address: str) -> bool:
+        """True once per address per hour: a flood is audited once, not once per request."""
+        return self._limiter.hit(self.once_an_hour, "signup-refused", address)
 
     def _wait(self, item: RateLimitItem, *identifiers: str) -> float:
         reset = self._limiter.get_window_stats(item, *identifiers).reset_time

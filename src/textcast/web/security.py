@@ -42,19 +42,26 @@ NO_STORE = (b"cache-control", b"no-store")
 
 class SecurityHeaders:
     """`SECURITY_HEADERS` on every answer, and `NO_STORE` on all but the `cacheable` paths
-    (static assets, the same for everyone) unless the answer chose its own cache-control."""
+    (static assets, the same for everyone) unless the answer chose its own cache-control.
+    Answers under the `framable` paths (public sign-up forms) get no `X-Frame-Options`:
+    their own CSP's `frame-ancestors` names who may frame them."""
 
-    def __init__(self, app: ASGIApp, *, cacheable: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, *, cacheable: tuple[str, ...] = (), framable: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.cacheable = cacheable
+        self.framable = framable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         defaults = SECURITY_HEADERS
+        if scope["path"].startswith(self.framable):
+            defaults = [h for h in SECURITY_HEADERS if h[0] != b"x-frame-options"]
         if not scope["path"].startswith(self.cacheable):
-            defaults = [*SECURITY_HEADERS, NO_STORE]
+            defaults = [*defaults, NO_STORE]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

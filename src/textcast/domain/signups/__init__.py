@@ -11,6 +11,9 @@ from textcast.domain.signups.signups import (
     ONE_PER_DAY as ONE_PER_DAY,
 )
 from textcast.domain.signups.signups import (
+    CapReached as CapReached,
+)
+from textcast.domain.signups.signups import (
     SignupPolicy as SignupPolicy,
 )
 from textcast.domain.signups.signups import (
@@ -24,6 +27,9 @@ from textcast.domain.signups.signups import (
 )
 from textcast.domain.signups.signups import (
     expire_due as expire_due,
+)
+from textcast.domain.signups.signups import (
+    record_cap_alert as record_cap_alert,
 )
 from textcast.domain.signups.signups import (
     start_signup as start_signup,

@@ -61,6 +61,14 @@ ALREADY_SUBSCRIBED = "already subscribed to this list"
 ONE_PER_DAY = "a confirmation text went to this number less than 24 hours ago"
 
 
+class CapReached(TooManyRequests):
+    """A form's hourly cap on confirmation texts holds this sign-up back."""
+
+    def __init__(self, message: str, retry_after: float, target: str) -> None:
+        super().__init__(message, retry_after)
+        self.target = target
+
+
 @dataclass(frozen=True, slots=True)
 class SignupPolicy:
     secret: bytes
@@ -107,7 +115,8 @@ def start_signup(
 
     Raises `TooManyRequests` with nothing stored when no text may go now (the daily quota, or
     the form's hourly cap): the person is told to try later. Any other held-back text leaves
-    the reason in `confirmation_held`.
+    the reason in `confirmation_held`. For the form's cap it is `CapReached`, whose alert the
+    caller records with `record_cap_alert` in a transaction of its own (this one is refused).
     """
     now = now or utcnow()
     signup = _new_signup(request, now)
@@ -276,40 +285,42 @@ def _confirmed_recently(session: Session, phone: str, now: datetime) -> bool:
 
 
 def _check_form_cap(session: Session, form_id: int, cap: int, now: datetime) -> None:
-    sent = session.scalar(
-        select(func.count())
-        .select_from(Signup)
+    # Counts at most `cap` rows: a busy form's hour of sign-ups is not read again each time.
+    recent = (
+        select(Signup.id)
         .where(
             Signup.form_id == form_id,
             Signup.submitted_at > now - CAP_WINDOW,
             Signup.confirmation_campaign_id.is_not(None),
         )
+        .limit(cap)
+        .subquery()
     )
-    if (sent or 0) < cap:
+    sent = session.scalar(select(func.count()).select_from(recent)) or 0
+    if sent < cap:
         return
-    reason = f"{sent} confirmation texts in the last hour reached this form's cap of {cap} per hour"
-    _alert_once_an_hour(session, f"form:{form_id}", reason, now)
-    raise TooManyRequests(reason, CAP_WINDOW.total_seconds())
+    reason = f"confirmation texts in the last hour reached this form's cap of {cap} per hour"
+    raise CapReached(reason, CAP_WINDOW.total_seconds(), f"form:{form_id}")
 
 
-def _alert_once_an_hour(session: Session, target: str, reason: str, now: datetime) -> None:
-    """One audit entry when a cap starts holding texts back, not one per refused sign-up.
-
-    Written on the caller's connection, so it commits only with the caller's transaction:
-    `signups` callers commit the alert even when they refuse the sign-up (`TooManyRequests`).
-    """
+def record_cap_alert(session: Session, exc: CapReached, now: datetime | None = None) -> bool:
+    """One audit entry when a cap starts holding texts back, not one per refused sign-up;
+    True when this one wrote it."""
+    now = now or utcnow()
     recent = session.scalar(
         select(AuditEntry.id)
         .where(
             AuditEntry.action == CAP_REACHED,
-            AuditEntry.target == target,
+            AuditEntry.target == exc.target,
             AuditEntry.at > now - CAP_WINDOW,
         )
         .limit(1)
     )
-    if recent is None:
-        audit.record(session, SIGNUPS_ACTOR, CAP_REACHED, target, reason=reason)
-        log.warning("sign-up cap reached for %s: %s", target, reason)
+    if recent is not None:
+        return False
+    audit.record(session, SIGNUPS_ACTOR, CAP_REACHED, exc.target, reason=str(exc))
+    log.warning("sign-up cap reached for %s: %s", exc.target, exc)
+    return True
 
 
 def _check_quota(session: Session, policy: SignupPolicy, now: datetime, texts: int) -> None:

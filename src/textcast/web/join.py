@@ -1,0 +1,591 @@
+"""`/join/{slug}`: a list's public sign-up form, hosted here and embeddable anywhere its
+operator allows, and the most abused surface of an SMS tool (SMS pumping).
+
+Defences, cheapest first: the body's size, the per-address limit (before the database), the
+origin the form may be sent from, the honeypot, the form's fields and the number's country
+(before anything is stored or sent), the per-number limit, then the core's caps (one
+confirmation text per number per day, the form's hourly cap, the daily quota). Refusals are
+counted as the form's `blocked` without a write per request (`services.signups.FormActivity`).
+The page needs no cookie and sets none; no script either.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from textcast.domain.accounts.permissions import Permission
+from textcast.domain.errors import InvalidInput, TooManyRequests
+from textcast.domain.phones.numbers import mask_phone
+from textcast.domain.signups import submissions
+from textcast.domain.signups.submissions import HONEYPOT, PHONE, InvalidSubmission
+from textcast.models import SignupForm
+from textcast.services import signups
+from textcast.services.signups import FormActivity
+from textcast.web.auth import client_ip, guard, rate_limits
+from textcast.web.deps import get_runtime
+from textcast.web.join_words import language_from_header, language_of, words_in
+
+log = logging.getLogger("textcast.signups")
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter(tags=["public"])
+preview_router = APIRouter(
+    prefix="/api/v1/forms", tags=["forms"], dependencies=[guard(Permission.WRITE)]
+)
+
+EMBEDDED_IN = "embedded_in"
+"""The hosted page's hidden field: the page that framed it (its Referer when it was shown)."""
+MAX_FIELDS = 50
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?")
+_INPUT_TYPES = {"email": "email", "birthday": "date"}
+_AUTOCOMPLETE = {
+    "first_name": "given-name",
+    "last_name": "family-name",
+    "email": "email",
+    "birthday": "bday",
+}
+_FIELD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [PHONE],
+    "properties": {
+        PHONE: {
+            "type": "string",
+            "maxLength": submissions.MAX_PHONE_CHARS,
+            "description": "The mobile number, as the person typed it; a number without its "
+            "country code is read in the form's first allowed country.",
+        },
+        "first_name": {"type": "string", "maxLength": submissions.MAX_TEXT_CHARS},
+        "last_name": {"type": "string", "maxLength": submissions.MAX_TEXT_CHARS},
+        "email": {"type": "string", "maxLength": submissions.MAX_EMAIL_CHARS},
+        "birthday": {"type": "string", "format": "date", "description": "YYYY-MM-DD."},
+        HONEYPOT: {
+            "type": "string",
+            "description": "The honeypot: hide it from people and leave it empty. A "
+            "submission with it filled in is answered as a success and dropped.",
+        },
+        EMBEDDED_IN: {
+            "type": "string",
+            "description": "The page showing the form, when the Referer cannot say it.",
+        },
+    },
+    "additionalProperties": {
+        "type": "string",
+        "maxLength": submissions.MAX_TEXT_CHARS,
+        "description": "A custom field the form asks for (a contact attribute).",
+    },
+}
+_SUBMIT_DOCS: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": _FIELD_SCHEMA},
+            "multipart/form-data": {"schema": _FIELD_SCHEMA},
+            "application/json": {"schema": _FIELD_SCHEMA},
+        },
+    }
+}
+_ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "status": {
+            "type": "string",
+            "enum": ["ok", "invalid", "too_many_requests", "not_found", "forbidden", "error"],
+        },
+        "message": {"type": "string", "description": "In the form's language."},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Each field at fault, with what is wrong, in the form's language.",
+        },
+        "redirect": {"type": "string", "description": "Where to send the person next."},
+    },
+}
+
+
+def _answers(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"text/html": {}, "application/json": {"schema": _ANSWER_SCHEMA}},
+    }
+
+
+def activity(request: Request) -> FormActivity:
+    counters: FormActivity = request.app.state.form_activity
+    return counters
+
+
+# -- the hosted page ---------------------------------------------------------------------------
+
+
+@router.get("/join/{slug}", include_in_schema=False)
+def hosted_page(
+    slug: str, request: Request, preview: bool = False, lang: str | None = None
+) -> Response:
+    """`?preview=1` counts no view (the operator looking at it)."""
+    runtime = get_runtime(request)
+    form = signups.find_form(runtime.database, slug)
+    if form is None:
+        return _not_found(request, lang)
+    if not preview:
+        activity(request).viewed(slug)
+    language = language_of(lang, form.language)
+    embedded_in = request.headers.get("referer", "")[: submissions.MAX_URL_CHARS]
+    return _page(request, form, language, {EMBEDDED_IN: embedded_in}, {}, 200)
+
+
+@router.get("/join/{slug}/thanks", include_in_schema=False)
+def thanks_page(slug: str, request: Request, lang: str | None = None) -> Response:
+    form = signups.find_form(get_runtime(request).database, slug)
+    if form is None:
+        return _not_found(request, lang)
+    language = language_of(lang, form.language)
+    context = {"form": form, "words": words_in(language), "lang": language}
+    context["message"] = _thanks(form, language)
+    return templates.TemplateResponse(
+        request, "join_thanks.html", context, headers=_page_headers(form)
+    )
+
+
+@router.options("/join/{slug}", include_in_schema=False)
+def preflight(slug: str, request: Request) -> Response:
+    """CORS for fetch-based embeds: only an origin the form names is allowed, never with
+    credentials."""
+    form = signups.find_form(get_runtime(request).database, slug)
+    origin = request.headers.get("origin")
+    if form is None or not origin or origin not in _origins(form):
+        return Response(status_code=403, headers={"vary": "Origin"})
+    return Response(
+        status_code=204,
+        headers={
+            **_cors(form, origin),
+            "access-control-allow-methods": "POST",
+            "access-control-allow-headers": "Content-Type, Accept",
+            "access-control-max-age": "600",
+        },
+    )
+
+
+@router.post(
+    "/join/{slug}",
+    summary="Sign up to a list through its public form",
+    description=(
+        "The public endpoint of a sign-up form: no key, no cookie, no CSRF token. A browser "
+        "posting the hosted page or an embedded HTML form is sent on (303) to the thank-you "
+        "page or the form's redirect URL; bad input gets the page back (422) with each "
+        "field's error. A JSON body, or `Accept: application/json`, gets JSON answers "
+        "`{status, message, errors}` in the form's language, for fetch-based embeds (CORS "
+        "for the form's `allowed_origins` only). Limited per client address "
+        "(`SIGNUP_LIMIT_PER_IP`) and per number (`SIGNUP_LIMIT_PER_NUMBER`); a number gets "
+        "one confirmation text per 24 hours; the form's hourly cap and the daily quota "
+        "answer 429 with `Retry-After`. Bodies are capped at `FORM_MAX_BODY_BYTES`."
+    ),
+    openapi_extra=_SUBMIT_DOCS,
+    response_class=Response,
+    responses={
+        200: _answers("JSON answers only: the sign-up was received."),
+        303: {"description": "The sign-up was received: on to the thank-you page."},
+        403: _answers("Sent from a website the form does not name in `allowed_origins`."),
+        404: _answers("No such form, or it is archived."),
+        413: _answers("The body is over `FORM_MAX_BODY_BYTES`."),
+        422: _answers("A field is missing or wrong; each is named with what is wrong."),
+        429: _answers("A limit is reached: try again after `Retry-After` seconds."),
+    },
+)
+async def submit_form(slug: str, request: Request) -> Response:
+    settings = get_runtime(request).settings
+    wants_json = _wants_json(request)
+    language = language_of(request.query_params.get("lang"), _accepted_language(request))
+    body = await _capped_body(request, settings.form_max_body_bytes)
+    if body is None:
+        return _refusal(request, 413, "too_large", language, wants_json)
+    try:
+        values = await _values(request, body)
+    except ValueError:
+        return _refusal(request, 400, "unreadable", language, wants_json)
+    return await run_in_threadpool(_take, request, slug, values, wants_json)
+
+
+def _take(request: Request, slug: str, values: dict[str, str], wants_json: bool) -> Response:
+    runtime = get_runtime(request)
+    limits = rate_limits(request)
+    address = client_ip(request)
+    counters = activity(request)
+    hinted = language_of(request.query_params.get("lang"), _accepted_language(request))
+    try:  # before the database: a flood from one address writes one audit entry an hour
+        limits.hit_signup_address(address)
+    except TooManyRequests as exc:
+        counters.blocked(slug)
+        if limits.first_signup_refusal(address):
+            signups.record_throttled(runtime.database, address, slug)
+        return _refusal(request, 429, "too_many", hinted, wants_json, retry=exc.retry_after)
+    form = signups.find_form(runtime.database, slug)
+    if form is None:
+        return _not_found(request, request.query_params.get("lang"), wants_json)
+    language = language_of(request.query_params.get("lang"), form.language)
+    origin = request.headers.get("origin")
+    if not _may_post_from(request, form, origin):
+        counters.blocked(slug)
+        return _refusal(request, 403, "wrong_site", language, wants_json, form=form)
+    if values.get(HONEYPOT, "").strip():
+        counters.blocked(slug)
+        return _received(request, form, language, wants_json)
+    evidence = submissions.Evidence(
+        page_url=f"{runtime.settings.public_url}/join/{slug}",
+        referer=request.headers.get("referer") or values.get(EMBEDDED_IN) or None,
+        origin=origin,
+        ip=address,
+        user_agent=request.headers.get("user-agent"),
+        language=language,
+    )
+    try:
+        read = submissions.read_submission(form, values, evidence, runtime.settings.default_region)
+    except InvalidSubmission as exc:
+        if exc.blocked:
+            counters.blocked(slug)
+        return _invalid(request, form, language, values, exc, wants_json)
+    try:
+        limits.hit_signup_number(read.phone)
+    except TooManyRequests as exc:
+        counters.blocked(slug)
+        return _refusal(
+            request, 429, "too_many", language, wants_json, retry=exc.retry_after, form=form
+        )
+    try:
+        signups.submit(runtime.database, runtime.signup_policy, read.request)
+    except TooManyRequests as exc:  # the form's hourly cap, or the daily quota
+        counters.blocked(slug)
+        log.info("sign-up refused on form %s for %s: %s", slug, mask_phone(read.phone), exc)
+        return _refusal(
+            request, 429, "try_later", language, wants_json, retry=exc.retry_after, form=form
+        )
+    except InvalidInput as exc:  # the operator's confirmation or welcome text cannot be sent
+        log.error("form %s cannot send its texts: %s", slug, exc)
+        return _refusal(request, 503, "try_later", language, wants_json, form=form)
+    runtime.wake_dispatcher()
+    return _received(request, form, language, wants_json)
+
+
+# -- the dashboard editor's live preview -------------------------------------------------------
+
+
+class PreviewField(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    label: str | None = Field(default=None, max_length=200)
+    required: bool = False
+
+
+class FormPreviewIn(BaseModel):
+    title: str = Field(default="", max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    fields: list[PreviewField] = Field(default_factory=list, max_length=MAX_FIELDS)
+    disclosure: str = Field(default="", max_length=5000)
+    language: Literal["en", "fr"] = "en"
+    double_opt_in: bool = True
+
+
+@preview_router.post(
+    "/preview",
+    response_class=HTMLResponse,
+    summary="The hosted page of a form being edited, as people will see it",
+    description="Writes nothing: for the editor's live preview (an iframe's `srcdoc`).",
+    responses={200: {"content": {"text/html": {}}}},
+)
+def preview_form(body: FormPreviewIn, request: Request) -> Response:
+    form = SignupForm(
+        slug="preview",
+        title=body.title,
+        description=body.description,
+        fields=[field.model_dump() for field in body.fields],
+        disclosure=body.disclosure,
+        double_opt_in=body.double_opt_in,
+        language=body.language,
+        allowed_origins=[],
+    )
+    return _page(request, form, body.language, {}, {}, 200, preview=True)
+
+
+# -- answers ------------------------------------------------------------------------------------
+
+
+def _page(
+    request: Request,
+    form: SignupForm,
+    language: str,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    status: int,
+    *,
+    preview: bool = False,
+    notice: str | None = None,
+    retry: int | None = None,
+) -> Response:
+    words = words_in(language)
+    fields = [
+        {
+            "name": PHONE,
+            "label": words["phone"],
+            "type": "tel",
+            "autocomplete": "tel",
+            "required": True,
+        }
+    ]
+    for wanted in submissions.form_fields(form):
+        fields.append(
+            {
+                "name": wanted.name,
+                "label": wanted.label
+                or words.get(wanted.name, wanted.name.replace("_", " ").capitalize()),
+                "type": _INPUT_TYPES.get(wanted.name, "text"),
+                "autocomplete": _AUTOCOMPLETE.get(wanted.name, "off"),
+                "required": wanted.required,
+            }
+        )
+    context = {
+        "form": form,
+        "lang": language,
+        "words": words,
+        "fields": fields,
+        "values": values,
+        "errors": errors,
+        "preview": preview,
+        "notice": notice,
+        "action": f"/join/{form.slug}" + (f"?lang={language}" if language != form.language else ""),
+        "honeypot": HONEYPOT,
+        "embedded_in": EMBEDDED_IN,
+    }
+    headers = {} if preview else _page_headers(form)
+    if retry is not None:
+        headers["retry-after"] = str(retry)
+    return templates.TemplateResponse(
+        request, "join.html", context, status_code=status, headers=headers
+    )
+
+
+def _received(request: Request, form: SignupForm, language: str, wants_json: bool) -> Response:
+    target = _redirect_url(form) or f"/join/{form.slug}/thanks" + (
+        f"?lang={language}" if language != form.language else ""
+    )
+    cors = _cors(form, request.headers.get("origin"))
+    if wants_json:
+        answer = {"status": "ok", "message": _thanks(form, language), "errors": {}}
+        return JSONResponse({**answer, "redirect": target}, headers=cors)
+    return RedirectResponse(target, status_code=303, headers=cors)
+
+
+def _invalid(
+    request: Request,
+    form: SignupForm,
+    language: str,
+    values: Mapping[str, str],
+    exc: InvalidSubmission,
+    wants_json: bool,
+) -> Response:
+    words = words_in(language)
+    errors: dict[str, str] = {}
+    for problem in exc.codes:
+        errors.setdefault(problem.field, words[problem.code].format(limit=problem.limit))
+    if wants_json:
+        answer = {"status": "invalid", "message": words["check_fields"], "errors": errors}
+        cors = _cors(form, request.headers.get("origin"))
+        return JSONResponse(answer, status_code=422, headers=cors)
+    kept = {name: value[:2000] for name, value in values.items() if name != HONEYPOT}
+    return _page(request, form, language, kept, errors, 422, notice=words["check_fields"])
+
+
+_STATUSES = {
+    400: "invalid",
+    403: "forbidden",
+    404: "not_found",
+    413: "invalid",
+    429: "too_many_requests",
+    503: "error",
+}
+
+
+def _refusal(
+    request: Request,
+    status: int,
+    reason: str,
+    language: str,
+    wants_json: bool,
+    *,
+    retry: int | None = None,
+    form: SignupForm | None = None,
+) -> Response:
+    """The page (or JSON) saying why nothing was taken, in the page's language."""
+    message = words_in(language)[reason]
+    headers = {"retry-after": str(retry)} if retry is not None else {}
+    if form is not None:
+        headers.update(_cors(form, request.headers.get("origin")))
+    if wants_json:
+        answer = {"status": _STATUSES[status], "message": message, "errors": {}}
+        return JSONResponse(answer, status_code=status, headers=headers)
+    if form is not None and status == 429:
+        return _page(request, form, language, {}, {}, status, notice=message, retry=retry)
+    context = {"lang": language, "words": words_in(language), "title": message, "message": ""}
+    return templates.TemplateResponse(
+        request, "join_thanks.html", context, status_code=status, headers=headers
+    )
+
+
+def _not_found(request: Request, lang: str | None, wants_json: bool = False) -> Response:
+    language = language_of(lang, _accepted_language(request))
+    words = words_in(language)
+    if wants_json:
+        answer = {"status": "not_found", "message": words["not_found"], "errors": {}}
+        return JSONResponse(answer, status_code=404)
+    context = {
+        "lang": language,
+        "words": words,
+        "title": words["not_found_title"],
+        "message": words["not_found"],
+    }
+    return templates.TemplateResponse(request, "join_thanks.html", context, status_code=404)
+
+
+def _thanks(form: SignupForm, language: str) -> str:
+    if form.thank_you_text:
+        return form.thank_you_text
+    words = words_in(language)
+    return words["thanks_double"] if form.double_opt_in else words["thanks_single"]
+
+
+# -- origins, framing, CORS ---------------------------------------------------------------------
+
+
+def _origins(form: SignupForm) -> list[str]:
+    """The form's allowed origins that really are origins (`https://shop.example.com`)."""
+    return [o.rstrip("/") for o in form.allowed_origins or [] if _ORIGIN.fullmatch(o.rstrip("/"))]
+
+
+def _origin_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _redirect_url(form: SignupForm) -> str | None:
+    """The form's redirect URL, when its origin is one the form allows."""
+    origin = _origin_of(form.redirect_url)
+    return form.redirect_url if origin and origin in _origins(form) else None
+
+
+def _may_post_from(request: Request, form: SignupForm, origin: str | None) -> bool:
+    """A browser names the site a form was sent from: this one, or one the form allows.
+    (No Origin, or `null` as browsers send behind `Referrer-Policy: no-referrer`: a person's
+    own client or this page, judged by the other defences.)"""
+    if not origin or origin == "null":
+        return True
+    if origin.rstrip("/") in _origins(form):
+        return True
+    own = {request.headers.get("host", "").lower()}
+    own.add(urlsplit(get_runtime(request).settings.public_url).netloc.lower())
+    return urlsplit(origin).netloc.lower() in own
+
+
+def _cors(form: SignupForm, origin: str | None) -> dict[str, str]:
+    """`Access-Control-Allow-Origin` for an origin the form names only: never `*`, never
+    with credentials."""
+    if origin and origin.rstrip("/") in _origins(form):
+        return {"access-control-allow-origin": origin, "vary": "Origin"}
+    return {"vary": "Origin"}
+
+
+def _page_headers(form: SignupForm) -> dict[str, str]:
+    """Framed only by the form's sites; sent only here and to its redirect's site."""
+    ancestors = " ".join(["'self'", *_origins(form)])
+    actions = " ".join(["'self'", *filter(None, [_origin_of(_redirect_url(form))])])
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"form-action {actions}",
+            f"frame-ancestors {ancestors}",
+            "base-uri 'none'",
+        ]
+    )
+    return {"content-security-policy": policy}
+
+
+# -- reading the body ---------------------------------------------------------------------------
+
+
+def _wants_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or "application/json" in request.headers.get("accept", "")
+
+
+def _accepted_language(request: Request) -> str | None:
+    return language_from_header(request.headers.get("accept-language"))
+
+
+async def _capped_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is over `limit` bytes (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _values(request: Request, body: bytes) -> dict[str, str]:
+    """The submitted fields as text, the first value of each name; ValueError if unreadable."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        data = json.loads(body or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return {
+            str(k)[:64]: str(v)
+            for k, v in list(data.items())[:MAX_FIELDS]
+            if isinstance(v, str | int | float)
+        }
+    if kind == "multipart/form-data":
+        return await _multipart(request, body)
+    text = body.decode("utf-8", errors="replace")
+    values: dict[str, str] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS):
+        values.setdefault(name[:64], value)
+    return values
+
+
+async def _multipart(request: Request, body: bytes) -> dict[str, str]:
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        async with Request(request.scope, replay).form(max_files=0, max_fields=MAX_FIELDS) as form:
+            values: dict[str, str] = {}
+            for name, value in form.multi_items():
+                if not isinstance(value, UploadFile):
+                    values.setdefault(name[:64], value)
+            return values
+    except Exception as exc:  # starlette's MultiPartException and parser errors alike
+        raise ValueError("unreadable multipart body") from exc
