@@ -200,3 +200,35 @@ def test_expired_and_cancelled_sign_ups_confirm_nothing(database: Database) -> N
         statuses = sorted(str(s) for s in session.scalars(select(Signup.status)))
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
     assert statuses == ["cancelled", "expired"]
+
+
+def test_a_confirmation_text_is_launched_as_create_campaign_and_launch_campaign_would(
+    database: Database,
+) -> None:
+    """The sign-up's quick launch of its text writes the rows the long way writes."""
+    from textcast.domain.campaigns import drafts
+    from textcast.domain.campaigns.launch import launch_campaign
+    from textcast.models import CampaignRecipient, ClaimCursor
+
+    list_id = _list(database)
+    text = "Shop: reply Y to confirm. Réponds STOP pour arrêter."
+    with database.write() as session:
+        signup = signups.start_signup(session, POLICY, _request(list_id, confirmation_text=text))
+        quick = signup.confirmation_campaign_id
+        draft = drafts.CampaignDraft("Sign-up confirmation", text, [PHONE], None)
+        slow = drafts.create_campaign(session, draft, "US", kind=CampaignKind.CONFIRMATION).id
+        launch_campaign(session, slow)
+    skipped = {"id", "reference", "created_at", "launched_at", "updated_at", "campaign_id"}
+
+    def rows(model: object, campaign_id: int | None) -> list[dict[str, object]]:
+        column = model.id if model is Campaign else model.campaign_id  # type: ignore[attr-defined]
+        with database.read() as session:
+            found = session.scalars(select(model).where(column == campaign_id)).all()
+        return [
+            {k: v for k, v in vars(row).items() if not k.startswith("_") and k not in skipped}
+            for row in found
+        ]
+
+    for model in (Campaign, CampaignRecipient, Message, ClaimCursor):
+        assert rows(model, quick) == rows(model, slow), model
+        assert rows(model, quick), model

@@ -8,16 +8,18 @@ memory and written every `FLUSH_SECONDS` (one UPDATE per form), on every node al
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from textcast.db import Database
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
-from textcast.domain.signups import signups, submissions
+from textcast.domain.signups import groups, signups, submissions
 from textcast.domain.signups.signups import CapReached, SignupPolicy, SignupRequest
 from textcast.models import Signup, SignupForm
 
@@ -28,12 +30,48 @@ MAX_PENDING_FORMS = 1000
 """Forms whose counts wait in memory at once; counts for more are dropped (they are
 statistics, and this bounds what a flood of made-up addresses can cost)."""
 THROTTLED = "signup.throttled"
+FORM_CACHE_SECONDS = 1.0
+MAX_GROUP = 200
+"""Sign-ups stored in one transaction at most."""
 
 
 def find_form(database: Database, slug: str) -> SignupForm | None:
     """The active form at `/join/{slug}` (archived ones answer as unknown)."""
     with database.read() as session:
         return submissions.active_form(session, slug)
+
+
+class FormCache:
+    """The active forms by slug, each read at most once per `ttl` seconds: a busy form's
+    submissions do not read it from the database each time. A change (or an archiving)
+    reaches submissions within `ttl`; unknown slugs are remembered too, so a flood of made-up
+    ones costs one read each per `ttl`, and at most `size` are kept."""
+
+    def __init__(
+        self,
+        database: Database,
+        ttl: float = FORM_CACHE_SECONDS,
+        size: int = MAX_PENDING_FORMS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.database = database
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._forms: dict[str, tuple[float, SignupForm | None]] = {}
+
+    def get(self, slug: str) -> SignupForm | None:
+        now = self.clock()
+        cached = self._forms.get(slug)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        form = find_form(self.database, slug)
+        if len(self._forms) >= self.size:
+            self._forms = {k: v for k, v in self._forms.items() if now - v[0] < self.ttl}
+            if len(self._forms) >= self.size:
+                self._forms.clear()
+        self._forms[slug] = (now, form)
+        return form
 
 
 def submit(database: Database, policy: SignupPolicy, request: SignupRequest) -> Signup:
@@ -49,6 +87,94 @@ def submit(database: Database, policy: SignupPolicy, request: SignupRequest) -> 
         with database.write() as session:
             signups.record_cap_alert(session, exc)
         raise
+
+
+class SubmissionGroups:
+    """`submit` for many requests at once, on the event loop: each caller queues its sign-up
+    and waits; a writer task stores everything queued meanwhile in one transaction (one
+    commit, one turn of SQLite's write lock, a few statements for the lot: see
+    `domain.signups.groups`), and each caller returns once its sign-up is committed. A lone
+    submission is written at once.
+
+    The write runs on the event loop itself, blocking it for the few milliseconds it takes
+    (as the webhooks' group commit does): written from a thread, each of its statements
+    would wait for the GIL behind the threads parsing the next requests."""
+
+    def __init__(
+        self,
+        database: Database,
+        policy: Callable[[], SignupPolicy],
+        *,
+        max_group: int = MAX_GROUP,
+    ) -> None:
+        self.database = database
+        self.policy = policy
+        self.max_group = max_group
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def submit(self, request: SignupRequest) -> Signup:
+        """As `submit`; the cap's alert commits with the group (the refused sign-up does not)."""
+        loop = asyncio.get_running_loop()
+        if self._writer is None or self._writer.done() or self._loop is not loop:
+            self._loop = loop
+            self._queue = asyncio.Queue()
+            self._writer = loop.create_task(self._write_forever(self._queue))
+        pending = _Pending(request, loop.create_future())
+        self._queue.put_nowait(pending)
+        return await pending.done
+
+    async def aclose(self) -> None:
+        """Store what has queued, then stop the writer."""
+        if self._writer is None or self._writer.done():
+            return
+        if self._loop is not asyncio.get_running_loop():
+            return  # a writer of another loop, gone with it (tests' extra clients)
+        self._queue.put_nowait(None)
+        await self._writer
+
+    async def _write_forever(self, queue: asyncio.Queue[_Pending | None]) -> None:
+        while True:
+            first = await queue.get()
+            if first is None:
+                return
+            # The requests already read on this turn of the loop join this group.
+            await asyncio.sleep(0)
+            group = [first]
+            closing = False
+            while not queue.empty() and len(group) < self.max_group:
+                more = queue.get_nowait()
+                if more is None:
+                    closing = True
+                    break
+                group.append(more)
+            self._write(group)
+            if closing:
+                return
+
+    def _write(self, group: list[_Pending]) -> None:
+        outcomes: list[Signup | Exception]
+        try:
+            with self.database.write() as session:
+                requests = [pending.request for pending in group]
+                outcomes = list(groups.start_signups(session, self.policy(), requests))
+        except Exception as exc:  # nothing of the group is stored: each caller hears why
+            log.warning("a group of %d sign-ups could not be stored: %s", len(group), exc)
+            outcomes = [exc] * len(group)
+        for pending, outcome in zip(group, outcomes, strict=True):
+            if pending.done.done():
+                continue  # its caller went away
+            if isinstance(outcome, Signup):
+                pending.done.set_result(outcome)
+            else:
+                pending.done.set_exception(outcome)
+
+
+@dataclass(slots=True)
+class _Pending:
+    request: SignupRequest
+    done: asyncio.Future[Signup]
 
 
 def record_throttled(database: Database, address: str, slug: str) -> None:

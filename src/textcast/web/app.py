@@ -19,7 +19,7 @@ from textcast.config import Settings, check_webhook_authentication, webhook_secr
 from textcast.db import Database
 from textcast.migrate import ensure_schema
 from textcast.runtime import SIMULATOR_MOUNT, SIMULATOR_PLAN_ID, Runtime, simulator_token
-from textcast.services.signups import FormActivity
+from textcast.services.signups import FormActivity, FormCache, SubmissionGroups
 from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
 from textcast.web import health, join, links
@@ -109,6 +109,7 @@ def create_app(
                 )
             await stack.enter_async_context(runtime.running(dispatch=dispatch))
             yield
+        await app.state.signup_groups.aclose()
         app.state.form_activity.flush()
         runtime.database.dispose()
 
@@ -125,6 +126,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.rate_limits = RateLimits(settings)
     app.state.form_activity = FormActivity(runtime.database)
+    app.state.signup_groups = SubmissionGroups(runtime.database, lambda: runtime.signup_policy)
+    app.state.signup_forms = FormCache(runtime.database)
     app.state.simulator = (
         # With SINCH_BASE_URL, messages go to a `textcast simulator` of its own, not this one.
         SimulatorGateway(simulator_app, plan=SIMULATOR_PLAN_ID, token=simulator_token(settings))
@@ -145,6 +148,8 @@ def create_app(
     install_error_handlers(app)
     install_docs(app)
     app.include_router(health.router)
+    # First: the public form is the one busy route (each request tries the routes in order).
+    app.include_router(join.router)
     install_dashboard(app)
     app.include_router(accounts.router)
     app.include_router(campaigns.router)
@@ -159,7 +164,6 @@ def create_app(
     app.include_router(settings_api.router)
     app.include_router(simulator_api.router)
     app.include_router(links.router)
-    app.include_router(join.router)
     app.include_router(join.preview_router)
     if simulator_app is not None:
         app.mount(

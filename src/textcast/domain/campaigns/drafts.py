@@ -114,7 +114,7 @@ def check_draft(
     `recipients` are not given again (then they are not parsed, and None is returned).
     `timed`: the times refused when they are past (a change leaves untouched ones alone).
     """
-    problems = _check_text(draft)
+    problems = check_text(draft)
     parsed = None
     unlisted = 0
     if numbers_kept is None:
@@ -147,7 +147,7 @@ def store_numbers(session: Session, campaign_id: int, numbers: Sequence[str]) ->
         )
 
 
-def _check_text(draft: CampaignDraft) -> list[FieldProblem]:
+def check_text(draft: CampaignDraft) -> list[FieldProblem]:
     problems = []
     if not draft.name.strip():
         problems.append(FieldProblem("name", "must not be empty"))
