@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from bench import webhooks
+from bench import forms, webhooks
 from bench.common import numbers
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from textcast.config import load_settings
 from textcast.db import Database
-from textcast.models import Batch, BatchState, Message, MessageStatus
+from textcast.models import Batch, BatchState, Message, MessageStatus, Signup
+from textcast.web.app import create_app
 
 
 def test_the_webhooks_benchmark_starts_from_a_sent_campaign_named_as_its_script_expects(
@@ -42,3 +45,29 @@ def test_the_webhooks_benchmark_starts_from_a_sent_campaign_named_as_its_script_
     assert {phone: batch_of[phone] for phone in numbers(2_500)} == {
         phone: f"BENCH{i // 1000:06d}" for i, phone in enumerate(numbers(2_500))
     }
+
+
+def test_the_forms_benchmark_posts_what_its_form_takes_and_each_is_stored(
+    database_url: str,
+) -> None:
+    """wrk's request (the Lua script's body, with its limits) is a sign-up, not a refusal."""
+    forms.prepare(database_url)
+    limits = {name.lower(): value for name, value in forms.LIMITS.items()}
+    settings = load_settings(database_url=database_url, **limits)
+    body = "phone=%2B12015550000&first_name=Ana&company_website="  # as the Lua script builds it
+    with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
+        for n in range(3):
+            answer = client.post(
+                f"/join/{forms.SLUG}",
+                content=body.replace("0000", f"{n:04d}"),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+                follow_redirects=False,
+            )
+            assert answer.status_code == 303, answer.text
+    database = Database(database_url)
+    try:
+        with database.read() as session:
+            stored = list(session.scalars(select(Signup.confirmation_campaign_id)))
+    finally:
+        database.dispose()
+    assert len(stored) == 3 and all(stored)
