@@ -16,7 +16,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from textcast.db import Database
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from textcast.db import Database, WriteLockBusy
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.signups import groups, signups, submissions
@@ -32,6 +35,11 @@ statistics, and this bounds what a flood of made-up addresses can cost)."""
 THROTTLED = "signup.throttled"
 FORM_CACHE_SECONDS = 1.0
 MAX_GROUP = 200
+# As the webhooks' group commit: how long a group waits for a busy SQLite write lock (another
+# worker's group) before it queues for it in a thread, and how often it looks meanwhile.
+LOCK_POLL_SECONDS = 0.025
+LOCK_POLL_INTERVAL = 0.0005
+Outcome = Signup | Exception
 """Sign-ups stored in one transaction at most."""
 
 
@@ -113,6 +121,7 @@ class SubmissionGroups:
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection: Connection | None = None
 
     async def submit(self, request: SignupRequest) -> Signup:
         """As `submit`; the cap's alert commits with the group (the refused sign-up does not)."""
@@ -135,40 +144,89 @@ class SubmissionGroups:
         await self._writer
 
     async def _write_forever(self, queue: asyncio.Queue[_Pending | None]) -> None:
-        while True:
+        closing = False
+        while not closing:
             first = await queue.get()
             if first is None:
-                return
+                break
             # The requests already read on this turn of the loop join this group.
             await asyncio.sleep(0)
             group = [first]
-            closing = False
-            while not queue.empty() and len(group) < self.max_group:
-                more = queue.get_nowait()
-                if more is None:
-                    closing = True
-                    break
-                group.append(more)
-            self._write(group)
-            if closing:
-                return
+            closing = self._take_queued(queue, group)
+            try:
+                outcomes = await self._store(queue, group)
+            except Exception as exc:  # nothing of the group is stored: each caller hears why
+                log.warning("a group of %d sign-ups could not be stored: %s", len(group), exc)
+                outcomes = [exc] * len(group)
+            for pending, outcome in zip(group, outcomes, strict=True):
+                if pending.done.done():
+                    continue  # its caller went away
+                if isinstance(outcome, Signup):
+                    pending.done.set_result(outcome)
+                else:
+                    pending.done.set_exception(outcome)
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
-    def _write(self, group: list[_Pending]) -> None:
-        outcomes: list[Signup | Exception]
+    def _take_queued(self, queue: asyncio.Queue[_Pending | None], group: list[_Pending]) -> bool:
+        """What else has queued joins the group; True when the queue says to stop after it."""
+        while len(group) < self.max_group and not queue.empty():
+            pending = queue.get_nowait()
+            if pending is None:
+                return True
+            group.append(pending)
+        return False
+
+    async def _store(
+        self, queue: asyncio.Queue[_Pending | None], group: list[_Pending]
+    ) -> list[Outcome]:
+        if not self.database.is_sqlite:
+            return await asyncio.to_thread(self._store_pooled, group)
+        # SQLite: on the event loop, as the webhooks' group commit does (and for the same
+        # reasons, see `domain.inbox.group_commit`): while another worker holds the write
+        # lock for a few milliseconds, the group grows; past that, it queues in a thread.
+        loop = asyncio.get_running_loop()
+        polling_until = loop.time() + LOCK_POLL_SECONDS
+        while True:
+            try:
+                return self._store_on_loop(group)
+            except WriteLockBusy:
+                if loop.time() > polling_until:
+                    break
+                await asyncio.sleep(LOCK_POLL_INTERVAL)
+                if self._take_queued(queue, group):
+                    queue.put_nowait(None)  # stop after this group, on the next turn
+        return await asyncio.to_thread(self._store_pooled, group)
+
+    def _store_on_loop(self, group: list[_Pending]) -> list[Outcome]:
+        # One connection, kept between groups: this writer needs no other.
+        connection = self._connection or self.database.connect_for_writes()
+        self._connection = None
         try:
-            with self.database.write() as session:
-                requests = [pending.request for pending in group]
-                outcomes = list(groups.start_signups(session, self.policy(), requests))
-        except Exception as exc:  # nothing of the group is stored: each caller hears why
-            log.warning("a group of %d sign-ups could not be stored: %s", len(group), exc)
-            outcomes = [exc] * len(group)
-        for pending, outcome in zip(group, outcomes, strict=True):
-            if pending.done.done():
-                continue  # its caller went away
-            if isinstance(outcome, Signup):
-                pending.done.set_result(outcome)
-            else:
-                pending.done.set_exception(outcome)
+            with (
+                self.database.write_transaction(connection, wait=False),
+                Session(bind=connection, expire_on_commit=False) as session,
+            ):
+                outcomes = self._start(session, group)
+        except WriteLockBusy:
+            self._connection = connection  # untouched
+            raise
+        except BaseException:
+            connection.close()  # whatever state a failure left it in, start afresh
+            raise
+        self._connection = connection
+        return outcomes
+
+    def _store_pooled(self, group: list[_Pending]) -> list[Outcome]:
+        with self.database.write() as session:
+            return self._start(session, group)
+
+    def _start(self, session: Session, group: list[_Pending]) -> list[Outcome]:
+        requests = [pending.request for pending in group]
+        outcomes = groups.start_signups(session, self.policy(), requests)
+        session.flush()
+        return list(outcomes)
 
 
 @dataclass(slots=True)
