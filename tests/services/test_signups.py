@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from tests.factories import make_form
 
 from textcast.db import Database
@@ -21,7 +21,9 @@ from textcast.models import (
     CampaignKind,
     Signup,
     SignupChannel,
+    SignupForm,
     SignupStatus,
+    utcnow,
 )
 from textcast.services import signups
 from textcast.services.signups import SubmissionGroups
@@ -119,3 +121,67 @@ def test_one_submission_refused_by_the_cap_commits_the_alert_alone(database: Dat
         assert session.scalar(select(func.count()).select_from(Signup)) == 2
         actions = list(session.scalars(select(AuditEntry.action)))
     assert actions == [CAP_REACHED]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_form_is_read_at_most_once_a_second_for_submissions(database: Database) -> None:
+    with database.write() as session:
+        list_id = lists.create_list(session, "VIP").id
+    make_form(database, list_id, slug="vip")
+    clock = _Clock()
+    forms = signups.FormCache(database, ttl=1.0, clock=clock)
+    assert forms.get("vip") is not None and forms.get("nope") is None
+    with database.write() as session:
+        session.execute(update(SignupForm).values(archived_at=utcnow()))
+        session.add(SignupForm(**{**_form_values(list_id), "slug": "nope"}))
+    clock.now = 0.9
+    assert forms.get("vip") is not None and forms.get("nope") is None
+    clock.now = 1.0
+    assert forms.get("vip") is None and forms.get("nope") is not None
+
+
+def test_views_and_blocked_submissions_are_written_together_every_few_seconds(
+    database: Database,
+) -> None:
+    with database.write() as session:
+        list_id = lists.create_list(session, "VIP").id
+    make_form(database, list_id, slug="vip")
+    clock = _Clock()
+    activity = signups.FormActivity(database, every=2.0, clock=clock)
+
+    def counts() -> tuple[int, int]:
+        with database.read() as session:
+            row = session.execute(select(SignupForm.views, SignupForm.blocked)).one()
+            return row[0], row[1]
+
+    for _ in range(5):
+        activity.viewed("vip")
+    activity.blocked("vip")
+    activity.blocked("missing")  # a made-up slug counts nothing anywhere
+    assert counts() == (0, 0)
+    clock.now = 2.0
+    activity.viewed("vip")
+    assert counts() == (6, 1)
+    activity.blocked("vip")
+    activity.flush()
+    assert counts() == (6, 2)
+
+
+def _form_values(list_id: int) -> dict[str, Any]:
+    return {
+        "name": "Other",
+        "list_id": list_id,
+        "title": "Join",
+        "fields": [],
+        "disclosure": "d",
+        "confirmation_text": "Reply Y",
+        "allowed_countries": ["US"],
+        "allowed_origins": [],
+    }
