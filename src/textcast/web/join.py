@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from textcast.domain.accounts.permissions import Permission
@@ -33,6 +33,7 @@ from textcast.domain.signups.submissions import HONEYPOT, PHONE, InvalidSubmissi
 from textcast.models import SignupForm
 from textcast.services import signups
 from textcast.services.signups import FormActivity, FormCache, SubmissionGroups
+from textcast.web.api.inputs import Input
 from textcast.web.auth import client_ip, guard, rate_limits
 from textcast.web.deps import get_runtime
 from textcast.web.join_words import language_from_header, language_of, words_in
@@ -205,12 +206,14 @@ def preflight(slug: str, request: Request) -> Response:
     response_class=Response,
     responses={
         200: _answers("JSON answers only: the sign-up was received."),
+        400: _answers("The body could not be read (malformed JSON, multipart or fields)."),
         303: {"description": "The sign-up was received: on to the thank-you page."},
         403: _answers("Sent from a website the form does not name in `allowed_origins`."),
         404: _answers("No such form, or it is archived."),
         413: _answers("The body is over `FORM_MAX_BODY_BYTES`."),
         422: _answers("A field is missing or wrong; each is named with what is wrong."),
         429: _answers("A limit is reached: try again after `Retry-After` seconds."),
+        503: _answers("The form's texts cannot be sent now (its confirmation text is not valid)."),
     },
 )
 async def submit_form(slug: str, request: Request) -> Response:
@@ -292,19 +295,26 @@ async def _take(request: Request, slug: str, values: dict[str, str], wants_json:
 # -- the dashboard editor's live preview -------------------------------------------------------
 
 
-class PreviewField(BaseModel):
+class PreviewField(Input):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     label: str | None = Field(default=None, max_length=200)
-    required: bool = False
+    required: bool = Field(default=False, strict=True)
 
 
-class FormPreviewIn(BaseModel):
+class FormPreviewIn(Input):
+    """The form as the editor has it now: what the hosted page shows."""
+
+    model_config = ConfigDict(extra="forbid")
+
     title: str = Field(default="", max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     fields: list[PreviewField] = Field(default_factory=list, max_length=MAX_FIELDS)
     disclosure: str = Field(default="", max_length=5000)
     language: Literal["en", "fr"] = "en"
-    double_opt_in: bool = True
+    # Strict, as booleans in bodies are: `0` or `"yes"` is a 400, not a guess.
+    double_opt_in: bool = Field(default=True, strict=True)
 
 
 @preview_router.post(
