@@ -233,7 +233,7 @@ def test_cors_allows_only_the_origins_the_form_names(database: Database, databas
         assert answer.headers["access-control-allow-origin"] == SHOP
         assert answer.json() == {
             "status": "ok",
-            "message": "We sent you a text: reply Y to it to confirm your subscription.",
+            "message": "Check your phone: we sent you a text to confirm your subscription.",
             "errors": {},
             "redirect": "/join/vip/thanks",
         }
@@ -294,7 +294,7 @@ def test_the_page_and_its_errors_speak_the_forms_language(
         assert "Mobile phone number" in english.text
         thanks = _post(client, {"phone": PHONE, "first_name": "Zoé"})
         assert thanks.status_code == 303
-        assert "répondez-y par Y" in client.get(thanks.headers["location"]).text
+        assert "nous vous avons envoyé un SMS" in client.get(thanks.headers["location"]).text
 
 
 def test_json_answers_name_each_field_at_fault(database: Database, database_url: str) -> None:

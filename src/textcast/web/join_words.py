@@ -23,7 +23,7 @@ ENGLISH = MappingProxyType(
         "invalid_date": "Enter a date, such as 1990-05-31.",
         "too_long": "This is too long: {limit} characters at most.",
         "thanks_title": "Thank you!",
-        "thanks_double": "We sent you a text: reply Y to it to confirm your subscription.",
+        "thanks_double": "Check your phone: we sent you a text to confirm your subscription.",
         "thanks_single": "You are signed up.",
         "try_later": "We cannot send texts right now. Please try again later.",
         "too_many": "Too many sign-ups from here. Please try again later.",
@@ -57,7 +57,8 @@ FRENCH = MappingProxyType(
         "too_long": "C'est trop long : {limit} caractères au maximum.",
         "thanks_title": "Merci !",
         "thanks_double": (
-            "Nous vous avons envoyé un SMS : répondez-y par Y pour confirmer votre inscription."
+            "Regardez votre téléphone : nous vous avons envoyé un SMS pour confirmer votre "
+            "inscription."
         ),
         "thanks_single": "Votre inscription est enregistrée.",
         "try_later": (
