@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from tests.factories import make_keyword, numbers
+from tests.factories import authorize, make_keyword, numbers
 from tests.web.apps import inbound_callback, signed_by_sinch
 
 from textcast.config import load_settings
@@ -29,6 +29,7 @@ from textcast.models import (
     ContactStatus,
     InboundMessage,
     ListMember,
+    Role,
     Signup,
     SignupChannel,
     SignupStatus,
@@ -46,6 +47,12 @@ Text = Callable[[str, str], None]
 @contextmanager
 def _phone(database_url: str, **settings: Any) -> Iterator[tuple[Text, Runtime]]:
     """`text(phone, body)`: Sinch delivers a text to our number, as the simulator signs it."""
+    with _app(database_url, **settings) as (text, runtime, _):
+        yield text, runtime
+
+
+@contextmanager
+def _app(database_url: str, **settings: Any) -> Iterator[tuple[Text, Runtime, TestClient]]:
     config = load_settings(database_url=database_url, secret_key="tests", **settings)
     app = create_app(config, dispatch=False, simulator=False)
     serial = iter(range(10_000))
@@ -58,7 +65,7 @@ def _phone(database_url: str, **settings: Any) -> Iterator[tuple[Text, Runtime]]
             )
             assert answer.json() == {"status": "stored"}, answer.text
 
-        yield text, app.state.runtime
+        yield text, app.state.runtime, client
 
 
 def _list(database: Database, name: str = "VIP club") -> int:
@@ -258,3 +265,33 @@ def test_the_sweep_expires_sign_ups_never_confirmed(database_url: str, database:
         text(PHONE, "Y")  # too late: nothing to confirm
     assert not _member(database, PHONE, list_id)
     assert _inbound_keywords(database) == ["signup", None]
+
+
+def test_the_confirmation_replies_are_a_setting_an_admin_changes_but_never_to_an_opt_out(
+    database_url: str, database: Database
+) -> None:
+    list_id = _list(database)
+    make_keyword(database, list_id, "VIP")
+    with _app(database_url) as (text, _, client):
+        authorize(client, database_url, Role.ADMIN)
+        for change, field in [
+            ({"CONFIRM_KEYWORDS": "Y, Stop"}, "CONFIRM_KEYWORDS"),
+            ({"OPT_OUT_KEYWORDS": "STOP,Y"}, "OPT_OUT_KEYWORDS"),
+        ]:
+            refused = client.patch("/api/v1/settings", json=change)
+            assert refused.status_code == 400, refused.text
+            [problem] = refused.json()["problems"]
+            assert problem["field"] == field
+            assert "both a confirmation reply and an opt-out keyword" in problem["message"]
+        changed = client.patch(
+            "/api/v1/settings", json={"CONFIRM_KEYWORDS": "OK", "CONFIRMATION_HOURS": 2}
+        )
+        assert changed.status_code == 200, changed.text
+        text(PHONE, "VIP")
+        text(PHONE, "Y")  # not a confirmation reply any more
+        assert _signups(database)[0].status == SignupStatus.PENDING
+        text(PHONE, "ok")
+    [signup] = _signups(database)
+    assert signup.status == SignupStatus.CONFIRMED
+    assert signup.expires_at is not None
+    assert timedelta(hours=1.9) < signup.expires_at - signup.submitted_at <= timedelta(hours=2)
