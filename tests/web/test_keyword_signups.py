@@ -203,6 +203,19 @@ def test_stop_after_the_keyword_cancels_the_sign_up_and_a_later_yes_confirms_not
     assert _inbound_keywords(database) == ["signup", "opt_out", None]
 
 
+def test_yes_while_a_sign_up_waits_confirms_it_rather_than_meaning_start(
+    database_url: str, database: Database
+) -> None:
+    list_id = _list(database)
+    make_keyword(database, list_id, "VIP")
+    with _phone(database_url) as (text, _):
+        text(PHONE, "VIP")
+        text(PHONE, "Yes.")
+    assert _member(database, PHONE, list_id)
+    assert _inbound_keywords(database) == ["signup", "confirm"]
+    assert [kind for kind, _ in _texts(database)] == ["confirmation", "welcome"]  # no START reply
+
+
 def test_yes_with_nothing_waiting_is_still_start_and_a_bare_y_just_a_reply(
     database_url: str, database: Database
 ) -> None:

@@ -225,8 +225,9 @@ def find_keyword(session: Session, body: str) -> ListKeyword | None:
     return session.scalars(select(ListKeyword).where(ListKeyword.word == word)).first()
 
 
-def list_keywords(session: Session) -> list[KeywordFigures]:
-    """Every keyword by word, with its list and what its sign-ups became."""
+def list_keywords(session: Session, keyword_id: int | None = None) -> list[KeywordFigures]:
+    """Every keyword (or the one of this id) by word, with its list and what its sign-ups
+    became."""
     figures = (
         select(
             Signup.keyword_id,
@@ -236,11 +237,15 @@ def list_keywords(session: Session) -> list[KeywordFigures]:
                 for status in (SignupStatus.CONFIRMED, SignupStatus.PENDING, SignupStatus.EXPIRED)
             ),
         )
-        .where(Signup.keyword_id.is_not(None))
+        .where(
+            Signup.keyword_id.is_not(None)
+            if keyword_id is None
+            else Signup.keyword_id == keyword_id
+        )
         .group_by(Signup.keyword_id)
         .subquery()
     )
-    rows = session.execute(
+    query = (
         select(
             ListKeyword,
             ContactList.name,
@@ -252,7 +257,10 @@ def list_keywords(session: Session) -> list[KeywordFigures]:
         .join(ContactList, ContactList.id == ListKeyword.list_id)
         .outerjoin(figures, figures.c.keyword_id == ListKeyword.id)
         .order_by(ListKeyword.word)
-    ).all()
+    )
+    if keyword_id is not None:
+        query = query.where(ListKeyword.id == keyword_id)
+    rows = session.execute(query).all()
     return [
         KeywordFigures(row[0], row[1], int(row[2]), int(row[3]), int(row[4]), int(row[5]))
         for row in rows
@@ -260,8 +268,10 @@ def list_keywords(session: Session) -> list[KeywordFigures]:
 
 
 def keyword_figures(session: Session, keyword_id: int) -> KeywordFigures:
-    get_keyword(session, keyword_id)
-    return next(f for f in list_keywords(session) if f.keyword.id == keyword_id)
+    found = list_keywords(session, keyword_id)
+    if not found:
+        raise NotFound("keyword", keyword_id)
+    return found[0]
 
 
 def subscribed_member(session: Session, phone: str, list_id: int) -> bool:
