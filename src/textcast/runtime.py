@@ -395,7 +395,6 @@ class Runtime:
         horizon = utcnow() - timedelta(seconds=2 * self.settings.webhook_max_age_seconds)
         with self.database.write() as session:
             inbox.forget_nonces(session, horizon)
-        with self.database.write() as session:
             expired = expire_due(session)
         if expired:
             log.info("%d sign-ups expired unconfirmed", expired)
