@@ -63,6 +63,7 @@ NAVIGATION = (
     ("/", "Overview"),
     ("/campaigns", "Campaigns"),
     ("/contacts", "Contacts"),
+    ("/keywords", "Keywords"),
     ("/inbox", "Inbox"),
     ("/settings", "Settings"),
 )
