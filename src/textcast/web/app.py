@@ -29,6 +29,7 @@ from textcast.web.api import (
     compat,
     contacts,
     encoding,
+    forms,
     imports,
     inbox,
     lists,
@@ -145,6 +146,7 @@ def create_app(
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
     app.include_router(lists.router)
+    app.include_router(forms.router)
     app.include_router(imports.router)
     app.include_router(inbox.router)
     app.include_router(compat.router)

@@ -236,7 +236,7 @@ def create_form(session: Session, draft: FormDraft, defaults: FormDefaults) -> S
     values: dict[str, Any] = {
         "list_id": draft.list_id,
         "slug": draft.slug,
-        "name": draft.name if draft.name is not None and draft.name.strip() else draft.title,
+        "name": draft.name,
         "title": draft.title,
         "description": draft.description,
         "fields": list(draft.fields),
@@ -286,8 +286,6 @@ def update_form(
     ]
     values = {key: getattr(form, key) for key in EDITABLE}
     values.update({k: v for k, v in changes.items() if k in EDITABLE})
-    if "name" in changes and not (changes["name"] or "").strip():
-        values["name"] = values["title"]
     checked = _checked(session, values, form, problems, defaults)
     changed = [key for key in EDITABLE if checked[key] != getattr(form, key)]
     if "disclosure" in changed:
@@ -499,8 +497,12 @@ def _checked(
     """`values` cleaned (trimmed, normalised), or InvalidInput with every problem found."""
     out = dict(values)
     out["slug"] = _check_slug(session, values.get("slug"), form, problems)
-    out["name"] = _required_text("name", values.get("name"), MAX_NAME, problems)
     out["title"] = _required_text("title", values.get("title"), MAX_NAME, problems)
+    name = values.get("name")
+    if name is None or (isinstance(name, str) and not name.strip()):
+        out["name"] = out["title"]  # the title names the form unless it has a name of its own
+    else:
+        out["name"] = _required_text("name", name, MAX_NAME, problems)
     out["description"] = _optional_text(
         "description", values.get("description"), MAX_DESCRIPTION, problems
     )
