@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from textcast.cli import accounts, campaigns, contacts, lists, segments, serve, settings
+from textcast.cli import accounts, campaigns, contacts, forms, lists, segments, serve, settings
 
 __all__ = ["app", "main"]
 
@@ -26,6 +26,7 @@ app.add_typer(campaigns.campaigns_app, name="campaigns")
 app.add_typer(contacts.contacts_app, name="contacts")
 app.add_typer(lists.lists_app, name="lists")
 app.add_typer(segments.segments_app, name="segments")
+app.add_typer(forms.forms_app, name="forms")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.apikeys_app, name="apikeys")
 app.add_typer(settings.settings_app, name="settings")
