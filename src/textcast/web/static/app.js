@@ -23,7 +23,9 @@
     if (options && options.signal) init.signal = options.signal;
     return fetch(path, init).then(function (response) {
       var type = response.headers.get("content-type") || "";
-      var parsed = type.indexOf("application/json") === 0 ? response.json() : response.text();
+      // A 204 (DELETE) has no body, whatever its content-type says.
+      var parsed = response.status === 204 ? Promise.resolve(null)
+        : type.indexOf("application/json") === 0 ? response.json() : response.text();
       return parsed.then(function (data) {
         if (!response.ok) {
           var error = new Error((data && data.message) || response.statusText);
