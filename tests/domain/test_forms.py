@@ -78,6 +78,31 @@ def test_an_empty_welcome_text_means_none(database: Database) -> None:
     assert _create(database, welcome_text="").welcome_text is None
 
 
+def test_texts_have_their_limits(database: Database) -> None:
+    list_id = _list(database)
+    with pytest.raises(InvalidInput) as raised:
+        _create(
+            database,
+            list_id=list_id,
+            disclosure="d" * 2001,
+            confirmation_text="c" * 919,
+            thank_you_text="Thanks {{ first_name }}",
+            redirect_url="javascript:alert(1)",
+            fields=[{"name": "store", "label": "l" * 101}],
+        )
+    problems = _problems(raised)
+    assert "2,001 characters where at most 2,000" in problems["disclosure"]
+    assert "919 characters where at most 918" in problems["confirmation_text"]
+    assert "plain text" in problems["thank_you_text"]
+    assert "https://" in problems["redirect_url"]
+    assert "101 characters where at most 100" in problems["fields[0].label"]
+    text = "x" * 918
+    form = _create(
+        database, list_id=list_id, disclosure="d" * 2000, confirmation_text=text, welcome_text=text
+    )
+    assert (len(form.disclosure), form.confirmation_text, form.welcome_text) == (2000, text, text)
+
+
 def test_every_problem_is_reported_at_once_naming_the_field(database: Database) -> None:
     with pytest.raises(InvalidInput) as raised:
         _create(
@@ -93,6 +118,7 @@ def test_every_problem_is_reported_at_once_naming_the_field(database: Database) 
                 {"name": "x" * 65},
                 {"name": "store", "colour": "red"},
                 {"name": "email", "required": "yes"},
+                {"name": "company_website"},
             ],
             disclosure="   ",
             allowed_countries=["US", "ZZ"],
@@ -114,6 +140,7 @@ def test_every_problem_is_reported_at_once_naming_the_field(database: Database) 
     assert "letters, digits or underscores" in problems["fields[4].name"]
     assert "unknown setting 'colour'" in problems["fields[5]"]
     assert problems["fields[6].required"] == "must be true or false"
+    assert "a name the form uses itself" in problems["fields[7].name"]
     assert "is required" in problems["disclosure"]
     assert "not a country code" in problems["allowed_countries[1]"]
     assert "merge fields such as {{ first_name }}" in problems["confirmation_text"]

@@ -185,7 +185,7 @@ class FormChange(Input):
 class FieldOut(BaseModel):
     name: str
     label: str | None = None
-    required: bool
+    required: bool = False
 
 
 class StatsOut(BaseModel):
