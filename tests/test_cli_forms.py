@@ -66,7 +66,11 @@ def test_create_list_show_archive_and_restore_a_form(database_url: str) -> None:
     assert created.exit_code == 0, created.output
     assert "page: https://sms.shop.example/join/vip-club" in created.output
     assert '<form method="post" action="https://sms.shop.example/join/vip-club"' in created.output
-    assert "single opt-in" in created.output and "countries: US, CA" in created.output
+    assert (
+        "list: VIP" in created.output
+        and "single opt-in" in created.output
+        and "countries: US, CA" in created.output
+    )
     assert 'store "Favourite store"' in created.output and "email (required)" in created.output
     assert "welcome text: none" in created.output
     assert "Votre consentement n'est pas une condition d'achat" in created.output

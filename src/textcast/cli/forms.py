@@ -223,11 +223,13 @@ def _change_state(reference: str, *, archive: bool) -> None:
 
 
 def _show(database: Database, form_id: int, public_url: str, *, as_json: bool) -> None:
+    from textcast.domain.audience import lists
     from textcast.domain.signups import forms
 
     with database.read() as session:
         form = forms.get_form(session, form_id)
         figures = forms.form_stats(session, form)
+        list_name = lists.get_list(session, form.list_id).name
     if as_json:
         print(json.dumps(_as_json(form, figures, public_url), indent=2, ensure_ascii=False))
         return
@@ -237,7 +239,7 @@ def _show(database: Database, form_id: int, public_url: str, *, as_json: bool) -
     lines = [
         f"form {form.id}: {form.name}{state}",
         f"page: {embed['url']}",
-        f"list: {form.list_id}    language: {form.language}    "
+        f"list: {list_name} ({form.list_id})    language: {form.language}    "
         f"{'double' if form.double_opt_in else 'single'} opt-in",
         f"countries: {', '.join(form.allowed_countries)}",
         f"fields: phone (required){''.join(', ' + _field_words(f) for f in form.fields)}",

@@ -100,6 +100,9 @@ def test_a_forms_page_shows_its_settings_figures_and_embed_code(signed_in: Signe
         assert 'id="form-save"' not in seen.text and "data-api-action" not in seen.text
         assert '<fieldset class="form-settings" id="form-settings" disabled>' in seen.text
         assert 'id="copy-html"' in seen.text
+        # Viewers cannot ask for previews of edits: they see the saved page, its view uncounted.
+        assert 'data-page-preview="/join/vip-club?preview=1"' in seen.text
+        assert 'data-edits="false"' in seen.text and 'data-edits="true"' in mine
         listed = viewer.get("/forms").text
         assert 'id="new-form"' not in listed and "data-api-action" not in listed
 

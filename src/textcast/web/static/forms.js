@@ -68,16 +68,33 @@
   var timer = null;
   var pending = null;
 
-  function preview() {
-    timer = null;
-    if (pending) pending.abort();
-    pending = window.AbortController ? new AbortController() : null;
+  var edits = form.getAttribute("data-edits") === "true";
+  var pagePreview = form.getAttribute("data-page-preview");
+
+  // The page with the values being edited; for someone who cannot edit, the saved page itself
+  // (`?preview=1` counts no view), read as text so that it shows whatever sites may frame it.
+  function previewPage(signal) {
+    if (!edits && pagePreview) {
+      return fetch(pagePreview, { credentials: "same-origin", headers: { Accept: "text/html" },
+        signal: signal }).then(function (response) {
+        if (!response.ok) throw new Error(response.statusText);
+        return response.text();
+      });
+    }
     var all = body();
     var asked = {
       title: all.title, description: all.description, fields: all.fields,
       disclosure: all.disclosure, language: all.language, double_opt_in: all.double_opt_in,
     };
-    window.textcast.api("POST", "/api/v1/forms/preview", asked, pending ? { signal: pending.signal } : undefined)
+    return window.textcast.api("POST", "/api/v1/forms/preview", asked,
+      signal ? { signal: signal } : undefined);
+  }
+
+  function preview() {
+    timer = null;
+    if (pending) pending.abort();
+    pending = window.AbortController ? new AbortController() : null;
+    previewPage(pending ? pending.signal : undefined)
       .then(function (html) {
         if (typeof html !== "string") throw new Error("not a page");
         frames.forEach(function (frame) { if (frame) frame.srcdoc = html; });
