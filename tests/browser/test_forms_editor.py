@@ -1,13 +1,15 @@
-"""Creating a sign-up form in a real browser: the editor filled in, a field added, the form
-saved and opened, its embed code copied to the clipboard as the site will paste it. (The live
-preview needs the public page, `POST /api/v1/forms/preview`; without it the editor says
-"Preview unavailable" and keeps working, which this proves too.)"""
+"""The sign-up form editor in a real browser: a form filled in, a field added, saved and
+opened, its embed code copied to the clipboard as the site will paste it, archived and
+restored; and the live preview following the edits at phone and desktop width, or saying
+"Preview unavailable" (and the editor working on) when the preview endpoint fails."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from tests.browser.conftest import Site, screenshot, sign_in
 
 from textcast.domain.audience import lists
@@ -72,3 +74,37 @@ def test_create_a_form_and_copy_its_embed_code(page: Page, site: Site) -> None:
     expect(row).to_contain_text("archived")
     row.get_by_role("button", name="Restore").click()
     expect(page.locator(f"#form-{form.id}")).not_to_contain_text("archived")
+
+
+def test_the_preview_follows_the_edits_at_both_widths(page: Page, site: Site) -> None:
+    """The public page's preview endpoint stands in at the browser's network layer (it is
+    another slice's); what is proved here is the editor's side of the contract."""
+    with site.database.write() as session:
+        lists.create_list(session, "VIP")
+    asked: list[dict[str, object]] = []
+
+    def answer(route: Route) -> None:
+        values = json.loads(route.request.post_data or "{}")
+        asked.append(values)
+        title = html.escape(str(values["title"]))
+        route.fulfill(status=200, content_type="text/html", body=f"<!doctype html><h1>{title}</h1>")
+
+    sign_in(page, site)
+    page.route("**/api/v1/forms/preview", answer)
+    page.goto("/forms/new")
+    page.get_by_label("Title", exact=True).fill("Spring <VIP>")
+    for frame in ("#form-preview-phone", "#form-preview-desktop"):
+        expect(page.frame_locator(frame).locator("h1")).to_have_text("Spring <VIP>")
+    assert set(asked[-1]) == {
+        "title",
+        "description",
+        "fields",
+        "disclosure",
+        "language",
+        "double_opt_in",
+    }
+    assert asked[-1]["fields"] == [{"name": "first_name", "required": False}]
+    assert page.locator("#form-preview-phone").evaluate("f => f.offsetWidth") == 375
+    page.unroute("**/api/v1/forms/preview")
+    page.get_by_label("Title", exact=True).fill("Changed")
+    expect(page.locator("#form-preview-status")).to_have_text("Preview unavailable.")
