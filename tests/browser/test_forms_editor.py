@@ -75,6 +75,16 @@ def test_create_a_form_and_copy_its_embed_code(page: Page, site: Site) -> None:
     row.get_by_role("button", name="Restore").click()
     expect(page.locator(f"#form-{form.id}")).not_to_contain_text("archived")
 
+    # On a phone, neither the list nor the editor (with its previews) is wider than the screen.
+    page.set_viewport_size({"width": 375, "height": 800})
+    for path in ("/forms", f"/forms/{form.id}"):
+        page.goto(path)
+        overflow = page.evaluate(
+            "document.scrollingElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{path} is {overflow}px wider than the screen"
+    screenshot(page, "form-editor-phone")
+
 
 def test_the_preview_follows_the_edits_at_both_widths(page: Page, site: Site) -> None:
     """The public page's preview endpoint stands in at the browser's network layer (it is
