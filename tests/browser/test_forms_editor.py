@@ -13,7 +13,7 @@ from playwright.sync_api import Page, Route, expect
 from tests.browser.conftest import Site, screenshot, sign_in
 
 from textcast.domain.audience import lists
-from textcast.domain.signups import forms
+from textcast.domain.signups import embeds, forms
 
 
 def test_create_a_form_and_copy_its_embed_code(page: Page, site: Site) -> None:
@@ -58,7 +58,7 @@ def test_create_a_form_and_copy_its_embed_code(page: Page, site: Site) -> None:
     page.get_by_role("button", name="Copy the HTML").click()
     expect(page.locator("#copy-status")).to_contain_text("Copied")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == forms.embed_snippets(form, site.url)["html"]
+    assert copied == embeds.embed_snippets(form, site.url)["html"]
     assert f'<form method="post" action="{site.url}/join/vip-club"' in copied
     page.get_by_role("button", name="Copy the frame").click()
     assert page.evaluate("navigator.clipboard.readText()").startswith(

@@ -14,8 +14,9 @@ from tests.factories import make_form
 from textcast.db import Database
 from textcast.domain.audience import lists
 from textcast.domain.errors import Conflict, InvalidInput, NotFound
-from textcast.domain.signups import forms
-from textcast.domain.signups.forms import FormDefaults, FormDraft
+from textcast.domain.signups import embeds, forms
+from textcast.domain.signups.form_texts import FormDefaults
+from textcast.domain.signups.forms import FormDraft
 from textcast.models import Signup, SignupChannel, SignupForm, SignupStatus, utcnow
 
 DEFAULTS = FormDefaults(
@@ -328,7 +329,7 @@ def test_the_embed_code_posts_the_fields_the_disclosure_and_the_honeypot(
             {"name": "store", "label": "Favourite store"},
         ],
     )
-    snippets = forms.embed_snippets(form, "https://sms.shop.example/")
+    snippets = embeds.embed_snippets(form, "https://sms.shop.example/")
     url = "https://sms.shop.example/join/vip-club"
     assert snippets["url"] == url
     code = snippets["html"]
@@ -359,7 +360,7 @@ def test_the_embed_code_escapes_everything_the_operator_typed(database: Database
         disclosure='<script>alert(1)</script> & "quotes"\nline two',
         fields=[{"name": "store", "label": '<b onmouseover="x">Store</b>'}],
     )
-    snippets = forms.embed_snippets(form, "https://sms.shop.example")
+    snippets = embeds.embed_snippets(form, "https://sms.shop.example")
     code = snippets["html"]
     assert "<script>" not in code and "<b " not in code
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;<br>\nline two" in code

@@ -147,7 +147,7 @@ def forms_list(
     """Every form with its figures: views, sign-ups, confirmed, conversion, blocked."""
     from rich.table import Table
 
-    from textcast.domain.signups import forms
+    from textcast.domain.signups import embeds, forms
 
     settings, database = open_database()
     with database.read() as session:
@@ -172,7 +172,7 @@ def forms_list(
             f"{figures.confirmed:,}",
             _rate(figures),
             f"{figures.blocked:,}",
-            forms.hosted_url(form, settings.public_url),
+            embeds.hosted_url(form, settings.public_url),
         )
     Console().print(table)
 
@@ -224,7 +224,7 @@ def _change_state(reference: str, *, archive: bool) -> None:
 
 def _show(database: Database, form_id: int, public_url: str, *, as_json: bool) -> None:
     from textcast.domain.audience import lists
-    from textcast.domain.signups import forms
+    from textcast.domain.signups import embeds, forms
 
     with database.read() as session:
         form = forms.get_form(session, form_id)
@@ -234,7 +234,7 @@ def _show(database: Database, form_id: int, public_url: str, *, as_json: bool) -
         print(json.dumps(_as_json(form, figures, public_url), indent=2, ensure_ascii=False))
         return
     out = Console(highlight=False)
-    embed = forms.embed_snippets(form, public_url)
+    embed = embeds.embed_snippets(form, public_url)
     state = " (archived)" if form.archived_at else ""
     lines = [
         f"form {form.id}: {form.name}{state}",
@@ -276,7 +276,7 @@ def _rate(figures: FormStats) -> str:
 
 def _as_json(form: SignupForm, figures: FormStats, public_url: str) -> dict[str, Any]:
     """The API's fields (`GET /api/v1/forms/{id}`)."""
-    from textcast.domain.signups import forms
+    from textcast.domain.signups import embeds
 
     return {
         "id": form.id,
@@ -297,7 +297,7 @@ def _as_json(form: SignupForm, figures: FormStats, public_url: str) -> dict[str,
         "allowed_origins": form.allowed_origins,
         "language": form.language,
         "confirmations_per_hour": form.confirmations_per_hour,
-        "url": forms.hosted_url(form, public_url),
+        "url": embeds.hosted_url(form, public_url),
         "archived": form.archived_at is not None,
         "archived_at": form.archived_at.isoformat() if form.archived_at else None,
         "created_at": form.created_at.isoformat(),

@@ -12,7 +12,8 @@ from textcast.db import Database
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.signups import forms
-from textcast.domain.signups.forms import FormDefaults, FormDraft
+from textcast.domain.signups.form_texts import FormDefaults
+from textcast.domain.signups.forms import FormDraft
 from textcast.models import SignupForm
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.signups import forms
+from textcast.domain.signups import embeds, forms
 from textcast.domain.signups.forms import FormDraft, FormStats
 from textcast.models import SignupForm
 from textcast.services import forms as form_services
@@ -263,7 +263,7 @@ class FormOut(BaseModel):
             allowed_origins=list(form.allowed_origins or []),
             language=form.language,
             confirmations_per_hour=form.confirmations_per_hour,
-            url=forms.hosted_url(form, public_url),
+            url=embeds.hosted_url(form, public_url),
             archived=form.archived_at is not None,
             archived_at=form.archived_at,
             created_at=form.created_at,
@@ -369,4 +369,4 @@ def restore_form(form_id: Id, runtime: RuntimeDep, principal: Writer) -> FormOut
 def embed_form(form_id: Id, runtime: RuntimeDep, session: ReadSession) -> EmbedOut:
     """The code to paste into another site: a plain HTML form, or the hosted page in a frame."""
     form = forms.get_form(session, form_id)
-    return EmbedOut(**forms.embed_snippets(form, runtime.settings.public_url))
+    return EmbedOut(**embeds.embed_snippets(form, runtime.settings.public_url))

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from textcast.domain.audience import lists
-from textcast.domain.signups import forms
+from textcast.domain.signups import embeds, form_checks, form_texts, forms
 from textcast.models import SignupForm
 from textcast.services.forms import form_defaults
 from textcast.web.dashboard.shell import PageUser, page_id, render
@@ -23,7 +23,9 @@ from textcast.web.deps import RuntimeDep
 
 router = APIRouter(include_in_schema=False)
 
-KNOWN_FIELDS = [{"name": name, "label": forms.LABELS["en"][name]} for name in forms.KNOWN_FIELDS]
+KNOWN_FIELDS = [
+    {"name": name, "label": form_texts.LABELS["en"][name]} for name in form_checks.KNOWN_FIELDS
+]
 
 
 @router.get("/forms", response_class=HTMLResponse)
@@ -38,7 +40,7 @@ def forms_page(request: Request, principal: PageUser, runtime: RuntimeDep) -> Re
             "form": form,
             "stats": stats[form.id],
             "list": list_names.get(form.list_id, ""),
-            "url": forms.hosted_url(form, public_url),
+            "url": embeds.hosted_url(form, public_url),
         }
         for form in found
     ]
@@ -66,11 +68,11 @@ def _editor(
     public_url = runtime.settings.public_url
     texts = {
         language: {
-            "disclosure": forms.default_disclosure(defaults, language),
-            "confirmation_text": forms.default_confirmation(defaults, language),
-            "welcome_text": forms.default_welcome(defaults, language),
+            "disclosure": form_texts.default_disclosure(defaults, language),
+            "confirmation_text": form_texts.default_confirmation(defaults, language),
+            "welcome_text": form_texts.default_welcome(defaults, language),
         }
-        for language in forms.LANGUAGES
+        for language in form_texts.LANGUAGES
     }
     return render(
         request,
@@ -82,7 +84,7 @@ def _editor(
         lists=choices,
         known_fields=KNOWN_FIELDS,
         default_texts=texts,
-        embed=forms.embed_snippets(form, public_url) if form is not None else None,
+        embed=embeds.embed_snippets(form, public_url) if form is not None else None,
         public_url=public_url,
     )
 
