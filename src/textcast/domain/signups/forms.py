@@ -1,5 +1,6 @@
-"""Sign-up forms as an operator manages them: their settings checked all at once, their
-figures, and the code that embeds them on another site.
+"""Sign-up forms as an operator manages them: created, changed, archived and restored, found
+by slug, and counted (views, sign-ups, confirmations, conversion). Their settings are checked
+in `form_checks`, their default texts are in `form_texts` and their embed code in `embeds`.
 
 A form belongs to a list and is hosted at `/join/{slug}` (served by `web/join.py`). The
 disclosure is the consent text shown next to the button and kept verbatim in every sign-up's
