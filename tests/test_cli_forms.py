@@ -83,7 +83,7 @@ def test_create_list_show_archive_and_restore_a_form(database_url: str) -> None:
     assert shown.exit_code == 0, shown.output
     form = json.loads(shown.output)
     assert form["allowed_origins"] == ["https://shop.example"]
-    assert form["fields"][1] == {"name": "email", "required": True}
+    assert form["fields"][1] == {"name": "email", "label": None, "required": True}
     assert form["double_opt_in"] is False and form["stats"]["conversion_rate"] is None
     by_id = runner.invoke(app, ["forms", "show", str(form["id"])], env=env)
     assert by_id.exit_code == 0 and "embed (iframe):" in by_id.output

@@ -285,7 +285,10 @@ def _as_json(form: SignupForm, figures: FormStats, public_url: str) -> dict[str,
         "list_id": form.list_id,
         "title": form.title,
         "description": form.description,
-        "fields": form.fields,
+        "fields": [
+            {"name": f["name"], "label": f.get("label"), "required": bool(f.get("required"))}
+            for f in form.fields or []
+        ],
         "disclosure": form.disclosure,
         "disclosure_version": form.disclosure_version,
         "double_opt_in": form.double_opt_in,
