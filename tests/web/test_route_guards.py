@@ -114,6 +114,13 @@ NEEDS = {
     ("PATCH", "/api/v1/settings"): "admin",  # settings changed on every node
     ("DELETE", "/api/v1/settings/{name:setting_name}"): "admin",
     ("POST", "/api/v1/previews"): "read",  # renders a text for a contact, writes nothing
+    ("GET", "/api/v1/forms"): "read",
+    ("POST", "/api/v1/forms"): "write",
+    ("GET", "/api/v1/forms/{form_id}"): "read",
+    ("PATCH", "/api/v1/forms/{form_id}"): "write",
+    ("DELETE", "/api/v1/forms/{form_id}"): "write",  # archives: the sign-ups stay
+    ("POST", "/api/v1/forms/{form_id}/restore"): "write",
+    ("GET", "/api/v1/forms/{form_id}/embed"): "read",
 }
 ROLE_GRANTS = {
     Role.VIEWER: {"read"},

@@ -18,6 +18,7 @@ from textcast.cli import (
     accounts,
     campaigns,
     contacts,
+    forms,
     keywords,
     lists,
     segments,
@@ -35,6 +36,7 @@ app.add_typer(campaigns.campaigns_app, name="campaigns")
 app.add_typer(contacts.contacts_app, name="contacts")
 app.add_typer(lists.lists_app, name="lists")
 app.add_typer(segments.segments_app, name="segments")
+app.add_typer(forms.forms_app, name="forms")
 app.add_typer(keywords.keywords_app, name="keywords")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.apikeys_app, name="apikeys")

@@ -29,6 +29,7 @@ from textcast.web.api import (
     compat,
     contacts,
     encoding,
+    forms,
     imports,
     inbox,
     keywords,
@@ -147,6 +148,7 @@ def create_app(
     app.include_router(contacts.router)
     app.include_router(lists.router)
     app.include_router(keywords.router)
+    app.include_router(forms.router)
     app.include_router(imports.router)
     app.include_router(inbox.router)
     app.include_router(compat.router)
