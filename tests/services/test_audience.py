@@ -51,7 +51,9 @@ def test_contacts_are_created_and_changed_without_audit_and_opted_out_and_in_wit
     database: Database,
 ) -> None:
     contact = add(database, numbers(1)[0], first_name="Ana", consent_evidence="the till")
-    changed = audience.update_contact(database, contact.id, {"attributes": {"plan": "gold"}})
+    changed = audience.update_contact(
+        database, EDITOR, contact.id, {"attributes": {"plan": "gold"}}
+    )
     out = audience.opt_out(database, EDITOR, SECRET, contact.id, consent.Evidence("api", "asked"))
     assert out.status == ContactStatus.UNSUBSCRIBED
     back = audience.opt_in(database, EDITOR, SECRET, contact.id, consent.Evidence("api", "again"))
@@ -87,7 +89,7 @@ def test_refused_contact_changes_write_nothing(database: Database) -> None:
     with pytest.raises(Conflict):
         add(database, phone)
     with pytest.raises(InvalidInput):
-        audience.update_contact(database, contact.id, {"country": "XX"})
+        audience.update_contact(database, EDITOR, contact.id, {"country": "XX"})
     with pytest.raises(NotFound):
         audience.opt_out(database, EDITOR, SECRET, contact.id + 1, consent.Evidence("api"))
     with database.read() as session:
