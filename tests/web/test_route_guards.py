@@ -81,6 +81,7 @@ NEEDS = {
     ("POST", "/api/v1/contacts/{contact_id}/opt-out"): "write",
     ("POST", "/api/v1/contacts/{contact_id}/opt-in"): "write",
     ("GET", "/api/v1/contacts/{contact_id}/consent"): "read",
+    ("GET", "/api/v1/consent/export"): "read",
     ("POST", "/api/v1/lists"): "write",
     ("GET", "/api/v1/lists"): "read",
     ("POST", "/api/v1/lists/{list_id}/members"): "write",
