@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from textcast.cli import accounts, campaigns, contacts, lists, segments, serve, settings
+from textcast.cli import consent as consent_commands
 
 __all__ = ["app", "main"]
 
@@ -29,6 +30,7 @@ app.add_typer(segments.segments_app, name="segments")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.apikeys_app, name="apikeys")
 app.add_typer(settings.settings_app, name="settings")
+app.add_typer(consent_commands.consent_app, name="consent")
 app.command("audit")(accounts.audit_list)
 app.command()(serve.serve)
 app.command()(serve.worker)
