@@ -103,6 +103,7 @@ NEEDS = {
     # The simulator's numbers and bodies, and texting this server as any phone: admins only.
     ("GET", "/api/v1/simulator"): "admin",
     ("POST", "/api/v1/simulator/texts"): "admin",
+    ("POST", "/api/v1/simulator/signups"): "admin",
     ("POST", "/api/campaigns/send"): "send",  # the tutorial's endpoint
     ("POST", "/api/v1/encoding"): "read",  # analyses a text, writes nothing
     ("GET", "/api/v1/settings"): "read",  # the configuration in effect, no secrets
