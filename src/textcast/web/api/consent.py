@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.audience import consent_exports
+from textcast.web.api.inputs import IsoOnly
 from textcast.web.auth import guard
 from textcast.web.deps import DatabaseDep
 
@@ -36,7 +37,10 @@ def export_consent(
     format: Literal["csv", "json"] = "csv",
     since: Annotated[
         datetime | None,
-        Query(description="Only the events from this moment on (ISO 8601, e.g. 2026-12-01)."),
+        IsoOnly,
+        Query(
+            description="Only the events from this moment on: ISO 8601, e.g. 2026-12-01T00:00:00Z."
+        ),
     ] = None,
 ) -> StreamingResponse:
     """Every consent event of every contact, oldest first, with who made it and, for a sign-up,
