@@ -175,7 +175,8 @@ def contacts_erase(
     kept = "; its opt-out is kept as a keyed hash" if erased.kept_suppression else ""
     console.print(
         f"contact {contact_id} erased: {erased.messages} messages scrubbed, {erased.inbound} "
-        f"inbound messages and {erased.webhook_events} stored callbacks cleaned{kept}"
+        f"inbound messages, {erased.signups} sign-ups and {erased.webhook_events} stored "
+        f"callbacks cleaned{kept}"
     )
 
 
