@@ -92,6 +92,8 @@ def test_the_contact_page_shows_the_evidence_of_a_sign_up(
     assert 'signup-status-pending">pending<' in pending and "Waiting until" in pending
     assert "a confirmation text went to this number less than 24 hours ago" in pending
 
+    history = section(page, "consent-history")
+    assert f'sign-up form <span class="mono">{form.slug}</span>' in history
     downloads = section(page, "consent-downloads")
     for format in ("csv", "json"):
         assert f'href="/api/v1/contacts/{contact_id}/consent?format={format}" download' in downloads
