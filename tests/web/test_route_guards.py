@@ -81,6 +81,7 @@ NEEDS = {
     ("POST", "/api/v1/contacts/{contact_id}/opt-out"): "write",
     ("POST", "/api/v1/contacts/{contact_id}/opt-in"): "write",
     ("GET", "/api/v1/contacts/{contact_id}/consent"): "read",
+    ("GET", "/api/v1/consent/export"): "read",
     ("POST", "/api/v1/lists"): "write",
     ("GET", "/api/v1/lists"): "read",
     ("POST", "/api/v1/lists/{list_id}/members"): "write",
@@ -107,6 +108,7 @@ NEEDS = {
     # The simulator's numbers and bodies, and texting this server as any phone: admins only.
     ("GET", "/api/v1/simulator"): "admin",
     ("POST", "/api/v1/simulator/texts"): "admin",
+    ("POST", "/api/v1/simulator/signups"): "admin",
     ("POST", "/api/campaigns/send"): "send",  # the tutorial's endpoint
     ("POST", "/api/v1/encoding"): "read",  # analyses a text, writes nothing
     ("GET", "/api/v1/settings"): "read",  # the configuration in effect, no secrets

@@ -25,6 +25,7 @@ from textcast.cli import (
     serve,
     settings,
 )
+from textcast.cli import consent as consent_commands
 
 __all__ = ["app", "main"]
 
@@ -41,6 +42,7 @@ app.add_typer(keywords.keywords_app, name="keywords")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.apikeys_app, name="apikeys")
 app.add_typer(settings.settings_app, name="settings")
+app.add_typer(consent_commands.consent_app, name="consent")
 app.command("audit")(accounts.audit_list)
 app.command()(serve.serve)
 app.command()(serve.worker)

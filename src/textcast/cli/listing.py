@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 
+from textcast.domain.audience import consent_records
 from textcast.models import ApiKey, Campaign, Contact, ContactList, User
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def contact(c: Contact) -> dict[str, Any]:
         "country": c.country,
         "time_zone": c.time_zone,
         "status": c.status,
+        "consent": consent_records.consent_state(c),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     }

@@ -36,6 +36,7 @@ from textcast.web.api import (
     lists,
     previews,
 )
+from textcast.web.api import consent as consent_api
 from textcast.web.api import (
     settings as settings_api,
 )
@@ -158,6 +159,7 @@ def create_app(
     app.include_router(settings_api.router)
     app.include_router(simulator_api.router)
     app.include_router(links.router)
+    app.include_router(consent_api.router)
     if simulator_app is not None:
         app.mount(
             SIMULATOR_MOUNT,
