@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from textcast.db import Database, WriteLockBusy
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
-from textcast.domain.signups import groups, signups, submissions
+from textcast.domain.signups import forms, groups, signups, submissions
 from textcast.domain.signups.signups import CapReached, SignupPolicy, SignupRequest
 from textcast.models import Signup, SignupForm
 
@@ -33,6 +33,7 @@ MAX_PENDING_FORMS = 1000
 """Forms whose counts wait in memory at once; counts for more are dropped (they are
 statistics, and this bounds what a flood of made-up addresses can cost)."""
 THROTTLED = "signup.throttled"
+MAX_SLUG_CHARS = 64
 FORM_CACHE_SECONDS = 1.0
 MAX_GROUP = 200
 # As the webhooks' group commit: how long a group waits for a busy SQLite write lock (another
@@ -45,8 +46,10 @@ Outcome = Signup | Exception
 
 def find_form(database: Database, slug: str) -> SignupForm | None:
     """The active form at `/join/{slug}` (archived ones answer as unknown)."""
+    if len(slug) > MAX_SLUG_CHARS:
+        return None
     with database.read() as session:
-        return submissions.active_form(session, slug)
+        return forms.find_active_form(session, slug)
 
 
 class FormCache:

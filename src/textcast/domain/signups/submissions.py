@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from textcast.domain.errors import FieldProblem, InvalidInput
@@ -96,15 +96,6 @@ class ReadSubmission:
     phone: str
     """E.164."""
     values: dict[str, str] = field(default_factory=dict)
-
-
-def active_form(session: Session, slug: str) -> SignupForm | None:
-    """The form at `/join/{slug}`; None when there is none or it is archived."""
-    if len(slug) > 64:
-        return None
-    return session.scalars(
-        select(SignupForm).where(SignupForm.slug == slug, SignupForm.archived_at.is_(None))
-    ).first()
 
 
 def form_fields(form: SignupForm) -> list[FormField]:
