@@ -34,7 +34,12 @@ def test_create_a_form_and_copy_its_embed_code(page: Page, site: Site) -> None:
     new_row.locator(".form-field-name").fill("email")
     new_row.get_by_label("Required").check()
     page.get_by_label("Sites that embed the form").fill("https://shop.example/landing")
-    expect(page.locator("#form-preview-status")).to_contain_text("Preview")
+    expect(page.locator("#form-preview-status")).to_have_text(
+        "The page as people see it, at phone and desktop width."
+    )
+    expect(page.frame_locator("#form-preview-phone").locator("h1")).to_have_text(
+        "Join our VIP texts"
+    )
 
     # A bad country is named next to its input, and nothing is saved.
     page.get_by_label("Countries whose numbers may sign up").fill("US, ZZ")
@@ -116,5 +121,6 @@ def test_the_preview_follows_the_edits_at_both_widths(page: Page, site: Site) ->
     assert asked[-1]["fields"] == [{"name": "first_name", "required": False}]
     assert page.locator("#form-preview-phone").evaluate("f => f.offsetWidth") == 375
     page.unroute("**/api/v1/forms/preview")
+    page.route("**/api/v1/forms/preview", lambda route: route.fulfill(status=503, body=""))
     page.get_by_label("Title", exact=True).fill("Changed")
     expect(page.locator("#form-preview-status")).to_have_text("Preview unavailable.")
