@@ -123,11 +123,11 @@ NEEDS = {
     ("POST", "/api/v1/previews"): "read",  # renders a text for a contact, writes nothing
     ("GET", "/api/v1/forms"): "read",
     ("POST", "/api/v1/forms"): "write",
-    ("GET", "/api/v1/forms/{form_id}"): "read",
-    ("PATCH", "/api/v1/forms/{form_id}"): "write",
-    ("DELETE", "/api/v1/forms/{form_id}"): "write",  # archives: the sign-ups stay
-    ("POST", "/api/v1/forms/{form_id}/restore"): "write",
-    ("GET", "/api/v1/forms/{form_id}/embed"): "read",
+    ("GET", "/api/v1/forms/{form_id:form_id}"): "read",
+    ("PATCH", "/api/v1/forms/{form_id:form_id}"): "write",
+    ("DELETE", "/api/v1/forms/{form_id:form_id}"): "write",  # archives: the sign-ups stay
+    ("POST", "/api/v1/forms/{form_id:form_id}/restore"): "write",
+    ("GET", "/api/v1/forms/{form_id:form_id}/embed"): "read",
     ("POST", "/api/v1/forms/preview"): "write",  # the form editor's live preview
 }
 ROLE_GRANTS = {

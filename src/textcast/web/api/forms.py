@@ -16,6 +16,7 @@ from textcast.domain.signups import embeds, forms
 from textcast.domain.signups.forms import FormDraft, FormStats
 from textcast.models import SignupForm
 from textcast.services import forms as form_services
+from textcast.web.api import path_segments  # noqa: F401 - {form_id:form_id} below
 from textcast.web.api.ids import Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Writer, guard
@@ -320,12 +321,14 @@ def create_form(payload: FormIn, runtime: RuntimeDep, principal: Writer) -> Form
     return _written(runtime, created)
 
 
-@router.get("/api/v1/forms/{form_id}", summary="Get a sign-up form")
+@router.get("/api/v1/forms/{form_id:form_id}", summary="Get a sign-up form")
 def get_form(form_id: Id, runtime: RuntimeDep, session: ReadSession) -> FormOut:
     return _out(runtime, session, forms.get_form(session, form_id))
 
 
-@router.patch("/api/v1/forms/{form_id}", summary="Change a sign-up form", responses=problems(409))
+@router.patch(
+    "/api/v1/forms/{form_id:form_id}", summary="Change a sign-up form", responses=problems(409)
+)
 def update_form(
     form_id: Id, payload: FormChange, runtime: RuntimeDep, principal: Writer
 ) -> FormOut:
@@ -343,7 +346,7 @@ def update_form(
 
 
 @router.delete(
-    "/api/v1/forms/{form_id}",
+    "/api/v1/forms/{form_id:form_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Archive a sign-up form",
     responses=problems(409),
@@ -355,7 +358,7 @@ def archive_form(form_id: Id, runtime: RuntimeDep, principal: Writer) -> None:
 
 
 @router.post(
-    "/api/v1/forms/{form_id}/restore",
+    "/api/v1/forms/{form_id:form_id}/restore",
     summary="Restore an archived sign-up form",
     responses=problems(409),
 )
@@ -365,7 +368,7 @@ def restore_form(form_id: Id, runtime: RuntimeDep, principal: Writer) -> FormOut
     return _written(runtime, restored)
 
 
-@router.get("/api/v1/forms/{form_id}/embed", summary="Get a sign-up form's embed code")
+@router.get("/api/v1/forms/{form_id:form_id}/embed", summary="Get a sign-up form's embed code")
 def embed_form(form_id: Id, runtime: RuntimeDep, session: ReadSession) -> EmbedOut:
     """The code to paste into another site: a plain HTML form, or the hosted page in a frame."""
     form = forms.get_form(session, form_id)

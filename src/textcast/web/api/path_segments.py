@@ -29,3 +29,5 @@ path_segment("setting_name", "[A-Za-z0-9_]+")
 """A setting's name (`SEND_RATE`, any case): never `sinch-check`."""
 path_segment("session_id", "[0-9a-f]+")
 """A session's public id (lowercase hex): never `end-others`."""
+path_segment("form_id", "[0-9]+")
+"""A sign-up form's id: never `preview` (`POST /api/v1/forms/preview`)."""
