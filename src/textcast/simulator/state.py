@@ -41,7 +41,7 @@ class SimulatorState:
         self._clock_offset = time.time() - time.monotonic()
         seed = config.seed
         self.fault_rng = random.Random(None if seed is None else seed + 1)
-        self.table = StatusTable(config.outcomes)
+        self.table = StatusTable(config.outcomes, config.number_outcomes)
         self.callbacks = CallbackSender(
             secret=config.webhook_secret,
             basic_auth=config.callback_basic_auth,

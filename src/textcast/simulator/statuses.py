@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from textcast.simulator.config import Outcome
@@ -29,13 +29,28 @@ _FIXED = (
 
 
 class StatusTable:
-    """Fixed Sinch states first, then the configured outcomes (drawn by weight on finalising)."""
+    """Fixed Sinch states first, then the configured outcomes (drawn by weight on finalising),
+    then the outcomes chosen for some numbers (`number_outcomes`), which are never drawn."""
 
-    def __init__(self, outcomes: Sequence[Outcome]) -> None:
-        self.entries: tuple[Status, ...] = _FIXED + tuple(
-            Status(o.status, o.code, final=True, operator=o.operator) for o in outcomes
-        )
-        self.outcome_states = list(range(len(_FIXED), len(self.entries)))
+    def __init__(
+        self, outcomes: Sequence[Outcome], number_outcomes: Mapping[str, Outcome] | None = None
+    ) -> None:
+        drawn = tuple(Status(o.status, o.code, final=True, operator=o.operator) for o in outcomes)
+        chosen = {
+            Status(o.status, o.code, final=True, operator=o.operator): None
+            for o in (number_outcomes or {}).values()
+        }
+        self.entries: tuple[Status, ...] = _FIXED + drawn + tuple(chosen)
+        self.outcome_states = list(range(len(_FIXED), len(_FIXED) + len(drawn)))
+        first_chosen = len(_FIXED) + len(drawn)
+        state_of = {status: first_chosen + i for i, status in enumerate(chosen)}
+        self.number_states: dict[str, int] = {
+            number.removeprefix("+"): state_of[
+                Status(o.status, o.code, final=True, operator=o.operator)
+            ]
+            for number, o in (number_outcomes or {}).items()
+        }
+        """The state each chosen number ends in, by number without `+` (as batches keep them)."""
         total = 0.0
         self.cumulative_shares: list[float] = []
         for outcome in outcomes:
