@@ -11,6 +11,9 @@ from rich.console import Console
 from textcast.cli.common import console, domain_errors, open_database
 from textcast.domain.accounts.audit import CLI
 
+MIN_NUMBER_DIGITS = 8
+"""An argument of fewer digits is a contact id; a number has more (or a `+`)."""
+
 contacts_app = typer.Typer(help="Contacts (import them from CSV files).", no_args_is_help=True)
 
 
@@ -99,6 +102,26 @@ def contacts_opt_out(
     with domain_errors():
         contact = audience.opt_out(database, CLI, instance_secret(settings), contact_id, evidence)
     console.print(f"contact {contact.id}: {contact.phone} ({contact.status})")
+
+
+@contacts_app.command("restore")
+def contacts_restore(
+    contact: Annotated[
+        str, typer.Argument(help="The contact's id, or its number (E.164, or national).")
+    ],
+) -> None:
+    """Subscribe again a number list hygiene made invalid (its failure streak starts over)."""
+    from textcast.services import hygiene
+
+    settings, database = open_database()
+    with domain_errors():
+        contact_id = (
+            int(contact)
+            if contact.isdigit() and len(contact) < MIN_NUMBER_DIGITS
+            else hygiene.contact_id_of(database, contact, settings.default_region)
+        )
+        restored = hygiene.restore_contact(database, CLI, contact_id)
+    console.print(f"contact {restored.id}: {restored.phone} ({restored.status})")
 
 
 @contacts_app.command("erase")

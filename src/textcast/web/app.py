@@ -29,6 +29,7 @@ from textcast.web.api import (
     compat,
     contacts,
     encoding,
+    hygiene,
     imports,
     inbox,
     lists,
@@ -154,6 +155,7 @@ def create_app(
     app.include_router(settings_api.router)
     app.include_router(simulator_api.router)
     app.include_router(links.router)
+    app.include_router(hygiene.router)
     if simulator_app is not None:
         app.mount(
             SIMULATOR_MOUNT,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     String,
     Table,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     insert,
+    literal_column,
     null,
     select,
     update,
@@ -184,9 +186,10 @@ def clear_streaks(connection: Connection, phones: Iterable[str]) -> None:
     if not numbers:
         return
     if connection.dialect.name == "sqlite":
-        execute_on_sqlite(connection, _clear_from_json_statement(), phones=json.dumps(numbers))
+        statement = _clear_from_json_statement()
+        execute_on_sqlite(connection, statement, phones=json.dumps(numbers), now=utcnow())
     else:
-        connection.execute(_clear_any_statement(), {"phones": numbers})
+        connection.execute(_clear_any_statement(), {"phones": numbers, "now": utcnow()})
 
 
 def clear_streak(contact: Contact) -> None:
@@ -230,14 +233,13 @@ def restore_contact(
 
 def invalidated_by(session: Session, campaign_id: int) -> list[tuple[ContactInvalidation, Contact]]:
     """The numbers this campaign's failures made invalid, newest first, with their contact."""
-    return list(
-        session.execute(
-            select(ContactInvalidation, Contact)
-            .join(Contact, Contact.id == ContactInvalidation.contact_id)
-            .where(ContactInvalidation.campaign_id == campaign_id)
-            .order_by(ContactInvalidation.id.desc())
-        ).tuples()
+    rows = session.execute(
+        select(ContactInvalidation, Contact)
+        .join(Contact, Contact.id == ContactInvalidation.contact_id)
+        .where(ContactInvalidation.campaign_id == campaign_id)
+        .order_by(ContactInvalidation.id.desc())
     )
+    return [(invalidation, contact) for invalidation, contact in rows]
 
 
 # -- statements, built once ---------------------------------------------------------------------
@@ -264,8 +266,12 @@ def _extend_statement() -> Update:
 
 def _cleared(statement: Update) -> Update:
     table = _table(Contact)
-    return statement.where(table.c.failure_streak > 0).values(
-        failure_streak=0, failed_message_ids=null()
+    # Literals, not parameters: the SQLite statement binds its one JSON parameter alone.
+    zero: ColumnElement[int] = literal_column("0")
+    return statement.where(table.c.failure_streak > zero).values(
+        failure_streak=zero,
+        failed_message_ids=null(),
+        updated_at=bindparam("now", type_=table.c.updated_at.type),
     )
 
 

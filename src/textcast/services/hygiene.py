@@ -1,0 +1,57 @@
+"""List hygiene's use cases: restore a number made invalid, and what a campaign invalidated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textcast.db import Database
+from textcast.domain.accounts import audit
+from textcast.domain.accounts.audit import Actor
+from textcast.domain.audience import contacts, hygiene
+from textcast.domain.campaigns.queries import get_campaign
+from textcast.domain.errors import FieldProblem, InvalidInput, NotFound
+from textcast.domain.phones.numbers import InvalidPhone, read_phone
+from textcast.models import Contact, ContactInvalidation
+
+RESTORE_ACTION = "contact.restore"
+
+
+def restore_contact(database: Database, actor: Actor, contact_id: int) -> Contact:
+    """Subscribed again after list hygiene made it invalid (409 for any other status);
+    audited, and its invalidation says who restored it."""
+    with database.write() as session:
+        contact, invalidation = hygiene.restore_contact(session, contact_id, actor.label)
+        audit.record(
+            session,
+            actor,
+            RESTORE_ACTION,
+            f"contact:{contact_id}",
+            invalidation=invalidation.id if invalidation is not None else None,
+        )
+    return contact
+
+
+def contact_id_of(database: Database, number: str, default_region: str) -> int:
+    """The contact with this number (E.164, or national in `default_region`)."""
+    try:
+        phone = read_phone(number, default_region, with_time_zone=False).e164
+    except InvalidPhone as exc:
+        raise InvalidInput([FieldProblem("number", str(exc), number)]) from None
+    with database.read() as session:
+        contact = contacts.find_by_phone(session, phone)
+    if contact is None:
+        raise NotFound("contact with number", phone)
+    return contact.id
+
+
+@dataclass(frozen=True, slots=True)
+class Invalidated:
+    invalidation: ContactInvalidation
+    contact: Contact
+
+
+def invalidated_by(database: Database, campaign_id: int) -> list[Invalidated]:
+    """The numbers a campaign's failures made invalid (404 for a campaign that is not there)."""
+    with database.read() as session:
+        get_campaign(session, campaign_id)
+        return [Invalidated(i, c) for i, c in hygiene.invalidated_by(session, campaign_id)]
