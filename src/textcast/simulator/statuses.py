@@ -16,6 +16,9 @@ class Status:
     operator: bool = False
 
 
+MAX_STATES = 256
+"""One byte holds a recipient's state."""
+
 QUEUED, DISPATCHED, CANCELLED, UNMATCHED_PARAMETER, INTERNAL_EXPIRY, PARTS_LIMIT = range(6)
 
 _FIXED = (
@@ -36,26 +39,29 @@ class StatusTable:
         self, outcomes: Sequence[Outcome], number_outcomes: Mapping[str, Outcome] | None = None
     ) -> None:
         drawn = tuple(Status(o.status, o.code, final=True, operator=o.operator) for o in outcomes)
-        chosen = {
-            Status(o.status, o.code, final=True, operator=o.operator): None
-            for o in (number_outcomes or {}).values()
-        }
-        self.entries: tuple[Status, ...] = _FIXED + drawn + tuple(chosen)
-        self.outcome_states = list(range(len(_FIXED), len(_FIXED) + len(drawn)))
-        first_chosen = len(_FIXED) + len(drawn)
-        state_of = {status: first_chosen + i for i, status in enumerate(chosen)}
-        self.number_states: dict[str, int] = {
-            number.removeprefix("+"): state_of[
-                Status(o.status, o.code, final=True, operator=o.operator)
-            ]
-            for number, o in (number_outcomes or {}).items()
-        }
+        self.entries: tuple[Status, ...] = _FIXED + drawn
+        self.outcome_states = list(range(len(_FIXED), len(self.entries)))
+        self.number_states: dict[str, int] = {}
         """The state each chosen number ends in, by number without `+` (as batches keep them)."""
+        self.choose(number_outcomes or {})
         total = 0.0
         self.cumulative_shares: list[float] = []
         for outcome in outcomes:
             total += outcome.share
             self.cumulative_shares.append(total)
+
+    def choose(self, number_outcomes: Mapping[str, Outcome]) -> None:
+        """From now on, these numbers end with these outcomes (and no other number does).
+        Entries are only ever added, so that recipients already final keep their meaning."""
+        states: dict[str, int] = {}
+        for number, outcome in number_outcomes.items():
+            status = Status(outcome.status, outcome.code, final=True, operator=outcome.operator)
+            if status not in self.entries:
+                if len(self.entries) >= MAX_STATES:
+                    raise ValueError("too many different outcomes chosen for numbers")
+                self.entries += (status,)
+            states[number.removeprefix("+")] = self.entries.index(status)
+        self.number_states = states
 
     def __getitem__(self, state: int) -> Status:
         return self.entries[state]
