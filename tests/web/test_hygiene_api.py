@@ -45,8 +45,15 @@ def test_restoring_subscribes_again_clears_the_streak_and_is_audited(database_ur
         authorize(client, database_url, Role.EDITOR)
         listed = client.get(f"/api/v1/campaigns/{campaign.id}/invalidated").json()
         assert [(row["contact_id"], row["message_ids"]) for row in listed] == [(contact_id, [7, 9])]
+        before = client.get(f"/api/v1/contacts/{contact_id}/hygiene").json()
+        assert (before["status"], before["failure_streak"]) == ("invalid", 2)
+        assert before["failed_message_ids"] == [7, 9]
+        assert before["invalidations"][0]["campaign_id"] == campaign.id
         restored = client.post(f"/api/v1/contacts/{contact_id}/restore")
         assert restored.status_code == 200, restored.text
+        cleared = client.get(f"/api/v1/contacts/{contact_id}/hygiene").json()
+        assert (cleared["failure_streak"], cleared["failed_message_ids"]) == (0, [])
+        assert cleared["invalidations"][0]["restored_at"] is not None
         assert restored.json()["status"] == "subscribed"
         after = client.get(f"/api/v1/campaigns/{campaign.id}/invalidated").json()[0]
     assert after["restored_at"] is not None and after["restored_by"]
@@ -72,6 +79,7 @@ def test_only_an_invalid_contact_is_restored_and_only_by_an_editor(database_url:
         assert "this contact is subscribed, not invalid" in again.text
         assert client.post("/api/v1/contacts/999/restore").status_code == 404
         assert client.get("/api/v1/campaigns/999/invalidated").status_code == 404
+        assert client.get("/api/v1/contacts/999/hygiene").status_code == 404
 
 
 def test_the_failures_setting_is_changed_from_the_dashboard_and_used_at_once(

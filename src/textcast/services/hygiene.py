@@ -45,6 +45,19 @@ def contact_id_of(database: Database, number: str, default_region: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactHygiene:
+    contact: Contact
+    invalidations: list[ContactInvalidation]
+
+
+def contact_hygiene(database: Database, contact_id: int) -> ContactHygiene:
+    """A contact's failure streak and every invalidation (404 for a contact not there)."""
+    with database.read() as session:
+        contact = contacts.get_contact(session, contact_id)
+        return ContactHygiene(contact, hygiene.invalidations_of(session, contact_id))
+
+
+@dataclass(frozen=True, slots=True)
 class Invalidated:
     invalidation: ContactInvalidation
     contact: Contact

@@ -231,6 +231,17 @@ def restore_contact(
     return contact, invalidation
 
 
+def invalidations_of(session: Session, contact_id: int) -> list[ContactInvalidation]:
+    """Every time list hygiene made this contact invalid, newest first."""
+    return list(
+        session.scalars(
+            select(ContactInvalidation)
+            .where(ContactInvalidation.contact_id == contact_id)
+            .order_by(ContactInvalidation.id.desc())
+        )
+    )
+
+
 def invalidated_by(session: Session, campaign_id: int) -> list[tuple[ContactInvalidation, Contact]]:
     """The numbers this campaign's failures made invalid, newest first, with their contact."""
     rows = session.execute(

@@ -44,6 +44,50 @@ class InvalidatedOut(BaseModel):
         )
 
 
+class InvalidationOut(BaseModel):
+    campaign_id: int | None = Field(description="The campaign whose failure tipped it over.")
+    reason: str
+    message_ids: list[int]
+    invalidated_at: datetime
+    restored_at: datetime | None
+    restored_by: str | None
+
+
+class ContactHygieneOut(BaseModel):
+    contact_id: int
+    status: str
+    failure_streak: int = Field(
+        description="Permanent delivery failures in a row so far; a delivery or a text from the "
+        "number starts it over."
+    )
+    failed_message_ids: list[int] = Field(description="The messages of the current streak.")
+    invalidations: list[InvalidationOut] = Field(description="Newest first.")
+
+
+@router.get("/api/v1/contacts/{contact_id}/hygiene")
+def contact_hygiene(contact_id: Id, runtime: RuntimeDep) -> ContactHygieneOut:
+    """Why a number is invalid, or how close it is: its streak and its invalidations."""
+    found = hygiene.contact_hygiene(runtime.database, contact_id)
+    contact = found.contact
+    return ContactHygieneOut(
+        contact_id=contact.id,
+        status=contact.status,
+        failure_streak=contact.failure_streak,
+        failed_message_ids=list(contact.failed_message_ids or []),
+        invalidations=[
+            InvalidationOut(
+                campaign_id=i.campaign_id,
+                reason=i.reason,
+                message_ids=list(i.message_ids),
+                invalidated_at=i.created_at,
+                restored_at=i.restored_at,
+                restored_by=i.restored_by,
+            )
+            for i in found.invalidations
+        ],
+    )
+
+
 @router.get("/api/v1/campaigns/{campaign_id}/invalidated")
 def invalidated(campaign_id: Id, runtime: RuntimeDep) -> list[InvalidatedOut]:
     """The numbers this campaign's permanent failures made invalid (list hygiene), newest
