@@ -43,7 +43,7 @@ def test_the_plan_shows_the_numbers_left_out_as_invalid_and_the_saving(
     assert "1 number left out as invalid (list hygiene), saving 0.01 USD" in _words(shown.output)
 
 
-def test_restore_reads_a_national_number_and_says_what_is_wrong(database_url: str) -> None:
+def test_restore_reads_a_national_number_and_says_what_is_not_found(database_url: str) -> None:
     _add(database_url, ContactStatus.INVALID)
     env = {"DATABASE_URL": database_url}
     national = numbers(1)[0].removeprefix("+1")
@@ -55,4 +55,4 @@ def test_restore_reads_a_national_number_and_says_what_is_wrong(database_url: st
     assert "not found" in unknown.output
     garbled = runner.invoke(app, ["contacts", "restore", "+1 201 55"], env=env)
     assert garbled.exit_code == 1
-    assert "number" in garbled.output
+    assert "contact +1 201 55 not found" in garbled.output

@@ -1,17 +1,23 @@
-"""A canary number goes through import, campaign, delivery reports and a reply; erasure then
-leaves no trace of it in clear text in any table, nor in the logs."""
+"""A canary number goes through import, campaign, delivery reports, a reply and two form
+sign-ups (one confirmed by its "Y", one waiting); erasure then leaves no trace of it in clear
+text in any table, nor in the logs."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from tests.sending.stack import sending_stack
+from tests.factories import make_form
+from tests.sending.stack import Stack, sending_stack
 
 from textcast.db import Database
-from textcast.models import Base
+from textcast.domain import signups
+from textcast.domain.audience import lists
+from textcast.models import Base, InboundMessage, SignupChannel, utcnow
 from textcast.simulator import ALL_DELIVERED, SimulatorConfig
 
 CANARY = "+33612345678"
@@ -38,6 +44,47 @@ def _traces(database_url: str) -> list[str]:
     return found
 
 
+def _sign_up_twice(stack: Stack, database_url: str) -> None:
+    """A sign-up confirmed by the canary's "Y" (its confirmation and welcome texts delivered),
+    then another one waiting: both hold the number, the second as typed."""
+    policy = signups.SignupPolicy(
+        secret=b"canary", sender=None, confirmation_window=timedelta(hours=72), daily_quota=0
+    )
+    database = Database(database_url)
+    with database.write() as session:
+        list_id = lists.create_list(session, "spring").id
+    form = make_form(database, list_id, allowed_countries=["FR"])
+    request = signups.SignupRequest(
+        channel=SignupChannel.FORM,
+        phone=CANARY,
+        list_id=list_id,
+        double_opt_in=True,
+        confirmation_text=form.confirmation_text,
+        welcome_text=form.welcome_text,
+        form_id=form.id,
+        fields={"phone": "06 12 34 56 78", "first_name": "Canary"},
+        disclosure=form.disclosure,
+        ip="203.0.113.9",
+    )
+    with database.write() as session:
+        first = signups.start_signup(session, policy, request)
+        reply = InboundMessage(
+            provider_id="canary-y", from_phone=CANARY, to="+1555", body="Y", received_at=utcnow()
+        )
+        session.add(reply)
+        session.flush()
+        assert signups.confirm_latest(session, policy, reply) is first
+        texts = [first.confirmation_campaign_id, first.welcome_campaign_id]
+    with database.write() as session:
+        autumn = lists.create_list(session, "autumn").id
+        # Another list's: it waits (one confirmation text a day), with the number as typed.
+        signups.start_signup(session, policy, dataclasses.replace(request, list_id=autumn))
+    database.dispose()
+    for campaign_id in texts:
+        assert campaign_id is not None
+        stack.wait_until_final(campaign_id)
+
+
 def test_erasure_leaves_no_trace_of_the_number(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -61,11 +108,16 @@ def test_erasure_leaves_no_trace_of_the_number(
         stack.wait_until_final(created["id"])
         stack.simulator.inject_inbound(CANARY, "+12017777777", "Is Lyon open on Sunday?")
         _wait(lambda: len(stack.simulator.inbound_acks()) == 1, "reply")
+        _sign_up_twice(stack, database_url)
         contact = stack.api.get("/api/v1/contacts", params={"search": "Canary"}).json()["items"][0]
-        assert _traces(database_url), "the canary should be stored before erasure"
+        record = stack.api.get(f"/api/v1/contacts/{contact['id']}/consent").json()
+        assert record["ledger"][-1]["signup"]["fields"]["phone"] == "06 12 34 56 78"
+        assert record["pending_signups"] == 1
+        assert [t for t in _traces(database_url) if t.startswith("signups: ")]
         erased = stack.api.delete(f"/api/v1/contacts/{contact['id']}", params={"erase": "true"})
         assert erased.status_code == 200, erased.text
-        assert erased.json()["messages"] == 1 and erased.json()["inbound"] == 1
+        assert erased.json()["messages"] == 3 and erased.json()["inbound"] == 2
+        assert erased.json()["signups"] == 2
 
     assert _traces(database_url) == []
     logged = "\n".join(record.getMessage() for record in caplog.records)

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from textcast.config import Settings
+from textcast.domain.content.words import normalise
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.domain.settings.stored import StoredSetting
 from textcast.wording import validation_in_words
@@ -190,6 +191,22 @@ EDITABLE: tuple[Editable, ...] = (
         "text",
     ),
     Editable(
+        "CONFIRM_KEYWORDS",
+        Group.KEYWORD_REPLIES,
+        "Confirmation replies",
+        "Comma-separated; a whole message matching one confirms the number's latest sign-up "
+        "waiting for it (a list's keyword or a form). With none waiting, an opt-in keyword "
+        "among them (YES) keeps meaning START. None may be an opt-out keyword.",
+        "text",
+    ),
+    Editable(
+        "CONFIRMATION_HOURS",
+        Group.KEYWORD_REPLIES,
+        "Confirmation window (hours)",
+        "A sign-up not confirmed within this time expires.",
+        "number",
+    ),
+    Editable(
         "REPLY_PERIOD_HOURS",
         Group.KEYWORD_REPLIES,
         "Reply period (hours)",
@@ -332,6 +349,8 @@ def check_changes(
         effective = _validated(environment, values)
     except ValidationError as exc:
         problems += [FieldProblem(_name_of(error), _said(error)) for error in exc.errors()]
+    else:
+        problems += _clashes(effective, wanted)
     if problems:
         raise InvalidInput(problems)
     return {
@@ -356,6 +375,25 @@ def _own_rule(item: Editable, value: Any) -> str | None:
     if item.kind in ("text", "long_text") and not isinstance(value, str):
         return "must be text"
     return None
+
+
+def _clashes(settings: Settings, wanted: Mapping[str, Any]) -> list[FieldProblem]:
+    """A confirmation reply that is also an opt-out word: a STOP must always mean STOP. Said
+    of whichever of the two is being changed."""
+    if not {"CONFIRM_KEYWORDS", "OPT_OUT_KEYWORDS"} & set(wanted):
+        return []
+    stops = {normalise(w) for w in settings.opt_out_keywords.split(",")}
+    both = [w.strip() for w in settings.confirm_keywords.split(",") if normalise(w) in stops]
+    if not both:
+        return []
+    name = "CONFIRM_KEYWORDS" if "CONFIRM_KEYWORDS" in wanted else "OPT_OUT_KEYWORDS"
+    return [
+        FieldProblem(
+            name,
+            f"{', '.join(both)} would be both a confirmation reply and an opt-out keyword: "
+            "a message of an opt-out keyword must always unsubscribe",
+        )
+    ]
 
 
 def overlay(environment: Settings, stored: Mapping[str, Any]) -> Settings:

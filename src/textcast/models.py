@@ -568,7 +568,9 @@ class InboundMessage(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     keyword: Mapped[str | None] = mapped_column(String(16))
-    """`opt_out`, `opt_in` or `help` when the message was one; null for a reply."""
+    """`opt_out`, `opt_in` or `help` when the message was one; `confirm`, `signup` or
+    `already_member` for a sign-up's reply or a list's keyword (`inbox.keywords.Keyword`);
+    null for a reply."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

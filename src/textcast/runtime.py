@@ -28,6 +28,7 @@ from textcast.domain.campaigns import send_window
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.campaigns.pricing import PriceTable
 from textcast.domain.content import compliance
+from textcast.domain.content.words import normalise
 from textcast.domain.inbox import replies
 from textcast.domain.inbox.events import InboundSms
 from textcast.domain.inbox.group_commit import GroupCommitter
@@ -35,7 +36,7 @@ from textcast.domain.inbox.keywords import Keyword, KeywordRules
 from textcast.domain.inbox.replies import ReplyPolicy
 from textcast.domain.settings import stored as stored_settings
 from textcast.domain.settings.stored import StoredSetting
-from textcast.domain.signups import SignupPolicy
+from textcast.domain.signups import SignupPolicy, expire_due
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.provider import Provider, ProviderError
@@ -137,6 +138,9 @@ def reply_policy(settings: Settings) -> ReplyPolicy:
         sender=settings.sinch_number,
         per_hour=settings.keyword_replies_per_hour,
         daily_quota=settings.daily_recipient_quota,
+        confirm_words=frozenset(
+            word for w in settings.confirm_keywords.split(",") if (word := normalise(w))
+        ),
     )
 
 
@@ -255,7 +259,8 @@ class Runtime:
         return True
 
     def handle_inbound(self, connection: Connection, sms: InboundSms) -> None:
-        """Keywords and replies, inside the webhook's own transaction (see `store_events`).
+        """Keywords, sign-ups and replies, inside the webhook's own transaction (see
+        `store_events`); the dispatcher is woken for the text any of them queued.
 
         `store_events` calls this inside a savepoint: a failed flush rolls back that savepoint
         (`rollback_only`), never the group's transaction, and no savepoint of its own is
@@ -265,7 +270,9 @@ class Runtime:
             message = session.scalars(
                 select(InboundMessage).where(InboundMessage.provider_id == sms.provider_id)
             ).one()
-            keyword = replies.handle_inbound(session, self.secret, self.reply_policy, message)
+            keyword = replies.handle_inbound(
+                session, self.secret, self.reply_policy, message, self.signup_policy
+            )
             session.flush()
         if keyword is not None:
             self.wake_dispatcher()
@@ -369,7 +376,8 @@ class Runtime:
                 log.exception("inbox sweep failed; will try again")
 
     def sweep_inbox_once(self) -> int:
-        """Apply stored reports that outran their batch; forget old nonces. Returns applied."""
+        """Apply stored reports that outran their batch; forget old nonces; expire the
+        sign-ups past CONFIRMATION_HOURS. Returns applied."""
         applied = 0
         with self.database.read() as session:
             pending = inbox.unprocessed_events(session)
@@ -393,4 +401,7 @@ class Runtime:
         horizon = utcnow() - timedelta(seconds=2 * self.settings.webhook_max_age_seconds)
         with self.database.write() as session:
             inbox.forget_nonces(session, horizon)
+            expired = expire_due(session)
+        if expired:
+            log.info("%d sign-ups expired unconfirmed", expired)
         return applied

@@ -35,6 +35,7 @@ REPLY_CAMPAIGN_NAMES: dict[str, str] = {
     "opt_out": "Automatic replies: STOP",
     "opt_in": "Automatic replies: START",
     "help": "Automatic replies: HELP",
+    "already_member": "Automatic replies: already subscribed",
 }
 """The name of the campaigns that answer each keyword (by `Keyword` value)."""
 _OLD_REPLY_PREFIX = "Reply: "

@@ -118,6 +118,7 @@ def test_every_page_fits_a_phone_screen(phone: Page, admin: Site) -> None:
         "/contacts/import",
         "/contacts/lists",
         "/segments/new",
+        "/keywords",
         made["segment"],
         f"{made['segment']}/edit",
         "/inbox",

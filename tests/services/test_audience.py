@@ -51,7 +51,9 @@ def test_contacts_are_created_and_changed_without_audit_and_opted_out_and_in_wit
     database: Database,
 ) -> None:
     contact = add(database, numbers(1)[0], first_name="Ana", consent_evidence="the till")
-    changed = audience.update_contact(database, contact.id, {"attributes": {"plan": "gold"}})
+    changed = audience.update_contact(
+        database, EDITOR, contact.id, {"attributes": {"plan": "gold"}}
+    )
     out = audience.opt_out(database, EDITOR, SECRET, contact.id, consent.Evidence("api", "asked"))
     assert out.status == ContactStatus.UNSUBSCRIBED
     back = audience.opt_in(database, EDITOR, SECRET, contact.id, consent.Evidence("api", "again"))
@@ -87,7 +89,7 @@ def test_refused_contact_changes_write_nothing(database: Database) -> None:
     with pytest.raises(Conflict):
         add(database, phone)
     with pytest.raises(InvalidInput):
-        audience.update_contact(database, contact.id, {"country": "XX"})
+        audience.update_contact(database, EDITOR, contact.id, {"country": "XX"})
     with pytest.raises(NotFound):
         audience.opt_out(database, EDITOR, SECRET, contact.id + 1, consent.Evidence("api"))
     with database.read() as session:
@@ -97,6 +99,36 @@ def test_refused_contact_changes_write_nothing(database: Database) -> None:
     assert count(database, Contact) == 1
     assert count(database, ConsentEvent) == 1  # the opt-in of its creation
     assert trail(database) == []  # the refused opt-out is not audited either
+
+
+def test_a_transactional_consent_change_is_audited_with_its_event_or_writes_nothing(
+    database: Database,
+) -> None:
+    contact = add(database, numbers(1)[0])
+    audience.update_contact(database, EDITOR, contact.id, {"transactional_consent": False})
+    with database.read() as session:
+        [_, event] = consent.history(session, contact.id)
+    assert (event.kind, event.purpose, event.source) == ("opt_out", "transactional", "api")
+    target = f"contact:{contact.id}"
+    assert trail(database) == [
+        (
+            EDITOR.label,
+            consent.TRANSACTIONAL_ACTION,
+            target,
+            {"consent_event": event.id, "granted": False},
+        )
+    ]
+    audience.opt_out(database, EDITOR, SECRET, contact.id, consent.Evidence("api", "asked"))
+    with pytest.raises(InvalidInput):
+        # A name change in the same request is not kept either.
+        audience.update_contact(
+            database, EDITOR, contact.id, {"first_name": "Bo", "transactional_consent": True}
+        )
+    with database.read() as session:
+        stored = session.get_one(Contact, contact.id)
+        assert (stored.first_name, stored.transactional_consent) == (None, False)
+    assert count(database, ConsentEvent) == 3
+    assert len(trail(database)) == 2
 
 
 def test_erasing_a_contact_is_committed_and_audited(database: Database) -> None:

@@ -103,7 +103,7 @@ def test_opt_out_then_consent_export_as_json_and_csv(client: TestClient) -> None
         f"/api/v1/contacts/{contact['id']}/opt-out", json={"evidence": "asked by phone"}
     )
     assert out.json()["status"] == "unsubscribed"
-    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()
+    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()["ledger"]
     assert [(e["kind"], e["evidence"]) for e in events] == [
         ("opt_in", "web form, 2026-11-01"),
         ("opt_out", "asked by phone"),
@@ -182,7 +182,7 @@ def test_erasure_needs_to_be_asked_for_and_keeps_an_opt_out(client: TestClient) 
     # The number comes back: its STOP outlived the erasure, so it is not re-subscribed.
     again = _contact(client, "+33612345678")
     assert again["status"] == "unsubscribed"
-    assert client.get(f"/api/v1/contacts/{again['id']}/consent").json() == []
+    assert client.get(f"/api/v1/contacts/{again['id']}/consent").json()["ledger"] == []
 
 
 def test_the_count_agrees_with_the_list_and_its_filters(client: TestClient) -> None:
@@ -202,7 +202,7 @@ def test_the_count_agrees_with_the_list_and_its_filters(client: TestClient) -> N
 def test_the_consent_ledger_says_who_changed_it(client: TestClient) -> None:
     contact = _contact(client, "0612345678", consent_evidence="web form")
     client.post(f"/api/v1/contacts/{contact['id']}/opt-out", json={"evidence": "asked by phone"})
-    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()
+    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()["ledger"]
     audit = client.get("/api/v1/audit", params={"action": "contact.opt_out"}).json()["items"]
     assert [(a["target"], a["detail"]) for a in audit] == [
         (f"contact:{contact['id']}", {"consent_event": events[1]["id"]})
@@ -245,7 +245,7 @@ def test_an_unknown_sender_is_saved_as_a_contact_with_its_texts(client: TestClie
         "Ana",
         "subscribed",
     )
-    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()
+    events = client.get(f"/api/v1/contacts/{contact['id']}/consent").json()["ledger"]
     assert [(e["kind"], e["evidence"]) for e in events] == [("opt_in", "Texted us first")]
     texts = client.get("/api/v1/inbox", params={"contact_id": contact["id"]}).json()["items"]
     assert [t["id"] for t in texts] == [second, first]

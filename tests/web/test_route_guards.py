@@ -81,6 +81,7 @@ NEEDS = {
     ("POST", "/api/v1/contacts/{contact_id}/opt-out"): "write",
     ("POST", "/api/v1/contacts/{contact_id}/opt-in"): "write",
     ("GET", "/api/v1/contacts/{contact_id}/consent"): "read",
+    ("GET", "/api/v1/consent/export"): "read",
     ("POST", "/api/v1/lists"): "write",
     ("GET", "/api/v1/lists"): "read",
     ("POST", "/api/v1/lists/{list_id}/members"): "write",
@@ -93,6 +94,11 @@ NEEDS = {
     ("POST", "/api/v1/segment-previews"): "read",
     ("GET", "/api/v1/segments/{segment_id}"): "read",
     ("GET", "/api/v1/segments/{segment_id}/contacts"): "read",
+    ("GET", "/api/v1/keywords"): "read",
+    ("POST", "/api/v1/keywords"): "write",
+    ("GET", "/api/v1/keywords/{keyword_id}"): "read",
+    ("PATCH", "/api/v1/keywords/{keyword_id}"): "write",
+    ("DELETE", "/api/v1/keywords/{keyword_id}"): "write",
     ("POST", "/api/v1/imports"): "write",
     ("GET", "/api/v1/imports"): "read",
     ("GET", "/api/v1/imports/{import_id}"): "read",
@@ -102,6 +108,7 @@ NEEDS = {
     # The simulator's numbers and bodies, and texting this server as any phone: admins only.
     ("GET", "/api/v1/simulator"): "admin",
     ("POST", "/api/v1/simulator/texts"): "admin",
+    ("POST", "/api/v1/simulator/signups"): "admin",
     ("POST", "/api/campaigns/send"): "send",  # the tutorial's endpoint
     ("POST", "/api/v1/encoding"): "read",  # analyses a text, writes nothing
     ("GET", "/api/v1/settings"): "read",  # the configuration in effect, no secrets
@@ -109,6 +116,13 @@ NEEDS = {
     ("PATCH", "/api/v1/settings"): "admin",  # settings changed on every node
     ("DELETE", "/api/v1/settings/{name:setting_name}"): "admin",
     ("POST", "/api/v1/previews"): "read",  # renders a text for a contact, writes nothing
+    ("GET", "/api/v1/forms"): "read",
+    ("POST", "/api/v1/forms"): "write",
+    ("GET", "/api/v1/forms/{form_id}"): "read",
+    ("PATCH", "/api/v1/forms/{form_id}"): "write",
+    ("DELETE", "/api/v1/forms/{form_id}"): "write",  # archives: the sign-ups stay
+    ("POST", "/api/v1/forms/{form_id}/restore"): "write",
+    ("GET", "/api/v1/forms/{form_id}/embed"): "read",
 }
 ROLE_GRANTS = {
     Role.VIEWER: {"read"},

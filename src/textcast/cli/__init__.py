@@ -1,8 +1,8 @@
 """The command line, `textcast …`: the Typer app, made of the command groups beside it.
 
 `serve` runs the processes (serve, worker, simulator, demo, db upgrade); `campaigns`,
-`contacts`, `lists`, `segments`, `accounts` (users, apikeys, audit) and `settings` are the
-command groups; `common` is what every command shares (settings, database, errors to exit
+`contacts`, `lists`, `segments`, `keywords`, `accounts` (users, apikeys, audit) and `settings`
+are the command groups; `common` is what every command shares (settings, database, errors to exit
 codes); `listing` is what the list commands print as JSON; `render` and `analytics` draw in the
 terminal; `demo` is what `textcast demo` runs.
 """
@@ -14,7 +14,18 @@ from typing import Annotated
 
 import typer
 
-from textcast.cli import accounts, campaigns, contacts, lists, segments, serve, settings
+from textcast.cli import (
+    accounts,
+    campaigns,
+    contacts,
+    forms,
+    keywords,
+    lists,
+    segments,
+    serve,
+    settings,
+)
+from textcast.cli import consent as consent_commands
 
 __all__ = ["app", "main"]
 
@@ -26,9 +37,12 @@ app.add_typer(campaigns.campaigns_app, name="campaigns")
 app.add_typer(contacts.contacts_app, name="contacts")
 app.add_typer(lists.lists_app, name="lists")
 app.add_typer(segments.segments_app, name="segments")
+app.add_typer(forms.forms_app, name="forms")
+app.add_typer(keywords.keywords_app, name="keywords")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.apikeys_app, name="apikeys")
 app.add_typer(settings.settings_app, name="settings")
+app.add_typer(consent_commands.consent_app, name="consent")
 app.command("audit")(accounts.audit_list)
 app.command()(serve.serve)
 app.command()(serve.worker)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from textcast.cli import render
 from textcast.cli.common import console, domain_errors, open_database
-from textcast.domain.accounts.audit import CLI
+from textcast.models import Contact
 
-MIN_NUMBER_DIGITS = 8
-"""An argument of fewer digits is a contact id; a number has more (or a `+`)."""
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+from textcast.domain.accounts.audit import CLI
 
 contacts_app = typer.Typer(help="Contacts (import them from CSV files).", no_args_is_help=True)
 
@@ -104,22 +107,63 @@ def contacts_opt_out(
     console.print(f"contact {contact.id}: {contact.phone} ({contact.status})")
 
 
+@contacts_app.command("consent")
+def contacts_consent(
+    contact: Annotated[str, typer.Argument(help="The contact's id, or its number.")],
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="json or csv, as the API downloads it (default: a summary)."),
+    ] = None,
+) -> None:
+    """A contact's consent record, for a carrier's audit: where consent stands, every consent
+    event with its evidence (for a sign-up: the disclosure shown, where, when, from which
+    address and browser, the confirming reply), and sign-ups not confirmed."""
+    from textcast.domain.audience import consent_exports, consent_records
+
+    if format not in (None, "json", "csv"):
+        console.print(f"[red]--format[/]: {format!r} is not json or csv")
+        raise typer.Exit(2)
+    settings, database = open_database()
+    with domain_errors(), database.read() as session:
+        contact_id = _contact_id(session, contact, settings.default_region)
+        record = consent_records.consent_record(session, contact_id)
+    if format == "json":
+        sys.stdout.buffer.write(consent_exports.record_json(record))
+    elif format == "csv":
+        sys.stdout.write(consent_exports.record_csv(record))
+    else:
+        render.consent_record(record)
+
+
+def _contact_id(session: Session, given: str, default_region: str) -> int:
+    """An id (digits) or a number; a national number of digits alone is tried as both."""
+    from textcast.domain.audience import contacts
+    from textcast.domain.errors import NotFound
+    from textcast.domain.phones.numbers import InvalidPhone, normalise_phone
+
+    text = given.strip()
+    if text.isdigit() and session.get(Contact, int(text)) is not None:
+        return int(text)
+    try:
+        found = contacts.find_by_phone(session, normalise_phone(text, default_region))
+    except InvalidPhone:
+        found = None
+    if found is None:
+        raise NotFound("contact", text)
+    return found.id
+
+
 @contacts_app.command("restore")
 def contacts_restore(
-    contact: Annotated[
-        str, typer.Argument(help="The contact's id, or its number (E.164, or national).")
-    ],
+    contact: Annotated[str, typer.Argument(help="The contact's id, or its number.")],
 ) -> None:
     """Subscribe again a number list hygiene made invalid (its failure streak starts over)."""
     from textcast.services import hygiene
 
     settings, database = open_database()
     with domain_errors():
-        contact_id = (
-            int(contact)
-            if contact.isdigit() and len(contact) < MIN_NUMBER_DIGITS
-            else hygiene.contact_id_of(database, contact, settings.default_region)
-        )
+        with database.read() as session:
+            contact_id = _contact_id(session, contact, settings.default_region)
         restored = hygiene.restore_contact(database, CLI, contact_id)
     console.print(f"contact {restored.id}: {restored.phone} ({restored.status})")
 
@@ -146,7 +190,8 @@ def contacts_erase(
     kept = "; its opt-out is kept as a keyed hash" if erased.kept_suppression else ""
     console.print(
         f"contact {contact_id} erased: {erased.messages} messages scrubbed, {erased.inbound} "
-        f"inbound messages and {erased.webhook_events} stored callbacks cleaned{kept}"
+        f"inbound messages, {erased.signups} sign-ups and {erased.webhook_events} stored "
+        f"callbacks cleaned{kept}"
     )
 
 

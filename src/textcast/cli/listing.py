@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 
+from textcast.domain.audience import consent_records
 from textcast.models import ApiKey, Campaign, Contact, ContactList, User
+
+if TYPE_CHECKING:
+    from textcast.domain.signups.keywords import KeywordFigures
 
 
 def print_json(rows: Iterable[dict[str, Any]]) -> None:
@@ -68,6 +72,7 @@ def contact(c: Contact) -> dict[str, Any]:
         "country": c.country,
         "time_zone": c.time_zone,
         "status": c.status,
+        "consent": consent_records.consent_state(c),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     }
@@ -94,4 +99,23 @@ def api_key(k: ApiKey) -> dict[str, Any]:
         "created_at": k.created_at,
         "last_used_at": k.last_used_at,
         "revoked": k.revoked_at is not None,
+    }
+
+
+def keyword(figures: KeywordFigures) -> dict[str, Any]:
+    k = figures.keyword
+    return {
+        "id": k.id,
+        "word": k.word,
+        "list_id": k.list_id,
+        "list_name": figures.list_name,
+        "double_opt_in": k.double_opt_in,
+        "confirmation_text": k.confirmation_text,
+        "welcome_text": k.welcome_text,
+        "already_subscribed_text": k.already_subscribed_text,
+        "created_at": k.created_at,
+        "signups": figures.signups,
+        "confirmed": figures.confirmed,
+        "pending": figures.pending,
+        "expired": figures.expired,
     }

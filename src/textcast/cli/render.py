@@ -1,5 +1,6 @@
 """What the command line draws in the terminal: live campaign progress and final counts
-(`textcast demo`), and a campaign's plan (`textcast campaigns plan`)."""
+(`textcast demo`), a campaign's plan (`textcast campaigns plan`) and a contact's consent record
+(`textcast contacts consent`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from textcast.wording import moment, money, money_amount
 
 if TYPE_CHECKING:
+    from textcast.domain.audience.consent_records import ConsentRecord, SignupEvidence
     from textcast.plan_presenter import PlanOut
 
 
@@ -100,3 +103,62 @@ def plan_view(plan: PlanOut) -> Group:
         sample.add_row(one.phone, str(one.parts), one.text)
     warnings = [f"[yellow]warning:[/] {w}" for w in [*plan.warnings, *plan.compliance]]
     return Group(summary, countries, sample, *warnings)
+
+
+def consent_record(record: ConsentRecord) -> None:
+    """`textcast contacts consent`: where consent stands, the ledger, and each sign-up's
+    evidence, on stdout."""
+    out = Console()
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row("contact", f"{record.contact_id} ({escape(record.phone)})")
+    summary.add_row("marketing", record.marketing.replace("_", " "))
+    summary.add_row("transactional", "given" if record.transactional else "not given")
+    summary.add_row("pending sign-ups", str(record.pending_signups))
+    out.print(summary)
+    ledger = Table(title="consent ledger, oldest first")
+    for column in ("when", "change", "purpose", "source", "evidence", "by"):
+        ledger.add_column(column)
+    for entry in record.ledger:
+        said = " ".join(t for t in (entry.keyword, entry.evidence) if t)
+        ledger.add_row(
+            moment(entry.created_at),
+            entry.kind.replace("_", "-"),
+            entry.purpose,
+            escape(entry.source),
+            escape(said),
+            escape(entry.by or ""),
+        )
+    out.print(ledger)
+    for entry in record.ledger:
+        if entry.signup is not None:
+            out.print(_signup_evidence(entry.signup, f"evidence of event {entry.id}"))
+    for signup in record.signups:
+        out.print(_signup_evidence(signup, f"sign-up {signup.id}: {signup.status}, not consent"))
+
+
+def _signup_evidence(signup: SignupEvidence, title: str) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_column("")
+    table.add_column("")
+    where = signup.form_name and f"form {signup.form_name} ({signup.form_slug})"
+    rows = (
+        ("how", where or (signup.keyword and f"keyword {signup.keyword}") or signup.channel),
+        ("disclosure", signup.disclosure),
+        ("version", signup.disclosure_version),
+        ("page", signup.page_url),
+        ("referer", signup.referer),
+        ("origin", signup.origin),
+        ("address", signup.ip),
+        ("user agent", signup.user_agent),
+        ("language", signup.language),
+        ("fields", ", ".join(f"{k}: {v}" for k, v in signup.fields.items())),
+        ("submitted", moment(signup.submitted_at)),
+        ("confirmed", signup.confirmed_at and moment(signup.confirmed_at)),
+        ("by the reply", signup.confirmation_inbound_id),
+        ("received", signup.confirmation_received_at and moment(signup.confirmation_received_at)),
+        ("held", signup.held),
+    )
+    for label, value in rows:
+        if value not in (None, ""):
+            table.add_row(label, escape(str(value)))
+    return table

@@ -32,10 +32,34 @@ def create_contact(
         return contacts.create_contact(session, draft, default_region, source, secret)
 
 
-def update_contact(database: Database, contact_id: int, changes: dict[str, Any]) -> Contact:
-    """Only the fields in `changes` (see `contacts.update_contact`)."""
+def update_contact(
+    database: Database, actor: Actor, contact_id: int, changes: dict[str, Any]
+) -> Contact:
+    """Only the fields in `changes` (see `contacts.update_contact`). A change of
+    `transactional_consent` goes into the consent ledger, audited with its event like an
+    opt-out, so the ledger can say who made it."""
+    changes = dict(changes)
+    transactional = changes.pop("transactional_consent", None)
     with database.write() as session:
-        return contacts.update_contact(session, contact_id, changes)
+        contact = contacts.update_contact(session, contact_id, changes)
+        if transactional is None:
+            return contact
+        granted = bool(transactional)
+        said = "given" if granted else "withdrawn"
+        evidence = consent.Evidence("api", f"transactional consent {said}")
+        event = consent.set_transactional(session, contact, granted, evidence)
+        if event is not None:
+            session.flush()
+            target = f"contact:{contact_id}"
+            audit.record(
+                session,
+                actor,
+                consent.TRANSACTIONAL_ACTION,
+                target,
+                consent_event=event.id,
+                granted=granted,
+            )
+    return contact
 
 
 def erase_contact(

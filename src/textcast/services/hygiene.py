@@ -9,8 +9,6 @@ from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.audience import contacts, hygiene
 from textcast.domain.campaigns.queries import get_campaign
-from textcast.domain.errors import FieldProblem, InvalidInput, NotFound
-from textcast.domain.phones.numbers import InvalidPhone, read_phone
 from textcast.models import Contact, ContactInvalidation
 
 RESTORE_ACTION = "contact.restore"
@@ -29,19 +27,6 @@ def restore_contact(database: Database, actor: Actor, contact_id: int) -> Contac
             invalidation=invalidation.id if invalidation is not None else None,
         )
     return contact
-
-
-def contact_id_of(database: Database, number: str, default_region: str) -> int:
-    """The contact with this number (E.164, or national in `default_region`)."""
-    try:
-        phone = read_phone(number, default_region, with_time_zone=False).e164
-    except InvalidPhone as exc:
-        raise InvalidInput([FieldProblem("number", str(exc), number)]) from None
-    with database.read() as session:
-        contact = contacts.find_by_phone(session, phone)
-    if contact is None:
-        raise NotFound("contact with number", phone)
-    return contact.id
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,12 +29,15 @@ from textcast.web.api import (
     compat,
     contacts,
     encoding,
+    forms,
     hygiene,
     imports,
     inbox,
+    keywords,
     lists,
     previews,
 )
+from textcast.web.api import consent as consent_api
 from textcast.web.api import (
     settings as settings_api,
 )
@@ -146,6 +149,8 @@ def create_app(
     app.include_router(campaigns.router)
     app.include_router(contacts.router)
     app.include_router(lists.router)
+    app.include_router(keywords.router)
+    app.include_router(forms.router)
     app.include_router(imports.router)
     app.include_router(inbox.router)
     app.include_router(compat.router)
@@ -155,6 +160,7 @@ def create_app(
     app.include_router(settings_api.router)
     app.include_router(simulator_api.router)
     app.include_router(links.router)
+    app.include_router(consent_api.router)
     app.include_router(hygiene.router)
     if simulator_app is not None:
         app.mount(

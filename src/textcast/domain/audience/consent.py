@@ -5,6 +5,7 @@ ledger's event (`consent_event`), so the ledger can say who made it (`authors`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from textcast.domain.accounts import audit
 from textcast.domain.audience import suppressions
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
+from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.models import ConsentEvent, ConsentKind, ConsentPurpose, Contact, ContactStatus
 
 
@@ -49,6 +51,30 @@ def opt_in(session: Session, secret: bytes, contact: Contact, evidence: Evidence
     return _record(session, contact, ConsentKind.OPT_IN, evidence)
 
 
+def set_transactional(
+    session: Session, contact: Contact, granted: bool, evidence: Evidence
+) -> ConsentEvent | None:
+    """Transactional consent given or withdrawn, leaving marketing consent as it is; None when
+    it already was so. Only the person can take back a STOP: a number that opted out gets it
+    back by texting START (or an opt-in with the person's evidence), not from this."""
+    if contact.transactional_consent == granted:
+        return None
+    if granted and contact.status == ContactStatus.UNSUBSCRIBED:
+        raise InvalidInput(
+            [
+                FieldProblem(
+                    "transactional_consent",
+                    "this number opted out of every message: only the person can take that "
+                    "back (START), or opt them in with their evidence",
+                )
+            ]
+        )
+    contact.transactional_consent = granted
+    purpose = ConsentPurpose.TRANSACTIONAL
+    kind = ConsentKind.OPT_IN if granted else ConsentKind.OPT_OUT
+    return _record(session, contact, kind, dataclasses.replace(evidence, purpose=purpose))
+
+
 def _record(
     session: Session, contact: Contact, kind: ConsentKind, evidence: Evidence
 ) -> ConsentEvent:
@@ -78,11 +104,14 @@ def history(session: Session, contact_id: int) -> list[ConsentEvent]:
 
 OPT_OUT_ACTION = "contact.opt_out"
 OPT_IN_ACTION = "contact.opt_in"
+TRANSACTIONAL_ACTION = "contact.transactional_consent"
+AUTHORED_ACTIONS = (OPT_OUT_ACTION, OPT_IN_ACTION, TRANSACTIONAL_ACTION)
+"""The audit actions that name the consent event a person made (`consent_event`)."""
 
 
 def authors(session: Session, contact_id: int) -> dict[int, str]:
     """Who made each of the contact's consent events that a person made: event id -> actor."""
-    entries = audit.entries_about(session, f"contact:{contact_id}", (OPT_OUT_ACTION, OPT_IN_ACTION))
+    entries = audit.entries_about(session, f"contact:{contact_id}", AUTHORED_ACTIONS)
     return {
         int(entry.detail["consent_event"]): entry.actor
         for entry in entries

@@ -6,7 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 from typing import cast as cast_type
 
-from sqlalchemy import CursorResult, Result, String, cast, delete, func, literal, select, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    String,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from textcast.domain.audience import suppressions
@@ -18,6 +29,7 @@ from textcast.models import (
     ImportRejection,
     InboundMessage,
     Message,
+    Signup,
     WebhookEvent,
 )
 
@@ -30,6 +42,8 @@ class Erased:
     inbound: int
     webhook_events: int
     kept_suppression: bool
+    signups: int
+    """The number's sign-ups (forms, keywords), deleted with what they held."""
 
 
 def erase_contact(session: Session, secret: bytes, contact_id: int) -> Erased:
@@ -40,6 +54,15 @@ def erase_contact(session: Session, secret: bytes, contact_id: int) -> Erased:
     )
     if opted_out:
         suppressions.suppress(session, secret, phone, reason="erased")
+    # The number's sign-ups hold it and what the person typed (names, email, the number as
+    # written): they go too, confirmed or not.
+    signups = _count(
+        session.execute(
+            delete(Signup)
+            .where(or_(Signup.phone == phone, Signup.contact_id == contact_id))
+            .execution_options(synchronize_session=False)
+        )
+    )
     # Consent events and list memberships go with the contact (ON DELETE CASCADE).
     session.delete(contact)
     campaigns = select(Campaign.id).scalar_subquery()
@@ -66,7 +89,7 @@ def erase_contact(session: Session, secret: bytes, contact_id: int) -> Erased:
         .where(ImportRejection.value.contains(phone.removeprefix("+")))
         .values(value=REDACTED)
     )
-    return Erased(messages, inbound, events, opted_out)
+    return Erased(messages, inbound, events, opted_out, signups)
 
 
 def _redact_webhook_payloads(session: Session, phone: str) -> int:

@@ -38,6 +38,16 @@ def get_list(session: Session, list_id: int) -> ContactList:
     return found
 
 
+def list_named(session: Session, name: str) -> ContactList:
+    """The list of this name; one whose id it is when no list has that name."""
+    found = session.scalars(select(ContactList).where(ContactList.name == name.strip())).first()
+    if found is None and name.strip().isdigit():
+        found = session.get(ContactList, int(name))
+    if found is None:
+        raise NotFound("list", name)
+    return found
+
+
 def list_lists(session: Session) -> list[tuple[ContactList, int]]:
     """Every list with its member count."""
     counts = (

@@ -1,23 +1,28 @@
-"""STOP, START and HELP: matched on the whole message, ignoring case, spaces and punctuation."""
+"""STOP, START and HELP: matched on the whole message, ignoring case, spaces and punctuation.
+
+The lists' own keywords (VIP) and the confirmation replies (Y) are matched the same way, by
+`signups.keywords` and `replies`; `Keyword` names what a message turned out to be."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from textcast.domain.content.words import normalise as normalise
 
 
 class Keyword(StrEnum):
     OPT_OUT = "opt_out"
     OPT_IN = "opt_in"
     HELP = "help"
-
-
-def normalise(text: str) -> str:
-    """`" Stop. "` → `STOP`, `opt-out!` → `OPTOUT`: letters and digits only, upper case."""
-    folded = unicodedata.normalize("NFKC", text).upper()
-    return "".join(ch for ch in folded if ch.isalnum())
+    CONFIRM = "confirm"
+    """A CONFIRM_KEYWORDS reply (Y) that confirmed the number's pending sign-up."""
+    SIGNUP = "signup"
+    """A list's keyword (VIP) that started a sign-up."""
+    ALREADY_MEMBER = "already_member"
+    """A list's keyword from a subscribed member of that list (`InboundMessage.keyword`
+    holds 16 characters: "already_subscribed" would not fit)."""
 
 
 @dataclass(frozen=True, slots=True)

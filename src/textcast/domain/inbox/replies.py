@@ -1,4 +1,10 @@
-"""What an inbound message does: STOP, START and HELP act and answer; anything else is a reply.
+"""What an inbound message does: STOP, START and HELP act and answer; a confirmation reply (Y)
+confirms the number's pending sign-up; a list's keyword (VIP) starts one, or reminds a member
+that they are subscribed; anything else is a reply.
+
+In that order: a STOP always wins (and cancels the number's pending sign-ups); a Y confirms
+only while a sign-up waits for it, otherwise a word that is also an opt-in keyword (YES) keeps
+meaning START, and a bare Y is just a reply.
 
 Answers go out through the dispatcher as one-recipient `reply` campaigns, which skip the
 opt-out check (a STOP's confirmation goes to a number that just opted out) and are sent before
@@ -24,10 +30,15 @@ from textcast.domain.audience import consent, hygiene
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
 from textcast.domain.campaigns import drafts, quotas
 from textcast.domain.campaigns.launch import launch_campaign
-from textcast.domain.errors import InvalidInput
+from textcast.domain.content.words import normalise
+from textcast.domain.errors import InvalidInput, TooManyRequests
+from textcast.domain.inbox import inbound
 from textcast.domain.inbox.keywords import Keyword, KeywordRules
 from textcast.domain.inbox.storage import InapplicableEvent
 from textcast.domain.phones.numbers import InvalidPhone, country_of, mask_phone, read_phone
+from textcast.domain.signups import keywords as list_keywords
+from textcast.domain.signups import signups
+from textcast.domain.signups.signups import SignupPolicy, SignupRequest
 from textcast.models import (
     AuditEntry,
     Campaign,
@@ -36,7 +47,9 @@ from textcast.models import (
     Contact,
     ContactStatus,
     InboundMessage,
+    ListKeyword,
     Message,
+    SignupChannel,
     utcnow,
 )
 from textcast.vocabulary import reply_campaign_names
@@ -61,12 +74,20 @@ class ReplyPolicy:
     """Answers to all numbers together per rolling hour (KEYWORD_REPLIES_PER_HOUR); 0: no cap."""
     daily_quota: int = 0
     """DAILY_RECIPIENT_QUOTA: answers count toward it and are held back once it is reached."""
+    confirm_words: frozenset[str] = frozenset()
+    """CONFIRM_KEYWORDS, normalised: a reply of one confirms the number's pending sign-up."""
 
 
 def handle_inbound(
-    session: Session, secret: bytes, policy: ReplyPolicy, message: InboundMessage
+    session: Session,
+    secret: bytes,
+    policy: ReplyPolicy,
+    message: InboundMessage,
+    signup_policy: SignupPolicy | None = None,
 ) -> Keyword | None:
-    """Act on a stored inbound message: keyword, or a reply linked to contact and campaign."""
+    """Act on a stored inbound message: keyword, or a reply linked to contact and campaign.
+
+    Without a `signup_policy`, confirmation replies and lists' keywords are not looked for."""
     keyword = policy.rules.classify(message.body)
     contact = session.scalars(select(Contact).where(Contact.phone == message.from_phone)).first()
     if keyword is not None and contact is None:
@@ -75,6 +96,15 @@ def handle_inbound(
         contact = contact or _new_contact(session, message.from_phone, ContactStatus.UNSUBSCRIBED)
         evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
         consent.opt_out(session, secret, contact, evidence)
+        signups.cancel_pending(session, message.from_phone)
+    elif signup_policy is not None and (
+        joined := _act_on_signup(session, policy, signup_policy, message, keyword)
+    ):
+        keyword = joined
+        contact = (
+            contact
+            or session.scalars(select(Contact).where(Contact.phone == message.from_phone)).first()
+        )
     elif keyword is Keyword.OPT_IN:
         contact = contact or _new_contact(session, message.from_phone, ContactStatus.SUBSCRIBED)
         evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
@@ -85,8 +115,70 @@ def handle_inbound(
     message.campaign_id = _answered_campaign(session, message)
     if keyword is not None:
         message.keyword = keyword.value
-        _answer(session, policy, message.from_phone, keyword)
+        if keyword in policy.texts:
+            _answer(session, policy, message.from_phone, keyword, policy.texts[keyword])
     return keyword
+
+
+def _act_on_signup(
+    session: Session,
+    policy: ReplyPolicy,
+    signup_policy: SignupPolicy,
+    message: InboundMessage,
+    classified: Keyword | None,
+) -> Keyword | None:
+    """A confirmation reply while a sign-up waits for it, or a list's keyword; None when the
+    message is neither (`classified`: START or HELP, which no list's keyword can be)."""
+    if normalise(message.body) in policy.confirm_words:
+        confirmed = signups.confirm_latest(session, signup_policy, message)
+        if confirmed is not None and confirmed.contact_id is not None:
+            # The keyword that started it, and any text before, become the new contact's.
+            inbound.link_sender(session, message.from_phone, confirmed.contact_id)
+            return Keyword.CONFIRM
+    if classified is not None:
+        return None
+    keyword = list_keywords.find_keyword(session, message.body)
+    if keyword is None:
+        return None
+    phone = message.from_phone
+    if list_keywords.subscribed_member(session, phone, keyword.list_id):
+        _answer(session, policy, phone, Keyword.ALREADY_MEMBER, keyword.already_subscribed_text)
+        return Keyword.ALREADY_MEMBER
+    _check_textable(phone, Keyword.SIGNUP)
+    _start_signup(session, signup_policy, keyword, message)
+    return Keyword.SIGNUP
+
+
+def _start_signup(
+    session: Session, policy: SignupPolicy, keyword: ListKeyword, message: InboundMessage
+) -> None:
+    """The keyword's double (or single) opt-in, with the message as its evidence. When no
+    text may go (the daily quota), nothing is stored: the person can text the word again."""
+    request = SignupRequest(
+        channel=SignupChannel.KEYWORD,
+        phone=message.from_phone,
+        list_id=keyword.list_id,
+        double_opt_in=keyword.double_opt_in,
+        confirmation_text=keyword.confirmation_text,
+        welcome_text=keyword.welcome_text,
+        keyword_id=keyword.id,
+        disclosure=message.body,
+        keyword_inbound_id=message.id,
+    )
+    savepoint = session.begin_nested()
+    try:
+        signups.start_signup(session, policy, request)
+    except TooManyRequests as exc:
+        savepoint.rollback()
+        log.warning("no sign-up text to %s: %s", mask_phone(message.from_phone), exc)
+        _record_tripped_limit(session, "DAILY_RECIPIENT_QUOTA", str(exc))
+    except InvalidInput:  # a known contact whose number cannot receive texts (a landline)
+        savepoint.rollback()
+        log.warning(
+            "no sign-up text to %s: it cannot receive texts", mask_phone(message.from_phone)
+        )
+    else:
+        savepoint.commit()
 
 
 def _answered_campaign(session: Session, message: InboundMessage) -> int | None:
@@ -131,7 +223,7 @@ def _new_contact(session: Session, phone: str, status: ContactStatus) -> Contact
     return contact
 
 
-def _answer(session: Session, policy: ReplyPolicy, phone: str, keyword: Keyword) -> None:
+def _answer(session: Session, policy: ReplyPolicy, phone: str, keyword: Keyword, text: str) -> None:
     name, old_name = reply_campaign_names(keyword.value)
     since = utcnow() - policy.period
     already = session.scalar(
@@ -153,7 +245,7 @@ def _answer(session: Session, policy: ReplyPolicy, phone: str, keyword: Keyword)
         log.warning("no %s reply to %s: %s", keyword.value, mask_phone(phone), reason)
         _record_tripped_limit(session, setting, reason)
         return
-    draft = drafts.CampaignDraft(name, policy.texts[keyword], [phone], policy.sender)
+    draft = drafts.CampaignDraft(name, text, [phone], policy.sender)
     try:
         reply = drafts.create_campaign(session, draft, "US", kind=CampaignKind.REPLY)
     except InvalidInput:  # a known contact whose number cannot receive texts (a landline)

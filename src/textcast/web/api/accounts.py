@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, status
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain.accounts import api_keys, audit, passwords, sessions, users
 from textcast.domain.accounts.audit import Actor
@@ -20,7 +20,7 @@ from textcast.models import ApiKey, AuditEntry, Role, User, UserSession
 from textcast.services import accounts
 from textcast.web.api import path_segments  # noqa: F401 - {session_id:session_id} below
 from textcast.web.api.ids import Id, IdIn
-from textcast.web.api.inputs import Input, NoNul
+from textcast.web.api.inputs import Input, IsoOnly, NoNul
 from textcast.web.auth import (
     AccountOwner,
     Administrator,
@@ -356,15 +356,6 @@ def revoke_key(key_id: Id, database: DatabaseDep, principal: KeyManager) -> ApiK
     return ApiKeyOut.of(key)
 
 
-def _iso_only(value: object) -> object:
-    """An ISO 8601 text; pydantic alone would also read a bare number as a Unix time."""
-    if value is None:
-        return value
-    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
-        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-11-27T09:00:00Z")
-    return value
-
-
 class AuditEntryOut(BaseModel):
     id: int
     at: datetime
@@ -404,7 +395,7 @@ def audit_log(
     user_id: Id | None = None,
     since: Annotated[
         datetime | None,
-        BeforeValidator(_iso_only),
+        IsoOnly,
         Query(description="ISO 8601, e.g. `2026-11-27T09:00:00Z`."),
     ] = None,
     cursor: Annotated[Id | None, Query(description="`next_cursor` of the last page.")] = None,

@@ -1,9 +1,8 @@
-"""`/api/v1/contacts`: create, read, update, search, consent."""
+"""`/api/v1/contacts`: create, read, update, search, erase, consent and its record."""
 
 from __future__ import annotations
 
 import dataclasses
-import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -12,11 +11,10 @@ from pydantic import BaseModel, Field
 
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.audience import consent, contacts
+from textcast.domain.audience import consent, consent_exports, consent_records, contacts
 from textcast.domain.audience.contacts import ContactDraft, ContactFilter
 from textcast.domain.errors import FieldProblem, InvalidInput
-from textcast.domain.spreadsheets import SpreadsheetWriter
-from textcast.models import ConsentEvent, Contact, ContactStatus
+from textcast.models import Contact, ContactStatus
 from textcast.services import audience
 from textcast.web.api.ids import MAX_ID, Id
 from textcast.web.api.inputs import Input, NoNul
@@ -50,6 +48,20 @@ class ContactPatch(Input):
     attributes: Attributes | None = Field(default=None, description="Merged; null removes a key.")
     country: Annotated[str | None, Field(min_length=2, max_length=2)] = None
     time_zone: Annotated[str | None, Field(max_length=64)] = None
+    transactional_consent: bool | None = Field(
+        default=None,
+        description="Give or withdraw consent to transactional texts (an order's shipping): "
+        "kept in the consent ledger with who changed it. A number that opted out gets it back "
+        "only by opting in again.",
+    )
+
+
+class ConsentStateOut(BaseModel):
+    marketing: Literal["confirmed", "opted_out", "invalid"] = Field(
+        description="`confirmed` (subscribed: the only state marketing texts reach), "
+        "`opted_out` or `invalid` (the number cannot receive texts)."
+    )
+    transactional: bool
 
 
 class ContactOut(BaseModel):
@@ -61,12 +73,25 @@ class ContactOut(BaseModel):
     country: str | None
     time_zone: str | None
     status: str
+    consent: ConsentStateOut
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, contact: Contact) -> ContactOut:
-        return cls.model_validate(contact, from_attributes=True)
+        return cls(
+            id=contact.id,
+            phone=contact.phone,
+            first_name=contact.first_name,
+            last_name=contact.last_name,
+            attributes=contact.attributes,
+            country=contact.country,
+            time_zone=contact.time_zone,
+            status=contact.status,
+            consent=ConsentStateOut.model_validate(consent_records.consent_state(contact)),
+            created_at=contact.created_at,
+            updated_at=contact.updated_at,
+        )
 
 
 class ContactPage(BaseModel):
@@ -85,25 +110,76 @@ class ConsentIn(Input):
     )
 
 
+class SignupEvidenceOut(BaseModel):
+    """A sign-up (form or keyword) as it was stored, verbatim."""
+
+    id: int
+    channel: str = Field(description="`form` or `keyword`.")
+    status: str = Field(description="`pending`, `confirmed`, `expired` or `cancelled`.")
+    list_id: int | None
+    form_id: int | None
+    form_name: str | None
+    form_slug: str | None
+    keyword: str | None = Field(description="The list keyword the person texted.")
+    disclosure: str | None = Field(
+        description="The exact consent text shown with the form (its version below), or the "
+        "keyword text."
+    )
+    disclosure_version: int | None
+    page_url: str | None = Field(description="The form's own URL.")
+    referer: str | None = Field(description="The page that showed the form.")
+    origin: str | None
+    ip: str | None = Field(description="The address the form was submitted from.")
+    user_agent: str | None
+    language: str | None
+    fields: dict[str, Any] = Field(description="What was submitted, as submitted.")
+    submitted_at: datetime
+    expires_at: datetime | None
+    confirmed_at: datetime | None
+    confirmation_inbound_id: int | None = Field(description='The reply ("Y") that confirmed.')
+    confirmation_received_at: datetime | None
+    keyword_inbound_id: int | None = Field(description="The text that carried the keyword.")
+    keyword_received_at: datetime | None
+    held: str | None = Field(description="Why no confirmation text went out, or why cancelled.")
+
+
 class ConsentEventOut(BaseModel):
     id: int
-    kind: str
-    source: str
+    contact_id: int
+    phone: str
+    kind: str = Field(description="`opt_in` or `opt_out`.")
+    purpose: str = Field(
+        description="`marketing`, `transactional`, or `all` (STOP and START: every message)."
+    )
+    source: str = Field(
+        description="`api`, `cli`, `keyword` (STOP, START), `import:<id>`, `form:<slug>`, "
+        "`keyword:<WORD>`."
+    )
+    created_at: datetime
     evidence: str | None
     keyword: str | None
-    inbound_message_id: int | None
-    created_at: datetime
+    inbound_message_id: int | None = Field(description="The text that made it, if one did.")
+    inbound_received_at: datetime | None
     by: str | None = Field(
         default=None,
         description="Who made the change through the API or the dashboard (a user's email, "
-        "with the key's prefix for an API key); null for a keyword, an import or the CLI.",
+        "with the key's prefix for an API key); null for a keyword, a sign-up, an import or "
+        "the CLI.",
     )
+    signup: SignupEvidenceOut | None = Field(description="The sign-up this consent rests on.")
 
-    @classmethod
-    def of(cls, event: ConsentEvent, by: str | None = None) -> ConsentEventOut:
-        out = cls.model_validate(event, from_attributes=True)
-        out.by = by
-        return out
+
+class ConsentRecordOut(BaseModel):
+    contact_id: int
+    phone: str
+    marketing: Literal["confirmed", "opted_out", "invalid"]
+    transactional: bool
+    ledger: list[ConsentEventOut] = Field(description="Every consent event, oldest first.")
+    pending_signups: int = Field(description="Sign-ups waiting for the person's reply.")
+    signups: list[SignupEvidenceOut] = Field(
+        description="The number's sign-ups that are not consent (yet): pending, expired or "
+        "cancelled, newest first."
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problems(409))
@@ -149,10 +225,11 @@ def get_contact(contact_id: Id, session: ReadSession) -> ContactOut:
 
 @router.patch("/{contact_id}")
 def update_contact(
-    contact_id: Id, payload: ContactPatch, runtime: RuntimeDep, _: Writer
+    contact_id: Id, payload: ContactPatch, runtime: RuntimeDep, principal: Writer
 ) -> ContactOut:
     changes = payload.model_dump(exclude_unset=True)
-    return ContactOut.of(audience.update_contact(runtime.database, contact_id, changes))
+    actor = Actor.of(principal)
+    return ContactOut.of(audience.update_contact(runtime.database, actor, contact_id, changes))
 
 
 class ErasedOut(BaseModel):
@@ -160,6 +237,7 @@ class ErasedOut(BaseModel):
     inbound: int
     webhook_events: int
     kept_suppression: bool = Field(description="The number opted out: its keyed hash stays.")
+    signups: int = Field(description="The number's sign-ups, deleted with the fields they held.")
 
 
 @router.delete("/{contact_id}")
@@ -209,25 +287,33 @@ def opt_in(
 
 @router.get(
     "/{contact_id}/consent",
-    response_model=list[ConsentEventOut],
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV (`format=csv`)."}},
+    response_model=ConsentRecordOut,
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": "The record as JSON; `format=json` or `format=csv` as a download.",
+        }
+    },
 )
-def consent_history(
-    contact_id: Id, session: ReadSession, format: Literal["json", "csv"] = "json"
-) -> Response | list[ConsentEventOut]:
-    """The consent ledger of one number, oldest first, as JSON or CSV."""
-    contact = contacts.get_contact(session, contact_id)
-    by = consent.authors(session, contact_id)
-    events = [ConsentEventOut.of(e, by.get(e.id)) for e in consent.history(session, contact_id)]
-    if format == "json":
-        return events
-    buffer = io.StringIO()
-    writer = SpreadsheetWriter(buffer)
-    writer.writerow(["phone", *ConsentEventOut.model_fields])
-    for event in events:
-        writer.writerow([contact.phone, *event.model_dump(mode="json").values()])
+def consent_record(
+    contact_id: Id,
+    session: ReadSession,
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="Download the record as a file (`Content-Disposition`)."),
+    ] = None,
+) -> Response | ConsentRecordOut:
+    """The contact's consent record for a carrier's audit: marketing and transactional consent,
+    every consent event oldest first (who made it; for a sign-up, its evidence in full: the
+    disclosure shown, the form, page, Referer, Origin, IP address, user agent, fields, and the
+    reply that confirmed it), and the number's sign-ups that are not consent (yet)."""
+    record = consent_records.consent_record(session, contact_id)
+    if format is None:
+        return ConsentRecordOut.model_validate(consent_exports.document(record))
+    name = f"consent-{contact_id}.{format}"
+    headers = {"content-disposition": f'attachment; filename="{name}"'}
+    if format == "csv":
+        return Response(consent_exports.record_csv(record), media_type="text/csv", headers=headers)
     return Response(
-        buffer.getvalue(),
-        media_type="text/csv",
-        headers={"content-disposition": f'attachment; filename="consent-{contact_id}.csv"'},
+        consent_exports.record_json(record), media_type="application/json", headers=headers
     )

@@ -1,13 +1,14 @@
 """What the API takes as text: anything but the NUL character, which PostgreSQL text cannot hold.
 
 Refused on both engines alike, as a 400 naming the field, rather than a 500 from the driver.
+A moment in a query (`IsoOnly`) is ISO 8601 text, never a bare number.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AfterValidator, BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, field_validator
 from pydantic_core import PydanticCustomError
 
 NUL = "\x00"
@@ -29,6 +30,19 @@ def refuse_nul(value: Any) -> Any:
 
 NoNul = AfterValidator(refuse_nul)
 """For a query or form parameter: `Annotated[str | None, Query(), NoNul]`."""
+
+
+def iso_only(value: object) -> object:
+    """An ISO 8601 text; pydantic alone would also read a bare number as a Unix time."""
+    if value is None:
+        return value
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-11-27T09:00:00Z")
+    return value
+
+
+IsoOnly = BeforeValidator(iso_only)
+"""For a datetime query parameter: `Annotated[datetime | None, IsoOnly, Query()]`."""
 
 
 class Input(BaseModel):

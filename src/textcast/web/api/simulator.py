@@ -1,4 +1,5 @@
-"""`/api/v1/simulator`: the built-in Sinch simulator's ledger, and texting us as a phone would.
+"""`/api/v1/simulator`: the built-in Sinch simulator's ledger, texting us as a phone would, and
+signing up on a form as a person would (`web/simulated_person.py`).
 
 For admins, in simulator mode (no Sinch credentials): the way to try STOP, HELP, START and
 replies without a phone. The texts go through the simulator to our own inbound webhook, signed
@@ -9,7 +10,7 @@ and never logged.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -19,7 +20,9 @@ from textcast.domain.accounts.permissions import Permission
 from textcast.domain.audience import contacts
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput
 from textcast.domain.phones.numbers import InvalidPhone, normalise_phone
+from textcast.domain.signups import forms as signup_forms
 from textcast.runtime import Runtime
+from textcast.web import simulated_person
 from textcast.web.api.inputs import Input
 from textcast.web.auth import guard
 from textcast.web.deps import RuntimeDep
@@ -187,6 +190,82 @@ async def text_us(payload: TextIn, request: Request, runtime: RuntimeDep) -> Sen
     sent = await found.text_us(sender, settings.sinch_number or OUR_NUMBER, payload.body)
     contact_id = await run_in_threadpool(_contact_id, runtime, sender)
     return SentTextOut(**SimulatedTextOut.of(sent).model_dump(), contact_id=contact_id)
+
+
+class SignupIn(Input):
+    form: Annotated[str, Field(max_length=64, description="The slug of an active sign-up form.")]
+    phone: Annotated[
+        str, Field(max_length=40, description="The number the person types, as they type it.")
+    ]
+    fields: dict[str, Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="The form's other fields (`first_name`, a custom one...), as typed.",
+    )
+
+
+class SignupOut(BaseModel):
+    form: str
+    phone: str = Field(description="As typed, as it was sent.")
+    url: str = Field(description="Where it was posted: this server's public `/join/{slug}`.")
+    status_code: int = Field(description="What the form answered: 303, 422, 429...")
+    outcome: Literal["submitted", "refused", "limited", "not_found", "unexpected"] = Field(
+        description="`submitted` (303: the thank-you page), `refused` (422: a field's error), "
+        "`limited` (429: a rate limit or cap), `not_found` (404), or `unexpected`."
+    )
+    location: str | None = Field(description="Where a 303 sends the browser.")
+    retry_after: str | None = Field(description="With a 429: when to try again (seconds).")
+
+
+@router.post(
+    "/signups",
+    status_code=status.HTTP_201_CREATED,
+    summary="Sign up on a form as a simulated person",
+    responses=problems(409),
+)
+async def sign_up(payload: SignupIn, runtime: RuntimeDep, request: Request) -> SignupOut:
+    """Posts `phone` and `fields` to this server's own public `/join/{slug}` over HTTP,
+    form-encoded, as a browser on the hosted page would (User-Agent `textcast-simulator (a
+    simulated person)`), and says what the form answered. The confirmation text then shows in
+    the simulator; reply Y with `POST /api/v1/simulator/texts`. 409 when the simulator is off
+    or the server's public URL does not answer."""
+    if gateway(request) is None:
+        raise Conflict(OFF)
+    problems_found = []
+    if not payload.phone.strip():
+        problems_found.append(FieldProblem("phone", "type the number the person signs up with"))
+    if "phone" in payload.fields:
+        problems_found.append(FieldProblem("fields.phone", "give the number as `phone`"))
+    if await run_in_threadpool(_active_form, runtime, payload.form) is None:
+        problems_found.append(
+            FieldProblem("form", "no active sign-up form has this slug", payload.form[:64])
+        )
+    if problems_found:
+        raise InvalidInput(problems_found)
+    public_url = runtime.settings.public_url
+    try:
+        answer = await simulated_person.submit_form(
+            public_url, payload.form, {"phone": payload.phone, **payload.fields}
+        )
+    except simulated_person.FormUnreachable as exc:
+        raise Conflict(
+            f"the sign-up form did not answer: {exc}; is BASE_URL this server?"
+        ) from None
+    return SignupOut(
+        form=payload.form,
+        phone=payload.phone,
+        url=f"{public_url.rstrip('/')}/join/{payload.form}",
+        status_code=answer.status_code,
+        outcome=answer.outcome,
+        location=answer.location,
+        retry_after=answer.retry_after,
+    )
+
+
+def _active_form(runtime: Runtime, slug: str) -> int | None:
+    with runtime.database.read() as session:
+        form = signup_forms.find_active_form(session, slug)
+    return form.id if form is not None else None
 
 
 def _contact_id(runtime: Runtime, phone: str) -> int | None:

@@ -17,7 +17,9 @@ from textcast.web.dashboard import (
     campaign_detail,
     campaign_editor,
     contacts,
+    forms,
     inbox,
+    keywords,
     overview,
     segments,
     settings,
@@ -52,6 +54,8 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(campaign_detail.router)
     app.include_router(contacts.router)
     app.include_router(segments.router)
+    app.include_router(keywords.router)
+    app.include_router(forms.router)
     app.include_router(inbox.router)
     app.include_router(settings.router)
     app.include_router(account.router)

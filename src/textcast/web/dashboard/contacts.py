@@ -13,7 +13,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from textcast.domain.accounts.permissions import Principal
-from textcast.domain.audience import consent, contacts, hygiene, lists, segments
+from textcast.domain.audience import (
+    consent,
+    consent_records,
+    contacts,
+    hygiene,
+    lists,
+    segments,
+)
 from textcast.domain.audience.attributes import MAX_ATTRIBUTES, MAX_KEY_CHARS, MAX_VALUE_CHARS
 from textcast.domain.audience.contacts import ContactFilter
 from textcast.domain.audience.segment_words import describe
@@ -86,6 +93,7 @@ def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Re
         contact = contacts.get_contact(session, page_id(contact_id, "contact"))
         history = list(reversed(consent.history(session, contact.id)))
         authors = consent.authors(session, contact.id)
+        record = consent_records.consent_record(session, contact.id)
         memberships = contacts.list_memberships(session, contact.id)
         all_lists = [found for found, _ in lists.list_lists(session)]
         sent = conversations.list_sent_to(session, contact.phone, limit=HISTORY_LIMIT)
@@ -99,6 +107,8 @@ def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Re
         invalidation=invalidation,
         consent_events=history,
         authors=authors,
+        record=record,
+        signed_up=[e for e in reversed(record.ledger) if e.signup is not None],
         memberships=memberships,
         other_lists=[found for found in all_lists if found not in memberships],
         time_zones=time_zones(),

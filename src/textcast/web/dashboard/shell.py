@@ -63,6 +63,8 @@ NAVIGATION = (
     ("/", "Overview"),
     ("/campaigns", "Campaigns"),
     ("/contacts", "Contacts"),
+    ("/forms", "Forms"),
+    ("/keywords", "Keywords"),
     ("/inbox", "Inbox"),
     ("/settings", "Settings"),
 )
@@ -109,6 +111,7 @@ BACK_TO = {
     "contact": ("/contacts", "Back to contacts"),
     "import": ("/contacts/import", "See recent imports"),
     "segment": ("/contacts/lists", "All lists and segments"),
+    "form": ("/forms", "All sign-up forms"),
 }
 
 

@@ -22,6 +22,8 @@
     }
     if (options && options.signal) init.signal = options.signal;
     return fetch(path, init).then(function (response) {
+      // 204 (a DELETE) has no body, though FastAPI still labels it JSON.
+      if (response.status === 204) return null;
       var type = response.headers.get("content-type") || "";
       var parsed = type.indexOf("application/json") === 0 ? response.json() : response.text();
       return parsed.then(function (data) {

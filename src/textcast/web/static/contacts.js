@@ -220,8 +220,8 @@
     var path = "/api/v1/contacts/" + status.getAttribute("data-contact-id") + "/consent";
     var known = Number(status.getAttribute("data-consent-events"));
     window.textcast.every(3000, function () {
-      return window.textcast.api("GET", path).then(function (events) {
-        if (events.length === known) return true;
+      return window.textcast.api("GET", path).then(function (record) {
+        if (record.ledger.length === known) return true;
         if (typing()) document.getElementById("contact-changed").hidden = false;
         else window.location.reload();
         return false;

@@ -1,8 +1,80 @@
 // The simulator page (/simulator): text textcast as a phone through /api/v1/simulator/texts,
 // then follow the text into textcast's inbox and say what became of it (STOP, HELP, a reply),
 // with links to the inbox and the contact. The lists below the form are refreshed from the page.
+// A person can also sign up on a form (/api/v1/simulator/signups) and then reply Y.
 "use strict";
 (function () {
+  var signup = document.getElementById("simulator-signup-form");
+  if (signup) playAPerson(signup);
+
+  function playAPerson(signup) {
+    var api = window.textcast.api;
+    var result = document.getElementById("simulator-signup-result");
+    var OUTCOMES = {
+      submitted: "The form took it: a confirmation text goes to the number (see the batches below), unless the form confirms at once.",
+      refused: "The form refused it (422): a field is wrong or missing, or the country is not allowed.",
+      limited: "The form is limiting sign-ups (429): a rate limit, a cap or the daily quota. Try later.",
+      not_found: "The form answered 404: it is archived, or the public form page is not available.",
+      unexpected: "The form answered something unexpected.",
+    };
+
+    function fields(text) {
+      var found = {};
+      text.split("\n").forEach(function (line) {
+        var at = line.indexOf("=");
+        if (at > 0) found[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+      });
+      return found;
+    }
+
+    function say(text, kind) {
+      var p = document.createElement("p");
+      p.textContent = text;
+      result.appendChild(p);
+      result.className = "simulator-result alert " + kind;
+      result.hidden = false;
+    }
+
+    function replyY(phone, button) {
+      button.disabled = true;
+      api("POST", "/api/v1/simulator/texts", { sender: phone, body: "Y" }).then(function (sent) {
+        say("Replied “Y” from " + sent.sender + ": the sign-up is confirmed when textcast receives it.", "alert-ok");
+      }, function (error) {
+        button.disabled = false;
+        say(error.message, "alert-error");
+      });
+    }
+
+    signup.addEventListener("submit", function (event) {
+      event.preventDefault();
+      window.textcast.clearErrors(signup);
+      var button = document.getElementById("simulator-signup-send");
+      button.disabled = true;
+      var phone = document.getElementById("simulator-signup-phone").value.trim();
+      var payload = {
+        form: document.getElementById("simulator-signup-form-slug").value,
+        phone: phone,
+        fields: fields(document.getElementById("simulator-signup-fields").value),
+      };
+      api("POST", "/api/v1/simulator/signups", payload).then(function (answer) {
+        button.disabled = false;
+        result.textContent = "";
+        say(answer.status_code + " from " + answer.url + ". " + OUTCOMES[answer.outcome],
+          answer.outcome === "submitted" ? "alert-ok" : "alert-warn");
+        if (answer.outcome !== "submitted") return;
+        var reply = document.createElement("button");
+        reply.type = "button";
+        reply.id = "simulator-reply-y";
+        reply.textContent = "Reply Y from " + phone;
+        reply.addEventListener("click", function () { replyY(phone, reply); });
+        result.appendChild(reply);
+      }, function (error) {
+        button.disabled = false;
+        window.textcast.showErrors(signup, error);
+      });
+    });
+  }
+
   var form = document.getElementById("simulator-form");
   if (!form) return;
   var sender = document.getElementById("simulator-sender");
