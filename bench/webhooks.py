@@ -16,12 +16,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from bench.common import drop_database, free_port, fresh_database, numbers, start, wait_for_http
 from textcast.db import Database
 from textcast.domain import campaigns, outbox
-from textcast.models import WebhookEvent
+from textcast.models import Contact, WebhookEvent
 
 # Each wrk thread numbers its requests from its own offset; request i reports on recipient
 # i mod N of the campaign (batch i // 1000), with a unique `at` so every request is a new event.
@@ -54,9 +54,18 @@ end
 """
 
 
-def prepare(url: str, recipients: int) -> None:
-    """A sent campaign whose batches carry predictable provider ids, as after a real send."""
+def prepare(url: str, recipients: int, with_contacts: bool = False) -> None:
+    """A sent campaign whose batches carry predictable provider ids, as after a real send.
+
+    `with_contacts`: its numbers are contacts too, so that each delivery looks up its number's
+    failure streak (list hygiene), as in a real audience."""
     database = Database(url)
+    if with_contacts:
+        with database.write() as session:
+            session.execute(
+                insert(Contact),
+                [{"phone": n, "country": "US", "attributes": {}} for n in numbers(recipients)],
+            )
     draft = campaigns.CampaignDraft("bench", "Benchmark", numbers(recipients))
     with database.write() as session:
         campaign = campaigns.create_campaign(session, draft, "US")
@@ -83,6 +92,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument(
+        "--contacts", action="store_true", help="the numbers are contacts (list hygiene's lookup)"
+    )
+    parser.add_argument(
         "--workers", type=int, default=2, help="`serve --workers`: one per core is best"
     )
     args = parser.parse_args()
@@ -90,7 +102,7 @@ def main() -> None:
         raise SystemExit("bench/webhooks.py needs wrk: apt-get install wrk")
 
     url = fresh_database(args.database)
-    prepare(url, args.recipients)
+    prepare(url, args.recipients, args.contacts)
     port = free_port()
     # Webhooks are never anonymous: wrk cannot sign each body (HMAC), so the callbacks carry
     # basic auth, as Sinch's do when the account manager sets it up.
@@ -141,8 +153,9 @@ def main() -> None:
     ok = requests - failed
     # wrk stops counting at the deadline: requests still in flight may be stored, never fewer.
     consistent = ok <= rows <= ok + args.connections
+    contacts = ", contacts" if args.contacts else ""
     print(
-        f"webhooks[{args.database}, {args.workers} workers]: "
+        f"webhooks[{args.database}, {args.workers} workers{contacts}]: "
         f"{ok / args.seconds:,.0f} durable callbacks/s, "
         f"p99 {p99_ms:.1f} ms ({ok:,} 2xx, {failed} non-2xx, "
         f"{rows:,} rows stored{'' if consistent else ' MISMATCH'})"

@@ -234,6 +234,14 @@ EDITABLE: tuple[Editable, ...] = (
         "All campaigns together, keyword replies included; 0: no limit.",
         "whole_number",
     ),
+    Editable(
+        "INVALID_AFTER_FAILURES",
+        Group.LIMITS,
+        "Invalid after failures (list hygiene)",
+        "A contact whose texts fail permanently (an unknown or deactivated number) this many "
+        "times in a row becomes invalid and is left out of campaigns; 0: never.",
+        "whole_number",
+    ),
 )
 BY_NAME = {item.name: item for item in EDITABLE}
 

@@ -54,6 +54,16 @@ class PlanOut(BaseModel):
     sending_seconds: float
     deferred: int = Field(description="Recipients held at the start by their send window.")
     warnings: list[str]
+    hygiene_left_out: int = Field(
+        description="Numbers left out because list hygiene made them invalid (in `excluded` too)."
+    )
+    hygiene_saving: float = Field(
+        description="What those numbers would have cost at the price table."
+    )
+    hygiene: str | None = Field(
+        description='The saving in words ("50 numbers left out as invalid (list hygiene), '
+        'saving 0.40 USD"); null when nobody is left out as invalid.'
+    )
     compliance: list[str] = Field(
         description='What a marketing text lacks (opt-out wording such as "Reply STOP to opt '
         'out", the brand name): advice, sending is not refused.'
@@ -87,6 +97,9 @@ def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
         sending_seconds=round(result.seconds, 1),
         deferred=totals.deferred,
         warnings=result.warnings,
+        hygiene_left_out=result.hygiene_left_out,
+        hygiene_saving=round(totals.invalid_cost, 4),
+        hygiene=result.hygiene_note,
         compliance=result.compliance,
         sample=[
             SampleOut(

@@ -207,7 +207,10 @@ class Runtime:
     def __post_init__(self) -> None:
         writers = 1 if self.database.is_sqlite else 4
         self.committer = GroupCommitter(
-            self.database, writers=writers, on_inbound=self.handle_inbound
+            self.database,
+            writers=writers,
+            on_inbound=self.handle_inbound,
+            invalid_after=lambda: self.settings.invalid_after_failures,
         )
         self.in_effect = InEffect.of(self.environment, -1, {})
 
@@ -382,7 +385,10 @@ class Runtime:
             try:
                 with self.database.write() as session:
                     applied += inbox.retry_event(
-                        session, event, stored_event(event.kind, event.payload)
+                        session,
+                        event,
+                        stored_event(event.kind, event.payload),
+                        self.settings.invalid_after_failures,
                     )
             except Exception as exc:
                 if inbox.is_database_trouble(exc):

@@ -11,6 +11,7 @@ import httpx
 from tests.simulator.harness import AUTH, Receiver, fast_config
 
 from textcast.simulator import (
+    Outcome,
     RunningSimulator,
     SimulatorConfig,
     running_simulator,
@@ -319,3 +320,49 @@ def test_async_variant_serves_from_the_callers_loop() -> None:
             assert sim.state.batch(response.json()["id"]) is not None
 
     asyncio.run(main())
+
+
+def test_chosen_numbers_end_with_their_own_outcome_whatever_the_draw(
+    http: httpx.Client, receiver: Receiver
+) -> None:
+    config = fast_config(
+        default_callback_url=receiver.url("/default"),
+        number_outcomes={
+            "+15551230001": Outcome("Deleted", 0, 1.0),
+            "15551230002": Outcome("Aborted", 404, 1.0, operator=False),
+        },
+    )
+    with running_simulator(config) as sim:
+        send(
+            http,
+            sim,
+            to=["+15551230001", "+15551230002", "+15551230003"],
+            delivery_report="per_recipient_final",
+        )
+        receiver.wait_for(lambda: len(receiver.on("/default")) == 3)
+    reports = {r["recipient"]: r for r in (call.json() for call in receiver.on("/default"))}
+    assert (reports["15551230001"]["status"], reports["15551230001"]["code"]) == ("Deleted", 0)
+    assert (reports["15551230002"]["status"], reports["15551230002"]["code"]) == ("Aborted", 404)
+    assert "operator_status_at" not in reports["15551230002"]
+    assert (reports["15551230003"]["status"], reports["15551230003"]["code"]) == ("Delivered", 0)
+
+
+def test_chosen_numbers_change_at_run_time_through_the_control_api(
+    http: httpx.Client, receiver: Receiver
+) -> None:
+    with running_simulator(fast_config(default_callback_url=receiver.url("/default"))) as sim:
+        control = f"{sim.base_url}/_simulator/outcomes"
+        changed = http.post(control, json={"+15551230001": {"status": "Failed", "code": 11}})
+        assert changed.status_code == 200, changed.text
+        assert http.get(control).json() == {
+            "+15551230001": {"status": "Failed", "code": 11, "operator": True}
+        }
+        assert http.post(control, json={"+15551230001": {"status": "Queued"}}).status_code == 400
+        assert http.post(control, json=["+15551230001"]).status_code == 400
+        send(http, sim, to=["+15551230001", "+15551230002"], delivery_report="per_recipient_final")
+        receiver.wait_for(lambda: len(receiver.on("/default")) == 2)
+        http.post(f"{sim.base_url}/_simulator/reset")
+        assert http.get(control).json() == {}
+    reports = {r["recipient"]: r for r in (call.json() for call in receiver.on("/default"))}
+    assert (reports["15551230001"]["status"], reports["15551230001"]["code"]) == ("Failed", 11)
+    assert reports["15551230002"]["status"] == "Delivered"

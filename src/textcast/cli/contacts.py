@@ -153,6 +153,21 @@ def _contact_id(session: Session, given: str, default_region: str) -> int:
     return found.id
 
 
+@contacts_app.command("restore")
+def contacts_restore(
+    contact: Annotated[str, typer.Argument(help="The contact's id, or its number.")],
+) -> None:
+    """Subscribe again a number list hygiene made invalid (its failure streak starts over)."""
+    from textcast.services import hygiene
+
+    settings, database = open_database()
+    with domain_errors():
+        with database.read() as session:
+            contact_id = _contact_id(session, contact, settings.default_region)
+        restored = hygiene.restore_contact(database, CLI, contact_id)
+    console.print(f"contact {restored.id}: {restored.phone} ({restored.status})")
+
+
 @contacts_app.command("erase")
 def contacts_erase(
     contact_id: int,

@@ -77,6 +77,8 @@ def plan_view(plan: PlanOut) -> Group:
     summary.add_row("recipients", f"[bold]{plan.recipients:,}")
     for reason, n in sorted(plan.excluded.items()):
         summary.add_row(f"  excluded: {reason}", f"{n:,}")
+    if plan.hygiene:
+        summary.add_row("list hygiene", plan.hygiene)
     encodings = ", ".join(f"{enc} {n:,}" for enc, n in sorted(plan.encodings.items()))
     summary.add_row("parts", f"{plan.parts:,} ({encodings or 'none'})")
     estimate = " (estimate: built-in prices)" if plan.cost_is_estimate else ""

@@ -127,6 +127,10 @@ class SimulatorConfig:
     callback_basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     rate: float = 0.0
     outcomes: tuple[Outcome, ...] = DEFAULT_OUTCOMES
+    number_outcomes: Mapping[str, Outcome] = field(default_factory=dict)
+    """Chosen numbers' fate (`+` optional): every message to one of them ends with its
+    outcome instead of a draw (its `share` is not used), e.g. `Outcome("Deleted", 0, 1)` for
+    a dead number, `Outcome("Aborted", 404, 1)` for one failing for now."""
     queued_delay: float = 0.05
     dispatch_delay: float = 0.05
     final_delay: float = 0.3
@@ -142,6 +146,8 @@ class SimulatorConfig:
             raise ValueError("at least one outcome must have a positive share")
         if len(self.outcomes) > 200:
             raise ValueError("at most 200 outcomes are supported")
+        if len({(o.status, o.code, o.operator) for o in self.number_outcomes.values()}) > 40:
+            raise ValueError("number_outcomes may use at most 40 different outcomes")
         if self.rate < 0 or not math.isfinite(self.rate):
             raise ValueError("rate must be a finite number >= 0 (0 = unlimited)")
         delays = (self.queued_delay, self.dispatch_delay, self.final_delay, self.time_scale)

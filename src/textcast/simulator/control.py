@@ -5,6 +5,9 @@ GET  /_simulator/faults           current faults
 POST /_simulator/faults           replace faults, e.g. {"error_5xx": 0.2, "latency": [0.01, 0.05]}
 POST /_simulator/inbound          inject an MO: {"from", "to", "body"} (+ "client_reference",
                                   "operator_id"); it is stored and POSTed to inbound_callback_url
+GET  /_simulator/outcomes         the numbers whose messages end with a chosen outcome
+POST /_simulator/outcomes         replace them: {"+12015550100": {"status": "Deleted", "code": 0}}
+                                  (+ "operator": false for a status Sinch sets itself)
 GET  /_simulator/stats            callback counters, queue depth, batches, faults injected
 POST /_simulator/reset            forget batches, ledger, inbounds, callbacks; faults back to config
 """
@@ -17,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from textcast.simulator.config import Outcome
 from textcast.simulator.inputs import simulator
 
 
@@ -72,6 +76,33 @@ async def inject_inbound(request: Request) -> Response:
     return JSONResponse(message, status_code=201)
 
 
+def _outcomes_json(chosen: dict[str, Outcome]) -> dict[str, object]:
+    return {
+        number: {"status": o.status, "code": o.code, "operator": o.operator}
+        for number, o in chosen.items()
+    }
+
+
+async def get_outcomes(request: Request) -> Response:
+    return JSONResponse(_outcomes_json(simulator(request).number_outcomes))
+
+
+async def set_outcomes(request: Request) -> Response:
+    data = await _body(request)
+    if not isinstance(data, dict):
+        return _problem('Send a JSON object: {"+12015550100": {"status": "Deleted", "code": 0}}.')
+    chosen: dict[str, Outcome] = {}
+    try:
+        for number, fate in data.items():
+            if not isinstance(fate, dict) or not isinstance(fate.get("code"), int):
+                raise ValueError(f"{number}: give a 'status' and an integer 'code'")
+            operator = fate.get("operator", True)
+            chosen[number] = Outcome(str(fate.get("status")), fate["code"], 1.0, bool(operator))
+        return JSONResponse(_outcomes_json(simulator(request).set_number_outcomes(chosen)))
+    except ValueError as error:
+        return _problem(str(error))
+
+
 async def get_stats(request: Request) -> Response:
     return JSONResponse(simulator(request).stats())
 
@@ -86,6 +117,8 @@ routes = [
     Route("/_simulator/faults", get_faults, methods=["GET"]),
     Route("/_simulator/faults", set_faults, methods=["POST"]),
     Route("/_simulator/inbound", inject_inbound, methods=["POST"]),
+    Route("/_simulator/outcomes", get_outcomes, methods=["GET"]),
+    Route("/_simulator/outcomes", set_outcomes, methods=["POST"]),
     Route("/_simulator/stats", get_stats),
     Route("/_simulator/reset", reset, methods=["POST"]),
 ]

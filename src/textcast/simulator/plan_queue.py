@@ -179,6 +179,11 @@ class PlanQueue:
             self._table.outcome_states, cum_weights=self._table.cumulative_shares, k=count
         )
         delivery.states[run.start : run.end] = bytes(drawn)
+        if chosen := self._table.number_states:
+            recipients = delivery.recipients
+            for index in range(run.start, run.end):
+                if (state := chosen.get(recipients[index])) is not None:
+                    delivery.states[index] = state
         presets = delivery.presets_between(run.start, run.end)
         for index in presets:
             delivery.states[index] = delivery.presets[index]

@@ -15,7 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from textcast.simulator.app import create_app
-from textcast.simulator.config import Faults, SimulatorConfig
+from textcast.simulator.config import Faults, Outcome, SimulatorConfig
 from textcast.simulator.faults import install_log_filter
 from textcast.simulator.ledger import AcceptedBatch, LedgerReport
 from textcast.simulator.state import SimulatorState
@@ -83,6 +83,9 @@ class RunningSimulator:
 
     def set_faults(self, faults: Faults | Mapping[str, Any]) -> Faults:
         return self.call(lambda: self.state.set_faults(faults))
+
+    def set_number_outcomes(self, chosen: Mapping[str, Outcome]) -> dict[str, Outcome]:
+        return self.call(lambda: self.state.set_number_outcomes(chosen))
 
     def inject_inbound(
         self,

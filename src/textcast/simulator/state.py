@@ -21,7 +21,7 @@ from textcast.simulator.batch_requests import (
 )
 from textcast.simulator.batches import Batch, Delivery, aborted_on_dispatch
 from textcast.simulator.callbacks import Callback, CallbackSender
-from textcast.simulator.config import Faults, SimulatorConfig
+from textcast.simulator.config import Faults, Outcome, SimulatorConfig
 from textcast.simulator.errors import constraint_violation
 from textcast.simulator.ids import new_id
 from textcast.simulator.inbounds import Inbounds
@@ -41,7 +41,7 @@ class SimulatorState:
         self._clock_offset = time.time() - time.monotonic()
         seed = config.seed
         self.fault_rng = random.Random(None if seed is None else seed + 1)
-        self.table = StatusTable(config.outcomes)
+        self.table = StatusTable(config.outcomes, config.number_outcomes)
         self.callbacks = CallbackSender(
             secret=config.webhook_secret,
             basic_auth=config.callback_basic_auth,
@@ -57,6 +57,7 @@ class SimulatorState:
         self.ledger = Ledger()
         self.inbounds = Inbounds()
         self.faults = config.faults
+        self.number_outcomes: dict[str, Outcome] = dict(config.number_outcomes)
         self.fault_counts: Counter[str] = Counter()
         self._batches: dict[str, Batch] = {}
         self._by_reference: dict[str, list[Batch]] = {}
@@ -224,6 +225,12 @@ class SimulatorState:
         self.faults = faults if isinstance(faults, Faults) else Faults.from_json(faults)
         return self.faults
 
+    def set_number_outcomes(self, chosen: Mapping[str, Outcome]) -> dict[str, Outcome]:
+        """Replace the numbers whose messages end with a chosen outcome (`number_outcomes`)."""
+        self.table.choose(chosen)
+        self.number_outcomes = dict(chosen)
+        return self.number_outcomes
+
     def draw_fault(self) -> str | None:
         faults = self.faults
         draw = self.fault_rng.random()
@@ -298,4 +305,5 @@ class SimulatorState:
         self._batches.clear()
         self._by_reference.clear()
         self.faults = self.config.faults
+        self.set_number_outcomes(self.config.number_outcomes)
         self.fault_counts.clear()

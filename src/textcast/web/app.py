@@ -31,6 +31,7 @@ from textcast.web.api import (
     contacts,
     encoding,
     forms,
+    hygiene,
     imports,
     inbox,
     keywords,
@@ -170,6 +171,7 @@ def create_app(
     app.include_router(simulator_api.router)
     app.include_router(links.router)
     app.include_router(consent_api.router)
+    app.include_router(hygiene.router)
     app.include_router(join.preview_router)
     if simulator_app is not None:
         app.mount(

@@ -33,7 +33,7 @@ from textcast.models import (
     MessageStatus,
     SkipReason,
 )
-from textcast.wording import plural
+from textcast.wording import money, plural
 
 CHUNK = 5000
 _CACHE_LIMIT = 200_000
@@ -106,10 +106,14 @@ class PlanTotals:
     zones: Counter[RecipientZone] = field(default_factory=Counter)
     sample: list[Evaluated] = field(default_factory=list)
     latest_start: datetime | None = None
+    invalid_cost: float = 0.0
+    """What the numbers left out as invalid (list hygiene) would have cost."""
 
     def add(self, one: Evaluated) -> None:
         if one.excluded:
             self.excluded[one.excluded] += 1
+            if one.excluded is SkipReason.INVALID:
+                self.invalid_cost += one.cost
             return
         self.recipients += 1
         self.parts += one.parts
@@ -377,6 +381,21 @@ class Plan:
     @property
     def within_budget(self) -> bool:
         return self.budget is None or self.totals.cost <= self.budget
+
+    @property
+    def hygiene_left_out(self) -> int:
+        return self.totals.excluded[SkipReason.INVALID]
+
+    @property
+    def hygiene_note(self) -> str | None:
+        """What list hygiene saves this campaign, in words; None when it leaves nobody out."""
+        left_out = self.hygiene_left_out
+        if not left_out:
+            return None
+        return (
+            f"{plural(left_out, 'number')} left out as invalid (list hygiene), saving "
+            f"{money(self.totals.invalid_cost, self.currency, fine=True)}"
+        )
 
     @property
     def empty(self) -> bool:

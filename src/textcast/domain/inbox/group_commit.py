@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
@@ -45,9 +46,12 @@ class GroupCommitter:
         max_group: int = 500,
         timeout: float = 10.0,
         on_inbound: InboundHook | None = None,
+        invalid_after: Callable[[], int] = lambda: 0,
     ) -> None:
         self.database = database
         self.on_inbound = on_inbound
+        self.invalid_after = invalid_after
+        """INVALID_AFTER_FAILURES as it is now (an admin may change it while this runs)."""
         self.writers = writers
         self.max_group = max_group
         self.timeout = timeout
@@ -151,7 +155,9 @@ class GroupCommitter:
         self._connection = None
         try:
             with self.database.write_transaction(connection, wait=False):
-                outcomes = store_events(connection, events, self.known_batches, self.on_inbound)
+                outcomes = store_events(
+                    connection, events, self.known_batches, self.on_inbound, self.invalid_after()
+                )
         except WriteLockBusy:
             self._connection = connection  # untouched
             raise
@@ -163,7 +169,9 @@ class GroupCommitter:
 
     def _store_pooled(self, events: list[IncomingEvent]) -> list[Outcome]:
         with self.database.write_connection() as connection:
-            return store_events(connection, events, self.known_batches, self.on_inbound)
+            return store_events(
+                connection, events, self.known_batches, self.on_inbound, self.invalid_after()
+            )
 
 
 def _fail(group: list[_Pending], error: StorageUnavailable) -> None:

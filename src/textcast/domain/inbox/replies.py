@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from textcast.domain.accounts import audit
-from textcast.domain.audience import consent
+from textcast.domain.audience import consent, hygiene
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
 from textcast.domain.campaigns import drafts, quotas
 from textcast.domain.campaigns.launch import launch_campaign
@@ -111,6 +111,7 @@ def handle_inbound(
         consent.opt_in(session, secret, contact, evidence)
     if contact is not None:
         message.contact_id = contact.id
+        hygiene.clear_streak(contact)  # a number that texts us can be reached
     message.campaign_id = _answered_campaign(session, message)
     if keyword is not None:
         message.keyword = keyword.value

@@ -27,10 +27,12 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    tuple_,
     update,
 )
 
 from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
+from textcast.domain.audience import hygiene
 from textcast.domain.inbox.events import StatusReport
 from textcast.models import Batch, Message, MessageStatus, utcnow
 
@@ -136,8 +138,13 @@ def apply_reports(
     connection: Connection,
     reports: Sequence[StatusReport],
     resolution: Resolution | None = None,
+    invalid_after: int = 0,
 ) -> int:
-    """Move messages forward by the precedence above; returns how many reports matched a batch."""
+    """Move messages forward by the precedence above; returns how many reports matched a batch.
+
+    With `invalid_after` (INVALID_AFTER_FAILURES; 0: no list hygiene), deliveries clear their
+    numbers' failure streaks and permanent failures extend them (`audience.hygiene`).
+    """
     resolution = resolution or resolve_batches(connection, reports)
     # Per status, in order of first appearance, the first report for each message; every
     # later one finds the message no longer earlier than its status and changes nothing.
@@ -151,7 +158,10 @@ def apply_reports(
         if report.status is not None:
             by_status[report.status].setdefault((batch_id, report.phone), report)
     now = utcnow()
+    failures: list[hygiene.Failure] = []
     for status, firsts in by_status.items():
+        if invalid_after and hygiene.could_be_permanent(status):
+            failures += _permanent_failures(connection, status, firsts, resolution)
         rows = [
             (resolution.campaigns[batch], batch, phone, r.code, r.operator_status_at)
             for (batch, phone), r in firsts.items()
@@ -175,7 +185,41 @@ def apply_reports(
                 for campaign, b, p, c, at in rows
             ]
             connection.execute(_advance_statement(status), params)
+        if invalid_after and status is MessageStatus.DELIVERED:
+            hygiene.clear_streaks(connection, (phone for _, phone in firsts))
+    hygiene.record_failures(connection, failures, invalid_after)
     return matched
+
+
+def _permanent_failures(
+    connection: Connection,
+    status: MessageStatus,
+    firsts: dict[tuple[str, str], StatusReport],
+    resolution: Resolution,
+) -> list[hygiene.Failure]:
+    """The messages these reports are about to move to `status` with a permanent failure's
+    code: read (and locked) just before they move, so that each counts once, whatever
+    repeats of its report arrive later."""
+    codes = {
+        (resolution.campaigns[batch], phone, batch): report.code
+        for (batch, phone), report in firsts.items()
+        if hygiene.permanent_failure(status, report.code) is not None
+    }
+    if not codes:
+        return []
+    table = _table(Message)
+    rows = connection.execute(
+        select(table.c.id, table.c.campaign_id, table.c.phone, table.c.batch_id)
+        .where(
+            tuple_(table.c.campaign_id, table.c.phone, table.c.batch_id).in_(list(codes)),
+            table.c.status.in_(_earlier_than(status)),
+        )
+        .with_for_update()
+    ).all()
+    return [
+        hygiene.Failure(message_id, phone, campaign_id, status, codes[(campaign_id, phone, batch)])
+        for message_id, campaign_id, phone, batch in rows
+    ]
 
 
 # Statements, built once. The Core tables, not the ORM entities: the ORM's bulk paths cost

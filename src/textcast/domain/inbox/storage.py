@@ -61,8 +61,11 @@ def store_events(
     events: Sequence[IncomingEvent],
     known: KnownBatches | None = None,
     on_inbound: InboundHook | None = None,
+    invalid_after: int = 0,
 ) -> list[Outcome]:
     """Store a group of callbacks in one transaction; returns what happened to each.
+
+    `invalid_after` is INVALID_AFTER_FAILURES, for list hygiene (`statuses.apply_reports`).
 
     `on_inbound` acts on each new inbound message in the same transaction (keywords, replies),
     so a STOP is applied before Sinch hears "200". On SQLite the transaction must hold the
@@ -95,7 +98,8 @@ def store_events(
             new_events[i] = event
         else:
             outcomes[i] = Outcome.DUPLICATE
-    apply_reports(connection, [r for e in new_events.values() for r in e.reports], resolution)
+    reports = [r for e in new_events.values() for r in e.reports]
+    apply_reports(connection, reports, resolution, invalid_after)
     inbounds = {i: e for i, e in new_events.items() if e.inbound is not None}
     for event in inbounds.values():
         assert event.inbound is not None
@@ -307,7 +311,9 @@ def unprocessed_events(session: Session, limit: int = 500) -> list[WebhookEvent]
     )
 
 
-def retry_event(session: Session, event: WebhookEvent, parsed: IncomingEvent) -> bool:
+def retry_event(
+    session: Session, event: WebhookEvent, parsed: IncomingEvent, invalid_after: int = 0
+) -> bool:
     """Apply a stored event whose batch was unknown when it arrived; True once applied."""
     connection = session.connection()
     resolution = resolve_batches(connection, parsed.reports)
@@ -320,7 +326,7 @@ def retry_event(session: Session, event: WebhookEvent, parsed: IncomingEvent) ->
             stored.inapplicable = f"its batch was still unknown after {MAX_EVENT_ATTEMPTS} attempts"
             stored.processed_at = utcnow()
         return False
-    apply_reports(connection, parsed.reports, resolution)
+    apply_reports(connection, parsed.reports, resolution, invalid_after)
     stored.processed_at = utcnow()
     return True
 

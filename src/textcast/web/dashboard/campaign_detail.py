@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from textcast.domain import campaigns
+from textcast.domain.audience import hygiene
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.reporting import analytics, figures, messages, overview
 from textcast.models import Campaign, CampaignKind, CampaignStatus, MessageStatus, utcnow
@@ -207,6 +208,7 @@ def campaign_page(
             )
         live = _live(session, campaign_id, runtime.policy)
         listed = _message_list(session, campaign_id, runtime.policy, status, number, reason, after)
+        invalidated = hygiene.invalidated_by(session, campaign_id)
     counted = live.figures
     return render(
         request,
@@ -215,6 +217,7 @@ def campaign_page(
         campaign=campaign,
         live=live,
         listed=listed,
+        invalidated=invalidated,
         currency=currency,
         controls=_controls(campaign, counted.with_sinch),
         editable=campaigns.editable(campaign, utcnow()),

@@ -13,7 +13,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from textcast.domain.accounts.permissions import Principal
-from textcast.domain.audience import consent, consent_records, contacts, lists, segments
+from textcast.domain.audience import (
+    consent,
+    consent_records,
+    contacts,
+    hygiene,
+    lists,
+    segments,
+)
 from textcast.domain.audience.attributes import MAX_ATTRIBUTES, MAX_KEY_CHARS, MAX_VALUE_CHARS
 from textcast.domain.audience.contacts import ContactFilter
 from textcast.domain.audience.segment_words import describe
@@ -91,11 +98,13 @@ def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Re
         all_lists = [found for found, _ in lists.list_lists(session)]
         sent = conversations.list_sent_to(session, contact.phone, limit=HISTORY_LIMIT)
         received = conversations.list_received_from(session, contact.phone, limit=HISTORY_LIMIT)
+        invalidation = hygiene.latest_invalidation(session, contact.id)
     return render(
         request,
         "contact.html",
         principal,
         contact=contact,
+        invalidation=invalidation,
         consent_events=history,
         authors=authors,
         record=record,
