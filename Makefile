@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dispatch --database postgresql
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.import
+	$(BIN)/python -m bench.forms
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
