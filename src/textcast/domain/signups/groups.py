@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
 from textcast.domain.campaigns import quotas
 from textcast.domain.errors import DomainError
+from textcast.domain.signups.launches import launch_texts, plain_body
 from textcast.domain.signups.signups import (
     ALREADY_SUBSCRIBED,
     CONFIRMATION_PERIOD,
@@ -27,9 +28,7 @@ from textcast.domain.signups.signups import (
     SignupPolicy,
     SignupRequest,
     cap_reached,
-    launch_texts,
     new_signup,
-    plain_body,
     quota_reached,
     record_cap_alert,
     start_signup,
@@ -145,7 +144,9 @@ def _start_run(
         info = plain_body(text, policy.sender)
         assert info is not None  # the run takes plain texts only
         texts.append((signup.phone, text, info))
-    ids = launch_texts(session, policy, CampaignKind.CONFIRMATION, "Sign-up confirmation", texts)
+    ids = launch_texts(
+        session, policy.sender, CampaignKind.CONFIRMATION, "Sign-up confirmation", texts
+    )
     for (signup, _), campaign_id in zip(asking, ids, strict=True):
         signup.confirmation_campaign_id = campaign_id
     session.add_all([outcome for outcome in outcomes if isinstance(outcome, Signup)])

@@ -14,47 +14,37 @@ per number per 24 hours, a form's `confirmations_per_hour`, and the daily recipi
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from textcast.domain.accounts import audit
 from textcast.domain.audience import consent, lists, suppressions
 from textcast.domain.audience.contacts import time_zone_of
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
-from textcast.domain.campaigns import drafts, quotas
-from textcast.domain.campaigns.launch import launch_campaign
-from textcast.domain.content import templates
-from textcast.domain.errors import FieldProblem, InvalidInput, TooManyRequests
+from textcast.domain.campaigns import quotas
+from textcast.domain.errors import TooManyRequests
 from textcast.domain.phones.numbers import country_of, mask_phone
+from textcast.domain.signups import launches
 from textcast.models import (
     AuditEntry,
-    Campaign,
     CampaignKind,
-    CampaignRecipient,
-    CampaignStatus,
-    ClaimCursor,
     ConsentPurpose,
     Contact,
     ContactStatus,
     InboundMessage,
     ListKeyword,
     ListMember,
-    Message,
-    MessageStatus,
     Signup,
     SignupChannel,
     SignupForm,
     SignupStatus,
     utcnow,
 )
-from textcast.vocabulary import CHECKS_OPT_OUTS
 
 log = logging.getLogger("textcast.signups")
 
@@ -200,8 +190,8 @@ def subscribe(session: Session, policy: SignupPolicy, signup: Signup, now: datet
         except TooManyRequests as exc:
             log.warning("no welcome text to %s: %s", mask_phone(signup.phone), exc)
         else:
-            signup.welcome_campaign_id = _send(
-                session, policy, CampaignKind.WELCOME, "Welcome text", welcome, signup.phone
+            signup.welcome_campaign_id = launches.send_one(
+                session, policy.sender, CampaignKind.WELCOME, "Welcome text", welcome, signup.phone
             )
     return contact
 
@@ -268,9 +258,9 @@ def _ask_for_confirmation(
         _check_form_cap(session, request.form_id, request.confirmations_per_hour, now)
     _check_quota(session, policy, now, 1)
     # The text first, so the sign-up is written once, already naming it.
-    signup.confirmation_campaign_id = _send(
+    signup.confirmation_campaign_id = launches.send_one(
         session,
-        policy,
+        policy.sender,
         CampaignKind.CONFIRMATION,
         "Sign-up confirmation",
         request.confirmation_text,
@@ -355,125 +345,6 @@ def quota_reached(used: int, quota: int) -> TooManyRequests:
         f"{quota} (DAILY_RECIPIENT_QUOTA)",
         3600.0,
     )
-
-
-def _send(
-    session: Session,
-    policy: SignupPolicy,
-    kind: CampaignKind,
-    name: str,
-    body: str,
-    phone: str,
-) -> int:
-    """A one-recipient campaign of `kind`, launched: its id."""
-    body_info = plain_body(body, policy.sender) if kind not in CHECKS_OPT_OUTS else None
-    if body_info is not None:
-        return _launch_one(session, policy, kind, name, body, phone, body_info)
-    draft = drafts.CampaignDraft(name, body, [phone], policy.sender)
-    try:
-        campaign = drafts.create_campaign(session, draft, "US", kind=kind)
-    except InvalidInput as exc:
-        field_name = f"{kind.value}_text"
-        raise InvalidInput(
-            [FieldProblem(field_name, problem.message) for problem in exc.problems]
-        ) from None
-    launch_campaign(session, campaign.id)
-    return campaign.id
-
-
-@functools.lru_cache(maxsize=256)
-def plain_body(body: str, sender: str | None) -> tuple[str, int] | None:
-    """The encoding and parts of a text `create_campaign` takes as it is (no placeholder,
-    within the limits), read once per text; None for any other (it takes the long way)."""
-    draft = drafts.CampaignDraft("Sign-up text", body, ["+1"], sender)
-    if drafts.check_text(draft):
-        return None
-    try:
-        if not templates.parse(body).is_static:
-            return None
-    except templates.TemplateError:
-        return None
-    sample = Campaign(body=body, smart_encoding=False)
-    drafts.set_body_info(sample)
-    return sample.encoding, sample.parts
-
-
-def _launch_one(
-    session: Session,
-    policy: SignupPolicy,
-    kind: CampaignKind,
-    name: str,
-    body: str,
-    phone: str,
-    body_info: tuple[str, int],
-) -> int:
-    return launch_texts(session, policy, kind, name, [(phone, body, body_info)])[0]
-
-
-def launch_texts(
-    session: Session,
-    policy: SignupPolicy,
-    kind: CampaignKind,
-    name: str,
-    texts: Sequence[tuple[str, str, tuple[str, int]]],
-) -> list[int]:
-    """What `create_campaign` and `launch_campaign` write for one number and a plain text
-    (`plain_body`) of a kind sent to opted-out numbers too, for each `(phone, body,
-    body_info)`, in four INSERTs whatever their number: the hot path of a busy form
-    (tests/domain/test_signups.py compares the two ways). The campaigns' ids, in order."""
-    if not texts:
-        return []
-    now = utcnow()
-    references = [drafts.new_reference() for _ in texts]
-    # One prepared statement each, executed for all the rows (cached, whatever their number).
-    rows = session.execute(
-        insert(Campaign).returning(Campaign.reference, Campaign.id),
-        [
-            {
-                "reference": reference,
-                "name": name,
-                "body": body,
-                "sender": policy.sender,
-                "status": CampaignStatus.SENDING,
-                "kind": kind,
-                "encoding": encoding,
-                "parts": parts,
-                "recipient_count": 1,
-                "audience": {"lists": [], "segments": []},
-                "smart_encoding": False,
-                "short_links": False,
-                "spent": 0.0,
-                "created_at": now,
-                "launched_at": now,
-            }
-            for reference, (_, body, (encoding, parts)) in zip(references, texts, strict=True)
-        ],
-    ).all()
-    by_reference = {reference: int(campaign_id) for reference, campaign_id in rows}
-    ids = [by_reference[reference] for reference in references]
-    numbered = list(zip(ids, texts, strict=True))
-    session.execute(
-        insert(CampaignRecipient),
-        [{"campaign_id": cid, "phone": phone} for cid, (phone, _, _) in numbered],
-    )
-    session.execute(
-        insert(Message),
-        [
-            {
-                "campaign_id": cid,
-                "phone": phone,
-                "status": MessageStatus.QUEUED,
-                "parts": parts,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for cid, (phone, _, (_, parts)) in numbered
-        ],
-    )
-    session.execute(
-        insert(ClaimCursor), [{"campaign_id": cid, "claimed_through": 0} for cid in ids]
-    )
-    return ids
 
 
 def _subscribed_member(session: Session, contact: Contact, list_id: int) -> bool:
