@@ -11,19 +11,15 @@ The page needs no cookie and sets none; no script either.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ConfigDict, Field
-from starlette.datastructures import UploadFile
 
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.errors import InvalidInput, TooManyRequests
@@ -33,10 +29,11 @@ from textcast.domain.signups.submissions import HONEYPOT, PHONE, InvalidSubmissi
 from textcast.models import SignupForm
 from textcast.services import signups
 from textcast.services.signups import FormActivity, FormCache, SubmissionGroups
+from textcast.web import join_http
 from textcast.web.api.inputs import Input
 from textcast.web.auth import client_ip, guard, rate_limits
 from textcast.web.deps import get_runtime
-from textcast.web.join_words import language_from_header, language_of, words_in
+from textcast.web.join_words import language_of, words_in
 
 log = logging.getLogger("textcast.signups")
 
@@ -46,10 +43,7 @@ preview_router = APIRouter(
     prefix="/api/v1/forms", tags=["forms"], dependencies=[guard(Permission.WRITE)]
 )
 
-EMBEDDED_IN = "embedded_in"
-"""The hosted page's hidden field: the page that framed it (its Referer when it was shown)."""
-MAX_FIELDS = 50
-_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?")
+EMBEDDED_IN = join_http.EMBEDDED_IN
 _INPUT_TYPES = {"email": "email", "birthday": "date"}
 _AUTOCOMPLETE = {
     "first_name": "given-name",
@@ -57,68 +51,12 @@ _AUTOCOMPLETE = {
     "email": "email",
     "birthday": "bday",
 }
-_FIELD_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": [PHONE],
-    "properties": {
-        PHONE: {
-            "type": "string",
-            "maxLength": submissions.MAX_PHONE_CHARS,
-            "description": "The mobile number, as the person typed it; a number without its "
-            "country code is read in the form's first allowed country.",
-        },
-        "first_name": {"type": "string", "maxLength": submissions.MAX_TEXT_CHARS},
-        "last_name": {"type": "string", "maxLength": submissions.MAX_TEXT_CHARS},
-        "email": {"type": "string", "maxLength": submissions.MAX_EMAIL_CHARS},
-        "birthday": {"type": "string", "format": "date", "description": "YYYY-MM-DD."},
-        HONEYPOT: {
-            "type": "string",
-            "description": "The honeypot: hide it from people and leave it empty. A "
-            "submission with it filled in is answered as a success and dropped.",
-        },
-        EMBEDDED_IN: {
-            "type": "string",
-            "description": "The page showing the form, when the Referer cannot say it.",
-        },
-    },
-    "additionalProperties": {
-        "type": "string",
-        "maxLength": submissions.MAX_TEXT_CHARS,
-        "description": "A custom field the form asks for (a contact attribute).",
-    },
-}
-_SUBMIT_DOCS: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {"schema": _FIELD_SCHEMA},
-            "multipart/form-data": {"schema": _FIELD_SCHEMA},
-            "application/json": {"schema": _FIELD_SCHEMA},
-        },
-    }
-}
-_ANSWER_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "status": {
-            "type": "string",
-            "enum": ["ok", "invalid", "too_many_requests", "not_found", "forbidden", "error"],
-        },
-        "message": {"type": "string", "description": "In the form's language."},
-        "errors": {
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": "Each field at fault, with what is wrong, in the form's language.",
-        },
-        "redirect": {"type": "string", "description": "Where to send the person next."},
-    },
-}
 
 
 def _answers(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {"text/html": {}, "application/json": {"schema": _ANSWER_SCHEMA}},
+        "content": {"text/html": {}, "application/json": {"schema": join_http.ANSWER_SCHEMA}},
     }
 
 
@@ -165,7 +103,7 @@ def thanks_page(slug: str, request: Request, lang: str | None = None) -> Respons
     context = {"form": form, "words": words_in(language), "lang": language}
     context["message"] = _thanks(form, language)
     return templates.TemplateResponse(
-        request, "join_thanks.html", context, headers=_page_headers(form)
+        request, "join_thanks.html", context, headers=join_http.page_headers(form)
     )
 
 
@@ -175,12 +113,12 @@ def preflight(slug: str, request: Request) -> Response:
     credentials."""
     form = signups.find_form(get_runtime(request).database, slug)
     origin = request.headers.get("origin")
-    if form is None or not origin or origin not in _origins(form):
+    if form is None or not origin or origin not in join_http.origins(form):
         return Response(status_code=403, headers={"vary": "Origin"})
     return Response(
         status_code=204,
         headers={
-            **_cors(form, origin),
+            **join_http.cors(form, origin),
             "access-control-allow-methods": "POST",
             "access-control-allow-headers": "Content-Type, Accept",
             "access-control-max-age": "600",
@@ -202,7 +140,7 @@ def preflight(slug: str, request: Request) -> Response:
         "one confirmation text per 24 hours; the form's hourly cap and the daily quota "
         "answer 429 with `Retry-After`. Bodies are capped at `FORM_MAX_BODY_BYTES`."
     ),
-    openapi_extra=_SUBMIT_DOCS,
+    openapi_extra=join_http.SUBMIT_DOCS,
     response_class=Response,
     responses={
         200: _answers("JSON answers only: the sign-up was received."),
@@ -218,13 +156,13 @@ def preflight(slug: str, request: Request) -> Response:
 )
 async def submit_form(slug: str, request: Request) -> Response:
     settings = get_runtime(request).settings
-    wants_json = _wants_json(request)
-    language = language_of(request.query_params.get("lang"), _accepted_language(request))
-    body = await _capped_body(request, settings.form_max_body_bytes)
+    wants_json = join_http.wants_json(request)
+    language = language_of(request.query_params.get("lang"), join_http.accepted_language(request))
+    body = await join_http.capped_body(request, settings.form_max_body_bytes)
     if body is None:
         return _refusal(request, 413, "too_large", language, wants_json)
     try:
-        values = await _values(request, body)
+        values = await join_http.values(request, body)
     except ValueError:
         return _refusal(request, 400, "unreadable", language, wants_json)
     return await _take(request, slug, values, wants_json)
@@ -237,7 +175,7 @@ async def _take(request: Request, slug: str, values: dict[str, str], wants_json:
     limits = rate_limits(request)
     address = client_ip(request)
     counters = activity(request)
-    hinted = language_of(request.query_params.get("lang"), _accepted_language(request))
+    hinted = language_of(request.query_params.get("lang"), join_http.accepted_language(request))
     try:  # before the database: a flood from one address writes one audit entry an hour
         limits.hit_signup_address(address)
     except TooManyRequests as exc:
@@ -250,7 +188,7 @@ async def _take(request: Request, slug: str, values: dict[str, str], wants_json:
         return _not_found(request, request.query_params.get("lang"), wants_json)
     language = language_of(request.query_params.get("lang"), form.language)
     origin = request.headers.get("origin")
-    if not _may_post_from(request, form, origin):
+    if not join_http.may_post_from(request, form, origin):
         counters.blocked(slug)
         return _refusal(request, 403, "wrong_site", language, wants_json, form=form)
     if values.get(HONEYPOT, "").strip():
@@ -310,7 +248,7 @@ class FormPreviewIn(Input):
 
     title: str = Field(default="", max_length=200)
     description: str | None = Field(default=None, max_length=5000)
-    fields: list[PreviewField] = Field(default_factory=list, max_length=MAX_FIELDS)
+    fields: list[PreviewField] = Field(default_factory=list, max_length=join_http.MAX_FIELDS)
     disclosure: str = Field(default="", max_length=5000)
     language: Literal["en", "fr"] = "en"
     # Strict, as booleans in bodies are: `0` or `"yes"` is a 400, not a guess.
@@ -387,7 +325,7 @@ def _page(
         "honeypot": HONEYPOT,
         "embedded_in": EMBEDDED_IN,
     }
-    headers = {} if preview else _page_headers(form)
+    headers = {} if preview else join_http.page_headers(form)
     if retry is not None:
         headers["retry-after"] = str(retry)
     return templates.TemplateResponse(
@@ -396,10 +334,10 @@ def _page(
 
 
 def _received(request: Request, form: SignupForm, language: str, wants_json: bool) -> Response:
-    target = _redirect_url(form) or f"/join/{form.slug}/thanks" + (
+    target = join_http.redirect_url(form) or f"/join/{form.slug}/thanks" + (
         f"?lang={language}" if language != form.language else ""
     )
-    cors = _cors(form, request.headers.get("origin"))
+    cors = join_http.cors(form, request.headers.get("origin"))
     if wants_json:
         answer = {"status": "ok", "message": _thanks(form, language), "errors": {}}
         return JSONResponse({**answer, "redirect": target}, headers=cors)
@@ -420,7 +358,7 @@ def _invalid(
         errors.setdefault(problem.field, words[problem.code].format(limit=problem.limit))
     if wants_json:
         answer = {"status": "invalid", "message": words["check_fields"], "errors": errors}
-        cors = _cors(form, request.headers.get("origin"))
+        cors = join_http.cors(form, request.headers.get("origin"))
         return JSONResponse(answer, status_code=422, headers=cors)
     kept = {name: value[:2000] for name, value in values.items() if name != HONEYPOT}
     return _page(request, form, language, kept, errors, 422, notice=words["check_fields"])
@@ -450,7 +388,7 @@ def _refusal(
     message = words_in(language)[reason]
     headers = {"retry-after": str(retry)} if retry is not None else {}
     if form is not None:
-        headers.update(_cors(form, request.headers.get("origin")))
+        headers.update(join_http.cors(form, request.headers.get("origin")))
     if wants_json:
         answer = {"status": _STATUSES[status], "message": message, "errors": {}}
         return JSONResponse(answer, status_code=status, headers=headers)
@@ -463,7 +401,7 @@ def _refusal(
 
 
 def _not_found(request: Request, lang: str | None, wants_json: bool = False) -> Response:
-    language = language_of(lang, _accepted_language(request))
+    language = language_of(lang, join_http.accepted_language(request))
     words = words_in(language)
     if wants_json:
         answer = {"status": "not_found", "message": words["not_found"], "errors": {}}
@@ -482,131 +420,3 @@ def _thanks(form: SignupForm, language: str) -> str:
         return form.thank_you_text
     words = words_in(language)
     return words["thanks_double"] if form.double_opt_in else words["thanks_single"]
-
-
-# -- origins, framing, CORS ---------------------------------------------------------------------
-
-
-def _origins(form: SignupForm) -> list[str]:
-    """The form's allowed origins that really are origins (`https://shop.example.com`)."""
-    return [o.rstrip("/") for o in form.allowed_origins or [] if _ORIGIN.fullmatch(o.rstrip("/"))]
-
-
-def _origin_of(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
-
-
-def _redirect_url(form: SignupForm) -> str | None:
-    """The form's redirect URL, when its origin is one the form allows."""
-    origin = _origin_of(form.redirect_url)
-    return form.redirect_url if origin and origin in _origins(form) else None
-
-
-def _may_post_from(request: Request, form: SignupForm, origin: str | None) -> bool:
-    """A browser names the site a form was sent from: this one, or one the form allows.
-    (No Origin, or `null` as browsers send behind `Referrer-Policy: no-referrer`: a person's
-    own client or this page, judged by the other defences.)"""
-    if not origin or origin == "null":
-        return True
-    if origin.rstrip("/") in _origins(form):
-        return True
-    own = {request.headers.get("host", "").lower()}
-    own.add(urlsplit(get_runtime(request).settings.public_url).netloc.lower())
-    return urlsplit(origin).netloc.lower() in own
-
-
-def _cors(form: SignupForm, origin: str | None) -> dict[str, str]:
-    """`Access-Control-Allow-Origin` for an origin the form names only: never `*`, never
-    with credentials."""
-    if origin and origin.rstrip("/") in _origins(form):
-        return {"access-control-allow-origin": origin, "vary": "Origin"}
-    return {"vary": "Origin"}
-
-
-def _page_headers(form: SignupForm) -> dict[str, str]:
-    """Framed only by the form's sites; sent only here and to its redirect's site."""
-    ancestors = " ".join(["'self'", *_origins(form)])
-    actions = " ".join(["'self'", *filter(None, [_origin_of(_redirect_url(form))])])
-    policy = "; ".join(
-        [
-            "default-src 'none'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            f"form-action {actions}",
-            f"frame-ancestors {ancestors}",
-            "base-uri 'none'",
-        ]
-    )
-    return {"content-security-policy": policy}
-
-
-# -- reading the body ---------------------------------------------------------------------------
-
-
-def _wants_json(request: Request) -> bool:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return kind == "application/json" or "application/json" in request.headers.get("accept", "")
-
-
-def _accepted_language(request: Request) -> str | None:
-    return language_from_header(request.headers.get("accept-language"))
-
-
-async def _capped_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is over `limit` bytes (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _values(request: Request, body: bytes) -> dict[str, str]:
-    """The submitted fields as text, the first value of each name; ValueError if unreadable."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "application/json":
-        data = json.loads(body or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        return {
-            str(k)[:64]: str(v)
-            for k, v in list(data.items())[:MAX_FIELDS]
-            if isinstance(v, str | int | float)
-        }
-    if kind == "multipart/form-data":
-        return await _multipart(request, body)
-    text = body.decode("utf-8", errors="replace")
-    values: dict[str, str] = {}
-    for name, value in parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS):
-        values.setdefault(name[:64], value)
-    return values
-
-
-async def _multipart(request: Request, body: bytes) -> dict[str, str]:
-    sent = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    try:
-        async with Request(request.scope, replay).form(max_files=0, max_fields=MAX_FIELDS) as form:
-            values: dict[str, str] = {}
-            for name, value in form.multi_items():
-                if not isinstance(value, UploadFile):
-                    values.setdefault(name[:64], value)
-            return values
-    except Exception as exc:  # starlette's MultiPartException and parser errors alike
-        raise ValueError("unreadable multipart body") from exc
