@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import functools
 import json
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, TypeVar, cast
 
 from sqlalchemy import (
     ClauseElement,
@@ -36,6 +37,12 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a group commit on the event loop waits for a busy SQLite write lock before it queues
+# for it in a thread, and how often it looks meanwhile. Another worker's group commit takes a
+# few ms.
+LOCK_POLL_SECONDS = 0.025
+LOCK_POLL_INTERVAL = 0.0005
+T = TypeVar("T")
 
 
 class WriteLockBusy(Exception):
@@ -110,6 +117,71 @@ class Database:
         self.engine.dispose()
         if self._write_lock is not None:
             self._write_lock.close()
+
+
+class GroupWriter:
+    """Where a group commit (the webhooks', the sign-ups') writes each of its groups.
+
+    On SQLite the transaction runs on the event loop, on one connection kept between groups.
+    A writer thread would give up the GIL at every sqlite3 call and wait for the busy loop to
+    hand it back, holding the write lock all the while; on the loop nothing waits but the
+    commit's fsync, and requests keep arriving in the socket buffers meanwhile (with several
+    `serve` workers, the others use the CPU). Should another writer hold the lock, the caller
+    may grow its group (`while_waiting`) for a few milliseconds (another worker's group
+    commit); past that (the dispatcher claiming a batch) it queues for the lock in a thread
+    like any other writer. Polling on would lose the lock, again and again, to writers already
+    queued for it. On PostgreSQL every group is written in a thread, on a pooled connection.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._connection: Connection | None = None
+
+    async def write(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        while_waiting: Callable[[], object] = lambda: None,
+        timeout: float | None = None,
+    ) -> T:
+        """`work` run in a write transaction, committed; `timeout` bounds a write in a thread
+        (TimeoutError)."""
+        if self.database.is_sqlite:
+            loop = asyncio.get_running_loop()
+            polling_until = loop.time() + LOCK_POLL_SECONDS
+            while True:
+                try:
+                    return self._on_loop(work)
+                except WriteLockBusy:
+                    if loop.time() > polling_until:
+                        break
+                    await asyncio.sleep(LOCK_POLL_INTERVAL)
+                    while_waiting()
+        return await asyncio.wait_for(asyncio.to_thread(self._pooled, work), timeout)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _on_loop(self, work: Callable[[Connection], T]) -> T:
+        connection = self._connection or self.database.connect_for_writes()
+        self._connection = None
+        try:
+            with self.database.write_transaction(connection, wait=False):
+                result = work(connection)
+        except WriteLockBusy:
+            self._connection = connection  # untouched
+            raise
+        except BaseException:
+            connection.close()  # whatever state a failure left it in, start afresh
+            raise
+        self._connection = connection
+        return result
+
+    def _pooled(self, work: Callable[[Connection], T]) -> T:
+        with self.database.write_connection() as connection:
+            return work(connection)
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:

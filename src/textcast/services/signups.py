@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from textcast.db import Database, WriteLockBusy
+from textcast.db import Database, GroupWriter
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.signups import forms, groups, signups, submissions
@@ -36,12 +36,8 @@ THROTTLED = "signup.throttled"
 MAX_SLUG_CHARS = 64
 FORM_CACHE_SECONDS = 1.0
 MAX_GROUP = 200
-# As the webhooks' group commit: how long a group waits for a busy SQLite write lock (another
-# worker's group) before it queues for it in a thread, and how often it looks meanwhile.
-LOCK_POLL_SECONDS = 0.025
-LOCK_POLL_INTERVAL = 0.0005
-Outcome = Signup | Exception
 """Sign-ups stored in one transaction at most."""
+Outcome = Signup | Exception
 
 
 def find_form(database: Database, slug: str) -> SignupForm | None:
@@ -124,7 +120,7 @@ class SubmissionGroups:
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._connection: Connection | None = None
+        self._storage = GroupWriter(database)
 
     async def submit(self, request: SignupRequest) -> Signup:
         """As `submit`; the cap's alert commits with the group (the refused sign-up does not)."""
@@ -168,9 +164,7 @@ class SubmissionGroups:
                     pending.done.set_result(outcome)
                 else:
                     pending.done.set_exception(outcome)
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._storage.close()
 
     def _take_queued(self, queue: asyncio.Queue[_Pending | None], group: list[_Pending]) -> bool:
         """What else has queued joins the group; True when the queue says to stop after it."""
@@ -184,46 +178,15 @@ class SubmissionGroups:
     async def _store(
         self, queue: asyncio.Queue[_Pending | None], group: list[_Pending]
     ) -> list[Outcome]:
-        if not self.database.is_sqlite:
-            return await asyncio.to_thread(self._store_pooled, group)
-        # SQLite: on the event loop, as the webhooks' group commit does (and for the same
-        # reasons, see `domain.inbox.group_commit`): while another worker holds the write
-        # lock for a few milliseconds, the group grows; past that, it queues in a thread.
-        loop = asyncio.get_running_loop()
-        polling_until = loop.time() + LOCK_POLL_SECONDS
-        while True:
-            try:
-                return self._store_on_loop(group)
-            except WriteLockBusy:
-                if loop.time() > polling_until:
-                    break
-                await asyncio.sleep(LOCK_POLL_INTERVAL)
-                if self._take_queued(queue, group):
-                    queue.put_nowait(None)  # stop after this group, on the next turn
-        return await asyncio.to_thread(self._store_pooled, group)
+        def work(connection: Connection) -> list[Outcome]:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                return self._start(session, group)  # as the group is when it is written
 
-    def _store_on_loop(self, group: list[_Pending]) -> list[Outcome]:
-        # One connection, kept between groups: this writer needs no other.
-        connection = self._connection or self.database.connect_for_writes()
-        self._connection = None
-        try:
-            with (
-                self.database.write_transaction(connection, wait=False),
-                Session(bind=connection, expire_on_commit=False) as session,
-            ):
-                outcomes = self._start(session, group)
-        except WriteLockBusy:
-            self._connection = connection  # untouched
-            raise
-        except BaseException:
-            connection.close()  # whatever state a failure left it in, start afresh
-            raise
-        self._connection = connection
-        return outcomes
+        def grow() -> None:
+            if self._take_queued(queue, group):
+                queue.put_nowait(None)  # stop after this group, on the next turn
 
-    def _store_pooled(self, group: list[_Pending]) -> list[Outcome]:
-        with self.database.write() as session:
-            return self._start(session, group)
+        return await self._storage.write(work, while_waiting=grow)
 
     def _start(self, session: Session, group: list[_Pending]) -> list[Outcome]:
         requests = [pending.request for pending in group]

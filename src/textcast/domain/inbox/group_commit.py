@@ -9,16 +9,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from textcast.db import Database, WriteLockBusy
+from textcast.db import Database, GroupWriter
 from textcast.domain.inbox.events import IncomingEvent, Outcome
 from textcast.domain.inbox.statuses import KnownBatches
 from textcast.domain.inbox.storage import InboundHook, store_events
 
 log = logging.getLogger("textcast.webhooks")
-# How long a group on the event loop waits for a busy SQLite write lock before it queues for it
-# in a thread, and how often it looks meanwhile. Another worker's group commit takes a few ms.
-LOCK_POLL_SECONDS = 0.025
-LOCK_POLL_INTERVAL = 0.0005
 
 
 class StorageUnavailable(Exception):
@@ -56,7 +52,7 @@ class GroupCommitter:
         self.max_group = max_group
         self.timeout = timeout
         self.known_batches = KnownBatches()
-        self._connection: Connection | None = None
+        self._writer = GroupWriter(database)
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._accepting = False
@@ -78,9 +74,7 @@ class GroupCommitter:
         while not self._queue.empty():
             if pending := self._queue.get_nowait():
                 _fail([pending], StorageUnavailable("shutting down"))
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._writer.close()
 
     async def store(self, event: IncomingEvent) -> Outcome:
         if not self._accepting:
@@ -124,54 +118,16 @@ class GroupCommitter:
 
     async def _store(self, group: list[_Pending]) -> list[Outcome]:
         """Raises TimeoutError when storage is stuck for `timeout`: the group gets 503s."""
-        if not self.database.is_sqlite:
-            store = asyncio.to_thread(self._store_pooled, [p.event for p in group])
-            return await asyncio.wait_for(store, self.timeout)
-        # SQLite: the transaction runs on the event loop. A writer thread would give up the
-        # GIL at every sqlite3 call and wait for the busy loop to hand it back, holding the
-        # write lock all the while; here nothing waits but the commit's fsync, and requests keep
-        # arriving in the socket buffers meanwhile (with several `serve` workers, the others
-        # use the CPU). Should another writer hold the lock, the group grows while it waits
-        # for a few milliseconds (another worker's group commit); past that (the dispatcher
-        # claiming a batch), it queues for the lock in a thread like any other writer. Polling
-        # on would lose the lock, again and again, to writers already queued for it, and a STOP
-        # would wait behind a whole campaign.
-        loop = asyncio.get_running_loop()
-        polling_until = loop.time() + LOCK_POLL_SECONDS
-        while True:
-            try:
-                return self._store_on_loop([p.event for p in group])
-            except WriteLockBusy:
-                if loop.time() > polling_until:
-                    break
-                await asyncio.sleep(LOCK_POLL_INTERVAL)
-                self._take_queued(group)
-        store = asyncio.to_thread(self._store_pooled, [p.event for p in group])
-        return await asyncio.wait_for(store, self.timeout)
 
-    def _store_on_loop(self, events: list[IncomingEvent]) -> list[Outcome]:
-        # One connection, kept between groups: this writer needs no other.
-        connection = self._connection or self.database.connect_for_writes()
-        self._connection = None
-        try:
-            with self.database.write_transaction(connection, wait=False):
-                outcomes = store_events(
-                    connection, events, self.known_batches, self.on_inbound, self.invalid_after()
-                )
-        except WriteLockBusy:
-            self._connection = connection  # untouched
-            raise
-        except BaseException:
-            connection.close()  # whatever state a failure left it in, start afresh
-            raise
-        self._connection = connection
-        return outcomes
-
-    def _store_pooled(self, events: list[IncomingEvent]) -> list[Outcome]:
-        with self.database.write_connection() as connection:
+        def work(connection: Connection) -> list[Outcome]:
+            events = [pending.event for pending in group]  # as the group is when it is written
             return store_events(
                 connection, events, self.known_batches, self.on_inbound, self.invalid_after()
             )
+
+        return await self._writer.write(
+            work, while_waiting=lambda: self._take_queued(group), timeout=self.timeout
+        )
 
 
 def _fail(group: list[_Pending], error: StorageUnavailable) -> None:
