@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -76,3 +78,31 @@ def wait_for_http(url: str, timeout: float = 20.0) -> None:
 
 def numbers(count: int) -> list[str]:
     return [f"+1201{555 + (i // 10_000):03d}{i % 10_000:04d}" for i in range(count)]
+
+
+@dataclass(frozen=True, slots=True)
+class WrkRun:
+    requests: int
+    """Answered before the deadline."""
+    failed: int
+    """Answered with a status other than 2xx or 3xx."""
+    p99_ms: float
+
+
+def run_wrk(script: str, url: str, connections: int, seconds: int) -> WrkRun:
+    """wrk with a Lua `script` (its text) against `url`: two threads, latency percentiles."""
+    path = Path(tempfile.mkdtemp(prefix="textcast-wrk-")) / "script.lua"
+    path.write_text(script)
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(path), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    if p99 is None:
+        raise RuntimeError(f"wrk said no 99th percentile:\n{output}")
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return WrkRun(requests, int(errors.group(1)) if errors else 0, float(p99.group(1)) * unit)

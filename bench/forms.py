@@ -16,19 +16,24 @@ the daily quota is off (`DAILY_RECIPIENT_QUOTA=0`: its count reads every launch 
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
 
-from bench.common import drop_database, free_port, fresh_database, numbers, start, wait_for_http
+from bench.common import (
+    drop_database,
+    free_port,
+    fresh_database,
+    numbers,
+    run_wrk,
+    start,
+    wait_for_http,
+)
 from textcast.db import Database
 from textcast.domain.audience import lists
 from textcast.models import Campaign, CampaignKind, Message, Signup, SignupForm
@@ -107,32 +112,11 @@ def throughput(kind: str, seconds: int, connections: int, workers: int) -> None:
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz")
-        script = Path(secrets_dir) / "forms.lua"
-        script.write_text(LUA % {"slug": SLUG})
-        output = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--latency",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        run = run_wrk(LUA % {"slug": SLUG}, f"http://127.0.0.1:{port}", connections, seconds)
     finally:
         server.terminate()
         server.wait(10)
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    failed = int(errors.group(1)) if errors else 0
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
-    assert p99 is not None
-    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    requests, failed, p99_ms = run.requests, run.failed, run.p99_ms
     database = Database(url)
     with database.read() as session:
         stored = session.scalar(select(func.count()).select_from(Signup)) or 0

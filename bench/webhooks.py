@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 import base64
-import re
 import secrets
 import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bench.common import drop_database, free_port, fresh_database, numbers, start, wait_for_http
+from bench.common import (
+    drop_database,
+    free_port,
+    fresh_database,
+    numbers,
+    run_wrk,
+    start,
+    wait_for_http,
+)
 from textcast.db import Database
 from textcast.domain import campaigns, outbox
 from textcast.models import Contact, WebhookEvent
@@ -119,32 +123,16 @@ def main() -> None:
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz")
-        script = Path(tempfile.mkdtemp()) / "reports.lua"
-        script.write_text(LUA % {"total": args.recipients, "authorization": authorization})
-        output = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{args.connections}",
-                f"-d{args.seconds}s",
-                "--latency",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        run = run_wrk(
+            LUA % {"total": args.recipients, "authorization": authorization},
+            f"http://127.0.0.1:{port}",
+            args.connections,
+            args.seconds,
+        )
     finally:
         server.terminate()
         server.wait(10)
-    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    failed = int(errors.group(1)) if errors else 0
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
-    assert p99 is not None
-    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    requests, failed, p99_ms = run.requests, run.failed, run.p99_ms
     database = Database(url)
     with database.read() as session:
         rows = session.scalar(select(func.count()).select_from(WebhookEvent)) or 0
