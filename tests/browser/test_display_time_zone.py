@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 from tests.browser.conftest import Site, screenshot, sign_in
 from tests.factories import make_api_key
 
@@ -50,7 +50,7 @@ def test_times_show_in_the_zone_the_user_chose_with_utc_on_hover(
     # No zone chosen: the browser's own (India, UTC+5:30), UTC on hover.
     page.goto(f"/campaigns/{campaign}")
     starts = page.locator("dd time").first
-    page.wait_for_function("!document.querySelector('time[data-local-time]')")
+    expect(page.locator("time[data-local-time]")).to_have_count(0)
     assert starts.inner_text().startswith(f"{send_at:%Y-%m-%d} 19:35 ")
     assert starts.get_attribute("title") == utc
 
@@ -60,9 +60,8 @@ def test_times_show_in_the_zone_the_user_chose_with_utc_on_hover(
     assert page.locator("#browser-zone").inner_text() in ("Asia/Kolkata", "Asia/Calcutta")
     page.get_by_label("Show times in").select_option("Asia/Tokyo")
     page.get_by_role("button", name="Save time zone").click()
-    page.wait_for_function(
-        "document.querySelector('meta[name=\"display-time-zone\"]')"
-        " && document.querySelector('meta[name=\"display-time-zone\"]').content === 'Asia/Tokyo'"
+    expect(page.locator('meta[name="display-time-zone"]')).to_have_attribute(
+        "content", "Asia/Tokyo"
     )
     assert page.get_by_label("Show times in").input_value() == "Asia/Tokyo"
     screenshot(page, "account-time-zone")

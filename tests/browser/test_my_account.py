@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import Site, screenshot, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -36,7 +36,7 @@ def test_a_user_changes_their_password_and_their_other_session_ends(
     done = page.locator("#password-done")
     done.wait_for()
     assert done.inner_text() == "Your password is changed. 1 other session was signed out."
-    page.wait_for_function("document.querySelectorAll('#sessions-table tbody tr').length === 1")
+    expect(page.locator("#sessions-table tbody tr")).to_have_count(1)
 
     elsewhere.goto("/campaigns")
     assert "/login" in elsewhere.url
@@ -71,9 +71,7 @@ def test_a_new_key_is_listed_at_once_and_revoked_in_place(page: Page, site: Site
     page.get_by_role("button", name="I have stored it").click()
     assert secret.inner_text() == ""
     row.get_by_role("button", name="Revoke CRM sync").click()
-    page.wait_for_function(
-        "document.querySelector('#keys-table [data-key-state]').textContent === 'revoked'"
-    )
+    expect(page.locator("#keys-table [data-key-state]")).to_have_text("revoked")
     assert row.get_by_role("button").count() == 0
 
 
