@@ -141,6 +141,7 @@ def reply_policy(settings: Settings) -> ReplyPolicy:
         confirm_words=frozenset(
             word for w in settings.confirm_keywords.split(",") if (word := normalise(w))
         ),
+        signup_country=settings.default_region,
     )
 
 

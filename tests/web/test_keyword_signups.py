@@ -264,6 +264,43 @@ def test_with_the_daily_quota_reached_a_keyword_sends_nothing_and_stores_nothing
     assert held == ["DAILY_RECIPIENT_QUOTA"]
 
 
+def test_a_keyword_from_a_number_abroad_starts_nothing_and_sends_nothing(
+    database_url: str, database: Database
+) -> None:
+    list_id = _list(database)
+    make_keyword(database, list_id, "VIP")
+    abroad = "+33612345678"  # a French mobile number, outside DEFAULT_REGION (US)
+    with _phone(database_url, default_region="US") as (text, _):
+        text(abroad, "VIP")
+        text(PHONE, "VIP")
+    assert [s.phone for s in _signups(database)] == [PHONE]
+    assert _texts(database, abroad) == []
+    with database.read() as session:
+        held = session.scalars(
+            select(AuditEntry.target).where(AuditEntry.action == "keyword_replies_held")
+        ).all()
+    assert held == ["DEFAULT_REGION"]
+
+
+def test_keyword_confirmation_texts_count_toward_the_hourly_cap_on_keyword_answers(
+    database_url: str, database: Database
+) -> None:
+    list_id = _list(database)
+    make_keyword(database, list_id, "VIP")
+    senders = numbers(3)
+    with _phone(database_url, keyword_replies_per_hour=2) as (text, _):
+        for phone in senders:
+            text(phone, "VIP")
+        text(senders[2], "HELP")  # the cap holds other answers back too
+    assert [s.phone for s in _signups(database)] == senders[:2]
+    assert _texts(database, senders[2]) == []
+    with database.read() as session:
+        held = session.scalars(
+            select(AuditEntry.target).where(AuditEntry.action == "keyword_replies_held")
+        ).all()
+    assert held == ["KEYWORD_REPLIES_PER_HOUR"]
+
+
 def test_the_sweep_expires_sign_ups_never_confirmed(database_url: str, database: Database) -> None:
     list_id = _list(database)
     make_keyword(database, list_id, "VIP")

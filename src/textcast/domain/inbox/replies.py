@@ -49,6 +49,7 @@ from textcast.models import (
     InboundMessage,
     ListKeyword,
     Message,
+    Signup,
     SignupChannel,
     utcnow,
 )
@@ -76,6 +77,9 @@ class ReplyPolicy:
     """DAILY_RECIPIENT_QUOTA: answers count toward it and are held back once it is reached."""
     confirm_words: frozenset[str] = frozenset()
     """CONFIRM_KEYWORDS, normalised: a reply of one confirms the number's pending sign-up."""
+    signup_country: str | None = None
+    """DEFAULT_REGION: a list's keyword starts a sign-up from this country's numbers only
+    (a text to a number abroad is where SMS pumping pays); None: from any country."""
 
 
 def handle_inbound(
@@ -145,8 +149,29 @@ def _act_on_signup(
         _answer(session, policy, phone, Keyword.ALREADY_MEMBER, keyword.already_subscribed_text)
         return Keyword.ALREADY_MEMBER
     _check_textable(phone, Keyword.SIGNUP)
-    _start_signup(session, signup_policy, keyword, message)
+    held = _signup_held_back(session, policy, phone, utcnow())
+    if held is not None:
+        setting, reason = held
+        log.warning("no sign-up text to %s: %s", mask_phone(phone), reason)
+        _record_tripped_limit(session, setting, reason)
+    else:
+        _start_signup(session, signup_policy, keyword, message)
     return Keyword.SIGNUP
+
+
+def _signup_held_back(
+    session: Session, policy: ReplyPolicy, phone: str, now: datetime
+) -> tuple[str, str] | None:
+    """Why a list's keyword from `phone` starts nothing (nothing is stored, no text goes): a
+    number from another country than DEFAULT_REGION's, or the keyword answers' hourly cap."""
+    country = country_of(phone)
+    if policy.signup_country and country != policy.signup_country:
+        return "DEFAULT_REGION", (
+            f"a list's keyword from a number of {country or 'an unknown country'}: keyword "
+            f"sign-ups are taken from {policy.signup_country} numbers only (DEFAULT_REGION)"
+        )
+    held = _held_back(session, policy, now)
+    return held if held is not None and held[0] == "KEYWORD_REPLIES_PER_HOUR" else None
 
 
 def _start_signup(
@@ -264,7 +289,7 @@ def _held_back(session: Session, policy: ReplyPolicy, now: datetime) -> tuple[st
     # STOP in another); SQLite's single writer takes turns by itself.
     hold_opt_out_lock(session, shared=False)
     if policy.per_hour:
-        answered = session.scalar(
+        replies = session.scalar(
             select(func.count())
             .select_from(Campaign)
             .where(
@@ -272,7 +297,18 @@ def _held_back(session: Session, policy: ReplyPolicy, now: datetime) -> tuple[st
                 Campaign.kind == CampaignKind.REPLY,
             )
         )
-        if (answered or 0) >= policy.per_hour:
+        # A list keyword's confirmation text is an answer to a keyword too.
+        confirmations = session.scalar(
+            select(func.count())
+            .select_from(Signup)
+            .where(
+                Signup.channel == SignupChannel.KEYWORD,
+                Signup.submitted_at > now - REPLY_CAP_WINDOW,
+                Signup.confirmation_campaign_id.is_not(None),
+            )
+        )
+        answered = (replies or 0) + (confirmations or 0)
+        if answered >= policy.per_hour:
             return "KEYWORD_REPLIES_PER_HOUR", (
                 f"{answered} keyword replies in the last hour reached the cap of "
                 f"{policy.per_hour} (KEYWORD_REPLIES_PER_HOUR)"
