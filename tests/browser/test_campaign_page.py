@@ -45,6 +45,9 @@ def test_a_campaign_says_why_a_message_waits_and_agrees_with_the_api(
     api = httpx.Client(
         base_url=site.url,
         headers={"Authorization": f"Bearer {make_api_key(site.database, Role.ADMIN)}"},
+        # httpx's 5 s default: a first request to a server just started, on a machine busy
+        # with the rest of the suite, sometimes took longer.
+        timeout=30,
     )
     for phone, hour in ((AWAKE, 12), (ASLEEP, 3)):
         made = api.post(

@@ -34,7 +34,9 @@ def _wait_for_texts(api: httpx.Client, phone: str, count: int) -> list[str]:
 
 def test_an_editor_adds_a_keyword_and_a_phone_joins_by_text(page: Page, site: Site) -> None:
     admin = make_api_key(site.database, Role.ADMIN)
-    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {admin}"}) as api:
+    with httpx.Client(
+        base_url=site.url, headers={"Authorization": f"Bearer {admin}"}, timeout=30
+    ) as api:
         api.post("/api/v1/lists", json={"name": "VIP club"})
         sign_in(page, site)
         page.get_by_role("link", name="Keywords").click()

@@ -59,7 +59,7 @@ def admin(site: Site) -> Site:
 
 def _api(site: Site) -> httpx.Client:
     key = make_api_key(site.database, Role.ADMIN)
-    return httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {key}"})
+    return httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
 def _fill_the_site(site: Site) -> dict[str, str]:

@@ -26,7 +26,9 @@ PEOPLE = [
 
 def _seed(site: Site) -> None:
     key = make_api_key(site.database, Role.EDITOR)
-    with httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {key}"}) as api:
+    with httpx.Client(
+        base_url=site.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as api:
         ids = [api.post("/api/v1/contacts", json=person).json()["id"] for person in PEOPLE]
         api.post(f"/api/v1/contacts/{ids[5]}/opt-out", json={})
         vip = api.post("/api/v1/lists", json={"name": "VIP"}).json()
