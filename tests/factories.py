@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import functools
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
-from textcast.domain import campaigns, outbox
+from textcast.domain import campaigns, outbox, signups
 from textcast.domain.accounts import api_keys, passwords
 from textcast.domain.accounts.permissions import Scope
 from textcast.domain.campaigns.planning import Policy
-from textcast.models import Campaign, ListKeyword, Role, SignupForm, User
+from textcast.models import (
+    Campaign,
+    InboundMessage,
+    ListKeyword,
+    Role,
+    SignupChannel,
+    SignupForm,
+    User,
+    utcnow,
+)
 
 PASSWORD = "correct horse battery staple"
 _serial = itertools.count(1)
@@ -163,3 +172,51 @@ def make_keyword(
         keyword = ListKeyword(**values)
         session.add(keyword)
     return keyword
+
+
+SIGNUP_POLICY = signups.SignupPolicy(
+    secret=b"k", sender=None, confirmation_window=timedelta(hours=72), daily_quota=0
+)
+"""For sign-ups started directly in the domain (no quota)."""
+
+
+def form_signup(form: SignupForm, phone: str, **changes: Any) -> signups.SignupRequest:
+    """A sign-up on `form` as its page would submit it, with a browser's evidence."""
+    values: dict[str, Any] = {
+        "channel": SignupChannel.FORM,
+        "phone": phone,
+        "list_id": form.list_id,
+        "double_opt_in": True,
+        "confirmation_text": form.confirmation_text,
+        "welcome_text": None,
+        "form_id": form.id,
+        "fields": {"phone": phone, "first_name": "Ana"},
+        "disclosure": form.disclosure,
+        "disclosure_version": form.disclosure_version,
+        "page_url": f"https://texts.example.com/join/{form.slug}",
+        "referer": "https://shop.example.com/deals",
+        "origin": "https://shop.example.com",
+        "ip": "203.0.113.9",
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chromium/131",
+        "language": "en",
+    }
+    values.update(changes)
+    return signups.SignupRequest(**values)
+
+
+def reply_y(
+    session: Session, policy: signups.SignupPolicy, phone: str, provider_id: str | None = None
+) -> InboundMessage:
+    """The person's "Y" from `phone`, stored and applied to their latest pending sign-up,
+    which it must confirm."""
+    reply = InboundMessage(
+        provider_id=provider_id or f"mo-y-{phone}",
+        from_phone=phone,
+        to="+1555",
+        body="Y",
+        received_at=utcnow(),
+    )
+    session.add(reply)
+    session.flush()
+    assert signups.confirm_latest(session, policy, reply) is not None
+    return reply

@@ -7,12 +7,11 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.factories import authorize, make_form
+from tests.factories import SIGNUP_POLICY, authorize, form_signup, make_form, reply_y
 from typer.testing import CliRunner
 
 from textcast.cli import app
@@ -20,7 +19,6 @@ from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain import signups
 from textcast.domain.audience import consent_exports, lists
-from textcast.models import InboundMessage, SignupChannel, utcnow
 from textcast.web.app import create_app
 
 runner = CliRunner()
@@ -45,31 +43,20 @@ def _sign_up(database: Database) -> None:
     with database.write() as session:
         list_id = lists.create_list(session, "VIP").id
     form = make_form(database, list_id, disclosure="[bold]Shop[/] texts you. Reply STOP.")
-    policy = signups.SignupPolicy(
-        secret=b"k", sender=None, confirmation_window=timedelta(hours=72), daily_quota=0
-    )
-    request = signups.SignupRequest(
-        channel=SignupChannel.FORM,
-        phone=PHONE,
-        list_id=list_id,
-        double_opt_in=True,
-        confirmation_text=form.confirmation_text,
-        welcome_text=None,
-        form_id=form.id,
+    request = form_signup(
+        form,
+        PHONE,
         fields={"first_name": "Ana"},
-        disclosure=form.disclosure,
         disclosure_version=2,
-        ip="203.0.113.9",
         user_agent="Mozilla/5.0",
+        page_url=None,
+        referer=None,
+        origin=None,
+        language=None,
     )
     with database.write() as session:
-        signups.start_signup(session, policy, request)
-        reply = InboundMessage(
-            provider_id="mo-y", from_phone=PHONE, to="+1555", body="Y", received_at=utcnow()
-        )
-        session.add(reply)
-        session.flush()
-        assert signups.confirm_latest(session, policy, reply) is not None
+        signups.start_signup(session, SIGNUP_POLICY, request)
+        reply_y(session, SIGNUP_POLICY, PHONE, "mo-y")
 
 
 def test_a_contact_s_consent_record_by_id_or_number(

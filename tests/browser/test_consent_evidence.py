@@ -5,16 +5,14 @@ Screenshots: contact-consent, contact-consent-phone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from tests.browser.conftest import Site, screenshot, sign_in
-from tests.factories import make_form
+from tests.factories import SIGNUP_POLICY, form_signup, make_form, reply_y
 
 from textcast.domain import signups
 from textcast.domain.audience import lists
-from textcast.models import Contact, InboundMessage, SignupChannel, utcnow
+from textcast.models import Contact
 
 PHONE = "+12015550188"
 
@@ -23,35 +21,18 @@ def _signed_up(site: Site) -> int:
     with site.database.write() as session:
         list_id = lists.create_list(session, "Spring").id
     form = make_form(site.database, list_id, name="Spring form")
-    policy = signups.SignupPolicy(
-        secret=b"k", sender=None, confirmation_window=timedelta(hours=72), daily_quota=0
-    )
-    request = signups.SignupRequest(
-        channel=SignupChannel.FORM,
-        phone=PHONE,
-        list_id=list_id,
-        double_opt_in=True,
-        confirmation_text=form.confirmation_text,
-        welcome_text=None,
-        form_id=form.id,
+    request = form_signup(
+        form,
+        PHONE,
         fields={"phone": "201 555 0188", "first_name": "Ana"},
-        disclosure=form.disclosure,
         disclosure_version=1,
         page_url=f"{site.url}/join/{form.slug}",
         referer="https://shop.example.com/a/very/long/page/that/embeds/the/sign-up/form?utm=spring",
-        origin="https://shop.example.com",
-        ip="203.0.113.9",
         user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15",
-        language="en",
     )
     with site.database.write() as session:
-        signups.start_signup(session, policy, request)
-        reply = InboundMessage(
-            provider_id="mo-y", from_phone=PHONE, to="+1555", body="Y", received_at=utcnow()
-        )
-        session.add(reply)
-        session.flush()
-        assert signups.confirm_latest(session, policy, reply) is not None
+        signups.start_signup(session, SIGNUP_POLICY, request)
+        reply_y(session, SIGNUP_POLICY, PHONE)
         contact_id: int = session.scalars(select(Contact.id)).one()
     return contact_id
 

@@ -14,17 +14,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.factories import authorize, make_form
+from tests.factories import authorize, form_signup, make_form, reply_y
 
 from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain import signups
 from textcast.domain.audience import lists
 from textcast.models import (
-    InboundMessage,
     Message,
     Signup,
-    SignupChannel,
     SignupForm,
     SignupStatus,
     utcnow,
@@ -60,36 +58,15 @@ def _list(database: Database, name: str = "VIP") -> int:
 
 def _request(form: SignupForm, phone: str = PHONE, **changes: Any) -> signups.SignupRequest:
     values: dict[str, Any] = {
-        "channel": SignupChannel.FORM,
-        "phone": phone,
-        "list_id": form.list_id,
-        "double_opt_in": True,
-        "confirmation_text": form.confirmation_text,
         "welcome_text": form.welcome_text,
-        "form_id": form.id,
         "fields": {"phone": "(201) 555-0123", "first_name": "Ana", "store": "Lyon"},
-        "disclosure": form.disclosure,
-        "disclosure_version": form.disclosure_version,
-        "page_url": f"https://texts.example.com/join/{form.slug}",
-        "referer": "https://shop.example.com/deals",
-        "origin": "https://shop.example.com",
-        "ip": "203.0.113.9",
-        "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Chromium/131",
-        "language": "en",
     }
-    values.update(changes)
-    return signups.SignupRequest(**values)
+    return form_signup(form, phone, **{**values, **changes})
 
 
 def _reply_y(database: Database, policy: signups.SignupPolicy, phone: str = PHONE) -> int:
     with database.write() as session:
-        message = InboundMessage(
-            provider_id=f"mo-{phone}", from_phone=phone, to="+1555", body="Y", received_at=utcnow()
-        )
-        session.add(message)
-        session.flush()
-        assert signups.confirm_latest(session, policy, message) is not None
-        return message.id
+        return reply_y(session, policy, phone, f"mo-{phone}").id
 
 
 def _signed_up(client: TestClient, database: Database, **changes: Any) -> tuple[int, int, int]:

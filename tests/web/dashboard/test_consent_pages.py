@@ -3,40 +3,26 @@ from which address and browser, the confirming reply, and the sign-ups still wai
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
-from tests.factories import make_form
+from tests.factories import SIGNUP_POLICY, form_signup, make_form, reply_y
 from tests.web.dashboard.conftest import SignedIn
 from tests.web.dashboard.test_contact_pages import section
 
 from textcast.db import Database
 from textcast.domain import signups
 from textcast.domain.audience import lists
-from textcast.models import Contact, InboundMessage, Role, SignupChannel, SignupForm, utcnow
+from textcast.models import Contact, Role, SignupForm
 
 PHONE = "+12015550123"
 DISCLOSURE = "By signing up you agree to receive <b>recurring</b> texts from Shop. Reply STOP."
 
 
-def _request(form: SignupForm, list_id: int) -> signups.SignupRequest:
-    return signups.SignupRequest(
-        channel=SignupChannel.FORM,
-        phone=PHONE,
-        list_id=list_id,
-        double_opt_in=True,
-        confirmation_text=form.confirmation_text,
-        welcome_text=None,
-        form_id=form.id,
+def _request(form: SignupForm) -> signups.SignupRequest:
+    return form_signup(
+        form,
+        PHONE,
         fields={"phone": "201-555-0123", "first_name": "Ana"},
-        disclosure=form.disclosure,
-        disclosure_version=form.disclosure_version,
-        page_url=f"https://texts.example.com/join/{form.slug}",
-        referer="https://shop.example.com/deals",
-        origin="https://shop.example.com",
-        ip="203.0.113.9",
         user_agent="Mozilla/5.0 (Macintosh) Safari/17",
-        language="en",
     )
 
 
@@ -48,19 +34,11 @@ def test_the_contact_page_shows_the_evidence_of_a_sign_up(
         autumn = lists.create_list(session, "Autumn").id
     form = make_form(database, spring, name="Spring form", disclosure=DISCLOSURE)
     other = make_form(database, autumn, name="Autumn form", disclosure_version=4)
-    policy = signups.SignupPolicy(
-        secret=b"k", sender=None, confirmation_window=timedelta(hours=72), daily_quota=0
-    )
+    policy = SIGNUP_POLICY
     with database.write() as session:
-        signups.start_signup(session, policy, _request(form, spring))
-        reply = InboundMessage(
-            provider_id="mo-y", from_phone=PHONE, to="+1555", body="Y", received_at=utcnow()
-        )
-        session.add(reply)
-        session.flush()
-        confirmed = signups.confirm_latest(session, policy, reply)
-        assert confirmed is not None
-        waiting = signups.start_signup(session, policy, _request(other, autumn))
+        confirmed = signups.start_signup(session, policy, _request(form))
+        reply = reply_y(session, policy, PHONE, "mo-y")
+        waiting = signups.start_signup(session, policy, _request(other))
         ids = (confirmed.id, waiting.id, reply.id)
         contact_id = session.scalars(select(Contact.id)).one()
 
