@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from tests.factories import authorize, make_form
 
 from textcast.config import load_settings
@@ -441,6 +441,30 @@ def test_views_are_counted_but_not_previews_and_unknown_or_archived_forms_are_40
         assert _post(client, {"phone": PHONE}, slug="old").status_code == 404
     assert _counters(database) == (3, 0)
     assert _count(database, Signup) == 0
+
+
+def test_a_flood_of_page_views_reads_the_form_once_not_once_a_view(
+    database: Database, database_url: str
+) -> None:
+    _form(database)
+    with _client(database_url) as client:
+        engine = client.app.state.runtime.database.engine  # type: ignore[attr-defined]
+        reads: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "FROM signup_forms" in statement:
+                reads.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            for _ in range(50):
+                assert client.get("/join/vip").status_code == 200
+                assert client.options("/join/vip").status_code == 403  # no Origin
+                assert client.get("/join/nobody").status_code == 404
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    # One read per slug per second at most (the forms' cache); 50 views took well under 5 s.
+    assert len(reads) <= 10, len(reads)
 
 
 def test_the_editors_preview_renders_the_page_and_stores_nothing(

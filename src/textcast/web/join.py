@@ -82,9 +82,13 @@ def submission_groups(request: Request) -> SubmissionGroups:
 def hosted_page(
     slug: str, request: Request, preview: bool = False, lang: str | None = None
 ) -> Response:
-    """`?preview=1` counts no view (the operator looking at it)."""
-    runtime = get_runtime(request)
-    form = signups.find_form(runtime.database, slug)
+    """`?preview=1` counts no view and reads the form as saved this instant (the operator
+    looking at it); the public page is read through the forms' cache, like submissions, so
+    that a flood of views costs no database read per request."""
+    if preview:
+        form = signups.find_form(get_runtime(request).database, slug)
+    else:
+        form = form_cache(request).get(slug)
     if form is None:
         return _not_found(request, lang)
     if not preview:
@@ -96,7 +100,7 @@ def hosted_page(
 
 @router.get("/join/{slug}/thanks", include_in_schema=False)
 def thanks_page(slug: str, request: Request, lang: str | None = None) -> Response:
-    form = signups.find_form(get_runtime(request).database, slug)
+    form = form_cache(request).get(slug)
     if form is None:
         return _not_found(request, lang)
     language = language_of(lang, form.language)
@@ -111,7 +115,7 @@ def thanks_page(slug: str, request: Request, lang: str | None = None) -> Respons
 def preflight(slug: str, request: Request) -> Response:
     """CORS for fetch-based embeds: only an origin the form names is allowed, never with
     credentials."""
-    form = signups.find_form(get_runtime(request).database, slug)
+    form = form_cache(request).get(slug)
     origin = request.headers.get("origin")
     if form is None or not origin or origin not in join_http.origins(form):
         return Response(status_code=403, headers={"vary": "Origin"})
