@@ -80,6 +80,22 @@ def numbers(count: int) -> list[str]:
     return [f"+1201{555 + (i // 10_000):03d}{i % 10_000:04d}" for i in range(count)]
 
 
+def lua_thread_offsets(stride: int) -> str:
+    """The start of a wrk script: each thread numbers its requests from its own `offset`
+    (thread n from n * stride), counting in `counter`, for its `request()` to use."""
+    return f"""local counter = 0
+local offset = 0
+local threads = 0
+function setup(thread)
+  thread:set("offset", threads * {stride})
+  threads = threads + 1
+end
+function init(args)
+  offset = tonumber(wrk.thread:get("offset")) or 0
+end
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class WrkRun:
     requests: int

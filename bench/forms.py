@@ -29,6 +29,7 @@ from bench.common import (
     drop_database,
     free_port,
     fresh_database,
+    lua_thread_offsets,
     numbers,
     run_wrk,
     start,
@@ -47,17 +48,9 @@ LIMITS = {
 }
 
 # Request n of thread t posts number t * 1,000,000 + n (the same numbering as bench.common).
-LUA = """
-local counter = 0
-local offset = 0
-local threads = 0
-function setup(thread)
-  thread:set("offset", threads * 1000000)
-  threads = threads + 1
-end
-function init(args)
-  offset = tonumber(wrk.thread:get("offset")) or 0
-end
+LUA = (
+    lua_thread_offsets(1_000_000)
+    + """
 function request()
   local i = offset + counter
   counter = counter + 1
@@ -68,6 +61,7 @@ function request()
   return wrk.format("POST", "/join/%(slug)s", headers, body)
 end
 """
+)
 
 
 def prepare(url: str) -> None:

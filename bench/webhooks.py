@@ -18,6 +18,7 @@ from bench.common import (
     drop_database,
     free_port,
     fresh_database,
+    lua_thread_offsets,
     numbers,
     run_wrk,
     start,
@@ -29,18 +30,10 @@ from textcast.models import Contact, WebhookEvent
 
 # Each wrk thread numbers its requests from its own offset; request i reports on recipient
 # i mod N of the campaign (batch i // 1000), with a unique `at` so every request is a new event.
-LUA = """
-local counter = 0
-local offset = 0
+LUA = (
+    lua_thread_offsets(1_000_000_000)
+    + """
 local total = %(total)d
-local threads = 0
-function setup(thread)
-  thread:set("offset", threads * 1000000000)
-  threads = threads + 1
-end
-function init(args)
-  offset = tonumber(wrk.thread:get("offset")) or 0
-end
 function request()
   local n = offset + counter
   counter = counter + 1
@@ -56,6 +49,7 @@ function request()
   return wrk.format("POST", "/api/webhooks/delivery-reports", headers, body)
 end
 """
+)
 
 
 def prepare(url: str, recipients: int, with_contacts: bool = False) -> None:
