@@ -122,3 +122,18 @@ def test_the_evidence_is_bounded() -> None:
     ).request
     assert request.user_agent is not None and len(request.user_agent) == 500
     assert len(request.page_url or "") == 2000 and len(request.referer or "") == 2000
+
+
+def test_an_embed_copied_before_the_disclosure_changed_is_recorded_with_its_own_version() -> None:
+    form = _form(disclosure="Today's text", disclosure_version=3)
+
+    def shown(version: str) -> tuple[str | None, int | None]:
+        values = {"phone": "201-555-0123", "first_name": "Ana", "disclosure_version": version}
+        request = submissions.read_submission(form, values, EVIDENCE, "US").request
+        return request.disclosure, request.disclosure_version
+
+    assert shown("3") == ("Today's text", 3)
+    assert shown("") == ("Today's text", 3)  # the hosted page, or an embed without the field
+    assert shown("1") == (None, 1)  # the text it showed is not the one kept: none is claimed
+    assert shown("9") == ("Today's text", 3)  # no such version yet: nonsense is not evidence
+    assert shown("abc") == ("Today's text", 3)

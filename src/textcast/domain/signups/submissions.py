@@ -23,6 +23,9 @@ from textcast.models import SignupChannel, SignupForm
 
 PHONE = "phone"
 HONEYPOT = "company_website"
+DISCLOSURE_VERSION = "disclosure_version"
+"""The embed code's hidden field: the version of the disclosure copied into the operator's
+page with it."""
 """Hidden from people, filled by bots: a submission with it is dropped without a word."""
 KNOWN_FIELDS = ("first_name", "last_name", "email", "birthday")
 MAX_PHONE_CHARS = 40
@@ -141,6 +144,7 @@ def read_submission(
         submitted[wanted.name] = value
     if problems or phone is None:
         raise InvalidSubmission(problems)
+    disclosure, version = shown_disclosure(form, values)
     request = SignupRequest(
         channel=SignupChannel.FORM,
         phone=phone,
@@ -151,8 +155,8 @@ def read_submission(
         fields=submitted,
         form_id=form.id,
         confirmations_per_hour=form.confirmations_per_hour,
-        disclosure=form.disclosure,
-        disclosure_version=form.disclosure_version,
+        disclosure=disclosure,
+        disclosure_version=version,
         page_url=evidence.page_url[:MAX_URL_CHARS],
         referer=_bounded(evidence.referer, MAX_URL_CHARS),
         origin=_bounded(evidence.origin, 300),
@@ -161,6 +165,17 @@ def read_submission(
         language=_bounded(evidence.language, 8),
     )
     return ReadSubmission(request, phone, submitted)
+
+
+def shown_disclosure(form: SignupForm, values: Mapping[str, str]) -> tuple[str | None, int]:
+    """The disclosure the person was shown, and its version: the form's own, unless the
+    submission comes from an embed copied before the disclosure last changed, which says so
+    with its older version. Only the current text is kept, so the older one is not known
+    (None): the evidence must not claim a text the person never saw."""
+    given = values.get(DISCLOSURE_VERSION, "").strip()
+    if given.isdigit() and 0 < int(given) < form.disclosure_version:
+        return None, int(given)
+    return form.disclosure, form.disclosure_version
 
 
 def count_activity(session: Session, views: Mapping[str, int], blocked: Mapping[str, int]) -> None:
