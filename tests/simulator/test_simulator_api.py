@@ -478,6 +478,23 @@ def test_update_after_sending_may_not_change_recipients_but_may_change_metadata(
     run(scenario)
 
 
+def test_a_batch_is_sent_from_the_moment_it_is_accepted() -> None:
+    # The creation time is shown in whole milliseconds; rounding it up once put the send time
+    # in the future, so an update a fraction of a millisecond later could still change recipients.
+    async def scenario() -> None:
+        app = create_app(fast_config())
+        state = app.state.simulator
+        try:
+            for n in range(40):
+                batch = state.accept(state.parse({"to": [f"+1555123{n:04d}"], "body": "Hi"}))
+                assert batch.created_at <= state.clock()
+                assert batch.delivery.visible(state.clock())
+        finally:
+            await state.stop()
+
+    asyncio.run(scenario())
+
+
 def test_replace_cancels_what_was_queued_and_sends_the_new_batch() -> None:
     async def scenario(http: httpx.AsyncClient) -> None:
         batch = (await send(http, to=[f"+1555123{n:04d}" for n in range(20)])).json()

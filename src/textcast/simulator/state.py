@@ -7,6 +7,7 @@ import asyncio
 import bisect
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import Counter
@@ -113,7 +114,9 @@ class SimulatorState:
     def parse(self, data: object, *, check_callback: bool = True) -> BatchSpec:
         return parse_send_request(
             data,
-            now=round(self.clock(), 3),  # whole milliseconds, as every timestamp is shown
+            # Whole milliseconds, as every timestamp is shown, and never in the future: a batch
+            # is sent from the moment it is accepted.
+            now=math.floor(self.clock() * 1000) / 1000,
             default_callback_url=self.config.default_callback_url,
             allowed_callback_urls=self.config.allowed_callback_urls,
             check_callback=check_callback,
