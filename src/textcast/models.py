@@ -46,6 +46,9 @@ from textcast.vocabulary import (
     ContactStatus as ContactStatus,
 )
 from textcast.vocabulary import (
+    FlowStatus as FlowStatus,
+)
+from textcast.vocabulary import (
     ImportStatus as ImportStatus,
 )
 from textcast.vocabulary import (
@@ -53,6 +56,9 @@ from textcast.vocabulary import (
 )
 from textcast.vocabulary import (
     Role as Role,
+)
+from textcast.vocabulary import (
+    RunStatus as RunStatus,
 )
 from textcast.vocabulary import (
     SignupChannel as SignupChannel,
@@ -694,3 +700,183 @@ class SettingsRevision(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
     changed_at: Mapped[datetime | None]
+
+
+# -- automations ---------------------------------------------------------------------------
+
+
+class Flow(Base):
+    """An automated flow: a trigger, steps and rules, published as versions (`FlowVersion`).
+
+    `trigger_type` and `trigger_key` repeat the current version's trigger so that a sign-up,
+    a keyword or an event finds the flows it starts with one index probe.
+    """
+
+    __tablename__ = "flows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[FlowStatus] = mapped_column(String(16), default=FlowStatus.DRAFT)
+    trigger_type: Mapped[str] = mapped_column(String(16))
+    trigger_key: Mapped[str | None] = mapped_column(String(100))
+    """The list id, keyword, event name, date attribute or segment id the trigger names."""
+    goal_event: Mapped[str | None] = mapped_column(String(100))
+    version_id: Mapped[int | None] = mapped_column(BigId)
+    """The version new runs start on (the last published)."""
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Edits not published yet, when the flow has been published before."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scanned_at: Mapped[datetime | None]
+    """Date and segment triggers: when their contacts were last looked through."""
+
+    __table_args__ = (Index("ix_flows_trigger", "trigger_type", "trigger_key"),)
+
+
+class FlowVersion(Base):
+    """A published definition: trigger, rules and steps (`flows.definitions`). Never changed:
+    runs keep the version they started on."""
+
+    __tablename__ = "flow_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("flow_id", "number", name="uq_flow_versions_number"),)
+
+
+class FlowRun(Base):
+    """One contact's way through one version of a flow."""
+
+    __tablename__ = "flow_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(BigId)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(16))
+    entry: Mapped[int] = mapped_column(Integer)
+    """1 for the contact's first run of this flow, 2 for the next...: its messages go in the
+    step's campaign of that generation (a campaign texts a number once)."""
+    occurrence: Mapped[str | None] = mapped_column(String(32))
+    """A date trigger's date (one run per birthday), a segment entry's day."""
+    status: Mapped[RunStatus] = mapped_column(String(16), default=RunStatus.ACTIVE)
+    position: Mapped[str | None] = mapped_column(String(40))
+    """The id of the step it does next (when `wake_at` comes); None once ended."""
+    wake_at: Mapped[datetime | None]
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Resting in the wait step at `position`: when `wake_at` comes, the wait is over and
+    the run goes on after it (otherwise the step at `position` is done then)."""
+    waiting_for: Mapped[str | None] = mapped_column(String(100))
+    """The event a "wait until" step waits for (with `wake_at` its timeout)."""
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The trigger event's properties (`event`), and what earlier steps left for later ones."""
+    event_id: Mapped[int | None] = mapped_column(BigId)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (
+        UniqueConstraint("flow_id", "contact_id", "entry", name="uq_flow_runs_entry"),
+        # The engine's claim of due runs: only active ones are in it.
+        Index(
+            "ix_flow_runs_due",
+            "wake_at",
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_flow_runs_contact_status", "contact_id", "status"),
+        Index("ix_flow_runs_flow_status", "flow_id", "status", "position"),
+    )
+
+
+class FlowRunStep(Base):
+    """A run's history: each step it reached, and what came of it. The per-step figures."""
+
+    __tablename__ = "flow_run_steps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("flow_runs.id", ondelete="CASCADE"))
+    flow_id: Mapped[int] = mapped_column(BigId)
+    step_id: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(24))
+    """`entered`, `sent`, `skipped`, `yes`/`no` (a branch), `updated`, `exited`..."""
+    message_id: Mapped[int | None] = mapped_column(BigId)
+    detail: Mapped[str | None] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_flow_run_steps_run", "run_id", "id"),
+        Index("ix_flow_run_steps_flow_step", "flow_id", "step_id", "outcome"),
+    )
+
+
+class FlowStepCampaign(Base):
+    """The campaign carrying one send step's texts for one run generation on one UTC day.
+
+    Rotated daily so that its `launched_at` and `recipient_count` count towards the rolling
+    DAILY_RECIPIENT_QUOTA as a campaign's do.
+    """
+
+    __tablename__ = "flow_step_campaigns"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow_id: Mapped[int] = mapped_column(ForeignKey("flows.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(BigId)
+    step_id: Mapped[str] = mapped_column(String(40))
+    generation: Mapped[int] = mapped_column(Integer)
+    day: Mapped[str] = mapped_column(String(10))
+
+    __table_args__ = (
+        UniqueConstraint(
+            "version_id", "step_id", "generation", "day", name="uq_flow_step_campaigns_key"
+        ),
+        Index("ix_flow_step_campaigns_flow_step", "flow_id", "step_id"),
+    )
+
+
+class Event(Base):
+    """Something that happened outside textcast (`order_placed`), posted to the events API."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(24))
+    """`matched` (some flow listens), `unheard` (none does), `no_contact` (stored, unknown)."""
+    runs_started: Mapped[int] = mapped_column(Integer, default=0)
+    runs_resumed: Mapped[int] = mapped_column(Integer, default=0)
+    runs_ended: Mapped[int] = mapped_column(Integer, default=0)
+    """Runs that reached their goal with it."""
+
+    __table_args__ = (
+        Index("ix_events_name_received_at", "name", "received_at"),
+        Index("ix_events_contact_id", "contact_id", "occurred_at"),
+    )
+
+
+class FlowSegmentMember(Base):
+    """Who was in a segment-triggered flow's segment at its last look: a contact found there
+    who was not before has entered it."""
+
+    __tablename__ = "flow_segment_members"
+
+    flow_id: Mapped[int] = mapped_column(
+        ForeignKey("flows.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )

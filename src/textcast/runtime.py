@@ -39,6 +39,7 @@ from textcast.domain.settings.stored import StoredSetting
 from textcast.domain.signups import SignupPolicy, expire_due
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
+from textcast.sending.flow_engine import FlowEngine
 from textcast.sending.provider import Provider, ProviderError
 from textcast.services import settings as settings_services
 from textcast.sinch.client import SinchClient
@@ -200,6 +201,7 @@ class Runtime:
     database: Database
     committer: GroupCommitter = field(init=False)
     dispatcher: Dispatcher | None = None
+    flow_engine: FlowEngine | None = None
     clock: Callable[[], float] = time.time
     """Wall clock for signature freshness; tests replay Sinch's signed vector with their own."""
     in_effect: InEffect = field(init=False)
@@ -304,6 +306,11 @@ class Runtime:
         if self.dispatcher is not None:
             self.dispatcher.wake()
 
+    def wake_flows(self) -> None:
+        """Runs were started or woken (an event, a sign-up, a keyword): move them on now."""
+        if self.flow_engine is not None:
+            self.flow_engine.wake()
+
     async def cancel_provider_batches(self, provider_batch_ids: list[str]) -> int:
         """Ask the provider to cancel these batches; how many it confirmed. A batch already
         sent cancels nothing, and a failure is logged, not raised: the campaign is cancelled
@@ -348,6 +355,12 @@ class Runtime:
                 policy_source=lambda: self.policy,
             )
             tasks.append(asyncio.create_task(self.dispatcher.run(stop)))
+            self.flow_engine = FlowEngine(
+                self.database,
+                policy_source=lambda: self.policy,
+                on_queued=self.wake_dispatcher,
+            )
+            tasks.append(asyncio.create_task(self.flow_engine.run(stop)))
         try:
             yield
         finally:
@@ -357,6 +370,7 @@ class Runtime:
             if provider is not None:
                 await provider.aclose()
             self.dispatcher = None
+            self.flow_engine = None
 
     async def _follow_settings(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

@@ -20,15 +20,23 @@ class CampaignKind(StrEnum):
     to a number that opted out before (it asks; it does not subscribe)."""
     WELCOME = "welcome"
     """The first text after a confirmed sign-up: like marketing, held by quiet hours."""
+    FLOW = "flow"
+    """The texts of one send step of an automated flow: marketing, appended to as runs reach
+    the step (one campaign per step, run generation and day, `flows.sending`)."""
 
 
-CHECKS_OPT_OUTS = frozenset({CampaignKind.MARKETING, CampaignKind.TEST, CampaignKind.WELCOME})
+CHECKS_OPT_OUTS = frozenset(
+    {CampaignKind.MARKETING, CampaignKind.TEST, CampaignKind.WELCOME, CampaignKind.FLOW}
+)
 """The kinds whose messages are dropped for a number that opted out, up to the last moment.
 A keyword reply (a STOP's confirmation) and a sign-up's confirmation request are not."""
-KEEPS_QUIET_HOURS = frozenset({CampaignKind.MARKETING, CampaignKind.WELCOME})
+KEEPS_QUIET_HOURS = frozenset({CampaignKind.MARKETING, CampaignKind.WELCOME, CampaignKind.FLOW})
 """The kinds held back until the recipient's send window opens."""
 SYSTEM_KINDS = frozenset({CampaignKind.REPLY, CampaignKind.CONFIRMATION, CampaignKind.WELCOME})
 """One-recipient campaigns textcast launches by itself, ahead of marketing batches."""
+MARKETING_KINDS = frozenset({CampaignKind.MARKETING, CampaignKind.FLOW})
+"""Marketing proper, campaigns and flows alike: evaluated recipient by recipient the same way,
+and counted together against FREQUENCY_CAP."""
 
 
 REPLY_CAMPAIGN_NAMES: dict[str, str] = {
@@ -190,6 +198,41 @@ class SignupStatus(StrEnum):
     """No confirmation within CONFIRMATION_HOURS."""
     CANCELLED = "cancelled"
     """The number sent STOP, or a newer sign-up of the number took its place."""
+
+
+class FlowStatus(StrEnum):
+    DRAFT = "draft"
+    """Being built: nothing enters it."""
+    LIVE = "live"
+    """Its trigger starts runs and its runs advance."""
+    PAUSED = "paused"
+    """Nothing enters and no run advances; runs keep their place until it resumes."""
+    ARCHIVED = "archived"
+    """Done with: its runs were ended, it stays for its figures."""
+
+
+class RunStatus(StrEnum):
+    ACTIVE = "active"
+    """At a step, or waiting for `wake_at` (and maybe an event)."""
+    COMPLETED = "completed"
+    """Went past its last step."""
+    EXITED = "exited"
+    """Reached an exit step."""
+    GOAL = "goal"
+    """The flow's goal event arrived: it ended there."""
+    STOPPED = "stopped"
+    """The number sent STOP (or was erased): every run of it ends at once."""
+    CANCELLED = "cancelled"
+    """Ended by an operator (archiving the flow, or by hand)."""
+
+
+RUN_ENDINGS = (
+    RunStatus.COMPLETED,
+    RunStatus.EXITED,
+    RunStatus.GOAL,
+    RunStatus.STOPPED,
+    RunStatus.CANCELLED,
+)
 
 
 class SignupChannel(StrEnum):

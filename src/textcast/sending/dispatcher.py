@@ -216,7 +216,8 @@ class Dispatcher:
         # When idle, and now and then while a big campaign keeps batches in flight (its
         # keyword replies finish meanwhile).
         if due or not self._in_flight:
-            self._log_finished(await self._db_write(campaigns.complete_finished_campaigns))
+            finished = await self._db_write(campaigns.complete_finished_campaigns, now)
+            self._log_finished(finished)
         return busy
 
     def _follow_policy(self) -> None:

@@ -27,11 +27,19 @@ from textcast.db import Database
 
 # Any constant works; this one spells "textcast" in ASCII.
 ADVISORY_LOCK_KEY = 0x7465787463617374
+FLOW_ENGINE_LOCK_KEY = ADVISORY_LOCK_KEY + 1
+"""The flow engine's leader holds its own lock: it may lead on another worker than the
+dispatcher's."""
 
 
 class DispatcherLock:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, key: int = ADVISORY_LOCK_KEY, name: str = "dispatcher"
+    ) -> None:
+        """`key`: the advisory lock (PostgreSQL); `name`: the lock file's (SQLite)."""
         self.database = database
+        self.key = key
+        self.name = name
         self._connection: Connection | None = None
         self._file: IO[bytes] | None = None
         self._sqlite_held = False
@@ -43,7 +51,7 @@ class DispatcherLock:
         connection = self.database.engine.connect()
         try:
             got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}
             ).scalar()
             connection.commit()
         except BaseException:
@@ -74,9 +82,7 @@ class DispatcherLock:
     def release(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(Exception):
-                self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY}
-                )
+                self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
                 self._connection.commit()
             self._forget_connection()
         if self._file is not None:
@@ -95,7 +101,7 @@ class DispatcherLock:
         database = make_url(self.database.url).database
         if not database or database == ":memory:":
             return True
-        handle = open(Path(database).with_suffix(".dispatcher.lock"), "ab")  # noqa: SIM115
+        handle = open(Path(database).with_suffix(f".{self.name}.lock"), "ab")  # noqa: SIM115
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from textcast.db import Database
+from textcast.domain import flows
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.audience import consent, contacts, erasure, lists, segments
@@ -80,6 +81,7 @@ def opt_out(
     with database.write() as session:
         contact = contacts.get_contact(session, contact_id)
         event = consent.opt_out(session, secret, contact, evidence)
+        flows.end_runs(session, contact_ids=[contact_id], reason="unsubscribed by a user")
         session.flush()
         target = f"contact:{contact_id}"
         audit.record(session, actor, consent.OPT_OUT_ACTION, target, consent_event=event.id)

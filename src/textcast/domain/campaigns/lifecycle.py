@@ -3,9 +3,9 @@ nothing is left, and the controls a user has (pause, resume, budget, cancel)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from textcast.domain.campaigns import queue
@@ -14,6 +14,7 @@ from textcast.models import (
     BATCHES_ON_THEIR_WAY,
     Batch,
     Campaign,
+    CampaignKind,
     CampaignStatus,
     Message,
     MessageStatus,
@@ -47,12 +48,18 @@ def start_due_campaigns(session: Session, now: datetime) -> list[int]:
     )
 
 
-def complete_finished_campaigns(session: Session) -> list[int]:
+FLOW_DAY_OPEN = timedelta(hours=25)
+"""A flow step's campaign takes texts through its UTC day (`flows.engine`): it is never
+completed before it is this old, so no text lands in a completed campaign."""
+
+
+def complete_finished_campaigns(session: Session, now: datetime | None = None) -> list[int]:
     """Mark `sending` campaigns with nothing left to hand to Sinch as completed.
 
     Nothing left: no queued message past the claim cursor, none deferred, no batch on its way
     (its messages are the `submitting` ones). Each is an index probe, not a walk through
-    the messages already sent.
+    the messages already sent. A flow step's campaign of today is left sending: the engine
+    may still add to it.
     """
     queued = (
         select(Message.id).where(*queue.unclaimed(Campaign.id, queue.cursor_of(Campaign.id)))
@@ -64,9 +71,15 @@ def complete_finished_campaigns(session: Session) -> list[int]:
         .exists()
     )
     unsent = or_(queued, deferred, on_their_way)
+    still_open = and_(
+        Campaign.kind == CampaignKind.FLOW,
+        Campaign.launched_at > (now or utcnow()) - FLOW_DAY_OPEN,
+    )
     done = list(
         session.scalars(
-            select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING, ~unsent)
+            select(Campaign.id).where(
+                Campaign.status == CampaignStatus.SENDING, ~unsent, ~still_open
+            )
         )
     )
     if done:

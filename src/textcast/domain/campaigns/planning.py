@@ -33,6 +33,7 @@ from textcast.models import (
     MessageStatus,
     SkipReason,
 )
+from textcast.vocabulary import MARKETING_KINDS
 from textcast.wording import money, plural
 
 CHUNK = 5000
@@ -161,7 +162,7 @@ class Evaluator:
         ]
         """The contact attributes the body uses."""
         self.local_time = _parse_local(campaign.local_send_time)
-        self.marketing = campaign.kind == CampaignKind.MARKETING
+        self.marketing = campaign.kind in MARKETING_KINDS
         self.capped = capped_numbers(session, policy, start) if self.marketing else frozenset()
         self._static: tuple[str, int, str] | None = None
         self._texts: dict[tuple[str, ...], tuple[str, int, str]] = {}
@@ -344,7 +345,8 @@ def distinct_count(session: Session, campaign: Campaign) -> int:
 
 
 def capped_numbers(session: Session, policy: Policy, at: datetime) -> frozenset[str]:
-    """Numbers that already had `frequency_cap` marketing messages within the window."""
+    """Numbers that already had `frequency_cap` marketing messages (campaigns and flows
+    together) within the window."""
     if policy.frequency_cap <= 0:
         return frozenset()
     since = at - policy.frequency_window
@@ -352,7 +354,7 @@ def capped_numbers(session: Session, policy: Policy, at: datetime) -> frozenset[
         select(Message.phone)
         .join(Campaign, Campaign.id == Message.campaign_id)
         .where(
-            Campaign.kind == CampaignKind.MARKETING,
+            Campaign.kind.in_(MARKETING_KINDS),
             Message.sent_at >= since,
             Message.sent_at.is_not(null()),
         )

@@ -17,11 +17,13 @@ from typing import Any
 from textcast.domain.errors import FieldProblem
 
 BUILT_IN_FIELDS = ("phone", "first_name", "last_name", "country")
+EVENT_FIELD_PREFIX = "event."
+"""`{{ event.cart_url }}`: a property of the event that started a flow's run (flows only)."""
 # Sinch's parameter keys: [A-Za-z0-9_.-], at most 16 characters.
 _SINCH_KEY = re.compile(r"[A-Za-z0-9_.-]{1,16}")
 _FIELD = re.compile(
     r"""\{\{\s*
-        (?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*
+        (?P<name>(?:event\.)?[A-Za-z_][A-Za-z0-9_]*)\s*
         (?:\|\s*default\(\s*(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>(?:[^'\\]|\\.)*)')\s*\)\s*)?
         \}\}""",
     re.VERBOSE,

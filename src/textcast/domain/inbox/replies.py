@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from textcast.domain import flows
 from textcast.domain.accounts import audit
 from textcast.domain.audience import consent, hygiene
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
@@ -53,7 +54,7 @@ from textcast.models import (
     SignupChannel,
     utcnow,
 )
-from textcast.vocabulary import reply_campaign_names
+from textcast.vocabulary import MARKETING_KINDS, reply_campaign_names
 
 log = logging.getLogger("textcast.replies")
 
@@ -101,6 +102,7 @@ def handle_inbound(
         evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
         consent.opt_out(session, secret, contact, evidence)
         signups.cancel_pending(session, message.from_phone)
+        flows.end_runs(session, contact_ids=[contact.id], now=message.received_at)
     elif signup_policy is not None and (
         joined := _act_on_signup(session, policy, signup_policy, message, keyword)
     ):
@@ -113,6 +115,10 @@ def handle_inbound(
         contact = contact or _new_contact(session, message.from_phone, ContactStatus.SUBSCRIBED)
         evidence = consent.Evidence("keyword", message.body[:200], _word(message), message.id)
         consent.opt_in(session, secret, contact, evidence)
+    elif keyword is None and contact is not None and contact.status == ContactStatus.SUBSCRIBED:
+        # A flow's keyword starts it for a subscribed contact (a new number joins by a
+        # list's keyword, which asks for consent first).
+        flows.on_keyword(session, flows.Entrant(contact.id, contact.phone), message.body)
     if contact is not None:
         message.contact_id = contact.id
         hygiene.clear_streak(contact)  # a number that texts us can be reached
@@ -207,10 +213,11 @@ def _start_signup(
 
 
 def _answered_campaign(session: Session, message: InboundMessage) -> int | None:
-    """The last marketing campaign that texted this number in the attribution window."""
+    """The last marketing campaign (or flow step) that texted this number in the attribution
+    window."""
     since = message.received_at - ATTRIBUTION_WINDOW
     recent = select(Campaign.id).where(
-        Campaign.kind == CampaignKind.MARKETING, Campaign.launched_at >= since - ATTRIBUTION_WINDOW
+        Campaign.kind.in_(MARKETING_KINDS), Campaign.launched_at >= since - ATTRIBUTION_WINDOW
     )
     # `campaign_id IN (...)` lets the (campaign_id, phone) index find the rows without a scan.
     return session.scalar(

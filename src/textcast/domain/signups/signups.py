@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from textcast.domain import flows
 from textcast.domain.accounts import audit
 from textcast.domain.audience import consent, lists, suppressions
 from textcast.domain.audience.contacts import time_zone_of
@@ -183,6 +184,8 @@ def subscribe(session: Session, policy: SignupPolicy, signup: Signup, now: datet
     signup.status = SignupStatus.CONFIRMED
     signup.confirmed_at = now
     signup.contact_id = contact.id
+    lists_joined = [] if signup.list_id is None else [signup.list_id]
+    flows.on_subscribed(session, flows.Entrant(contact.id, contact.phone), lists_joined, now)
     welcome = signup.welcome_text
     if welcome:
         try:

@@ -1,0 +1,36 @@
+"""Automations: flows that a sign-up, a keyword, an event, a date or a segment starts, whose
+runs wait, branch, update the contact and send through the same outbox as campaigns.
+
+`definitions` reads and checks a flow's JSON; `flows` is a flow's life (draft, versions, pause,
+archive); `runs` enters contacts and ends runs; `events` takes in the events API's posts;
+`engine` moves due runs on. The runtime's flow engine (`sending.flow_engine`) calls
+`advance_due` on the leading worker.
+"""
+
+from textcast.domain.flows.definitions import Definition as Definition
+from textcast.domain.flows.definitions import Program as Program
+from textcast.domain.flows.definitions import read_definition as read_definition
+from textcast.domain.flows.definitions import to_json as to_json
+from textcast.domain.flows.engine import Advanced as Advanced
+from textcast.domain.flows.engine import advance_due as advance_due
+from textcast.domain.flows.events import EventInput as EventInput
+from textcast.domain.flows.events import Recorded as Recorded
+from textcast.domain.flows.events import record_event as record_event
+from textcast.domain.flows.flows import Changed as Changed
+from textcast.domain.flows.flows import archive_flow as archive_flow
+from textcast.domain.flows.flows import create_flow as create_flow
+from textcast.domain.flows.flows import current_definition_json as current_definition_json
+from textcast.domain.flows.flows import delete_flow as delete_flow
+from textcast.domain.flows.flows import edit_flow as edit_flow
+from textcast.domain.flows.flows import get_flow as get_flow
+from textcast.domain.flows.flows import list_flows as list_flows
+from textcast.domain.flows.flows import pause_flow as pause_flow
+from textcast.domain.flows.flows import program_of as program_of
+from textcast.domain.flows.flows import publish_flow as publish_flow
+from textcast.domain.flows.flows import resume_flow as resume_flow
+from textcast.domain.flows.flows import versions_of as versions_of
+from textcast.domain.flows.runs import Entrant as Entrant
+from textcast.domain.flows.runs import end_runs as end_runs
+from textcast.domain.flows.runs import enter as enter
+from textcast.domain.flows.runs import on_keyword as on_keyword
+from textcast.domain.flows.runs import on_subscribed as on_subscribed

@@ -1,0 +1,288 @@
+"""A flow's life: created as a draft, published (live), edited into new versions, paused,
+resumed, archived, or deleted while nothing has run through it.
+
+Runs keep the version they started on; only the flow's current version takes new runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from textcast.domain.flows.definitions import Definition, Program, read_definition, to_json
+from textcast.models import (
+    ContactList,
+    Flow,
+    FlowRun,
+    FlowStatus,
+    FlowVersion,
+    RunStatus,
+    Segment,
+    utcnow,
+)
+
+MAX_NAME_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    flow: Flow
+    version: FlowVersion | None
+    """The version the change published, if it published one."""
+
+
+def create_flow(
+    session: Session,
+    name: str,
+    definition: object,
+    known_attributes: set[str] | None = None,
+    *,
+    publish: bool = False,
+) -> Changed:
+    """A new flow, a draft unless `publish` (then live at once, as version 1)."""
+    checked = _checked(session, name, definition, known_attributes)
+    flow = Flow(
+        name=name.strip(),
+        status=FlowStatus.DRAFT,
+        draft=to_json(checked),
+        **_trigger_columns(checked),
+    )
+    session.add(flow)
+    session.flush()
+    version = publish_flow(session, flow.id).version if publish else None
+    return Changed(flow, version)
+
+
+def edit_flow(
+    session: Session,
+    flow_id: int,
+    *,
+    name: str | None = None,
+    definition: object | None = None,
+    known_attributes: set[str] | None = None,
+) -> Changed:
+    """Rename, or change the definition. A flow published before gets a new version at once
+    (runs in progress keep theirs); a draft just keeps the change."""
+    flow = get_flow(session, flow_id, for_update=True)
+    if flow.status == FlowStatus.ARCHIVED:
+        raise Conflict(f"flow {flow_id} is archived; copy it to change it")
+    if name is not None:
+        flow.name = _checked_name(name)
+    version = None
+    if definition is not None:
+        checked = _checked(session, flow.name, definition, known_attributes)
+        stored = to_json(checked)
+        for column, value in _trigger_columns(checked).items():
+            setattr(flow, column, value)
+        if flow.version_id is None:
+            flow.draft = stored
+        elif stored != current_definition_json(session, flow):
+            version = _new_version(session, flow, stored)
+    flow.updated_at = utcnow()
+    return Changed(flow, version)
+
+
+def publish_flow(session: Session, flow_id: int) -> Changed:
+    """A draft goes live: its definition becomes version 1 and its trigger starts runs."""
+    flow = get_flow(session, flow_id, for_update=True)
+    if flow.status != FlowStatus.DRAFT:
+        raise Conflict(f"flow {flow_id} is {flow.status}; only a draft is published")
+    if flow.draft is None:
+        raise Conflict(f"flow {flow_id} has nothing to publish")
+    version = _new_version(session, flow, flow.draft)
+    flow.draft = None
+    _set_status(flow, FlowStatus.LIVE)
+    return Changed(flow, version)
+
+
+def pause_flow(session: Session, flow_id: int) -> Flow:
+    """Nothing enters and no run moves on; texts already handed to the outbox still go."""
+    flow = get_flow(session, flow_id, for_update=True)
+    if flow.status != FlowStatus.LIVE:
+        raise Conflict(f"flow {flow_id} is {flow.status}; only a live flow can be paused")
+    _set_status(flow, FlowStatus.PAUSED)
+    return flow
+
+
+def resume_flow(session: Session, flow_id: int) -> Flow:
+    """Runs whose wait ended meanwhile move on at once; new contacts enter again."""
+    flow = get_flow(session, flow_id, for_update=True)
+    if flow.status != FlowStatus.PAUSED:
+        raise Conflict(f"flow {flow_id} is {flow.status}; only a paused flow resumes")
+    _set_status(flow, FlowStatus.LIVE)
+    return flow
+
+
+def archive_flow(session: Session, flow_id: int, now: datetime | None = None) -> int:
+    """Stop the flow for good: its runs in progress end (cancelled). How many ended."""
+    flow = get_flow(session, flow_id, for_update=True)
+    if flow.status == FlowStatus.ARCHIVED:
+        raise Conflict(f"flow {flow_id} is already archived")
+    _set_status(flow, FlowStatus.ARCHIVED)
+    now = now or utcnow()
+    ended = session.execute(
+        update(FlowRun)
+        .where(FlowRun.flow_id == flow_id, FlowRun.status == RunStatus.ACTIVE)
+        .values(
+            status=RunStatus.CANCELLED,
+            end_reason="the flow was archived",
+            ended_at=now,
+            updated_at=now,
+            wake_at=None,
+            waiting_for=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return max(int(getattr(ended, "rowcount", 0) or 0), 0)
+
+
+def delete_flow(session: Session, flow_id: int) -> str:
+    """Delete a flow nothing has run through; its name. One with runs is archived instead,
+    so its figures and each contact's history stay."""
+    flow = get_flow(session, flow_id, for_update=True)
+    if session.scalar(select(FlowRun.id).where(FlowRun.flow_id == flow_id).limit(1)):
+        raise Conflict(
+            f"flow {flow_id} has runs; archive it instead (its figures and history stay)"
+        )
+    name = flow.name
+    session.execute(delete(FlowVersion).where(FlowVersion.flow_id == flow_id))
+    session.delete(flow)
+    return name
+
+
+def get_flow(session: Session, flow_id: int, *, for_update: bool = False) -> Flow:
+    flow = session.get(Flow, flow_id, with_for_update=for_update or None)
+    if flow is None:
+        raise NotFound("flow", flow_id)
+    return flow
+
+
+def list_flows(session: Session, *, archived: bool = False) -> list[Flow]:
+    query = select(Flow).order_by(Flow.id.desc())
+    if not archived:
+        query = query.where(Flow.status != FlowStatus.ARCHIVED)
+    return list(session.scalars(query))
+
+
+def current_definition_json(session: Session, flow: Flow) -> dict[str, Any]:
+    """What the builder edits: the draft, or the version new runs start on."""
+    if flow.version_id is None:
+        return dict(flow.draft or {})
+    version = session.get(FlowVersion, flow.version_id)
+    return dict(version.definition) if version is not None else {}
+
+
+def versions_of(session: Session, flow_id: int) -> list[FlowVersion]:
+    return list(
+        session.scalars(
+            select(FlowVersion)
+            .where(FlowVersion.flow_id == flow_id)
+            .order_by(FlowVersion.number.desc())
+        )
+    )
+
+
+def program_of(session: Session, version_id: int) -> Program:
+    """A stored version ready to run (versions never change: read once per process)."""
+    definition = session.scalar(select(FlowVersion.definition).where(FlowVersion.id == version_id))
+    if definition is None:
+        raise NotFound("flow version", version_id)
+    # Keyed by the text too: another database (a test's) may reuse the id.
+    return _program(version_id, json.dumps(definition, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=512)
+def _program(version_id: int, definition: str) -> Program:
+    del version_id  # part of the key only
+    return Program.of(read_definition(json.loads(definition)))
+
+
+def _new_version(session: Session, flow: Flow, definition: dict[str, Any]) -> FlowVersion:
+    number = (
+        session.scalar(select(func.max(FlowVersion.number)).where(FlowVersion.flow_id == flow.id))
+        or 0
+    ) + 1
+    version = FlowVersion(
+        flow_id=flow.id, number=number, definition=definition, published_at=utcnow()
+    )
+    session.add(version)
+    session.flush()
+    flow.version_id = version.id
+    return version
+
+
+def _checked(
+    session: Session, name: str, definition: object, known_attributes: set[str] | None
+) -> Definition:
+    problems: list[FieldProblem] = []
+    try:
+        _checked_name(name)
+    except InvalidInput as exc:
+        problems.extend(exc.problems)
+    try:
+        checked = read_definition(definition, known_attributes)
+    except InvalidInput as exc:
+        raise InvalidInput(problems + exc.problems) from None
+    problems.extend(_references(session, checked))
+    if problems:
+        raise InvalidInput(problems)
+    return checked
+
+
+def _checked_name(name: str) -> str:
+    if not name.strip():
+        raise InvalidInput([FieldProblem("name", "a flow needs a name")])
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidInput([FieldProblem("name", f"at most {MAX_NAME_CHARS} characters")])
+    return name.strip()
+
+
+def _references(session: Session, definition: Definition) -> list[FieldProblem]:
+    """Lists and segments named by the trigger and the steps must exist."""
+    lists: dict[int, str] = {}
+    segments: dict[int, str] = {}
+    trigger = definition.trigger
+    if trigger.list_id is not None:
+        lists[trigger.list_id] = "trigger.list_id"
+    if trigger.segment_id is not None:
+        segments[trigger.segment_id] = "trigger.segment_id"
+    for step in definition.walk():
+        where = f"step {step.id}"
+        for list_id in (step.add_to_list, step.remove_from_list):
+            if list_id is not None:
+                lists.setdefault(list_id, where)
+        condition = step.condition
+        if condition is not None and condition.list_id is not None:
+            lists.setdefault(condition.list_id, where)
+        if condition is not None and condition.segment_id is not None:
+            segments.setdefault(condition.segment_id, where)
+    problems = []
+    found_lists = set(session.scalars(select(ContactList.id).where(ContactList.id.in_(lists))))
+    for list_id, where in lists.items():
+        if list_id not in found_lists:
+            problems.append(FieldProblem(where, f"there is no list {list_id}"))
+    found = set(session.scalars(select(Segment.id).where(Segment.id.in_(segments))))
+    for segment_id, where in segments.items():
+        if segment_id not in found:
+            problems.append(FieldProblem(where, f"there is no segment {segment_id}"))
+    return problems
+
+
+def _trigger_columns(definition: Definition) -> dict[str, Any]:
+    trigger = definition.trigger
+    key = trigger.key
+    if trigger.type == "keyword" and key is not None:
+        key = key.upper()
+    return {"trigger_type": trigger.type, "trigger_key": key, "goal_event": definition.goal}
+
+
+def _set_status(flow: Flow, status: FlowStatus) -> None:
+    flow.status = status
+    flow.status_changed_at = flow.updated_at = utcnow()
