@@ -40,3 +40,52 @@ def test_a_welcome_series_runs_over_a_week_of_clock(database: Database) -> None:
     with database.read() as session:
         run = session.query(FlowRun).one()
         assert run.ended_at == START + timedelta(days=7)
+
+
+def test_per_step_figures_count_runs_texts_and_waits(database: Database) -> None:
+    rules = policy()
+    flow_id = flow(database, WELCOME)
+    for n in range(3):
+        phone = f"+1201555020{n}"
+        who = contact(database, phone, first_name="Bo")
+        with database.write() as session:
+            flows.on_subscribed(session, flows.Entrant(who, phone), [], START)
+    advance(database, rules, START)
+    with database.read() as session:
+        figures = flows.flow_figures(session, flow_id)
+    assert figures.runs["active"] == 3
+    assert figures.steps["hello"].entered == 3
+    assert figures.steps["hello"].sent == 3
+    assert figures.steps["pause"].waiting == 3
+    assert figures.steps["offer"].entered == 0
+    assert list(figures.steps) == ["hello", "pause", "offer", "later", "last"]
+
+
+def test_every_template_is_a_valid_definition() -> None:
+    for one in flows.TEMPLATES:
+        flows.read_definition(one.definition)
+
+
+def test_runs_move_to_the_new_version_where_their_step_still_is(database: Database) -> None:
+    rules = policy()
+    flow_id = flow(database, WELCOME)
+    phone = "+12015550301"
+    who = contact(database, phone)
+    with database.write() as session:
+        flows.on_subscribed(session, flows.Entrant(who, phone), [], START)
+    advance(database, rules, START)
+    shorter = {**WELCOME, "steps": [WELCOME["steps"][0], WELCOME["steps"][2]]}
+    with database.write() as session:
+        flows.edit_flow(session, flow_id, definition=shorter)
+        preview = flows.move_runs(session, flow_id)
+    assert [(p.version, p.step_id, p.waiting, p.runs, p.lands_on) for p in preview] == [
+        (1, "pause", True, 1, "offer")
+    ]
+    with database.write() as session:
+        flows.move_runs(session, flow_id, apply=True, now=START)
+    advance(database, rules, START)
+    assert [body for _, body, _ in flow_texts(database)] == [
+        "Welcome {{ first_name }}!",
+        "10% off this week",
+    ]
+    assert run_states(database) == {"completed": 1}

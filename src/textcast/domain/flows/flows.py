@@ -56,7 +56,7 @@ def create_flow(
     )
     session.add(flow)
     session.flush()
-    version = publish_flow(session, flow.id).version if publish else None
+    version = publish_flow(session, flow.id, known_attributes).version if publish else None
     return Changed(flow, version)
 
 
@@ -89,13 +89,19 @@ def edit_flow(
     return Changed(flow, version)
 
 
-def publish_flow(session: Session, flow_id: int) -> Changed:
-    """A draft goes live: its definition becomes version 1 and its trigger starts runs."""
+def publish_flow(
+    session: Session, flow_id: int, known_attributes: set[str] | None = None
+) -> Changed:
+    """A draft goes live: its definition becomes version 1 and its trigger starts runs.
+
+    Checked again with `known_attributes` (a draft from a template may name attributes no
+    contact has yet: publishing it is refused until some do, or it is changed)."""
     flow = get_flow(session, flow_id, for_update=True)
     if flow.status != FlowStatus.DRAFT:
         raise Conflict(f"flow {flow_id} is {flow.status}; only a draft is published")
     if flow.draft is None:
         raise Conflict(f"flow {flow_id} has nothing to publish")
+    _checked(session, flow.name, flow.draft, known_attributes)
     version = _new_version(session, flow, flow.draft)
     flow.draft = None
     _set_status(flow, FlowStatus.LIVE)
@@ -286,3 +292,100 @@ def _trigger_columns(definition: Definition) -> dict[str, Any]:
 def _set_status(flow: Flow, status: FlowStatus) -> None:
     flow.status = status
     flow.status_changed_at = flow.updated_at = utcnow()
+
+
+# -- moving runs to the current version ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """Where the runs at one step of an older version would land on the current one."""
+
+    version: int
+    step_id: str
+    waiting: bool
+    runs: int
+    lands_on: str | None
+    """The same step when the current version has it, else the first step after it that it
+    has; None: nothing left after it, the runs end (completed)."""
+
+
+def move_runs(
+    session: Session, flow_id: int, *, apply: bool = False, now: datetime | None = None
+) -> list[Landing]:
+    """Preview (or, with `apply`, do) moving the flow's active runs on older versions to its
+    current one: each keeps its place where the step still exists (a wait goes on until its
+    time), else goes to the next step that does, due at once."""
+    flow = get_flow(session, flow_id, for_update=apply)
+    if flow.version_id is None:
+        raise Conflict(f"flow {flow_id} has never been published; it has no runs to move")
+    current = program_of(session, flow.version_id)
+    groups = session.execute(
+        select(FlowRun.version_id, FlowRun.position, FlowRun.waiting, func.count())
+        .where(
+            FlowRun.flow_id == flow_id,
+            FlowRun.status == RunStatus.ACTIVE,
+            FlowRun.version_id != flow.version_id,
+        )
+        .group_by(FlowRun.version_id, FlowRun.position, FlowRun.waiting)
+        .order_by(FlowRun.version_id, FlowRun.position)
+    ).all()
+    numbers = {
+        version_id: number
+        for version_id, number in session.execute(
+            select(FlowVersion.id, FlowVersion.number).where(FlowVersion.flow_id == flow_id)
+        )
+    }
+    now = now or utcnow()
+    landings = []
+    for version_id, position, waiting, count in groups:
+        old = program_of(session, version_id)
+        lands_on = _landing(old, current, position)
+        stays = lands_on == position
+        landings.append(
+            Landing(numbers.get(version_id, 0), position or "-", bool(waiting), count, lands_on)
+        )
+        if not apply:
+            continue
+        where = (
+            FlowRun.flow_id == flow_id,
+            FlowRun.status == RunStatus.ACTIVE,
+            FlowRun.version_id == version_id,
+            FlowRun.position == position,
+            FlowRun.waiting.is_(bool(waiting)),
+        )
+        if lands_on is None:
+            values: dict[str, Any] = {
+                "status": RunStatus.COMPLETED,
+                "end_reason": "moved to a version with nothing after its step",
+                "ended_at": now,
+                "wake_at": None,
+                "waiting": False,
+                "waiting_for": None,
+            }
+        elif stays:
+            values = {}
+        else:
+            values = {"position": lands_on, "waiting": False, "waiting_for": None, "wake_at": now}
+        session.execute(
+            update(FlowRun)
+            .where(*where)
+            .values(version_id=flow.version_id, updated_at=now, **values)
+            .execution_options(synchronize_session=False)
+        )
+    return landings
+
+
+def _landing(old: Program, current: Program, position: str | None) -> str | None:
+    """The step of `current` a run at `position` of `old` goes to."""
+    if position is None:
+        return None
+    if position in current.steps:
+        return position
+    order = [step.id for step in old.definition.walk()]
+    if position not in order:
+        return None
+    for later in order[order.index(position) + 1 :]:
+        if later in current.steps:
+            return later
+    return None
