@@ -1,10 +1,24 @@
 from datetime import timedelta
 
-from tests.flows.helpers import START, Clock, advance, contact, flow, flow_texts, policy, run_states
+import pytest
+from sqlalchemy import func, select
+from tests.flows.helpers import (
+    SECRET,
+    START,
+    Clock,
+    advance,
+    contact,
+    flow,
+    flow_texts,
+    policy,
+    run_states,
+)
 
 from textcast.db import Database
-from textcast.domain import flows
-from textcast.models import FlowRun
+from textcast.domain import campaigns, flows
+from textcast.domain.audience import erasure
+from textcast.domain.errors import Conflict
+from textcast.models import Event, FlowRun, FlowStepCampaign
 
 WELCOME = {
     "trigger": {"type": "subscribed"},
@@ -89,3 +103,34 @@ def test_runs_move_to_the_new_version_where_their_step_still_is(database: Databa
         "10% off this week",
     ]
     assert run_states(database) == {"completed": 1}
+
+
+def test_a_flow_steps_campaign_cannot_be_paused_or_cancelled_as_a_campaign(
+    database: Database,
+) -> None:
+    flow(database, WELCOME)
+    phone = "+12015550401"
+    who = contact(database, phone)
+    with database.write() as session:
+        flows.on_subscribed(session, flows.Entrant(who, phone), [], START)
+    advance(database, policy(), START)
+    with database.read() as session:
+        step_campaign = session.scalars(select(FlowStepCampaign.campaign_id)).one()
+    for act in (campaigns.pause_campaign, campaigns.cancel_campaign):
+        with database.write() as session, pytest.raises(Conflict, match="flow"):
+            act(session, step_campaign)
+
+
+def test_erasing_a_contact_takes_its_runs_and_events_with_it(database: Database) -> None:
+    flow(database, {"trigger": {"type": "event", "event": "signed"}, "steps": [{"type": "exit"}]})
+    phone = "+12015550402"
+    who = contact(database, phone)
+    with database.write() as session:
+        flows.record_event(
+            session, flows.EventInput("signed", phone=phone, properties={"a": "b"}), "US", SECRET
+        )
+    with database.write() as session:
+        erasure.erase_contact(session, SECRET, who)
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 0
+        assert session.scalar(select(func.count()).select_from(FlowRun)) == 0
