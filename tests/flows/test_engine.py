@@ -16,9 +16,9 @@ from tests.flows.helpers import (
 
 from textcast.db import Database
 from textcast.domain import campaigns, flows
-from textcast.domain.audience import erasure
+from textcast.domain.audience import consent, erasure
 from textcast.domain.errors import Conflict
-from textcast.models import Event, FlowRun, FlowStepCampaign
+from textcast.models import Contact, Event, FlowRun, FlowStepCampaign
 
 WELCOME = {
     "trigger": {"type": "subscribed"},
@@ -134,3 +134,20 @@ def test_erasing_a_contact_takes_its_runs_and_events_with_it(database: Database)
     with database.read() as session:
         assert session.scalar(select(func.count()).select_from(Event)) == 0
         assert session.scalar(select(func.count()).select_from(FlowRun)) == 0
+
+
+def test_an_event_starts_no_run_for_a_contact_who_opted_out(database: Database) -> None:
+    flow(database, {"trigger": {"type": "event", "event": "signed"}, "steps": [{"type": "exit"}]})
+    phone = "+12015550403"
+    who = contact(database, phone)
+    with database.write() as session:
+        stored = session.get(Contact, who)
+        assert stored is not None
+        consent.opt_out(session, SECRET, stored, consent.Evidence("test"))
+    with database.write() as session:
+        recorded = flows.record_event(
+            session, flows.EventInput("signed", phone=phone), "US", SECRET
+        )
+        assert recorded.event.outcome == "not_subscribed"
+        assert recorded.event.runs_started == 0
+    assert run_states(database) == {}

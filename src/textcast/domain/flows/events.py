@@ -24,7 +24,16 @@ from textcast.domain.flows.definitions import EVENT_NAME
 from textcast.domain.flows.flows import program_of
 from textcast.domain.flows.runs import Entrant, end_runs, enter, live_flows
 from textcast.domain.phones.numbers import InvalidPhone, normalise_phone
-from textcast.models import Contact, Event, Flow, FlowRun, FlowStatus, RunStatus, utcnow
+from textcast.models import (
+    Contact,
+    ContactStatus,
+    Event,
+    Flow,
+    FlowRun,
+    FlowStatus,
+    RunStatus,
+    utcnow,
+)
 
 MAX_PROPERTIES = 50
 MAX_KEY_CHARS = 64
@@ -35,6 +44,9 @@ FUTURE_GRACE = timedelta(minutes=5)
 MATCHED = "matched"
 UNHEARD = "unheard"
 NO_CONTACT = "no_contact"
+NOT_SUBSCRIBED = "not_subscribed"
+"""The contact opted out (or its number is invalid): no flow starts for it; a goal or a
+waiting run of it is still acted on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +145,9 @@ def record_event(
             "event": {**run.context.get("event", {}), **properties},
         }
     event.runs_resumed = len(waiting)
+    if starting and contact.status != ContactStatus.SUBSCRIBED:
+        event.outcome = NOT_SUBSCRIBED
+        return Recorded(event, replayed=False)
     context = {"event": dict(properties)}
     for flow in starting:
         if enter(session, flow, who, context=context, event_id=event.id, now=now) is not None:
