@@ -16,9 +16,9 @@ from tests.flows.helpers import (
 
 from textcast.db import Database
 from textcast.domain import campaigns, flows
-from textcast.domain.audience import consent, erasure
-from textcast.domain.errors import Conflict
-from textcast.models import Contact, Event, FlowRun, FlowStepCampaign
+from textcast.domain.audience import consent, erasure, lists
+from textcast.domain.errors import Conflict, InvalidInput
+from textcast.models import Contact, Event, FlowRun, FlowStepCampaign, ListKeyword
 
 WELCOME = {
     "trigger": {"type": "subscribed"},
@@ -151,3 +151,41 @@ def test_an_event_starts_no_run_for_a_contact_who_opted_out(database: Database) 
         assert recorded.event.outcome == "not_subscribed"
         assert recorded.event.runs_started == 0
     assert run_states(database) == {}
+
+
+def test_a_flow_keyword_may_not_be_a_reserved_word_nor_a_lists_keyword(
+    database: Database,
+) -> None:
+    with database.write() as session:
+        vip = lists.create_list(session, "VIP").id
+        session.add(
+            ListKeyword(
+                word="JOIN",
+                list_id=vip,
+                double_opt_in=True,
+                confirmation_text="Reply Y",
+                already_subscribed_text="Already in",
+            )
+        )
+    reserved = {"STOP": "OPT_OUT_KEYWORDS"}
+    for word, message in (("stop!", "OPT_OUT_KEYWORDS"), ("Join", "list's keyword")):
+        definition = {"trigger": {"type": "keyword", "keyword": word}, "steps": [{"type": "exit"}]}
+        with database.write() as session, pytest.raises(InvalidInput, match=message):
+            flows.create_flow(session, "K", definition, reserved=reserved)
+
+
+def test_a_flow_keyword_starts_the_flow_for_a_subscribed_contact(database: Database) -> None:
+    flow(
+        database,
+        {
+            "trigger": {"type": "keyword", "keyword": "Sale 24"},
+            "steps": [{"type": "send", "body": "Here is the sale"}],
+        },
+    )
+    phone = "+12015550404"
+    who = contact(database, phone)
+    with database.write() as session:
+        assert flows.on_keyword(session, flows.Entrant(who, phone), "  sale-24! ", START) != []
+        assert flows.on_keyword(session, flows.Entrant(who, phone), "sales") == []
+    advance(database, policy(), START)
+    assert flow_texts(database) == [(phone, "Here is the sale", "queued")]
