@@ -4,6 +4,11 @@ a goal, an operator).
 Entering writes one `flow_runs` row, due now, in the transaction of whatever triggered it (the
 sign-up's confirmation, the keyword's inbound message, the event's post): the engine does its
 first step when it next looks, so a trigger costs one INSERT and never waits for a send.
+Triggers that start many contacts at once (an import, a list addition, a date or segment scan)
+enter them a chunk at a time (`enter_many`): a few statements per chunk, not per contact.
+
+Re-entry: `once` is once ever, except for a date trigger, which starts one run per date (each
+birthday): a date flow's `once` means once per occurrence, and a cooldown still applies on top.
 """
 
 from __future__ import annotations
@@ -14,12 +19,26 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from textcast.domain.flows.definitions import Definition
 from textcast.domain.flows.flows import program_of
-from textcast.models import Flow, FlowRun, FlowRunStep, FlowStatus, RunStatus, utcnow
+from textcast.models import (
+    Contact,
+    ContactStatus,
+    Flow,
+    FlowRun,
+    FlowRunStep,
+    FlowStatus,
+    RunStatus,
+    utcnow,
+)
+
+ENTER_CHUNK = 2000
+"""Contacts entered per round of `enter_many` (the IN lists stay well inside SQLite's limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +70,7 @@ def enter(
     ).one()
     last_entry, last_start = int(before[0] or 0), before[1]
     if last_entry:
-        if definition.reentry == "once":
-            return None
-        if (
-            definition.reentry == "cooldown"
-            and definition.cooldown is not None
-            and last_start is not None
-            and last_start > now - definition.cooldown
-        ):
+        if not may_reenter(definition, last_start, now):
             return None
         if occurrence is not None and session.scalar(
             select(FlowRun.id).where(
@@ -98,6 +110,106 @@ def enter(
     return run
 
 
+def may_reenter(definition: Definition, last_start: datetime | None, now: datetime) -> bool:
+    """Whether a contact who has run through the flow before may start again now."""
+    if definition.reentry == "once":
+        # A date trigger comes round every year: its runs are told apart by their occurrence.
+        return definition.trigger.type == "date"
+    if definition.reentry == "cooldown" and definition.cooldown is not None:
+        return last_start is None or last_start <= now - definition.cooldown
+    return True
+
+
+def enter_many(
+    session: Session,
+    flow: Flow,
+    contact_ids: Sequence[int],
+    *,
+    now: datetime,
+    occurrence: str | None = None,
+) -> int:
+    """Start the subscribed ones of these contacts on the flow, each within the re-entry rule
+    (and once per `occurrence`); how many started. Chunk by chunk, a few statements each."""
+    if flow.status != FlowStatus.LIVE or flow.version_id is None:
+        return 0
+    definition = program_of(session, flow.version_id).definition
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    ids = list(dict.fromkeys(contact_ids))
+    started = 0
+    for start in range(0, len(ids), ENTER_CHUNK):
+        chunk = ids[start : start + ENTER_CHUNK]
+        phones = dict(
+            session.execute(
+                select(Contact.id, Contact.phone).where(
+                    Contact.id.in_(chunk), Contact.status == ContactStatus.SUBSCRIBED
+                )
+            ).tuples()
+        )
+        if not phones:
+            continue
+        before = {
+            contact_id: (int(entry), last_start)
+            for contact_id, entry, last_start in session.execute(
+                select(FlowRun.contact_id, func.max(FlowRun.entry), func.max(FlowRun.started_at))
+                .where(FlowRun.flow_id == flow.id, FlowRun.contact_id.in_(list(phones)))
+                .group_by(FlowRun.contact_id)
+            ).tuples()
+        }
+        seen: set[int] = set()
+        if occurrence is not None and before:
+            seen = set(
+                session.scalars(
+                    select(FlowRun.contact_id).where(
+                        FlowRun.flow_id == flow.id,
+                        FlowRun.contact_id.in_(list(before)),
+                        FlowRun.occurrence == occurrence,
+                    )
+                )
+            )
+        rows = [
+            _run_row(flow, definition, contact_id, phone, before.get(contact_id), occurrence, now)
+            for contact_id, phone in phones.items()
+            if contact_id not in seen
+            and (contact_id not in before or may_reenter(definition, before[contact_id][1], now))
+        ]
+        if rows:
+            # A trigger of the same contact in another transaction took the entry number:
+            # that contact has just started, and this one starts nothing.
+            statement = insert(FlowRun).on_conflict_do_nothing(
+                index_elements=["flow_id", "contact_id", "entry"]
+            )
+            started += len(session.execute(statement.returning(FlowRun.id), rows).all())
+    return started
+
+
+def _run_row(
+    flow: Flow,
+    definition: Definition,
+    contact_id: int,
+    phone: str,
+    before: tuple[int, datetime | None] | None,
+    occurrence: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "flow_id": flow.id,
+        "version_id": flow.version_id,
+        "contact_id": contact_id,
+        "phone": phone,
+        "entry": (before[0] if before else 0) + 1,
+        "occurrence": occurrence,
+        "status": RunStatus.ACTIVE,
+        "position": definition.first,
+        "wake_at": now,
+        "waiting": False,
+        "waiting_for": None,
+        "context": {},
+        "event_id": None,
+        "started_at": now,
+        "updated_at": now,
+    }
+
+
 def live_flows(
     session: Session, trigger_type: str, keys: Collection[str | None] | None = None
 ) -> list[Flow]:
@@ -119,6 +231,26 @@ def on_subscribed(
     flows that start on any subscription or on one of those lists."""
     keys: list[str | None] = [None, *(str(list_id) for list_id in list_ids)]
     return _enter_all(session, live_flows(session, "subscribed", keys), who, now)
+
+
+def on_subscribed_many(
+    session: Session, contact_ids: Sequence[int], list_ids: Sequence[int], now: datetime
+) -> int:
+    """Many contacts subscribed at once (an import), maybe to lists: `on_subscribed` for each
+    subscribed one, a chunk at a time; how many runs started."""
+    keys: list[str | None] = [None, *(str(list_id) for list_id in list_ids)]
+    flows = live_flows(session, "subscribed", keys) if contact_ids else []
+    return sum(enter_many(session, flow, contact_ids, now=now) for flow in flows)
+
+
+def on_list_joined(
+    session: Session, list_id: int, contact_ids: Sequence[int], now: datetime | None = None
+) -> int:
+    """Contacts added to a list (the API, the CLI, an import): the subscribed ones start the
+    flows that start on a subscription to that list; how many runs started. Flows on any
+    subscription do not start: joining a list is not subscribing."""
+    flows = live_flows(session, "subscribed", [str(list_id)]) if contact_ids else []
+    return sum(enter_many(session, flow, contact_ids, now=now or utcnow()) for flow in flows)
 
 
 def on_keyword(
