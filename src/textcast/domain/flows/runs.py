@@ -138,13 +138,14 @@ def enter_many(
     started = 0
     for start in range(0, len(ids), ENTER_CHUNK):
         chunk = ids[start : start + ENTER_CHUNK]
-        phones = dict(
-            session.execute(
+        phones: dict[int, str] = {
+            contact_id: phone
+            for contact_id, phone in session.execute(
                 select(Contact.id, Contact.phone).where(
                     Contact.id.in_(chunk), Contact.status == ContactStatus.SUBSCRIBED
                 )
-            ).tuples()
-        )
+            )
+        }
         if not phones:
             continue
         before = {
@@ -153,7 +154,7 @@ def enter_many(
                 select(FlowRun.contact_id, func.max(FlowRun.entry), func.max(FlowRun.started_at))
                 .where(FlowRun.flow_id == flow.id, FlowRun.contact_id.in_(list(phones)))
                 .group_by(FlowRun.contact_id)
-            ).tuples()
+            )
         }
         seen: set[int] = set()
         if occurrence is not None and before:
