@@ -28,6 +28,8 @@ from textcast.domain.audience import contacts, lists, segments
 from textcast.domain.content import links, templates
 from textcast.models import Campaign, Contact, InboundMessage, Link, ListMember, Message
 
+SAY_HI = {"id": "hi", "type": "send", "body": "Hi"}
+
 
 def _go(database: Database, phone: str, now: datetime, name: str = "go", **props: Any) -> None:
     """Post the event `name` for `phone` (the flows here start on `go`)."""
@@ -411,3 +413,25 @@ def test_an_exit_ends_the_run_before_the_steps_after_its_branch(database: Databa
         vip: ("exited", "reached the exit step out"),
         other: ("completed", "went through every step"),
     }
+
+
+def test_a_branch_on_a_deleted_segment_answers_no_and_the_engine_goes_on(
+    database: Database,
+) -> None:
+    """Nothing stops deleting a segment a flow's branch names; the engine used to fail every
+    chunk holding such a run, and so stopped moving every other run too."""
+    yes, other = numbers(2)
+    contact(database, yes, attributes={"plan": "gold"})
+    contact(database, other)
+    rules = {"conditions": [{"field": "attributes.plan", "op": "eq", "value": "gold"}]}
+    with database.write() as session:
+        gold = segments.create_segment(session, "Gold", rules).id
+    flow_id = _branching_on(database, {"kind": "segment", "segment_id": gold})
+    flow(database, {"trigger": {"type": "event", "event": "hi"}, "steps": [SAY_HI]}, "Hi")
+    with database.write() as session:
+        segments.delete_segment(session, gold)
+    _go(database, yes, START)
+    _go(database, other, START, name="hi")
+    advance(database, policy(), START)
+    assert _answers(database, flow_id) == {yes: "no"}
+    assert [(phone, body) for phone, body, _ in flow_texts(database)] == [(other, "Hi")]

@@ -338,3 +338,13 @@ def test_a_segment_trigger_starts_contacts_as_they_enter_the_segment(database: D
     flow_engine.tick()
     # They left and came back: that is entering (again, for `later`: re-entry "always").
     assert Counter(r.contact_id for r in runs_of(database)) == {later: 2, already: 1}
+
+
+def test_a_flow_keyword_of_two_words_matches_however_it_is_spaced(database: Database) -> None:
+    """The keyword was stored as typed ("VIP  club") while texts are read with single spaces:
+    it could never match."""
+    club = flow(database, {"trigger": {"type": "keyword", "keyword": "VIP  club"}, "steps": HELLO})
+    phone = numbers(1)[0]
+    ana = contact(database, phone)
+    _inbound(database, phone, "vip club")
+    assert _started(database) == {(club, ana)}

@@ -154,9 +154,13 @@ class FlowEngine:
         last = self._scanned_at
         if last is not None and last <= now < last + SCAN_INTERVAL:
             return
-        with self.database.write() as session:
-            self.totals.scanned += flows.scan_due(session, now)
         self._scanned_at = now
+        try:
+            with self.database.write() as session:
+                self.totals.scanned += flows.scan_due(session, now)
+        except Exception:
+            # Runs already started still move on; the scan is tried again in a minute.
+            log.exception("the flow engine failed to scan date and segment triggers")
 
     def _count(self, done: flows.Advanced, now: datetime) -> None:
         totals = self.totals

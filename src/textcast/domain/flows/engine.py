@@ -30,6 +30,7 @@ from textcast.domain.audience.attributes import attribute_problems
 from textcast.domain.campaigns import drafts, planning, send_window
 from textcast.domain.campaigns.quotas import QUOTA_WINDOW, recipients_launched_since
 from textcast.domain.content import links
+from textcast.domain.errors import Conflict
 from textcast.domain.flows import dates
 from textcast.domain.flows.definitions import Condition, Program, Step
 from textcast.domain.flows.flows import program_of
@@ -384,7 +385,12 @@ def _holds(
             is not None
         )
     if kind == "segment":
-        chosen = segments.audience_condition(session, {"segments": [condition.segment_id]})
+        try:
+            chosen = segments.audience_condition(session, {"segments": [condition.segment_id]})
+        except Conflict:
+            # The segment was deleted (nothing stops that while a flow names it): nobody is
+            # in it, rather than every run of the chunk failing with it.
+            return False
         if chosen is None:
             return False
         return (

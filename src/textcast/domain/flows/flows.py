@@ -286,7 +286,8 @@ def _trigger_columns(definition: Definition) -> dict[str, Any]:
     trigger = definition.trigger
     key = trigger.key
     if trigger.type == "keyword" and key is not None:
-        key = key.upper()
+        # As `runs.on_keyword` reads an inbound text: spaces and case do not matter.
+        key = " ".join(key.split()).upper()
     return {"trigger_type": trigger.type, "trigger_key": key, "goal_event": definition.goal}
 
 
