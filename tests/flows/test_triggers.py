@@ -348,3 +348,33 @@ def test_a_flow_keyword_of_two_words_matches_however_it_is_spaced(database: Data
     ana = contact(database, phone)
     _inbound(database, phone, "vip club")
     assert _started(database) == {(club, ana)}
+
+
+def test_an_event_for_an_opted_out_contact_starts_nothing_and_keeps_its_one_entry(
+    database: Database,
+) -> None:
+    """The event used to start a run that stopped at once, which used up the contact's one
+    entry of a "once" flow: back after opting in again, they could never enter."""
+    from textcast.domain.audience import consent
+
+    carts = flow(
+        database, {"trigger": {"type": "event", "event": "cart_abandoned"}, "steps": HELLO}
+    )
+    phone = numbers(1)[0]
+    ana = contact(database, phone)
+    evidence = consent.Evidence("keyword", "STOP")
+    with database.write() as session:
+        found = session.get(Contact, ana)
+        assert found is not None
+        consent.opt_out(session, SECRET, found, evidence)
+    event = flows.EventInput("cart_abandoned", phone=phone)
+    with database.write() as session:
+        assert flows.record_event(session, event, "US", SECRET).event.runs_started == 0
+    assert runs_of(database) == []
+    with database.write() as session:
+        found = session.get(Contact, ana)
+        assert found is not None
+        consent.opt_in(session, SECRET, found, consent.Evidence("keyword", "START"))
+    with database.write() as session:
+        assert flows.record_event(session, event, "US", SECRET).event.runs_started == 1
+    assert _started(database) == {(carts, ana)}

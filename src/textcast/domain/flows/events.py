@@ -24,7 +24,16 @@ from textcast.domain.flows.definitions import EVENT_NAME
 from textcast.domain.flows.flows import program_of
 from textcast.domain.flows.runs import Entrant, end_runs, enter, live_flows
 from textcast.domain.phones.numbers import InvalidPhone, normalise_phone
-from textcast.models import Contact, Event, Flow, FlowRun, FlowStatus, RunStatus, utcnow
+from textcast.models import (
+    Contact,
+    ContactStatus,
+    Event,
+    Flow,
+    FlowRun,
+    FlowStatus,
+    RunStatus,
+    utcnow,
+)
 
 MAX_PROPERTIES = 50
 MAX_KEY_CHARS = 64
@@ -134,6 +143,10 @@ def record_event(
         }
     event.runs_resumed = len(waiting)
     context = {"event": dict(properties)}
+    if contact.status != ContactStatus.SUBSCRIBED:
+        # An opted-out contact starts nothing: its run would stop at once, and use up the
+        # one entry of a flow that lets a contact through once, for when they come back.
+        starting = []
     for flow in starting:
         if enter(session, flow, who, context=context, event_id=event.id, now=now) is not None:
             event.runs_started += 1
