@@ -13,15 +13,28 @@ birthday): a date flow's `once` means once per occurrence, and a cooldown still 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    any_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from textcast.domain.flows.definitions import Definition
@@ -37,8 +50,8 @@ from textcast.models import (
     utcnow,
 )
 
-ENTER_CHUNK = 2000
-"""Contacts entered per round of `enter_many` (the IN lists stay well inside SQLite's limit)."""
+ENTER_CHUNK = 5000
+"""Contacts entered per statement of `enter_many`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,86 +142,120 @@ def enter_many(
     occurrence: str | None = None,
 ) -> int:
     """Start the subscribed ones of these contacts on the flow, each within the re-entry rule
-    (and once per `occurrence`); how many started. Chunk by chunk, a few statements each."""
+    (and once per `occurrence`); how many started.
+
+    One INSERT .. SELECT per chunk of contacts: the database picks who may enter and numbers
+    their entries, so an import of a million contacts costs no row in Python (measured: the
+    row-by-row way tripled an import's time with two flows listening).
+    """
     if flow.status != FlowStatus.LIVE or flow.version_id is None:
         return 0
     definition = program_of(session, flow.version_id).definition
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     ids = list(dict.fromkeys(contact_ids))
     started = 0
     for start in range(0, len(ids), ENTER_CHUNK):
         chunk = ids[start : start + ENTER_CHUNK]
-        phones: dict[int, str] = {
-            contact_id: phone
-            for contact_id, phone in session.execute(
-                select(Contact.id, Contact.phone).where(
-                    Contact.id.in_(chunk), Contact.status == ContactStatus.SUBSCRIBED
-                )
-            )
-        }
-        if not phones:
-            continue
-        before = {
-            contact_id: (int(entry), last_start)
-            for contact_id, entry, last_start in session.execute(
-                select(FlowRun.contact_id, func.max(FlowRun.entry), func.max(FlowRun.started_at))
-                .where(FlowRun.flow_id == flow.id, FlowRun.contact_id.in_(list(phones)))
-                .group_by(FlowRun.contact_id)
-            )
-        }
-        seen: set[int] = set()
-        if occurrence is not None and before:
-            seen = set(
-                session.scalars(
-                    select(FlowRun.contact_id).where(
-                        FlowRun.flow_id == flow.id,
-                        FlowRun.contact_id.in_(list(before)),
-                        FlowRun.occurrence == occurrence,
-                    )
-                )
-            )
-        rows = [
-            _run_row(flow, definition, contact_id, phone, before.get(contact_id), occurrence, now)
-            for contact_id, phone in phones.items()
-            if contact_id not in seen
-            and (contact_id not in before or may_reenter(definition, before[contact_id][1], now))
-        ]
-        if rows:
+        chosen = _entrants(flow, definition, chunk, occurrence, now, dialect)
+        statement = (
+            insert(FlowRun)
+            .from_select(_RUN_COLUMNS, chosen)
             # A trigger of the same contact in another transaction took the entry number:
             # that contact has just started, and this one starts nothing.
-            statement = insert(FlowRun).on_conflict_do_nothing(
-                index_elements=["flow_id", "contact_id", "entry"]
-            )
-            started += len(session.execute(statement.returning(FlowRun.id), rows).all())
+            .on_conflict_do_nothing(index_elements=["flow_id", "contact_id", "entry"])
+        )
+        started += len(session.execute(statement.returning(FlowRun.id)).all())
     return started
 
 
-def _run_row(
+_RUN_COLUMNS = [
+    "flow_id",
+    "version_id",
+    "contact_id",
+    "phone",
+    "entry",
+    "occurrence",
+    "status",
+    "position",
+    "wake_at",
+    "waiting",
+    "context",
+    "started_at",
+    "updated_at",
+]
+
+
+def _entrants(
     flow: Flow,
     definition: Definition,
-    contact_id: int,
-    phone: str,
-    before: tuple[int, datetime | None] | None,
+    chunk: list[int],
     occurrence: str | None,
     now: datetime,
-) -> dict[str, Any]:
-    return {
-        "flow_id": flow.id,
-        "version_id": flow.version_id,
-        "contact_id": contact_id,
-        "phone": phone,
-        "entry": (before[0] if before else 0) + 1,
-        "occurrence": occurrence,
-        "status": RunStatus.ACTIVE,
-        "position": definition.first,
-        "wake_at": now,
-        "waiting": False,
-        "waiting_for": None,
-        "context": {},
-        "event_id": None,
-        "started_at": now,
-        "updated_at": now,
-    }
+    dialect: str,
+) -> Select[Any]:
+    """The new runs' rows for those of `chunk` the flow lets in (`may_reenter`, in SQL)."""
+    before = (
+        select(
+            FlowRun.contact_id,
+            func.max(FlowRun.entry).label("entry"),
+            func.max(FlowRun.started_at).label("started_at"),
+        )
+        .where(FlowRun.flow_id == flow.id, _among(FlowRun.contact_id, chunk, dialect))
+        .group_by(FlowRun.contact_id)
+        .subquery()
+    )
+    allowed: list[ColumnElement[bool]] = [
+        _among(Contact.id, chunk, dialect),
+        Contact.status == ContactStatus.SUBSCRIBED,
+    ]
+    if definition.reentry == "once" and definition.trigger.type != "date":
+        allowed.append(before.c.entry.is_(None))
+    if definition.reentry == "cooldown" and definition.cooldown is not None:
+        since = literal(now - definition.cooldown, FlowRun.started_at.type)
+        allowed.append(or_(before.c.entry.is_(None), before.c.started_at <= since))
+    if occurrence is not None:
+        allowed.append(
+            ~exists().where(
+                FlowRun.flow_id == flow.id,
+                FlowRun.contact_id == Contact.id,
+                FlowRun.occurrence == occurrence,
+            )
+        )
+    stamp = literal(now, FlowRun.started_at.type)
+    return (
+        select(
+            literal(flow.id, FlowRun.flow_id.type),
+            literal(flow.version_id, FlowRun.version_id.type),
+            Contact.id,
+            Contact.phone,
+            func.coalesce(before.c.entry, 0) + 1,
+            literal(occurrence, FlowRun.occurrence.type),
+            literal(RunStatus.ACTIVE.value, String()),
+            literal(definition.first, FlowRun.position.type),
+            stamp,
+            literal(False, FlowRun.waiting.type),
+            literal({}, FlowRun.context.type),
+            stamp,
+            stamp,
+        )
+        .select_from(Contact)
+        .outerjoin(before, before.c.contact_id == Contact.id)
+        .where(*allowed)
+    )
+
+
+def _among(
+    column: ColumnElement[int] | InstrumentedAttribute[int], ids: list[int], dialect: str
+) -> ColumnElement[bool]:
+    """`column IN ids` with the ids as one parameter (an array, a JSON text): an IN list
+    of thousands of parameters costs more to compile than the statement costs to run."""
+    if dialect == "postgresql":
+        return column == any_(literal(ids, postgresql.ARRAY(BigInteger)))
+    listed: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(json.dumps(ids))
+    )
+    return column.in_(listed.scalar_subquery())
 
 
 def live_flows(
