@@ -296,26 +296,78 @@ def test_a_branch_on_list_membership(database: Database) -> None:
     assert _answers(database, flow_id) == {yes: "yes", no: "no"}
 
 
-def test_a_branch_on_a_reply_within_a_window(database: Database) -> None:
-    yes, no, never = numbers(3)
-    for phone in (yes, no, never):
+def test_a_branch_on_a_reply_within_a_window_since_the_run_started(database: Database) -> None:
+    """A text from before the contact entered is no reply to the flow (it used to count:
+    the keyword that started a flow answered "replied" at once)."""
+    yes, before, never = numbers(3)
+    for phone in (yes, before, never):
         contact(database, phone)
     with database.write() as session:
-        for n, (phone, ago) in enumerate(((yes, timedelta(hours=20)), (no, timedelta(hours=30)))):
+        for n, (phone, at) in enumerate(
+            ((yes, START + timedelta(minutes=30)), (before, START - timedelta(hours=1)))
+        ):
             session.add(
                 InboundMessage(
                     provider_id=f"mo-{n}",
                     from_phone=phone,
                     to="+12017777777",
                     body="Sounds good",
-                    received_at=START - ago,
+                    received_at=at,
                 )
             )
-    flow_id = _branching_on(database, {"kind": "replied", "within": "1d"})
-    for phone in (yes, no, never):
+    flow_id = _on_go(
+        database,
+        [
+            {"id": "rest", "type": "wait", "for": "1h"},
+            {
+                "id": "test",
+                "type": "branch",
+                "if": {"kind": "replied", "within": "1d"},
+                "yes": [{"id": "y", "type": "exit"}],
+                "no": [{"id": "n", "type": "exit"}],
+            },
+        ],
+    )
+    for phone in (yes, before, never):
         _go(database, phone, START)
     advance(database, policy(), START)
-    assert _answers(database, flow_id) == {yes: "yes", no: "no", never: "no"}
+    advance(database, policy(), START + timedelta(hours=1))
+    assert _answers(database, flow_id) == {yes: "yes", before: "no", never: "no"}
+
+
+def test_a_branch_on_a_reply_looks_back_over_its_window_only(database: Database) -> None:
+    recent, old = numbers(2)
+    for phone in (recent, old):
+        contact(database, phone)
+    flow_id = _on_go(
+        database,
+        [
+            {"id": "rest", "type": "wait", "for": "3d"},
+            {
+                "id": "test",
+                "type": "branch",
+                "if": {"kind": "replied", "within": "1d"},
+                "yes": [{"id": "y", "type": "exit"}],
+                "no": [{"id": "n", "type": "exit"}],
+            },
+        ],
+    )
+    for phone in (recent, old):
+        _go(database, phone, START)
+    with database.write() as session:
+        for n, (phone, after) in enumerate(((recent, 60), (old, 30))):
+            session.add(
+                InboundMessage(
+                    provider_id=f"mo-{n}",
+                    from_phone=phone,
+                    to="+12017777777",
+                    body="Hello?",
+                    received_at=START + timedelta(hours=after),
+                )
+            )
+    advance(database, policy(), START)
+    advance(database, policy(), START + timedelta(days=3))
+    assert _answers(database, flow_id) == {recent: "yes", old: "no"}
 
 
 def test_a_branch_on_a_click_within_a_window(database: Database) -> None:

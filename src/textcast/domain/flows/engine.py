@@ -91,6 +91,7 @@ class _Run:
     waiting: bool
     waiting_for: str | None
     context: dict[str, Any]
+    started_at: datetime
     status: RunStatus = RunStatus.ACTIVE
     wake_at: datetime | None = None
     end_reason: str | None = None
@@ -150,6 +151,7 @@ def _claim(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
             FlowRun.waiting,
             FlowRun.waiting_for,
             FlowRun.context,
+            FlowRun.started_at,
         )
         .where(
             FlowRun.status == RunStatus.ACTIVE,
@@ -177,6 +179,7 @@ def _run_of(row: Row[Any]) -> _Run:
         waiting=bool(row.waiting),
         waiting_for=row.waiting_for,
         context=dict(row.context or {}),
+        started_at=row.started_at,
     )
 
 
@@ -396,7 +399,9 @@ def _holds(
         return (
             session.scalar(select(Contact.id).where(Contact.id == contact.id, chosen)) is not None
         )
-    since = now - (condition.within or timedelta(days=1))
+    # Within the window, and since the run started: a reply or a click from before the
+    # contact entered answers nothing the flow sent.
+    since = max(now - (condition.within or timedelta(days=1)), run.started_at)
     if kind == "replied":
         return (
             session.scalar(
