@@ -378,3 +378,23 @@ def test_an_event_for_an_opted_out_contact_starts_nothing_and_keeps_its_one_entr
     with database.write() as session:
         assert flows.record_event(session, event, "US", SECRET).event.runs_started == 1
     assert _started(database) == {(carts, ana)}
+
+
+def test_saving_an_unknown_sender_as_a_contact_starts_the_subscription_flows(
+    database: Database,
+) -> None:
+    from textcast.services import audience
+
+    _, _, anyone, _, _ = _subscribed_flows(database)
+    phone = numbers(1)[0]
+    _inbound(database, phone, "Hello, is this the shop?")
+    with database.read() as session:
+        inbound_id = session.query(InboundMessage.id).scalar()
+    saved = audience.save_sender(
+        database,
+        SECRET,
+        inbound_id,
+        contacts.ContactDraft("", consent_evidence="asked in person"),
+        default_region="US",
+    )
+    assert _started(database) == {(anyone, saved.id)}

@@ -12,6 +12,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from textcast.db import Database
 from textcast.domain import flows
 from textcast.domain.accounts import audit
@@ -36,14 +38,12 @@ def create_contact(
 ) -> Contact:
     """`source` says where its consent came from (`api`, `cli`). A subscribed contact (one
     whose number never said STOP) starts the flows of a subscription, and of the lists in
-    `list_ids`, which it joins."""
+    `list_ids`, which it joins (as does `save_sender`'s)."""
     with database.write() as session:
         contact = contacts.create_contact(session, draft, default_region, source, secret)
         for list_id in dict.fromkeys(list_ids):
             lists.add_members(session, list_id, [contact.id])
-        if contact.status == ContactStatus.SUBSCRIBED:
-            who = flows.Entrant(contact.id, contact.phone)
-            flows.on_subscribed(session, who, list(dict.fromkeys(list_ids)))
+        _start_subscription_flows(session, contact, list(dict.fromkeys(list_ids)))
         return contact
 
 
@@ -137,7 +137,14 @@ def save_sender(
             secret,
         )
         inbound.link_sender(session, contact.phone, contact.id)
+        _start_subscription_flows(session, contact, [])
     return contact
+
+
+def _start_subscription_flows(session: Session, contact: Contact, list_ids: list[int]) -> None:
+    """A contact created subscribed (not a number that once said STOP) has subscribed."""
+    if contact.status == ContactStatus.SUBSCRIBED:
+        flows.on_subscribed(session, flows.Entrant(contact.id, contact.phone), list_ids)
 
 
 # -- lists --------------------------------------------------------------------------------------
