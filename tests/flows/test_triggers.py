@@ -341,8 +341,6 @@ def test_a_segment_trigger_starts_contacts_as_they_enter_the_segment(database: D
 
 
 def test_a_flow_keyword_of_two_words_matches_however_it_is_spaced(database: Database) -> None:
-    """The keyword was stored as typed ("VIP  club") while texts are read with single spaces:
-    it could never match."""
     club = flow(database, {"trigger": {"type": "keyword", "keyword": "VIP  club"}, "steps": HELLO})
     phone = numbers(1)[0]
     ana = contact(database, phone)
@@ -353,8 +351,7 @@ def test_a_flow_keyword_of_two_words_matches_however_it_is_spaced(database: Data
 def test_an_event_for_an_opted_out_contact_starts_nothing_and_keeps_its_one_entry(
     database: Database,
 ) -> None:
-    """The event used to start a run that stopped at once, which used up the contact's one
-    entry of a "once" flow: back after opting in again, they could never enter."""
+    """A run that stopped at once would use up the contact's one entry of a "once" flow."""
     from textcast.domain.audience import consent
 
     carts = flow(

@@ -64,15 +64,14 @@ def erase_contact(session: Session, secret: bytes, contact_id: int) -> Erased:
             .execution_options(synchronize_session=False)
         )
     )
-    # The events posted about the person keep their name and counts, not the number nor the
-    # properties (an order's address, an email...).
+    # Events posted about the person (their properties may hold anything: an address, an
+    # order) go too; flow runs and their history go with the contact (ON DELETE CASCADE).
     session.execute(
-        update(Event)
+        delete(Event)
         .where(or_(Event.contact_id == contact_id, Event.phone == phone))
-        .values(phone=None, properties={})
         .execution_options(synchronize_session=False)
     )
-    # Consent events, list memberships and flow runs go with the contact (ON DELETE CASCADE).
+    # Consent events and list memberships go with the contact (ON DELETE CASCADE).
     session.delete(contact)
     campaigns = select(Campaign.id).scalar_subquery()
     # `campaign_id IN (...)` lets (campaign_id, phone) indexes find the rows without a scan.

@@ -17,7 +17,14 @@ from textcast.domain.flows.engine import advance_due as advance_due
 from textcast.domain.flows.events import EventInput as EventInput
 from textcast.domain.flows.events import Recorded as Recorded
 from textcast.domain.flows.events import record_event as record_event
+from textcast.domain.flows.figures import FlowFigures as FlowFigures
+from textcast.domain.flows.figures import RunView as RunView
+from textcast.domain.flows.figures import StepFigures as StepFigures
+from textcast.domain.flows.figures import flow_figures as flow_figures
+from textcast.domain.flows.figures import list_runs as list_runs
+from textcast.domain.flows.figures import run_history as run_history
 from textcast.domain.flows.flows import Changed as Changed
+from textcast.domain.flows.flows import Landing as Landing
 from textcast.domain.flows.flows import archive_flow as archive_flow
 from textcast.domain.flows.flows import create_flow as create_flow
 from textcast.domain.flows.flows import current_definition_json as current_definition_json
@@ -25,6 +32,7 @@ from textcast.domain.flows.flows import delete_flow as delete_flow
 from textcast.domain.flows.flows import edit_flow as edit_flow
 from textcast.domain.flows.flows import get_flow as get_flow
 from textcast.domain.flows.flows import list_flows as list_flows
+from textcast.domain.flows.flows import move_runs as move_runs
 from textcast.domain.flows.flows import pause_flow as pause_flow
 from textcast.domain.flows.flows import program_of as program_of
 from textcast.domain.flows.flows import publish_flow as publish_flow
@@ -39,3 +47,6 @@ from textcast.domain.flows.runs import on_list_joined as on_list_joined
 from textcast.domain.flows.runs import on_subscribed as on_subscribed
 from textcast.domain.flows.runs import on_subscribed_many as on_subscribed_many
 from textcast.domain.flows.scans import scan_due as scan_due
+from textcast.domain.flows.templates import TEMPLATES as TEMPLATES
+from textcast.domain.flows.templates import FlowTemplate as FlowTemplate
+from textcast.domain.flows.templates import template as template

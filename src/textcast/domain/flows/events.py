@@ -44,6 +44,9 @@ FUTURE_GRACE = timedelta(minutes=5)
 MATCHED = "matched"
 UNHEARD = "unheard"
 NO_CONTACT = "no_contact"
+NOT_SUBSCRIBED = "not_subscribed"
+"""The contact opted out (or its number is invalid): no flow starts for it; a goal or a
+waiting run of it is still acted on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +145,10 @@ def record_event(
             "event": {**run.context.get("event", {}), **properties},
         }
     event.runs_resumed = len(waiting)
+    if starting and contact.status != ContactStatus.SUBSCRIBED:
+        event.outcome = NOT_SUBSCRIBED
+        return Recorded(event, replayed=False)
     context = {"event": dict(properties)}
-    if contact.status != ContactStatus.SUBSCRIBED:
-        # An opted-out contact starts nothing: its run would stop at once, and use up the
-        # one entry of a flow that lets a contact through once, for when they come back.
-        starting = []
     for flow in starting:
         if enter(session, flow, who, context=context, event_id=event.id, now=now) is not None:
             event.runs_started += 1

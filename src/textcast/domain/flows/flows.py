@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from textcast.domain.content.words import normalise
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.domain.flows.definitions import Definition, Program, read_definition, to_json
 from textcast.models import (
@@ -24,6 +26,7 @@ from textcast.models import (
     FlowSegmentMember,
     FlowStatus,
     FlowVersion,
+    ListKeyword,
     RunStatus,
     Segment,
     utcnow,
@@ -46,9 +49,12 @@ def create_flow(
     known_attributes: set[str] | None = None,
     *,
     publish: bool = False,
+    reserved: Mapping[str, str] | None = None,
 ) -> Changed:
-    """A new flow, a draft unless `publish` (then live at once, as version 1)."""
-    checked = _checked(session, name, definition, known_attributes)
+    """A new flow, a draft unless `publish` (then live at once, as version 1).
+
+    `reserved`: the keywords the settings give a meaning (normalised word to setting name)."""
+    checked = _checked(session, name, definition, known_attributes, reserved)
     flow = Flow(
         name=name.strip(),
         status=FlowStatus.DRAFT,
@@ -57,7 +63,9 @@ def create_flow(
     )
     session.add(flow)
     session.flush()
-    version = publish_flow(session, flow.id).version if publish else None
+    version = (
+        publish_flow(session, flow.id, known_attributes, reserved).version if publish else None
+    )
     return Changed(flow, version)
 
 
@@ -68,6 +76,7 @@ def edit_flow(
     name: str | None = None,
     definition: object | None = None,
     known_attributes: set[str] | None = None,
+    reserved: Mapping[str, str] | None = None,
 ) -> Changed:
     """Rename, or change the definition. A flow published before gets a new version at once
     (runs in progress keep theirs); a draft just keeps the change."""
@@ -78,7 +87,7 @@ def edit_flow(
         flow.name = _checked_name(name)
     version = None
     if definition is not None:
-        checked = _checked(session, flow.name, definition, known_attributes)
+        checked = _checked(session, flow.name, definition, known_attributes, reserved)
         stored = to_json(checked)
         before = (flow.trigger_type, flow.trigger_key)
         for column, value in _trigger_columns(checked).items():
@@ -96,13 +105,22 @@ def edit_flow(
     return Changed(flow, version)
 
 
-def publish_flow(session: Session, flow_id: int) -> Changed:
-    """A draft goes live: its definition becomes version 1 and its trigger starts runs."""
+def publish_flow(
+    session: Session,
+    flow_id: int,
+    known_attributes: set[str] | None = None,
+    reserved: Mapping[str, str] | None = None,
+) -> Changed:
+    """A draft goes live: its definition becomes version 1 and its trigger starts runs.
+
+    Checked again with `known_attributes` (a draft from a template may name attributes no
+    contact has yet: publishing it is refused until some do, or it is changed)."""
     flow = get_flow(session, flow_id, for_update=True)
     if flow.status != FlowStatus.DRAFT:
         raise Conflict(f"flow {flow_id} is {flow.status}; only a draft is published")
     if flow.draft is None:
         raise Conflict(f"flow {flow_id} has nothing to publish")
+    _checked(session, flow.name, flow.draft, known_attributes, reserved)
     version = _new_version(session, flow, flow.draft)
     flow.draft = None
     _set_status(flow, FlowStatus.LIVE)
@@ -226,7 +244,11 @@ def _new_version(session: Session, flow: Flow, definition: dict[str, Any]) -> Fl
 
 
 def _checked(
-    session: Session, name: str, definition: object, known_attributes: set[str] | None
+    session: Session,
+    name: str,
+    definition: object,
+    known_attributes: set[str] | None,
+    reserved: Mapping[str, str] | None = None,
 ) -> Definition:
     problems: list[FieldProblem] = []
     try:
@@ -238,6 +260,7 @@ def _checked(
     except InvalidInput as exc:
         raise InvalidInput(problems + exc.problems) from None
     problems.extend(_references(session, checked))
+    problems.extend(_keyword_problems(session, checked, reserved))
     if problems:
         raise InvalidInput(problems)
     return checked
@@ -286,11 +309,138 @@ def _trigger_columns(definition: Definition) -> dict[str, Any]:
     trigger = definition.trigger
     key = trigger.key
     if trigger.type == "keyword" and key is not None:
-        # As `runs.on_keyword` reads an inbound text: spaces and case do not matter.
-        key = " ".join(key.split()).upper()
+        key = normalise(key)  # matched as STOP is: case, spaces and punctuation do not count
     return {"trigger_type": trigger.type, "trigger_key": key, "goal_event": definition.goal}
+
+
+def _keyword_problems(
+    session: Session, definition: Definition, reserved: Mapping[str, str] | None
+) -> list[FieldProblem]:
+    """A flow's keyword must reach the flow: not an opt-out, opt-in, help or confirmation
+    word (`reserved`: normalised word to its setting), nor a list's keyword (which starts a
+    sign-up instead)."""
+    if definition.trigger.type != "keyword" or definition.trigger.keyword is None:
+        return []
+    word = normalise(definition.trigger.keyword)
+    if not word:
+        return [FieldProblem("trigger.keyword", "has no letters or digits: use a word like VIP")]
+    if reserved and word in reserved:
+        return [
+            FieldProblem(
+                "trigger.keyword",
+                f"{word} is already a keyword of {reserved[word]}: that text would never "
+                "reach this flow",
+            )
+        ]
+    taken = session.scalar(select(ListKeyword.list_id).where(ListKeyword.word == word))
+    if taken is not None:
+        return [
+            FieldProblem(
+                "trigger.keyword",
+                f"{word} is a list's keyword (list {taken}): that text starts a sign-up, "
+                "not this flow; pick another word",
+            )
+        ]
+    return []
 
 
 def _set_status(flow: Flow, status: FlowStatus) -> None:
     flow.status = status
     flow.status_changed_at = flow.updated_at = utcnow()
+
+
+# -- moving runs to the current version ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """Where the runs at one step of an older version would land on the current one."""
+
+    version: int
+    step_id: str
+    waiting: bool
+    runs: int
+    lands_on: str | None
+    """The same step when the current version has it, else the first step after it that it
+    has; None: nothing left after it, the runs end (completed)."""
+
+
+def move_runs(
+    session: Session, flow_id: int, *, apply: bool = False, now: datetime | None = None
+) -> list[Landing]:
+    """Preview (or, with `apply`, do) moving the flow's active runs on older versions to its
+    current one: each keeps its place where the step still exists (a wait goes on until its
+    time), else goes to the next step that does, due at once."""
+    flow = get_flow(session, flow_id, for_update=apply)
+    if flow.version_id is None:
+        raise Conflict(f"flow {flow_id} has never been published; it has no runs to move")
+    current = program_of(session, flow.version_id)
+    groups = session.execute(
+        select(FlowRun.version_id, FlowRun.position, FlowRun.waiting, func.count())
+        .where(
+            FlowRun.flow_id == flow_id,
+            FlowRun.status == RunStatus.ACTIVE,
+            FlowRun.version_id != flow.version_id,
+        )
+        .group_by(FlowRun.version_id, FlowRun.position, FlowRun.waiting)
+        .order_by(FlowRun.version_id, FlowRun.position)
+    ).all()
+    numbers = {
+        version_id: number
+        for version_id, number in session.execute(
+            select(FlowVersion.id, FlowVersion.number).where(FlowVersion.flow_id == flow_id)
+        )
+    }
+    now = now or utcnow()
+    landings = []
+    for version_id, position, waiting, count in groups:
+        old = program_of(session, version_id)
+        lands_on = _landing(old, current, position)
+        stays = lands_on == position
+        landings.append(
+            Landing(numbers.get(version_id, 0), position or "-", bool(waiting), count, lands_on)
+        )
+        if not apply:
+            continue
+        where = (
+            FlowRun.flow_id == flow_id,
+            FlowRun.status == RunStatus.ACTIVE,
+            FlowRun.version_id == version_id,
+            FlowRun.position == position,
+            FlowRun.waiting.is_(bool(waiting)),
+        )
+        if lands_on is None:
+            values: dict[str, Any] = {
+                "status": RunStatus.COMPLETED,
+                "end_reason": "moved to a version with nothing after its step",
+                "ended_at": now,
+                "wake_at": None,
+                "waiting": False,
+                "waiting_for": None,
+            }
+        elif stays:
+            values = {}
+        else:
+            values = {"position": lands_on, "waiting": False, "waiting_for": None, "wake_at": now}
+        session.execute(
+            update(FlowRun)
+            .where(*where)
+            .values(version_id=flow.version_id, updated_at=now, **values)
+            .execution_options(synchronize_session=False)
+        )
+    return landings
+
+
+def _landing(old: Program, current: Program, position: str | None) -> str | None:
+    """The step of `current` a run at `position` of `old` goes to."""
+    if position is None:
+        return None
+    if position in current.steps:
+        return position
+    order = [step.id for step in old.definition.walk()]
+    if position not in order:
+        return None
+    for later in order[order.index(position) + 1 :]:
+        if later in current.steps:
+            return later
+    return None

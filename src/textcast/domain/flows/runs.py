@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from textcast.domain.content.words import normalise
 from textcast.domain.flows.definitions import Definition
 from textcast.domain.flows.flows import program_of
 from textcast.models import (
@@ -306,7 +307,9 @@ def on_keyword(
 ) -> list[FlowRun]:
     """An inbound text that is a flow's keyword (matched as keywords are: case and spaces
     do not matter)."""
-    key = " ".join(word.split()).upper()
+    key = normalise(word)
+    if not key:
+        return []
     return _enter_all(session, live_flows(session, "keyword", [key]), who, now)
 
 
