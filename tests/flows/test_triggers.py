@@ -395,3 +395,27 @@ def test_saving_an_unknown_sender_as_a_contact_starts_the_subscription_flows(
         default_region="US",
     )
     assert _started(database) == {(anyone, saved.id)}
+
+
+def test_scans_go_through_the_contacts_a_chunk_at_a_time(database: Database) -> None:
+    phones = numbers(7)
+    for phone in phones:
+        _dated(database, phone, "America/New_York", birthday="06-01", plan="gold")
+    rules = {"conditions": [{"field": "attributes.plan", "op": "eq", "value": "gold"}]}
+    with database.write() as session:
+        gold = segments.create_segment(session, "Gold", rules).id
+    birthdays = flow(
+        database, {"trigger": {"type": "date", "attribute": "birthday"}, "steps": HELLO}, "B"
+    )
+    entering = flow(database, {"trigger": {"type": "segment", "segment_id": gold}, "steps": HELLO})
+    now = datetime(2026, 6, 1, 15, tzinfo=UTC)  # 11:00 in New York
+    with database.write() as session:
+        assert flows.scan_due(session, now, chunk=2) == 7  # the segment's first look starts none
+    for phone in numbers(3, start=50):
+        _dated(database, phone, "America/New_York", plan="gold")
+    with database.write() as session:
+        assert flows.scan_due(session, now + timedelta(minutes=1), chunk=2) == 3
+    with database.read() as session:
+        assert session.query(FlowSegmentMember).count() == 10
+    assert len(runs_of(database, birthdays)) == 7
+    assert len(runs_of(database, entering)) == 3

@@ -48,8 +48,10 @@ _LATEST_OFFSET = timedelta(hours=14)
 """UTC offsets span -12:00 to +14:00: the local dates somewhere on Earth at an instant."""
 
 
-def scan_due(session: Session, now: datetime) -> int:
-    """Start the runs that live date and segment triggers owe now; how many started."""
+def scan_due(session: Session, now: datetime, chunk: int = SCAN_CHUNK) -> int:
+    """Start the runs that live date and segment triggers owe now; how many started.
+
+    `chunk`: contacts read per query (smaller in tests, to go through several)."""
     started = 0
     scanned = session.scalars(
         select(Flow)
@@ -62,9 +64,9 @@ def scan_due(session: Session, now: datetime) -> int:
         trigger = program_of(session, flow.version_id).definition.trigger
         try:
             if trigger.type == "date":
-                started += _scan_dates(session, flow, trigger, now)
+                started += _scan_dates(session, flow, trigger, now, chunk)
             elif trigger.type == "segment":
-                started += _scan_segment(session, flow, trigger, now)
+                started += _scan_segment(session, flow, trigger, now, chunk)
         except Conflict as exc:
             # Its segment was deleted: the flow starts nobody until it is edited.
             log.warning("flow %d was not scanned: %s", flow.id, exc)
@@ -76,7 +78,7 @@ def scan_due(session: Session, now: datetime) -> int:
 # -- dates ---------------------------------------------------------------------------------
 
 
-def _scan_dates(session: Session, flow: Flow, trigger: Trigger, now: datetime) -> int:
+def _scan_dates(session: Session, flow: Flow, trigger: Trigger, now: datetime, chunk: int) -> int:
     assert trigger.attribute is not None
     at = trigger.at or time(10, 0)
     days = _dates_on_earth(now)
@@ -94,7 +96,7 @@ def _scan_dates(session: Session, flow: Flow, trigger: Trigger, now: datetime) -
         .order_by(Contact.id)
     )
     started = 0
-    for rows in _chunks(session, candidates):
+    for rows in _chunks(session, candidates, chunk):
         due: dict[str, list[int]] = defaultdict(list)
         for contact_id, phone, country, zone_name, text in rows:
             zone = recipient_zone(phone, country, zone_name)
@@ -122,7 +124,7 @@ def _month_day_patterns(days: list[date]) -> list[str]:
 # -- segments ------------------------------------------------------------------------------
 
 
-def _scan_segment(session: Session, flow: Flow, trigger: Trigger, now: datetime) -> int:
+def _scan_segment(session: Session, flow: Flow, trigger: Trigger, now: datetime, chunk: int) -> int:
     chosen = segments.audience_condition(session, {"segments": [trigger.segment_id]})
     if chosen is None:
         return 0
@@ -142,7 +144,7 @@ def _scan_segment(session: Session, flow: Flow, trigger: Trigger, now: datetime)
         .order_by(Contact.id)
     )
     started = 0
-    for rows in _chunks(session, newcomers):
+    for rows in _chunks(session, newcomers, chunk):
         ids = [row[0] for row in rows]
         session.execute(
             insert(FlowSegmentMember), [{"flow_id": flow.id, "contact_id": i} for i in ids]
@@ -152,14 +154,14 @@ def _scan_segment(session: Session, flow: Flow, trigger: Trigger, now: datetime)
     return started
 
 
-def _chunks(session: Session, query: Select[Any]) -> Iterator[list[Any]]:
+def _chunks(session: Session, query: Select[Any], size: int) -> Iterator[list[Any]]:
     """The rows of `query` (ordered by contact id, first column), a chunk at a time."""
     after = 0
     while True:
-        rows = list(session.execute(query.where(Contact.id > after).limit(SCAN_CHUNK)))
+        rows = list(session.execute(query.where(Contact.id > after).limit(size)))
         if not rows:
             return
         yield rows
-        if len(rows) < SCAN_CHUNK:
+        if len(rows) < size:
             return
         after = rows[-1][0]
