@@ -13,8 +13,9 @@ from textcast.db import Database
 from textcast.domain import flows
 from textcast.domain.audience import contacts
 from textcast.domain.campaigns.planning import Policy
-from textcast.models import Campaign, CampaignKind, FlowRun, Message
+from textcast.models import Campaign, CampaignKind, FlowRun, FlowRunStep, Message
 from textcast.runtime import sending_policy
+from textcast.sending.flow_engine import FlowEngine
 
 SECRET = b"flow-test-secret"
 START = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
@@ -73,3 +74,37 @@ def flow_texts(database: Database) -> list[tuple[str, str, str]]:
 def run_states(database: Database) -> Counter[str]:
     with database.read() as session:
         return Counter(str(s) for s in session.scalars(select(FlowRun.status)))
+
+
+def engine(database: Database, clock: Clock, rules: Policy | None = None) -> FlowEngine:
+    """The runtime's flow engine on the test's clock: `tick()` scans, then moves runs on."""
+    chosen = rules or policy()
+    return FlowEngine(database, policy_source=lambda: chosen, clock=clock)
+
+
+def runs_of(database: Database, flow_id: int | None = None) -> list[FlowRun]:
+    """The runs (of one flow), oldest first, detached from their session."""
+    with database.read() as session:
+        query = select(FlowRun).order_by(FlowRun.id)
+        if flow_id is not None:
+            query = query.where(FlowRun.flow_id == flow_id)
+        found = list(session.scalars(query))
+        session.expunge_all()
+        return found
+
+
+def history(database: Database, run_id: int) -> list[tuple[str, str]]:
+    """(step id, outcome) of each step the run reached, in order."""
+    with database.read() as session:
+        rows = session.execute(
+            select(FlowRunStep.step_id, FlowRunStep.outcome)
+            .where(FlowRunStep.run_id == run_id)
+            .order_by(FlowRunStep.id)
+        )
+        return [(step, outcome) for step, outcome in rows]
+
+
+def subscribe(database: Database, contact_id: int, phone: str, now: datetime) -> None:
+    """The contact subscribes (as a confirmed sign-up does) without lists."""
+    with database.write() as session:
+        flows.on_subscribed(session, flows.Entrant(contact_id, phone), [], now)

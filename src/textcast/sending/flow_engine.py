@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from textcast.db import Database
 from textcast.domain import flows
@@ -28,6 +28,8 @@ POLL_SECONDS = 1.0
 """How often an idle leader looks for due runs (a trigger wakes it sooner)."""
 STANDBY_POLL_SECONDS = 2.0
 LEADERSHIP_CHECK_SECONDS = 5.0
+SCAN_INTERVAL = timedelta(minutes=1)
+"""How often (on the engine's clock) date and segment triggers are looked for (`flows.scans`)."""
 CHUNKS_PER_TICK = 20
 """Chunks in one go before the loop looks at its lock and its stop signal again."""
 
@@ -42,6 +44,8 @@ class Totals:
     ended: int = 0
     held: int = 0
     chunks: int = 0
+    scanned: int = 0
+    """Runs that date and segment triggers started."""
     last_tick_at: datetime | None = None
 
 
@@ -59,6 +63,7 @@ class FlowEngine:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
     leading: bool = False
+    _scanned_at: datetime | None = None
 
     def wake(self) -> None:
         """Look for due runs now (a trigger just started some); safe from any thread."""
@@ -127,6 +132,7 @@ class FlowEngine:
         Public for tests and the benchmark, which drive the engine by hand.
         """
         policy = self.policy_source()
+        self._scan(self.clock())
         queued = False
         full = False
         for _ in range(CHUNKS_PER_TICK):
@@ -141,6 +147,20 @@ class FlowEngine:
         if queued:
             self.on_queued()
         return full
+
+    def _scan(self, now: datetime) -> None:
+        """Date and segment triggers, once per `SCAN_INTERVAL`: the runs they start are due
+        now, so the chunks that follow take them."""
+        last = self._scanned_at
+        if last is not None and last <= now < last + SCAN_INTERVAL:
+            return
+        self._scanned_at = now
+        try:
+            with self.database.write() as session:
+                self.totals.scanned += flows.scan_due(session, now)
+        except Exception:
+            # Runs already started still move on; the scan is tried again in a minute.
+            log.exception("the flow engine failed to scan date and segment triggers")
 
     def _count(self, done: flows.Advanced, now: datetime) -> None:
         totals = self.totals

@@ -12,6 +12,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from textcast.db import Database
 from textcast.domain import flows
 from textcast.domain.accounts import audit
@@ -20,17 +22,29 @@ from textcast.domain.audience import consent, contacts, erasure, lists, segments
 from textcast.domain.audience.contacts import ContactDraft
 from textcast.domain.errors import Conflict
 from textcast.domain.inbox import inbound
-from textcast.models import Contact, ContactList, Segment
+from textcast.models import Contact, ContactList, ContactStatus, Segment
 
 # -- contacts -----------------------------------------------------------------------------------
 
 
 def create_contact(
-    database: Database, secret: bytes, draft: ContactDraft, *, default_region: str, source: str
+    database: Database,
+    secret: bytes,
+    draft: ContactDraft,
+    *,
+    default_region: str,
+    source: str,
+    list_ids: Sequence[int] = (),
 ) -> Contact:
-    """`source` says where its consent came from (`api`, `cli`)."""
+    """`source` says where its consent came from (`api`, `cli`). A subscribed contact (one
+    whose number never said STOP) starts the flows of a subscription, and of the lists in
+    `list_ids`, which it joins (as does `save_sender`'s)."""
     with database.write() as session:
-        return contacts.create_contact(session, draft, default_region, source, secret)
+        contact = contacts.create_contact(session, draft, default_region, source, secret)
+        for list_id in dict.fromkeys(list_ids):
+            lists.add_members(session, list_id, [contact.id])
+        _start_subscription_flows(session, contact, list(dict.fromkeys(list_ids)))
+        return contact
 
 
 def update_contact(
@@ -123,7 +137,14 @@ def save_sender(
             secret,
         )
         inbound.link_sender(session, contact.phone, contact.id)
+        _start_subscription_flows(session, contact, [])
     return contact
+
+
+def _start_subscription_flows(session: Session, contact: Contact, list_ids: list[int]) -> None:
+    """A contact created subscribed (not a number that once said STOP) has subscribed."""
+    if contact.status == ContactStatus.SUBSCRIBED:
+        flows.on_subscribed(session, flows.Entrant(contact.id, contact.phone), list_ids)
 
 
 # -- lists --------------------------------------------------------------------------------------
@@ -135,9 +156,12 @@ def create_list(database: Database, name: str) -> ContactList:
 
 
 def add_members(database: Database, list_id: int, contact_ids: Sequence[int]) -> int:
-    """How many of the contacts were not members yet."""
+    """How many of the contacts were not members yet. Those, when subscribed, start the
+    flows that start on a subscription to this list."""
     with database.write() as session:
-        return lists.add_members(session, list_id, contact_ids)
+        joined = lists.join_list(session, list_id, contact_ids)
+        flows.on_list_joined(session, list_id, joined)
+        return len(joined)
 
 
 def remove_member(database: Database, list_id: int, contact_id: int) -> None:

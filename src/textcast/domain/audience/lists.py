@@ -65,6 +65,12 @@ def list_lists(session: Session) -> list[tuple[ContactList, int]]:
 
 def add_members(session: Session, list_id: int, contact_ids: Sequence[int]) -> int:
     """Adds the contacts (already members are left alone); returns how many were new."""
+    return len(join_list(session, list_id, contact_ids))
+
+
+def join_list(session: Session, list_id: int, contact_ids: Sequence[int]) -> list[int]:
+    """Adds the contacts (already members are left alone); the ids of those that were not
+    members yet (a list's flows start for them)."""
     get_list(session, list_id)
     known = set(session.scalars(select(Contact.id).where(Contact.id.in_(contact_ids))))
     if missing := [i for i, cid in enumerate(contact_ids) if cid not in known]:
@@ -75,9 +81,9 @@ def add_members(session: Session, list_id: int, contact_ids: Sequence[int]) -> i
         for cid in dict.fromkeys(contact_ids)
     ]
     if not rows:
-        return 0
+        return []
     statement = insert(ListMember).on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
-    return len(session.execute(statement.returning(ListMember.contact_id), rows).all())
+    return [row[0] for row in session.execute(statement.returning(ListMember.contact_id), rows)]
 
 
 def remove_member(session: Session, list_id: int, contact_id: int) -> None:

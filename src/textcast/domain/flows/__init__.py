@@ -3,8 +3,9 @@ runs wait, branch, update the contact and send through the same outbox as campai
 
 `definitions` reads and checks a flow's JSON; `flows` is a flow's life (draft, versions, pause,
 archive); `runs` enters contacts and ends runs; `events` takes in the events API's posts;
-`engine` moves due runs on. The runtime's flow engine (`sending.flow_engine`) calls
-`advance_due` on the leading worker.
+`engine` moves due runs on; `scans` finds the contacts date and segment triggers start. The
+runtime's flow engine (`sending.flow_engine`) calls `scan_due` and `advance_due` on the leading
+worker.
 """
 
 from textcast.domain.flows.definitions import Definition as Definition
@@ -40,8 +41,12 @@ from textcast.domain.flows.flows import versions_of as versions_of
 from textcast.domain.flows.runs import Entrant as Entrant
 from textcast.domain.flows.runs import end_runs as end_runs
 from textcast.domain.flows.runs import enter as enter
+from textcast.domain.flows.runs import enter_many as enter_many
 from textcast.domain.flows.runs import on_keyword as on_keyword
+from textcast.domain.flows.runs import on_list_joined as on_list_joined
 from textcast.domain.flows.runs import on_subscribed as on_subscribed
+from textcast.domain.flows.runs import on_subscribed_many as on_subscribed_many
+from textcast.domain.flows.scans import scan_due as scan_due
 from textcast.domain.flows.templates import TEMPLATES as TEMPLATES
 from textcast.domain.flows.templates import FlowTemplate as FlowTemplate
 from textcast.domain.flows.templates import template as template

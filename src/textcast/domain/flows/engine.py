@@ -15,6 +15,7 @@ with one UPDATE per place, not one per run.
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from textcast.domain.audience.attributes import attribute_problems
 from textcast.domain.campaigns import drafts, planning, send_window
 from textcast.domain.campaigns.quotas import QUOTA_WINDOW, recipients_launched_since
 from textcast.domain.content import links
+from textcast.domain.errors import Conflict
+from textcast.domain.flows import dates
 from textcast.domain.flows.definitions import Condition, Program, Step
 from textcast.domain.flows.flows import program_of
 from textcast.domain.phones.zones import recipient_zone
@@ -88,6 +91,7 @@ class _Run:
     waiting: bool
     waiting_for: str | None
     context: dict[str, Any]
+    started_at: datetime
     status: RunStatus = RunStatus.ACTIVE
     wake_at: datetime | None = None
     end_reason: str | None = None
@@ -147,6 +151,7 @@ def _claim(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
             FlowRun.waiting,
             FlowRun.waiting_for,
             FlowRun.context,
+            FlowRun.started_at,
         )
         .where(
             FlowRun.status == RunStatus.ACTIVE,
@@ -174,6 +179,7 @@ def _run_of(row: Row[Any]) -> _Run:
         waiting=bool(row.waiting),
         waiting_for=row.waiting_for,
         context=dict(row.context or {}),
+        started_at=row.started_at,
     )
 
 
@@ -309,45 +315,51 @@ def _wake_time(step: Step, contact: Contact, now: datetime) -> tuple[datetime | 
         return now + (step.timeout or timedelta(0)), f"until {step.until_event}"
     if step.until_date is not None:
         value = (contact.attributes or {}).get(step.until_date)
-        day = _next_date(value, now)
-        if day is None:
-            return None, f"no date in {step.until_date}"
-        at = step.until_time or time(9, 0)
-        return _local(contact, day, at, now), None
+        wake = _date_comes(contact, value, step.until_time or time(9, 0), now)
+        if wake is None:
+            return None, f"no date to come in {step.until_date}"
+        return wake, None
     assert step.until_time is not None
-    return _local(contact, None, step.until_time, now), None
+    return _local(contact, step.until_time, now), None
 
 
-def _local(contact: Contact, day: date | None, at: time, now: datetime) -> datetime:
-    """The next `at` o'clock in the contact's time zone (on `day`, if given), from now."""
+def _local(contact: Contact, at: time, now: datetime) -> datetime:
+    """The next `at` o'clock in the contact's time zone, from now."""
     zone = recipient_zone(contact.phone, contact.country, contact.time_zone)
-    start = now
-    if day is not None:
-        start = max(now, datetime.combine(day, time(0), tzinfo=now.tzinfo) - timedelta(hours=14))
     try:
-        return send_window.local_time_to_utc(zone, start, at)
+        return send_window.local_time_to_utc(zone, now, at)
     except send_window.NoSendWindow:
         # No zone known: UTC stands in (the send window still holds the text if need be).
-        moment = datetime.combine(day or now.date(), at, tzinfo=now.tzinfo)
+        moment = datetime.combine(now.date(), at, tzinfo=now.tzinfo)
         return moment if moment >= now else moment + timedelta(days=1)
 
 
-def _next_date(value: object, now: datetime) -> date | None:
-    """The date a wait until `value` ends on: a full date (2027-03-01) as it is, None once
-    past; a yearly one (03-01, --03-01) the next time it comes round."""
+def _date_comes(contact: Contact, value: object, at: time, now: datetime) -> datetime | None:
+    """When it is `at` o'clock, in the contact's time, on the date in `value`: a full date
+    (2027-03-01) as it is, None once past; a yearly one (03-01, --03-01) the next time it
+    comes round (29 February: 1 March in the years without one). None: no date."""
     if not isinstance(value, str) or not value.strip():
         return None
+    zone = recipient_zone(contact.phone, contact.country, contact.time_zone)
     text = value.strip()
-    today = now.date()
-    try:
-        if len(text) == 10:
-            found = date.fromisoformat(text)
-            return found if found >= today else None
-        month, day = (int(part) for part in text.lstrip("-").split("-"))
-        found = date(today.year, month, day)
-        return found if found >= today else date(today.year + 1, month, day)
-    except ValueError:
+    if len(text) == 10:
+        try:
+            moment = dates.local_instant(zone, date.fromisoformat(text), at)
+        except ValueError:
+            return None
+        return moment if moment >= now else None
+    found = dates.month_day(text)
+    if found is None:
         return None
+    year = min(dates.local_dates(zone, now)).year
+    for candidate in (year, year + 1):
+        month, day = found
+        if (month, day) == (2, 29) and not calendar.isleap(candidate):
+            month, day = 3, 1
+        moment = dates.local_instant(zone, date(candidate, month, day), at)
+        if moment >= now:
+            return moment
+    return None
 
 
 # -- branches ------------------------------------------------------------------------------
@@ -376,13 +388,20 @@ def _holds(
             is not None
         )
     if kind == "segment":
-        chosen = segments.audience_condition(session, {"segments": [condition.segment_id]})
+        try:
+            chosen = segments.audience_condition(session, {"segments": [condition.segment_id]})
+        except Conflict:
+            # The segment was deleted (nothing stops that while a flow names it): nobody is
+            # in it, rather than every run of the chunk failing with it.
+            return False
         if chosen is None:
             return False
         return (
             session.scalar(select(Contact.id).where(Contact.id == contact.id, chosen)) is not None
         )
-    since = now - (condition.within or timedelta(days=1))
+    # Within the window, and since the run started: a reply or a click from before the
+    # contact entered answers nothing the flow sent.
+    since = max(now - (condition.within or timedelta(days=1)), run.started_at)
     if kind == "replied":
         return (
             session.scalar(

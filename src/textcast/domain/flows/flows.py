@@ -23,6 +23,7 @@ from textcast.models import (
     ContactList,
     Flow,
     FlowRun,
+    FlowSegmentMember,
     FlowStatus,
     FlowVersion,
     ListKeyword,
@@ -88,8 +89,14 @@ def edit_flow(
     if definition is not None:
         checked = _checked(session, flow.name, definition, known_attributes, reserved)
         stored = to_json(checked)
+        before = (flow.trigger_type, flow.trigger_key)
         for column, value in _trigger_columns(checked).items():
             setattr(flow, column, value)
+        if (flow.trigger_type, flow.trigger_key) != before:
+            # Another segment (or date): the next scan looks at it afresh (`scans`), so the
+            # members of the new segment are not taken for newcomers.
+            flow.scanned_at = None
+            session.execute(delete(FlowSegmentMember).where(FlowSegmentMember.flow_id == flow.id))
         if flow.version_id is None:
             flow.draft = stored
         elif stored != current_definition_json(session, flow):

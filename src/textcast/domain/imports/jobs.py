@@ -6,7 +6,8 @@ rows; import_workers turns chunks of rows into contacts' values (numbers above a
 part, in worker processes for large files); import_writing writes each chunk while the workers
 read the next. Writes are committed every CHUNKS_PER_COMMIT chunks together with the job's
 counters, so a reader sees progress and a crash loses the uncommitted rows whole, never part of
-a row's writes.
+a row's writes. The flows a subscription starts are entered in the same transactions: new
+subscribed contacts start them, and those put on the import's list start that list's.
 
 Each E.164 number is one contact. A number already in the database is updated (names kept unless
 the file has them, attributes merged, country and time zone only filled in) and never
@@ -37,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
+from textcast.domain import flows
 from textcast.domain.audience import lists
 from textcast.domain.errors import FieldProblem, InvalidInput, NotFound
 from textcast.domain.imports.csv_reading import Columns, CsvProblem, Row, detect_layout, read_rows
@@ -232,10 +234,26 @@ def _import(
                     for lines, results, offset in islice(read, CHUNKS_PER_COMMIT):
                         writer.write(session.connection(), lines, results, offset)
                         written += 1
+                    _start_flows(session, writer)
                 if not written:
                     return
                 if on_progress is not None:
                     on_progress(writer.progress)
+
+
+def _start_flows(session: Session, writer: ChunkWriter) -> None:
+    """The flows a subscription starts, for the contacts these chunks created subscribed (and
+    those a list's subscription starts, for everyone they put on the list), in the chunks'
+    transaction: their runs exist exactly when their rows do."""
+    created, joined = writer.subscribed, writer.joined
+    now = utcnow()
+    if created:
+        list_ids = [] if writer.list_id is None else [writer.list_id]
+        flows.on_subscribed_many(session, created, list_ids, now)
+    if joined and writer.list_id is not None:
+        flows.on_list_joined(session, writer.list_id, joined, now)
+    created.clear()
+    joined.clear()
 
 
 _collections_lock = threading.Lock()

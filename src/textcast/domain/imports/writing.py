@@ -91,7 +91,10 @@ class _Statements:
         """An opt-in per (contact id, line), its evidence citing the line."""
         raise NotImplementedError
 
-    def insert_members(self, cursor: Any, list_id: int, members: list[int], stamp: Any) -> None:
+    def insert_members(
+        self, cursor: Any, list_id: int, members: list[int], stamp: Any
+    ) -> list[int]:
+        """Insert, and the ids of the contacts that were not members yet."""
         raise NotImplementedError
 
     def suppressed(self, cursor: Any, hashes: list[str]) -> set[str]:
@@ -138,11 +141,15 @@ class _Sqlite(_Statements):
             (source, evidence, stamp, json.dumps(consenting)),
         )
 
-    def insert_members(self, cursor: Any, list_id: int, members: list[int], stamp: Any) -> None:
+    def insert_members(
+        self, cursor: Any, list_id: int, members: list[int], stamp: Any
+    ) -> list[int]:
         cursor.execute(
-            f"{_MEMBERS} SELECT ?1, value, ?2 FROM json_each(?3) WHERE true {_NOT_TWICE}",
+            f"{_MEMBERS} SELECT ?1, value, ?2 FROM json_each(?3) WHERE true {_NOT_TWICE}"
+            " RETURNING contact_id",
             (list_id, stamp, json.dumps(members)),
         )
+        return [row[0] for row in cursor.fetchall()]
 
 
 class _Postgresql(_Statements):
@@ -177,11 +184,15 @@ class _Postgresql(_Statements):
             (source, evidence, stamp, ids, lines),
         )
 
-    def insert_members(self, cursor: Any, list_id: int, members: list[int], stamp: Any) -> None:
+    def insert_members(
+        self, cursor: Any, list_id: int, members: list[int], stamp: Any
+    ) -> list[int]:
         cursor.execute(
-            f"{_MEMBERS} SELECT %s, id, %s FROM unnest(%b::bigint[]) AS t(id) {_NOT_TWICE}",
+            f"{_MEMBERS} SELECT %s, id, %s FROM unnest(%b::bigint[]) AS t(id) {_NOT_TWICE}"
+            " RETURNING contact_id",
             (list_id, stamp, members),
         )
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass(slots=True)
@@ -194,6 +205,11 @@ class ChunkWriter:
     evidence: str
     """The consent evidence, to which each row's line number is appended."""
     progress: Progress = field(default_factory=Progress)
+    subscribed: list[int] = field(default_factory=list)
+    """Contacts the chunks written so far created subscribed (the caller takes them for
+    the flows a subscription starts, and empties the list)."""
+    joined: list[int] = field(default_factory=list)
+    """Contacts already there, subscribed, that the chunks put on the import's list."""
     _sql: _Statements | None = None
     _touched_bits: bytearray = field(default_factory=bytearray)
     _touched_set: set[int] = field(default_factory=set)
@@ -249,6 +265,8 @@ class ChunkWriter:
             else:
                 progress.created += 1
                 consenting.append((contact_id, line))
+                self.subscribed.append(contact_id)
+        created = len(consenting)
         changed: list[tuple[Any, ...]] = []
         for found in sql.among(cursor, _EXISTING, list(valid)):
             contact_id = found[0]
@@ -284,7 +302,10 @@ class ChunkWriter:
         if consenting:
             sql.insert_consents(cursor, consenting, self.source, self.evidence, stamp)
         if members and self.list_id is not None:
-            sql.insert_members(cursor, self.list_id, members, stamp)
+            added = sql.insert_members(cursor, self.list_id, members, stamp)
+            if len(consenting) > created:
+                updated = {contact_id for contact_id, _ in consenting[created:]}
+                self.joined.extend(contact_id for contact_id in added if contact_id in updated)
         if rejections:
             cursor.executemany(sql.insert_rejection, rejections)
         progress.rows += len(lines)
