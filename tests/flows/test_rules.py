@@ -212,3 +212,22 @@ def test_the_daily_quota_counts_campaigns_and_holds_flow_texts(database: Databas
     assert texts == sorted(
         [(first, "Welcome!"), (first, "A tip for day two"), (held.phone, "Welcome!")]
     )
+
+
+def test_a_flow_text_sent_late_in_the_day_still_counts_toward_the_quota_a_day_later(
+    database: Database,
+) -> None:
+    rules = policy(daily_recipient_quota=2)
+    _welcome(database)
+    early, late, next_day = numbers(3)
+    subscribe(database, contact(database, early), early, START)
+    assert advance(database, rules, START).queued == 1
+    evening = START + timedelta(hours=7, minutes=50)  # 23:50 UTC, the same day's campaign
+    subscribe(database, contact(database, late), late, evening)
+    assert advance(database, rules, evening).queued == 1
+    # A day after the first text, the evening's is still within the rolling 24 hours: the
+    # new contact's welcome (and the first contact's next text) wait.
+    after = START + timedelta(days=1, minutes=30)
+    subscribe(database, contact(database, next_day), next_day, after)
+    done = advance(database, rules, after)
+    assert (done.queued, done.held) == (0, 2)

@@ -652,6 +652,10 @@ def _write_group(
             sent += 1
     result.queued += sent
     campaign.recipient_count += len(rows)
+    # The rolling DAILY_RECIPIENT_QUOTA counts a campaign's recipients while its launch is
+    # within 24 hours: moved to its latest texts, a day's campaign counts them all until 24
+    # hours after the last (more than the window holds, never less).
+    campaign.launched_at = now
     campaign.estimated_cost = (campaign.estimated_cost or 0.0) + sum(
         one.cost for one in evaluated if not one.excluded
     )
