@@ -25,7 +25,6 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"], dependencies=[guard
 
 REPLAYED = "Idempotent-Replayed"
 OUTCOMES = (MATCHED, UNHEARD, NO_CONTACT)
-Property = str | int | float | bool | None
 # Longer than the domain's limits, so that its answer names the problem in words.
 KEY_BOUND = 1_000
 
@@ -53,9 +52,11 @@ class EventIn(Input):
         default=None, description="Whose event: E.164 or national (DEFAULT_REGION)..."
     )
     contact_id: IdIn | None = Field(default=None, description="...or the contact's id.")
-    properties: dict[str, Property] = Field(
+    # Any JSON value here, so that the domain's check names a nested one in words.
+    properties: dict[str, Any] = Field(
         default_factory=dict,
-        description="At most 50, names up to 64 characters, texts up to 1,000. Sends read "
+        description="Texts, numbers, true/false or null: at most 50, names up to 64 "
+        "characters, texts up to 1,000. Sends read "
         "them as `{{ event.NAME }}`, branches as `event` conditions.",
     )
     occurred_at: Annotated[datetime | None, IsoOnly] = Field(

@@ -20,6 +20,7 @@ from textcast.domain.audience import contacts
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.models import Flow, FlowRunStep, FlowVersion, RunStatus
 from textcast.services import flows as flow_services
+from textcast.web.api import path_segments  # noqa: F401 - {flow_id:flow_id} below
 from textcast.web.api.ids import Id
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender, Writer, guard
@@ -350,13 +351,13 @@ def list_templates() -> list[TemplateOut]:
     return [TemplateOut.model_validate(t.to_json()) for t in flows.TEMPLATES]
 
 
-@router.get(f"{FLOWS}/{{flow_id}}")
+@router.get(f"{FLOWS}/{{flow_id:flow_id}}")
 def get_flow(flow_id: Id, database: DatabaseDep) -> FlowOut:
     """The flow, its definition, its versions and its figures step by step."""
     return _flow_out(flow_services.view(database, flow_id))
 
 
-@router.patch(f"{FLOWS}/{{flow_id}}", responses=problems(409))
+@router.patch(f"{FLOWS}/{{flow_id:flow_id}}", responses=problems(409))
 def update_flow(flow_id: Id, payload: FlowPatch, runtime: RuntimeDep, principal: Writer) -> FlowOut:
     """Rename, or replace the definition (checked as a new one's). A published flow gets a
     new version at once; with `move_runs` its runs in progress move onto it. 409 for an
@@ -374,7 +375,7 @@ def update_flow(flow_id: Id, payload: FlowPatch, runtime: RuntimeDep, principal:
     return _flow_out(flow_services.view(runtime.database, flow_id))
 
 
-@router.delete(f"{FLOWS}/{{flow_id}}", responses=problems(409))
+@router.delete(f"{FLOWS}/{{flow_id:flow_id}}", responses=problems(409))
 def delete_flow(flow_id: Id, database: DatabaseDep, principal: Writer) -> DeletedOut:
     """Delete a flow nothing has run through. 409 when it has runs: archive it instead, so
     its figures and each contact's history stay."""
@@ -382,14 +383,14 @@ def delete_flow(flow_id: Id, database: DatabaseDep, principal: Writer) -> Delete
     return DeletedOut(id=flow_id, name=name)
 
 
-@router.get(f"{FLOWS}/{{flow_id}}/move-preview", responses=problems(409))
+@router.get(f"{FLOWS}/{{flow_id:flow_id}}/move-preview", responses=problems(409))
 def preview_move(flow_id: Id, database: DatabaseDep) -> MoveOut:
     """Where the runs on older versions would land on the current one; nothing changes.
     409 for a flow never published."""
     return _moved(flow_services.preview_move(database, flow_id))
 
 
-@router.post(f"{FLOWS}/{{flow_id}}/move-runs", responses=problems(409))
+@router.post(f"{FLOWS}/{{flow_id:flow_id}}/move-runs", responses=problems(409))
 def move_runs(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> MoveOut:
     """Move the runs on older versions onto the current one, as the preview says."""
     moved = flow_services.move(runtime.database, Actor.of(principal), flow_id)
@@ -397,7 +398,7 @@ def move_runs(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> MoveOut:
     return _moved(moved)
 
 
-@router.post(f"{FLOWS}/{{flow_id}}/publish", responses=problems(409))
+@router.post(f"{FLOWS}/{{flow_id:flow_id}}/publish", responses=problems(409))
 def publish_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> FlowOut:
     """A draft goes live as version 1: its trigger starts runs. Checked again (a template's
     attributes must exist by now). 409 unless a draft."""
@@ -406,7 +407,7 @@ def publish_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> FlowOut
     return _flow_out(flow_services.view(runtime.database, flow_id))
 
 
-@router.post(f"{FLOWS}/{{flow_id}}/pause", responses=problems(409))
+@router.post(f"{FLOWS}/{{flow_id:flow_id}}/pause", responses=problems(409))
 def pause_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> FlowOut:
     """Nothing enters and no run moves on; texts already in the outbox still go. 409 unless
     live."""
@@ -414,7 +415,7 @@ def pause_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> FlowOut:
     return _flow_out(flow_services.view(runtime.database, flow_id))
 
 
-@router.post(f"{FLOWS}/{{flow_id}}/resume", responses=problems(409))
+@router.post(f"{FLOWS}/{{flow_id:flow_id}}/resume", responses=problems(409))
 def resume_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> FlowOut:
     """Runs whose wait ended meanwhile move on at once. 409 unless paused."""
     flow_services.resume(runtime.database, Actor.of(principal), flow_id)
@@ -422,7 +423,7 @@ def resume_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> FlowOut:
     return _flow_out(flow_services.view(runtime.database, flow_id))
 
 
-@router.post(f"{FLOWS}/{{flow_id}}/archive", responses=problems(409))
+@router.post(f"{FLOWS}/{{flow_id:flow_id}}/archive", responses=problems(409))
 def archive_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> ArchivedOut:
     """Stopped for good: its runs in progress end (cancelled); its figures stay. 409 when
     already archived."""
@@ -431,7 +432,7 @@ def archive_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> Archive
     return ArchivedOut(**shown.model_dump(), runs_ended=ended)
 
 
-@router.get(f"{FLOWS}/{{flow_id}}/runs")
+@router.get(f"{FLOWS}/{{flow_id:flow_id}}/runs")
 def list_runs(
     flow_id: Id,
     session: ReadSession,
@@ -460,7 +461,7 @@ def list_runs(
     )
 
 
-@router.get(f"{FLOWS}/{{flow_id}}/runs/{{run_id}}")
+@router.get(f"{FLOWS}/{{flow_id:flow_id}}/runs/{{run_id}}")
 def get_run(flow_id: Id, run_id: Id, session: ReadSession) -> RunDetailOut:
     """One run and its history: each step it reached and what came of it."""
     run = flows.get_run(session, flow_id, run_id)
