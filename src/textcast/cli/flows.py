@@ -122,7 +122,9 @@ def _summary(view: FlowView) -> Table:
 def _steps(view: FlowView) -> Table:
     """Each step of the definition in order (indented inside branches), then older versions'
     steps that still have figures."""
-    table = Table("step", "type", *STEP_COLUMNS, title="steps")
+    table = Table("step", "type", title="steps")
+    for column in STEP_COLUMNS:
+        table.add_column(column, justify="right")
     figures = view.figures.steps
     shown = set()
     for depth, step in _walk(view.definition.get("steps") or [], 0):

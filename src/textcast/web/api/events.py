@@ -17,7 +17,7 @@ from textcast.domain.flows.events import MATCHED, NO_CONTACT, UNHEARD
 from textcast.models import Event
 from textcast.services import flows as flow_services
 from textcast.web.api.ids import Id, IdIn
-from textcast.web.api.inputs import Input, IsoOnly
+from textcast.web.api.inputs import Input, IsoOnly, NoNul
 from textcast.web.auth import Sender, guard
 from textcast.web.deps import ReadSession, RuntimeDep
 
@@ -191,9 +191,9 @@ def post_event(
 @router.get("")
 def list_events(
     session: ReadSession,
-    name: Annotated[str | None, Query(max_length=100, description="Only this name.")] = None,
+    name: Annotated[str | None, Query(max_length=100, description="Only this name."), NoNul] = None,
     outcome: Annotated[
-        str | None, Query(max_length=20, description="matched, unheard or no_contact.")
+        str | None, Query(max_length=20, description="matched, unheard or no_contact."), NoNul
     ] = None,
     cursor: Annotated[Id | None, Query(description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -22,7 +22,7 @@ from textcast.models import Flow, FlowRunStep, FlowVersion, RunStatus
 from textcast.services import flows as flow_services
 from textcast.web.api import path_segments  # noqa: F401 - {flow_id:flow_id} below
 from textcast.web.api.ids import Id
-from textcast.web.api.inputs import Input
+from textcast.web.api.inputs import Input, NoNul
 from textcast.web.auth import Sender, Writer, guard
 from textcast.web.deps import DatabaseDep, ReadSession, RuntimeDep
 from textcast.web.errors import problems
@@ -444,6 +444,7 @@ def list_runs(
             description="Only active runs at this step id (with `status`: the runs of that "
             "status that ended there).",
         ),
+        NoNul,
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
