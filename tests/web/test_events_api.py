@@ -236,10 +236,13 @@ def test_a_shop_posts_events_with_a_send_scoped_api_key(
     publish(client, CART)
     phone = numbers(1)[0]
     contact(client, phone)
-    shop = bearer(make_api_key(database, Role.EDITOR, frozenset({Scope.SEND})))
+    shop = {"X-API-Key": make_api_key(database, Role.EDITOR, frozenset({Scope.SEND}))}
     reader = bearer(make_api_key(database, Role.EDITOR, frozenset({Scope.READ})))
     event = {"phone": phone, "name": "cart_abandoned"}
     assert client.post(EVENTS, json=event, headers=shop).status_code == 201
     refused = client.post(EVENTS, json=event, headers=reader)
     assert refused.status_code == 403
     assert refused.json()["message"] == "this needs the send permission"
+    huge = {**event, "properties": {"note": "x" * (1024 * 1024)}}
+    too_large = client.post(EVENTS, json=huge, headers=shop)
+    assert too_large.status_code == 413 and too_large.json()["error"] == "body_too_large"
