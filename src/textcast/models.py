@@ -856,7 +856,8 @@ class Event(Base):
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     outcome: Mapped[str] = mapped_column(String(24))
-    """`matched` (some flow listens), `unheard` (none does), `no_contact` (stored, unknown)."""
+    """`matched` (some flow listens), `unheard` (none does), `no_contact` (stored, unknown),
+    `not_subscribed` (a flow would start, but the contact opted out)."""
     runs_started: Mapped[int] = mapped_column(Integer, default=0)
     runs_resumed: Mapped[int] = mapped_column(Integer, default=0)
     runs_ended: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,10 +1,24 @@
 from datetime import timedelta
 
-from tests.flows.helpers import START, Clock, advance, contact, flow, flow_texts, policy, run_states
+import pytest
+from sqlalchemy import func, select
+from tests.flows.helpers import (
+    SECRET,
+    START,
+    Clock,
+    advance,
+    contact,
+    flow,
+    flow_texts,
+    policy,
+    run_states,
+)
 
 from textcast.db import Database
-from textcast.domain import flows
-from textcast.models import FlowRun
+from textcast.domain import campaigns, flows
+from textcast.domain.audience import consent, erasure, lists
+from textcast.domain.errors import Conflict, InvalidInput
+from textcast.models import Contact, Event, FlowRun, FlowStepCampaign, ListKeyword
 
 WELCOME = {
     "trigger": {"type": "subscribed"},
@@ -89,3 +103,89 @@ def test_runs_move_to_the_new_version_where_their_step_still_is(database: Databa
         "10% off this week",
     ]
     assert run_states(database) == {"completed": 1}
+
+
+def test_a_flow_steps_campaign_cannot_be_paused_or_cancelled_as_a_campaign(
+    database: Database,
+) -> None:
+    flow(database, WELCOME)
+    phone = "+12015550401"
+    who = contact(database, phone)
+    with database.write() as session:
+        flows.on_subscribed(session, flows.Entrant(who, phone), [], START)
+    advance(database, policy(), START)
+    with database.read() as session:
+        step_campaign = session.scalars(select(FlowStepCampaign.campaign_id)).one()
+    for act in (campaigns.pause_campaign, campaigns.cancel_campaign):
+        with database.write() as session, pytest.raises(Conflict, match="flow"):
+            act(session, step_campaign)
+
+
+def test_erasing_a_contact_takes_its_runs_and_events_with_it(database: Database) -> None:
+    flow(database, {"trigger": {"type": "event", "event": "signed"}, "steps": [{"type": "exit"}]})
+    phone = "+12015550402"
+    who = contact(database, phone)
+    with database.write() as session:
+        flows.record_event(
+            session, flows.EventInput("signed", phone=phone, properties={"a": "b"}), "US", SECRET
+        )
+    with database.write() as session:
+        erasure.erase_contact(session, SECRET, who)
+    with database.read() as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 0
+        assert session.scalar(select(func.count()).select_from(FlowRun)) == 0
+
+
+def test_an_event_starts_no_run_for_a_contact_who_opted_out(database: Database) -> None:
+    flow(database, {"trigger": {"type": "event", "event": "signed"}, "steps": [{"type": "exit"}]})
+    phone = "+12015550403"
+    who = contact(database, phone)
+    with database.write() as session:
+        stored = session.get(Contact, who)
+        assert stored is not None
+        consent.opt_out(session, SECRET, stored, consent.Evidence("test"))
+    with database.write() as session:
+        recorded = flows.record_event(
+            session, flows.EventInput("signed", phone=phone), "US", SECRET
+        )
+        assert recorded.event.outcome == "not_subscribed"
+        assert recorded.event.runs_started == 0
+    assert run_states(database) == {}
+
+
+def test_a_flow_keyword_may_not_be_a_reserved_word_nor_a_lists_keyword(
+    database: Database,
+) -> None:
+    with database.write() as session:
+        vip = lists.create_list(session, "VIP").id
+        session.add(
+            ListKeyword(
+                word="JOIN",
+                list_id=vip,
+                double_opt_in=True,
+                confirmation_text="Reply Y",
+                already_subscribed_text="Already in",
+            )
+        )
+    reserved = {"STOP": "OPT_OUT_KEYWORDS"}
+    for word, message in (("stop!", "OPT_OUT_KEYWORDS"), ("Join", "list's keyword")):
+        definition = {"trigger": {"type": "keyword", "keyword": word}, "steps": [{"type": "exit"}]}
+        with database.write() as session, pytest.raises(InvalidInput, match=message):
+            flows.create_flow(session, "K", definition, reserved=reserved)
+
+
+def test_a_flow_keyword_starts_the_flow_for_a_subscribed_contact(database: Database) -> None:
+    flow(
+        database,
+        {
+            "trigger": {"type": "keyword", "keyword": "Sale 24"},
+            "steps": [{"type": "send", "body": "Here is the sale"}],
+        },
+    )
+    phone = "+12015550404"
+    who = contact(database, phone)
+    with database.write() as session:
+        assert flows.on_keyword(session, flows.Entrant(who, phone), "  sale-24! ", START) != []
+        assert flows.on_keyword(session, flows.Entrant(who, phone), "sales") == []
+    advance(database, policy(), START)
+    assert flow_texts(database) == [(phone, "Here is the sale", "queued")]

@@ -8,6 +8,7 @@ caller's (the runtime's `wake_flows`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +47,18 @@ def create(
     definition: object,
     *,
     publish: bool = False,
+    reserved_words: Mapping[str, str] | None = None,
 ) -> flows.Changed:
+    """`reserved_words`: the keywords the settings in effect give a meaning
+    (`services.keywords.keyword_settings(settings).reserved`): a flow's keyword may not be one."""
     with database.write() as session:
         changed = flows.create_flow(
-            session, name, definition, known_attributes(session), publish=publish
+            session,
+            name,
+            definition,
+            known_attributes(session),
+            publish=publish,
+            reserved=reserved_words,
         )
         audit.record(session, actor, "flow.create", _target(changed.flow.id), name=name)
         if changed.version is not None:
@@ -83,6 +92,7 @@ def edit(
     name: str | None = None,
     definition: object | None = None,
     move_runs: bool = False,
+    reserved_words: Mapping[str, str] | None = None,
 ) -> flows.Changed:
     """Rename or change; a published flow gets a new version, and with `move_runs` its
     runs in progress move onto it (as `move_runs` previews)."""
@@ -93,6 +103,7 @@ def edit(
             name=name,
             definition=definition,
             known_attributes=known_attributes(session),
+            reserved=reserved_words,
         )
         detail: dict[str, Any] = {}
         if changed.version is not None:
@@ -110,9 +121,14 @@ def edit(
     return changed
 
 
-def publish(database: Database, actor: Actor, flow_id: int) -> flows.Changed:
+def publish(
+    database: Database,
+    actor: Actor,
+    flow_id: int,
+    reserved_words: Mapping[str, str] | None = None,
+) -> flows.Changed:
     with database.write() as session:
-        changed = flows.publish_flow(session, flow_id, known_attributes(session))
+        changed = flows.publish_flow(session, flow_id, known_attributes(session), reserved_words)
         audit.record(session, actor, "flow.publish", _target(flow_id), version=1)
     return changed
 

@@ -26,6 +26,7 @@ from textcast.models import (
     Campaign,
     CampaignRecipient,
     ContactStatus,
+    Event,
     ImportRejection,
     InboundMessage,
     Message,
@@ -62,6 +63,13 @@ def erase_contact(session: Session, secret: bytes, contact_id: int) -> Erased:
             .where(or_(Signup.phone == phone, Signup.contact_id == contact_id))
             .execution_options(synchronize_session=False)
         )
+    )
+    # Events posted about the person (their properties may hold anything: an address, an
+    # order) go too; flow runs and their history go with the contact (ON DELETE CASCADE).
+    session.execute(
+        delete(Event)
+        .where(or_(Event.contact_id == contact_id, Event.phone == phone))
+        .execution_options(synchronize_session=False)
     )
     # Consent events and list memberships go with the contact (ON DELETE CASCADE).
     session.delete(contact)

@@ -192,4 +192,10 @@ def _locked(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
         raise NotFound("campaign", campaign_id)
+    if campaign.kind == CampaignKind.FLOW:
+        # Its flow's engine keeps adding to it: a paused or cancelled step campaign would
+        # hold those texts forever.
+        raise Conflict(
+            f"campaign {campaign_id} carries a flow's texts; pause or archive the flow instead"
+        )
     return campaign

@@ -24,7 +24,16 @@ from textcast.domain.flows.definitions import EVENT_NAME
 from textcast.domain.flows.flows import program_of
 from textcast.domain.flows.runs import Entrant, end_runs, enter, live_flows
 from textcast.domain.phones.numbers import InvalidPhone, normalise_phone
-from textcast.models import Contact, Event, Flow, FlowRun, FlowStatus, RunStatus, utcnow
+from textcast.models import (
+    Contact,
+    ContactStatus,
+    Event,
+    Flow,
+    FlowRun,
+    FlowStatus,
+    RunStatus,
+    utcnow,
+)
 from textcast.wording import plural
 
 MAX_PROPERTIES = 50
@@ -36,6 +45,9 @@ FUTURE_GRACE = timedelta(minutes=5)
 MATCHED = "matched"
 UNHEARD = "unheard"
 NO_CONTACT = "no_contact"
+NOT_SUBSCRIBED = "not_subscribed"
+"""The contact opted out (or its number is invalid): no flow starts for it; a goal or a
+waiting run of it is still acted on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +146,9 @@ def record_event(
             "event": {**run.context.get("event", {}), **properties},
         }
     event.runs_resumed = len(waiting)
+    if starting and contact.status != ContactStatus.SUBSCRIBED:
+        event.outcome = NOT_SUBSCRIBED
+        return Recorded(event, replayed=False)
     context = {"event": dict(properties)}
     for flow in starting:
         if enter(session, flow, who, context=context, event_id=event.id, now=now) is not None:
@@ -259,6 +274,12 @@ def describe_event(event: Event) -> str:
         return (
             f"No contact has {by}; the event is stored. A flow creates the contact only when "
             "it says so (create_contacts)."
+        )
+    if event.outcome == NOT_SUBSCRIBED:
+        return (
+            "The contact is not subscribed (opted out, or an invalid number): the event is "
+            f"stored and no flow starts for it; {plural(event.runs_resumed, 'waiting run')} "
+            f"woken, {plural(event.runs_ended, 'run')} ended at their goal."
         )
     if event.outcome == UNHEARD:
         return f"No live flow listens to {event.name!r}; the event is stored and counted."

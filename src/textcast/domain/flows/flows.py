@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from textcast.domain.content.words import normalise
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.domain.flows.definitions import Definition, Program, read_definition, to_json
 from textcast.models import (
@@ -23,6 +25,7 @@ from textcast.models import (
     FlowRun,
     FlowStatus,
     FlowVersion,
+    ListKeyword,
     RunStatus,
     Segment,
     utcnow,
@@ -45,9 +48,12 @@ def create_flow(
     known_attributes: set[str] | None = None,
     *,
     publish: bool = False,
+    reserved: Mapping[str, str] | None = None,
 ) -> Changed:
-    """A new flow, a draft unless `publish` (then live at once, as version 1)."""
-    checked = _checked(session, name, definition, known_attributes)
+    """A new flow, a draft unless `publish` (then live at once, as version 1).
+
+    `reserved`: the keywords the settings give a meaning (normalised word to setting name)."""
+    checked = _checked(session, name, definition, known_attributes, reserved)
     flow = Flow(
         name=name.strip(),
         status=FlowStatus.DRAFT,
@@ -56,7 +62,9 @@ def create_flow(
     )
     session.add(flow)
     session.flush()
-    version = publish_flow(session, flow.id, known_attributes).version if publish else None
+    version = (
+        publish_flow(session, flow.id, known_attributes, reserved).version if publish else None
+    )
     return Changed(flow, version)
 
 
@@ -67,6 +75,7 @@ def edit_flow(
     name: str | None = None,
     definition: object | None = None,
     known_attributes: set[str] | None = None,
+    reserved: Mapping[str, str] | None = None,
 ) -> Changed:
     """Rename, or change the definition. A flow published before gets a new version at once
     (runs in progress keep theirs); a draft just keeps the change."""
@@ -77,7 +86,7 @@ def edit_flow(
         flow.name = _checked_name(name)
     version = None
     if definition is not None:
-        checked = _checked(session, flow.name, definition, known_attributes)
+        checked = _checked(session, flow.name, definition, known_attributes, reserved)
         stored = to_json(checked)
         for column, value in _trigger_columns(checked).items():
             setattr(flow, column, value)
@@ -90,7 +99,10 @@ def edit_flow(
 
 
 def publish_flow(
-    session: Session, flow_id: int, known_attributes: set[str] | None = None
+    session: Session,
+    flow_id: int,
+    known_attributes: set[str] | None = None,
+    reserved: Mapping[str, str] | None = None,
 ) -> Changed:
     """A draft goes live: its definition becomes version 1 and its trigger starts runs.
 
@@ -101,7 +113,7 @@ def publish_flow(
         raise Conflict(f"flow {flow_id} is {flow.status}; only a draft is published")
     if flow.draft is None:
         raise Conflict(f"flow {flow_id} has nothing to publish")
-    _checked(session, flow.name, flow.draft, known_attributes)
+    _checked(session, flow.name, flow.draft, known_attributes, reserved)
     version = _new_version(session, flow, flow.draft)
     flow.draft = None
     _set_status(flow, FlowStatus.LIVE)
@@ -225,7 +237,11 @@ def _new_version(session: Session, flow: Flow, definition: dict[str, Any]) -> Fl
 
 
 def _checked(
-    session: Session, name: str, definition: object, known_attributes: set[str] | None
+    session: Session,
+    name: str,
+    definition: object,
+    known_attributes: set[str] | None,
+    reserved: Mapping[str, str] | None = None,
 ) -> Definition:
     problems: list[FieldProblem] = []
     try:
@@ -237,6 +253,7 @@ def _checked(
     except InvalidInput as exc:
         raise InvalidInput(problems + exc.problems) from None
     problems.extend(_references(session, checked))
+    problems.extend(_keyword_problems(session, checked, reserved))
     if problems:
         raise InvalidInput(problems)
     return checked
@@ -285,8 +302,39 @@ def _trigger_columns(definition: Definition) -> dict[str, Any]:
     trigger = definition.trigger
     key = trigger.key
     if trigger.type == "keyword" and key is not None:
-        key = key.upper()
+        key = normalise(key)  # matched as STOP is: case, spaces and punctuation do not count
     return {"trigger_type": trigger.type, "trigger_key": key, "goal_event": definition.goal}
+
+
+def _keyword_problems(
+    session: Session, definition: Definition, reserved: Mapping[str, str] | None
+) -> list[FieldProblem]:
+    """A flow's keyword must reach the flow: not an opt-out, opt-in, help or confirmation
+    word (`reserved`: normalised word to its setting), nor a list's keyword (which starts a
+    sign-up instead)."""
+    if definition.trigger.type != "keyword" or definition.trigger.keyword is None:
+        return []
+    word = normalise(definition.trigger.keyword)
+    if not word:
+        return [FieldProblem("trigger.keyword", "has no letters or digits: use a word like VIP")]
+    if reserved and word in reserved:
+        return [
+            FieldProblem(
+                "trigger.keyword",
+                f"{word} is already a keyword of {reserved[word]}: that text would never "
+                "reach this flow",
+            )
+        ]
+    taken = session.scalar(select(ListKeyword.list_id).where(ListKeyword.word == word))
+    if taken is not None:
+        return [
+            FieldProblem(
+                "trigger.keyword",
+                f"{word} is a list's keyword (list {taken}): that text starts a sign-up, "
+                "not this flow; pick another word",
+            )
+        ]
+    return []
 
 
 def _set_status(flow: Flow, status: FlowStatus) -> None:

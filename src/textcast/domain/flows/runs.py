@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from textcast.domain.content.words import normalise
 from textcast.domain.flows.flows import program_of
 from textcast.models import Flow, FlowRun, FlowRunStep, FlowStatus, RunStatus, utcnow
 
@@ -126,7 +127,9 @@ def on_keyword(
 ) -> list[FlowRun]:
     """An inbound text that is a flow's keyword (matched as keywords are: case and spaces
     do not matter)."""
-    key = " ".join(word.split()).upper()
+    key = normalise(word)
+    if not key:
+        return []
     return _enter_all(session, live_flows(session, "keyword", [key]), who, now)
 
 
