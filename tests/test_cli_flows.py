@@ -191,11 +191,13 @@ def test_bad_input_ends_the_command_naming_the_field_and_the_problem(
         ],
     }
     no_list = {"trigger": {"type": "subscribed", "list_id": 7}, "steps": [{"type": "exit"}]}
+    help_word = {"trigger": {"type": "keyword", "keyword": "Help"}, "steps": [{"type": "exit"}]}
     for definition, said in [
         (after_exit, "steps[1]: can never be reached: it comes after the exit step done"),
         (never_ends, "steps[0].timeout: a wait for an event needs a timeout"),
         (unknown_attribute, "steps[0].if.name: no contact has an attribute 'tier'"),
         (no_list, "trigger.list_id: there is no list 7"),
+        (help_word, "trigger.keyword: HELP is already a keyword of HELP_KEYWORDS"),
         ("{not json", "--file: bad.json is not JSON"),
     ]:
         path = _file(tmp_path, definition, "bad.json")

@@ -124,7 +124,12 @@ def test_an_event_nobody_listens_to_is_stored_and_counted(client: TestClient) ->
         {"name": "wishlist_viewed", "outcome": "unheard", "count": 2},
         {"name": "cart_abandoned", "outcome": "matched", "count": 1},
     ]
-    assert summary["by_outcome"] == {"matched": 1, "unheard": 2, "no_contact": 0}
+    assert summary["by_outcome"] == {
+        "matched": 1,
+        "unheard": 2,
+        "no_contact": 0,
+        "not_subscribed": 0,
+    }
     later = ok(client.get(f"{EVENTS}/summary", params={"since": "2999-01-01T00:00:00Z"}))
     assert later["counts"] == []
 
@@ -133,7 +138,7 @@ def test_an_event_nobody_listens_to_is_stored_and_counted(client: TestClient) ->
     rest = ok(client.get(EVENTS, params={"outcome": "unheard", "cursor": listed["next_cursor"]}))
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert problems(client.get(EVENTS, params={"outcome": "lost"})) == {
-        "outcome": "must be one of matched, unheard, no_contact"
+        "outcome": "must be one of matched, unheard, no_contact, not_subscribed"
     }
 
 
@@ -166,7 +171,33 @@ def test_an_event_for_an_unknown_number_is_stored_and_creates_a_contact_only_if_
     assert phones == [newcomer]
     assert runs(database) == [(made["contact_id"], "active")]
     summary = ok(client.get(f"{EVENTS}/summary"))
-    assert summary["by_outcome"] == {"matched": 1, "unheard": 0, "no_contact": 2}
+    assert summary["by_outcome"] == {
+        "matched": 1,
+        "unheard": 0,
+        "no_contact": 2,
+        "not_subscribed": 0,
+    }
+
+
+def test_an_event_of_a_contact_who_opted_out_starts_nothing_but_still_reaches_its_goal(
+    client: TestClient, database: Database
+) -> None:
+    publish(client, CART)
+    phone = numbers(1)[0]
+    contact_id = contact(client, phone)
+    created(client.post(EVENTS, json={"phone": phone, "name": "cart_abandoned"}))
+    assert ok(client.post(f"/api/v1/contacts/{contact_id}/opt-out", json={}))["id"] == contact_id
+    assert runs(database) == [(contact_id, "stopped")]
+
+    refused = created(client.post(EVENTS, json={"phone": phone, "name": "cart_abandoned"}))
+    assert (refused["outcome"], refused["runs_started"]) == ("not_subscribed", 0)
+    assert refused["message"].startswith(
+        "The contact is not subscribed (opted out, or an invalid number): the event is stored "
+        "and no flow starts for it"
+    )
+    assert runs(database) == [(contact_id, "stopped")]
+    summary = ok(client.get(f"{EVENTS}/summary"))["by_outcome"]
+    assert summary == {"matched": 1, "unheard": 0, "no_contact": 0, "not_subscribed": 1}
 
 
 def test_a_retried_post_with_the_same_key_is_harmless(

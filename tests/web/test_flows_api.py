@@ -197,6 +197,11 @@ def test_bad_definitions_are_refused_naming_the_field_and_the_problem(
     no_segment = refused({"trigger": subscribed, "steps": [in_segment]})
     assert no_segment == {"step vip": "there is no segment 998"}
 
+    stop = refused({"trigger": {"type": "keyword", "keyword": "stop"}, "steps": [{"type": "exit"}]})
+    assert stop == {
+        "trigger.keyword": "STOP is already a keyword of OPT_OUT_KEYWORDS: that text would "
+        "never reach this flow"
+    }
     unnamed = refused({"trigger": subscribed, "steps": [{"type": "send", "body": "x"}]}, name=" ")
     assert unnamed == {"name": "a flow needs a name"}
     nested: dict[str, Any] = {"id": "deep", "type": "exit"}

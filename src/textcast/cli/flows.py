@@ -204,6 +204,7 @@ def flows_create(
     """Create a flow, a draft unless --publish: from a template or a definition file."""
     from textcast.domain.accounts.audit import CLI
     from textcast.services import flows as use_cases
+    from textcast.services.keywords import keyword_settings
 
     if (template is None) == (file is None):
         console.print("[bold red]error:[/] give --template KEY or --file definition.json")
@@ -214,7 +215,7 @@ def flows_create(
             "`textcast flows publish ID`"
         )
         raise typer.Exit(2)
-    _, database = open_database()
+    settings, database = open_database()
     with domain_errors():
         if template is not None:
             changed = use_cases.create_from_template(database, CLI, template, name)
@@ -222,7 +223,12 @@ def flows_create(
             assert file is not None
             definition = _read_definition(file)
             changed = use_cases.create(
-                database, CLI, name or file.stem, definition, publish=publish
+                database,
+                CLI,
+                name or file.stem,
+                definition,
+                publish=publish,
+                reserved_words=keyword_settings(settings).reserved,
             )
     state = f"live as version {changed.version.number}" if changed.version else "a draft"
     console.print(f"flow {changed.flow.id}: {changed.flow.name!r}, {state}")
@@ -241,10 +247,12 @@ def flows_publish(flow_id: FlowId) -> None:
     """A draft goes live as version 1: its trigger starts runs."""
     from textcast.domain.accounts.audit import CLI
     from textcast.services import flows as use_cases
+    from textcast.services.keywords import keyword_settings
 
-    _, database = open_database()
+    settings, database = open_database()
     with domain_errors():
-        changed = use_cases.publish(database, CLI, flow_id)
+        reserved = keyword_settings(settings).reserved
+        changed = use_cases.publish(database, CLI, flow_id, reserved)
     console.print(
         f"flow {flow_id}: live as version {changed.version.number if changed.version else 1}"
     )

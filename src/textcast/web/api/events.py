@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from textcast.domain import flows
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.errors import FieldProblem, InvalidInput
-from textcast.domain.flows.events import MATCHED, NO_CONTACT, UNHEARD
+from textcast.domain.flows.events import MATCHED, NO_CONTACT, NOT_SUBSCRIBED, UNHEARD
 from textcast.models import Event
 from textcast.services import flows as flow_services
 from textcast.web.api.ids import Id, IdIn
@@ -24,7 +24,7 @@ from textcast.web.deps import ReadSession, RuntimeDep
 router = APIRouter(prefix="/api/v1/events", tags=["events"], dependencies=[guard(Permission.READ)])
 
 REPLAYED = "Idempotent-Replayed"
-OUTCOMES = (MATCHED, UNHEARD, NO_CONTACT)
+OUTCOMES = (MATCHED, UNHEARD, NO_CONTACT, NOT_SUBSCRIBED)
 # Longer than the domain's limits, so that its answer names the problem in words.
 KEY_BOUND = 1_000
 
@@ -81,7 +81,8 @@ class EventOut(BaseModel):
     idempotency_key: str | None
     outcome: str = Field(
         description="matched (some flow listens), unheard (none does: stored and counted), "
-        "no_contact (a flow listens, but no contact has the number or id: stored)."
+        "no_contact (a flow listens, but no contact has the number or id: stored), "
+        "not_subscribed (a flow would start, but the contact opted out: none starts)."
     )
     runs_started: int
     runs_resumed: int = Field(description="Runs that were waiting for it.")
@@ -123,7 +124,7 @@ class CountOut(BaseModel):
 class SummaryOut(BaseModel):
     since: datetime | None
     counts: list[CountOut] = Field(description="By name and outcome, most frequent first.")
-    by_outcome: dict[str, int] = Field(description="matched, unheard, no_contact.")
+    by_outcome: dict[str, int] = Field(description="matched, unheard, no_contact, not_subscribed.")
 
 
 _REPLAYED_DOC: dict[int | str, dict[str, Any]] = {
@@ -193,7 +194,9 @@ def list_events(
     session: ReadSession,
     name: Annotated[str | None, Query(max_length=100, description="Only this name."), NoNul] = None,
     outcome: Annotated[
-        str | None, Query(max_length=20, description="matched, unheard or no_contact."), NoNul
+        str | None,
+        Query(max_length=20, description="matched, unheard, no_contact or not_subscribed."),
+        NoNul,
     ] = None,
     cursor: Annotated[Id | None, Query(description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

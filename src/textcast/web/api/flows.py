@@ -19,7 +19,9 @@ from textcast.domain.accounts.permissions import Permission
 from textcast.domain.audience import contacts
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.models import Flow, FlowRunStep, FlowVersion, RunStatus
+from textcast.runtime import Runtime
 from textcast.services import flows as flow_services
+from textcast.services.keywords import keyword_settings
 from textcast.web.api import path_segments  # noqa: F401 - {flow_id:flow_id} below
 from textcast.web.api.ids import Id
 from textcast.web.api.inputs import Input, NoNul
@@ -273,6 +275,11 @@ def _version_out(version: FlowVersion, current: int | None) -> VersionOut:
     )
 
 
+def _reserved(runtime: Runtime) -> dict[str, str]:
+    """The words the settings in effect give a meaning (STOP, HELP, Y...): no flow's keyword."""
+    return keyword_settings(runtime.settings).reserved
+
+
 def _moved(landings: list[flows.Landing]) -> MoveOut:
     return MoveOut(
         landings=[LandingOut.model_validate(one, from_attributes=True) for one in landings],
@@ -339,6 +346,7 @@ def create_flow(payload: FlowIn, runtime: RuntimeDep, principal: Writer) -> Flow
             payload.name or "",
             payload.definition,
             publish=payload.publish,
+            reserved_words=_reserved(runtime),
         )
         if changed.version is not None:
             runtime.wake_flows()
@@ -369,6 +377,7 @@ def update_flow(flow_id: Id, payload: FlowPatch, runtime: RuntimeDep, principal:
         name=payload.name,
         definition=payload.definition,
         move_runs=payload.move_runs,
+        reserved_words=_reserved(runtime),
     )
     if changed.version is not None and payload.move_runs:
         runtime.wake_flows()
@@ -402,7 +411,7 @@ def move_runs(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> MoveOut:
 def publish_flow(flow_id: Id, runtime: RuntimeDep, principal: Sender) -> FlowOut:
     """A draft goes live as version 1: its trigger starts runs. Checked again (a template's
     attributes must exist by now). 409 unless a draft."""
-    flow_services.publish(runtime.database, Actor.of(principal), flow_id)
+    flow_services.publish(runtime.database, Actor.of(principal), flow_id, _reserved(runtime))
     runtime.wake_flows()
     return _flow_out(flow_services.view(runtime.database, flow_id))
 
