@@ -42,6 +42,7 @@ from tests.servers import free_port, serving
 
 from textcast.config import Settings, instance_secret, load_settings
 from textcast.db import Database
+from textcast.domain import flows
 from textcast.domain.accounts import api_keys
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.audience import contacts, lists, segments
@@ -71,6 +72,16 @@ CHECKS = [
     allow_header_conformance,
     ignored_auth,
 ]
+
+
+SEED_FLOW = {
+    "trigger": {"type": "event", "event": "cart_abandoned"},
+    "goal": "order_placed",
+    "steps": [
+        {"id": "wait_1h", "type": "wait", "for": "1h"},
+        {"id": "reminder", "type": "send", "body": "Your cart is waiting. Reply STOP to opt out."},
+    ],
+}
 
 
 def fuzz_settings(database_url: str, base_url: str = "http://127.0.0.1:8000") -> Settings:
@@ -130,7 +141,8 @@ class Tally:
 
 
 def seed(database: Database, settings: Settings) -> None:
-    """Id 1 of each: a draft and a sending campaign, a contact, a list, a segment, an import."""
+    """Id 1 of each: a draft and a sending campaign, a contact, a list, a segment, an import,
+    a live flow with a run, an event."""
     make_campaign(database)
     make_campaign(database, numbers(3, start=10), launch=True)
     secret = instance_secret(settings)
@@ -151,6 +163,10 @@ def seed(database: Database, settings: Settings) -> None:
         )
     imports.run_import(database, job.id, path, secret)
     path.unlink()
+    with database.write() as session:
+        flows.create_flow(session, "Cart", SEED_FLOW, publish=True)
+        event = flows.EventInput("cart_abandoned", contact_id=contact.id)
+        flows.record_event(session, event, "US", secret)
 
 
 @pytest.fixture(scope="module")

@@ -132,6 +132,25 @@ NEEDS = {
     ("POST", "/api/v1/forms/{form_id:form_id}/restore"): "write",
     ("GET", "/api/v1/forms/{form_id:form_id}/embed"): "read",
     ("POST", "/api/v1/forms/preview"): "write",  # the form editor's live preview
+    ("GET", "/api/v1/flows"): "read",
+    ("POST", "/api/v1/flows"): "write",
+    ("GET", "/api/v1/flows/templates"): "read",
+    ("GET", "/api/v1/flows/{flow_id:flow_id}"): "read",
+    ("PATCH", "/api/v1/flows/{flow_id:flow_id}"): "write",
+    ("DELETE", "/api/v1/flows/{flow_id:flow_id}"): "write",
+    ("GET", "/api/v1/flows/{flow_id:flow_id}/move-preview"): "read",
+    # Publishing, resuming and moving runs start texts on their way, as sending does.
+    ("POST", "/api/v1/flows/{flow_id:flow_id}/move-runs"): "send",
+    ("POST", "/api/v1/flows/{flow_id:flow_id}/publish"): "send",
+    ("POST", "/api/v1/flows/{flow_id:flow_id}/pause"): "send",
+    ("POST", "/api/v1/flows/{flow_id:flow_id}/resume"): "send",
+    ("POST", "/api/v1/flows/{flow_id:flow_id}/archive"): "send",
+    ("GET", "/api/v1/flows/{flow_id:flow_id}/runs"): "read",
+    ("GET", "/api/v1/flows/{flow_id:flow_id}/runs/{run_id}"): "read",
+    ("GET", "/api/v1/contacts/{contact_id}/runs"): "read",
+    ("POST", "/api/v1/events"): "send",  # an event starts runs, which send
+    ("GET", "/api/v1/events"): "read",
+    ("GET", "/api/v1/events/summary"): "read",
 }
 ROLE_GRANTS = {
     Role.VIEWER: {"read"},

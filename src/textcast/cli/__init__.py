@@ -1,10 +1,10 @@
 """The command line, `textcast …`: the Typer app, made of the command groups beside it.
 
 `serve` runs the processes (serve, worker, simulator, demo, db upgrade); `campaigns`,
-`contacts`, `lists`, `segments`, `keywords`, `accounts` (users, apikeys, audit) and `settings`
-are the command groups; `common` is what every command shares (settings, database, errors to exit
-codes); `listing` is what the list commands print as JSON; `render` and `analytics` draw in the
-terminal; `demo` is what `textcast demo` runs.
+`contacts`, `lists`, `segments`, `keywords`, `flows`, `events`, `accounts` (users, apikeys,
+audit) and `settings` are the command groups; `common` is what every command shares
+(settings, database, errors to exit codes); `listing` is what the list commands print as JSON;
+`render` and `analytics` draw in the terminal; `demo` is what `textcast demo` runs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from textcast.cli import (
     accounts,
     campaigns,
     contacts,
+    events,
+    flows,
     forms,
     keywords,
     lists,
@@ -39,6 +41,8 @@ app.add_typer(lists.lists_app, name="lists")
 app.add_typer(segments.segments_app, name="segments")
 app.add_typer(forms.forms_app, name="forms")
 app.add_typer(keywords.keywords_app, name="keywords")
+app.add_typer(flows.flows_app, name="flows")
+app.add_typer(events.events_app, name="events")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.apikeys_app, name="apikeys")
 app.add_typer(settings.settings_app, name="settings")

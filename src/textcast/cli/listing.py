@@ -18,6 +18,7 @@ from textcast.domain.audience import consent_records
 from textcast.models import ApiKey, Campaign, Contact, ContactList, User
 
 if TYPE_CHECKING:
+    from textcast.domain.flows import FlowRow
     from textcast.domain.signups.keywords import KeywordFigures
 
 
@@ -118,4 +119,22 @@ def keyword(figures: KeywordFigures) -> dict[str, Any]:
         "confirmed": figures.confirmed,
         "pending": figures.pending,
         "expired": figures.expired,
+    }
+
+
+def flow(row: FlowRow) -> dict[str, Any]:
+    f = row.flow
+    return {
+        "id": f.id,
+        "name": f.name,
+        "status": f.status,
+        "trigger_type": f.trigger_type,
+        "trigger_key": f.trigger_key,
+        "goal_event": f.goal_event,
+        "version": row.version,
+        "runs": row.runs,
+        "active_runs": row.active,
+        "created_at": f.created_at,
+        "updated_at": f.updated_at,
+        "status_changed_at": f.status_changed_at,
     }

@@ -39,6 +39,8 @@ from textcast.web.api import (
     previews,
 )
 from textcast.web.api import consent as consent_api
+from textcast.web.api import events as events_api
+from textcast.web.api import flows as flows_api
 from textcast.web.api import (
     settings as settings_api,
 )
@@ -160,6 +162,8 @@ def create_app(
     app.include_router(contacts.router)
     app.include_router(lists.router)
     app.include_router(keywords.router)
+    app.include_router(flows_api.router)
+    app.include_router(events_api.router)
     app.include_router(forms.router)
     app.include_router(imports.router)
     app.include_router(inbox.router)

@@ -16,11 +16,17 @@ from textcast.domain.flows.engine import Advanced as Advanced
 from textcast.domain.flows.engine import advance_due as advance_due
 from textcast.domain.flows.events import EventInput as EventInput
 from textcast.domain.flows.events import Recorded as Recorded
+from textcast.domain.flows.events import describe_event as describe_event
+from textcast.domain.flows.events import event_counts as event_counts
+from textcast.domain.flows.events import list_events as list_events
 from textcast.domain.flows.events import record_event as record_event
 from textcast.domain.flows.figures import FlowFigures as FlowFigures
+from textcast.domain.flows.figures import FlowRow as FlowRow
 from textcast.domain.flows.figures import RunView as RunView
 from textcast.domain.flows.figures import StepFigures as StepFigures
 from textcast.domain.flows.figures import flow_figures as flow_figures
+from textcast.domain.flows.figures import get_run as get_run
+from textcast.domain.flows.figures import list_flow_rows as list_flow_rows
 from textcast.domain.flows.figures import list_runs as list_runs
 from textcast.domain.flows.figures import run_history as run_history
 from textcast.domain.flows.flows import Changed as Changed

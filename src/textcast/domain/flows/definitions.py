@@ -42,6 +42,8 @@ OPERATORS = (
 )
 VALUELESS = ("is_set", "is_not_set")
 MAX_STEPS = 100
+MAX_NESTING = 20
+"""Branches inside branches: deeper is refused before it is read (reading recurses)."""
 MAX_BODY_CHARS = 1_600
 MAX_WAIT = timedelta(days=400)
 EVENT_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
@@ -224,6 +226,8 @@ class _Reader:
         self.given: set[str] = set()
         """The ids the input names: a step without one gets another."""
         self.count = 0
+        self.depth = 0
+        """Branches the step being read is inside of."""
 
     def new_id(self) -> str:
         number = self.count
@@ -326,14 +330,18 @@ def read_definition(data: object, known_attributes: set[str] | None = None) -> D
 
 
 def _given_ids(steps: object) -> Iterator[str]:
-    if not isinstance(steps, list):
-        return
-    for step in steps:
-        if isinstance(step, Mapping):
-            if isinstance(step.get("id"), str):
-                yield step["id"]
-            yield from _given_ids(step.get("yes"))
-            yield from _given_ids(step.get("no"))
+    # A stack of its own, not recursion: a body nested hundreds of levels deep is refused
+    # by the nesting check, not a RecursionError.
+    pending = [steps]
+    while pending:
+        columns = pending.pop()
+        if not isinstance(columns, list):
+            continue
+        for step in columns:
+            if isinstance(step, Mapping):
+                if isinstance(step.get("id"), str):
+                    yield step["id"]
+                pending += [step.get("yes"), step.get("no")]
 
 
 def _trigger(reader: _Reader, data: object) -> Trigger | None:
@@ -409,9 +417,14 @@ def _step(reader: _Reader, data: object, where: str, *, has_event: bool) -> Step
     if kind == "wait":
         return _wait(reader, data, where, step_id)
     if kind == "branch":
+        if reader.depth >= MAX_NESTING:
+            reader.problem(where, f"branches may be nested at most {MAX_NESTING} deep")
+            return None
         condition = _condition(reader, data.get("if"), f"{where}.if")
+        reader.depth += 1
         yes = _steps(reader, data.get("yes"), f"{where}.yes", has_event=has_event)
         no = _steps(reader, data.get("no"), f"{where}.no", has_event=has_event)
+        reader.depth -= 1
         if condition is None:
             return None
         return Step(step_id, "branch", condition=condition, yes=tuple(yes), no=tuple(no))

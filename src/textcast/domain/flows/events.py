@@ -34,6 +34,7 @@ from textcast.models import (
     RunStatus,
     utcnow,
 )
+from textcast.wording import plural
 
 MAX_PROPERTIES = 50
 MAX_KEY_CHARS = 64
@@ -245,3 +246,45 @@ def event_counts(session: Session, since: datetime | None = None) -> list[tuple[
     if since is not None:
         query = query.where(Event.received_at >= since)
     return [(n, o, int(c)) for n, o, c in session.execute(query.order_by(func.count().desc()))]
+
+
+def list_events(
+    session: Session,
+    *,
+    name: str | None = None,
+    outcome: str | None = None,
+    limit: int = 50,
+    before_id: int | None = None,
+) -> list[Event]:
+    """Events as received, newest first (`before_id` pages on)."""
+    query = select(Event).order_by(Event.id.desc()).limit(limit)
+    if name is not None:
+        query = query.where(Event.name == name)
+    if outcome is not None:
+        query = query.where(Event.outcome == outcome)
+    if before_id is not None:
+        query = query.where(Event.id < before_id)
+    return list(session.scalars(query))
+
+
+def describe_event(event: Event) -> str:
+    """What came of an event, in the words the API and the command line answer with."""
+    if event.outcome == NO_CONTACT:
+        by = "this number" if event.phone is not None else "this id"
+        return (
+            f"No contact has {by}; the event is stored. A flow creates the contact only when "
+            "it says so (create_contacts)."
+        )
+    if event.outcome == NOT_SUBSCRIBED:
+        return (
+            "The contact is not subscribed (opted out, or an invalid number): the event is "
+            f"stored and no flow starts for it; {plural(event.runs_resumed, 'waiting run')} "
+            f"woken, {plural(event.runs_ended, 'run')} ended at their goal."
+        )
+    if event.outcome == UNHEARD:
+        return f"No live flow listens to {event.name!r}; the event is stored and counted."
+    return (
+        f"Matched: {plural(event.runs_started, 'run')} started, "
+        f"{plural(event.runs_resumed, 'run')} resumed, "
+        f"{plural(event.runs_ended, 'run')} ended at their goal."
+    )

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from textcast.domain.errors import NotFound
 from textcast.domain.flows.definitions import Program
-from textcast.domain.flows.flows import get_flow, program_of
+from textcast.domain.flows.flows import get_flow, list_flows, program_of
 from textcast.models import (
     Flow,
     FlowRun,
@@ -154,6 +155,44 @@ def _message_fates(session: Session, flow_id: int, at: Callable[[str], StepFigur
             at(by_campaign[answered]).replied += int(count)
 
 
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    """A flow as its list shows it: the version new runs start on and its runs by status."""
+
+    flow: Flow
+    version: int | None
+    runs: dict[str, int]
+
+    @property
+    def active(self) -> int:
+        return self.runs.get(str(RunStatus.ACTIVE), 0)
+
+
+def list_flow_rows(session: Session, *, archived: bool = False) -> list[FlowRow]:
+    """Flows, newest first, each with its runs counted by status (two queries in all)."""
+    found = list_flows(session, archived=archived)
+    ids = [flow.id for flow in found]
+    counts: dict[int, dict[str, int]] = {
+        flow_id: {str(status): 0 for status in RunStatus} for flow_id in ids
+    }
+    numbers: dict[int, int] = {}
+    if ids:
+        for flow_id, status, count in session.execute(
+            select(FlowRun.flow_id, FlowRun.status, func.count())
+            .where(FlowRun.flow_id.in_(ids))
+            .group_by(FlowRun.flow_id, FlowRun.status)
+        ):
+            counts[flow_id][str(status)] = int(count)
+        version_ids = [flow.version_id for flow in found if flow.version_id is not None]
+        numbers = {
+            version_id: number
+            for version_id, number in session.execute(
+                select(FlowVersion.id, FlowVersion.number).where(FlowVersion.id.in_(version_ids))
+            )
+        }
+    return [FlowRow(flow, numbers.get(flow.version_id or 0), counts[flow.id]) for flow in found]
+
+
 def _current_program(session: Session, flow: Flow) -> Program | None:
     if flow.version_id is not None:
         return program_of(session, flow.version_id)
@@ -192,6 +231,7 @@ class RunView:
 def list_runs(
     session: Session,
     *,
+    run_id: int | None = None,
     flow_id: int | None = None,
     contact_id: int | None = None,
     status: str | None = None,
@@ -207,6 +247,8 @@ def list_runs(
         .order_by(FlowRun.id.desc())
         .limit(limit)
     )
+    if run_id is not None:
+        query = query.where(FlowRun.id == run_id)
     if flow_id is not None:
         query = query.where(FlowRun.flow_id == flow_id)
     if contact_id is not None:
@@ -242,6 +284,14 @@ def list_runs(
             )
         )
     return views
+
+
+def get_run(session: Session, flow_id: int, run_id: int) -> RunView:
+    """One run of this flow (a run of another flow is not found here)."""
+    found = list_runs(session, run_id=run_id, flow_id=flow_id, limit=1)
+    if not found:
+        raise NotFound("run", run_id)
+    return found[0]
 
 
 def run_history(session: Session, run_id: int) -> list[FlowRunStep]:

@@ -31,3 +31,5 @@ path_segment("session_id", "[0-9a-f]+")
 """A session's public id (lowercase hex): never `end-others`."""
 path_segment("form_id", "[0-9]+")
 """A sign-up form's id: never `preview` (`POST /api/v1/forms/preview`)."""
+path_segment("flow_id", "[0-9]+")
+"""A flow's id: never `templates` (`GET /api/v1/flows/templates`)."""
