@@ -17,7 +17,9 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Site, screenshot, sign_in
 from tests.factories import make_api_key
 
+from textcast.config import load_settings
 from textcast.models import Role
+from textcast.runtime import SIMULATOR_PLAN_ID, simulator_token
 
 CART = "https://shop.example/cart/42"
 TIMEOUT_S = 20.0
@@ -38,14 +40,35 @@ def _a_phone_in_daytime() -> tuple[str, str]:
     raise AssertionError("no place in daytime")  # cannot happen: the three cover the day
 
 
-def _texts_to(api: httpx.Client, phone: str) -> list[str]:
-    view = api.get("/api/v1/simulator").json()
-    return [b["body"] for b in reversed(view["batches"]) if phone in b["recipients"]]
+def _texts_to(site: Site, phone: str) -> list[str]:
+    """What the phone received, oldest first: each batch's body as Sinch (the simulator) fills
+    in its `${name}` parameters for that recipient."""
+    token = simulator_token(load_settings(secret_key="browser-tests"))
+    listed = httpx.get(
+        f"{site.url}/simulator/xms/v1/{SIMULATOR_PLAN_ID}/batches",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert listed.status_code == 200, listed.text
+    number = phone.removeprefix("+")
+    return [
+        _filled(batch["body"], batch.get("parameters", {}), number)
+        for batch in reversed(listed.json()["batches"])
+        if number in batch["to"]
+    ]
 
 
-def _wait_for_texts(api: httpx.Client, phone: str, count: int) -> list[str]:
+def _filled(body: str, parameters: dict[str, dict[str, str]], number: str) -> str:
+    def value(found: re.Match[str]) -> str:
+        given = parameters[found[1]]
+        return given.get(number, given.get(f"+{number}", given.get("default", "")))
+
+    return re.sub(r"\$\{([^}]+)\}", value, body)
+
+
+def _wait_for_texts(site: Site, phone: str, count: int) -> list[str]:
     deadline = time.monotonic() + TIMEOUT_S
-    while len(found := _texts_to(api, phone)) < count:
+    while len(found := _texts_to(site, phone)) < count:
         if time.monotonic() > deadline:
             raise AssertionError(f"{count} texts expected, the simulator has {found}")
         time.sleep(0.1)
@@ -113,7 +136,7 @@ def test_the_abandoned_cart_flow_reminds_once_and_stops_at_the_order(
             },
         )
         assert cart.status_code in (200, 201, 202), cart.text
-        [text] = _wait_for_texts(api, phone, 1)
+        [text] = _wait_for_texts(site, phone, 1)
         assert CART in text and text.startswith("You left something in your cart")
 
         # The run now waits a day for the last call; the order ends it there.
@@ -157,4 +180,4 @@ def test_the_abandoned_cart_flow_reminds_once_and_stops_at_the_order(
 
         # No run is left to send the last call; the phone got exactly one text.
         time.sleep(1.0)
-        assert _texts_to(api, phone) == [text]
+        assert _texts_to(site, phone) == [text]
