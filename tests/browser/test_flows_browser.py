@@ -7,6 +7,7 @@ the second reminder is never sent. Screenshots: flow-builder, flow-builder-phone
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime
@@ -181,3 +182,42 @@ def test_the_abandoned_cart_flow_reminds_once_and_stops_at_the_order(
         # No run is left to send the last call; the phone got exactly one text.
         time.sleep(1.0)
         assert _texts_to(site, phone) == [text]
+
+
+def test_a_branch_shows_its_columns_and_steps_are_added_moved_and_removed(
+    page: Page, site: Site
+) -> None:
+    sign_in(page, site)
+    page.goto("/flows")
+    page.get_by_label("Win-back").check()
+    page.get_by_label("Name").fill("Come back")
+    page.get_by_role("button", name="Create the draft").click()
+    page.wait_for_url(re.compile(r".*/flows/\d+$"))
+    builder = page.locator("#flow-builder")
+    branch = builder.locator('li[data-step="clicked"]')
+    expect(branch.get_by_label("If")).to_have_value("clicked")
+    expect(branch.locator(".flow-column-yes li[data-step]")).to_have_count(1)
+    expect(branch.locator(".flow-column-no li[data-step]")).to_have_count(1)
+
+    branch.get_by_label("Add at the top of No (clicked)", exact=True).select_option("wait")
+    branch.get_by_role("button", name="Add at the top of No (clicked)").click()
+    no_steps = branch.locator(".flow-column-no li[data-step]")
+    expect(no_steps).to_have_count(2)
+    expect(no_steps.first).to_have_attribute("data-step", "wait_1")
+    branch.get_by_role("button", name="Move come_back up").click()
+    expect(no_steps.first).to_have_attribute("data-step", "come_back")
+    branch.get_by_role("button", name="Remove still_here").click()
+    expect(branch.locator(".flow-column-yes li[data-step]")).to_have_count(0)
+    first = builder.locator('li[data-step="wait_60d"]')
+    first.get_by_label("Add after wait_60d", exact=True).select_option("update")
+    first.get_by_role("button", name="Add after wait_60d").click()
+    update = builder.locator('li[data-step="update_1"]')
+    update.get_by_label("Set attributes").fill("winback=asked")
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.locator("#flow-saved")).to_be_visible()
+
+    saved = json.loads(page.locator("#definition").input_value())
+    assert [step["id"] for step in saved["steps"]] == ["wait_60d", "update_1", "clicked"]
+    assert saved["steps"][1]["set"] == {"winback": "asked"}
+    assert saved["steps"][2]["yes"] == []
+    assert [step["id"] for step in saved["steps"][2]["no"]] == ["come_back", "wait_1"]
