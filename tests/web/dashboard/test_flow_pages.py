@@ -219,3 +219,31 @@ def test_a_live_flow_saves_a_new_version_and_moves_its_runs_after_a_preview(
     wait = re.search(r'<tr data-step="wait_1h".*?</tr>', steps, re.S)
     assert wait is not None
     assert 'data-figure="entered">1<' in wait[0] and 'data-figure="waiting">1<' in wait[0]
+
+
+def test_a_refused_publish_names_the_problem_and_an_edit_can_be_undone(
+    signed_in: SignedIn, database: Database
+) -> None:
+    with signed_in(Role.EDITOR) as client:
+        birthday = _create(client, "birthday")
+        refused = _act(client, birthday, "publish")
+        welcome = _create(client, "welcome")
+        assert _act(client, welcome, "publish").status_code == 303
+        first = _definition(client.get(f"/flows/{welcome}").text)
+        changed = json.loads(json.dumps(first))
+        changed["steps"][0]["body"] = "Hi there! Reply STOP to opt out."
+        assert _save(client, welcome, changed).status_code == 303
+        page = client.get(f"/flows/{welcome}")
+        restore = section(page.text, "flow-version-1")
+        hidden = re.search(r'name="definition" value="([^"]*)"', restore)
+        assert hidden is not None
+        back = _save(client, welcome, html.unescape(hidden[1]))
+        after = client.get(f"/flows/{welcome}")
+    assert refused.status_code == 422
+    assert "<strong>Trigger:</strong> no contact has an attribute &#39;birthday&#39;" in (
+        refused.text
+    )
+    assert 'id="flow-version">version 2' in page.text
+    assert back.status_code == 303, section(back.text, "flow-problems")
+    assert 'id="flow-version">version 3' in after.text
+    assert _definition(after.text)["steps"] == first["steps"]
