@@ -221,3 +221,10 @@ def test_a_branch_shows_its_columns_and_steps_are_added_moved_and_removed(
     assert saved["steps"][1]["set"] == {"winback": "asked"}
     assert saved["steps"][2]["yes"] == []
     assert [step["id"] for step in saved["steps"][2]["no"]] == ["come_back", "wait_1"]
+
+    # A draft nothing ran through is deleted, after a question.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_url("**/flows?deleted=1")
+    expect(page.get_by_text("The flow was deleted.")).to_be_visible()
+    expect(page.locator("#flows-table")).to_have_count(0)
