@@ -141,10 +141,12 @@ def test_the_forms_need_the_session_token_and_the_permission(
     with signed_in(Role.EDITOR) as client:
         forged = client.post("/flows", data={"template": "welcome"}, follow_redirects=False)
         flow_id = _create(client, "welcome")
+        unknown = _act(client, flow_id, "launch")
     with signed_in(Role.VIEWER) as viewer:
         page = viewer.get(f"/flows/{flow_id}")
         refused = _act(viewer, flow_id, "publish")
     assert forged.status_code == 403
+    assert unknown.status_code == 404 and "There is no flow action launch" in unknown.text
     assert refused.status_code == 403
     assert 'id="flow-publish"' not in page.text and 'id="flow-save"' not in page.text
     assert "data-read-only" in page.text

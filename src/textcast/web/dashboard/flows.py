@@ -22,7 +22,7 @@ from textcast.domain import flows
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.audience import lists, segments
-from textcast.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput
+from textcast.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from textcast.models import Flow, FlowStatus
 from textcast.runtime import Runtime
 from textcast.services import flows as flow_cases
@@ -196,7 +196,7 @@ def flow_action(
     needed = ACTIONS.get(action)
     flow_id = page_id(flow_id, "flow")
     if needed is None:
-        return _builder(request, principal, runtime, flow_id, None, Conflict(f"no {action}"), 404)
+        raise NotFound("flow action", action)
     _allowed(principal, csrf_token, needed)
     actor = _actor(request, principal)
     database = runtime.database
