@@ -213,6 +213,22 @@ def test_a_branch_shows_its_columns_and_steps_are_added_moved_and_removed(
     first.get_by_role("button", name="Add after wait_60d").click()
     update = builder.locator('li[data-step="update_1"]')
     update.get_by_label("Set attributes").fill("winback=asked")
+    # The campaign editor's counter and encoding help, on a step's text.
+    come_back = builder.locator('li[data-step="come_back"]')
+    come_back.get_by_label("Text").fill("We\u2019re missing you! Reply STOP to opt out.")
+    expect(come_back.locator('[data-count="encoding"]')).to_have_text("UCS-2")
+    expect(come_back.locator(".flow-encoding-help")).to_contain_text("\u2192 '")
+    come_back.get_by_role("button", name="Replace them").click()
+    expect(come_back.locator('[data-count="encoding"]')).to_have_text("GSM-7")
+    expect(come_back.locator(".flow-encoding-help")).to_be_hidden()
+    come_back.get_by_label("Text").press("End")
+    come_back.locator('[data-insert-field="first_name"]').click()
+    expect(come_back.get_by_label("Text")).to_have_value(
+        "We're missing you! Reply STOP to opt out.{{ first_name }}"
+    )
+    expect(come_back.locator('[data-count="chars"]')).to_have_text(
+        "61"
+    )  # { and } count twice in GSM-7
     page.get_by_role("button", name="Save the draft").click()
     expect(page.locator("#flow-saved")).to_be_visible()
 
@@ -221,6 +237,7 @@ def test_a_branch_shows_its_columns_and_steps_are_added_moved_and_removed(
     assert saved["steps"][1]["set"] == {"winback": "asked"}
     assert saved["steps"][2]["yes"] == []
     assert [step["id"] for step in saved["steps"][2]["no"]] == ["come_back", "wait_1"]
+    assert saved["steps"][2]["no"][0]["body"].startswith("We're missing you!")
 
     # A draft nothing ran through is deleted, after a question.
     page.once("dialog", lambda dialog: dialog.accept())

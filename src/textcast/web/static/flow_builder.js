@@ -264,27 +264,53 @@
   function sendEditor(editor, step) {
     var text = field("Text", step, "body", { multiline: true, rows: 4, name: "body" });
     var box = text.querySelector("textarea");
-    var counter = el("p", { class: "editor-counter flow-counter", "data-source": "estimate" });
+    // The campaign editor's counter line, filled by its own showCountIn (editor.js).
+    var counter = el("p", { class: "editor-counter flow-counter", "data-source": "estimate" }, [
+      el("span", { class: "editor-counter-label", text: "Template:" }), " ",
+      el("span", { class: "status", "data-count": "encoding", text: "GSM-7" }), " ",
+      el("span", {}, [el("span", { "data-count": "chars", text: "0" }), " characters"]), " ",
+      el("span", {}, [
+        el("span", { "data-count": "parts", text: "1" }), " ",
+        el("span", { "data-count": "parts-word", text: "part" }),
+      ]), " ",
+      el("span", {}, [el("span", { "data-count": "left", text: "160" }), " left in this part"]),
+    ]);
+    var help = el("div", { class: "flow-encoding-help", hidden: true });
     editor.appendChild(text);
     editor.appendChild(counter);
+    editor.appendChild(help);
     var asked = null;
-    function show(count, source) {
-      counter.setAttribute("data-source", source);
-      counter.replaceChildren(
-        el("span", { class: "editor-counter-label", text: "Template:" }), " ",
-        el("span", {
-          class: "status" + (count.encoding === "UCS-2" ? " editor-ucs2" : ""),
-          text: count.encoding,
-        }), " ",
-        el("span", { text: count.length + " characters" }), " ",
-        el("span", { text: textcast.editorText.partsWord(count.parts) }), " ",
-        el("span", { text: count.remaining + " left in this part" })
-      );
+    function show(count, source) { textcast.showCountIn(counter, count, source); }
+    // What forces UCS-2, grouped as the campaign editor groups it, with one click to replace
+    // what has a GSM-7 form.
+    function explain(written, report) {
+      var groups = textcast.editorText.groupOffenders(report.offenders || []);
+      help.hidden = groups.length === 0;
+      help.replaceChildren();
+      if (!groups.length) return;
+      help.appendChild(el("p", { class: "hint", text: "UCS-2 (70 characters a part, not 160) " +
+        "because of " + groups.map(function (group) {
+          return "“" + group.character + "” (" + group.name + ")" +
+            (group.replacement === null ? "" : " → " + group.replacement);
+        }).join(", ") + "." }));
+      if (!groups.some(function (group) { return group.replacement !== null; }) || readOnly) return;
+      help.appendChild(button("Replace them", function () {
+        var chars = Array.from(written);
+        report.offenders.forEach(function (offender) {
+          if (offender.replacement !== null && chars[offender.position] === offender.character) {
+            chars[offender.position] = offender.replacement;
+          }
+        });
+        box.value = chars.join("");
+        box.dispatchEvent(new Event("input", { bubbles: true }));
+      }, { "data-replace-offenders": "" }));
     }
     function ask() {
       var written = box.value;
       textcast.api("POST", "/api/v1/encoding", { text: written }).then(function (report) {
-        if (box.value === written) show(report, "api");
+        if (box.value !== written) return;
+        show(report, "api");
+        explain(written, report);
       }, function () { /* the estimate stays */ });
     }
     show(textcast.editorText.estimate(box.value, counting), "estimate");
@@ -299,9 +325,7 @@
       var chips = el("ul", { class: "editor-chips" });
       names.forEach(function (name) {
         chips.appendChild(el("li", {}, [button("{{ " + name + " }}", function () {
-          box.focus();
-          box.setRangeText("{{ " + name + " }}", box.selectionStart, box.selectionEnd, "end");
-          box.dispatchEvent(new Event("input", { bubbles: true }));
+          textcast.insertField(box, name);
         }, { "data-insert-field": name })]));
       });
       editor.appendChild(el("div", { class: "editor-fields" }, [
