@@ -169,6 +169,15 @@ def preview_move(database: Database, flow_id: int) -> list[flows.Landing]:
         return flows.move_runs(session, flow_id)
 
 
+def preview_edit(database: Database, flow_id: int, definition: object) -> list[flows.Landing]:
+    """Where the runs in progress would land were `definition` saved as a new version and
+    they moved onto it (`edit` with `move_runs`); nothing changes. An unreadable definition
+    raises `InvalidInput`, as saving it would."""
+    with database.read() as session:
+        checked = flows.read_definition(definition, known_attributes(session))
+        return flows.landings_on(session, flow_id, checked)
+
+
 def move(database: Database, actor: Actor, flow_id: int) -> list[flows.Landing]:
     with database.write() as session:
         moved = flows.move_runs(session, flow_id, apply=True)

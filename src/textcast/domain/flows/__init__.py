@@ -37,6 +37,7 @@ from textcast.domain.flows.flows import current_definition_json as current_defin
 from textcast.domain.flows.flows import delete_flow as delete_flow
 from textcast.domain.flows.flows import edit_flow as edit_flow
 from textcast.domain.flows.flows import get_flow as get_flow
+from textcast.domain.flows.flows import landings_on as landings_on
 from textcast.domain.flows.flows import list_flows as list_flows
 from textcast.domain.flows.flows import move_runs as move_runs
 from textcast.domain.flows.flows import pause_flow as pause_flow

@@ -431,6 +431,36 @@ def move_runs(
     return landings
 
 
+def landings_on(session: Session, flow_id: int, definition: Definition) -> list[Landing]:
+    """Where the flow's active runs would land were `definition` published as its next
+    version and its runs moved (`move_runs` then does the same): the builder's preview, shown
+    before the operator saves and moves them."""
+    get_flow(session, flow_id)
+    proposed = Program.of(definition)
+    numbers = {
+        version_id: number
+        for version_id, number in session.execute(
+            select(FlowVersion.id, FlowVersion.number).where(FlowVersion.flow_id == flow_id)
+        )
+    }
+    groups = session.execute(
+        select(FlowRun.version_id, FlowRun.position, FlowRun.waiting, func.count())
+        .where(FlowRun.flow_id == flow_id, FlowRun.status == RunStatus.ACTIVE)
+        .group_by(FlowRun.version_id, FlowRun.position, FlowRun.waiting)
+        .order_by(FlowRun.version_id, FlowRun.position)
+    ).all()
+    return [
+        Landing(
+            numbers.get(version_id, 0),
+            position or "-",
+            bool(waiting),
+            count,
+            _landing(program_of(session, version_id), proposed, position),
+        )
+        for version_id, position, waiting, count in groups
+    ]
+
+
 def _landing(old: Program, current: Program, position: str | None) -> str | None:
     """The step of `current` a run at `position` of `old` goes to."""
     if position is None:

@@ -1,6 +1,7 @@
 """The dashboard: server-rendered pages for people (the JSON API is for programs).
 
-Pages only read (GET); every change goes through the JSON API with the session's CSRF token.
+Pages only read (GET); every change goes through the JSON API with the session's CSRF token,
+but for the flow builder's forms (`flows.py`), which work without a script.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from textcast.web.dashboard import (
     campaign_detail,
     campaign_editor,
     contacts,
+    flows,
     forms,
     inbox,
     keywords,
@@ -56,6 +58,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(segments.router)
     app.include_router(keywords.router)
     app.include_router(forms.router)
+    app.include_router(flows.router)
     app.include_router(inbox.router)
     app.include_router(settings.router)
     app.include_router(account.router)

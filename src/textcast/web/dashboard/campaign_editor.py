@@ -80,7 +80,7 @@ def _editor(
         fields=fields,
         currency=runtime.policy.prices.currency,
         default_sender=runtime.settings.sinch_number,
-        counting=_counting(),
+        counting=counting_tables(),
         editing=editing,
     )
 
@@ -139,7 +139,7 @@ def campaign_plan(
     )
 
 
-def _counting() -> dict[str, object]:
+def counting_tables() -> dict[str, object]:
     """The server's character tables and part sizes: the page counts as you type with them,
     and the API's answer, a moment later, is the truth."""
     return {

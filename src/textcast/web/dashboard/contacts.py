@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from textcast.domain import flows
 from textcast.domain.accounts.permissions import Principal
 from textcast.domain.audience import (
     consent,
@@ -28,6 +29,7 @@ from textcast.domain.imports import jobs as imports
 from textcast.domain.inbox import conversations
 from textcast.models import ContactStatus, ImportJob, ImportRejection, ImportStatus
 from textcast.web.api.ids import parse_id
+from textcast.web.dashboard.flows import RUN_WORDS
 from textcast.web.dashboard.shell import PageUser, page_id, render
 
 router = APIRouter(include_in_schema=False)
@@ -99,6 +101,7 @@ def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Re
         sent = conversations.list_sent_to(session, contact.phone, limit=HISTORY_LIMIT)
         received = conversations.list_received_from(session, contact.phone, limit=HISTORY_LIMIT)
         invalidation = hygiene.latest_invalidation(session, contact.id)
+        runs = flows.list_runs(session, contact_id=contact.id, limit=HISTORY_LIMIT)
     return render(
         request,
         "contact.html",
@@ -119,6 +122,8 @@ def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Re
         sent=sent,
         received=received,
         history_limit=HISTORY_LIMIT,
+        runs=runs,
+        run_words=RUN_WORDS,
     )
 
 

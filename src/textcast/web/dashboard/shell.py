@@ -63,6 +63,7 @@ NAVIGATION = (
     ("/", "Overview"),
     ("/campaigns", "Campaigns"),
     ("/contacts", "Contacts"),
+    ("/flows", "Flows"),
     ("/forms", "Forms"),
     ("/keywords", "Keywords"),
     ("/inbox", "Inbox"),
@@ -112,6 +113,7 @@ BACK_TO = {
     "import": ("/contacts/import", "See recent imports"),
     "segment": ("/contacts/lists", "All lists and segments"),
     "form": ("/forms", "All sign-up forms"),
+    "flow": ("/flows", "All flows"),
 }
 
 

@@ -209,6 +209,29 @@
   var textcast = root.textcast;
   textcast.editorText = text;
 
+  // The counter line under a text (the campaign editor's, each send step of a flow's): its
+  // spans marked data-count="encoding", "chars", "parts", "parts-word" and "left".
+  function showCountIn(counter, count, source) {
+    function part(name) { return counter.querySelector('[data-count="' + name + '"]'); }
+    part("encoding").textContent = count.encoding;
+    part("encoding").classList.toggle("editor-ucs2", count.encoding === "UCS-2");
+    part("chars").textContent = count.length;
+    part("parts").textContent = count.parts;
+    part("parts-word").textContent = count.parts === 1 ? "part" : "parts";
+    part("left").textContent = count.remaining;
+    counter.setAttribute("data-source", source);
+  }
+
+  // A merge field written into `box` at its caret, as if typed: the counter follows.
+  function insertField(box, name) {
+    box.focus();
+    box.setRangeText("{{ " + name + " }}", box.selectionStart, box.selectionEnd, "end");
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  textcast.showCountIn = showCountIn;
+  textcast.insertField = insertField;
+
   function byId(id) { return document.getElementById(id); }
 
   function debounce(wait, fn) {
@@ -268,13 +291,7 @@
 
     // Counter: instantly from the local estimate, then from the API's answer.
     function showCount(count, source) {
-      byId("counter-encoding").textContent = count.encoding;
-      byId("counter-encoding").classList.toggle("editor-ucs2", count.encoding === "UCS-2");
-      byId("counter-chars").textContent = count.length;
-      byId("counter-parts").textContent = count.parts;
-      byId("counter-parts-word").textContent = count.parts === 1 ? "part" : "parts";
-      byId("counter-left").textContent = count.remaining;
-      counter.setAttribute("data-source", source);
+      showCountIn(counter, count, source);
       var summary = count.encoding + ", " + count.parts + (count.parts === 1 ? " part" : " parts");
       if (source === "api" && summary !== state.announced) {
         state.announced = summary;
@@ -444,10 +461,7 @@
     form.addEventListener("click", function (event) {
       var button = event.target.closest("[data-insert-field]");
       if (!button) return;
-      var field = "{{ " + button.getAttribute("data-insert-field") + " }}";
-      body.focus();
-      body.setRangeText(field, body.selectionStart, body.selectionEnd, "end");
-      body.dispatchEvent(new Event("input", { bubbles: true }));
+      insertField(body, button.getAttribute("data-insert-field"));
     });
 
     // Preview, for the chosen contact or the sample.
