@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
+from textcast.domain import outbox
 from textcast.domain.audience import segments
 from textcast.domain.audience.attributes import attribute_problems
 from textcast.domain.campaigns import drafts, planning, send_window
@@ -125,10 +126,13 @@ def advance_due(
     for run in runs:
         program = program_of(session, run.version_id)
         _follow(session, run, program, contacts.get(run.contact_id), now, work, result)
-    _write_sends(session, policy, work.sends, contacts, now, result)
+    added = _write_sends(session, policy, work.sends, contacts, now, result)
     _write_runs(session, runs, now)
     if work.history:
         session.execute(insert(FlowRunStep), work.history)
+    # Last, so that the claims of these campaigns wait on their cursors only for the commit.
+    for campaign_id, first_id in added.items():
+        outbox.queued_after_launch(session, campaign_id, first_id)
     result.ended = sum(1 for run in runs if run.status != RunStatus.ACTIVE)
     return result
 
@@ -482,14 +486,19 @@ def _write_sends(
     contacts: dict[int, Contact],
     now: datetime,
     result: Advanced,
-) -> None:
-    """Each send step's texts, rendered for its contacts, into its campaign of today."""
+) -> dict[int, int]:
+    """Each send step's texts, rendered for its contacts, into its campaign of today; the
+    first message id written to each campaign."""
+    added: dict[int, int] = {}
     groups: dict[tuple[int, str, int], list[_Send]] = defaultdict(list)
     for send in sends:
         groups[(send.run.version_id, send.step.id, send.run.entry)].append(send)
     for (version_id, step_id, generation), group in groups.items():
         campaign = _step_campaign(session, policy, group[0], version_id, step_id, generation, now)
-        _write_group(session, policy, campaign, group, contacts, now, result)
+        first_id = _write_group(session, policy, campaign, group, contacts, now, result)
+        if first_id is not None:
+            added[campaign.id] = first_id
+    return added
 
 
 def _step_campaign(
@@ -558,7 +567,7 @@ def _write_group(
     contacts: dict[int, Contact],
     now: datetime,
     result: Advanced,
-) -> None:
+) -> int | None:
     already = set(
         session.scalars(
             select(Message.phone).where(
@@ -576,7 +585,7 @@ def _write_group(
         else:
             fresh.append(send)
     if not fresh:
-        return
+        return None
     evaluator = planning.Evaluator(session, campaign, policy, now)
     base = (policy.short_link_base or "").rstrip("/")
     codes: dict[str, tuple[str, str]] = {}
@@ -636,6 +645,7 @@ def _write_group(
     campaign.estimated_cost = (campaign.estimated_cost or 0.0) + sum(
         one.cost for one in evaluated if not one.excluded
     )
+    return min(ids.values())
 
 
 def _recipient(contact: Contact, run: _Run) -> planning.Recipient:
