@@ -209,8 +209,8 @@ def main() -> None:
             time.sleep(0.05)
 
         # 2. The day is over for all of them at once.
-        expired_at = time.time()
         assert end_the_wait(database, datetime.now(UTC)) == n
+        expired_at = time.time()
         deadline = time.monotonic() + args.timeout
         while count(database, active_runs):
             sampler.sample()
