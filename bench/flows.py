@@ -117,12 +117,13 @@ def enter_everyone(database: Database, flow_id: int, now: datetime) -> int:
 def end_the_wait(database: Database, now: datetime) -> int:
     """The day's wait is over for every run resting in it, at once."""
     with database.write() as session:
-        result = session.execute(
+        ended = session.scalars(
             update(FlowRun)
             .where(FlowRun.status == RunStatus.ACTIVE, FlowRun.waiting.is_(True))
             .values(wake_at=now)
+            .returning(FlowRun.id)
         )
-        return int(result.rowcount)
+        return len(ended.all())
 
 
 def count(database: Database, query: Callable[[], object]) -> int:

