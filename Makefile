@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.import
 	$(BIN)/python -m bench.forms
+	$(BIN)/python -m bench.flows
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from bench import flows as flows_bench
 from bench import forms, webhooks
 from bench.common import numbers
 from fastapi.testclient import TestClient
@@ -9,7 +12,17 @@ from sqlalchemy import select
 
 from textcast.config import load_settings
 from textcast.db import Database
-from textcast.models import Batch, BatchState, Message, MessageStatus, Signup
+from textcast.domain import flows
+from textcast.models import (
+    Batch,
+    BatchState,
+    Campaign,
+    CampaignKind,
+    Message,
+    MessageStatus,
+    Signup,
+)
+from textcast.runtime import sending_policy
 from textcast.web.app import create_app
 
 
@@ -71,3 +84,36 @@ def test_the_forms_benchmark_posts_what_its_form_takes_and_each_is_stored(
     finally:
         database.dispose()
     assert len(stored) == 3 and all(stored)
+
+
+def test_the_flows_benchmark_enters_every_contact_and_ends_their_wait_all_at_once(
+    database_url: str,
+) -> None:
+    """What it counts (runs resting in the wait, then none active) is what the engine does
+    with the runs it writes."""
+    flow_id = flows_bench.prepare(database_url, 30)
+    policy = sending_policy(load_settings(database_url=database_url))
+    now = datetime.now(UTC)
+    database = Database(database_url)
+    try:
+        assert flows_bench.enter_everyone(database, flow_id, now) == 30
+        with database.write() as session:
+            assert flows.advance_due(session, policy, now).queued == 30
+        assert flows_bench.count(database, flows_bench.waiting_runs) == 30
+        assert flows_bench.end_the_wait(database, now + timedelta(seconds=1)) == 30
+        with database.write() as session:
+            assert flows.advance_due(session, policy, now + timedelta(seconds=1)).ended == 30
+        assert flows_bench.count(database, flows_bench.active_runs) == 0
+        with database.read() as session:
+            texts = session.execute(
+                select(Message.phone, Campaign.body)
+                .join(Campaign, Campaign.id == Message.campaign_id)
+                .where(Campaign.kind == CampaignKind.FLOW)
+            ).all()
+    finally:
+        database.dispose()
+    assert sorted(texts) == sorted(
+        (phone, body)
+        for phone in numbers(30)
+        for body in ("Welcome {{ first_name }}!", "10% off your first order this week.")
+    )

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from tests.flows.helpers import (
     SECRET,
     START,
@@ -15,10 +16,18 @@ from tests.flows.helpers import (
 )
 
 from textcast.db import Database
-from textcast.domain import campaigns, flows
+from textcast.domain import campaigns, flows, outbox
 from textcast.domain.audience import consent, erasure, lists
 from textcast.domain.errors import Conflict, InvalidInput
-from textcast.models import Contact, Event, FlowRun, FlowStepCampaign, ListKeyword
+from textcast.models import (
+    Campaign,
+    CampaignKind,
+    Contact,
+    Event,
+    FlowRun,
+    FlowStepCampaign,
+    ListKeyword,
+)
 
 WELCOME = {
     "trigger": {"type": "subscribed"},
@@ -189,3 +198,28 @@ def test_a_flow_keyword_starts_the_flow_for_a_subscribed_contact(database: Datab
         assert flows.on_keyword(session, flows.Entrant(who, phone), "sales") == []
     advance(database, policy(), START)
     assert flow_texts(database) == [(phone, "Here is the sale", "queued")]
+
+
+def test_texts_a_step_adds_after_a_claim_ran_ahead_are_claimed_too(database: Database) -> None:
+    """A step's campaign of the day takes each chunk's texts while the dispatcher claims from
+    it: a claim whose window ran past the last id then must not leave the next texts behind."""
+    rules = policy()
+    flow(database, WELCOME)
+    phones = ["+12015550101", "+12015550102"]
+    first, second = (contact(database, phone, first_name="Ana") for phone in phones)
+    with database.write() as session:
+        flows.on_subscribed(session, flows.Entrant(first, phones[0]), [], START)
+    advance(database, rules, START)
+    with database.write() as session:
+        (claim,) = outbox.claim_batches(session, _campaign_of(session), 1000, 1, START)
+    assert [row.phone for row in claim.rows] == phones[:1]
+    with database.write() as session:
+        flows.on_subscribed(session, flows.Entrant(second, phones[1]), [], START)
+    advance(database, rules, START)
+    with database.write() as session:
+        claims = outbox.claim_batches(session, _campaign_of(session), 1000, 1, START)
+    assert [row.phone for claim in claims for row in claim.rows] == phones[1:]
+
+
+def _campaign_of(session: Session) -> int:
+    return session.scalars(select(Campaign.id).where(Campaign.kind == CampaignKind.FLOW)).one()

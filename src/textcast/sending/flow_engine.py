@@ -57,7 +57,9 @@ class FlowEngine:
     on_queued: Callable[[], None] = lambda: None
     """Told when a chunk wrote texts to the outbox (wakes the dispatcher)."""
     clock: Callable[[], datetime] = utcnow
-    chunk: int = flows.engine.CHUNK
+    chunk: int | None = None
+    """Runs per transaction; by default the engine's choice for the database
+    (`flows.engine.CHUNK`, `CHUNK_POSTGRESQL`)."""
     poll_seconds: float = POLL_SECONDS
     totals: Totals = field(default_factory=Totals)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -133,19 +135,22 @@ class FlowEngine:
         """
         policy = self.policy_source()
         self._scan(self.clock())
-        queued = False
+        chunk = self.chunk or (
+            flows.engine.CHUNK if self.database.is_sqlite else flows.engine.CHUNK_POSTGRESQL
+        )
         full = False
         for _ in range(CHUNKS_PER_TICK):
             now = self.clock()
             with self.database.write() as session:
-                done = flows.advance_due(session, policy, now, self.chunk)
+                done = flows.advance_due(session, policy, now, chunk)
             self._count(done, now)
-            queued |= done.queued > 0
+            if done.queued:
+                # At once, not after the tick: the dispatcher sends this chunk's texts while
+                # the next chunk is written (100,000 runs waking together make five ticks).
+                self.on_queued()
             full = done.full
             if not full:
                 break
-        if queued:
-            self.on_queued()
         return full
 
     def _scan(self, now: datetime) -> None:

@@ -26,6 +26,7 @@ from textcast.domain.outbox.claims import (
     Claim,
     ClaimedBatch,
     claim_batches,
+    queued_after_launch,
     release_claims,
     sending_campaign_ids,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "open_batches",
     "orphaned_batches",
     "prepare_post",
+    "queued_after_launch",
     "record_accepted",
     "record_rejected",
     "record_retry",

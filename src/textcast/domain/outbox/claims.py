@@ -355,6 +355,24 @@ def requeued(session: Session, campaign_id: int, first_id: int) -> None:
     )
 
 
+def queued_after_launch(session: Session, campaign_id: int, first_id: int) -> None:
+    """Messages from `first_id` on were added to a campaign already sending (a flow step's
+    campaign of the day takes each chunk's texts): the next claim starts before them.
+
+    A claim may have moved the cursor past their ids while they were not yet committed
+    (its window runs ahead of the last id it saw), so this UPDATE is unconditional: it
+    waits for a claim holding the cursor and then takes the cursor back from where that
+    claim left it. A conditional one (`requeued`) would skip a row whose old value was below
+    `first_id`, and the claim's commit would then leave these messages behind it forever.
+    """
+    claimed = CURSORS.c.claimed_through
+    session.execute(
+        update(CURSORS)
+        .where(CURSORS.c.campaign_id == campaign_id)
+        .values(claimed_through=case((claimed >= first_id, first_id - 1), else_=claimed))
+    )
+
+
 def pending(
     batch_id: str, campaign_id: int, first: int | None, last: int | None
 ) -> tuple[ColumnElement[bool], ...]:
