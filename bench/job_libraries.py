@@ -170,6 +170,7 @@ async def pgqueuer_worker(args: argparse.Namespace) -> None:
     await ready()
     await manager.run(
         batch_size=args.batch_size,
+        max_concurrent_tasks=args.max_tasks or None,
         mode=QueueExecutionMode.drain,
         dequeue_timeout=timedelta(seconds=0.1),
     )
@@ -277,7 +278,7 @@ def measure(name: str, args: argparse.Namespace) -> str:
 
 ENQUEUE = {"procrastinate": procrastinate_enqueue, "pgqueuer": pgqueuer_enqueue}
 WORKERS = {"procrastinate": procrastinate_worker, "pgqueuer": pgqueuer_worker}
-WORKER_OPTIONS = ("concurrency", "batch_size", "connections")
+WORKER_OPTIONS = ("concurrency", "batch_size", "max_tasks", "connections")
 
 
 def main() -> None:
@@ -287,6 +288,7 @@ def main() -> None:
     parser.add_argument("--only", choices=CONTENDERS, action="append")
     parser.add_argument("--concurrency", type=int, default=10, help="procrastinate sub-workers")
     parser.add_argument("--batch-size", type=int, default=10, help="pgqueuer's batch size")
+    parser.add_argument("--max-tasks", type=int, default=0, help="pgqueuer's, 0: no limit")
     parser.add_argument("--connections", type=int, default=10, help="the tasks' connections")
     parser.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
