@@ -223,24 +223,36 @@ def _launch_evaluated(
         cost += sum(one.cost for one in evaluated if not one.excluded)
         inserted = session.execute(insert(Message).returning(Message.phone, Message.id), rows)
         ids = {phone: message_id for phone, message_id in inserted}
-        link_rows = [
-            {
-                "code": code,
-                "campaign_id": campaign.id,
-                "message_id": ids.get(one.phone),
-                "url": url,
-                "clicks": 0,
-                "unique_clicks": 0,
-            }
-            for one in evaluated
-            if not one.excluded
-            for link in (one.values or {}).values()
-            if (found := codes.get(link)) is not None
-            for code, url in (found,)
-        ]
-        if link_rows:
-            session.execute(insert(Link), link_rows)
+        write_short_links(session, campaign.id, evaluated, codes, ids)
     campaign.estimated_cost = cost
+
+
+def write_short_links(
+    session: Session,
+    campaign_id: int,
+    evaluated: list[planning.Evaluated],
+    codes: dict[str, tuple[str, str]],
+    message_ids: dict[str, int],
+) -> None:
+    """The `links` rows of the short links just given to these recipients (`codes`: each
+    short link to its code and the URL it stands for), each tied to its message."""
+    rows = [
+        {
+            "code": code,
+            "campaign_id": campaign_id,
+            "message_id": message_ids.get(one.phone),
+            "url": url,
+            "clicks": 0,
+            "unique_clicks": 0,
+        }
+        for one in evaluated
+        if not one.excluded
+        for link in (one.values or {}).values()
+        if (found := codes.get(link)) is not None
+        for code, url in (found,)
+    ]
+    if rows:
+        session.execute(insert(Link), rows)
 
 
 def audience_count(session: Session, campaign: Campaign) -> int:

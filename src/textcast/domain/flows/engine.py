@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import Row, Table, select, update
 from sqlalchemy.orm import Session
 
 from textcast.domain import outbox
 from textcast.domain.audience import segments
 from textcast.domain.audience.attributes import attribute_problems
 from textcast.domain.campaigns import drafts, planning, send_window
+from textcast.domain.campaigns.launch import write_short_links
 from textcast.domain.campaigns.quotas import QUOTA_WINDOW, recipients_launched_since
 from textcast.domain.content import links
 from textcast.domain.errors import Conflict
@@ -674,23 +675,7 @@ def _write_group(
         session, cast(Table, Message.__table__), MESSAGE_COLUMNS, rows, ("phone", "id")
     )
     ids: dict[str, int] = dict(inserted)
-    link_rows = [
-        {
-            "code": code,
-            "campaign_id": campaign.id,
-            "message_id": ids.get(one.phone),
-            "url": url,
-            "clicks": 0,
-            "unique_clicks": 0,
-        }
-        for one in evaluated
-        if not one.excluded
-        for link in (one.values or {}).values()
-        if (found := codes.get(link)) is not None
-        for code, url in (found,)
-    ]
-    if link_rows:
-        session.execute(insert(Link), link_rows)
+    write_short_links(session, campaign.id, evaluated, codes, ids)
     sent = 0
     for send, one in zip(fresh, evaluated, strict=True):
         send.history["message_id"] = ids.get(one.phone)

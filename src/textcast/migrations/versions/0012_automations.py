@@ -99,10 +99,7 @@ def upgrade() -> None:
             ["flow_id"], ["flows.id"], name=op.f("fk_flow_runs_flow_id_flows"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_flow_runs")),
-        sa.UniqueConstraint("flow_id", "contact_id", "entry", name="uq_flow_runs_entry"),
-    )
-    op.create_index(
-        "ix_flow_runs_contact_status", "flow_runs", ["contact_id", "status"], unique=False
+        sa.UniqueConstraint("contact_id", "flow_id", "entry", name="uq_flow_runs_entry"),
     )
     op.create_index(
         "ix_flow_runs_due",
