@@ -110,14 +110,7 @@ def edit(
             detail["version"] = changed.version.number
         audit.record(session, actor, "flow.update", _target(flow_id), **detail)
         if move_runs and changed.version is not None:
-            moved = flows.move_runs(session, flow_id, apply=True)
-            audit.record(
-                session,
-                actor,
-                "flow.move_runs",
-                _target(flow_id),
-                runs=sum(landing.runs for landing in moved),
-            )
+            _move(session, actor, flow_id)
     return changed
 
 
@@ -180,14 +173,14 @@ def preview_edit(database: Database, flow_id: int, definition: object) -> list[f
 
 def move(database: Database, actor: Actor, flow_id: int) -> list[flows.Landing]:
     with database.write() as session:
-        moved = flows.move_runs(session, flow_id, apply=True)
-        audit.record(
-            session,
-            actor,
-            "flow.move_runs",
-            _target(flow_id),
-            runs=sum(landing.runs for landing in moved),
-        )
+        return _move(session, actor, flow_id)
+
+
+def _move(session: Session, actor: Actor, flow_id: int) -> list[flows.Landing]:
+    """Runs on older versions onto the current one, audited with how many moved."""
+    moved = flows.move_runs(session, flow_id, apply=True)
+    runs = sum(landing.runs for landing in moved)
+    audit.record(session, actor, "flow.move_runs", _target(flow_id), runs=runs)
     return moved
 
 

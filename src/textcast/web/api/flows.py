@@ -35,20 +35,7 @@ FLOWS = "/api/v1/flows"
 NAME_BOUND = 1_000
 """Longer than the domain's limit, so that its answer says what the limit is."""
 
-_EXAMPLE_DEFINITION: dict[str, Any] = {
-    "trigger": {"type": "event", "event": "cart_abandoned"},
-    "reentry": "cooldown",
-    "cooldown": "1d",
-    "goal": "order_placed",
-    "steps": [
-        {"id": "wait_1h", "type": "wait", "for": "1h"},
-        {
-            "id": "reminder",
-            "type": "send",
-            "body": "You left something in your cart: {{ event.cart_url }} Reply STOP to opt out.",
-        },
-    ],
-}
+_EXAMPLE_DEFINITION: dict[str, Any] = flows.template("abandoned_cart").definition
 DEFINITION = (
     "The flow as JSON: `trigger` (subscribed [list_id], keyword, event, date [attribute, "
     "time], segment [segment_id]), `reentry` (once, always, cooldown with `cooldown`), "
