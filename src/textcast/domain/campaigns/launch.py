@@ -3,6 +3,7 @@ within the quotas and the budget; and a test send of a campaign's text to one nu
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -192,67 +193,86 @@ def _launch_evaluated(
     session: Session, campaign: Campaign, policy: planning.Policy, start: datetime, now: datetime
 ) -> None:
     evaluator = planning.Evaluator(session, campaign, policy, start)
-    base = (policy.short_link_base or "").rstrip("/")
-    out = evaluator.out
-    codes: dict[str, tuple[str, str]] = {}  # short link -> (code, url)
-
-    def make_link(index: int) -> str:
-        code = links.make_code(planning.LINK_CODE_LENGTH)
-        link = f"{base}/l/{code}"
-        codes[link] = (code, out.urls[index])
-        return link
-
+    short_links = ShortLinks(policy.short_link_base, evaluator.out.urls)
     cost = 0.0
     for chunk in planning.audience_rows(session, campaign, evaluator.attributes):
-        codes.clear()
-        evaluated = evaluator.evaluate(chunk, make_link if out.urls else None)
-        rows = [
-            {
-                "campaign_id": campaign.id,
-                "phone": one.phone,
-                "status": planning.message_status(one),
-                "parts": one.parts,
-                "variables": None if one.excluded else one.values,
-                "not_before": one.not_before,
-                "error": one.excluded,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for one in evaluated
-        ]
+        evaluated = evaluator.evaluate(chunk, short_links.maker)
         cost += sum(one.cost for one in evaluated if not one.excluded)
+        rows = message_rows(campaign.id, evaluated, now)
         inserted = session.execute(insert(Message).returning(Message.phone, Message.id), rows)
         ids = {phone: message_id for phone, message_id in inserted}
-        write_short_links(session, campaign.id, evaluated, codes, ids)
+        short_links.write(session, campaign.id, evaluated, ids)
     campaign.estimated_cost = cost
 
 
-def write_short_links(
-    session: Session,
-    campaign_id: int,
-    evaluated: list[planning.Evaluated],
-    codes: dict[str, tuple[str, str]],
-    message_ids: dict[str, int],
-) -> None:
-    """The `links` rows of the short links just given to these recipients (`codes`: each
-    short link to its code and the URL it stands for), each tied to its message."""
-    rows = [
+def message_rows(
+    campaign_id: int, evaluated: list[planning.Evaluated], now: datetime
+) -> list[dict[str, Any]]:
+    """The outbox rows of evaluated recipients: queued, deferred to their window, or
+    skipped with the reason (launch's and a flow step's alike)."""
+    return [
         {
-            "code": code,
             "campaign_id": campaign_id,
-            "message_id": message_ids.get(one.phone),
-            "url": url,
-            "clicks": 0,
-            "unique_clicks": 0,
+            "phone": one.phone,
+            "status": planning.message_status(one),
+            "parts": one.parts,
+            "variables": None if one.excluded else one.values,
+            "not_before": one.not_before,
+            "error": one.excluded,
+            "created_at": now,
+            "updated_at": now,
         }
         for one in evaluated
-        if not one.excluded
-        for link in (one.values or {}).values()
-        if (found := codes.get(link)) is not None
-        for code, url in (found,)
     ]
-    if rows:
-        session.execute(insert(Link), rows)
+
+
+class ShortLinks:
+    """New short links for a body's URLs, one per recipient and URL (`maker`, given to the
+    evaluator), kept until `write` stores them tied to their messages."""
+
+    def __init__(self, base: str | None, urls: Sequence[str]) -> None:
+        self._base = (base or "").rstrip("/")
+        self._urls = urls
+        self._codes: dict[str, tuple[str, str]] = {}
+        """Each short link given out: its code and the URL it stands for."""
+
+    @property
+    def maker(self) -> Callable[[int], str] | None:
+        """What `Evaluator.evaluate` takes: None when the body has no URL to shorten."""
+        return self._make if self._urls else None
+
+    def _make(self, index: int) -> str:
+        code = links.make_code(planning.LINK_CODE_LENGTH)
+        link = f"{self._base}/l/{code}"
+        self._codes[link] = (code, self._urls[index])
+        return link
+
+    def write(
+        self,
+        session: Session,
+        campaign_id: int,
+        evaluated: list[planning.Evaluated],
+        message_ids: dict[str, int],
+    ) -> None:
+        """The `links` rows of the links given to these recipients, then forget them."""
+        rows = [
+            {
+                "code": code,
+                "campaign_id": campaign_id,
+                "message_id": message_ids.get(one.phone),
+                "url": url,
+                "clicks": 0,
+                "unique_clicks": 0,
+            }
+            for one in evaluated
+            if not one.excluded
+            for link in (one.values or {}).values()
+            if (found := self._codes.get(link)) is not None
+            for code, url in (found,)
+        ]
+        self._codes.clear()
+        if rows:
+            session.execute(insert(Link), rows)
 
 
 def audience_count(session: Session, campaign: Campaign) -> int:

@@ -29,7 +29,7 @@ from textcast.domain import outbox
 from textcast.domain.audience import segments
 from textcast.domain.audience.attributes import attribute_problems
 from textcast.domain.campaigns import drafts, planning, send_window
-from textcast.domain.campaigns.launch import write_short_links
+from textcast.domain.campaigns.launch import ShortLinks, message_rows
 from textcast.domain.campaigns.quotas import QUOTA_WINDOW, recipients_launched_since
 from textcast.domain.content import links
 from textcast.domain.errors import Conflict
@@ -645,37 +645,15 @@ def _write_group(
     if not fresh:
         return None
     evaluator = planning.Evaluator(session, campaign, policy, now)
-    base = (policy.short_link_base or "").rstrip("/")
-    codes: dict[str, tuple[str, str]] = {}
-    urls = evaluator.out.urls
-
-    def make_link(index: int) -> str:
-        code = links.make_code(planning.LINK_CODE_LENGTH)
-        link = f"{base}/l/{code}"
-        codes[link] = (code, urls[index])
-        return link
-
+    short_links = ShortLinks(policy.short_link_base, evaluator.out.urls)
     recipients = [_recipient(contacts[send.run.contact_id], send.run) for send in fresh]
-    evaluated = evaluator.evaluate(recipients, make_link if urls else None)
-    rows = [
-        {
-            "campaign_id": campaign.id,
-            "phone": one.phone,
-            "status": planning.message_status(one),
-            "parts": one.parts,
-            "variables": None if one.excluded else one.values,
-            "not_before": one.not_before,
-            "error": one.excluded,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for one in evaluated
-    ]
+    evaluated = evaluator.evaluate(recipients, short_links.maker)
+    rows = message_rows(campaign.id, evaluated, now)
     inserted = insert_rows(
         session, cast(Table, Message.__table__), MESSAGE_COLUMNS, rows, ("phone", "id")
     )
     ids: dict[str, int] = dict(inserted)
-    write_short_links(session, campaign.id, evaluated, codes, ids)
+    short_links.write(session, campaign.id, evaluated, ids)
     sent = 0
     for send, one in zip(fresh, evaluated, strict=True):
         send.history["message_id"] = ids.get(one.phone)
