@@ -4,6 +4,7 @@ dispatcher's lock is not the flow engine's."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 
@@ -68,3 +69,19 @@ def test_a_standby_flow_engine_takes_over_when_the_leader_stops(database_url: st
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_an_idle_flow_engine_takes_no_write_transaction(database: Database) -> None:
+    """Polled every second, an engine with nothing due must not queue for the writer (on
+    SQLite the one write lock, which the webhooks' group commit needs)."""
+    flow(database, GREETING)  # live, with nothing due
+    engine = FlowEngine(database, policy_source=policy)
+    with database.write():
+        # Another writer holds the lock meanwhile: an idle tick must not wait for it.
+        ticked = threading.Thread(target=engine.tick, daemon=True)
+        ticked.start()
+        ticked.join(timeout=5)
+        alive = ticked.is_alive()
+    ticked.join()
+    assert not alive, "an idle tick waited for the write lock"
+    assert engine.totals.chunks == 0

@@ -141,6 +141,9 @@ class FlowEngine:
         full = False
         for _ in range(CHUNKS_PER_TICK):
             now = self.clock()
+            with self.database.read() as session:
+                if not flows.any_due(session, now):
+                    break
             with self.database.write() as session:
                 done = flows.advance_due(session, policy, now, chunk)
             self._count(done, now)
@@ -161,6 +164,9 @@ class FlowEngine:
             return
         self._scanned_at = now
         try:
+            with self.database.read() as session:
+                if not flows.scans_needed(session):
+                    return
             with self.database.write() as session:
                 self.totals.scanned += flows.scan_due(session, now)
         except Exception:

@@ -14,6 +14,7 @@ from textcast.domain.flows.definitions import read_definition as read_definition
 from textcast.domain.flows.definitions import to_json as to_json
 from textcast.domain.flows.engine import Advanced as Advanced
 from textcast.domain.flows.engine import advance_due as advance_due
+from textcast.domain.flows.engine import any_due as any_due
 from textcast.domain.flows.events import EventInput as EventInput
 from textcast.domain.flows.events import Recorded as Recorded
 from textcast.domain.flows.events import describe_event as describe_event
@@ -54,6 +55,7 @@ from textcast.domain.flows.runs import on_list_joined as on_list_joined
 from textcast.domain.flows.runs import on_subscribed as on_subscribed
 from textcast.domain.flows.runs import on_subscribed_many as on_subscribed_many
 from textcast.domain.flows.scans import scan_due as scan_due
+from textcast.domain.flows.scans import scans_needed as scans_needed
 from textcast.domain.flows.templates import TEMPLATES as TEMPLATES
 from textcast.domain.flows.templates import FlowTemplate as FlowTemplate
 from textcast.domain.flows.templates import template as template

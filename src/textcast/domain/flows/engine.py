@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, select, update
+from sqlalchemy import ColumnElement, Row, Table, select, update
 from sqlalchemy.orm import Session
 
 from textcast.domain import outbox
@@ -124,6 +124,12 @@ class _Work:
     quota_left: int | None = None
 
 
+def any_due(session: Session, now: datetime) -> bool:
+    """Whether a run of a live flow is due: a read, so that an idle engine's poll takes no
+    write transaction (on SQLite, the one writer's lock the webhooks need)."""
+    return session.scalar(select(FlowRun.id).where(*_due(now)).limit(1)) is not None
+
+
 def advance_due(
     session: Session, policy: planning.Policy, now: datetime, limit: int = CHUNK
 ) -> Advanced:
@@ -150,8 +156,13 @@ def advance_due(
     return result
 
 
-def _claim(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Active runs of live flows whose time has come (the partial index `ix_flow_runs_due`)."""
     live = select(Flow.id).where(Flow.status == FlowStatus.LIVE)
+    return (FlowRun.status == RunStatus.ACTIVE, FlowRun.wake_at <= now, FlowRun.flow_id.in_(live))
+
+
+def _claim(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
     query = (
         select(
             FlowRun.id,
@@ -166,11 +177,7 @@ def _claim(session: Session, now: datetime, limit: int) -> Sequence[Row[Any]]:
             FlowRun.context,
             FlowRun.started_at,
         )
-        .where(
-            FlowRun.status == RunStatus.ACTIVE,
-            FlowRun.wake_at <= now,
-            FlowRun.flow_id.in_(live),
-        )
+        .where(*_due(now))
         .order_by(FlowRun.wake_at)
         .limit(limit)
     )

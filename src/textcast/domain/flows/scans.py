@@ -48,6 +48,19 @@ _LATEST_OFFSET = timedelta(hours=14)
 """UTC offsets span -12:00 to +14:00: the local dates somewhere on Earth at an instant."""
 
 
+def scans_needed(session: Session) -> bool:
+    """Whether a live flow has a date or segment trigger (a read: most installations have
+    none, and `scan_due` needs a write transaction)."""
+    return (
+        session.scalar(
+            select(Flow.id)
+            .where(Flow.status == FlowStatus.LIVE, Flow.trigger_type.in_(("date", "segment")))
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def scan_due(session: Session, now: datetime, chunk: int = SCAN_CHUNK) -> int:
     """Start the runs that live date and segment triggers owe now; how many started.
 
