@@ -147,6 +147,20 @@ class Settings(BaseSettings):
     """Accept anonymous callbacks even with Sinch credentials set (not advised: anyone could
     post fake STOP, START and HELP messages). Logged as a warning at every start."""
 
+    # Outbound webhooks: the event stream posted to subscribers' endpoints.
+    webhook_allow_private: bool = False
+    """Let subscriptions post to loopback, link-local and private addresses (a receiver on
+    the same host or network). Off: such URLs are refused, when saved and at every attempt."""
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    """How long an endpoint has to answer one delivery."""
+    webhook_retry_hours: Annotated[float, Field(gt=0)] = 72.0
+    """Failed deliveries are retried (5xx, 429, timeouts, connection errors) for this long;
+    an endpoint failing for this long is disabled and its owner told."""
+    webhook_first_retry_seconds: Annotated[float, Field(gt=0)] = 5.0
+    """The first retry's delay; each next one waits about six times longer (up to 12 hours)."""
+    webhook_concurrency: Annotated[int, Field(ge=1, le=256)] = 32
+    """Deliveries in flight at once, per process that sends them."""
+
     # Accounts and abuse limits. Rates are `N/period` (e.g. `5/15 minutes`, `600/minute`).
     admin_email: str = "admin@textcast.local"
     """The admin `textcast serve` creates on an empty database. Its password is shown once

@@ -46,6 +46,15 @@ from textcast.vocabulary import (
     ContactStatus as ContactStatus,
 )
 from textcast.vocabulary import (
+    ConversationState as ConversationState,
+)
+from textcast.vocabulary import (
+    DeliveryStatus as DeliveryStatus,
+)
+from textcast.vocabulary import (
+    EventType as EventType,
+)
+from textcast.vocabulary import (
     FlowStatus as FlowStatus,
 )
 from textcast.vocabulary import (
@@ -68,6 +77,9 @@ from textcast.vocabulary import (
 )
 from textcast.vocabulary import (
     SkipReason as SkipReason,
+)
+from textcast.vocabulary import (
+    SubscriptionStatus as SubscriptionStatus,
 )
 from textcast.vocabulary import (
     WebhookKind as WebhookKind,
@@ -882,3 +894,172 @@ class FlowSegmentMember(Base):
     contact_id: Mapped[int] = mapped_column(
         ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+# -- conversations ---------------------------------------------------------------------------
+
+
+class Conversation(Base):
+    """One thread per number: what was texted to it and what came back, with its state.
+
+    By number, not by contact: an unknown sender has a thread before anyone saves them as a
+    contact. The messages themselves stay where they are (`messages`, `inbound_messages`);
+    this row keeps what the inbox sorts and filters by.
+    """
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    state: Mapped[ConversationState] = mapped_column(String(8), default=ConversationState.OPEN)
+    unread: Mapped[int] = mapped_column(Integer, default=0)
+    """Texts from the person since someone last opened the thread."""
+    needs_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The person's last text (not a keyword) has no agent's answer after it."""
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """The latest text either way: the inbox's order."""
+    last_inbound_at: Mapped[datetime | None]
+    last_reply_at: Mapped[datetime | None]
+    """The latest agent's answer."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_conversations_state_last", "state", "last_message_at"),)
+
+
+class AgentReply(Base):
+    """Who answered in a conversation: the answer itself is a one-recipient campaign of kind
+    `conversation` (its body) and its message (its status)."""
+
+    __tablename__ = "agent_replies"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuickReply(Base):
+    """A saved answer agents insert into a reply ("Our hours are 9 to 6...")."""
+
+    __tablename__ = "quick_replies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- outbound event stream and webhooks -----------------------------------------------------
+
+
+class OutboundEvent(Base):
+    """Something that happened, written in the transaction that made it happen (an outbox),
+    for the webhook subscriptions that want its type.
+
+    `body` is the exact JSON every delivery posts, so a retry or a replay sends the same bytes
+    under the same `webhook-id` (`public_id`).
+    """
+
+    __tablename__ = "outbound_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    type: Mapped[EventType] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_outbound_events_created_at", "created_at"),)
+
+
+class WebhookSubscription(Base):
+    """An endpoint that receives the event stream, signed the Standard Webhooks way."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """The `EventType` values it wants; `["*"]`: all of them."""
+    secret: Mapped[str] = mapped_column(String(80))
+    """`whsec_` + base64 key: shown once at creation, kept to sign every delivery."""
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        String(16), default=SubscriptionStatus.ACTIVE
+    )
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    """The first failed attempt since the last success: WEBHOOK_RETRY_HOURS after it, the
+    subscription is disabled."""
+    last_success_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one subscription: pending (due at `next_attempt_at`),
+    delivered, or failed. A replay is a new delivery of the same event (same `webhook-id`)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
+    # Not a foreign key: checked at every insert, in the hot transactions that record events
+    # (delivery reports). Events and their deliveries are written and purged together.
+    event_id: Mapped[int] = mapped_column(BigId, index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(String(12), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    """While pending: when it is due. A sender that takes it moves this ahead by its lease,
+    so a sender that dies mid-attempt leaves it due again, not lost."""
+    last_attempt_at: Mapped[datetime | None]
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(String(512))
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    """Why the last attempt failed, in words (timeout, connection refused, HTTP 500...)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+        # The senders' claim: pending deliveries only.
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class WebhookAttempt(Base):
+    """Each POST of a delivery: the delivery log's detail."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(String(512))
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

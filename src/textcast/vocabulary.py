@@ -23,10 +23,19 @@ class CampaignKind(StrEnum):
     FLOW = "flow"
     """The texts of one send step of an automated flow: marketing, appended to as runs reach
     the step (one campaign per step, run generation and day, `flows.sending`)."""
+    CONVERSATION = "conversation"
+    """An agent's answer in a conversation: not marketing (no quiet hours, no consent needed
+    beyond the person having written), never to a number that opted out, ahead of marketing."""
 
 
 CHECKS_OPT_OUTS = frozenset(
-    {CampaignKind.MARKETING, CampaignKind.TEST, CampaignKind.WELCOME, CampaignKind.FLOW}
+    {
+        CampaignKind.MARKETING,
+        CampaignKind.TEST,
+        CampaignKind.WELCOME,
+        CampaignKind.FLOW,
+        CampaignKind.CONVERSATION,
+    }
 )
 """The kinds whose messages are dropped for a number that opted out, up to the last moment.
 A keyword reply (a STOP's confirmation) and a sign-up's confirmation request are not."""
@@ -34,6 +43,9 @@ KEEPS_QUIET_HOURS = frozenset({CampaignKind.MARKETING, CampaignKind.WELCOME, Cam
 """The kinds held back until the recipient's send window opens."""
 SYSTEM_KINDS = frozenset({CampaignKind.REPLY, CampaignKind.CONFIRMATION, CampaignKind.WELCOME})
 """One-recipient campaigns textcast launches by itself, ahead of marketing batches."""
+PRIORITY_KINDS = SYSTEM_KINDS | {CampaignKind.CONVERSATION}
+"""Claimed before marketing batches in every round of the dispatcher: answers to what a person
+just did (a keyword, a sign-up, a question to an agent)."""
 MARKETING_KINDS = frozenset({CampaignKind.MARKETING, CampaignKind.FLOW})
 """Marketing proper, campaigns and flows alike: evaluated recipient by recipient the same way,
 and counted together against FREQUENCY_CAP."""
@@ -254,3 +266,45 @@ class Role(StrEnum):
     """Campaigns and contacts: create, change, send."""
     VIEWER = "viewer"
     """Read only."""
+
+
+class ConversationState(StrEnum):
+    OPEN = "open"
+    """Someone wrote and the thread is being dealt with (or waits to be)."""
+    CLOSED = "closed"
+    """Dealt with; a new message from the person opens it again."""
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    """By hand, or by textcast after its endpoint failed for WEBHOOK_RETRY_HOURS."""
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    """Due at `next_attempt_at` (or being attempted: a sender leases it until then)."""
+    DELIVERED = "delivered"
+    """The endpoint answered 2xx."""
+    FAILED = "failed"
+    """Given up: an answer that retrying cannot change (a 4xx other than 429), retries
+    exhausted after WEBHOOK_RETRY_HOURS, or its subscription disabled."""
+
+
+class EventType(StrEnum):
+    """What the outbound event stream says happened (`domain.stream`)."""
+
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_DELIVERED = "message.delivered"
+    MESSAGE_FAILED = "message.failed"
+    CONTACT_SUBSCRIBED = "contact.subscribed"
+    CONTACT_UNSUBSCRIBED = "contact.unsubscribed"
+    REPLY_RECEIVED = "reply.received"
+    CAMPAIGN_STARTED = "campaign.started"
+    CAMPAIGN_COMPLETED = "campaign.completed"
+    LINK_CLICKED = "link.clicked"
+    IMPORT_COMPLETED = "import.completed"
+    FLOW_RUN_STARTED = "flow.run_started"
+    FLOW_RUN_ENDED = "flow.run_ended"
+    WEBHOOK_TEST = "webhook.test"
+    """The "send test event" button's: only ever to the one subscription it was sent to."""
