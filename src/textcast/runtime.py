@@ -21,6 +21,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from textcast import __version__
 from textcast.config import Settings, derived_secret, instance_secret, webhook_secret
 from textcast.db import Database
 from textcast.domain import inbox, outbox
@@ -37,10 +38,12 @@ from textcast.domain.inbox.replies import ReplyPolicy
 from textcast.domain.settings import stored as stored_settings
 from textcast.domain.settings.stored import StoredSetting
 from textcast.domain.signups import SignupPolicy, expire_due
+from textcast.domain.webhooks.deliveries import RetryPolicy
 from textcast.models import InboundMessage, utcnow
 from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.flow_engine import FlowEngine
 from textcast.sending.provider import Provider, ProviderError
+from textcast.sending.webhook_sender import SenderConfig, WebhookSender
 from textcast.services import settings as settings_services
 from textcast.sinch.client import SinchClient
 from textcast.sinch.connections import SinchAccount
@@ -169,6 +172,19 @@ def dispatcher_config(settings: Settings, policy: Policy | None = None) -> Dispa
     )
 
 
+def webhook_sender_config(settings: Settings) -> SenderConfig:
+    return SenderConfig(
+        retry=RetryPolicy(
+            first_retry=timedelta(seconds=settings.webhook_first_retry_seconds),
+            window=timedelta(hours=settings.webhook_retry_hours),
+        ),
+        user_agent=f"textcast-webhooks/{__version__}",
+        allow_private=settings.webhook_allow_private,
+        timeout=settings.webhook_timeout_seconds,
+        concurrency=settings.webhook_concurrency,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class InEffect:
     """What a process runs with: the settings in effect at a revision of the stored ones, and
@@ -202,6 +218,7 @@ class Runtime:
     committer: GroupCommitter = field(init=False)
     dispatcher: Dispatcher | None = None
     flow_engine: FlowEngine | None = None
+    webhook_sender: WebhookSender | None = None
     clock: Callable[[], float] = time.time
     """Wall clock for signature freshness; tests replay Sinch's signed vector with their own."""
     in_effect: InEffect = field(init=False)
@@ -311,6 +328,11 @@ class Runtime:
         if self.flow_engine is not None:
             self.flow_engine.wake()
 
+    def wake_webhooks(self) -> None:
+        """Events were just recorded here: post them now rather than at the next poll."""
+        if self.webhook_sender is not None:
+            self.webhook_sender.wake()
+
     async def cancel_provider_batches(self, provider_batch_ids: list[str]) -> int:
         """Ask the provider to cancel these batches; how many it confirmed. A batch already
         sent cancels nothing, and a failure is logged, not raised: the campaign is cancelled
@@ -337,7 +359,8 @@ class Runtime:
     async def running(
         self, *, dispatch: bool, provider: Provider | None = None
     ) -> AsyncIterator[None]:
-        """Webhook storage, the inbox sweeper and (optionally) the dispatcher, until exit."""
+        """Webhook storage, the inbox sweeper and (optionally) the dispatcher with the flow
+        engine and the webhook sender, until exit."""
         stop = asyncio.Event()
         self.committer.start()
         tasks = [asyncio.create_task(self._sweep_inbox(stop))]
@@ -361,6 +384,8 @@ class Runtime:
                 on_queued=self.wake_dispatcher,
             )
             tasks.append(asyncio.create_task(self.flow_engine.run(stop)))
+            self.webhook_sender = WebhookSender(self.database, webhook_sender_config(self.settings))
+            tasks.append(asyncio.create_task(self.webhook_sender.run(stop)))
         try:
             yield
         finally:
@@ -371,6 +396,7 @@ class Runtime:
                 await provider.aclose()
             self.dispatcher = None
             self.flow_engine = None
+            self.webhook_sender = None
 
     async def _follow_settings(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

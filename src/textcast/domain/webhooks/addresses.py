@@ -23,6 +23,11 @@ class ForbiddenAddress(Exception):
     """The URL's host is, or resolves to, an address webhooks may not reach."""
 
 
+class Unresolvable(ForbiddenAddress):
+    """The URL's host name does not resolve (now: at send time, maybe a passing DNS failure,
+    so a delivery is retried)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     url: str
@@ -80,12 +85,12 @@ def resolve(target: Target, *, allow_private: bool) -> list[IPAddress]:
         try:
             found = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
-            raise ForbiddenAddress(f"{target.host} does not resolve ({exc})") from None
+            raise Unresolvable(f"{target.host} does not resolve ({exc})") from None
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in found))
     else:
         addresses = [literal]
     if not addresses:
-        raise ForbiddenAddress(f"{target.host} does not resolve")
+        raise Unresolvable(f"{target.host} does not resolve")
     if not allow_private:
         for address in addresses:
             if not is_public(address):
