@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import http.cookiejar
+import functools
 import ipaddress
 import logging
 import ssl
@@ -35,6 +35,7 @@ from textcast.domain.webhooks import addresses, deliveries, signatures
 from textcast.domain.webhooks.addresses import ForbiddenAddress, Target, Unresolvable
 from textcast.domain.webhooks.deliveries import Attempt, Claimed, RetryPolicy
 from textcast.models import utcnow
+from textcast.sending.webhook_connections import BrokenAnswer, Connections, head_of
 
 log = logging.getLogger("textcast.webhooks")
 
@@ -95,12 +96,6 @@ class Totals:
     disabled: int = 0
 
 
-@dataclass(slots=True)
-class _Pool:
-    client: httpx.AsyncClient
-    used_at: float
-
-
 @dataclass
 class WebhookSender:
     database: Database
@@ -112,13 +107,12 @@ class WebhookSender:
     """Claimed deliveries, by id, until their attempt is finished (or given back)."""
     _posting: set[int] = field(default_factory=set)
     """Those whose POST has started."""
-    _pools: dict[tuple[str, str, int], _Pool] = field(default_factory=dict)
+    _connections: Connections = field(default_factory=Connections)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
     _maybe_due: bool = False
     _housekept_at: float = 0.0
     _purged_at: float = 0.0
-    _tls: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(self.config.concurrency)
@@ -244,7 +238,7 @@ class WebhookSender:
     async def _post(self, delivery: Claimed) -> Attempt:
         at = self.clock()
         try:
-            target = addresses.read_url(delivery.url)
+            target = _target(delivery.url)
         except InvalidInput as exc:
             return Attempt(delivery, at, error=f"the URL is not valid: {exc}", final=True)
         try:
@@ -254,21 +248,32 @@ class WebhookSender:
         except ForbiddenAddress as exc:
             return Attempt(delivery, at, error=str(exc), final=True)
         body = delivery.body.encode()
-        headers = signatures.headers(delivery.secret, delivery.webhook_id, int(time.time()), body)
-        headers["host"] = _host_header(target)
-        headers["content-type"] = "application/json"
-        request = self._pool(target).build_request(
-            "POST",
-            # The address checked, not the name: a second resolution could answer otherwise.
-            httpx.URL(target.url).copy_with(host=str(address)),
-            content=body,
-            headers=headers,
-            extensions={"sni_hostname": target.host} if target.scheme == "https" else None,
+        signed = signatures.headers(delivery.secret, delivery.webhook_id, int(time.time()), body)
+        request = (
+            head_of(
+                _request_target(delivery.url),
+                [
+                    ("host", _host_header(target)),
+                    ("user-agent", self.config.user_agent),
+                    ("content-type", "application/json"),
+                    *signed.items(),
+                ],
+                body,
+            )
+            + body
         )
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.config.timeout):
-                status, excerpt, retry_after = await self._send(target, request)
+                # The address checked, not the name: a second resolution could answer
+                # otherwise. Over https, the certificate is verified for the name.
+                answer = await self._connections.post(
+                    str(address),
+                    target.port,
+                    request,
+                    tls_name=target.host if target.scheme == "https" else None,
+                    limit=READ_LIMIT,
+                )
         except TimeoutError:
             return Attempt(
                 delivery,
@@ -276,61 +281,26 @@ class WebhookSender:
                 _since(started),
                 error=f"no answer within {self.config.timeout:g} seconds",
             )
-        except httpx.HTTPError as exc:
-            return Attempt(delivery, at, _since(started), error=_transport_error(exc))
+        except BrokenAnswer as exc:
+            return Attempt(delivery, at, _since(started), error=str(exc))
+        except ssl.SSLError as exc:
+            return Attempt(delivery, at, _since(started), error=f"TLS failed ({exc.reason})")
+        except OSError as exc:
+            return Attempt(delivery, at, _since(started), error=_connection_error(exc))
         return Attempt(
-            delivery, at, _since(started), status, excerpt=excerpt, retry_after=retry_after
+            delivery,
+            at,
+            _since(started),
+            answer.status,
+            excerpt=answer.excerpt[:EXCERPT_BYTES].decode("utf-8", "replace"),
+            retry_after=_retry_after(answer.retry_after) if answer.status == 429 else None,
         )
-
-    async def _send(self, target: Target, request: httpx.Request) -> tuple[int, str, float | None]:
-        response = await self._pool(target).send(request, stream=True)
-        try:
-            kept = bytearray()
-            async for chunk in response.aiter_raw():
-                kept += chunk
-                if len(kept) >= READ_LIMIT:
-                    break  # closing the answer unread drops its connection: fine
-            retry_after = (
-                _retry_after(response.headers.get("retry-after"))
-                if response.status_code == 429
-                else None
-            )
-            excerpt = bytes(kept[:EXCERPT_BYTES]).decode("utf-8", "replace")
-            return response.status_code, excerpt, retry_after
-        finally:
-            await response.aclose()
 
     async def _resolve(self, target: Target) -> list[addresses.IPAddress]:
         allow = self.config.allow_private
         if _is_literal(target.host):
             return addresses.resolve(target, allow_private=allow)
         return await asyncio.to_thread(addresses.resolve, target, allow_private=allow)
-
-    def _pool(self, target: Target) -> httpx.AsyncClient:
-        """A keep-alive pool per endpoint (scheme, host, port): connections are made to the
-        checked address, and an https one is only reused for the name it was verified for."""
-        key = (target.scheme, target.host, target.port)
-        pool = self._pools.get(key)
-        if pool is None:
-            if self._tls is None:
-                self._tls = ssl.create_default_context()
-            cookies = httpx.Cookies()
-            cookies.jar.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-            client = httpx.AsyncClient(
-                headers={"user-agent": self.config.user_agent, "accept-encoding": "identity"},
-                cookies=cookies,
-                timeout=self.config.timeout,
-                follow_redirects=False,
-                trust_env=False,  # no proxy from the environment: we connect where we checked
-                verify=self._tls,
-                limits=httpx.Limits(
-                    max_connections=self.config.concurrency,
-                    max_keepalive_connections=self.config.concurrency,
-                ),
-            )
-            pool = self._pools[key] = _Pool(client, time.monotonic())
-        pool.used_at = time.monotonic()
-        return pool.client
 
     async def _housekeep(self) -> None:
         """Now and then: disable endpoints failing for the whole retry window (also those with
@@ -354,10 +324,7 @@ class WebhookSender:
             )
         if purged:
             log.info("%d old webhook deliveries and events forgotten", purged)
-        for key, pool in list(self._pools.items()):
-            if now - pool.used_at > CLIENT_IDLE_SECONDS:
-                del self._pools[key]
-                await pool.client.aclose()
+        self._connections.close_idle()
 
     def _keep_house(self, purge: bool) -> tuple[list[int], int]:
         now = self.clock()
@@ -396,9 +363,7 @@ class WebhookSender:
             # Leased, not lost: they are due again when the lease ends.
             log.exception("the webhook sender could not record its last attempts")
         self._waiting.clear()
-        for pool in self._pools.values():
-            await pool.client.aclose()
-        self._pools.clear()
+        await self._connections.aclose()
 
     def _write_last(self, finished: list[Attempt], unposted: list[int]) -> None:
         if not finished and not unposted:
@@ -422,7 +387,7 @@ def _is_literal(host: str) -> bool:
 
 
 def _host_header(target: Target) -> str:
-    host = f"[{target.host}]" if ":" in target.host else target.host
+    host = f"[{target.host}]" if ":" in target.host else target.host.encode("idna").decode()
     default = 443 if target.scheme == "https" else 80
     return host if target.port == default else f"{host}:{target.port}"
 
@@ -443,12 +408,21 @@ def _retry_after(value: str | None) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-def _transport_error(exc: httpx.HTTPError) -> str:
-    """A failed POST in words (httpx's messages carry no URL)."""
-    if isinstance(exc, httpx.TimeoutException):
-        return "no answer in time"
-    if isinstance(exc, httpx.ConnectError):
-        return f"could not connect ({exc or 'connection failed'})"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"the endpoint broke off the answer ({exc})"
-    return f"{type(exc).__name__}: {exc}"
+def _connection_error(exc: OSError) -> str:
+    """A connection that failed, in words (the error's own text names no URL)."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "could not connect (connection refused)"
+    if isinstance(exc, ConnectionError):
+        return f"the connection failed ({exc.strerror or type(exc).__name__})"
+    return f"could not connect ({exc.strerror or exc})"
+
+
+@functools.lru_cache(maxsize=1024)
+def _target(url: str) -> Target:
+    return addresses.read_url(url)
+
+
+@functools.lru_cache(maxsize=1024)
+def _request_target(url: str) -> str:
+    """The path and query of the request line, percent-encoded."""
+    return httpx.URL(url).raw_path.decode("ascii")
