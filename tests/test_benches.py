@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 from bench import flows as flows_bench
-from bench import forms, webhooks
+from bench import forms, outbound, webhooks
 from bench.common import numbers
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.servers import serving
 
 from textcast.config import load_settings
 from textcast.db import Database
@@ -117,3 +120,20 @@ def test_the_flows_benchmark_enters_every_contact_and_ends_their_wait_all_at_onc
         for phone in numbers(30)
         for body in ("Welcome {{ first_name }}!", "10% off your first order this week.")
     )
+
+
+def test_the_outbound_benchmark_numbers_its_events_and_its_receiver_notes_each_answer(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Latencies pair a commit time with an answer time through the event's number."""
+    outbound.subscribe(database_url, "http://127.0.0.1:9/hooks")
+    committed = outbound.produce(database_url, rate=1_000, seconds=0.1)
+    assert len(committed) >= 50
+    assert sorted(outbound.numbers_by_id(database_url).values()) == sorted(committed)
+    assert outbound.pending(database_url) == len(committed)
+    answered = tmp_path / "answered.txt"
+    with serving(outbound.receiver_app(answered)) as url:
+        posted = httpx.post(f"{url}/hooks", headers={"webhook-id": "msg_1"}, content=b"{}")
+        assert posted.status_code == 204
+    [line] = answered.read_text().splitlines()
+    assert line.split()[0] == "msg_1"

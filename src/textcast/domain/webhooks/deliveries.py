@@ -66,8 +66,9 @@ SUBSCRIPTION_DISABLED = "subscription disabled"
 DISABLED_ACTION = "webhook_disabled"
 ACTOR = audit.Actor("webhook sender")
 
-# The due index is partial (status = 'pending'): a query uses it only when it says so in
-# these very words, not with the status as a bound parameter.
+# The due index is partial (status = 'pending'): the status is written into the statement,
+# not bound, so that PostgreSQL's generic plan of a prepared statement (psycopg prepares one
+# after five runs) can still use it.
 IS_PENDING = DELIVERIES.c.status == sql("'pending'")
 
 
