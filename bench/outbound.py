@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import func, select
 
 from bench.common import drop_database, free_port, fresh_database, start, wait_for_http
@@ -183,11 +184,18 @@ def main() -> None:
             },
         )
         time.sleep(3)  # the worker's start (migrations checked, engines running)
+        started = time.monotonic()
+        cpu = {
+            name: psutil.Process(p.pid) for name, p in (("worker", worker), ("receiver", receiver))
+        }
+        before = {name: sum(p.cpu_times()[:2]) for name, p in cpu.items()}
         committed = produce(url, args.rate, args.seconds)
         deadline = time.monotonic() + DRAIN_SECONDS
         while pending(url) and time.monotonic() < deadline:
             time.sleep(0.2)
         left = pending(url)
+        wall = time.monotonic() - started
+        spent = {name: sum(p.cpu_times()[:2]) - before[name] for name, p in cpu.items()}
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
@@ -210,7 +218,9 @@ def main() -> None:
         f"concurrency {args.concurrency}]: {len(answered) / span:,.0f} events delivered/s, "
         f"p99 commit-to-2xx {percentile(latencies, 0.99) * 1000:,.0f} ms "
         f"(p50 {percentile(latencies, 0.5) * 1000:,.0f} ms; {len(answered):,} of "
-        f"{len(committed):,} delivered, {left:,} pending)"
+        f"{len(committed):,} delivered, {left:,} pending; worker CPU "
+        f"{spent['worker'] / len(answered) * 1000:.2f} ms/event, "
+        f"{spent['worker'] / wall:.2f} cores; load average {os.getloadavg()[0]:.1f})"
     )
 
 
