@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from textcast.db import Database
+from textcast.db import Database, commit_without_waiting_for_disk
 from textcast.domain.errors import InvalidInput
 from textcast.domain.webhooks import addresses, deliveries, signatures
 from textcast.domain.webhooks.addresses import ForbiddenAddress, Target, Unresolvable
@@ -43,9 +43,9 @@ POLL_SECONDS = 0.1
 """How often an idle sender looks for due deliveries (events recorded in this process wake
 it at once; another process's are seen within this time)."""
 ROUND_SECONDS = 0.05
-"""The least time between two rounds' transactions, so that outcomes are written in groups
-(on SQLite each round takes the one writer's lock)."""
-QUEUED_PER_SLOT = 8
+"""The least time between the starts of two rounds' transactions, so that outcomes are
+written in groups (on SQLite each round takes the one writer's lock)."""
+QUEUED_PER_SLOT = 16
 """Claimed deliveries per concurrent POST, at most: enough for a round every ROUND_SECONDS to
 keep every slot busy, few enough that a claimed delivery soon goes out."""
 LEASE_MARGIN_SECONDS = 30.0
@@ -136,8 +136,13 @@ class WebhookSender:
                 try:
                     await self._housekeep()
                     if self._finished or (self._room() and self._maybe_due):
+                        began = time.monotonic()
                         await self._round()
-                        await self._pause(stop, ROUND_SECONDS, woken=False)
+                        # Rounds start ROUND_SECONDS apart at most (a slow one is not
+                        # followed by a pause: claimed deliveries would wait for nothing).
+                        rest = began + ROUND_SECONDS - time.monotonic()
+                        if rest > 0:
+                            await self._pause(stop, rest, woken=False)
                         continue
                     wait = self.config.poll_seconds  # for an attempt to finish, at most
                     if self._room():
@@ -203,6 +208,9 @@ class WebhookSender:
     ) -> tuple[deliveries.Recorded, list[Claimed]]:
         now = self.clock()
         with self.database.write() as session:
+            # Lost in a crash, a round loses nothing acted upon: its deliveries are leased,
+            # and posted again (under the same webhook-id) when the lease ends.
+            commit_without_waiting_for_disk(session)
             recorded = deliveries.record_attempts(session, finished, self.config.retry, now)
             claimed = (
                 deliveries.claim_due(session, now, room, now + self.config.lease_span)
