@@ -28,8 +28,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
-from textcast.db import Database, commit_without_waiting_for_disk
+from textcast.db import Database, GroupWriter, commit_without_waiting_for_disk
 from textcast.domain.errors import InvalidInput
 from textcast.domain.webhooks import addresses, deliveries, signatures
 from textcast.domain.webhooks.addresses import ForbiddenAddress, Target, Unresolvable
@@ -49,6 +51,8 @@ QUEUED_PER_SLOT = 16
 """Claimed deliveries per concurrent POST, at most: enough for a round every ROUND_SECONDS to
 keep every slot busy, few enough that a claimed delivery soon goes out."""
 LEASE_MARGIN_SECONDS = 30.0
+GIVE_UP_ROUNDS = 5
+"""Failed rounds in a row after which their attempts are dropped unrecorded."""
 READ_LIMIT = 4096
 """Bytes of an answer read at most; its first `EXCERPT_BYTES` are kept for the log."""
 EXCERPT_BYTES = 512
@@ -113,9 +117,11 @@ class WebhookSender:
     _maybe_due: bool = False
     _housekept_at: float = 0.0
     _purged_at: float = 0.0
+    _failed_rounds: int = 0
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(self.config.concurrency)
+        self._writer = GroupWriter(self.database)
 
     def wake(self) -> None:
         """Look for due deliveries now (events were just recorded); safe from any thread."""
@@ -183,10 +189,20 @@ class WebhookSender:
         finished, self._finished = self._finished, []
         room = self._room()
         try:
-            recorded, claimed = await asyncio.to_thread(self._write_round, finished, room)
+            recorded, claimed = await self._writer.write(
+                lambda connection: self._write_round(connection, finished, room)
+            )
         except BaseException:
-            self._finished[:0] = finished  # written at the next round
+            self._failed_rounds += 1
+            if self._failed_rounds < GIVE_UP_ROUNDS:
+                self._finished[:0] = finished  # written at the next round
+            else:
+                # Whatever keeps failing must not stop every round after it: these are
+                # still leased, and are posted again when the lease ends.
+                log.error("%d webhook attempts could not be recorded", len(finished))
+                self._failed_rounds = 0
             raise
+        self._failed_rounds = 0
         self._maybe_due = len(claimed) >= room > 0
         for delivery in claimed:
             self._waiting[delivery.id] = asyncio.create_task(self._deliver(delivery))
@@ -204,10 +220,12 @@ class WebhookSender:
             )
 
     def _write_round(
-        self, finished: list[Attempt], room: int
+        self, connection: Connection, finished: list[Attempt], room: int
     ) -> tuple[deliveries.Recorded, list[Claimed]]:
+        """A round's transaction, on the event loop on SQLite (`GroupWriter`): in a thread,
+        its Python work would take the GIL from the loop's POSTs for as long as it runs."""
         now = self.clock()
-        with self.database.write() as session:
+        with Session(bind=connection, join_transaction_mode="rollback_only") as session:
             # Lost in a crash, a round loses nothing acted upon: its deliveries are leased,
             # and posted again (under the same webhook-id) when the lease ends.
             commit_without_waiting_for_disk(session)
@@ -217,6 +235,7 @@ class WebhookSender:
                 if room
                 else []
             )
+            session.flush()  # the audit entries of endpoints disabled
         return recorded, claimed
 
     async def _deliver(self, delivery: Claimed) -> None:
@@ -371,6 +390,7 @@ class WebhookSender:
             # Leased, not lost: they are due again when the lease ends.
             log.exception("the webhook sender could not record its last attempts")
         self._waiting.clear()
+        self._writer.close()
         await self._connections.aclose()
 
     def _write_last(self, finished: list[Attempt], unposted: list[int]) -> None:
