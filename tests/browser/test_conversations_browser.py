@@ -12,10 +12,11 @@ import time
 
 import httpx
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 from tests.browser.conftest import Site, screenshot, sign_in
 from tests.factories import make_api_key
 
-from textcast.models import Role
+from textcast.models import Contact, ContactStatus, Role
 
 PHONE = "+12015550188"
 ANSWER = "Yes, size 42 is in stock. We are open 9 to 6."
@@ -33,6 +34,19 @@ def _wait_for_text(api: httpx.Client, phone: str, body: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{body!r} never reached the simulator: {_texts_to(api, phone)}")
         time.sleep(0.1)
+
+
+def _wait_for_opt_out(site: Site, phone: str) -> None:
+    """The webhook stores a text at once and applies it a moment later."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        with site.database.read() as session:
+            status = session.scalars(select(Contact.status).where(Contact.phone == phone)).first()
+        if status == ContactStatus.UNSUBSCRIBED:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{phone} never opted out ({status})")
+        time.sleep(0.05)
 
 
 def test_an_agent_answers_a_person_from_the_thread_until_they_text_stop(
@@ -101,6 +115,7 @@ def test_an_agent_answers_a_person_from_the_thread_until_they_text_stop(
         page.route("**/updates*", lambda route: route.abort())
         stopped = api.post("/api/v1/simulator/texts", json={"sender": PHONE, "body": "STOP"})
         assert stopped.status_code == 201, stopped.text
+        _wait_for_opt_out(site, PHONE)
         box.fill("One more thing: free delivery this week.")
         page.get_by_role("button", name="Send answer").click()
         refusal = page.locator("#reply-refusal")

@@ -6,11 +6,12 @@ quick replies."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
-from tests.factories import numbers
+from tests.factories import make_campaign, numbers
 from tests.web.dashboard.conftest import SignedIn
 from tests.web.dashboard.test_contact_pages import add_contact, section, text_in
 
@@ -360,3 +361,49 @@ def test_quick_replies_are_added_edited_deleted_and_offered_in_a_thread(
         assert deleted.headers["location"] == "/inbox/quick-replies?done=deleted"
         assert "No quick replies yet." in editor.get("/inbox/quick-replies").text
         assert post_form(editor, f"/inbox/quick-replies/{ident}/delete").status_code == 404
+
+
+def test_a_thread_names_what_each_text_was_and_why_one_was_not_delivered(
+    signed_in: SignedIn, database: Database
+) -> None:
+    delivered, skipped = numbers(2)
+    campaign = make_campaign(database, [delivered, skipped], launch=True)
+    with database.write() as session:
+        for message in session.scalars(select(Message)):
+            if message.phone == skipped:
+                message.status, message.error = MessageStatus.SKIPPED, "opted_out"
+            else:
+                message.status = MessageStatus.DELIVERED
+    with signed_in(Role.VIEWER) as viewer:
+        text_in(viewer, delivered, "HELP")
+        text_in(viewer, skipped, "Why no text?")
+        page = viewer.get(f"/inbox/{conversation_id(database, delivered)}").text
+        items = section(page, "thread-items")
+        assert f'<a href="/campaigns/{campaign.id}">Campaign: Test campaign</a>' in items
+        assert 'data-status="delivered"' in items and "Spring sale" in items
+        assert "keyword-help" in items and "Keyword reply" in items  # HELP's answer
+        assert "data-detail" not in items
+        other = section(
+            viewer.get(f"/inbox/{conversation_id(database, skipped)}").text, "thread-items"
+        )
+        assert "Skipped: Opted out of your messages" in other
+
+
+def test_the_list_is_paged_backwards(signed_in: SignedIn, database: Database) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    with database.write() as session:
+        session.add_all(
+            Conversation(phone=phone, last_message_at=start + timedelta(seconds=n))
+            for n, phone in enumerate(numbers(51))
+        )
+    with signed_in(Role.VIEWER) as viewer:
+        first = viewer.get("/inbox").text
+        assert len(listed(first)) == 50 and tab_counts(first)["open"] == 51
+        older = re.search(r'<a href="([^"]+)" rel="next">', first)
+        assert older is not None
+        second = viewer.get(older[1].replace("&amp;", "&")).text
+        assert len(listed(second)) == 1 and numbers(51)[0] in listed(second)[0]
+        assert 'rel="next"' not in second and ">Newest<" in second
+        polled = re.search(r'data-poll="([^"]+)"', second)
+        assert polled is not None and "cursor=" in polled[1]  # its polls keep to this page
+        assert len(listed(viewer.get("/inbox", params={"cursor": "nonsense"}).text)) == 50
