@@ -407,3 +407,18 @@ def test_the_list_is_paged_backwards(signed_in: SignedIn, database: Database) ->
         polled = re.search(r'data-poll="([^"]+)"', second)
         assert polled is not None and "cursor=" in polled[1]  # its polls keep to this page
         assert len(listed(viewer.get("/inbox", params={"cursor": "nonsense"}).text)) == 50
+
+
+def test_a_contact_page_links_to_its_conversation(signed_in: SignedIn, database: Database) -> None:
+    phone, silent = numbers(2)
+    with signed_in(Role.EDITOR) as editor:
+        contact = add_contact(editor, phone, first_name="Ana")
+        quiet = add_contact(editor, silent, first_name="Bo")
+        text_in(editor, phone, "Hi!")
+        page = editor.get(f"/contacts/{contact['id']}").text
+        ident = conversation_id(database, phone)
+        assert (
+            f'<a href="/inbox/{ident}" id="contact-conversation">Conversation</a> (1 unread)'
+            in page
+        )
+        assert 'id="contact-conversation"' not in editor.get(f"/contacts/{quiet['id']}").text
