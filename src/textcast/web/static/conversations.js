@@ -18,7 +18,10 @@
   // Calls `update` with each answer of `url()`, one request at a time, every POLL_MS.
   function poll(url, update) {
     function tick() {
-      textcast.api("GET", url()).then(update, function () { /* try again next time */ })
+      textcast.api("GET", url()).then(function (answer) {
+        // Signed out meanwhile: the answer is the sign-in page, not ours.
+        if (answer && typeof answer === "object") update(answer);
+      }).catch(function () { /* try again next time */ })
         .then(function () { window.setTimeout(tick, POLL_MS); });
     }
     window.setTimeout(tick, POLL_MS);
