@@ -18,6 +18,7 @@ from textcast.web.dashboard import (
     campaign_detail,
     campaign_editor,
     contacts,
+    conversations,
     flows,
     forms,
     inbox,
@@ -60,6 +61,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(forms.router)
     app.include_router(flows.router)
     app.include_router(inbox.router)
+    app.include_router(conversations.router)
     app.include_router(settings.router)
     app.include_router(account.router)
     # Ahead of the simulator's mount at the same path (web/app.py), which serves its API.

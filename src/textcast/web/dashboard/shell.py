@@ -21,6 +21,7 @@ from textcast import __version__, wording
 from textcast.domain.accounts import sessions
 from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import NotFound
+from textcast.domain.inbox import threads
 from textcast.vocabulary import campaign_display_name, describe_skip
 from textcast.web.api.ids import MAX_ID
 from textcast.web.auth import SESSION_COOKIE
@@ -114,6 +115,8 @@ BACK_TO = {
     "segment": ("/contacts/lists", "All lists and segments"),
     "form": ("/forms", "All sign-up forms"),
     "flow": ("/flows", "All flows"),
+    "conversation": ("/inbox", "All conversations"),
+    "quick reply": ("/inbox/quick-replies", "All quick replies"),
 }
 
 
@@ -154,10 +157,24 @@ def render(
             "navigation": NAVIGATION if principal else (),
             "current": request.url.path,
             "can": _abilities(principal),
+            "unread_conversations": _unread(request) if principal else 0,
             **context,
         },
         status_code=status_code,
     )
+
+
+def render_fragment(name: str, principal: Principal, **context: Any) -> str:
+    """A piece of a page (a table, a thread), as a page polling for changes puts it in place."""
+    return templates.env.get_template(name).render(
+        principal=principal, can=_abilities(principal), **context
+    )
+
+
+def _unread(request: Request) -> int:
+    """The navigation's badge: conversations with a text nobody has opened yet."""
+    with request.app.state.runtime.database.read() as session:
+        return threads.unread_conversations(session)
 
 
 def _abilities(principal: Principal | None) -> dict[str, bool]:
