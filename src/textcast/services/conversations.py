@@ -53,8 +53,10 @@ def conversation_of_contact(database: Database, contact_id: int) -> int:
 def read_thread(
     database: Database, conversation_id: int, *, mark_read: bool = True, limit: int = 100
 ) -> Thread:
-    """The thread with its latest messages; opening it marks it read."""
-    with database.write() as session:
+    """The thread with its latest messages; opening it marks it read (only then is it a
+    write: a page that polls must not take SQLite's one write lock for nothing)."""
+    opening = database.write() if mark_read else database.read()
+    with opening as session:
         conversation = threads.get_conversation(session, conversation_id)
         if mark_read:
             threads.mark_read(session, conversation)
