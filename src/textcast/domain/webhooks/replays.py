@@ -27,6 +27,7 @@ from textcast.models import (
     WebhookSubscription,
     utcnow,
 )
+from textcast.wording import plural
 
 EVENTS = cast(Table, OutboundEvent.__table__)
 DELIVERIES = cast(Table, WebhookDelivery.__table__)
@@ -145,3 +146,16 @@ def replay_since(session: Session, subscription_id: int, since: datetime) -> Rep
     )
     count = len(inserted.all())
     return ReplayedSince(count, capped, through if count else None)
+
+
+def describe(replayed: ReplayedSince) -> str:
+    """What a replay since a moment did, in the words the API and the command line answer."""
+    if not replayed.count:
+        return "No event to replay: none of the types it wants was made since then."
+    said = f"{plural(replayed.count, 'event')} queued to be sent again"
+    if replayed.capped and replayed.through is not None:
+        said += (
+            f"; more matched than {MAX_REPLAY:,}: replay since "
+            f"{replayed.through.isoformat()} for the rest"
+        )
+    return said + "."

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.webhooks import logs, subscriptions
+from textcast.domain.webhooks import logs, replays, subscriptions
 from textcast.domain.webhooks.addresses import MAX_URL_LENGTH
 from textcast.domain.webhooks.logs import DeliveryDetail, LoggedDelivery
 from textcast.domain.webhooks.replays import MAX_REPLAY, ReplayedSince
@@ -235,20 +235,8 @@ class ReplayedOut(BaseModel):
             deliveries=replayed.count,
             capped=replayed.capped,
             through=replayed.through,
-            message=replayed_in_words(replayed),
+            message=replays.describe(replayed),
         )
-
-
-def replayed_in_words(replayed: ReplayedSince) -> str:
-    if not replayed.count:
-        return "No event to replay: none of the types it wants was made since then."
-    said = f"{replayed.count:,} events queued to be sent again"
-    if replayed.capped and replayed.through is not None:
-        said += (
-            f"; more matched than {MAX_REPLAY:,}: replay since "
-            f"{replayed.through.isoformat()} for the rest"
-        )
-    return said + "."
 
 
 def _aware(moment: datetime) -> datetime:
