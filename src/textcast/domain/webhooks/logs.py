@@ -110,3 +110,16 @@ def last_deliveries(session: Session) -> dict[int, WebhookDelivery]:
     newest = select(func.max(WebhookDelivery.id)).group_by(WebhookDelivery.subscription_id)
     rows = session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(newest)))
     return {d.subscription_id: d for d in rows}
+
+
+def attempts_of(session: Session, delivery_ids: list[int]) -> dict[int, list[WebhookAttempt]]:
+    """The attempts of these deliveries (a page of the log), oldest first, by delivery id."""
+    found: dict[int, list[WebhookAttempt]] = {d: [] for d in delivery_ids}
+    if delivery_ids:
+        for attempt in session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+            .order_by(WebhookAttempt.id)
+        ):
+            found[attempt.delivery_id].append(attempt)
+    return found

@@ -69,6 +69,8 @@ NAVIGATION = (
     ("/inbox", "Inbox"),
     ("/settings", "Settings"),
 )
+ADMIN_NAVIGATION = (("/webhooks", "Webhooks"),)
+"""Pages only admins have use for: shown to them alone."""
 
 
 class SignInRequired(Exception):
@@ -114,6 +116,7 @@ BACK_TO = {
     "segment": ("/contacts/lists", "All lists and segments"),
     "form": ("/forms", "All sign-up forms"),
     "flow": ("/flows", "All flows"),
+    "webhook subscription": ("/webhooks", "All webhooks"),
 }
 
 
@@ -151,13 +154,19 @@ def render(
             "version": __version__,
             "principal": principal,
             "csrf_token": principal.csrf_token if principal else context.pop("csrf_token", None),
-            "navigation": NAVIGATION if principal else (),
+            "navigation": _navigation(principal),
             "current": request.url.path,
             "can": _abilities(principal),
             **context,
         },
         status_code=status_code,
     )
+
+
+def _navigation(principal: Principal | None) -> tuple[tuple[str, str], ...]:
+    if principal is None:
+        return ()
+    return NAVIGATION + (ADMIN_NAVIGATION if principal.can(Permission.ADMIN) else ())
 
 
 def _abilities(principal: Principal | None) -> dict[str, bool]:
