@@ -22,7 +22,7 @@ from textcast.domain.webhooks.subscriptions import (
     WithSecret,
     shown_url,
 )
-from textcast.models import WebhookDelivery, WebhookSubscription
+from textcast.models import SubscriptionStatus, WebhookDelivery, WebhookSubscription
 
 
 def _target(subscription_id: int) -> str:
@@ -73,7 +73,10 @@ def disable_subscription(
 ) -> WebhookSubscription:
     """Its pending deliveries are given up (failed): replay them once it is enabled again."""
     with database.write() as session:
-        was_active = subscriptions.get_subscription(session, subscription_id).status == "active"
+        was_active = (
+            subscriptions.get_subscription(session, subscription_id).status
+            == SubscriptionStatus.ACTIVE
+        )
         given_up = subscriptions.disable_subscription(session, subscription_id)
         if was_active:
             audit.record(
