@@ -4,7 +4,7 @@ secret, send a test event, replay; each in one transaction with its audit entry
 query string (a receiver's token often rides in it).
 
 `allow_private` is WEBHOOK_ALLOW_PRIVATE: whether URLs may name loopback, link-local and
-private addresses.
+private addresses. URLs are checked (their host resolved) before the transaction opens.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ def _target(subscription_id: int) -> str:
 def create_subscription(
     database: Database, actor: Actor, draft: SubscriptionDraft, *, allow_private: bool
 ) -> WithSecret:
+    checked = subscriptions.check(draft, allow_private=allow_private)
     with database.write() as session:
-        made = subscriptions.create_subscription(
-            session, draft, allow_private=allow_private, created_by=actor.user_id
-        )
+        made = subscriptions.create_subscription(session, checked, created_by=actor.user_id)
         s = made.subscription
         audit.record(
             session,
@@ -57,10 +56,9 @@ def update_subscription(
     allow_private: bool,
 ) -> WebhookSubscription:
     """Audited when something changed, with the new values."""
+    checked = subscriptions.check(change, allow_private=allow_private)
     with database.write() as session:
-        changed = subscriptions.update_subscription(
-            session, subscription_id, change, allow_private=allow_private
-        )
+        changed = subscriptions.update_subscription(session, subscription_id, checked)
         if changed:
             if "url" in changed:
                 changed["url"] = shown_url(str(changed["url"]))

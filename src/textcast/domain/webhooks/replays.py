@@ -102,9 +102,11 @@ def replay_delivery(session: Session, subscription_id: int, delivery_id: int) ->
     return replay
 
 
-def replay_since(session: Session, subscription_id: int, since: datetime) -> ReplayedSince:
+def replay_since(
+    session: Session, subscription_id: int, since: datetime, *, most: int = MAX_REPLAY
+) -> ReplayedSince:
     """A new pending delivery of every event of the types the subscription wants, made at
-    or after `since`, oldest first, at most MAX_REPLAY, in one INSERT ... SELECT. Events
+    or after `since`, oldest first, at most `most`, in one INSERT ... SELECT. Events
     already waiting for this subscription are not queued twice; test events never are."""
     subscription = _active(session, subscription_id, "replay its events")
     matching = and_(
@@ -116,12 +118,12 @@ def replay_since(session: Session, subscription_id: int, since: datetime) -> Rep
             DELIVERIES.c.status == DeliveryStatus.PENDING,
         ),
     )
-    # The MAX_REPLAY-th match and the one after it, if any: the cap's boundary.
+    # The `most`-th match and the one after it, if any: the cap's boundary.
     edge = session.execute(
         select(EVENTS.c.id, EVENTS.c.created_at)
         .where(matching)
         .order_by(EVENTS.c.id)
-        .offset(MAX_REPLAY - 1)
+        .offset(most - 1)
         .limit(2)
     ).all()
     capped = len(edge) == 2
@@ -155,7 +157,7 @@ def describe(replayed: ReplayedSince) -> str:
     said = f"{plural(replayed.count, 'event')} queued to be sent again"
     if replayed.capped and replayed.through is not None:
         said += (
-            f"; more matched than {MAX_REPLAY:,}: replay since "
+            "; more matched than one replay queues: replay since "
             f"{replayed.through.isoformat()} for the rest"
         )
     return said + "."

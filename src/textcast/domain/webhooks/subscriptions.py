@@ -2,8 +2,9 @@
 whether it is active.
 
 The secret is made here and handed back once, at creation and at each rotation; reads never
-return it. A URL is saved only when `addresses.check_url` accepts it (public addresses unless
-WEBHOOK_ALLOW_PRIVATE). Disabling by hand leaves `disabled_reason` empty: a reason means
+return it. What is saved has been through `check` first: a URL only when `addresses.check_url`
+accepts it (public addresses unless WEBHOOK_ALLOW_PRIVATE), outside the write transaction,
+because it resolves the host. Disabling by hand leaves `disabled_reason` empty: a reason means
 textcast disabled the endpoint itself, after it failed for WEBHOOK_RETRY_HOURS.
 """
 
@@ -98,22 +99,47 @@ def checked_description(description: str) -> str:
     return description
 
 
-def create_subscription(
-    session: Session, draft: SubscriptionDraft, *, allow_private: bool, created_by: int | None
-) -> WithSecret:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What `check` accepted of a draft or a change (None: not given)."""
+
+    url: str | None = None
+    event_types: list[str] | None = None
+    description: str | None = None
+
+
+def check(given: SubscriptionDraft | SubscriptionChange, *, allow_private: bool) -> Checked:
+    """The values given, checked, or `InvalidInput` naming every problem. It resolves the
+    URL's host: call it before a write transaction opens, never inside one (a slow DNS answer
+    would hold SQLite's one writer, and the delivery reports waiting for it)."""
+    checks: dict[str, Callable[[Any], object]] = {
+        "url": lambda v: checked_url(v, allow_private=allow_private),
+        "event_types": checked_event_types,
+        "description": checked_description,
+    }
     problems: list[FieldProblem] = []
-    values: dict[str, object] = {}
-    for name, check in (
-        ("url", lambda: checked_url(draft.url, allow_private=allow_private)),
-        ("event_types", lambda: checked_event_types(draft.event_types)),
-        ("description", lambda: checked_description(draft.description)),
-    ):
+    values: dict[str, Any] = {}
+    for name, check_one in checks.items():
+        value = getattr(given, name)
+        if value is None:
+            continue
         try:
-            values[name] = check()
+            values[name] = check_one(value)
         except InvalidInput as exc:
             problems += exc.problems
     if problems:
         raise InvalidInput(problems)
+    return Checked(**values)
+
+
+def create_subscription(
+    session: Session, checked: Checked, *, created_by: int | None
+) -> WithSecret:
+    """A new active subscription of `check`'s values, with a new secret."""
+    if checked.url is None or checked.event_types is None:
+        raise InvalidInput(
+            [FieldProblem("url" if checked.url is None else "event_types", "required")]
+        )
     count = session.scalar(select(func.count()).select_from(WebhookSubscription)) or 0
     if count >= MAX_SUBSCRIPTIONS:
         raise Conflict(
@@ -122,9 +148,9 @@ def create_subscription(
         )
     secret = signatures.new_secret()
     subscription = WebhookSubscription(
-        url=values["url"],
-        event_types=values["event_types"],
-        description=values["description"],
+        url=checked.url,
+        event_types=checked.event_types,
+        description=checked.description or "",
         secret=secret,
         status=SubscriptionStatus.ACTIVE,
         created_by=created_by,
@@ -146,28 +172,16 @@ def get_subscription(session: Session, subscription_id: int) -> WebhookSubscript
 
 
 def update_subscription(
-    session: Session, subscription_id: int, change: SubscriptionChange, *, allow_private: bool
+    session: Session, subscription_id: int, checked: Checked
 ) -> dict[str, object]:
-    """What changed (name to new value), for the audit entry."""
+    """`check`'s values saved; what changed (name to new value), for the audit entry."""
     subscription = get_subscription(session, subscription_id)
-    problems: list[FieldProblem] = []
-    wanted: dict[str, object] = {}
-    checks: dict[str, Callable[[Any], object]] = {
-        "url": lambda v: checked_url(v, allow_private=allow_private),
-        "event_types": checked_event_types,
-        "description": checked_description,
+    wanted: dict[str, object] = {
+        "url": checked.url,
+        "event_types": checked.event_types,
+        "description": checked.description,
     }
-    for name, check in checks.items():
-        given = getattr(change, name)
-        if given is None:
-            continue
-        try:
-            wanted[name] = check(given)
-        except InvalidInput as exc:
-            problems += exc.problems
-    if problems:
-        raise InvalidInput(problems)
-    changed = {k: v for k, v in wanted.items() if getattr(subscription, k) != v}
+    changed = {k: v for k, v in wanted.items() if v is not None and getattr(subscription, k) != v}
     for name, value in changed.items():
         setattr(subscription, name, value)
     if changed:
