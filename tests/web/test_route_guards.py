@@ -158,6 +158,20 @@ NEEDS = {
     ("POST", "/api/v1/events"): "send",  # an event starts runs, which send
     ("GET", "/api/v1/events"): "read",
     ("GET", "/api/v1/events/summary"): "read",
+    # Webhook subscriptions receive every phone number their events carry: admins only.
+    ("GET", "/api/v1/webhooks"): "admin",
+    ("POST", "/api/v1/webhooks"): "admin",
+    ("GET", "/api/v1/webhooks/{subscription_id}"): "admin",
+    ("PATCH", "/api/v1/webhooks/{subscription_id}"): "admin",
+    ("DELETE", "/api/v1/webhooks/{subscription_id}"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/enable"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/disable"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/rotate-secret"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/test"): "admin",
+    ("GET", "/api/v1/webhooks/{subscription_id}/deliveries"): "admin",
+    ("GET", "/api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/replay"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/replay"): "admin",
 }
 ROLE_GRANTS = {
     Role.VIEWER: {"read"},

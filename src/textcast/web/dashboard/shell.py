@@ -70,6 +70,8 @@ NAVIGATION = (
     ("/inbox", "Inbox"),
     ("/settings", "Settings"),
 )
+ADMIN_NAVIGATION = (("/webhooks", "Webhooks"),)
+"""Pages only admins have use for: shown to them alone."""
 
 
 class SignInRequired(Exception):
@@ -117,6 +119,7 @@ BACK_TO = {
     "flow": ("/flows", "All flows"),
     "conversation": ("/inbox", "All conversations"),
     "quick reply": ("/inbox/quick-replies", "All quick replies"),
+    "webhook subscription": ("/webhooks", "All webhooks"),
 }
 
 
@@ -154,7 +157,7 @@ def render(
             "version": __version__,
             "principal": principal,
             "csrf_token": principal.csrf_token if principal else context.pop("csrf_token", None),
-            "navigation": NAVIGATION if principal else (),
+            "navigation": _navigation(principal),
             "current": request.url.path,
             "can": _abilities(principal),
             "unread_conversations": _unread(request) if principal else 0,
@@ -175,6 +178,12 @@ def _unread(request: Request) -> int:
     """The navigation's badge: conversations with a text nobody has opened yet."""
     with request.app.state.runtime.database.read() as session:
         return threads.unread_conversations(session)
+
+
+def _navigation(principal: Principal | None) -> tuple[tuple[str, str], ...]:
+    if principal is None:
+        return ()
+    return NAVIGATION + (ADMIN_NAVIGATION if principal.can(Permission.ADMIN) else ())
 
 
 def _abilities(principal: Principal | None) -> dict[str, bool]:
