@@ -36,6 +36,14 @@ DASHBOARD_FORMS = {
     ("POST", "/flows"),
     ("POST", "/flows/{flow_id:int}"),
     ("POST", "/flows/{flow_id:int}/{action}"),
+    # The conversation pages post plain forms the same way, so an agent can answer without
+    # the page's script (tests/web/dashboard/test_conversation_pages.py checks the token).
+    ("POST", "/inbox/{conversation_id:int}/reply"),
+    ("POST", "/inbox/{conversation_id:int}/change"),
+    ("POST", "/inbox/{conversation_id:int}/contact"),
+    ("POST", "/inbox/quick-replies"),
+    ("POST", "/inbox/quick-replies/{quick_reply_id:int}"),
+    ("POST", "/inbox/quick-replies/{quick_reply_id:int}/delete"),
 }
 API_PREFIXES = ("/api/", "/openapi.json", "/docs")
 """Everything else is a dashboard page: anonymous visitors are sent to sign in."""
