@@ -44,6 +44,7 @@ from textcast.sending.dispatcher import Dispatcher, DispatcherConfig
 from textcast.sending.flow_engine import FlowEngine
 from textcast.sending.provider import Provider, ProviderError
 from textcast.sending.webhook_sender import SenderConfig, WebhookSender
+from textcast.services import conversations
 from textcast.services import settings as settings_services
 from textcast.sinch.client import SinchClient
 from textcast.sinch.connections import SinchAccount
@@ -250,6 +251,13 @@ class Runtime:
     @property
     def signup_policy(self) -> SignupPolicy:
         return self.in_effect.signup_policy
+
+    @property
+    def agent_reply_policy(self) -> conversations.ReplyPolicy:
+        """What an agent's answer in a conversation goes out with."""
+        return conversations.ReplyPolicy(
+            self.policy, self.reply_policy.sender, self.settings.default_region
+        )
 
     @functools.cached_property
     def secret(self) -> bytes:

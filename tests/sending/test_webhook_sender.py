@@ -220,7 +220,9 @@ def test_an_endpoint_failing_for_the_whole_retry_window_is_disabled_and_audited(
     assert second.error == "subscription disabled"
     assert first.attempts >= 3  # 0.1 s, then about 0.6 s, then the window's end
     with database.read() as session:
-        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "webhook_disabled"))
+        [entry] = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "webhook.auto_disable")
+        )
     assert entry.target == f"webhook:{subscription_id}"
     assert entry.detail["reason"] == endpoint.disabled_reason
 

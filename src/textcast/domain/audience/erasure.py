@@ -26,10 +26,12 @@ from textcast.models import (
     Campaign,
     CampaignRecipient,
     ContactStatus,
+    Conversation,
     Event,
     ImportRejection,
     InboundMessage,
     Message,
+    OutboundEvent,
     Signup,
     WebhookEvent,
 )
@@ -91,7 +93,18 @@ def erase_contact(session: Session, secret: bytes, contact_id: int) -> Erased:
     inbound = _count(
         session.execute(delete(InboundMessage).where(InboundMessage.from_phone == phone))
     )
+    # The thread (its note may name the person); agents' answers keep their campaigns.
+    session.execute(delete(Conversation).where(Conversation.phone == phone))
     events = _redact_webhook_payloads(session, phone)
+    # The event stream's bodies name the number too: deliveries still pending or replayed
+    # later post the redacted text.
+    digits = phone.removeprefix("+")
+    session.execute(
+        update(OutboundEvent)
+        .where(OutboundEvent.body.contains(digits))
+        .values(body=func.replace(OutboundEvent.body, digits, REDACTED))
+        .execution_options(synchronize_session=False)
+    )
     session.execute(
         update(ImportRejection)
         .where(ImportRejection.value.contains(phone.removeprefix("+")))

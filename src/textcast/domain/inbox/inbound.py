@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from textcast.domain.errors import NotFound
-from textcast.models import InboundMessage
+from textcast.models import Conversation, InboundMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,14 @@ def get_inbound(session: Session, inbound_id: int) -> InboundMessage:
 
 
 def link_sender(session: Session, phone: str, contact_id: int) -> int:
-    """The texts from `phone` that belonged to nobody become the contact's; how many."""
+    """The texts from `phone` that belonged to nobody become the contact's, and its thread
+    too; how many texts."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.phone == phone)
+        .values(contact_id=contact_id)
+        .execution_options(synchronize_session=False)
+    )
     linked = session.execute(
         update(InboundMessage)
         .where(InboundMessage.from_phone == phone, InboundMessage.contact_id.is_(None))

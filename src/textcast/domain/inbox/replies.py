@@ -33,7 +33,7 @@ from textcast.domain.campaigns import drafts, quotas
 from textcast.domain.campaigns.launch import launch_campaign
 from textcast.domain.content.words import normalise
 from textcast.domain.errors import InvalidInput, TooManyRequests
-from textcast.domain.inbox import inbound
+from textcast.domain.inbox import inbound, threads
 from textcast.domain.inbox.keywords import Keyword, KeywordRules
 from textcast.domain.inbox.storage import InapplicableEvent
 from textcast.domain.phones.numbers import InvalidPhone, country_of, mask_phone, read_phone
@@ -127,6 +127,7 @@ def handle_inbound(
         message.keyword = keyword.value
         if keyword in policy.texts:
             _answer(session, policy, message.from_phone, keyword, policy.texts[keyword])
+    threads.note_inbound(session, message, keyword)
     return keyword
 
 

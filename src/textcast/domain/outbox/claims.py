@@ -32,6 +32,7 @@ from textcast.models import (
     SkipReason,
     utcnow,
 )
+from textcast.vocabulary import PRIORITY_KINDS
 
 
 class Claimed(NamedTuple):
@@ -86,11 +87,14 @@ def sending_campaign_ids(session: Session) -> list[int]:
     each of them for work would cost a write transaction apiece, every round.
     """
     queued = select(Message.id).where(*unclaimed(Campaign.id, cursor_of(Campaign.id))).exists()
+    # Answers to what a person just did (a keyword, a sign-up, an agent's reply) come first
+    # in every round: the priority lane ahead of marketing batches.
+    marketing_last = case((Campaign.kind.in_(PRIORITY_KINDS), 0), else_=1)
     return list(
         session.scalars(
             select(Campaign.id)
             .where(Campaign.status == CampaignStatus.SENDING, queued)
-            .order_by(Campaign.id)
+            .order_by(marketing_last, Campaign.id)
         )
     )
 

@@ -63,7 +63,8 @@ KEEP = timedelta(days=30)
 PURGE_CHUNK = 5_000
 EXCERPT_CHARS = 512
 SUBSCRIPTION_DISABLED = "subscription disabled"
-DISABLED_ACTION = "webhook_disabled"
+DISABLED_ACTION = "webhook.auto_disable"
+"""Beside the hand-made `webhook.disable` and `webhook.enable` (`services.webhooks`)."""
 ACTOR = audit.Actor("webhook sender")
 
 # The due index is partial (status = 'pending'): the status is written into the statement,
