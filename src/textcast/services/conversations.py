@@ -95,8 +95,9 @@ def _number(text: str, default_region: str) -> str:
 def read_thread(
     database: Database, conversation_id: int, *, mark_read: bool = True, limit: int = 100
 ) -> Thread:
-    """The thread with its latest messages; opening it marks it read."""
-    with database.write() as session:
+    """The thread with its latest messages; opening it marks it read (`mark_read`: the
+    API reads without marking, in a read transaction)."""
+    with database.write() if mark_read else database.read() as session:
         conversation = threads.get_conversation(session, conversation_id)
         if mark_read:
             threads.mark_read(session, conversation)
