@@ -16,8 +16,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from textcast.db import Database
 from textcast.domain.accounts.audit import Actor
-from textcast.domain.accounts.permissions import Permission
+from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.audience.contacts import MAX_NAME, ContactDraft
 from textcast.domain.content import encoding
 from textcast.domain.content.encoding import Encoding
@@ -35,6 +36,7 @@ from textcast.models import (
 from textcast.runtime import Runtime
 from textcast.services import audience
 from textcast.services import conversations as use_cases
+from textcast.vocabulary import campaign_display_name
 from textcast.web.api import path_segments  # noqa: F401 - {contact_id:contact_id} below
 from textcast.web.api.contacts import ContactOut
 from textcast.web.api.ids import MAX_ID, Id
@@ -177,7 +179,10 @@ class ThreadItemOut(BaseModel):
     def of(cls, item: threads.ThreadItem) -> ThreadItemOut:
         campaign = None
         if item.campaign_id is not None:
-            campaign = CampaignRefOut(id=item.campaign_id, name=item.campaign_name)
+            name = item.campaign_name
+            if name is not None and item.kind is not None:
+                name = campaign_display_name(name, item.kind)
+            campaign = CampaignRefOut(id=item.campaign_id, name=name)
         return cls(
             direction=item.direction,
             at=item.at,
@@ -492,7 +497,7 @@ def update_conversation(
 
 
 def _updated(
-    database: DatabaseDep, principal: Writer, conversation_id: int, payload: ConversationPatch
+    database: Database, principal: Principal, conversation_id: int, payload: ConversationPatch
 ) -> ConversationOut:
     use_cases.update_conversation(database, Actor.of(principal), conversation_id, payload.change())
     return ConversationOut.of_entry(use_cases.view_conversation(database, conversation_id))
