@@ -56,7 +56,7 @@ def test_an_admin_texts_stop_as_a_phone_and_follows_it(page: Page, site: Site) -
     screenshot(page, "simulator")
 
     result.get_by_role("link", name="See it in the inbox").click()
-    page.wait_for_url(re.compile(rf".*/inbox\?contact_id={contact_id}$"))
+    page.wait_for_url(re.compile(rf".*/inbox/texts\?contact_id={contact_id}$"))
     expect(page.locator("#inbox-table")).to_contain_text("STOP")
     expect(page.locator("#inbox-table .keyword-opt_out")).to_have_count(1)
 

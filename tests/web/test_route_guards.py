@@ -36,6 +36,14 @@ DASHBOARD_FORMS = {
     ("POST", "/flows"),
     ("POST", "/flows/{flow_id:int}"),
     ("POST", "/flows/{flow_id:int}/{action}"),
+    # The conversation pages post plain forms the same way, so an agent can answer without
+    # the page's script (tests/web/dashboard/test_conversation_pages.py checks the token).
+    ("POST", "/inbox/{conversation_id:int}/reply"),
+    ("POST", "/inbox/{conversation_id:int}/change"),
+    ("POST", "/inbox/{conversation_id:int}/contact"),
+    ("POST", "/inbox/quick-replies"),
+    ("POST", "/inbox/quick-replies/{quick_reply_id:int}"),
+    ("POST", "/inbox/quick-replies/{quick_reply_id:int}/delete"),
 }
 API_PREFIXES = ("/api/", "/openapi.json", "/docs")
 """Everything else is a dashboard page: anonymous visitors are sent to sign in."""
@@ -171,6 +179,20 @@ NEEDS = {
     ("POST", "/api/v1/events"): "send",  # an event starts runs, which send
     ("GET", "/api/v1/events"): "read",
     ("GET", "/api/v1/events/summary"): "read",
+    # Webhook subscriptions receive every phone number their events carry: admins only.
+    ("GET", "/api/v1/webhooks"): "admin",
+    ("POST", "/api/v1/webhooks"): "admin",
+    ("GET", "/api/v1/webhooks/{subscription_id}"): "admin",
+    ("PATCH", "/api/v1/webhooks/{subscription_id}"): "admin",
+    ("DELETE", "/api/v1/webhooks/{subscription_id}"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/enable"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/disable"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/rotate-secret"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/test"): "admin",
+    ("GET", "/api/v1/webhooks/{subscription_id}/deliveries"): "admin",
+    ("GET", "/api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/replay"): "admin",
+    ("POST", "/api/v1/webhooks/{subscription_id}/replay"): "admin",
 }
 ROLE_GRANTS = {
     Role.VIEWER: {"read"},

@@ -2,9 +2,10 @@
 
 `serve` runs the processes (serve, worker, simulator, demo, db upgrade); `campaigns`,
 `contacts`, `lists`, `segments`, `keywords`, `flows`, `events`, `inbox`, `accounts` (users,
-apikeys, audit) and `settings` are the command groups; `common` is what every command shares
-(settings, database, errors to exit codes); `listing` is what the list commands print as JSON;
-`render` and `analytics` draw in the terminal; `demo` is what `textcast demo` runs.
+apikeys, audit), `settings` and `webhooks` are the command groups; `common` is what every
+command shares (settings, database, errors to exit codes); `listing` is what the list commands
+print as JSON; `render` and `analytics` draw in the terminal; `demo` is what `textcast demo`
+runs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from textcast.cli import (
     segments,
     serve,
     settings,
+    webhooks,
 )
 from textcast.cli import consent as consent_commands
 
@@ -49,6 +51,7 @@ app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.apikeys_app, name="apikeys")
 app.add_typer(settings.settings_app, name="settings")
 app.add_typer(consent_commands.consent_app, name="consent")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.command("audit")(accounts.audit_list)
 app.command()(serve.serve)
 app.command()(serve.worker)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import to_json
 
 from textcast.domain.audience import consent_records
-from textcast.models import ApiKey, Campaign, Contact, ContactList, User
+from textcast.models import ApiKey, Campaign, Contact, ContactList, User, WebhookSubscription
 
 if TYPE_CHECKING:
     from textcast.domain.flows import FlowRow
@@ -137,4 +137,20 @@ def flow(row: FlowRow) -> dict[str, Any]:
         "created_at": f.created_at,
         "updated_at": f.updated_at,
         "status_changed_at": f.status_changed_at,
+    }
+
+
+def webhook_subscription(s: WebhookSubscription) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "url": s.url,
+        "description": s.description,
+        "event_types": list(s.event_types),
+        "status": s.status,
+        "disabled_reason": s.disabled_reason,
+        "disabled_at": s.disabled_at,
+        "failing_since": s.failing_since,
+        "last_success_at": s.last_success_at,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
     }

@@ -95,9 +95,10 @@ def _number(text: str, default_region: str) -> str:
 def read_thread(
     database: Database, conversation_id: int, *, mark_read: bool = True, limit: int = 100
 ) -> Thread:
-    """The thread with its latest messages; opening it marks it read (`mark_read`: the
-    API reads without marking, in a read transaction)."""
-    with database.write() if mark_read else database.read() as session:
+    """The thread with its latest messages; opening it marks it read (only then is it a
+    write: a page that polls must not take SQLite's one write lock for nothing)."""
+    opening = database.write() if mark_read else database.read()
+    with opening as session:
         conversation = threads.get_conversation(session, conversation_id)
         if mark_read:
             threads.mark_read(session, conversation)

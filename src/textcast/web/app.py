@@ -38,6 +38,7 @@ from textcast.web.api import (
     keywords,
     lists,
     previews,
+    webhooks,
 )
 from textcast.web.api import consent as consent_api
 from textcast.web.api import events as events_api
@@ -48,6 +49,7 @@ from textcast.web.api import (
 from textcast.web.api import (
     simulator as simulator_api,
 )
+from textcast.web.api.event_schemas import add_examples, document_event_stream
 from textcast.web.auth import AdminOnlyUnder
 from textcast.web.dashboard import install_dashboard
 from textcast.web.docs import ASSETS as DOCS_ASSETS
@@ -79,7 +81,7 @@ class TextcastApp(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
-            self.openapi_schema = document_problems(super().openapi())
+            self.openapi_schema = add_examples(document_problems(super().openapi()))
         return self.openapi_schema
 
 
@@ -178,6 +180,8 @@ def create_app(
     app.include_router(links.router)
     app.include_router(consent_api.router)
     app.include_router(hygiene.router)
+    app.include_router(webhooks.router)
+    document_event_stream(app)
     app.include_router(join.preview_router)
     if simulator_app is not None:
         app.mount(

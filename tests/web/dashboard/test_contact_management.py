@@ -109,8 +109,8 @@ def test_an_unknown_sender_is_offered_once_to_be_saved(signed_in: SignedIn) -> N
         text_in(viewer, stranger, "Hello?")
         text_in(viewer, stranger, "Anyone there?")
         text_in(viewer, known, "Thanks")
-        assert "Save as contact" not in viewer.get("/inbox").text
-        page = editor.get("/inbox").text
+        assert "Save as contact" not in viewer.get("/inbox/texts").text
+        page = editor.get("/inbox/texts").text
         thanks, newest, older = rows(page)
         assert "Save as contact" not in thanks
         assert "Save as contact" in newest and "Save as contact" not in older
@@ -123,6 +123,6 @@ def test_an_unknown_sender_is_offered_once_to_be_saved(signed_in: SignedIn) -> N
 
         saved = editor.post(f"/api/v1/inbox/{form[1]}/contact", json={"first_name": "Bo"})
         assert saved.status_code == 201, saved.text
-        after = editor.get("/inbox").text
+        after = editor.get("/inbox/texts").text
         assert "Save as contact" not in after
         assert f'<a href="/contacts/{saved.json()["id"]}">Bo</a>' in after

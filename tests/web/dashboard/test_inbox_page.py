@@ -1,4 +1,4 @@
-"""/inbox: texts people sent back, newest first, with their contact and campaign."""
+"""/inbox/texts: texts people sent back, newest first, with their contact and campaign."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_texts_are_listed_newest_first_with_contact_campaign_and_keyword(
         text_in(viewer, phone, "HELP")
         text_in(viewer, stranger, "Who is this?")
 
-        page = viewer.get("/inbox")
+        page = viewer.get("/inbox/texts")
         assert page.status_code == 200
         newest, help_, reply = rows(page.text)
         assert "Who is this?" in newest and stranger in newest
@@ -40,7 +40,7 @@ def test_texts_are_listed_newest_first_with_contact_campaign_and_keyword(
         assert "Is the sale on &lt;today&gt;?" in reply  # escaped, never markup
         assert f'<option value="{campaign.id}">Test campaign' in page.text
 
-        theirs = viewer.get("/inbox", params={"contact_id": str(contact["id"])}).text
+        theirs = viewer.get("/inbox/texts", params={"contact_id": str(contact["id"])}).text
         assert len(rows(theirs)) == 2 and "Who is this?" not in theirs
         assert f'Only texts from <a href="/contacts/{contact["id"]}">Ana Lima</a>' in theirs
 
@@ -54,7 +54,7 @@ def test_replies_only_and_campaign_filters(signed_in: SignedIn, database: Databa
         text_in(client, other, "Wrong number")
 
         def bodies(**query: str) -> list[str]:
-            page = client.get("/inbox", params=query).text
+            page = client.get("/inbox/texts", params=query).text
             return [re.sub(r"<[^>]+>|\s+", " ", row) for row in rows(page)]
 
         assert len(bodies()) == 3
@@ -64,9 +64,9 @@ def test_replies_only_and_campaign_filters(signed_in: SignedIn, database: Databa
         assert len(answered) == 2 and not any("Wrong number" in row for row in answered)
         both = bodies(campaign_id=str(campaign.id), replies_only="1")
         assert len(both) == 1 and "Count me in" in both[0]
-        page = client.get("/inbox", params={"replies_only": "1"}).text
+        page = client.get("/inbox/texts", params={"replies_only": "1"}).text
         assert 'name="replies_only" value="1" checked' in page
-        assert client.get("/inbox", params={"campaign_id": "nope"}).status_code == 200
+        assert client.get("/inbox/texts", params={"campaign_id": "nope"}).status_code == 200
 
 
 def test_the_inbox_is_paged_backwards(signed_in: SignedIn, database: Database) -> None:
@@ -84,7 +84,7 @@ def test_the_inbox_is_paged_backwards(signed_in: SignedIn, database: Database) -
                 )
                 for n in range(51)
             )
-        first = client.get("/inbox").text
+        first = client.get("/inbox/texts").text
         assert len(rows(first)) == 50 and "message 50" in rows(first)[0]
         older = re.search(r'<a href="([^"]+)" rel="next">', first)
         assert older is not None

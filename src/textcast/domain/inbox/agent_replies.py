@@ -108,6 +108,17 @@ def start_conversation(session: Session, contact: Contact) -> Conversation:
     return conversation
 
 
+def reply_refusal(session: Session, conversation: Conversation, secret: bytes) -> str | None:
+    """Why no answer can be sent to the thread's number now (it opted out, it is invalid),
+    in the words `send_reply` refuses with; None when an answer can go."""
+    contact = session.scalars(select(Contact).where(Contact.phone == conversation.phone)).first()
+    try:
+        _check_reachable(session, conversation, contact, secret)
+    except Conflict as refused:
+        return str(refused)
+    return None
+
+
 def _check_reachable(
     session: Session, conversation: Conversation, contact: Contact | None, secret: bytes
 ) -> None:

@@ -190,17 +190,22 @@ def unread_conversations(session: Session) -> int:
     )
 
 
-def count_conversations(session: Session) -> dict[str, int]:
-    """The inbox's tabs: open, closed, unread, needs reply (from the same table as the list)."""
+def count_conversations(session: Session, *, assignee_id: int | None = None) -> dict[str, int]:
+    """The inbox's tabs: open, closed, unread, needs reply (from the same table as the list),
+    and with `assignee_id`, `mine`: the threads assigned to that user."""
     row = session.execute(
         select(
             func.count().filter(Conversation.state == ConversationState.OPEN),
             func.count().filter(Conversation.state == ConversationState.CLOSED),
             func.count().filter(Conversation.unread > 0),
             func.count().filter(Conversation.needs_reply.is_(True)),
+            func.count().filter(Conversation.assignee_id == assignee_id),
         ).select_from(Conversation)
     ).one()
-    return {"open": row[0], "closed": row[1], "unread": row[2], "needs_reply": row[3]}
+    counts = {"open": row[0], "closed": row[1], "unread": row[2], "needs_reply": row[3]}
+    if assignee_id is not None:
+        counts["mine"] = row[4]
+    return counts
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from textcast.web.dashboard import (
     campaign_detail,
     campaign_editor,
     contacts,
+    conversations,
     flows,
     forms,
     inbox,
@@ -27,6 +28,7 @@ from textcast.web.dashboard import (
     settings,
     signin,
     simulator,
+    webhooks,
 )
 from textcast.web.dashboard.shell import SignInRequired, not_found_page, sign_in_redirect
 
@@ -60,7 +62,9 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(forms.router)
     app.include_router(flows.router)
     app.include_router(inbox.router)
+    app.include_router(conversations.router)
     app.include_router(settings.router)
     app.include_router(account.router)
+    app.include_router(webhooks.router)
     # Ahead of the simulator's mount at the same path (web/app.py), which serves its API.
     app.include_router(simulator.router)

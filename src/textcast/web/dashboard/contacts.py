@@ -26,7 +26,7 @@ from textcast.domain.audience.attributes import MAX_ATTRIBUTES, MAX_KEY_CHARS, M
 from textcast.domain.audience.contacts import ContactFilter
 from textcast.domain.audience.segment_words import describe
 from textcast.domain.imports import jobs as imports
-from textcast.domain.inbox import conversations
+from textcast.domain.inbox import conversations, threads
 from textcast.models import ContactStatus, ImportJob, ImportRejection, ImportStatus
 from textcast.web.api.ids import parse_id
 from textcast.web.dashboard.flows import RUN_WORDS
@@ -102,10 +102,12 @@ def contact_detail(request: Request, principal: PageUser, contact_id: int) -> Re
         received = conversations.list_received_from(session, contact.phone, limit=HISTORY_LIMIT)
         invalidation = hygiene.latest_invalidation(session, contact.id)
         runs = flows.list_runs(session, contact_id=contact.id, limit=HISTORY_LIMIT)
+        thread = threads.find_conversation(session, contact.phone)
     return render(
         request,
         "contact.html",
         principal,
+        thread=thread,
         contact=contact,
         invalidation=invalidation,
         consent_events=history,

@@ -1,5 +1,5 @@
 """`/`: the overview: a new installation's first steps, recent campaigns, the last 30 days'
-delivery rate, opt-outs and spend."""
+delivery rate, opt-outs and spend; for admins, the webhooks textcast disabled."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from textcast.config import Settings
+from textcast.domain.accounts.permissions import Permission
 from textcast.domain.reporting import overview
+from textcast.domain.webhooks import subscriptions
 from textcast.web.dashboard import charts
 from textcast.web.dashboard.shell import PageUser, render
 from textcast.web.deps import RuntimeDep
@@ -44,6 +46,10 @@ def overview_page(request: Request, principal: PageUser, runtime: RuntimeDep) ->
     with runtime.database.read() as session:
         summary = overview.summarize(session, runtime.policy.prices)
         steps = first_steps(overview.first_steps(session), runtime.settings)
+        # Its owner is told here: an admin (they alone manage webhooks) opens this page first.
+        failing = (
+            subscriptions.disabled_by_textcast(session) if principal.can(Permission.ADMIN) else []
+        )
     return render(
         request,
         "overview.html",
@@ -53,6 +59,7 @@ def overview_page(request: Request, principal: PageUser, runtime: RuntimeDep) ->
         delivery_chart=_delivery_chart(summary.days, summary.delivery_rate),
         currency=runtime.settings.price_currency,
         window_days=len(summary.days),
+        disabled_webhooks=failing,
     )
 
 

@@ -21,6 +21,7 @@ from textcast import __version__, wording
 from textcast.domain.accounts import sessions
 from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import NotFound
+from textcast.domain.inbox import threads
 from textcast.vocabulary import campaign_display_name, describe_skip
 from textcast.web.api.ids import MAX_ID
 from textcast.web.auth import SESSION_COOKIE
@@ -69,6 +70,8 @@ NAVIGATION = (
     ("/inbox", "Inbox"),
     ("/settings", "Settings"),
 )
+ADMIN_NAVIGATION = (("/webhooks", "Webhooks"),)
+"""Pages only admins have use for: shown to them alone."""
 
 
 class SignInRequired(Exception):
@@ -114,6 +117,9 @@ BACK_TO = {
     "segment": ("/contacts/lists", "All lists and segments"),
     "form": ("/forms", "All sign-up forms"),
     "flow": ("/flows", "All flows"),
+    "conversation": ("/inbox", "All conversations"),
+    "quick reply": ("/inbox/quick-replies", "All quick replies"),
+    "webhook subscription": ("/webhooks", "All webhooks"),
 }
 
 
@@ -151,13 +157,33 @@ def render(
             "version": __version__,
             "principal": principal,
             "csrf_token": principal.csrf_token if principal else context.pop("csrf_token", None),
-            "navigation": NAVIGATION if principal else (),
+            "navigation": _navigation(principal),
             "current": request.url.path,
             "can": _abilities(principal),
+            "unread_conversations": _unread(request) if principal else 0,
             **context,
         },
         status_code=status_code,
     )
+
+
+def render_fragment(name: str, principal: Principal, **context: Any) -> str:
+    """A piece of a page (a table, a thread), as a page polling for changes puts it in place."""
+    return templates.env.get_template(name).render(
+        principal=principal, can=_abilities(principal), **context
+    )
+
+
+def _unread(request: Request) -> int:
+    """The navigation's badge: conversations with a text nobody has opened yet."""
+    with request.app.state.runtime.database.read() as session:
+        return threads.unread_conversations(session)
+
+
+def _navigation(principal: Principal | None) -> tuple[tuple[str, str], ...]:
+    if principal is None:
+        return ()
+    return NAVIGATION + (ADMIN_NAVIGATION if principal.can(Permission.ADMIN) else ())
 
 
 def _abilities(principal: Principal | None) -> dict[str, bool]:

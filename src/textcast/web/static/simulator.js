@@ -169,7 +169,7 @@
     links.className = "actions";
     var inbox = document.createElement("a");
     inbox.className = "button secondary";
-    inbox.href = contactId ? "/inbox?contact_id=" + contactId : "/inbox";
+    inbox.href = contactId ? "/inbox/texts?contact_id=" + contactId : "/inbox/texts";
     inbox.textContent = "See it in the inbox";
     links.appendChild(inbox);
     if (contactId) {
