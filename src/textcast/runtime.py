@@ -150,6 +150,14 @@ def reply_policy(settings: Settings) -> ReplyPolicy:
     )
 
 
+def agent_reply_policy(settings: Settings) -> conversations.ReplyPolicy:
+    """What an agent's answer in a conversation goes out with (the command line's; a running
+    app's is `Runtime.agent_reply_policy`, from the settings in effect)."""
+    return conversations.ReplyPolicy(
+        sending_policy(settings), settings.sinch_number, settings.default_region
+    )
+
+
 def signup_policy(settings: Settings) -> SignupPolicy:
     """What sign-ups (forms, keywords, confirmations) need to know from the settings."""
     return SignupPolicy(

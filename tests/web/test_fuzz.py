@@ -47,7 +47,8 @@ from textcast.domain.accounts import api_keys
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.audience import contacts, lists, segments
 from textcast.domain.imports import jobs as imports
-from textcast.models import ImportJob, ImportStatus, Role
+from textcast.domain.inbox import quick_replies, threads
+from textcast.models import ImportJob, ImportStatus, InboundMessage, Role, utcnow
 from textcast.web.app import create_app
 
 BOUNDED_EXAMPLES = 8
@@ -142,7 +143,7 @@ class Tally:
 
 def seed(database: Database, settings: Settings) -> None:
     """Id 1 of each: a draft and a sending campaign, a contact, a list, a segment, an import,
-    a live flow with a run, an event."""
+    a live flow with a run, an event, the contact's conversation, a quick reply."""
     make_campaign(database)
     make_campaign(database, numbers(3, start=10), launch=True)
     secret = instance_secret(settings)
@@ -167,6 +168,19 @@ def seed(database: Database, settings: Settings) -> None:
         flows.create_flow(session, "Cart", SEED_FLOW, publish=True)
         event = flows.EventInput("cart_abandoned", contact_id=contact.id)
         flows.record_event(session, event, "US", secret)
+    with database.write() as session:
+        # A thread (the contact's) and a quick reply for the conversations' routes.
+        text = InboundMessage(
+            provider_id="seed",
+            from_phone=contact.phone,
+            to="12017777777",
+            body="Hi?",
+            received_at=utcnow(),
+        )
+        session.add(text)
+        session.flush()
+        threads.note_inbound(session, text, None)
+        quick_replies.save_quick_reply(session, "Hours", "We are open 9 to 6.")
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
 """The command line, `textcast …`: the Typer app, made of the command groups beside it.
 
 `serve` runs the processes (serve, worker, simulator, demo, db upgrade); `campaigns`,
-`contacts`, `lists`, `segments`, `keywords`, `flows`, `events`, `accounts` (users, apikeys,
-audit), `settings` and `webhooks` are the command groups; `common` is what every command shares
-(settings, database, errors to exit codes); `listing` is what the list commands print as JSON;
-`render` and `analytics` draw in the terminal; `demo` is what `textcast demo` runs.
+`contacts`, `lists`, `segments`, `keywords`, `flows`, `events`, `inbox`, `accounts` (users,
+apikeys, audit), `settings` and `webhooks` are the command groups; `common` is what every
+command shares (settings, database, errors to exit codes); `listing` is what the list commands
+print as JSON; `render` and `analytics` draw in the terminal; `demo` is what `textcast demo`
+runs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from textcast.cli import (
     events,
     flows,
     forms,
+    inbox,
     keywords,
     lists,
     segments,
@@ -43,6 +45,7 @@ app.add_typer(segments.segments_app, name="segments")
 app.add_typer(forms.forms_app, name="forms")
 app.add_typer(keywords.keywords_app, name="keywords")
 app.add_typer(flows.flows_app, name="flows")
+app.add_typer(inbox.inbox_app, name="inbox")
 app.add_typer(events.events_app, name="events")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.apikeys_app, name="apikeys")

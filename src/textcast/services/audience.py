@@ -21,7 +21,7 @@ from textcast.domain.accounts.audit import Actor
 from textcast.domain.audience import consent, contacts, erasure, lists, segments
 from textcast.domain.audience.contacts import ContactDraft
 from textcast.domain.errors import Conflict
-from textcast.domain.inbox import inbound
+from textcast.domain.inbox import inbound, threads
 from textcast.models import Contact, ContactList, ContactStatus, Segment
 
 # -- contacts -----------------------------------------------------------------------------------
@@ -136,9 +136,38 @@ def save_sender(
             "api",
             secret,
         )
-        inbound.link_sender(session, contact.phone, contact.id)
-        _start_subscription_flows(session, contact, [])
+        _link_sender(session, contact)
     return contact
+
+
+def save_thread_sender(
+    database: Database,
+    secret: bytes,
+    conversation_id: int,
+    draft: ContactDraft,
+    *,
+    default_region: str,
+) -> Contact:
+    """As `save_sender`, from the conversation's number: a thread an unknown sender opened."""
+    with database.write() as session:
+        conversation = threads.get_conversation(session, conversation_id)
+        if contacts.find_by_phone(session, conversation.phone) is not None:
+            raise Conflict("this conversation's number is already a contact")
+        contact = contacts.create_contact(
+            session,
+            dataclasses.replace(draft, phone=conversation.phone),
+            default_region,
+            "api",
+            secret,
+        )
+        _link_sender(session, contact)
+    return contact
+
+
+def _link_sender(session: Session, contact: Contact) -> None:
+    """The number's texts and thread become the new contact's, who has subscribed."""
+    inbound.link_sender(session, contact.phone, contact.id)
+    _start_subscription_flows(session, contact, [])
 
 
 def _start_subscription_flows(session: Session, contact: Contact, list_ids: list[int]) -> None:

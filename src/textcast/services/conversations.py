@@ -17,9 +17,18 @@ from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.audience import contacts
 from textcast.domain.campaigns.planning import Policy
-from textcast.domain.errors import NotFound
+from textcast.domain.errors import FieldProblem, InvalidInput, NotFound
 from textcast.domain.inbox import agent_replies, quick_replies, threads
-from textcast.models import Campaign, Contact, Conversation, ConversationState, QuickReply
+from textcast.domain.phones.numbers import InvalidPhone, read_phone
+from textcast.models import (
+    Campaign,
+    Contact,
+    Conversation,
+    ConversationState,
+    Message,
+    QuickReply,
+    User,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +36,7 @@ class Thread:
     conversation: Conversation
     contact: Contact | None
     items: list[threads.ThreadItem]
+    assignee: User | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,38 @@ def conversation_of_contact(database: Database, contact_id: int) -> int:
         return found.id
 
 
+def conversation_of_number(database: Database, number: str, default_region: str) -> int:
+    """The id of the thread of `number` (written any common way); `InvalidInput` naming
+    `contact` for text that is no number, `NotFound` when nobody of that number ever texted
+    in nor was written to."""
+    e164 = _number(number, default_region)
+    with database.read() as session:
+        found = threads.find_conversation(session, e164)
+    if found is None:
+        raise NotFound("conversation with", e164)
+    return found.id
+
+
+def view_conversation(database: Database, conversation_id: int) -> threads.ConversationEntry:
+    """The thread as the inbox lists it (contact, assignee, latest text), without its
+    messages; nothing changes."""
+    with database.read() as session:
+        return threads.conversation_entry(session, conversation_id)
+
+
+def reply_message(database: Database, campaign_id: int) -> Message:
+    """The message an answer queued (`reply`'s campaign): its id, status and parts."""
+    with database.read() as session:
+        return agent_replies.answer_message(session, campaign_id)
+
+
+def _number(text: str, default_region: str) -> str:
+    try:
+        return read_phone(text, default_region, with_time_zone=False).e164
+    except InvalidPhone as exc:
+        raise InvalidInput([FieldProblem("contact", exc.quoting(text))]) from None
+
+
 def read_thread(
     database: Database, conversation_id: int, *, mark_read: bool = True, limit: int = 100
 ) -> Thread:
@@ -63,8 +105,14 @@ def read_thread(
         contact = session.scalars(
             select(Contact).where(Contact.phone == conversation.phone)
         ).first()
+        assignee = None
+        if conversation.assignee_id is not None:
+            assignee = session.get(User, conversation.assignee_id)
         return Thread(
-            conversation, contact, threads.list_thread(session, conversation, limit=limit)
+            conversation,
+            contact,
+            threads.list_thread(session, conversation, limit=limit),
+            assignee,
         )
 
 
@@ -88,6 +136,26 @@ def reply_to_contact(
     with database.write() as session:
         contact = contacts.get_contact(session, contact_id)
         conversation = agent_replies.start_conversation(session, contact)
+        return _send(session, actor, conversation, body, policy), conversation
+
+
+def reply_to_number(
+    database: Database,
+    actor: Actor,
+    number: str,
+    body: str,
+    policy: ReplyPolicy,
+) -> tuple[Campaign, Conversation]:
+    """An answer in the thread of `number` (written any common way): the thread of whoever
+    texted from it, or, for a subscribed contact who never did, a new one."""
+    e164 = _number(number, policy.default_region)
+    with database.write() as session:
+        conversation = threads.find_conversation(session, e164)
+        if conversation is None:
+            contact = contacts.find_by_phone(session, e164)
+            if contact is None:
+                raise NotFound("conversation or contact with", e164)
+            conversation = agent_replies.start_conversation(session, contact)
         return _send(session, actor, conversation, body, policy), conversation
 
 
@@ -152,6 +220,23 @@ def save_quick_reply(
         return quick_replies.save_quick_reply(session, name, body, quick_reply_id=quick_reply_id)
 
 
-def delete_quick_reply(database: Database, quick_reply_id: int) -> None:
+def edit_quick_reply(
+    database: Database, quick_reply_id: int, *, name: str | None = None, body: str | None = None
+) -> QuickReply:
+    """Change its name, its text or both; what is None stays as it is."""
     with database.write() as session:
+        current = quick_replies.get_quick_reply(session, quick_reply_id)
+        return quick_replies.save_quick_reply(
+            session,
+            current.name if name is None else name,
+            current.body if body is None else body,
+            quick_reply_id=quick_reply_id,
+        )
+
+
+def delete_quick_reply(database: Database, quick_reply_id: int) -> QuickReply:
+    """The quick reply deleted."""
+    with database.write() as session:
+        deleted = quick_replies.get_quick_reply(session, quick_reply_id)
         quick_replies.delete_quick_reply(session, quick_reply_id)
+        return deleted

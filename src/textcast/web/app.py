@@ -29,6 +29,7 @@ from textcast.web.api import (
     campaigns,
     compat,
     contacts,
+    conversations,
     encoding,
     forms,
     hygiene,
@@ -169,6 +170,7 @@ def create_app(
     app.include_router(forms.router)
     app.include_router(imports.router)
     app.include_router(inbox.router)
+    app.include_router(conversations.router)
     app.include_router(compat.router)
     app.include_router(encoding.router)
     app.include_router(analytics.router)

@@ -19,7 +19,7 @@ from textcast.domain.audience import suppressions
 from textcast.domain.campaigns import drafts
 from textcast.domain.campaigns.launch import launch_campaign
 from textcast.domain.campaigns.planning import Policy
-from textcast.domain.errors import Conflict, FieldProblem, InvalidInput
+from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.domain.inbox.threads import find_conversation
 from textcast.domain.phones.numbers import mask_phone
 from textcast.models import (
@@ -30,6 +30,7 @@ from textcast.models import (
     ContactStatus,
     Conversation,
     ConversationState,
+    Message,
     utcnow,
 )
 
@@ -137,3 +138,11 @@ def _check_reachable(
             f"{masked} opted out (STOP): nothing more can be texted to this number until they "
             "text START"
         )
+
+
+def answer_message(session: Session, campaign_id: int) -> Message:
+    """The one message an agent's answer (its campaign) carries."""
+    found = session.scalars(select(Message).where(Message.campaign_id == campaign_id)).first()
+    if found is None:
+        raise NotFound("message of campaign", campaign_id)
+    return found

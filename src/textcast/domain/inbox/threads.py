@@ -108,6 +108,21 @@ def find_conversation(session: Session, phone: str) -> Conversation | None:
     return session.scalars(select(Conversation).where(Conversation.phone == phone)).first()
 
 
+def conversation_entry(session: Session, conversation_id: int) -> ConversationEntry:
+    """One thread as the list shows it: its contact, assignee and the person's latest text."""
+    row = session.execute(
+        select(Conversation, Contact, User)
+        .outerjoin(Contact, Contact.phone == Conversation.phone)
+        .outerjoin(User, User.id == Conversation.assignee_id)
+        .where(Conversation.id == conversation_id)
+    ).first()
+    if row is None:
+        raise NotFound("conversation", conversation_id)
+    conversation, contact, user = row
+    preview = _last_texts(session, [conversation.phone]).get(conversation.phone)
+    return ConversationEntry(conversation, contact, user, preview)
+
+
 def list_conversations(
     session: Session,
     where: ConversationFilter,

@@ -33,3 +33,5 @@ path_segment("form_id", "[0-9]+")
 """A sign-up form's id: never `preview` (`POST /api/v1/forms/preview`)."""
 path_segment("flow_id", "[0-9]+")
 """A flow's id: never `templates` (`GET /api/v1/flows/templates`)."""
+path_segment("contact_id", "[0-9]+")
+"""A contact's id in `/api/v1/conversations/{contact_id}`: never `unread` or `by-id`."""
