@@ -16,6 +16,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -32,9 +33,11 @@ from sqlalchemy import (
 )
 
 from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
+from textcast.domain import stream
 from textcast.domain.audience import hygiene
 from textcast.domain.inbox.events import StatusReport
-from textcast.models import Batch, Message, MessageStatus, utcnow
+from textcast.models import Batch, Campaign, EventType, Message, MessageStatus, utcnow
+from textcast.vocabulary import delivery_code_meaning
 
 RANK = {
     MessageStatus.QUEUED: 0,
@@ -159,6 +162,7 @@ def apply_reports(
             by_status[report.status].setdefault((batch_id, report.phone), report)
     now = utcnow()
     failures: list[hygiene.Failure] = []
+    announced = _Announced(connection, by_status)
     for status, firsts in by_status.items():
         if invalid_after and hygiene.could_be_permanent(status):
             failures += _permanent_failures(connection, status, firsts, resolution)
@@ -166,13 +170,20 @@ def apply_reports(
             (resolution.campaigns[batch], batch, phone, r.code, r.operator_status_at)
             for (batch, phone), r in firsts.items()
         ]
+        announcing = announced.wants(status)
         if connection.dialect.name == "sqlite":
             columns = ("campaign_id", "batch_id", "phone", "status_code", "operator_status_at")
             reports_json = rows_as_json(_table(Message), columns, rows)
-            execute_on_sqlite(
-                connection, _advance_from_json_statement(status), now=now, reports=reports_json
+            moved = execute_on_sqlite(
+                connection,
+                _advance_from_json_statement(status, announcing),
+                now=now,
+                reports=reports_json,
             )
         else:
+            # executemany returns no rows: the messages about to move are read (and locked)
+            # first, which is exactly those the UPDATE then moves.
+            moved = list(_about_to_move(connection, status, rows)) if announcing else []
             params = [
                 {
                     "b_campaign": campaign,
@@ -185,10 +196,113 @@ def apply_reports(
                 for campaign, b, p, c, at in rows
             ]
             connection.execute(_advance_statement(status), params)
+        if announcing:
+            announced.add(status, firsts, moved, now)
         if invalid_after and status is MessageStatus.DELIVERED:
             hygiene.clear_streaks(connection, (phone for _, phone in firsts))
     hygiene.record_failures(connection, failures, invalid_after)
+    announced.record()
     return matched
+
+
+class _Announced:
+    """The messages a group's reports moved to a final status, as `message.delivered` and
+    `message.failed` events: only those that really moved (not a repeat, nor a report behind
+    the message's status), one `record_many` per type and group."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        by_status: dict[MessageStatus, dict[tuple[str, str], StatusReport]],
+    ) -> None:
+        self.connection = connection
+        finals = [status for status in by_status if rank(status) == FINAL_RANK]
+        self.types = {
+            _event_type(status)
+            for status in finals
+            if stream.wanted(connection, _event_type(status))
+        }
+        self.moved: list[tuple[int, int, str, MessageStatus, StatusReport, datetime]] = []
+
+    def wants(self, status: MessageStatus) -> bool:
+        return rank(status) == FINAL_RANK and _event_type(status) in self.types
+
+    def add(
+        self,
+        status: MessageStatus,
+        firsts: dict[tuple[str, str], StatusReport],
+        moved: Sequence[Any],
+        now: datetime,
+    ) -> None:
+        for message_id, campaign_id, phone, batch_id in moved:
+            self.moved.append(
+                (message_id, campaign_id, phone, status, firsts[(batch_id, phone)], now)
+            )
+
+    def record(self) -> None:
+        if not self.moved:
+            return
+        kinds = campaign_kinds(self.connection, {m[1] for m in self.moved})
+        delivered: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for message_id, campaign_id, phone, status, report, now in self.moved:
+            data: dict[str, Any] = {
+                "message_id": message_id,
+                "campaign_id": campaign_id,
+                "campaign_kind": kinds.get(campaign_id),
+                "phone": phone,
+            }
+            at = stream.timestamp(report.operator_status_at or now)
+            if status is MessageStatus.DELIVERED:
+                delivered.append({**data, "code": report.code, "delivered_at": at})
+            else:
+                failed.append(
+                    {
+                        **data,
+                        "status": status.value,
+                        "code": report.code,
+                        "meaning": delivery_code_meaning(report.code),
+                        "failed_at": at,
+                    }
+                )
+        if delivered:
+            stream.record_many(self.connection, EventType.MESSAGE_DELIVERED, delivered)
+        if failed:
+            stream.record_many(self.connection, EventType.MESSAGE_FAILED, failed)
+
+
+def _event_type(final: MessageStatus) -> EventType:
+    return (
+        EventType.MESSAGE_DELIVERED
+        if final is MessageStatus.DELIVERED
+        else EventType.MESSAGE_FAILED
+    )
+
+
+def campaign_kinds(connection: Connection, campaign_ids: Iterable[int]) -> dict[int, str]:
+    """Each campaign's kind, for the events about its messages (a few campaigns per group)."""
+    table = _table(Campaign)
+    rows = connection.execute(
+        select(table.c.id, table.c.kind).where(table.c.id.in_(sorted(campaign_ids)))
+    )
+    return {campaign_id: str(kind) for campaign_id, kind in rows}
+
+
+def _about_to_move(
+    connection: Connection, status: MessageStatus, rows: list[tuple[Any, ...]]
+) -> Sequence[Any]:
+    """(id, campaign_id, phone, batch_id) of the messages these reports are about to move to
+    `status`, locked until the transaction ends."""
+    table = _table(Message)
+    keys = list({(campaign, phone, batch) for campaign, batch, phone, _, _ in rows})
+    return connection.execute(
+        select(table.c.id, table.c.campaign_id, table.c.phone, table.c.batch_id)
+        .where(
+            tuple_(table.c.campaign_id, table.c.phone, table.c.batch_id).in_(keys),
+            table.c.status.in_(_earlier_than(status)),
+        )
+        .with_for_update()
+    ).all()
 
 
 def _permanent_failures(
@@ -265,11 +379,12 @@ def _advance_statement(status: MessageStatus) -> Update:
 
 
 @functools.cache
-def _advance_from_json_statement(status: MessageStatus) -> Update:
-    """`_advance_statement` for many messages, from `[campaign, batch, phone, code, at]` rows."""
+def _advance_from_json_statement(status: MessageStatus, returning: bool = False) -> Update:
+    """`_advance_statement` for many messages, from `[campaign, batch, phone, code, at]` rows;
+    `returning`: with (id, campaign_id, phone, batch_id) of each message it moved."""
     table = _table(Message)
     reports = json_array("reports")
-    return (
+    statement = (
         update(table)
         .where(
             table.c.campaign_id == json_item(reports, 0),
@@ -284,3 +399,8 @@ def _advance_from_json_statement(status: MessageStatus) -> Update:
             updated_at=bindparam("now", type_=table.c.updated_at.type),
         )
     )
+    if returning:
+        statement = statement.returning(
+            table.c.id, table.c.campaign_id, table.c.phone, table.c.batch_id
+        )
+    return statement
