@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.engine import Engine
 from tests.factories import claim_batch, make_campaign, numbers
 from tests.flows.helpers import advance, policy
+from ulid import ULID
 
 from textcast.db import Database
 from textcast.domain import campaigns, flows, inbox, outbox, stream
@@ -258,16 +258,16 @@ def test_a_group_of_reports_reads_the_subscriptions_once_and_records_one_insert_
         for n in range(20)
     ]
     statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        statements.append(sql)
-
-    engine: Engine = database.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        store(database, *events)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    with database.write() as session:
+        connection = session.connection()
+        if database.is_sqlite:  # the hot path's statements run on the sqlite3 cursor itself
+            connection.connection.driver_connection.set_trace_callback(statements.append)  # type: ignore[union-attr]
+        else:
+            event.listen(connection, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        inbox.store_events(connection, events)
+        if database.is_sqlite:
+            connection.connection.driver_connection.set_trace_callback(None)  # type: ignore[union-attr]
+    statements = [s.strip() for s in statements]
     reads = [s for s in statements if s.startswith("SELECT") and "webhook_subscriptions" in s]
     assert len(reads) == 1
     assert sum(s.startswith("INSERT INTO outbound_events") for s in statements) == 2
@@ -533,3 +533,19 @@ def test_a_stop_ends_runs_with_stopped(database: Database) -> None:
         assert flows.end_runs(session, contact_ids=[contact_id]) == 1
     (ended,) = recorded(database)
     assert (ended["contact_id"], ended["outcome"]) == (contact_id, "stopped")
+
+
+def test_events_recorded_together_get_distinct_ulid_ids_of_their_moment(
+    database: Database,
+) -> None:
+    subscribe(database, EventType.MESSAGE_SENT)
+    moment = datetime(2026, 12, 7, 15, 4, 5, 123000, tzinfo=UTC)
+    with database.write() as session:
+        stream.record_many(
+            session, EventType.MESSAGE_SENT, [{"n": n} for n in range(50)], at=moment
+        )
+    with database.read() as session:
+        ids = list(session.scalars(select(OutboundEvent.public_id)))
+    assert len(set(ids)) == 50
+    assert all(i.startswith("msg_") and len(i) == 30 for i in ids)
+    assert {ULID.from_str(i.removeprefix("msg_")).datetime for i in ids} == {moment}

@@ -64,15 +64,22 @@ class KnownBatches:
         self.capacity = capacity
         self._campaigns: dict[str, int] = {}
         self._by_provider_id: dict[str, str] = {}
+        self.kinds: dict[int, str] = {}
+        """Each campaign's kind (what the event stream says of its messages): never changes."""
 
-    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
+    def add(
+        self, batch_id: str, campaign_id: int, provider_batch_id: str | None, kind: str | None
+    ) -> None:
         if len(self._campaigns) >= self.capacity:
             # Campaigns are sent one after another: forgetting everything is as good as LRU.
             self._campaigns.clear()
             self._by_provider_id.clear()
+            self.kinds.clear()
         self._campaigns[batch_id] = campaign_id
         if provider_batch_id:
             self._by_provider_id[provider_batch_id] = batch_id
+        if kind is not None:
+            self.kinds[campaign_id] = kind
 
     def campaign_of(self, batch_id: str) -> int | None:
         return self._campaigns.get(batch_id)
@@ -88,11 +95,17 @@ class Resolution:
     campaigns: dict[str, int] = field(default_factory=dict)
     """Each found batch's campaign: messages are found by (campaign_id, phone)."""
     by_provider_id: dict[str, str] = field(default_factory=dict)
+    kinds: dict[int, str] = field(default_factory=dict)
+    """The found batches' campaigns' kinds."""
 
-    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
+    def add(
+        self, batch_id: str, campaign_id: int, provider_batch_id: str | None, kind: str | None
+    ) -> None:
         self.campaigns[batch_id] = campaign_id
         if provider_batch_id:
             self.by_provider_id[provider_batch_id] = batch_id
+        if kind is not None:
+            self.kinds[campaign_id] = kind
 
     def batch_for(self, report: StatusReport) -> str | None:
         if report.batch_ref in self.campaigns:
@@ -112,28 +125,29 @@ def resolve_batches(
     for report in reports:
         if report.batch_ref:
             campaign_id = known.campaign_of(report.batch_ref) if known else None
-            if campaign_id is not None:
-                resolution.add(report.batch_ref, campaign_id, None)
+            if known is not None and campaign_id is not None:
+                resolution.add(report.batch_ref, campaign_id, None, known.kinds.get(campaign_id))
             else:
                 refs.add(report.batch_ref)
         if report.provider_batch_id:
             found = known.by_provider_id(report.provider_batch_id) if known else None
             campaign_id = known.campaign_of(found) if known and found else None
-            if found is not None and campaign_id is not None:
-                resolution.add(found, campaign_id, report.provider_batch_id)
+            if known is not None and found is not None and campaign_id is not None:
+                kind = known.kinds.get(campaign_id)
+                resolution.add(found, campaign_id, report.provider_batch_id, kind)
             else:
                 provider_ids.add(report.provider_batch_id)
     if not refs and not provider_ids:
         return resolution
     rows = connection.execute(
-        select(Batch.id, Batch.campaign_id, Batch.provider_batch_id).where(
-            or_(Batch.id.in_(refs), Batch.provider_batch_id.in_(provider_ids))
-        )
+        select(Batch.id, Batch.campaign_id, Batch.provider_batch_id, Campaign.kind)
+        .outerjoin(Campaign, Campaign.id == Batch.campaign_id)
+        .where(or_(Batch.id.in_(refs), Batch.provider_batch_id.in_(provider_ids)))
     ).all()
-    for batch_id, campaign_id, provider_id in rows:
-        resolution.add(batch_id, campaign_id, provider_id)
+    for batch_id, campaign_id, provider_id, kind in rows:
+        resolution.add(batch_id, campaign_id, provider_id, kind)
         if known is not None:
-            known.add(batch_id, campaign_id, provider_id)
+            known.add(batch_id, campaign_id, provider_id, kind)
     return resolution
 
 
@@ -162,7 +176,7 @@ def apply_reports(
             by_status[report.status].setdefault((batch_id, report.phone), report)
     now = utcnow()
     failures: list[hygiene.Failure] = []
-    announced = _Announced(connection, by_status)
+    announced = _Announced(connection, by_status, resolution)
     for status, firsts in by_status.items():
         if invalid_after and hygiene.could_be_permanent(status):
             failures += _permanent_failures(connection, status, firsts, resolution)
@@ -214,8 +228,10 @@ class _Announced:
         self,
         connection: Connection,
         by_status: dict[MessageStatus, dict[tuple[str, str], StatusReport]],
+        resolution: Resolution,
     ) -> None:
         self.connection = connection
+        self.kinds = resolution.kinds
         finals = [status for status in by_status if rank(status) == FINAL_RANK]
         self.types = {
             _event_type(status)
@@ -242,7 +258,7 @@ class _Announced:
     def record(self) -> None:
         if not self.moved:
             return
-        kinds = campaign_kinds(self.connection, {m[1] for m in self.moved})
+        kinds = self.kinds
         delivered: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         for message_id, campaign_id, phone, status, report, now in self.moved:
@@ -277,15 +293,6 @@ def _event_type(final: MessageStatus) -> EventType:
         if final is MessageStatus.DELIVERED
         else EventType.MESSAGE_FAILED
     )
-
-
-def campaign_kinds(connection: Connection, campaign_ids: Iterable[int]) -> dict[int, str]:
-    """Each campaign's kind, for the events about its messages (a few campaigns per group)."""
-    table = _table(Campaign)
-    rows = connection.execute(
-        select(table.c.id, table.c.kind).where(table.c.id.in_(sorted(campaign_ids)))
-    )
-    return {campaign_id: str(kind) for campaign_id, kind in rows}
 
 
 def _about_to_move(

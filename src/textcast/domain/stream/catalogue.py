@@ -237,7 +237,8 @@ CATALOGUE: dict[EventType, EventSpec] = {
             "run_id": "The run.",
             "contact_id": "The contact.",
             "phone": "Its number, E.164.",
-            "outcome": "completed, exited, goal, stopped (STOP or erasure) or cancelled.",
+            "outcome": "completed, exited, goal, stopped (STOP, or an opt-out by a user) or "
+            "cancelled (the flow archived).",
             "ended_at": "When.",
         },
         {
