@@ -26,7 +26,8 @@ from bench.common import (
 )
 from textcast.db import Database
 from textcast.domain import campaigns, outbox
-from textcast.models import Contact, WebhookEvent
+from textcast.domain.webhooks import signatures
+from textcast.models import Contact, OutboundEvent, WebhookEvent, WebhookSubscription
 
 # Each wrk thread numbers its requests from its own offset; request i reports on recipient
 # i mod N of the campaign (batch i // 1000), with a unique `at` so every request is a new event.
@@ -83,6 +84,21 @@ def prepare(url: str, recipients: int, with_contacts: bool = False) -> None:
     database.dispose()
 
 
+def subscribe_to_everything(url: str) -> None:
+    """One subscription wanting every event (nothing delivers it: the server runs without
+    the webhook senders' work mattering here, the events and deliveries are what is written)."""
+    database = Database(url)
+    with database.write() as session:
+        session.add(
+            WebhookSubscription(
+                url="https://hooks.example.com/bench",
+                event_types=["*"],
+                secret=signatures.new_secret(),
+            )
+        )
+    database.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
@@ -95,12 +111,19 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=2, help="`serve --workers`: one per core is best"
     )
+    parser.add_argument(
+        "--subscribed",
+        action="store_true",
+        help="a webhook subscription wants every event: each delivery is an event too",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/webhooks.py needs wrk: apt-get install wrk")
 
     url = fresh_database(args.database)
     prepare(url, args.recipients, args.contacts)
+    if args.subscribed:
+        subscribe_to_everything(url)
     port = free_port()
     # Webhooks are never anonymous: wrk cannot sign each body (HMAC), so the callbacks carry
     # basic auth, as Sinch's do when the account manager sets it up.
@@ -130,12 +153,14 @@ def main() -> None:
     database = Database(url)
     with database.read() as session:
         rows = session.scalar(select(func.count()).select_from(WebhookEvent)) or 0
+        events = session.scalar(select(func.count()).select_from(OutboundEvent)) or 0
     database.dispose()
     drop_database(url)
     ok = requests - failed
     # wrk stops counting at the deadline: requests still in flight may be stored, never fewer.
     consistent = ok <= rows <= ok + args.connections
     contacts = ", contacts" if args.contacts else ""
+    contacts += f", subscribed: {events:,} events" if args.subscribed else ""
     print(
         f"webhooks[{args.database}, {args.workers} workers{contacts}]: "
         f"{ok / args.seconds:,.0f} durable callbacks/s, "

@@ -308,3 +308,40 @@ class EventType(StrEnum):
     FLOW_RUN_ENDED = "flow.run_ended"
     WEBHOOK_TEST = "webhook.test"
     """The "send test event" button's: only ever to the one subscription it was sent to."""
+
+
+DELIVERY_CODE_MEANINGS: dict[int, str] = {
+    0: "Delivered: no error: delivered to the handset",
+    400: "Queued: in Sinch's queue, waiting for the rate",
+    401: "Dispatched: accepted by the SMSC",
+    402: "Message unroutable: the SMSC rejected the message; a retry will fail the same way",
+    403: "Internal error: internal error at Sinch",
+    404: "Temporary delivery failure: temporary failure; sending again may succeed",
+    405: "Unmatched parameter: A ${parameter} had no value and no default for this recipient",
+    406: "Internal expiry: expired before reaching the SMSC",
+    407: "Cancelled: cancelled by the user",
+    408: "Internal reject: rejected inside Sinch",
+    410: "Unmatched default originator: no sender given and no default originator configured",
+    411: "Exceeded parts limit: the message needed more parts than max_number_of_message_parts",
+    412: "Unprovisioned region: the account is not provisioned for the destination's region",
+    413: "Blocked: the account is blocked, possibly out of credit",
+    414: "Bad media URL: MMS only: the media URL could not be used",
+    415: "Rejected by MMSC: MMS only: the MMSC, gateway or network refused",
+    416: "Not supported by MMSC: MMS only: the MMSC cannot handle it",
+    417: "Destination unreachable: MMS only: the handset is unreachable",
+    418: "Content not recognised: MMS only: the handset does not recognise the content",
+}
+"""What each of Sinch's delivery-report codes means, in words, for the event stream's
+`message.failed` (the domain knows no provider: these are the words of `sinch.statuses`, whose
+table a test keeps them in step with)."""
+
+
+def delivery_code_meaning(code: int | None) -> str | None:
+    """A delivery-report code in words; codes below 400 are the operator's (SMPP) own."""
+    if code is None:
+        return None
+    if (known := DELIVERY_CODE_MEANINGS.get(code)) is not None:
+        return known
+    if 0 < code < 400:
+        return f"Operator error {code}: an SMPP or operator error reported by the SMSC"
+    return f"Code {code}: not in Sinch's documented codes"

@@ -465,7 +465,9 @@ class Dispatcher:
             accepted = await self.provider.submit(self._outbound(batch))
         except ProviderRejected as exc:
             log.warning("batch %s rejected: %s %s", batch.id, exc.status, exc.code)
-            await self._db_write(outbox.record_rejected, batch.id, f"{exc.code}: {exc.text}")
+            await self._db_write(
+                outbox.record_rejected, batch.id, f"{exc.code}: {exc.text}", exc.status
+            )
         except ProviderUnavailable as exc:
             await self._after_unavailable(batch, exc)
         except ProviderUnknownOutcome as exc:

@@ -6,16 +6,27 @@ ledger's event (`consent_event`), so the ledger can say who made it (`authors`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from textcast.domain import stream
 from textcast.domain.accounts import audit
 from textcast.domain.audience import suppressions
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
 from textcast.domain.errors import FieldProblem, InvalidInput
-from textcast.models import ConsentEvent, ConsentKind, ConsentPurpose, Contact, ContactStatus
+from textcast.models import (
+    ConsentEvent,
+    ConsentKind,
+    ConsentPurpose,
+    Contact,
+    ContactStatus,
+    EventType,
+    utcnow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +100,39 @@ def _record(
         signup_id=evidence.signup_id,
     )
     session.add(event)
+    announce(session, kind, [(contact.id, contact.phone)], evidence.source, evidence.purpose)
     return event
+
+
+def announce(
+    executor: Session | Connection,
+    kind: ConsentKind,
+    contacts: Sequence[tuple[int, str]],
+    source: str,
+    purpose: ConsentPurpose | str = ConsentPurpose.MARKETING,
+    *,
+    at: datetime | None = None,
+) -> None:
+    """`contact.subscribed` or `contact.unsubscribed` for each (contact id, phone) that gave
+    or withdrew consent: what the ledger's new events say, in the same transaction."""
+    if not contacts:
+        return
+    at = at or utcnow()
+    opted_in = kind == ConsentKind.OPT_IN
+    type_ = EventType.CONTACT_SUBSCRIBED if opted_in else EventType.CONTACT_UNSUBSCRIBED
+    common = {
+        "purpose": str(purpose),
+        # `import:12`, `form:spring-sale`, `keyword:VIP`: the kind of place, the ledger
+        # keeps which one.
+        "source": source.split(":", 1)[0],
+        "subscribed_at" if opted_in else "unsubscribed_at": stream.timestamp(at),
+    }
+    stream.record_many(
+        executor,
+        type_,
+        [{"contact_id": contact_id, "phone": phone, **common} for contact_id, phone in contacts],
+        at=at,
+    )
 
 
 def history(session: Session, contact_id: int) -> list[ConsentEvent]:

@@ -10,7 +10,7 @@ from phonenumbers import timezone as number_time_zones
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from textcast.domain.audience import suppressions
+from textcast.domain.audience import consent, suppressions
 from textcast.domain.audience.attributes import MAX_ATTRIBUTES, attribute_problems
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.domain.phones.numbers import InvalidPhone, country_of, normalise_phone
@@ -91,6 +91,7 @@ def create_contact(
             evidence=draft.consent_evidence,
         )
     )
+    consent.announce(session, ConsentKind.OPT_IN, [(contact.id, phone)], source)
     return contact
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, func, insert, literal, select, union
 from sqlalchemy.orm import Session
 
+from textcast.domain import stream
 from textcast.domain.audience import segments, suppressions
 from textcast.domain.campaigns import planning
 from textcast.domain.campaigns.drafts import draft_from
@@ -28,6 +29,7 @@ from textcast.models import (
     ClaimCursor,
     Contact,
     ContactStatus,
+    EventType,
     Link,
     Message,
     MessageStatus,
@@ -83,6 +85,14 @@ def launch_campaign(
     campaign.status = CampaignStatus.SCHEDULED if start > now else CampaignStatus.SENDING
     campaign.launched_at = now
     session.merge(ClaimCursor(campaign_id=campaign.id, claimed_through=0))
+    if campaign.kind == CampaignKind.MARKETING:
+        data = {
+            "campaign_id": campaign.id,
+            "name": campaign.name,
+            "recipients": campaign.recipient_count,
+            "started_at": stream.timestamp(now),
+        }
+        stream.record(session, EventType.CAMPAIGN_STARTED, data, at=now)
     return campaign
 
 

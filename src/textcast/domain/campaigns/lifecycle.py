@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from textcast.domain import stream
 from textcast.domain.campaigns import queue
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from textcast.models import (
@@ -16,6 +17,7 @@ from textcast.models import (
     Campaign,
     CampaignKind,
     CampaignStatus,
+    EventType,
     Message,
     MessageStatus,
     SkipReason,
@@ -83,12 +85,40 @@ def complete_finished_campaigns(session: Session, now: datetime | None = None) -
         )
     )
     if done:
+        completed_at = utcnow()
         session.execute(
             update(Campaign)
             .where(Campaign.id.in_(done))
-            .values(status=CampaignStatus.COMPLETED, completed_at=utcnow())
+            .values(status=CampaignStatus.COMPLETED, completed_at=completed_at)
         )
+        _announce_completed(session, done, completed_at)
     return done
+
+
+def _announce_completed(session: Session, done: list[int], completed_at: datetime) -> None:
+    """`campaign.completed` for the marketing campaigns among `done` (flow steps, replies and
+    the other one-recipient campaigns complete unannounced)."""
+    if not stream.wanted(session, EventType.CAMPAIGN_COMPLETED):
+        return
+    rows = session.execute(
+        select(Campaign.id, Campaign.name, Campaign.recipient_count)
+        .where(Campaign.id.in_(done), Campaign.kind == CampaignKind.MARKETING)
+        .order_by(Campaign.id)
+    )
+    stream.record_many(
+        session,
+        EventType.CAMPAIGN_COMPLETED,
+        [
+            {
+                "campaign_id": campaign_id,
+                "name": name,
+                "recipients": recipients,
+                "completed_at": stream.timestamp(completed_at),
+            }
+            for campaign_id, name, recipients in rows
+        ],
+        at=completed_at,
+    )
 
 
 # -- controls ------------------------------------------------------------------------------

@@ -20,11 +20,12 @@ import secrets
 import string
 from datetime import timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from textcast.db import upserting_insert
-from textcast.models import Link, LinkVisit, utcnow
+from textcast.domain import stream
+from textcast.models import EventType, Link, LinkVisit, Message, utcnow
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 """URL-safe, and nothing a phone could take for punctuation ending the link."""
@@ -74,7 +75,7 @@ def record_click(session: Session, code: str, visitor: str) -> str | None:
     if len(code) > MAX_CODE_CHARS or not _CODE_SET.issuperset(code):
         return None
     now = utcnow()
-    url: str | None = session.scalar(
+    clicked = session.execute(
         update(Link)
         .where(Link.code == code)
         .values(
@@ -82,11 +83,12 @@ def record_click(session: Session, code: str, visitor: str) -> str | None:
             first_click_at=func.coalesce(Link.first_click_at, now),
             last_click_at=now,
         )
-        .returning(Link.url)
+        .returning(Link.url, Link.campaign_id, Link.message_id)
         .execution_options(synchronize_session=False)
-    )
-    if url is None:
+    ).first()
+    if clicked is None:
         return None
+    url, campaign_id, message_id = clicked
     # Visitors are kept for one window only, so the table holds the last hour's clients.
     session.execute(delete(LinkVisit).where(LinkVisit.counted_at < now - VISIT_WINDOW))
     new_visit = session.scalar(
@@ -102,7 +104,20 @@ def record_click(session: Session, code: str, visitor: str) -> str | None:
             .values(unique_clicks=Link.unique_clicks + 1)
             .execution_options(synchronize_session=False)
         )
-    return url
+    if stream.wanted(session, EventType.LINK_CLICKED):
+        phone = None
+        if message_id is not None:
+            phone = session.scalar(select(Message.phone).where(Message.id == message_id))
+        data = {
+            "campaign_id": campaign_id,
+            "message_id": message_id,
+            "phone": phone,
+            "url": url,
+            "first_visit": new_visit is not None,
+            "clicked_at": stream.timestamp(now),
+        }
+        stream.record(session, EventType.LINK_CLICKED, data, at=now)
+    return str(url)
 
 
 def _trim(url: str) -> str:

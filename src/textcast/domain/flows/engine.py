@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -34,6 +34,7 @@ from textcast.domain.campaigns.quotas import QUOTA_WINDOW, recipients_launched_s
 from textcast.domain.content import links
 from textcast.domain.errors import Conflict
 from textcast.domain.flows import dates
+from textcast.domain.flows.announcements import RunOf, announce_ended
 from textcast.domain.flows.definitions import Condition, Program, Step
 from textcast.domain.flows.flows import program_of
 from textcast.domain.flows.statements import among, insert_rows
@@ -727,7 +728,7 @@ def _write_history(session: Session, rows: list[dict[str, Any]]) -> None:
 # -- the runs' places ----------------------------------------------------------------------
 
 
-def _write_runs(session: Session, runs: Iterable[_Run], now: datetime) -> None:
+def _write_runs(session: Session, runs: Sequence[_Run], now: datetime) -> None:
     """One UPDATE per place the runs went to (most of a chunk goes to the same one)."""
     places: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     for run in runs:
@@ -762,3 +763,9 @@ def _write_runs(session: Session, runs: Iterable[_Run], now: datetime) -> None:
     changed = [{"id": run.id, "context": run.context} for run in runs if run.context_changed]
     if changed:
         session.execute(update(FlowRun), changed)
+    endings: dict[RunStatus, list[RunOf]] = defaultdict(list)
+    for run in runs:
+        if run.status != RunStatus.ACTIVE:
+            endings[run.status].append((run.flow_id, run.id, run.contact_id, run.phone))
+    for outcome, runs_ended in endings.items():
+        announce_ended(session, runs_ended, outcome, now)

@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from textcast.domain import stream
 from textcast.domain.content.words import normalise
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from textcast.domain.flows.announcements import announce_ended
 from textcast.domain.flows.definitions import Definition, Program, read_definition, to_json
 from textcast.models import (
     ContactList,
+    EventType,
     Flow,
     FlowRun,
     FlowSegmentMember,
@@ -152,7 +155,7 @@ def archive_flow(session: Session, flow_id: int, now: datetime | None = None) ->
         raise Conflict(f"flow {flow_id} is already archived")
     _set_status(flow, FlowStatus.ARCHIVED)
     now = now or utcnow()
-    ended = session.execute(
+    cancelling = (
         update(FlowRun)
         .where(FlowRun.flow_id == flow_id, FlowRun.status == RunStatus.ACTIVE)
         .values(
@@ -165,7 +168,21 @@ def archive_flow(session: Session, flow_id: int, now: datetime | None = None) ->
         )
         .execution_options(synchronize_session=False)
     )
-    return max(int(getattr(ended, "rowcount", 0) or 0), 0)
+    return _end_all(session, flow_id, cancelling, RunStatus.CANCELLED, now)
+
+
+def _end_all(
+    session: Session, flow_id: int, ending: Update, outcome: RunStatus, now: datetime
+) -> int:
+    """Run `ending`, an UPDATE that ends runs of the flow; how many it ended. Their rows are
+    read back only when the event stream wants them (an archive may end a million runs)."""
+    if not stream.wanted(session, EventType.FLOW_RUN_ENDED):
+        result = session.execute(ending)
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
+    ended = session.execute(ending.returning(FlowRun.id, FlowRun.contact_id, FlowRun.phone)).all()
+    runs = [(flow_id, run_id, contact_id, phone) for run_id, contact_id, phone in ended]
+    announce_ended(session, runs, outcome, now)
+    return len(ended)
 
 
 def delete_flow(session: Session, flow_id: int) -> str:
@@ -422,12 +439,16 @@ def move_runs(
             values = {}
         else:
             values = {"position": lands_on, "waiting": False, "waiting_for": None, "wake_at": now}
-        session.execute(
+        moving = (
             update(FlowRun)
             .where(*where)
             .values(version_id=flow.version_id, updated_at=now, **values)
             .execution_options(synchronize_session=False)
         )
+        if lands_on is None:
+            _end_all(session, flow_id, moving, RunStatus.COMPLETED, now)
+        else:
+            session.execute(moving)
     return landings
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from textcast.domain.content.words import normalise
+from textcast.domain.flows.announcements import announce_ended, announce_started
 from textcast.domain.flows.definitions import Definition
 from textcast.domain.flows.flows import program_of
 from textcast.models import (
@@ -121,6 +122,7 @@ def enter(
         savepoint.rollback()
         return None
     savepoint.commit()
+    announce_started(session, [(flow.id, run.id, who.contact_id, who.phone)], now)
     return run
 
 
@@ -166,7 +168,11 @@ def enter_many(
             # that contact has just started, and this one starts nothing.
             .on_conflict_do_nothing(index_elements=["flow_id", "contact_id", "entry"])
         )
-        started += len(session.execute(statement.returning(FlowRun.id)).all())
+        runs = session.execute(
+            statement.returning(FlowRun.flow_id, FlowRun.id, FlowRun.contact_id, FlowRun.phone)
+        ).all()
+        announce_started(session, [(f, r, c, p) for f, r, c, p in runs], now)
+        started += len(runs)
     return started
 
 
@@ -343,9 +349,9 @@ def end_runs(
         return 0
     now = now or utcnow()
     who = FlowRun.contact_id.in_(list(contact_ids)) if contact_ids else FlowRun.phone == phone
-    query = select(FlowRun.id, FlowRun.flow_id, FlowRun.position).where(
-        who, FlowRun.status == RunStatus.ACTIVE
-    )
+    query = select(
+        FlowRun.id, FlowRun.flow_id, FlowRun.position, FlowRun.contact_id, FlowRun.phone
+    ).where(who, FlowRun.status == RunStatus.ACTIVE)
     if flow_ids is not None:
         query = query.where(FlowRun.flow_id.in_(list(flow_ids)))
     ended = session.execute(query).all()
@@ -353,7 +359,7 @@ def end_runs(
         return 0
     session.execute(
         update(FlowRun)
-        .where(FlowRun.id.in_([run_id for run_id, _, _ in ended]))
+        .where(FlowRun.id.in_([run_id for run_id, *_ in ended]))
         .values(
             status=status,
             end_reason=reason,
@@ -373,6 +379,12 @@ def end_runs(
             detail=reason[:300],
             at=now,
         )
-        for run_id, flow_id, position in ended
+        for run_id, flow_id, position, _, _ in ended
+    )
+    announce_ended(
+        session,
+        [(flow_id, run_id, contact_id, phone) for run_id, flow_id, _, contact_id, phone in ended],
+        status,
+        now,
     )
     return len(ended)

@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
-from textcast.domain import flows
+from textcast.domain import flows, stream
 from textcast.domain.audience import lists
 from textcast.domain.errors import FieldProblem, InvalidInput, NotFound
 from textcast.domain.imports.csv_reading import Columns, CsvProblem, Row, detect_layout, read_rows
@@ -46,7 +46,7 @@ from textcast.domain.imports.workers import RowReaders, RowResult, WorkerStopped
 from textcast.domain.imports.writing import ChunkWriter
 from textcast.domain.imports.writing import Progress as Progress
 from textcast.domain.spreadsheets import SpreadsheetWriter
-from textcast.models import ImportJob, ImportRejection, ImportStatus, utcnow
+from textcast.models import EventType, ImportJob, ImportRejection, ImportStatus, utcnow
 
 log = logging.getLogger("textcast.imports")
 
@@ -298,6 +298,16 @@ def _finish(
         job.finished_at = utcnow()
         if status == ImportStatus.COMPLETED:
             job.bytes_read = job.bytes_total
+        data = {
+            "import_id": job.id,
+            "status": str(status),
+            "list_id": job.list_id,
+            "rows": job.rows,
+            "imported": job.created + job.updated,
+            "rejected": job.rejected,
+            "completed_at": stream.timestamp(job.finished_at),
+        }
+        stream.record(session, EventType.IMPORT_COMPLETED, data, at=job.finished_at)
     return job
 
 

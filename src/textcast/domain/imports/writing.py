@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect, Table, update
 
+from textcast.domain.audience import consent
 from textcast.domain.audience.attributes import MAX_ATTRIBUTES
 from textcast.domain.imports.workers import Accepted, RowResult
 from textcast.models import ConsentKind, Contact, ContactStatus, ImportJob, utcnow
@@ -222,9 +223,10 @@ class ChunkWriter:
             self._sql = (_Postgresql if postgresql else _Sqlite)(connection.dialect)
         cursor = connection.connection.cursor()
         try:
-            self._write(self._sql, cursor, lines, results)
+            consented = self._write(self._sql, cursor, lines, results)
         finally:
             cursor.close()
+        consent.announce(connection, ConsentKind.OPT_IN, consented, self.source)
         self.progress.bytes_read = offset
         jobs = cast(Table, ImportJob.__table__)
         connection.execute(
@@ -235,11 +237,13 @@ class ChunkWriter:
 
     def _write(
         self, sql: _Statements, cursor: Any, lines: list[int], results: list[RowResult]
-    ) -> None:
+    ) -> list[tuple[int, str]]:
+        """Writes the chunk; (contact id, phone) of each opt-in it recorded."""
         stamp = sql.time(utcnow())
         valid, rejections = self._sort(lines, results)
         suppressed = sql.suppressed(cursor, [result[3] for _, result in valid.values()])
         consenting: list[tuple[int, int]] = []  # (contact id, line)
+        consented: list[tuple[int, str]] = []  # (contact id, phone), for the event stream
         members: list[int] = []
         progress = self.progress
         # Every number is first offered as a new contact (in number order, so that neighbours
@@ -265,6 +269,7 @@ class ChunkWriter:
             else:
                 progress.created += 1
                 consenting.append((contact_id, line))
+                consented.append((contact_id, e164))
                 self.subscribed.append(contact_id)
         created = len(consenting)
         changed: list[tuple[Any, ...]] = []
@@ -297,6 +302,7 @@ class ChunkWriter:
             else:
                 progress.updated += 1
                 consenting.append((contact_id, line))
+                consented.append((contact_id, found[1]))
         if changed:
             cursor.executemany(sql.update_contact, changed)
         if consenting:
@@ -310,6 +316,7 @@ class ChunkWriter:
             cursor.executemany(sql.insert_rejection, rejections)
         progress.rows += len(lines)
         progress.rejected += len(rejections)
+        return consented
 
     def _sort(
         self, lines: list[int], results: list[RowResult]

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from textcast.domain import flows
+from textcast.domain import flows, stream
 from textcast.domain.accounts import audit
 from textcast.domain.audience import consent, hygiene
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
@@ -47,6 +47,7 @@ from textcast.models import (
     CampaignRecipient,
     Contact,
     ContactStatus,
+    EventType,
     InboundMessage,
     ListKeyword,
     Message,
@@ -128,7 +129,24 @@ def handle_inbound(
         if keyword in policy.texts:
             _answer(session, policy, message.from_phone, keyword, policy.texts[keyword])
     threads.note_inbound(session, message, keyword)
+    _announce(session, message)
     return keyword
+
+
+def _announce(session: Session, message: InboundMessage) -> None:
+    """`reply.received`, with what acting on the message found (its sender, keyword, the
+    campaign it answers)."""
+    data = {
+        "inbound_id": message.id,
+        "contact_id": message.contact_id,
+        "phone": message.from_phone,
+        "to": message.to,
+        "body": message.body,
+        "keyword": message.keyword,
+        "campaign_id": message.campaign_id,
+        "received_at": stream.timestamp(message.received_at),
+    }
+    stream.record(session, EventType.REPLY_RECEIVED, data)
 
 
 def _act_on_signup(

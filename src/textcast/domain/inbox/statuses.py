@@ -16,6 +16,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -32,9 +33,11 @@ from sqlalchemy import (
 )
 
 from textcast.db import execute_on_sqlite, json_array, json_item, rows_as_json
+from textcast.domain import stream
 from textcast.domain.audience import hygiene
 from textcast.domain.inbox.events import StatusReport
-from textcast.models import Batch, Message, MessageStatus, utcnow
+from textcast.models import Batch, Campaign, EventType, Message, MessageStatus, utcnow
+from textcast.vocabulary import delivery_code_meaning
 
 RANK = {
     MessageStatus.QUEUED: 0,
@@ -61,15 +64,22 @@ class KnownBatches:
         self.capacity = capacity
         self._campaigns: dict[str, int] = {}
         self._by_provider_id: dict[str, str] = {}
+        self.kinds: dict[int, str] = {}
+        """Each campaign's kind (what the event stream says of its messages): never changes."""
 
-    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
+    def add(
+        self, batch_id: str, campaign_id: int, provider_batch_id: str | None, kind: str | None
+    ) -> None:
         if len(self._campaigns) >= self.capacity:
             # Campaigns are sent one after another: forgetting everything is as good as LRU.
             self._campaigns.clear()
             self._by_provider_id.clear()
+            self.kinds.clear()
         self._campaigns[batch_id] = campaign_id
         if provider_batch_id:
             self._by_provider_id[provider_batch_id] = batch_id
+        if kind is not None:
+            self.kinds[campaign_id] = kind
 
     def campaign_of(self, batch_id: str) -> int | None:
         return self._campaigns.get(batch_id)
@@ -85,11 +95,17 @@ class Resolution:
     campaigns: dict[str, int] = field(default_factory=dict)
     """Each found batch's campaign: messages are found by (campaign_id, phone)."""
     by_provider_id: dict[str, str] = field(default_factory=dict)
+    kinds: dict[int, str] = field(default_factory=dict)
+    """The found batches' campaigns' kinds."""
 
-    def add(self, batch_id: str, campaign_id: int, provider_batch_id: str | None) -> None:
+    def add(
+        self, batch_id: str, campaign_id: int, provider_batch_id: str | None, kind: str | None
+    ) -> None:
         self.campaigns[batch_id] = campaign_id
         if provider_batch_id:
             self.by_provider_id[provider_batch_id] = batch_id
+        if kind is not None:
+            self.kinds[campaign_id] = kind
 
     def batch_for(self, report: StatusReport) -> str | None:
         if report.batch_ref in self.campaigns:
@@ -109,28 +125,29 @@ def resolve_batches(
     for report in reports:
         if report.batch_ref:
             campaign_id = known.campaign_of(report.batch_ref) if known else None
-            if campaign_id is not None:
-                resolution.add(report.batch_ref, campaign_id, None)
+            if known is not None and campaign_id is not None:
+                resolution.add(report.batch_ref, campaign_id, None, known.kinds.get(campaign_id))
             else:
                 refs.add(report.batch_ref)
         if report.provider_batch_id:
             found = known.by_provider_id(report.provider_batch_id) if known else None
             campaign_id = known.campaign_of(found) if known and found else None
-            if found is not None and campaign_id is not None:
-                resolution.add(found, campaign_id, report.provider_batch_id)
+            if known is not None and found is not None and campaign_id is not None:
+                kind = known.kinds.get(campaign_id)
+                resolution.add(found, campaign_id, report.provider_batch_id, kind)
             else:
                 provider_ids.add(report.provider_batch_id)
     if not refs and not provider_ids:
         return resolution
     rows = connection.execute(
-        select(Batch.id, Batch.campaign_id, Batch.provider_batch_id).where(
-            or_(Batch.id.in_(refs), Batch.provider_batch_id.in_(provider_ids))
-        )
+        select(Batch.id, Batch.campaign_id, Batch.provider_batch_id, Campaign.kind)
+        .outerjoin(Campaign, Campaign.id == Batch.campaign_id)
+        .where(or_(Batch.id.in_(refs), Batch.provider_batch_id.in_(provider_ids)))
     ).all()
-    for batch_id, campaign_id, provider_id in rows:
-        resolution.add(batch_id, campaign_id, provider_id)
+    for batch_id, campaign_id, provider_id, kind in rows:
+        resolution.add(batch_id, campaign_id, provider_id, kind)
         if known is not None:
-            known.add(batch_id, campaign_id, provider_id)
+            known.add(batch_id, campaign_id, provider_id, kind)
     return resolution
 
 
@@ -159,6 +176,7 @@ def apply_reports(
             by_status[report.status].setdefault((batch_id, report.phone), report)
     now = utcnow()
     failures: list[hygiene.Failure] = []
+    announced = _Announced(connection, by_status, resolution)
     for status, firsts in by_status.items():
         if invalid_after and hygiene.could_be_permanent(status):
             failures += _permanent_failures(connection, status, firsts, resolution)
@@ -166,13 +184,20 @@ def apply_reports(
             (resolution.campaigns[batch], batch, phone, r.code, r.operator_status_at)
             for (batch, phone), r in firsts.items()
         ]
+        announcing = announced.wants(status)
         if connection.dialect.name == "sqlite":
             columns = ("campaign_id", "batch_id", "phone", "status_code", "operator_status_at")
             reports_json = rows_as_json(_table(Message), columns, rows)
-            execute_on_sqlite(
-                connection, _advance_from_json_statement(status), now=now, reports=reports_json
+            moved = execute_on_sqlite(
+                connection,
+                _advance_from_json_statement(status, announcing),
+                now=now,
+                reports=reports_json,
             )
         else:
+            # executemany returns no rows: the messages about to move are read (and locked)
+            # first, which is exactly those the UPDATE then moves.
+            moved = list(_about_to_move(connection, status, rows)) if announcing else []
             params = [
                 {
                     "b_campaign": campaign,
@@ -185,10 +210,106 @@ def apply_reports(
                 for campaign, b, p, c, at in rows
             ]
             connection.execute(_advance_statement(status), params)
+        if announcing:
+            announced.add(status, firsts, moved, now)
         if invalid_after and status is MessageStatus.DELIVERED:
             hygiene.clear_streaks(connection, (phone for _, phone in firsts))
     hygiene.record_failures(connection, failures, invalid_after)
+    announced.record()
     return matched
+
+
+class _Announced:
+    """The messages a group's reports moved to a final status, as `message.delivered` and
+    `message.failed` events: only those that really moved (not a repeat, nor a report behind
+    the message's status), one `record_many` per type and group."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        by_status: dict[MessageStatus, dict[tuple[str, str], StatusReport]],
+        resolution: Resolution,
+    ) -> None:
+        self.connection = connection
+        self.kinds = resolution.kinds
+        finals = [status for status in by_status if rank(status) == FINAL_RANK]
+        self.types = {
+            _event_type(status)
+            for status in finals
+            if stream.wanted(connection, _event_type(status))
+        }
+        self.moved: list[tuple[int, int, str, MessageStatus, StatusReport, datetime]] = []
+
+    def wants(self, status: MessageStatus) -> bool:
+        return rank(status) == FINAL_RANK and _event_type(status) in self.types
+
+    def add(
+        self,
+        status: MessageStatus,
+        firsts: dict[tuple[str, str], StatusReport],
+        moved: Sequence[Any],
+        now: datetime,
+    ) -> None:
+        for message_id, campaign_id, phone, batch_id in moved:
+            self.moved.append(
+                (message_id, campaign_id, phone, status, firsts[(batch_id, phone)], now)
+            )
+
+    def record(self) -> None:
+        if not self.moved:
+            return
+        kinds = self.kinds
+        delivered: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for message_id, campaign_id, phone, status, report, now in self.moved:
+            data: dict[str, Any] = {
+                "message_id": message_id,
+                "campaign_id": campaign_id,
+                "campaign_kind": kinds.get(campaign_id),
+                "phone": phone,
+            }
+            at = stream.timestamp(report.operator_status_at or now)
+            if status is MessageStatus.DELIVERED:
+                delivered.append({**data, "code": report.code, "delivered_at": at})
+            else:
+                failed.append(
+                    {
+                        **data,
+                        "status": status.value,
+                        "code": report.code,
+                        "meaning": delivery_code_meaning(report.code),
+                        "failed_at": at,
+                    }
+                )
+        if delivered:
+            stream.record_many(self.connection, EventType.MESSAGE_DELIVERED, delivered)
+        if failed:
+            stream.record_many(self.connection, EventType.MESSAGE_FAILED, failed)
+
+
+def _event_type(final: MessageStatus) -> EventType:
+    return (
+        EventType.MESSAGE_DELIVERED
+        if final is MessageStatus.DELIVERED
+        else EventType.MESSAGE_FAILED
+    )
+
+
+def _about_to_move(
+    connection: Connection, status: MessageStatus, rows: list[tuple[Any, ...]]
+) -> Sequence[Any]:
+    """(id, campaign_id, phone, batch_id) of the messages these reports are about to move to
+    `status`, locked until the transaction ends."""
+    table = _table(Message)
+    keys = list({(campaign, phone, batch) for campaign, batch, phone, _, _ in rows})
+    return connection.execute(
+        select(table.c.id, table.c.campaign_id, table.c.phone, table.c.batch_id)
+        .where(
+            tuple_(table.c.campaign_id, table.c.phone, table.c.batch_id).in_(keys),
+            table.c.status.in_(_earlier_than(status)),
+        )
+        .with_for_update()
+    ).all()
 
 
 def _permanent_failures(
@@ -265,11 +386,12 @@ def _advance_statement(status: MessageStatus) -> Update:
 
 
 @functools.cache
-def _advance_from_json_statement(status: MessageStatus) -> Update:
-    """`_advance_statement` for many messages, from `[campaign, batch, phone, code, at]` rows."""
+def _advance_from_json_statement(status: MessageStatus, returning: bool = False) -> Update:
+    """`_advance_statement` for many messages, from `[campaign, batch, phone, code, at]` rows;
+    `returning`: with (id, campaign_id, phone, batch_id) of each message it moved."""
     table = _table(Message)
     reports = json_array("reports")
-    return (
+    statement = (
         update(table)
         .where(
             table.c.campaign_id == json_item(reports, 0),
@@ -284,3 +406,8 @@ def _advance_from_json_statement(status: MessageStatus) -> Update:
             updated_at=bindparam("now", type_=table.c.updated_at.type),
         )
     )
+    if returning:
+        statement = statement.returning(
+            table.c.id, table.c.campaign_id, table.c.phone, table.c.batch_id
+        )
+    return statement

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from textcast.db import commit_without_waiting_for_disk
+from textcast.domain import stream
 from textcast.domain.audience import suppressions
 from textcast.domain.audience.opt_out_lock import hold_opt_out_lock
 from textcast.domain.outbox.claims import (
@@ -29,6 +30,7 @@ from textcast.models import (
     Batch,
     BatchState,
     Campaign,
+    EventType,
     Message,
     MessageStatus,
     SkipReason,
@@ -160,26 +162,73 @@ def record_accepted(session: Session, batch_id: str, provider_batch_id: str) -> 
         .returning(BATCHES.c.campaign_id, BATCHES.c.first_message_id, BATCHES.c.last_message_id)
     ).one()
     # A delivery report may have overtaken the 201; only `submitting` rows move forward here.
-    session.execute(
+    accepting = (
         update(MESSAGES)
         .where(*pending(batch_id, *batch))
         .values(status=MessageStatus.ACCEPTED, updated_at=now, sent_at=now)
     )
+    if not stream.wanted(session, EventType.MESSAGE_SENT):
+        session.execute(accepting)
+        return
+    sent = session.execute(
+        accepting.returning(MESSAGES.c.id, MESSAGES.c.phone, MESSAGES.c.parts)
+    ).all()
+    campaign_id = batch.campaign_id
+    common = {
+        "campaign_id": campaign_id,
+        "campaign_kind": _kind_of(session, campaign_id),
+        "batch_id": batch_id,
+        "sent_at": stream.timestamp(now),
+    }
+    stream.record_many(
+        session,
+        EventType.MESSAGE_SENT,
+        [
+            {"message_id": message_id, "phone": phone, "parts": parts, **common}
+            for message_id, phone, parts in sorted(sent)
+        ],
+        at=now,
+    )
 
 
-def record_rejected(session: Session, batch_id: str, reason: str) -> None:
+def record_rejected(session: Session, batch_id: str, reason: str, code: int | None = None) -> None:
+    """The provider refused the batch for good (`code`: its HTTP status, 400 or 403), or
+    retries gave up: its messages failed, with `reason` in words."""
     now = utcnow()
-    session.execute(
-        update(Batch)
-        .where(Batch.id == batch_id)
-        .values(state=BatchState.REJECTED, last_error=reason, next_attempt_at=None)
-    )
-    session.execute(
-        update(Message)
-        .where(*_pending_in(session.get_one(Batch, batch_id)))
+    batch = session.get_one(Batch, batch_id)
+    batch.state = BatchState.REJECTED
+    batch.last_error = reason
+    batch.next_attempt_at = None
+    failing = (
+        update(MESSAGES)
+        .where(*_pending_in(batch))
         .values(status=MessageStatus.FAILED, error=reason, updated_at=now)
-        .execution_options(synchronize_session=False)
     )
+    if not stream.wanted(session, EventType.MESSAGE_FAILED):
+        session.execute(failing)
+        return
+    failed = session.execute(failing.returning(MESSAGES.c.id, MESSAGES.c.phone)).all()
+    common = {
+        "campaign_id": batch.campaign_id,
+        "campaign_kind": _kind_of(session, batch.campaign_id),
+        "status": MessageStatus.FAILED.value,
+        "code": code,
+        "meaning": reason,
+        "failed_at": stream.timestamp(now),
+    }
+    stream.record_many(
+        session,
+        EventType.MESSAGE_FAILED,
+        [
+            {"message_id": message_id, "phone": phone, **common}
+            for message_id, phone in sorted(failed)
+        ],
+        at=now,
+    )
+
+
+def _kind_of(session: Session, campaign_id: int) -> str:
+    return str(session.scalar(select(Campaign.kind).where(Campaign.id == campaign_id)))
 
 
 def record_retry(session: Session, batch_id: str, reason: str, delay: timedelta) -> None:

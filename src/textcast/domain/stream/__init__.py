@@ -6,11 +6,28 @@ delivery per active webhook subscription that wants its type, or not at all when
 a crash therefore never loses an event that was committed, nor invents one that was not.
 The webhook senders (`domain.webhooks`, `sending.webhook_sender`) take it from there.
 
-Public API: `record`, `record_many`, `envelope`, and `CATALOGUE` (what each type's `data`
-holds, with an example: the API reference documents the stream from it).
+Public API: `record`, `record_many`, `envelope`, `wanted` and `subscribers` (whether and who
+listens, read once per transaction), and `CATALOGUE` (what each type's `data` holds, with an
+example: the API reference documents the stream from it).
 """
 
 from textcast.domain.stream.catalogue import CATALOGUE, EventSpec
-from textcast.domain.stream.recording import envelope, record, record_many, timestamp
+from textcast.domain.stream.recording import (
+    envelope,
+    record,
+    record_many,
+    subscribers,
+    timestamp,
+    wanted,
+)
 
-__all__ = ["CATALOGUE", "EventSpec", "envelope", "record", "record_many", "timestamp"]
+__all__ = [
+    "CATALOGUE",
+    "EventSpec",
+    "envelope",
+    "record",
+    "record_many",
+    "subscribers",
+    "timestamp",
+    "wanted",
+]

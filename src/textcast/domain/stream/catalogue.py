@@ -68,8 +68,9 @@ CATALOGUE: dict[EventType, EventSpec] = {
         {
             **_MESSAGE,
             "status": "The final status.",
-            "code": "Sinch's status or error code, when it gave one.",
-            "meaning": "What the code means, in words.",
+            "code": "Sinch's delivery-report code; for a batch Sinch refused, the HTTP status "
+            "(400 or 403); null when retries gave up.",
+            "meaning": "What the code means, in words (for a refused batch, Sinch's error).",
             "failed_at": "When the final status was reported.",
         },
         {
@@ -77,9 +78,10 @@ CATALOGUE: dict[EventType, EventSpec] = {
             "campaign_id": 17,
             "campaign_kind": "marketing",
             "phone": "+12025550178",
-            "status": "failed",
-            "code": 402,
-            "meaning": "Unprovisioned region: the plan cannot send to this country",
+            "status": "aborted",
+            "code": 412,
+            "meaning": "Unprovisioned region: the account is not provisioned for the "
+            "destination's region",
             "failed_at": "2026-12-07T15:04:10.001Z",
         },
     ),
@@ -90,7 +92,7 @@ CATALOGUE: dict[EventType, EventSpec] = {
             "contact_id": "The contact.",
             "phone": "Its number, E.164.",
             "purpose": "marketing, transactional or all (START).",
-            "source": "form, keyword, import, api, dashboard...",
+            "source": "form, keyword, import, api, cli, event...",
             "subscribed_at": "When.",
         },
         {
@@ -106,12 +108,14 @@ CATALOGUE: dict[EventType, EventSpec] = {
         {
             "contact_id": "The contact.",
             "phone": "Its number, E.164.",
-            "source": "keyword, api, dashboard...",
+            "purpose": "all (STOP, an opt-out), or transactional when only that was withdrawn.",
+            "source": "keyword, api, cli, dashboard...",
             "unsubscribed_at": "When.",
         },
         {
             "contact_id": 311,
             "phone": "+12025550143",
+            "purpose": "all",
             "source": "keyword",
             "unsubscribed_at": "2026-12-07T16:20:00.000Z",
         },
@@ -233,7 +237,8 @@ CATALOGUE: dict[EventType, EventSpec] = {
             "run_id": "The run.",
             "contact_id": "The contact.",
             "phone": "Its number, E.164.",
-            "outcome": "completed, exited, goal, stopped (STOP or erasure) or cancelled.",
+            "outcome": "completed, exited, goal, stopped (STOP, or an opt-out by a user) or "
+            "cancelled (the flow archived).",
             "ended_at": "When.",
         },
         {
