@@ -1,6 +1,7 @@
-"""A canary number goes through import, campaign, delivery reports, a reply and two form
-sign-ups (one confirmed by its "Y", one waiting); erasure then leaves no trace of it in clear
-text in any table, nor in the logs."""
+"""A canary number goes through import, campaign, delivery reports, a reply (a conversation)
+and two form sign-ups (one confirmed by its "Y", one waiting), all told to a webhook
+subscription; erasure then leaves no trace of it in clear text in any table (the event
+stream's included), nor in the logs."""
 
 from __future__ import annotations
 
@@ -90,7 +91,14 @@ def test_erasure_leaves_no_trace_of_the_number(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     simulator = SimulatorConfig(outcomes=ALL_DELIVERED, final_delay=0.05, seed=1)
-    with sending_stack(database_url, simulator, inbound=True, default_region="FR") as stack:
+    with sending_stack(
+        database_url, simulator, inbound=True, default_region="FR", webhook_allow_private=True
+    ) as stack:
+        # The event stream writes the number (and the reply's words) into events to post.
+        hook = stack.api.post(
+            "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}
+        )
+        assert hook.status_code == 201, hook.text
         job = stack.api.post(
             "/api/v1/imports",
             files={"file": ("canary.csv", CSV.encode(), "text/csv")},
@@ -114,6 +122,8 @@ def test_erasure_leaves_no_trace_of_the_number(
         assert record["ledger"][-1]["signup"]["fields"]["phone"] == "06 12 34 56 78"
         assert record["pending_signups"] == 1
         assert [t for t in _traces(database_url) if t.startswith("signups: ")]
+        assert [t for t in _traces(database_url) if t.startswith("outbound_events: ")]
+        assert [t for t in _traces(database_url) if t.startswith("conversations: ")]
         erased = stack.api.delete(f"/api/v1/contacts/{contact['id']}", params={"erase": "true"})
         assert erased.status_code == 200, erased.text
         assert erased.json()["messages"] == 3 and erased.json()["inbound"] == 2

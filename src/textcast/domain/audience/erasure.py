@@ -33,6 +33,7 @@ from textcast.models import (
     Message,
     OutboundEvent,
     Signup,
+    WebhookDelivery,
     WebhookEvent,
 )
 
@@ -96,21 +97,29 @@ def erase_contact(session: Session, secret: bytes, contact_id: int) -> Erased:
     # The thread (its note may name the person); agents' answers keep their campaigns.
     session.execute(delete(Conversation).where(Conversation.phone == phone))
     events = _redact_webhook_payloads(session, phone)
-    # The event stream's bodies name the number too: deliveries still pending or replayed
-    # later post the redacted text.
-    digits = phone.removeprefix("+")
-    session.execute(
-        update(OutboundEvent)
-        .where(OutboundEvent.body.contains(digits))
-        .values(body=func.replace(OutboundEvent.body, digits, REDACTED))
-        .execution_options(synchronize_session=False)
-    )
+    _forget_stream_events(session, phone)
     session.execute(
         update(ImportRejection)
         .where(ImportRejection.value.contains(phone.removeprefix("+")))
         .values(value=REDACTED)
     )
     return Erased(messages, inbound, events, opted_out, signups)
+
+
+def _forget_stream_events(session: Session, phone: str) -> None:
+    """The event stream's events about the number (its replies' words, its deliveries) go,
+    with their deliveries: nothing pending or replayed later posts them again."""
+    about = select(OutboundEvent.id).where(OutboundEvent.body.contains(phone.removeprefix("+")))
+    session.execute(
+        delete(WebhookDelivery)
+        .where(WebhookDelivery.event_id.in_(about.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(OutboundEvent)
+        .where(OutboundEvent.id.in_(about.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _redact_webhook_payloads(session: Session, phone: str) -> int:
