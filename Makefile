@@ -48,6 +48,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.import
 	$(BIN)/python -m bench.forms
 	$(BIN)/python -m bench.flows
+	$(BIN)/python -m bench.outbound
+	$(BIN)/python -m bench.outbound --database postgresql
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

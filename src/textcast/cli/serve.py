@@ -206,7 +206,8 @@ def _worker_process(host: str, port: int, dispatch: bool, log_level: str) -> Non
 
 
 def worker(log_level: str = "info") -> None:
-    """The dispatcher and the flow engine alone (scale-out: `serve --no-dispatcher` elsewhere)."""
+    """The dispatcher, the flow engine and the webhook sender alone (scale-out: `serve
+    --no-dispatcher` elsewhere)."""
     from textcast.migrate import ensure_schema
     from textcast.runtime import Runtime
 
