@@ -18,9 +18,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/textcast serve
 
-## test: the whole suite on SQLite and PostgreSQL (soak and long fuzz runs excluded)
+## test: the whole suite on SQLite and PostgreSQL (soak and long fuzz runs excluded), one
+## worker per core (pytest-xdist); each worker has its own databases, ports and browser
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 ## soak: the long runs `make test` skips
 soak: $(STAMP)

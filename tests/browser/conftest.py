@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.factories import PASSWORD, make_user
 from tests.servers import free_port, serving
 
@@ -30,6 +30,11 @@ CHROMIUM = os.environ.get("TEXTCAST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 ASSETS = {"stylesheet", "script", "image", "font"}
+
+# How long an `expect` waits for what must happen (a debounced API call answered, a page
+# redrawn): Playwright's 5 s default was missed on a busy machine while `make test` ran a
+# worker per core. A condition that never holds still fails, only later.
+expect.set_options(timeout=20_000)
 
 
 @dataclass
