@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from textcast.cli.common import console, domain_errors, open_database
 from textcast.models import DeliveryStatus, utcnow
@@ -40,7 +40,6 @@ EventOption = Annotated[
 ]
 AGO = re.compile(r"^\s*(\d+)\s*(m|min|minutes?|h|hours?|d|days?)\s*(ago)?\s*$", re.IGNORECASE)
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-out = Console()
 
 
 def read_when(text: str) -> datetime:
@@ -70,7 +69,7 @@ def _status(s: WebhookSubscription) -> str:
 
 
 def _print_secret(secret: str) -> None:
-    out.print(f"secret (shown once, store it now): {secret}", highlight=False)
+    Console().print(f"secret (shown once, store it now): {secret}", highlight=False)
 
 
 @webhooks_app.command("list")
@@ -101,7 +100,7 @@ def webhooks_list(
             escape(s.description),
             f"{latest.status} {moment(latest.created_at)}" if latest else "none yet",
         )
-    out.print(table)
+    Console().print(table)
 
 
 @webhooks_app.command("create")
@@ -150,7 +149,7 @@ def webhooks_show(subscription_id: SubscriptionId) -> None:
     grid.add_row("last success", moment(s.last_success_at) if s.last_success_at else "never")
     grid.add_row("deliveries", ", ".join(f"{status} {n:,}" for status, n in counts.items()))
     grid.add_row("created", moment(s.created_at))
-    out.print(grid)
+    Console().print(grid)
 
 
 @webhooks_app.command("update")
@@ -258,15 +257,16 @@ def webhooks_deliveries(
     with domain_errors(), database.read() as session:
         rows = logs.list_deliveries(session, subscription_id, status=status, limit=limit)
         counts = logs.status_counts(session, subscription_id)
+    # An event type, a status and a time are read whole: only the answer wraps.
     table = Table(
-        "id",
-        "event",
-        "status",
+        Column("id", no_wrap=True),
+        Column("event", no_wrap=True),
+        Column("status", no_wrap=True),
         "attempts",
         "code",
-        "latency",
+        Column("latency", no_wrap=True),
         "answer / error",
-        "at",
+        Column("at", no_wrap=True),
         title=", ".join(f"{s} {n:,}" for s, n in counts.items()),
     )
     for row in rows:
@@ -281,7 +281,7 @@ def webhooks_deliveries(
             escape((d.error or d.response_excerpt or "")[:60]),
             moment(d.last_attempt_at or d.created_at),
         )
-    out.print(table)
+    Console().print(table)
 
 
 @webhooks_app.command("replay")
