@@ -80,3 +80,18 @@ def test_every_catalogued_example_has_exactly_its_fields() -> None:
     assert set(stream.CATALOGUE) == set(EventType)
     for spec in stream.CATALOGUE.values():
         assert set(spec.example) == set(spec.fields)
+
+
+def test_a_test_event_reaches_no_one_it_was_not_sent_to(database: Database) -> None:
+    everything = subscribe(database, "*")
+    other = subscribe(database, "*")
+    with database.write() as session:
+        assert stream.record(session, EventType.WEBHOOK_TEST, {"subscription_id": 0}) == 0
+        made = stream.record_many(
+            session, EventType.WEBHOOK_TEST, [{"subscription_id": everything}], only_to=[everything]
+        )
+    assert made == 1
+    with database.read() as session:
+        deliveries = session.scalars(select(WebhookDelivery)).all()
+    assert [d.subscription_id for d in deliveries] == [everything]
+    assert other not in [d.subscription_id for d in deliveries]

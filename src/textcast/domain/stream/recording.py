@@ -96,15 +96,21 @@ def _new_public_ids(count: int, moment: datetime) -> list[str]:
 
 def subscribers(executor: Session | Connection, type_: EventType) -> list[int]:
     """The active subscriptions that want `type_`."""
-    return [id_ for id_, types in _active(executor) if ALL_TYPES in types or type_ in types]
+    return [id_ for id_, types in _active(executor) if _wants(types, type_)]
 
 
 def wanted(executor: Session | Connection, *types: EventType) -> bool:
     """Whether any active subscription wants one of `types`: a hot path asks this before
     reading what an event would say."""
-    return any(
-        ALL_TYPES in wants or any(t in wants for t in types) for _, wants in _active(executor)
-    )
+    return any(_wants(wants, t) for _, wants in _active(executor) for t in types)
+
+
+def _wants(wants: list[str], type_: EventType) -> bool:
+    """`*` is every type a change can cause; a test event goes only where it is sent
+    (`only_to`), never to everyone who wants everything."""
+    if type_ is EventType.WEBHOOK_TEST:
+        return False
+    return ALL_TYPES in wants or type_ in wants
 
 
 _ACTIVE = "textcast.stream.active"
