@@ -82,6 +82,15 @@ from textcast.vocabulary import (
     SubscriptionStatus as SubscriptionStatus,
 )
 from textcast.vocabulary import (
+    TestFallback as TestFallback,
+)
+from textcast.vocabulary import (
+    TestMetric as TestMetric,
+)
+from textcast.vocabulary import (
+    TestState as TestState,
+)
+from textcast.vocabulary import (
     WebhookKind as WebhookKind,
 )
 
@@ -436,12 +445,82 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     launched_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    """An A/B test's campaign holds no messages of its own: its variants' test cells and the
+    rest of its audience are campaigns of their own under it (`experiments`)."""
+    variant: Mapped[str | None] = mapped_column(String(1))
+    """Under an A/B test: the label of the variant this campaign sends (the rest's, once the
+    winner is chosen)."""
 
     __table_args__ = (
         # The launches of the last 24 hours (DAILY_RECIPIENT_QUOTA) and the keyword replies of
         # the last hour (KEYWORD_REPLIES_PER_HOUR) are counted at every launch and reply.
         Index("ix_campaigns_launched_at", "launched_at"),
     )
+
+
+class CampaignVariant(Base):
+    """One of an A/B test's 2-5 texts, or 2-3 send times, as written in the draft."""
+
+    __tablename__ = "campaign_variants"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(1), primary_key=True)
+    """A, B, C...: their order."""
+    body: Mapped[str | None] = mapped_column(Text)
+    """Null: the campaign's own text (a send-time test)."""
+    local_send_time: Mapped[str | None] = mapped_column(String(5))
+    """`HH:MM` in each recipient's time zone (a send-time test); null: the campaign's."""
+    cell_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL")
+    )
+    """Once launched: the campaign that sends this variant to its share of the test pool."""
+
+
+class AbTest(Base):
+    """A campaign's A/B test: how the pool is drawn, how the winner is chosen, and where the
+    decision stands (a durable step: taken once, in one transaction with the rest's launch)."""
+
+    __tablename__ = "ab_tests"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    pool_percent: Mapped[int] = mapped_column(Integer, default=20)
+    metric: Mapped[TestMetric] = mapped_column(String(16), default=TestMetric.CLICKS)
+    event_name: Mapped[str | None] = mapped_column(String(100))
+    window_hours: Mapped[int] = mapped_column(Integer, default=24)
+    """Replies and events count within this long after each text was sent."""
+    decide_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    """After the test pool has been handed over; null: the operator picks."""
+    fallback: Mapped[TestFallback] = mapped_column(String(16), default=TestFallback.FIRST)
+    min_sample: Mapped[int] = mapped_column(Integer, default=100)
+    """Texts sent per variant below which its figures are "not enough data yet"."""
+    confidence: Mapped[float] = mapped_column(Float, default=0.95)
+    """The probability of being the best a winner needs."""
+    seed: Mapped[str] = mapped_column(String(32))
+    """Draws the test pool: the same audience and seed give the same split."""
+    state: Mapped[TestState] = mapped_column(String(16), default=TestState.DRAFT)
+    pool_sent_at: Mapped[datetime | None]
+    """When the last test cell was handed over: the decision time counts from it."""
+    decide_at: Mapped[datetime | None]
+    winner: Mapped[str | None] = mapped_column(String(1))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    """"automatic", "fallback", or the user who picked."""
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The figures the decision saw, per variant, and why it chose as it did."""
+    rest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL")
+    )
+    """The campaign of the audience outside the pool; a draft until the winner is chosen."""
+    rest_error: Mapped[str | None] = mapped_column(Text)
+    """Why the rest could not be sent at the decision (the quota, the budget): tried again."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ClaimCursor(Base):

@@ -268,6 +268,38 @@ class Role(StrEnum):
     """Read only."""
 
 
+class TestMetric(StrEnum):
+    """What an A/B test counts as a success of a variant's message."""
+
+    CLICKS = "clicks"
+    """The recipient opened one of its short links."""
+    REPLIES = "replies"
+    """The recipient texted back (keywords such as STOP are not replies)."""
+    DELIVERY = "delivery"
+    """Its delivery report said Delivered."""
+    EVENT = "event"
+    """An event of the test's name (`POST /api/v1/events`) about the contact, within the
+    window after the text was sent."""
+
+
+class TestState(StrEnum):
+    DRAFT = "draft"
+    TESTING = "testing"
+    """The test pool is being sent, or its results awaited until the decision time."""
+    WAITING = "waiting"
+    """No variant won with enough confidence and the fallback is to wait for a manual pick."""
+    DECIDED = "decided"
+    """The winner is chosen; the rest of the audience gets it (`rest_campaign_id`)."""
+    CANCELLED = "cancelled"
+
+
+class TestFallback(StrEnum):
+    """What the decision does when no variant is better with enough confidence."""
+
+    FIRST = "variant_a"
+    WAIT = "wait"
+
+
 class ConversationState(StrEnum):
     OPEN = "open"
     """Someone wrote and the thread is being dealt with (or waits to be)."""
