@@ -82,13 +82,13 @@ from textcast.vocabulary import (
     SubscriptionStatus as SubscriptionStatus,
 )
 from textcast.vocabulary import (
-    TestFallback as TestFallback,
+    AbFallback as AbFallback,
 )
 from textcast.vocabulary import (
-    TestMetric as TestMetric,
+    AbMetric as AbMetric,
 )
 from textcast.vocabulary import (
-    TestState as TestState,
+    AbState as AbState,
 )
 from textcast.vocabulary import (
     WebhookKind as WebhookKind,
@@ -491,20 +491,20 @@ class AbTest(Base):
         ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     pool_percent: Mapped[int] = mapped_column(Integer, default=20)
-    metric: Mapped[TestMetric] = mapped_column(String(16), default=TestMetric.CLICKS)
+    metric: Mapped[AbMetric] = mapped_column(String(16), default=AbMetric.CLICKS)
     event_name: Mapped[str | None] = mapped_column(String(100))
     window_hours: Mapped[int] = mapped_column(Integer, default=24)
     """Replies and events count within this long after each text was sent."""
     decide_after_minutes: Mapped[int | None] = mapped_column(Integer)
     """After the test pool has been handed over; null: the operator picks."""
-    fallback: Mapped[TestFallback] = mapped_column(String(16), default=TestFallback.FIRST)
+    fallback: Mapped[AbFallback] = mapped_column(String(16), default=AbFallback.FIRST)
     min_sample: Mapped[int] = mapped_column(Integer, default=100)
     """Texts sent per variant below which its figures are "not enough data yet"."""
     confidence: Mapped[float] = mapped_column(Float, default=0.95)
     """The probability of being the best a winner needs."""
     seed: Mapped[str] = mapped_column(String(32))
     """Draws the test pool: the same audience and seed give the same split."""
-    state: Mapped[TestState] = mapped_column(String(16), default=TestState.DRAFT)
+    state: Mapped[AbState] = mapped_column(String(16), default=AbState.DRAFT)
     pool_sent_at: Mapped[datetime | None]
     """When the last test cell was handed over: the decision time counts from it."""
     decide_at: Mapped[datetime | None]

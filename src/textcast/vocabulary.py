@@ -268,7 +268,7 @@ class Role(StrEnum):
     """Read only."""
 
 
-class TestMetric(StrEnum):
+class AbMetric(StrEnum):
     """What an A/B test counts as a success of a variant's message."""
 
     CLICKS = "clicks"
@@ -282,7 +282,7 @@ class TestMetric(StrEnum):
     window after the text was sent."""
 
 
-class TestState(StrEnum):
+class AbState(StrEnum):
     DRAFT = "draft"
     TESTING = "testing"
     """The test pool is being sent, or its results awaited until the decision time."""
@@ -293,7 +293,7 @@ class TestState(StrEnum):
     CANCELLED = "cancelled"
 
 
-class TestFallback(StrEnum):
+class AbFallback(StrEnum):
     """What the decision does when no variant is better with enough confidence."""
 
     FIRST = "variant_a"

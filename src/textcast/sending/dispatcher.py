@@ -27,7 +27,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
-from textcast.domain import campaigns, outbox, phones
+from textcast.domain import campaigns, experiments, outbox, phones
 from textcast.domain.campaigns.planning import Policy
 from textcast.models import BatchState, utcnow
 from textcast.sending.leadership import DispatcherLock
@@ -211,6 +211,8 @@ class Dispatcher:
         if due:
             self._due_checked_at = now
             await self._db_write(self._start_due_work, now)
+            if self.config.policy is not None:
+                await self._db_write(self._decide_tests, self.config.policy, now)
             self.due_work_started_at = now
         busy |= await self._claim_and_submit()
         # When idle, and now and then while a big campaign keeps batches in flight (its
@@ -237,6 +239,11 @@ class Dispatcher:
         for campaign_id in campaigns.start_due_campaigns(session, now):
             log.info("campaign %s: its scheduled time has come", campaign_id)
         outbox.wake_deferred(session, now)
+
+    @staticmethod
+    def _decide_tests(session: Session, policy: Policy, now: datetime) -> None:
+        for campaign_id in experiments.advance_tests(session, policy, now):
+            log.info("campaign %s: its A/B test is decided", campaign_id)
 
     @staticmethod
     def _log_finished(finished: list[int]) -> None:

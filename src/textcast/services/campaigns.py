@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from textcast.db import Database
-from textcast.domain import campaigns
+from textcast.domain import campaigns, experiments
 from textcast.domain.accounts import audit
 from textcast.domain.accounts.audit import Actor
-from textcast.models import Campaign, utcnow
+from textcast.models import AbTest, Campaign, CampaignStatus, utcnow
 
 
 def create(
@@ -40,7 +42,10 @@ def edit(
     """Change a draft, or a scheduled campaign before its start (it becomes a draft again:
     its messages go, and it is planned and sent again). The entry names the fields changed."""
     with database.write() as session:
+        _unlaunch_test(session, campaign_id)
         edited = campaigns.edit_campaign(session, campaign_id, changes, default_region)
+        if "body" in changes:
+            experiments.follow_first_variant(session, edited.campaign)
         detail: dict[str, Any] = {"fields": edited.changed}
         if edited.unscheduled:
             detail["unscheduled"] = True
@@ -52,6 +57,7 @@ def delete(database: Database, actor: Actor, campaign_id: int) -> campaigns.Dele
     """Delete a draft, or a scheduled campaign before its start, with all that belongs to it;
     the entry keeps its name and status."""
     with database.write() as session:
+        _unlaunch_test(session, campaign_id)
         deleted = campaigns.delete_campaign(session, campaign_id)
         audit.record(
             session,
@@ -70,11 +76,14 @@ def create_and_launch(
     draft: campaigns.CampaignDraft,
     default_region: str,
     policy: campaigns.Policy,
+    test: experiments.AbTestDraft | None = None,
 ) -> Campaign:
     """Create and launch in one transaction: a refused launch leaves no draft behind."""
     with database.write() as session:
         campaign = campaigns.create_campaign(session, draft, default_region)
-        campaigns.launch_campaign(session, campaign.id, policy)
+        if test is not None:
+            experiments.set_test(session, campaign.id, test)
+        _launch(session, campaign.id, policy)
         target = _target(campaign.id)
         audit.record(session, actor, "campaign.create", target)
         audit.record(session, actor, "campaign.send", target, recipients=campaign.recipient_count)
@@ -84,9 +93,10 @@ def create_and_launch(
 def launch(
     database: Database, actor: Actor, campaign_id: int, policy: campaigns.Policy
 ) -> Campaign:
-    """One message per recipient, then sending starts (or waits for `send_at`)."""
+    """One message per recipient, then sending starts (or waits for `send_at`); for an A/B
+    test, the pool drawn and each variant's share launched."""
     with database.write() as session:
-        campaign = campaigns.launch_campaign(session, campaign_id, policy)
+        campaign = _launch(session, campaign_id, policy)
         audit.record(
             session,
             actor,
@@ -130,6 +140,7 @@ def cancel(database: Database, actor: Actor, campaign_id: int) -> tuple[Campaign
     the provider (through the runtime), once this transaction is committed."""
     with database.write() as session:
         campaign, provider_ids = campaigns.cancel_campaign(session, campaign_id)
+        experiments.note_cancelled(session, campaign_id)
         audit.record(session, actor, "campaign.cancel", _target(campaign_id))
     return campaign, provider_ids
 
@@ -138,6 +149,7 @@ def duplicate(database: Database, actor: Actor, campaign_id: int) -> Campaign:
     """A new draft with the same body, audience and options; audited as a creation."""
     with database.write() as session:
         copy = campaigns.duplicate_campaign(session, campaign_id)
+        experiments.copy_test(session, campaign_id, copy.id)
         audit.record(session, actor, "campaign.create", _target(copy.id), duplicate_of=campaign_id)
     return copy
 
@@ -156,6 +168,73 @@ def send_test(
         test = campaigns.test_send(session, campaign_id, phone, default_region, policy)
         audit.record(session, actor, "campaign.test", _target(campaign_id))
     return test
+
+
+def set_test(
+    database: Database, actor: Actor, campaign_id: int, test: experiments.AbTestDraft
+) -> AbTest:
+    """Make a draft an A/B test, or change its test."""
+    with database.write() as session:
+        found = experiments.set_test(session, campaign_id, test)
+        audit.record(
+            session,
+            actor,
+            "campaign.test_set",
+            _target(campaign_id),
+            variants=len(test.bodies or test.send_times),
+            metric=str(test.metric),
+        )
+    return found
+
+
+def remove_test(database: Database, actor: Actor, campaign_id: int) -> None:
+    """The draft is an ordinary campaign again, with variant A's text."""
+    with database.write() as session:
+        experiments.remove_test(session, campaign_id)
+        audit.record(session, actor, "campaign.test_removed", _target(campaign_id))
+
+
+def ab_results(database: Database, campaign_id: int) -> experiments.AbResults | None:
+    with database.read() as session:
+        return experiments.results_of(session, campaign_id, utcnow())
+
+
+def pick_winner(
+    database: Database,
+    actor: Actor,
+    campaign_id: int,
+    policy: campaigns.Policy,
+    variant: str | None = None,
+) -> AbTest:
+    """Choose the winner now: `variant`, or by the figures and the fallback when None; the
+    rest of the audience gets it at once (or the refusal is kept and shown)."""
+    with database.write() as session:
+        test = experiments.decide(
+            session, campaign_id, policy, now=utcnow(), pick=variant, picked_by=actor.label
+        )
+        audit.record(
+            session,
+            actor,
+            "campaign.test_decided",
+            _target(campaign_id),
+            winner=test.winner,
+            picked=variant is not None,
+        )
+    return test
+
+
+def _launch(session: Session, campaign_id: int, policy: campaigns.Policy) -> Campaign:
+    if experiments.ab_test_of(session, campaign_id) is not None:
+        return experiments.launch_test(session, campaign_id, policy)
+    return campaigns.launch_campaign(session, campaign_id, policy)
+
+
+def _unlaunch_test(session: Session, campaign_id: int) -> None:
+    """A scheduled A/B test about to change or go is taken back to a draft first (its
+    campaign's own edit or deletion then checks it has not started)."""
+    campaign = campaigns.get_campaign(session, campaign_id)
+    if campaign.status == CampaignStatus.SCHEDULED and campaigns.editable(campaign, utcnow()):
+        experiments.unlaunch_test(session, campaign_id)
 
 
 def _target(campaign_id: int) -> str:

@@ -44,6 +44,7 @@ def launch_campaign(
     policy: planning.Policy | None = None,
     *,
     now: datetime | None = None,
+    refuse_empty: bool = True,
 ) -> Campaign:
     """Materialise one message per recipient, in the database, then start (or schedule) it.
 
@@ -78,22 +79,28 @@ def launch_campaign(
         )
         or 0
     )
-    if campaign.kind == CampaignKind.MARKETING:
+    if campaign.kind == CampaignKind.MARKETING and refuse_empty:
         _refuse_empty(session, campaign)
     if policy is not None:
         check_quotas(session, campaign, policy, now)
     campaign.status = CampaignStatus.SCHEDULED if start > now else CampaignStatus.SENDING
     campaign.launched_at = now
     session.merge(ClaimCursor(campaign_id=campaign.id, claimed_through=0))
-    if campaign.kind == CampaignKind.MARKETING:
-        data = {
-            "campaign_id": campaign.id,
-            "name": campaign.name,
-            "recipients": campaign.recipient_count,
-            "started_at": stream.timestamp(now),
-        }
-        stream.record(session, EventType.CAMPAIGN_STARTED, data, at=now)
+    if campaign.kind == CampaignKind.MARKETING and campaign.parent_id is None:
+        announce_start(session, campaign, now)
     return campaign
+
+
+def announce_start(session: Session, campaign: Campaign, now: datetime) -> None:
+    """`campaign.started`: once per campaign a marketer launched (an A/B test's own, not
+    its variants')."""
+    data = {
+        "campaign_id": campaign.id,
+        "name": campaign.name,
+        "recipients": campaign.recipient_count,
+        "started_at": stream.timestamp(now),
+    }
+    stream.record(session, EventType.CAMPAIGN_STARTED, data, at=now)
 
 
 def _refuse_empty(session: Session, campaign: Campaign) -> None:
@@ -290,6 +297,17 @@ def audience_count(session: Session, campaign: Campaign) -> int:
     contacts of its lists and segments, once each (the recipients a list shows for a draft)."""
     audience = _audience(session, campaign).subquery()
     return int(session.scalar(select(func.count()).select_from(audience)) or 0)
+
+
+def audience_members(session: Session, campaign: Campaign) -> list[tuple[str, str | None]]:
+    """Who launch would text now, each once, with the country its texts are priced as."""
+    audience = _audience(session, campaign).subquery()
+    rows = session.execute(
+        select(audience.c.phone, Contact.country).outerjoin(
+            Contact, Contact.phone == audience.c.phone
+        )
+    )
+    return [(phone, priced_country(phone, country)) for phone, country in rows]
 
 
 def _audience(session: Session, campaign: Campaign) -> Select[Any] | CompoundSelect[Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from textcast.domain import stream
 from textcast.domain.campaigns import queue
@@ -50,6 +50,8 @@ def start_due_campaigns(session: Session, now: datetime) -> list[int]:
     )
 
 
+FINISHED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED, CampaignStatus.FAILED)
+
 FLOW_DAY_OPEN = timedelta(hours=25)
 """A flow step's campaign takes texts through its UTC day (`flows.engine`): it is never
 completed before it is this old, so no text lands in a completed campaign."""
@@ -72,7 +74,15 @@ def complete_finished_campaigns(session: Session, now: datetime | None = None) -
         .where(Batch.campaign_id == Campaign.id, Batch.state.in_(BATCHES_ON_THEIR_WAY))
         .exists()
     )
-    unsent = or_(queued, deferred, on_their_way)
+    # An A/B test's campaign is done when every campaign under it is (the rest, a draft
+    # until the winner is chosen, included).
+    child = aliased(Campaign)
+    children_open = (
+        select(child.id)
+        .where(child.parent_id == Campaign.id, child.status.not_in(FINISHED))
+        .exists()
+    )
+    unsent = or_(queued, deferred, on_their_way, children_open)
     still_open = and_(
         Campaign.kind == CampaignKind.FLOW,
         Campaign.launched_at > (now or utcnow()) - FLOW_DAY_OPEN,
@@ -129,7 +139,8 @@ PAUSABLE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
 def pause_campaign(
     session: Session, campaign_id: int, reason: str = "paused by a user"
 ) -> Campaign:
-    """Stop handing messages to Sinch; batches already in flight finish."""
+    """Stop handing messages to Sinch; batches already in flight finish. An A/B test's
+    campaigns under it pause with it."""
     campaign = _locked(session, campaign_id)
     if campaign.status not in PAUSABLE:
         raise Conflict(
@@ -138,6 +149,9 @@ def pause_campaign(
         )
     campaign.status = CampaignStatus.PAUSED
     campaign.status_reason = reason
+    for child in _children(session, campaign_id, PAUSABLE):
+        child.status = CampaignStatus.PAUSED
+        child.status_reason = reason
     return campaign
 
 
@@ -150,13 +164,11 @@ def resume_campaign(session: Session, campaign_id: int, *, now: datetime | None 
             f"campaign {campaign_id} has spent its budget ({campaign.spent:.2f} of "
             f"{campaign.budget:.2f}); raise the budget first"
         )
-    start = campaign.send_at
-    campaign.status = (
-        CampaignStatus.SCHEDULED
-        if start is not None and start > (now or utcnow())
-        else CampaignStatus.SENDING
-    )
-    campaign.status_reason = None
+    now = now or utcnow()
+    for one in (campaign, *_children(session, campaign_id, (CampaignStatus.PAUSED,))):
+        later = one.send_at is not None and one.send_at > now
+        one.status = CampaignStatus.SCHEDULED if later else CampaignStatus.SENDING
+        one.status_reason = None
     return campaign
 
 
@@ -174,24 +186,29 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
     Messages not yet handed over are skipped with the reason `cancelled`. Batches Sinch has
     accepted whose messages have no final report yet may still be in Sinch's queue: the
     caller cancels them there (`DELETE /batches/{id}`), and their reports say what was
-    stopped in time.
+    stopped in time. An A/B test's campaigns under it are cancelled with it.
     """
     campaign = _locked(session, campaign_id)
-    at_sinch = (
-        Message.campaign_id == campaign_id,
-        Message.status.in_((MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)),
-    )
-    with_sinch = select(Message.id).where(*at_sinch).exists()
+    children = _children(session, campaign_id, None)
     # A completed campaign has handed everything over; Sinch may still hold some of it.
     if campaign.status == CampaignStatus.CANCELLED or (
-        campaign.status == CampaignStatus.COMPLETED and not session.scalar(select(with_sinch))
+        campaign.status == CampaignStatus.COMPLETED
+        and not any(_with_sinch(session, one.id) for one in (campaign, *children))
     ):
         raise Conflict(f"campaign {campaign_id} is {campaign.status}; nothing left to cancel")
     now = utcnow()
+    provider_ids = _cancel(session, campaign, now)
+    for child in children:
+        if child.status != CampaignStatus.CANCELLED:
+            provider_ids += _cancel(session, child, now)
+    return campaign, provider_ids
+
+
+def _cancel(session: Session, campaign: Campaign, now: datetime) -> list[str]:
     session.execute(
         update(Message)
         .where(
-            Message.campaign_id == campaign_id,
+            Message.campaign_id == campaign.id,
             Message.status.in_((MessageStatus.QUEUED, MessageStatus.DEFERRED)),
         )
         .values(
@@ -202,7 +219,7 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
         )
         .execution_options(synchronize_session=False)
     )
-    pending = select(Message.batch_id).where(*at_sinch).distinct()
+    pending = select(Message.batch_id).where(*_at_sinch(campaign.id)).distinct()
     provider_ids = [
         batch_id
         for batch_id in session.scalars(
@@ -212,16 +229,43 @@ def cancel_campaign(session: Session, campaign_id: int) -> tuple[Campaign, list[
         )
         if batch_id
     ]
+    if campaign.status not in FINISHED:
+        campaign.completed_at = now
     campaign.status = CampaignStatus.CANCELLED
     campaign.status_reason = "cancelled by a user"
-    campaign.completed_at = now
-    return campaign, provider_ids
+    return provider_ids
+
+
+def _at_sinch(campaign_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Message.campaign_id == campaign_id,
+        Message.status.in_((MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)),
+    )
+
+
+def _with_sinch(session: Session, campaign_id: int) -> bool:
+    return bool(session.scalar(select(select(Message.id).where(*_at_sinch(campaign_id)).exists())))
+
+
+def _children(
+    session: Session, campaign_id: int, statuses: tuple[CampaignStatus, ...] | None
+) -> list[Campaign]:
+    """The campaigns under an A/B test's campaign (in `statuses`), locked."""
+    query = select(Campaign).where(Campaign.parent_id == campaign_id)
+    if statuses is not None:
+        query = query.where(Campaign.status.in_(statuses))
+    return list(session.scalars(query.order_by(Campaign.id).with_for_update()))
 
 
 def _locked(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
         raise NotFound("campaign", campaign_id)
+    if campaign.parent_id is not None:
+        raise Conflict(
+            f"campaign {campaign_id} sends part of campaign {campaign.parent_id}'s A/B test; "
+            f"pause, resume or cancel campaign {campaign.parent_id} instead"
+        )
     if campaign.kind == CampaignKind.FLOW:
         # Its flow's engine keeps adding to it: a paused or cancelled step campaign would
         # hold those texts forever.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, aliased
 
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.errors import Conflict, TooManyRequests
@@ -39,7 +39,11 @@ def check_quotas(session: Session, campaign: Campaign, policy: Policy, now: date
     # Keyword replies count too (`replies` holds them back once the quota is reached).
     launches = session.execute(
         select(Campaign.launched_at, Campaign.recipient_count)
-        .where(Campaign.launched_at >= now - QUOTA_WINDOW, Campaign.id != campaign.id)
+        .where(
+            Campaign.launched_at >= now - QUOTA_WINDOW,
+            Campaign.id != campaign.id,
+            sends_its_own(),
+        )
         .order_by(Campaign.launched_at)
     ).all()
     used = sum(recipients for _, recipients in launches)
@@ -64,7 +68,14 @@ def recipients_launched_since(session: Session, since: datetime) -> int:
     """Recipients of every campaign launched since then (keyword replies included)."""
     launched = session.scalar(
         select(func.coalesce(func.sum(Campaign.recipient_count), 0)).where(
-            Campaign.launched_at >= since
+            Campaign.launched_at >= since, sends_its_own()
         )
     )
     return int(launched or 0)
+
+
+def sends_its_own() -> ColumnElement[bool]:
+    """Not a campaign whose texts go through campaigns under it (an A/B test's): those are
+    counted, each at its own launch, and the whole would count them twice."""
+    child = aliased(Campaign)
+    return ~select(child.id).where(child.parent_id == Campaign.id).exists()
