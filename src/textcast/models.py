@@ -28,6 +28,15 @@ from textcast.vocabulary import (
     BATCHES_ON_THEIR_WAY as BATCHES_ON_THEIR_WAY,
 )
 from textcast.vocabulary import (
+    AbFallback as AbFallback,
+)
+from textcast.vocabulary import (
+    AbMetric as AbMetric,
+)
+from textcast.vocabulary import (
+    AbState as AbState,
+)
+from textcast.vocabulary import (
     BatchState as BatchState,
 )
 from textcast.vocabulary import (
@@ -80,15 +89,6 @@ from textcast.vocabulary import (
 )
 from textcast.vocabulary import (
     SubscriptionStatus as SubscriptionStatus,
-)
-from textcast.vocabulary import (
-    AbFallback as AbFallback,
-)
-from textcast.vocabulary import (
-    AbMetric as AbMetric,
-)
-from textcast.vocabulary import (
-    AbState as AbState,
 )
 from textcast.vocabulary import (
     WebhookKind as WebhookKind,
@@ -475,9 +475,7 @@ class CampaignVariant(Base):
     """Null: the campaign's own text (a send-time test)."""
     local_send_time: Mapped[str | None] = mapped_column(String(5))
     """`HH:MM` in each recipient's time zone (a send-time test); null: the campaign's."""
-    cell_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="SET NULL")
-    )
+    cell_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     """Once launched: the campaign that sends this variant to its share of the test pool."""
 
 
@@ -514,9 +512,7 @@ class AbTest(Base):
     """"automatic", "fallback", or the user who picked."""
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """The figures the decision saw, per variant, and why it chose as it did."""
-    rest_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="SET NULL")
-    )
+    rest_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     """The campaign of the audience outside the pool; a draft until the winner is chosen."""
     rest_error: Mapped[str | None] = mapped_column(Text)
     """Why the rest could not be sent at the decision (the quota, the budget): tried again."""

@@ -3,7 +3,6 @@ best (checked against a seeded Monte Carlo and the two-variant closed form), and
 winner drawn from them."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -242,23 +241,6 @@ def test_fewer_trials_without_success_are_more_likely_to_hide_the_best_rate() ->
     a, b = p_bests(result)
     assert a > 0.98
     assert a + b == pytest.approx(1)
-
-
-def test_five_variants_of_a_million_trials_take_milliseconds() -> None:
-    arms = arms_of(
-        (50_000, 1_000_000),
-        (50_200, 1_000_000),
-        (50_100, 1_000_000),
-        (49_000, 1_000_000),
-        (30, 1000),
-    )
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
-        compare(arms, min_sample=100)
-        timings.append(time.perf_counter() - start)
-    # About 1.5 ms when measured; the bound leaves room for a busy machine.
-    assert min(timings) < 0.025
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def complete_finished_campaigns(session: Session, now: datetime | None = None) -
         )
     )
     if done:
-        completed_at = utcnow()
+        completed_at = now or utcnow()
         session.execute(
             update(Campaign)
             .where(Campaign.id.in_(done))

@@ -48,9 +48,9 @@ def tally(
                 Message.sent_at <= now,
             )
             .group_by(Message.campaign_id)
-        ).tuples()
+        ).all()
     )
-    won = dict(session.execute(_successes(session, test, cell_ids, now)).tuples())
+    won = dict(session.execute(_successes(session, test, cell_ids, now)).all())
     return {
         cell: Tally(int(sent.get(cell, 0)), min(int(won.get(cell, 0)), int(sent.get(cell, 0))))
         for cell in cell_ids

@@ -74,10 +74,10 @@ def results_of(session: Session, campaign_id: int, now: datetime) -> AbResults |
     launched = dict(
         session.execute(
             select(Campaign.id, Campaign.recipient_count).where(Campaign.id.in_(cells))
-        ).tuples()
+        ).all()
     )
     statuses = dict(
-        session.execute(select(Campaign.id, Campaign.status).where(Campaign.id.in_(cells))).tuples()
+        session.execute(select(Campaign.id, Campaign.status).where(Campaign.id.in_(cells))).all()
     )
     counts = [tallies.get(v.cell_id, Tally()) if v.cell_id else Tally() for v in variants]
     comparison = compare(
