@@ -224,6 +224,7 @@ def pick_winner(
 
 
 def _launch(session: Session, campaign_id: int, policy: campaigns.Policy) -> Campaign:
+    campaigns.refuse_part_of_test(campaigns.get_campaign(session, campaign_id), "sent")
     if experiments.ab_test_of(session, campaign_id) is not None:
         return experiments.launch_test(session, campaign_id, policy)
     return campaigns.launch_campaign(session, campaign_id, policy)

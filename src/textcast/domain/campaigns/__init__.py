@@ -35,6 +35,7 @@ from textcast.domain.campaigns.planning import Policy as Policy
 from textcast.domain.campaigns.planning import plan as plan
 from textcast.domain.campaigns.queries import get_campaign as get_campaign
 from textcast.domain.campaigns.queries import list_campaigns as list_campaigns
+from textcast.domain.campaigns.queries import refuse_part_of_test as refuse_part_of_test
 from textcast.domain.campaigns.quotas import QUOTA_WINDOW as QUOTA_WINDOW
 from textcast.domain.campaigns.quotas import (
     recipients_launched_since as recipients_launched_since,

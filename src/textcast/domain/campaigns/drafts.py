@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from ulid import ULID
 
-from textcast.domain.campaigns.queries import get_campaign
+from textcast.domain.campaigns.queries import get_campaign, refuse_part_of_test
 from textcast.domain.content import encoding, templates
 from textcast.domain.content.rendering import outgoing
 from textcast.domain.errors import Conflict, FieldProblem, InvalidInput
@@ -240,6 +240,7 @@ def _check_schedule(
 def duplicate_campaign(session: Session, campaign_id: int) -> Campaign:
     """A new draft with the same body, audience and options."""
     source = get_campaign(session, campaign_id)
+    refuse_part_of_test(source, "copied")
     if source.kind != CampaignKind.MARKETING:
         raise Conflict(f"campaign {campaign_id} is a {source.kind} campaign; it cannot be copied")
     copy = draft_from(

@@ -29,7 +29,7 @@ from textcast.domain.campaigns.drafts import (
     set_body_info,
     store_numbers,
 )
-from textcast.domain.campaigns.queries import get_campaign
+from textcast.domain.campaigns.queries import get_campaign, refuse_part_of_test
 from textcast.domain.errors import Conflict
 from textcast.models import (
     Batch,
@@ -68,7 +68,7 @@ class Deleted:
 
 def editable(campaign: Campaign, now: datetime) -> bool:
     """Whether it may still be changed or deleted (the dashboard shows its buttons so)."""
-    if campaign.kind != CampaignKind.MARKETING:
+    if campaign.kind != CampaignKind.MARKETING or campaign.parent_id is not None:
         return False
     if campaign.status == CampaignStatus.DRAFT:
         return True
@@ -153,6 +153,7 @@ def _editable(session: Session, campaign_id: int, now: datetime, act: str) -> Ca
     campaign = get_campaign(session, campaign_id, for_update=True)
     if editable(campaign, now):
         return campaign
+    refuse_part_of_test(campaign, act)
     if campaign.kind != CampaignKind.MARKETING:
         raise Conflict(f"campaign {campaign_id} is a {campaign.kind} campaign; it cannot be {act}")
     if campaign.status == CampaignStatus.SCHEDULED:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textcast.domain.errors import NotFound
+from textcast.domain.errors import Conflict, NotFound
 from textcast.models import Campaign, CampaignStatus
 
 
@@ -16,6 +16,15 @@ def get_campaign(session: Session, campaign_id: int, *, for_update: bool = False
     if campaign is None:
         raise NotFound("campaign", campaign_id)
     return campaign
+
+
+def refuse_part_of_test(campaign: Campaign, act: str) -> None:
+    """A campaign under an A/B test's is the test's to run: it cannot be `act` by itself."""
+    if campaign.parent_id is not None:
+        raise Conflict(
+            f"campaign {campaign.id} sends part of campaign {campaign.parent_id}'s A/B test; "
+            f"it cannot be {act} by itself (campaign {campaign.parent_id} can)"
+        )
 
 
 def list_campaigns(
@@ -28,7 +37,13 @@ def list_campaigns(
 ) -> list[Campaign]:
     """Newest first; `before_id` pages backwards. `status`: only those; `search`: part of the
     name, in any case."""
-    query = select(Campaign).order_by(Campaign.id.desc()).limit(limit)
+    # The campaigns under an A/B test's are shown with it (its `test`), not beside it.
+    query = (
+        select(Campaign)
+        .where(Campaign.parent_id.is_(None))
+        .order_by(Campaign.id.desc())
+        .limit(limit)
+    )
     if before_id is not None:
         query = query.where(Campaign.id < before_id)
     if status is not None:
