@@ -401,3 +401,57 @@ def test_cancelling_the_campaign_cancels_its_variants_and_the_test(database: Dat
     with pytest.raises(Conflict, match="pause, resume or cancel campaign"), database.write() as s:
         found = cells(s, campaign_id)
         campaigns.pause_campaign(s, found["A"].id)
+
+
+# -- the campaigns under a test ---------------------------------------------------------------
+
+
+def test_a_variants_campaign_cannot_be_run_by_itself(database: Database) -> None:
+    campaign_id = make_test(database)
+    with database.read() as session:
+        cell = cells(session, campaign_id)["A"]
+        test = experiments.ab_test_of(session, campaign_id)
+        assert test is not None and test.rest_id is not None
+        rest_id = test.rest_id
+        listed = [c.id for c in campaigns.list_campaigns(session)]
+    assert listed == [campaign_id]
+    for act in (
+        lambda s: campaigns.edit_campaign(s, rest_id, {"body": "Mine now"}, "US"),
+        lambda s: campaigns.delete_campaign(s, rest_id),
+        lambda s: campaigns.duplicate_campaign(s, cell.id),
+        lambda s: campaigns.cancel_campaign(s, cell.id),
+        lambda s: campaigns.resume_campaign(s, rest_id),
+    ):
+        with pytest.raises(Conflict, match="A/B test"), database.write() as session:
+            act(session)
+
+
+def test_pausing_and_resuming_the_campaign_moves_its_variants(database: Database) -> None:
+    campaign_id = make_test(database)
+    with database.write() as session:
+        campaigns.pause_campaign(session, campaign_id)
+    with database.read() as session:
+        statuses = {c.variant: c.status for c in cells(session, campaign_id).values()}
+        assert statuses == {"A": CampaignStatus.PAUSED, "B": CampaignStatus.PAUSED}
+    with database.write() as session:
+        campaigns.resume_campaign(session, campaign_id)
+    with database.read() as session:
+        statuses = {c.variant: c.status for c in cells(session, campaign_id).values()}
+        assert statuses == {"A": CampaignStatus.SENDING, "B": CampaignStatus.SENDING}
+        test = experiments.ab_test_of(session, campaign_id)
+        assert test is not None
+        rest = session.get(Campaign, test.rest_id)
+        assert rest is not None and rest.status == CampaignStatus.DRAFT  # not sent by a resume
+
+
+def test_a_paused_campaigns_winner_waits_paused(database: Database) -> None:
+    campaign_id = make_test(database, metric=AbMetric.DELIVERY)
+    with database.write() as session:
+        hand_over(session, campaign_id, later(1))
+        campaigns.pause_campaign(session, campaign_id)
+        experiments.decide(session, campaign_id, POLICY, now=later(2), pick="B")
+        test = experiments.ab_test_of(session, campaign_id)
+        assert test is not None
+        rest = session.get(Campaign, test.rest_id)
+        assert rest is not None and rest.status == CampaignStatus.PAUSED
+        assert len(phones_of(session, rest.id)) == 80

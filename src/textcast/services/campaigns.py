@@ -10,6 +10,7 @@ stay with the caller: they belong to the runtime.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,11 +24,17 @@ from textcast.models import AbTest, Campaign, CampaignStatus, utcnow
 
 
 def create(
-    database: Database, actor: Actor, draft: campaigns.CampaignDraft, default_region: str
+    database: Database,
+    actor: Actor,
+    draft: campaigns.CampaignDraft,
+    default_region: str,
+    test: experiments.AbTestDraft | None = None,
 ) -> Campaign:
-    """A new draft; nothing is sent."""
+    """A new draft (an A/B test when `test` is given); nothing is sent."""
     with database.write() as session:
         campaign = campaigns.create_campaign(session, draft, default_region)
+        if test is not None:
+            experiments.set_test(session, campaign.id, test)
         audit.record(session, actor, "campaign.create", _target(campaign.id))
     return campaign
 
@@ -42,8 +49,10 @@ def edit(
     """Change a draft, or a scheduled campaign before its start (it becomes a draft again:
     its messages go, and it is planned and sent again). The entry names the fields changed."""
     with database.write() as session:
-        _unlaunch_test(session, campaign_id)
+        unlaunched = _unlaunch_test(session, campaign_id)
         edited = campaigns.edit_campaign(session, campaign_id, changes, default_region)
+        if unlaunched:
+            edited = dataclasses.replace(edited, unscheduled=True)
         if "body" in changes:
             experiments.follow_first_variant(session, edited.campaign)
         detail: dict[str, Any] = {"fields": edited.changed}
@@ -230,12 +239,16 @@ def _launch(session: Session, campaign_id: int, policy: campaigns.Policy) -> Cam
     return campaigns.launch_campaign(session, campaign_id, policy)
 
 
-def _unlaunch_test(session: Session, campaign_id: int) -> None:
+def _unlaunch_test(session: Session, campaign_id: int) -> bool:
     """A scheduled A/B test about to change or go is taken back to a draft first (its
-    campaign's own edit or deletion then checks it has not started)."""
+    campaign's own edit or deletion then checks it has not started). Whether it was."""
     campaign = campaigns.get_campaign(session, campaign_id)
-    if campaign.status == CampaignStatus.SCHEDULED and campaigns.editable(campaign, utcnow()):
-        experiments.unlaunch_test(session, campaign_id)
+    if campaign.status != CampaignStatus.SCHEDULED or not campaigns.editable(campaign, utcnow()):
+        return False
+    if experiments.ab_test_of(session, campaign_id) is None:
+        return False
+    experiments.unlaunch_test(session, campaign_id)
+    return True
 
 
 def _target(campaign_id: int) -> str:
