@@ -8,6 +8,7 @@ import json
 from textcast.domain.inbox.events import InboundSms, IncomingEvent, StatusReport
 from textcast.sinch.callbacks import CallbackParseError, parse_delivery_event, parse_inbound
 from textcast.sinch.models import BatchReport
+from textcast.sinch.statuses import code_meaning
 from textcast.vocabulary import MessageStatus, WebhookKind
 
 # Sinch's callbacks nest three levels deep (a batch report's statuses and their recipients);
@@ -98,6 +99,7 @@ def delivery_event(raw: bytes, nonce: str | None = None) -> IncomingEvent:
                 batch_ref=report.client_reference,
                 provider_batch_id=report.batch_id,
                 operator_status_at=report.operator_status_at,
+                meaning=code_meaning(report.code),
             ),
         ),
         nonce=nonce,
@@ -113,6 +115,7 @@ def _batch_reports(report: BatchReport) -> tuple[StatusReport, ...]:
             code=entry.code,
             batch_ref=report.client_reference,
             provider_batch_id=report.batch_id,
+            meaning=code_meaning(entry.code),
         )
         for entry in report.statuses
         for recipient in entry.recipients

@@ -98,6 +98,15 @@ STATUS_CODES: Mapping[int, StatusCode] = MappingProxyType(
 )
 
 
+def code_meaning(code: int) -> str:
+    """A code in words, as one phrase: "Message unroutable: the SMSC rejected the message..."."""
+    entry = describe_code(code)
+    said = entry.description
+    if len(said) > 1 and said[1].islower():  # "The SMSC..." but not "SMPP..."
+        said = said[0].lower() + said[1:]
+    return f"{entry.name}: {said}"
+
+
 def describe_code(code: int) -> StatusCode:
     """The table's entry, or a generic one: Sinch's codes grow, and below 400 are the SMSC's."""
     if (known := STATUS_CODES.get(code)) is not None:

@@ -24,6 +24,8 @@ class StatusReport:
     """Our batch id, when the provider echoed the `client_reference`."""
     provider_batch_id: str | None
     operator_status_at: datetime | None = None
+    meaning: str | None = None
+    """What the provider says its code means, in words (`message.failed` carries it)."""
 
 
 @dataclass(frozen=True, slots=True)

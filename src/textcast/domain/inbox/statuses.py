@@ -37,7 +37,6 @@ from textcast.domain import stream
 from textcast.domain.audience import hygiene
 from textcast.domain.inbox.events import StatusReport
 from textcast.models import Batch, Campaign, EventType, Message, MessageStatus, utcnow
-from textcast.vocabulary import delivery_code_meaning
 
 RANK = {
     MessageStatus.QUEUED: 0,
@@ -277,7 +276,7 @@ class _Announced:
                         **data,
                         "status": status.value,
                         "code": report.code,
-                        "meaning": delivery_code_meaning(report.code),
+                        "meaning": report.meaning,
                         "failed_at": at,
                     }
                 )
