@@ -51,6 +51,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.flows
 	$(BIN)/python -m bench.outbound
 	$(BIN)/python -m bench.outbound --database postgresql
+	$(BIN)/python -m bench.ab_tests
+	$(BIN)/python -m bench.ab_tests --database postgresql
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -10,13 +10,16 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import psycopg
+from sqlalchemy import insert
 
 from textcast.db import Database
 from textcast.migrate import upgrade
+from textcast.models import Contact, ContactList, ListMember
 
 BIN = Path(sys.executable).parent
 PG_ADMIN = os.environ.get("TEXTCAST_BENCH_PG_ADMIN", "postgresql://root@127.0.0.1:5432/postgres")
@@ -122,3 +125,36 @@ def run_wrk(script: str, url: str, connections: int, seconds: int) -> WrkRun:
         raise RuntimeError(f"wrk said no 99th percentile:\n{output}")
     unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
     return WrkRun(requests, int(errors.group(1)) if errors else 0, float(p99.group(1)) * unit)
+
+
+def seed_list(database: Database, count: int, now: datetime) -> int:
+    """A list of `count` subscribed US contacts, a tenth without a first name and a third of
+    them "gold"; its id."""
+    with database.write() as session:
+        audience = ContactList(name="bench", created_at=now)
+        session.add(audience)
+        session.flush()
+        phones = numbers(count)
+        for start in range(0, len(phones), 10_000):
+            chunk = phones[start : start + 10_000]
+            ids = session.scalars(
+                insert(Contact).returning(Contact.id),
+                [
+                    {
+                        "phone": phone,
+                        "first_name": f"Name{i % 977}" if i % 10 else None,
+                        "attributes": {"tier": "gold"} if i % 3 == 0 else {},
+                        "country": "US",
+                        "time_zone": "America/New_York",
+                        "status": "subscribed",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i, phone in enumerate(chunk, start)
+                ],
+            ).all()
+            session.execute(
+                insert(ListMember),
+                [{"list_id": audience.id, "contact_id": i, "added_at": now} for i in ids],
+            )
+        return audience.id

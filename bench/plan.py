@@ -10,14 +10,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from sqlalchemy import insert
-
-from bench.common import drop_database, fresh_database, numbers
+from bench.common import drop_database, fresh_database, seed_list
 from textcast.config import load_settings
 from textcast.db import Database
 from textcast.domain import campaigns
 from textcast.domain.campaigns import planning
-from textcast.models import Contact, ContactList, ListMember, utcnow
+from textcast.models import utcnow
 from textcast.runtime import sending_policy
 
 
@@ -30,38 +28,13 @@ def main() -> None:
     database = Database(url)
     try:
         now = utcnow()
+        list_id = seed_list(database, args.recipients, now)
         with database.write() as session:
-            audience = ContactList(name="bench", created_at=now)
-            session.add(audience)
-            session.flush()
-            phones = numbers(args.recipients)
-            for start in range(0, len(phones), 10_000):
-                chunk = phones[start : start + 10_000]
-                ids = session.scalars(
-                    insert(Contact).returning(Contact.id),
-                    [
-                        {
-                            "phone": phone,
-                            "first_name": f"Name{i % 977}" if i % 10 else None,
-                            "attributes": {"tier": "gold"} if i % 3 == 0 else {},
-                            "country": "US",
-                            "time_zone": "America/New_York",
-                            "status": "subscribed",
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                        for i, phone in enumerate(chunk, start)
-                    ],
-                ).all()
-                session.execute(
-                    insert(ListMember),
-                    [{"list_id": audience.id, "contact_id": i, "added_at": now} for i in ids],
-                )
             draft = campaigns.CampaignDraft(
                 "bench",
                 'Hi {{ first_name | default("there") }}, your {{ tier | default("new") }} '
                 "offer \u2013 20% off today",
-                list_ids=[audience.id],
+                list_ids=[list_id],
                 smart_encoding=True,
             )
             campaign = campaigns.create_campaign(session, draft, "US")
