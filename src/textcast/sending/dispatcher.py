@@ -212,7 +212,7 @@ class Dispatcher:
             self._due_checked_at = now
             await self._db_write(self._start_due_work, now)
             if self.config.policy is not None:
-                await self._db_write(self._decide_tests, self.config.policy, now)
+                await self._decide_tests(self.config.policy, now)
             self.due_work_started_at = now
         busy |= await self._claim_and_submit()
         # When idle, and now and then while a big campaign keeps batches in flight (its
@@ -240,9 +240,15 @@ class Dispatcher:
             log.info("campaign %s: its scheduled time has come", campaign_id)
         outbox.wake_deferred(session, now)
 
-    @staticmethod
-    def _decide_tests(session: Session, policy: Policy, now: datetime) -> None:
-        for campaign_id in experiments.advance_tests(session, policy, now):
+    async def _decide_tests(self, policy: Policy, now: datetime) -> None:
+        """A/B tests due are decided (each winner launched to its rest)."""
+        try:
+            decided = await self._db_write(experiments.advance_tests, policy, now)
+        except Exception:
+            # Never at the cost of sending: the decisions are tried again at the next look.
+            log.exception("A/B test decisions failed; they are tried again shortly")
+            return
+        for campaign_id in decided:
             log.info("campaign %s: its A/B test is decided", campaign_id)
 
     @staticmethod
