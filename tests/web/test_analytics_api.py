@@ -156,6 +156,7 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
         "timeline_bucket_seconds": 2,
         "clicks": {"links": 2, "clicked_links": 1, "clicks": 1, "requests": 2},
         "export_url": f"/api/v1/campaigns/{campaign_id}/export.csv",
+        "variants": None,  # an ordinary campaign: no A/B test's parts
     }
 
 
