@@ -369,3 +369,18 @@ def test_an_ordinary_draft_and_a_sent_test_have_no_test_plan(database: Database)
         for found in (plain.id, campaign_id):
             campaign = campaigns.get_campaign(session, found)
             assert experiments.plan_test(session, campaign, POLICY, T0) is None
+
+
+def test_a_send_time_tests_wait_is_each_variants_time(database: Database) -> None:
+    """Launched at noon in New Jersey: A waits for 10:00 tomorrow there, B for 18:00 today."""
+    draft = campaigns.CampaignDraft(name="Timed", body="Sale today", recipients=numbers(100))
+    test = experiments.AbTestDraft(send_times=("10:00", "18:00"), metric=AbMetric.DELIVERY)
+    with database.write() as session:
+        campaign = campaigns.create_campaign(session, draft, "US")
+        experiments.set_test(session, campaign.id, test)
+        experiments.launch_test(session, campaign.id, POLICY, now=T0)
+    with database.read() as session:
+        result = analytics.campaign_analytics(session, campaign.id, describe_code, POLICY, now=T0)
+    waits = [(w.reason, w.messages, w.local_time) for w in result.waiting]
+    assert waits == [("local_send_time", 10, "18:00"), ("local_send_time", 10, "10:00")]
+    assert "send time in the recipients' own time zone" in result.waiting[0].text
