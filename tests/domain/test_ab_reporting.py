@@ -105,7 +105,8 @@ def send_some(session: Session, campaign_id: int) -> None:
     a, b = message_ids(session, parts["A"].id), message_ids(session, parts["B"].id)
     set_status(session, a[:6], MessageStatus.DELIVERED)
     set_status(session, a[6:7], MessageStatus.FAILED, status_code=34)
-    never_sent = {a[7]: {"status": MessageStatus.FAILED}}  # refused at submission: no code
+    never_sent: dict[int, dict[str, object]] = {a[7]: {"status": MessageStatus.FAILED}}
+    # a[7] was refused at submission (no code); a[8] skipped.
     never_sent[a[8]] = {"status": MessageStatus.SKIPPED, "error": "opted_out"}
     for message_id, values in never_sent.items():
         session.execute(update(Message).where(Message.id == message_id).values(**values))
