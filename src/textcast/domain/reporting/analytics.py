@@ -8,6 +8,11 @@ id in a fresh read session per page, so a long download holds no snapshot open.
 The funnel, the parts and the spend are the campaign's `figures`, defined there once (one
 statement); the rest adds the codes, reasons, replies, clicks and timeline around them.
 
+An A/B test's campaign sends nothing itself: every figure here is its family's (itself and the
+campaigns under it, `family_ids`), so each is the sum of its parts', and `variants` sets the
+parts (each variant's share of the pool, and the rest) side by side; the export marks each
+message with its part.
+
 - delivery rate: delivered / final outcomes; null before the first outcome.
 - timeline: messages sent and settled per bucket of time, the bucket chosen from how long the
   campaign's activity lasted (`bucket_seconds`): a second for a send of under a minute,
