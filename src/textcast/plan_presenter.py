@@ -1,6 +1,7 @@
-"""The one plan presenter: a campaign's plan as the API answers it (`POST
-/api/campaigns/{id}/plan`) and as `textcast campaigns plan` prints it. Its own module so that
-the web API and the command line, siblings that do not import each other, both use it."""
+"""The one plan presenter: a campaign's plan (and a draft A/B test's per variant) as the API
+answers it (`POST /api/campaigns/{id}/plan`) and as `textcast campaigns plan` prints it. Its own
+module so that the web API and the command line, siblings that do not import each other, both
+use it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from textcast.domain.campaigns import planning
+from textcast.domain.experiments import TestPlan, VariantPlan
 
 
 class CountryCostOut(BaseModel):
@@ -25,6 +27,34 @@ class SampleOut(BaseModel):
     encoding: str
     cost: float
     not_before: datetime | None = Field(description="Held until then by its send window.")
+
+
+class VariantPlanOut(BaseModel):
+    label: str = Field(description="A..E.")
+    body: str | None = Field(description="Its text; null in a send-time test (the campaign's).")
+    send_time: str | None = Field(
+        description="HH:MM in each recipient's time zone (a send-time test); null otherwise."
+    )
+    characters: int = Field(
+        description="Of its text as the first recipient gets it: GSM-7 septets or UCS-2 units."
+    )
+    encoding: str
+    parts: int = Field(description="Parts per message of that text.")
+    parts_each: float = Field(description="Parts per recipient on average (personalised texts).")
+    cost_each: float = Field(description="Cost per recipient on average.")
+    pool: int = Field(description="Numbers in its share of the test pool, as launch draws it.")
+    pool_recipients: int = Field(description="Of them, those not left out.")
+    pool_cost: float
+    rest_cost: float = Field(description="The rest of the audience's cost if this variant wins.")
+
+
+class TestPoolOut(BaseModel):
+    compares: str = Field(description="`text` or `send_time`.")
+    pool_percent: int
+    audience: int = Field(description="Numbers launch would text; the pool is drawn from them.")
+    pool: int = Field(description="Numbers in the test pool, every variant's share together.")
+    rest: int = Field(description="Numbers that get the winner after the decision.")
+    cost_at_most: float = Field(description="The pool's cost and the rest at the dearest winner.")
 
 
 class PlanOut(BaseModel):
@@ -69,9 +99,20 @@ class PlanOut(BaseModel):
         'out", the brand name): advice, sending is not refused.'
     )
     sample: list[SampleOut]
+    test_pool: TestPoolOut | None = Field(
+        default=None,
+        description="A draft A/B test: its pool as launch would draw it now (the same seed, "
+        "the same split); null otherwise.",
+    )
+    variants: list[VariantPlanOut] | None = Field(
+        default=None,
+        description="A draft A/B test: per variant its text's parts and cost, its share of the "
+        "pool and the rest's cost if it wins; null otherwise. The figures above are the "
+        "campaign's text (variant A) sent to the whole audience.",
+    )
 
 
-def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
+def plan_out(campaign_id: int, result: planning.Plan, test: TestPlan | None = None) -> PlanOut:
     totals = result.totals
     return PlanOut(
         campaign_id=campaign_id,
@@ -112,4 +153,34 @@ def plan_out(campaign_id: int, result: planning.Plan) -> PlanOut:
             )
             for one in totals.sample
         ],
+        test_pool=None if test is None else _test_pool(test),
+        variants=None if test is None else [_variant(v) for v in test.variants],
+    )
+
+
+def _test_pool(test: TestPlan) -> TestPoolOut:
+    return TestPoolOut(
+        compares=test.compares,
+        pool_percent=test.pool_percent,
+        audience=test.audience,
+        pool=test.pool,
+        rest=test.rest,
+        cost_at_most=round(test.cost_at_most, 4),
+    )
+
+
+def _variant(variant: VariantPlan) -> VariantPlanOut:
+    return VariantPlanOut(
+        label=variant.label,
+        body=variant.body,
+        send_time=variant.send_time,
+        characters=variant.characters,
+        encoding=variant.encoding,
+        parts=variant.parts,
+        parts_each=round(variant.parts_each, 4),
+        cost_each=round(variant.cost_each, 6),
+        pool=variant.pool,
+        pool_recipients=variant.pool_recipients,
+        pool_cost=round(variant.pool_cost, 4),
+        rest_cost=round(variant.rest_cost, 4),
     )

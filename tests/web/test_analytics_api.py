@@ -156,6 +156,7 @@ def test_analytics_sum_up_a_campaign(client: TestClient, database: Database) -> 
         "timeline_bucket_seconds": 2,
         "clicks": {"links": 2, "clicked_links": 1, "clicks": 1, "requests": 2},
         "export_url": f"/api/v1/campaigns/{campaign_id}/export.csv",
+        "variants": None,  # an ordinary campaign: no A/B test's parts
     }
 
 
@@ -189,12 +190,14 @@ def test_export_streams_every_message_as_csv(client: TestClient, database: Datab
         "batch_id",
         "sent_at",
         "updated_at",
+        "variant",  # last, after the columns older readers know; empty outside A/B tests
     ]
     assert len(rows) == count + 1
     ids = [int(row[0]) for row in rows[1:]]
     assert ids == sorted(ids) and len(set(ids)) == count
     assert rows[1][2:6] == ["aborted", "405", "Unmatched parameter", "no first_name"]
     assert rows[1][9] == "2026-05-01T10:00:00+00:00"
+    assert {row[10] for row in rows[1:]} == {""}
 
 
 def test_export_keeps_cells_from_running_as_spreadsheet_formulas(

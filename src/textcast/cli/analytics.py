@@ -1,5 +1,6 @@
 """`textcast campaigns status`: a campaign's analytics as terminal tables, with the figures
-and the words the dashboard uses (`reporting.figures`, `vocabulary.SKIP_REASON_WORDS`)."""
+and the words the dashboard uses (`reporting.figures`, `vocabulary.SKIP_REASON_WORDS`); an A/B
+test's campaign's with its variants and its rest side by side."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from textcast.domain.reporting.analytics import Analytics
+from textcast.domain.reporting.analytics import REST, Analytics, VariantFigures
 from textcast.vocabulary import describe_skip
 
 
@@ -27,6 +28,8 @@ def render_status(analytics: Analytics) -> RenderableType:
         reasons = {f"{describe_skip(code)} ({code})": n for code, n in analytics.skipped.items()}
         parts.append(_counts("Skipped", "reason", reasons))
     parts.append(_summary(analytics))
+    if analytics.variants:
+        parts.append(_variants(analytics.variants))
     return Group(*parts)
 
 
@@ -67,6 +70,36 @@ def _failures(analytics: Analytics) -> Table:
         meaning = f"{failure.name}: {failure.description}"
         table.add_row(failure.status, code, meaning, f"{failure.messages:,}")
     return table
+
+
+def _variants(variants: list[VariantFigures]) -> Table:
+    """An A/B test's parts side by side; their figures add up to the campaign's above."""
+    table = Table(title="A/B test: variants and the rest")
+    table.add_column("variant")
+    table.add_column("campaign", justify="right")
+    table.add_column("status")
+    for name in ("recipients", "sent", "delivered", "clicks", "replies", "opt-outs"):
+        table.add_column(name, justify="right")
+    for part in variants:
+        label = part.label
+        if part.label == REST and part.sends:
+            label += f" ({part.sends})"
+        table.add_row(
+            label,
+            str(part.campaign_id),
+            part.status,
+            f"{part.recipients:,}",
+            f"{part.sent:,}",
+            f"{part.delivered:,}" + _rate(part.delivery_rate),
+            f"{part.clicks:,}" + _rate(part.click_rate),
+            f"{part.replies:,}" + _rate(part.reply_rate),
+            f"{part.opt_outs:,}",
+        )
+    return table
+
+
+def _rate(rate: float | None) -> str:
+    return "" if rate is None else f" ({rate:.1%})"
 
 
 def _counts(title: str, what: str, counts: dict[str, int]) -> Table:

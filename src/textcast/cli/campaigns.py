@@ -262,8 +262,8 @@ def campaigns_plan(
 
     settings, database = open_database()
     with domain_errors(), console.status("evaluating the audience..."):
-        result = use_cases.plan(database, campaign_id, sending_policy(settings))
-    out = plan_out(campaign_id, result)
+        result, test = use_cases.plan_with_variants(database, campaign_id, sending_policy(settings))
+    out = plan_out(campaign_id, result, test)
     if as_json:
         print(out.model_dump_json(indent=2))
         return

@@ -102,7 +102,35 @@ def plan_view(plan: PlanOut) -> Group:
     for one in plan.sample:
         sample.add_row(one.phone, str(one.parts), one.text)
     warnings = [f"[yellow]warning:[/] {w}" for w in [*plan.warnings, *plan.compliance]]
+    if plan.variants is not None and plan.test_pool is not None:
+        return Group(summary, countries, sample, _variants_plan(plan), *warnings)
     return Group(summary, countries, sample, *warnings)
+
+
+def _variants_plan(plan: PlanOut) -> Table:
+    """A draft A/B test: each variant's text, its share of the pool, and the rest if it wins."""
+    pool = plan.test_pool
+    assert pool is not None and plan.variants is not None
+    table = Table(
+        title=f"A/B test: a pool of {pool.pool:,} ({pool.pool_percent}% of {pool.audience:,}), "
+        f"the rest {pool.rest:,}"
+    )
+    columns = ("variant", "chars", "encoding", "parts", "per recipient", "pool", "pool cost")
+    for column in (*columns, "rest if it wins"):
+        table.add_column(column, justify="left" if column in ("variant", "encoding") else "right")
+    for v in plan.variants:
+        label = v.label if v.send_time is None else f"{v.label} ({v.send_time} local)"
+        table.add_row(
+            label,
+            f"{v.characters:,}",
+            v.encoding,
+            str(v.parts),
+            money_amount(v.cost_each, plan.currency, fine=True),
+            f"{v.pool:,}",
+            money_amount(v.pool_cost, plan.currency, fine=True),
+            money_amount(v.rest_cost, plan.currency, fine=True),
+        )
+    return table
 
 
 def consent_record(record: ConsentRecord) -> None:

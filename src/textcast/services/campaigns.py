@@ -123,6 +123,18 @@ def plan(database: Database, campaign_id: int, policy: campaigns.Policy) -> camp
         return campaigns.plan(session, campaign, policy, utcnow())
 
 
+def plan_with_variants(
+    database: Database, campaign_id: int, policy: campaigns.Policy
+) -> tuple[campaigns.Plan, experiments.TestPlan | None]:
+    """The plan, and for a draft A/B test each variant's share of the pool and cost, read
+    together; nothing is written."""
+    with database.read() as session:
+        campaign = campaigns.get_campaign(session, campaign_id)
+        now = utcnow()
+        found = campaigns.plan(session, campaign, policy, now)
+        return found, experiments.plan_test(session, campaign, policy, now)
+
+
 def pause(database: Database, actor: Actor, campaign_id: int) -> Campaign:
     with database.write() as session:
         campaign = campaigns.pause_campaign(session, campaign_id)

@@ -33,6 +33,7 @@ from textcast.domain.campaigns.lifecycle import start_due_campaigns as start_due
 from textcast.domain.campaigns.planning import Plan as Plan
 from textcast.domain.campaigns.planning import Policy as Policy
 from textcast.domain.campaigns.planning import plan as plan
+from textcast.domain.campaigns.queries import family_ids as family_ids
 from textcast.domain.campaigns.queries import get_campaign as get_campaign
 from textcast.domain.campaigns.queries import list_campaigns as list_campaigns
 from textcast.domain.campaigns.queries import refuse_part_of_test as refuse_part_of_test

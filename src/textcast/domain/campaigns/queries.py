@@ -18,6 +18,15 @@ def get_campaign(session: Session, campaign_id: int, *, for_update: bool = False
     return campaign
 
 
+def family_ids(session: Session, campaign_id: int) -> list[int]:
+    """The campaign and the campaigns under it (an A/B test's cells and its rest): what its
+    figures, messages and analytics are made of. An ordinary campaign is its own family."""
+    children = session.scalars(
+        select(Campaign.id).where(Campaign.parent_id == campaign_id).order_by(Campaign.id)
+    )
+    return [campaign_id, *children]
+
+
 def refuse_part_of_test(campaign: Campaign, act: str) -> None:
     """A campaign under an A/B test's is the test's to run: it cannot be `act` by itself."""
     if campaign.parent_id is not None:

@@ -8,6 +8,11 @@ id in a fresh read session per page, so a long download holds no snapshot open.
 The funnel, the parts and the spend are the campaign's `figures`, defined there once (one
 statement); the rest adds the codes, reasons, replies, clicks and timeline around them.
 
+An A/B test's campaign sends nothing itself: every figure here is its family's (itself and the
+campaigns under it, `family_ids`), so each is the sum of its parts', and `variants` sets the
+parts (each variant's share of the pool, and the rest) side by side; the export marks each
+message with its part.
+
 - delivery rate: delivered / final outcomes; null before the first outcome.
 - timeline: messages sent and settled per bucket of time, the bucket chosen from how long the
   campaign's activity lasted (`bucket_seconds`): a second for a send of under a minute,
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -39,13 +44,17 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from textcast.db import Database
 from textcast.domain.campaigns.planning import Policy
-from textcast.domain.campaigns.queries import get_campaign
+from textcast.domain.campaigns.queries import family_ids, get_campaign
+from textcast.domain.experiments.variants import ab_test_of
 from textcast.domain.inbox.keywords import Keyword
 from textcast.domain.reporting.figures import (
     OUTCOMES,
+    TAKEN,
     UNDELIVERED,
     Figures,
-    campaign_figures,
+    delivery_rate,
+    family_figures,
+    of_campaigns,
 )
 from textcast.domain.reporting.waiting import Wait, why_waiting
 from textcast.domain.spreadsheets import SpreadsheetWriter
@@ -97,7 +106,13 @@ EXPORT_COLUMNS = (
     "batch_id",
     "sent_at",
     "updated_at",
+    "variant",
 )
+"""`variant`, last so that readers of the older columns read them where they were: the A/B
+test variant the message is part of (`A`..`E`, `rest` for the rest of the audience), empty for
+an ordinary campaign's."""
+REST = "rest"
+"""The label of an A/B test's rest of the audience, beside its variants' labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +230,43 @@ class Clicks:
 
 
 @dataclass(frozen=True, slots=True)
+class VariantFigures:
+    """One part of an A/B test's campaign: a variant's share of the test pool, or the rest.
+    The parts' figures add up to the campaign's."""
+
+    label: str
+    """`A`..`E`, or `rest`."""
+    campaign_id: int
+    """The campaign under the test that sends it."""
+    sends: str | None
+    """The variant whose text (or send time) it sends: its own label, the winner's for the
+    rest, None for a rest not decided yet."""
+    status: str
+    recipients: int
+    sent: int
+    delivered: int
+    outcomes: int
+    """Messages with a final outcome, refused ones included (as `Figures.outcomes`)."""
+    clicks: int
+    """Unique clicks, as `Clicks.clicks` counts them."""
+    replies: int
+    """Plain replies, as `Replies.replies` counts them."""
+    opt_outs: int
+
+    @property
+    def delivery_rate(self) -> float | None:
+        return delivery_rate(self.delivered, self.outcomes)
+
+    @property
+    def click_rate(self) -> float | None:
+        return self.clicks / self.sent if self.sent else None
+
+    @property
+    def reply_rate(self) -> float | None:
+        return self.replies / self.sent if self.sent else None
+
+
+@dataclass(frozen=True, slots=True)
 class Analytics:
     campaign: Campaign
     figures: Figures
@@ -233,6 +285,9 @@ class Analytics:
     timeline_bucket_seconds: int
     """The width of the timeline's buckets (`bucket_seconds`)."""
     clicks: Clicks
+    variants: list[VariantFigures] | None = None
+    """An A/B test's campaign, once launched: its figures per variant and the rest, side by
+    side (they add up to the campaign's); None for an ordinary campaign."""
 
 
 def campaign_analytics(
@@ -243,30 +298,35 @@ def campaign_analytics(
     *,
     now: datetime | None = None,
 ) -> Analytics:
-    """`policy` prices the parts sent and gives the send rate the queue's estimate needs."""
+    """`policy` prices the parts sent and gives the send rate the queue's estimate needs.
+
+    An A/B test's campaign reports on its family (itself and the campaigns under it, `family_ids`):
+    every figure is the sum of its parts', and `variants` shows the parts side by side."""
     campaign = get_campaign(session, campaign_id)
-    figures = campaign_figures(session, campaign_id, policy.prices)
-    width, timeline = _timeline(session, campaign_id)
+    family = family_ids(session, campaign_id)
+    figures = family_figures(session, family, policy.prices)
+    width, timeline = _timeline(session, family)
     return Analytics(
         campaign=campaign,
         figures=figures,
         funnel=Funnel.of(figures),
-        failures=_failures(_undelivered_by_code(session, campaign_id), describe_code),
-        skipped=_skip_reasons(session, campaign_id),
-        waiting=why_waiting(session, campaign, figures, policy.send_rate, now=now),
+        failures=_failures(_undelivered_by_code(session, family), describe_code),
+        skipped=_skip_reasons(session, family),
+        waiting=why_waiting(session, campaign, figures, policy.send_rate, now=now, family=family),
         delivery_rate=figures.delivery_rate,
-        replies=_replies(session, campaign_id),
+        replies=_replies(session, family),
         cost=Cost(
             estimated=campaign.estimated_cost,
             budget=campaign.budget,
             spent=figures.spent,
             parts_planned=figures.parts_planned,
             parts_sent=figures.parts_sent,
-            committed=campaign.spent,
+            committed=_committed(session, campaign, family),
         ),
         timeline=timeline,
         timeline_bucket_seconds=width,
-        clicks=_clicks(session, campaign_id),
+        clicks=_clicks(session, family),
+        variants=_variants(session, campaign_id, family) if len(family) > 1 else None,
     )
 
 
@@ -282,10 +342,10 @@ class _CodeTotal:
     parts: int
 
 
-def _undelivered_by_code(session: Session, campaign_id: int) -> list[_CodeTotal]:
+def _undelivered_by_code(session: Session, family: Sequence[int]) -> list[_CodeTotal]:
     rows = session.execute(
         select(Message.status, Message.status_code, func.count(), func.sum(Message.parts))
-        .where(Message.campaign_id == campaign_id, Message.status.in_(UNDELIVERED))
+        .where(of_campaigns(Message.campaign_id, family), Message.status.in_(UNDELIVERED))
         .group_by(Message.status, Message.status_code)
     )
     return [_CodeTotal(str(status), code, int(n), int(parts)) for status, code, n, parts in rows]
@@ -307,10 +367,10 @@ def code_meaning(code: int | None, describe_code: DescribeCode) -> tuple[str, st
     return known.name, known.description
 
 
-def _skip_reasons(session: Session, campaign_id: int) -> dict[str, int]:
+def _skip_reasons(session: Session, family: Sequence[int]) -> dict[str, int]:
     rows = session.execute(
         select(Message.error, func.count())
-        .where(Message.campaign_id == campaign_id, Message.status == MessageStatus.SKIPPED)
+        .where(of_campaigns(Message.campaign_id, family), Message.status == MessageStatus.SKIPPED)
         .group_by(Message.error)
     )
     reasons: Counter[str] = Counter()
@@ -325,10 +385,10 @@ def _among(statuses: Iterable[MessageStatus]) -> ColumnElement[bool]:
     return Message.status.in_([literal_column(f"'{s.value}'") for s in statuses])
 
 
-def _replies(session: Session, campaign_id: int) -> Replies:
+def _replies(session: Session, family: Sequence[int]) -> Replies:
     rows = session.execute(
         select(InboundMessage.keyword, func.count())
-        .where(InboundMessage.campaign_id == campaign_id)
+        .where(of_campaigns(InboundMessage.campaign_id, family))
         .group_by(InboundMessage.keyword)
     )
     counts = {keyword: int(n) for keyword, n in rows}
@@ -354,13 +414,13 @@ def bucket_start(moment: datetime, width: int) -> datetime:
     return midnight + timedelta(seconds=into)
 
 
-def _timeline(session: Session, campaign_id: int) -> tuple[int, list[Bucket]]:
+def _timeline(session: Session, family: Sequence[int]) -> tuple[int, list[Bucket]]:
     """Two passes: the span of the activity, which chooses the bucket; then each message
     counts in the bucket it was sent in and in the bucket it settled in."""
     dialect = session.get_bind().dialect.name
     outcome = _among(OUTCOMES)
     settled_at = case((outcome, func.coalesce(Message.operator_status_at, Message.updated_at)))
-    active = (Message.campaign_id == campaign_id, Message.sent_at.is_not(None) | outcome)
+    active = (of_campaigns(Message.campaign_id, family), Message.sent_at.is_not(None) | outcome)
     ends = session.execute(
         select(
             func.min(Message.sent_at),
@@ -426,16 +486,102 @@ def _truncated(
     return type_coerce(truncated, UTCDateTime())
 
 
-def _clicks(session: Session, campaign_id: int) -> Clicks:
+def _clicks(session: Session, family: Sequence[int]) -> Clicks:
     links, clicked, clicks, requests = session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(case((Link.clicks > 0, 1), else_=0)), 0),
             func.coalesce(func.sum(Link.unique_clicks), 0),
             func.coalesce(func.sum(Link.clicks), 0),
-        ).where(Link.campaign_id == campaign_id)
+        ).where(of_campaigns(Link.campaign_id, family))
     ).one()
     return Clicks(int(links), int(clicked), int(clicks), int(requests))
+
+
+def _committed(session: Session, campaign: Campaign, family: Sequence[int]) -> float:
+    """The budget ledger: a test's campaign reserves nothing itself, the campaigns under it
+    do."""
+    if len(family) == 1:
+        return campaign.spent
+    total = session.scalar(
+        select(func.coalesce(func.sum(Campaign.spent), 0.0)).where(Campaign.id.in_(family))
+    )
+    return float(total or 0.0)
+
+
+def _variants(session: Session, campaign_id: int, family: Sequence[int]) -> list[VariantFigures]:
+    """The family's parts side by side, each counted as the whole is (a grouped statement per
+    kind of figure, along the same indexes)."""
+    children = list(
+        session.scalars(select(Campaign).where(Campaign.id.in_(family), Campaign.id != campaign_id))
+    )
+    test = ab_test_of(session, campaign_id)
+    rest_id = test.rest_id if test is not None else None
+    ids = [c.id for c in children]
+    # Per campaign: sent, delivered, final outcomes, as `figures` defines them.
+    taken: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    refused = Message.status_code.is_(None)
+    for cid, status, no_code, n in session.execute(
+        select(Message.campaign_id, Message.status, refused, func.count())
+        .where(Message.campaign_id.in_(ids), Message.status.in_(TAKEN))
+        .group_by(Message.campaign_id, Message.status, refused)
+    ):
+        if status in OUTCOMES:
+            taken[cid][2] += int(n)
+        if status in UNDELIVERED and no_code:
+            continue  # refused at submission: never sent
+        taken[cid][0] += int(n)
+        if status == MessageStatus.DELIVERED:
+            taken[cid][1] += int(n)
+    clicks = dict(
+        session.execute(
+            select(Link.campaign_id, func.coalesce(func.sum(Link.unique_clicks), 0))
+            .where(Link.campaign_id.in_(ids))
+            .group_by(Link.campaign_id)
+        ).all()
+    )
+    inbound: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    for replied_to, keyword, n in session.execute(
+        select(InboundMessage.campaign_id, InboundMessage.keyword, func.count())
+        .where(InboundMessage.campaign_id.in_(ids))
+        .group_by(InboundMessage.campaign_id, InboundMessage.keyword)
+    ):
+        if keyword is None:
+            inbound[replied_to][0] += int(n)
+        elif keyword == Keyword.OPT_OUT.value:
+            inbound[replied_to][1] += int(n)
+    parts = [
+        VariantFigures(
+            label=REST if c.id == rest_id else (c.variant or REST),
+            campaign_id=c.id,
+            sends=c.variant,
+            status=str(c.status),
+            recipients=c.recipient_count,
+            sent=taken[c.id][0],
+            delivered=taken[c.id][1],
+            outcomes=taken[c.id][2],
+            clicks=int(clicks.get(c.id, 0)),
+            replies=inbound[c.id][0],
+            opt_outs=inbound[c.id][1],
+        )
+        for c in children
+    ]
+    # The variants in their order, the rest last.
+    return sorted(parts, key=lambda p: (p.label == REST, p.label, p.campaign_id))
+
+
+def variant_labels(session: Session, campaign_id: int, family: Sequence[int]) -> dict[int, str]:
+    """Each campaign of the family by the label its messages are exported with: the
+    variant's, `rest` for the rest, empty for an ordinary campaign."""
+    if len(family) == 1:
+        return {campaign_id: ""}
+    test = ab_test_of(session, campaign_id)
+    rest_id = test.rest_id if test is not None else None
+    rows = session.execute(select(Campaign.id, Campaign.variant).where(Campaign.id.in_(family)))
+    return {
+        cid: REST if cid == rest_id else (variant or ("" if cid == campaign_id else REST))
+        for cid, variant in rows
+    }
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -444,25 +590,33 @@ def _clicks(session: Session, campaign_id: int) -> Clicks:
 def messages_csv(
     database: Database, campaign_id: int, describe_code: DescribeCode, *, page: int = EXPORT_PAGE
 ) -> Iterator[str]:
-    """Every message of the campaign as CSV (`EXPORT_COLUMNS`), one piece of text per page."""
+    """Every message of the campaign (of its family, for an A/B test's) as CSV
+    (`EXPORT_COLUMNS`), one piece of text per page."""
     buffer = io.StringIO()
     out = SpreadsheetWriter(buffer, lineterminator="\n")
     out.writerow(EXPORT_COLUMNS)
     with database.read() as session:
-        first, last = session.execute(
-            select(func.min(Message.id), func.max(Message.id)).where(
-                Message.campaign_id == campaign_id
-            )
-        ).one()
-    after = (first or 1) - 1
-    while last is not None and after < last:
+        family = family_ids(session, campaign_id)
+        labels = variant_labels(session, campaign_id, family)
+    # Campaign by campaign, in the order they were made: the variants' messages were written
+    # at the launch, the rest's at the decision, so the ids still rise through the file.
+    for member in family:
         with database.read() as session:
-            rows = _export_page(session, campaign_id, after, last, page)
-        out.writerows(_export_row(describe_code, *row) for row in rows)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        after = rows[-1][0] if len(rows) == page else last
+            first, last = session.execute(
+                select(func.min(Message.id), func.max(Message.id)).where(
+                    Message.campaign_id == member
+                )
+            ).one()
+        after = (first or 1) - 1
+        label = labels.get(member, "")
+        while last is not None and after < last:
+            with database.read() as session:
+                rows = _export_page(session, member, after, last, page)
+            out.writerows(_export_row(describe_code, label, *row) for row in rows)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            after = rows[-1][0] if len(rows) == page else last
     if buffer.tell():
         yield buffer.getvalue()
 
@@ -492,6 +646,7 @@ def _export_page(session: Session, campaign_id: int, after: int, last: int, page
 
 def _export_row(
     describe_code: DescribeCode,
+    variant: str,
     id_: int,
     phone: str,
     status: str,
@@ -516,4 +671,5 @@ def _export_row(
         batch_id or "",
         sent_at.isoformat() if sent_at else "",
         updated_at.isoformat(),
+        variant,
     )

@@ -22,22 +22,28 @@ and the spend are those of the very messages counted as sent: the spend is their
 by the price table, as the plan and the budget price them (`pricing.priced_country`).
 
 Each campaign's figures come from ONE statement, so they agree with each other at every
-instant. (The campaign's budget ledger, `campaigns.spent`, is another thing: what screening
+instant. A campaign under A/B test sends nothing itself: its figures are those of its family,
+itself and the campaigns under it (each variant's share of the test pool and the rest), read
+together in that one statement, so they are the sum of its parts'.
+
+(The campaign's budget ledger, `campaigns.spent`, is another thing: what screening
 reserved for messages on their way, before Sinch answers; a budget pauses against it.)
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from textcast.domain.campaigns.pricing import PRICED_PREFIX_CHARS, PriceTable, priced_country
+from textcast.domain.campaigns.queries import family_ids
 from textcast.models import Campaign, Contact, Message, MessageStatus
 
 WAITING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SUBMITTING)
@@ -116,8 +122,21 @@ def delivery_rate(delivered: int, outcomes: int) -> float | None:
 
 def campaign_figures(session: Session, campaign_id: int, prices: PriceTable) -> Figures:
     """The campaign's figures, from one statement over its messages (and their contacts'
-    countries, for the price)."""
-    return _tally(_rows(session, Message.campaign_id == campaign_id)).priced(prices)
+    countries, for the price); an A/B test's campaign's are its family's (`family_ids`)."""
+    return family_figures(session, family_ids(session, campaign_id), prices)
+
+
+def family_figures(session: Session, family: Sequence[int], prices: PriceTable) -> Figures:
+    """The figures of the messages of these campaigns together, from one statement."""
+    return _tally(_rows(session, of_campaigns(Message.campaign_id, family))).priced(prices)
+
+
+def of_campaigns(column: InstrumentedAttribute[Any], family: Sequence[int]) -> ColumnElement[bool]:
+    """`column` (a campaign id) is one of `family`: a campaign alone is compared with `=`, so
+    an ordinary campaign's statements are the very ones they were before A/B tests."""
+    if len(family) == 1:
+        return column == family[0]
+    return column.in_(family)
 
 
 def spent_on_campaigns_launched_since(

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textcast.domain.campaigns.pricing import PriceTable, priced_country
-from textcast.domain.campaigns.queries import get_campaign
+from textcast.domain.campaigns.queries import family_ids, get_campaign
 from textcast.domain.content.templates import TemplateError, parse
-from textcast.domain.reporting.analytics import DescribeCode, code_meaning
-from textcast.domain.reporting.figures import TAKEN, UNDELIVERED
+from textcast.domain.reporting.analytics import DescribeCode, code_meaning, variant_labels
+from textcast.domain.reporting.figures import TAKEN, UNDELIVERED, of_campaigns
 from textcast.models import Campaign, Contact, Message, MessageStatus, SkipReason
 from textcast.vocabulary import UNSPECIFIED_REASON, describe_skip
 
@@ -57,6 +57,8 @@ class MessageRow:
     batch_id: str | None
     sent_at: datetime | None
     updated_at: datetime
+    variant: str | None = None
+    """Under an A/B test: the variant it is part of (`A`..`E`, `rest`); None otherwise."""
 
 
 def search_digits(text: str) -> str:
@@ -74,12 +76,14 @@ def message_rows(
     after_id: int = 0,
     limit: int = 100,
 ) -> list[MessageRow]:
-    """A page of the campaign's messages in id order, after `after_id`."""
-    campaign = get_campaign(session, campaign_id)
+    """A page of the campaign's messages in id order, after `after_id`; an A/B test's
+    campaign's are its family's (its variants' and its rest's)."""
+    get_campaign(session, campaign_id)
+    family = family_ids(session, campaign_id)
     query = (
         select(Message, Contact.country)
         .outerjoin(Contact, Contact.phone == Message.phone)
-        .where(Message.campaign_id == campaign_id, Message.id > after_id)
+        .where(of_campaigns(Message.campaign_id, family), Message.id > after_id)
     )
     if chosen.status is not None:
         query = query.where(Message.status == chosen.status)
@@ -93,12 +97,20 @@ def message_rows(
     if digits:
         query = query.where(Message.phone.contains(digits, autoescape=True))
     found = session.execute(query.order_by(Message.id).limit(limit)).all()
-    missing = _missing_fields(
-        session,
-        campaign,
-        [m.phone for m, _ in found if m.status == MessageStatus.SKIPPED and _lacks_field(m)],
-    )
-    return [_row(m, country, describe_code, prices, missing) for m, country in found]
+    lacking = [m for m, _ in found if m.status == MessageStatus.SKIPPED and _lacks_field(m)]
+    # Each message lacks the fields of its own campaign's text (a variant's, under a test).
+    missing: dict[tuple[int, str], list[str]] = {}
+    for member in sorted({m.campaign_id for m in lacking}):
+        phones = [m.phone for m in lacking if m.campaign_id == member]
+        for phone, fields in _missing_fields(
+            session, get_campaign(session, member), phones
+        ).items():
+            missing[member, phone] = fields
+    labels = variant_labels(session, campaign_id, family)
+    return [
+        _row(m, country, describe_code, prices, missing, labels.get(m.campaign_id) or None)
+        for m, country in found
+    ]
 
 
 def _lacks_field(message: Message) -> bool:
@@ -110,7 +122,8 @@ def _row(
     country: str | None,
     describe_code: DescribeCode,
     prices: PriceTable,
-    missing: dict[str, list[str]],
+    missing: dict[tuple[int, str], list[str]],
+    variant: str | None,
 ) -> MessageRow:
     refused = m.status in UNDELIVERED and m.status_code is None
     name = description = None
@@ -128,12 +141,13 @@ def _row(
         code_description=description,
         error=m.error,
         reason=describe_skip(m.error or UNSPECIFIED_REASON) if skipped else None,
-        missing_fields=missing.get(m.phone, []) if skipped and _lacks_field(m) else [],
+        missing_fields=missing.get((m.campaign_id, m.phone), []) if skipped else [],
         parts=m.parts,
         cost=None if cost is None else round(cost, 6),
         batch_id=m.batch_id,
         sent_at=m.sent_at,
         updated_at=m.updated_at,
+        variant=variant,
     )
 
 

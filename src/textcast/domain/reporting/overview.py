@@ -153,7 +153,8 @@ def first_steps(session: Session) -> FirstSteps:
             campaign_of(CampaignKind.TEST).exists(),
             campaign_of(CampaignKind.MARKETING).where(Campaign.launched_at.is_not(None)).exists(),
             campaign_of(CampaignKind.MARKETING)
-            .where(Campaign.status == CampaignStatus.DRAFT)
+            # An A/B test's rest waits as a draft, but it is the test's, not the user's.
+            .where(Campaign.status == CampaignStatus.DRAFT, Campaign.parent_id.is_(None))
             .order_by(Campaign.id.desc())
             .limit(1)
             .scalar_subquery(),
@@ -192,9 +193,12 @@ def campaign_rows(
     offset: int = 0,
 ) -> list[CampaignRow]:
     """Newest first (or as `chosen` sorts), each with its delivered and final counts and its
-    recipients; `before_id` pages newest-first lists backwards, `offset` any other."""
+    recipients; `before_id` pages newest-first lists backwards, `offset` any other.
+
+    The campaigns under an A/B test's are not listed: the test's campaign is, once, with its
+    family's counts (its variants' and its rest's messages)."""
     chosen = chosen or CampaignQuery(kinds=kinds)
-    query = select(Campaign).where(Campaign.kind.in_(chosen.kinds))
+    query = select(Campaign).where(Campaign.kind.in_(chosen.kinds), Campaign.parent_id.is_(None))
     if chosen.search.strip():
         pattern = chosen.search.strip().lower()
         query = query.where(func.lower(Campaign.name).contains(pattern, autoescape=True))
@@ -211,13 +215,23 @@ def campaign_rows(
     found = list(session.scalars(query.offset(offset).limit(limit)))
     if not found:
         return []
+    # The campaigns under the page's (A/B tests' parts), each counted for its test's.
+    heads = {c.id: c.id for c in found}
+    children = session.execute(
+        select(Campaign.id, Campaign.parent_id).where(Campaign.parent_id.in_(list(heads)))
+    )
+    heads.update((child, parent) for child, parent in children if parent is not None)
     # One grouped statement for the page, along the (campaign_id, status) index.
     rows = session.execute(
         select(Message.campaign_id, _delivered(), func.count())
-        .where(Message.campaign_id.in_([c.id for c in found]), Message.status.in_(OUTCOMES))
+        .where(Message.campaign_id.in_(list(heads)), Message.status.in_(OUTCOMES))
         .group_by(Message.campaign_id)
     )
-    counts = {campaign_id: (int(delivered), int(n)) for campaign_id, delivered, n in rows}
+    counts: dict[int, tuple[int, int]] = {}
+    for campaign_id, delivered, n in rows:
+        head = heads[campaign_id]
+        before = counts.get(head, (0, 0))
+        counts[head] = (before[0] + int(delivered), before[1] + int(n))
     return [
         CampaignRow(c, *counts.get(c.id, (0, 0)), recipients=_recipients(session, c)) for c in found
     ]

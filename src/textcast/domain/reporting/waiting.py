@@ -9,13 +9,16 @@ held until (one group per opening of a time zone's window), earliest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from textcast.domain.campaigns.queries import family_ids
 from textcast.domain.campaigns.queue import deferred_of
 from textcast.domain.outbox.screening import PAUSED_FOR_BUDGET
 from textcast.domain.phones.zones import recipient_zone
@@ -49,15 +52,18 @@ def why_waiting(
     send_rate: float,
     *,
     now: datetime | None = None,
+    family: Sequence[int] | None = None,
 ) -> list[Wait]:
-    """What the unfinished messages of a campaign wait for; empty when nothing does."""
+    """What the unfinished messages of a campaign wait for; empty when nothing does.
+    `family`: the campaign and those under it (`family_ids`, read when not given), whose
+    messages `figures` counted."""
     now = now or utcnow()
     waits: list[Wait] = []
     queued = figures.count(MessageStatus.QUEUED)
     if queued:
         waits.append(_queued(campaign, figures, queued, send_rate, now))
     if figures.count(MessageStatus.DEFERRED):
-        waits.extend(_held(session, campaign, now))
+        waits.extend(_held(session, campaign, family or family_ids(session, campaign.id), now))
     handing = figures.count(MessageStatus.SUBMITTING)
     if handing:
         waits.append(
@@ -119,30 +125,41 @@ def _queued(
     )
 
 
-def _held(session: Session, campaign: Campaign, now: datetime) -> list[Wait]:
-    rows = session.execute(
-        select(
-            Message.not_before,
-            func.count(),
-            func.min(Contact.time_zone),
-            func.min(Contact.country),
-            func.min(Message.phone),
+def _held(session: Session, campaign: Campaign, family: Sequence[int], now: datetime) -> list[Wait]:
+    timed = _timed(session, campaign, family)
+    # Read campaign by campaign, each through its partial index; a group is the messages
+    # held until one moment, for one reason (a send-time test's variants wait for their
+    # times, the others for quiet hours).
+    found: dict[tuple[datetime, bool], list[Any]] = {}
+    for member in family:
+        rows = session.execute(
+            select(
+                Message.not_before,
+                func.count(),
+                func.min(Contact.time_zone),
+                func.min(Contact.country),
+                func.min(Message.phone),
+            )
+            .select_from(Message)
+            .outerjoin(Contact, Contact.phone == Message.phone)
+            .where(*deferred_of(member))
+            .group_by(Message.not_before)
         )
-        .select_from(Message)
-        .outerjoin(Contact, Contact.phone == Message.phone)
-        .where(*deferred_of(campaign.id))
-        .group_by(Message.not_before)
-        .order_by(Message.not_before)
-    ).all()
-    groups = [(until, int(n), tz, c, p) for until, n, tz, c, p in rows if until is not None]
-    local_send_time = campaign.local_send_time is not None
+        for until, n, time_zone, country, phone in rows:
+            if until is None:
+                continue
+            group = found.setdefault((until, member in timed), [0, time_zone, country, phone])
+            group[0] += int(n)
+    groups = [
+        (until, by_time, n, tz, c, p) for (until, by_time), (n, tz, c, p) in sorted(found.items())
+    ]
     waits: list[Wait] = []
-    for until, n, time_zone, country, phone in groups[:HELD_GROUPS]:
+    for until, by_time, n, time_zone, country, phone in groups[:HELD_GROUPS]:
         zone = recipient_zone(phone, country, time_zone).zone
         local = until.astimezone(ZoneInfo(zone)).strftime("%H:%M") if zone else None
         held_by = (
             "held for the campaign's send time in the recipient's own time zone"
-            if local_send_time
+            if by_time
             else "held by the recipient's quiet hours"
         )
         if n != 1:
@@ -152,7 +169,7 @@ def _held(session: Session, campaign: Campaign, now: datetime) -> list[Wait]:
             when = f"{local} their time ({when})"
         waits.append(
             Wait(
-                "local_send_time" if local_send_time else "quiet_hours",
+                "local_send_time" if by_time else "quiet_hours",
                 n,
                 f"{_messages(n)} {held_by} until {when}.",
                 until=until,
@@ -160,12 +177,12 @@ def _held(session: Session, campaign: Campaign, now: datetime) -> list[Wait]:
                 time_zone=zone,
             )
         )
-    later = sum(n for _, n, *_ in groups[HELD_GROUPS:])
+    later = sum(n for _, _, n, *_ in groups[HELD_GROUPS:])
     if later:
-        first = groups[HELD_GROUPS][0]
+        first, by_time = groups[HELD_GROUPS][:2]
         waits.append(
             Wait(
-                "local_send_time" if local_send_time else "quiet_hours",
+                "local_send_time" if by_time else "quiet_hours",
                 later,
                 f"{_messages(later)} more held until later, the first at "
                 f"{_moment(first, now)} UTC.",
@@ -173,6 +190,16 @@ def _held(session: Session, campaign: Campaign, now: datetime) -> list[Wait]:
             )
         )
     return waits
+
+
+def _timed(session: Session, campaign: Campaign, family: Sequence[int]) -> set[int]:
+    """The campaigns of the family sent at a local send time."""
+    if list(family) == [campaign.id]:
+        return {campaign.id} if campaign.local_send_time is not None else set()
+    rows = session.scalars(
+        select(Campaign.id).where(Campaign.id.in_(family), Campaign.local_send_time.is_not(None))
+    )
+    return set(rows)
 
 
 def _messages(n: int) -> str:

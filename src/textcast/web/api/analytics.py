@@ -109,6 +109,27 @@ class WaitOut(_FromDomain):
     time_zone: str | None
 
 
+class VariantOut(_FromDomain):
+    label: str = Field(description="`A`..`E`, or `rest` for the rest of the audience.")
+    campaign_id: int = Field(description="The campaign under the test that sends this part.")
+    sends: str | None = Field(
+        description="The variant it sends: its own label; for the rest, the winner's (null "
+        "before the decision)."
+    )
+    status: str = Field(description="That campaign's status (the rest is a draft until then).")
+    recipients: int
+    sent: int = Field(description=figures.STAGES["sent"])
+    delivered: int
+    delivery_rate: float | None = Field(
+        description="Delivered / messages with a final outcome; null before the first."
+    )
+    clicks: int = Field(description="Unique clicks on its short links.")
+    click_rate: float | None = Field(description="Unique clicks / sent; null before a send.")
+    replies: int = Field(description="Replies that were not a keyword.")
+    reply_rate: float | None = Field(description="Replies / sent; null before a send.")
+    opt_outs: int
+
+
 class AnalyticsOut(BaseModel):
     campaign_id: int
     name: str
@@ -145,6 +166,12 @@ class AnalyticsOut(BaseModel):
     )
     clicks: ClicksOut
     export_url: str = Field(description="Every message as CSV.")
+    variants: list[VariantOut] | None = Field(
+        default=None,
+        description="An A/B test's campaign, once sent: each variant's share of the test pool "
+        "and the rest of the audience side by side, which add up to the figures above (the "
+        "campaign's are its parts'); null for an ordinary campaign.",
+    )
 
     @classmethod
     def of(cls, result: analytics.Analytics) -> AnalyticsOut:
@@ -165,6 +192,9 @@ class AnalyticsOut(BaseModel):
             timeline_bucket_seconds=result.timeline_bucket_seconds,
             clicks=ClicksOut.model_validate(result.clicks),
             export_url=f"{router.prefix}/{campaign.id}/export.csv",
+            variants=None
+            if result.variants is None
+            else [VariantOut.model_validate(v) for v in result.variants],
         )
 
 
@@ -183,12 +213,15 @@ def campaign_analytics(campaign_id: Id, session: ReadSession, runtime: RuntimeDe
     responses={
         200: {
             "content": {"text/csv": {}},
-            "description": "One row per message: " + ",".join(analytics.EXPORT_COLUMNS) + ".",
+            "description": "One row per message: "
+            + ",".join(analytics.EXPORT_COLUMNS)
+            + ". `variant`: the A/B test variant (A..E, or rest), empty outside a test.",
         }
     },
 )
 def export_messages(campaign_id: Id, database: DatabaseDep) -> StreamingResponse:
-    """Every message with its status, Sinch code and meaning, and why it failed or was skipped."""
+    """Every message with its status, Sinch code and meaning, and why it failed or was skipped;
+    an A/B test's campaign's are its variants' and its rest's, each marked with its variant."""
     # A short session of its own: the export's pages each read in a fresh one, and nothing
     # should hold a snapshot for as long as the download lasts.
     with database.read() as session:

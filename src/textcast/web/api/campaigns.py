@@ -342,8 +342,10 @@ def send_campaign(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> Ca
 @router.post("/{campaign_id}/plan")
 def plan_campaign(campaign_id: Id, runtime: RuntimeDep) -> PlanOut:
     """Who gets what, in how many parts, at what cost, finishing when: nothing is written."""
-    result = campaign_services.plan(runtime.database, campaign_id, runtime.policy)
-    return plan_out(campaign_id, result)
+    result, test = campaign_services.plan_with_variants(
+        runtime.database, campaign_id, runtime.policy
+    )
+    return plan_out(campaign_id, result, test)
 
 
 @router.post("/{campaign_id}/pause", responses=problems(409))
