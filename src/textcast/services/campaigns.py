@@ -23,11 +23,17 @@ from textcast.models import AbTest, Campaign, CampaignStatus, utcnow
 
 
 def create(
-    database: Database, actor: Actor, draft: campaigns.CampaignDraft, default_region: str
+    database: Database,
+    actor: Actor,
+    draft: campaigns.CampaignDraft,
+    default_region: str,
+    test: experiments.AbTestDraft | None = None,
 ) -> Campaign:
-    """A new draft; nothing is sent."""
+    """A new draft, an A/B test when `test` is given; nothing is sent."""
     with database.write() as session:
         campaign = campaigns.create_campaign(session, draft, default_region)
+        if test is not None:
+            experiments.set_test(session, campaign.id, test)
         audit.record(session, actor, "campaign.create", _target(campaign.id))
     return campaign
 
