@@ -7,9 +7,15 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
-from textcast.ab_test_settings import TestSettings, VariantText, read_test, spell_minutes
+from textcast.ab_test_settings import (
+    DECIDE_AFTER_WORDS,
+    TestSettings,
+    VariantText,
+    read_test,
+    spell_minutes,
+)
 from textcast.domain import campaigns, experiments
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
@@ -42,6 +48,14 @@ class VariantIn(Input):
     ] = None
 
 
+def _a_span(value: object) -> object:
+    """A span is written as text or minutes; `true` or `1.5` is neither (pydantic would
+    read `true` as 1 minute)."""
+    if isinstance(value, bool) or not isinstance(value, int | str | None):
+        raise ValueError(DECIDE_AFTER_WORDS)
+    return value
+
+
 class TestSettingsIn(Input):
     """How the test pool is drawn and the winner chosen; each setting has its default."""
 
@@ -57,7 +71,7 @@ class TestSettingsIn(Input):
     window_hours: int = Field(
         default=24, description="Replies and events count this long after each text, 1-720."
     )
-    decide_after: int | str | None = Field(
+    decide_after: Annotated[int | str | None, BeforeValidator(_a_span)] = Field(
         default="4h",
         description='How long after the test texts are sent the winner is chosen: "4h", '
         '"90m", "2d" or minutes; null: you pick it (`POST .../test/pick`).',
