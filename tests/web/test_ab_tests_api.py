@@ -113,6 +113,7 @@ def test_a_campaign_without_a_test_shows_none(client: TestClient) -> None:
 
 def test_bad_test_input_names_each_field(client: TestClient) -> None:
     base = {"name": "x", "recipients": numbers(3)}
+    variants = [{"body": b} for b in BODIES]
     no_variants = client.post(
         "/api/v1/campaigns", json={**base, "body": "Hi", "test": {"pool_percent": 10}}
     )
@@ -133,7 +134,7 @@ def test_bad_test_input_names_each_field(client: TestClient) -> None:
             "/api/v1/campaigns",
             json={
                 **base,
-                "variants": [{"body": b} for b in BODIES],
+                "variants": variants,
                 "test": {"decide_after": wrong},
             },
         )
@@ -146,11 +147,17 @@ def test_bad_test_input_names_each_field(client: TestClient) -> None:
     assert _fields(mixed) == {"variants[0]"}
     metric = client.post(
         "/api/v1/campaigns",
-        json={**base, "variants": [{"body": b} for b in BODIES], "test": {"metric": "opens"}},
+        json={**base, "variants": variants, "test": {"metric": "opens"}},
     )
     assert _fields(metric) == {"test.metric"}
-    no_body = client.post("/api/v1/campaigns", json={**base, "variants": [{"send_time": "10:00"}]})
-    assert _fields(no_body) == {"body"}
+    no_body = client.post(
+        "/api/v1/campaigns", json={**base, "variants": [{"send_time": "10:00"}], "lists": "x"}
+    )
+    assert _fields(no_body) == {"body", "lists"}
+    two_texts = client.post(
+        "/api/v1/campaigns", json={**base, "body": "Other text", "variants": variants}
+    )
+    assert _fields(two_texts) == {"body"}
     assert client.get("/api/v1/campaigns").json()["items"] == []
 
 

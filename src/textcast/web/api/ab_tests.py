@@ -4,7 +4,7 @@ the winner picked by hand or decided now. The JSON a campaign shows of its test 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
@@ -105,27 +105,33 @@ class PickIn(Input):
 
 
 def draft_of(
-    variants: list[VariantIn] | None, test: TestSettingsIn | None
+    variants: list[VariantIn] | None, test: TestSettingsIn | None, body: str | None = None
 ) -> experiments.AbTestDraft | None:
-    """The test a request asks for: None without variants (and without settings)."""
+    """The test a request asks for: None without variants (and without settings). A `body`
+    given beside text variants must be variant A's: the campaign's text is always A's."""
     if variants is None:
         if test is not None:
             raise InvalidInput(
                 [FieldProblem("variants", "a test needs its variants: 2-5 texts or 2-3 send times")]
             )
         return None
+    texts = [v.body for v in variants if v.body is not None]
+    if body is not None and texts and body != texts[0]:
+        words = "leave it out with text variants: the campaign's text is variant A's"
+        raise InvalidInput([FieldProblem("body", words)])
     given = [VariantText(v.body, v.send_time) for v in variants]
     settings = TestSettings(**test.model_dump()) if test is not None else None
     return read_test(given, settings)
 
 
-def body_of(body: str | None, variants: list[VariantIn] | None) -> str:
-    """A campaign's text: the one given, or else variant A's."""
-    texts = [v.body for v in variants or [] if v.body is not None]
-    found = body if body is not None else next(iter(texts), None)
-    if found is None:
-        raise InvalidInput([FieldProblem("body", "required: the text to send")])
-    return found
+def fill_body(data: Any) -> Any:
+    """A campaign given text variants and no body has variant A's (the schema still requires
+    a body, so that a request without either names it among its other problems)."""
+    if isinstance(data, dict) and "body" not in data and isinstance(data.get("variants"), list):
+        first = next(iter(data["variants"]), None)
+        if isinstance(first, dict) and isinstance(first.get("body"), str):
+            return {**data, "body": first["body"]}
+    return data
 
 
 class VariantOut(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from textcast.domain import campaigns, experiments
 from textcast.domain.accounts.audit import Actor
@@ -33,9 +33,8 @@ router = APIRouter(
 
 class CampaignIn(Input):
     name: Annotated[str, Field(max_length=campaigns.MAX_NAME_CHARS)]
-    body: Annotated[str | None, Field(max_length=campaigns.MAX_BODY_CHARS)] = Field(
-        default=None,
-        description="The text. Required, unless `variants` gives the texts: then variant A's.",
+    body: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)] = Field(
+        description="The text; with text `variants`, leave it out: it is variant A's."
     )
     recipients: list[str] = Field(
         default=[], description="Phone numbers, E.164 or national (DEFAULT_REGION)."
@@ -79,6 +78,8 @@ class CampaignIn(Input):
         default=None,
         description="The A/B test's settings (needs `variants`); defaults if left out.",
     )
+
+    _body_of_variant_a = model_validator(mode="before")(ab_tests.fill_body)
 
 
 class CampaignPatch(Input):
@@ -277,10 +278,10 @@ def create_campaign(
     payload: CampaignIn, database: DatabaseDep, settings: SettingsDep, principal: Writer
 ) -> CampaignOut:
     """A draft; with `variants`, an A/B test (`GET .../test` shows it)."""
-    test = ab_tests.draft_of(payload.variants, payload.test)
+    test = ab_tests.draft_of(payload.variants, payload.test, payload.body)
     draft = campaigns.CampaignDraft(
         name=payload.name,
-        body=ab_tests.body_of(payload.body, payload.variants),
+        body=payload.body,
         recipients=payload.recipients,
         sender=payload.sender or settings.sinch_number,
         list_ids=payload.lists,
