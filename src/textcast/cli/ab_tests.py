@@ -50,31 +50,31 @@ SendTimeOption = Annotated[
     typer.Option(help="A/B test: an HH:MM send time to try (2-3 times), with --body."),
 ]
 PoolOption = Annotated[
-    int | None, typer.Option(help="A/B test: % of the audience tested [default: 20].")
+    int | None, typer.Option(help="A/B test: % of the audience tested (default: 20).")
 ]
 MetricOption = Annotated[
-    AbMetric | None, typer.Option(help="A/B test: what counts as a success [default: clicks].")
+    AbMetric | None, typer.Option(help="A/B test: what counts as a success (default: clicks).")
 ]
 EventOption = Annotated[str | None, typer.Option(help="A/B test: the event of --metric event.")]
 WindowOption = Annotated[
-    str | None, typer.Option(help="A/B test: replies and events count this long [default: 24h].")
+    str | None, typer.Option(help="A/B test: replies and events count this long (default: 24h).")
 ]
 DecideAfterOption = Annotated[
     str | None,
     typer.Option(
         help="A/B test: choose the winner this long after the test texts are sent (4h, 90m, "
-        "2d), or `manual` to pick it yourself [default: 4h]."
+        "2d), or `manual` to pick it yourself (default: 4h)."
     ),
 ]
 FallbackOption = Annotated[
     str | None,
-    typer.Option(help="A/B test without a clear winner: variant-a or wait [default: variant-a]."),
+    typer.Option(help="A/B test without a clear winner: variant-a or wait (default: variant-a)."),
 ]
 MinSampleOption = Annotated[
-    int | None, typer.Option(help="A/B test: texts sent per variant to win [default: 100].")
+    int | None, typer.Option(help="A/B test: texts sent per variant to win (default: 100).")
 ]
 ConfidenceOption = Annotated[
-    float | None, typer.Option(help="A/B test: a winner's chance of being best [default: 0.95].")
+    float | None, typer.Option(help="A/B test: a winner's chance of being best (default: 0.95).")
 ]
 SeedOption = Annotated[str | None, typer.Option(help="A/B test: draws the test pool.")]
 

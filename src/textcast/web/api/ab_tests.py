@@ -84,7 +84,7 @@ class TestSettingsIn(Input):
     )
     min_sample: int = Field(default=100, description="Texts per variant before it can win.")
     confidence: float = Field(
-        default=0.95, description="How likely to be the best a winner must be, 0.5-0.99..."
+        default=0.95, description="How likely to be the best a winner must be: 0.5 up to 1."
     )
     seed: Annotated[str | None, Field(max_length=32)] = Field(
         default=None, description="Draws the pool: the same audience and seed, the same split."
