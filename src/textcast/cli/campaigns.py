@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from textcast.cli import ab_tests
 from textcast.cli.common import console, domain_errors, open_database
 from textcast.domain.accounts.audit import CLI
 from textcast.models import CampaignStatus
@@ -38,8 +39,12 @@ def _read_numbers(path: Path) -> list[str]:
 def campaigns_create(
     name: Annotated[str, typer.Option(help="Campaign name.")],
     body: Annotated[
-        str, typer.Option(help='Message text; merge fields as {{ first_name | default("there") }}.')
-    ],
+        str | None,
+        typer.Option(
+            help='Message text; merge fields as {{ first_name | default("there") }}. '
+            "Not with --variant (the texts are the variants then)."
+        ),
+    ] = None,
     recipients: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="File with one phone number per line."),
@@ -72,17 +77,37 @@ def campaigns_create(
         ),
     ] = None,
     budget: Annotated[float | None, typer.Option(help="Spending cap.")] = None,
+    variant: ab_tests.VariantOption = None,
+    send_time: ab_tests.SendTimeOption = None,
+    test_pool: ab_tests.PoolOption = None,
+    metric: ab_tests.MetricOption = None,
+    event: ab_tests.EventOption = None,
+    window: ab_tests.WindowOption = None,
+    decide_after: ab_tests.DecideAfterOption = None,
+    fallback: ab_tests.FallbackOption = None,
+    min_sample: ab_tests.MinSampleOption = None,
+    confidence: ab_tests.ConfidenceOption = None,
+    seed: ab_tests.SeedOption = None,
     send: Annotated[bool, typer.Option(help="Send it right away.")] = False,
 ) -> None:
-    """Create a campaign for numbers, lists and segments (and optionally send it)."""
+    """Create a campaign for numbers, lists and segments (and optionally send it).
+
+    An A/B test: 2-5 --variant texts (then no --body), or --body and 2-3 --send-time; part of
+    the audience (--test-pool) gets the variants, and the winner goes to the rest."""
     from textcast.domain import campaigns
     from textcast.runtime import sending_policy
     from textcast.services import campaigns as use_cases
 
     settings, database = open_database()
+    options = ab_tests.TestOptions(
+        variant, send_time, test_pool, metric, event, window, decide_after, fallback,
+        min_sample, confidence, seed
+    )  # fmt: skip
+    with ab_tests.option_errors():
+        text, test = ab_tests.read_options(options, body)
     draft = campaigns.CampaignDraft(
         name,
-        body,
+        text,
         _read_numbers(recipients) if recipients else [],
         sender or settings.sinch_number,
         list_ids=list_ids or [],
@@ -93,15 +118,18 @@ def campaigns_create(
         expires_at=expires_at,
         budget=budget,
     )
-    with domain_errors():
+    with ab_tests.option_errors():
         if send:
             campaign = use_cases.create_and_launch(
-                database, CLI, draft, settings.default_region, sending_policy(settings)
+                database, CLI, draft, settings.default_region, sending_policy(settings), test
             )
         else:
-            campaign = use_cases.create(database, CLI, draft, settings.default_region)
+            campaign = use_cases.create(database, CLI, draft, settings.default_region, test)
     state = campaign.status if send else "draft"
-    console.print(f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}")
+    tested = f", an A/B test of {len(test.bodies or test.send_times)} variants" if test else ""
+    console.print(
+        f"campaign {campaign.id}: {campaign.recipient_count:,} recipients, {state}{tested}"
+    )
 
 
 @campaigns_app.command("list")
@@ -320,11 +348,21 @@ def campaigns_duplicate(campaign_id: int) -> None:
 
 
 @campaigns_app.command("test")
-def campaigns_test(campaign_id: int, phone: str) -> None:
-    """Send the campaign's text to one number now (a running dispatcher sends it)."""
+def campaigns_test(
+    campaign_id: int,
+    phone: Annotated[
+        str | None, typer.Argument(help="Send the text to this one number now instead.")
+    ] = None,
+) -> None:
+    """Show the campaign's A/B test: each variant's texts sent, successes, rate and chance of
+    being the best, and the decision. With PHONE: send the campaign's text to that one number
+    now (a running dispatcher sends it)."""
     from textcast.runtime import sending_policy
     from textcast.services import campaigns as use_cases
 
+    if phone is None:
+        ab_tests.show_test(campaign_id)
+        return
     settings, database = open_database()
     with domain_errors():
         test = use_cases.send_test(
@@ -365,9 +403,15 @@ def campaigns_status(
         figures, done = read()
         if not watch:
             out.print(render_status(figures))
+            ab_tests.mention_test(database, campaign_id, out)
             return
         with Live(render_status(figures), console=out, refresh_per_second=4) as live:
             while not done:
                 time.sleep(1.0)  # each read aggregates the whole campaign
                 figures, done = read()
                 live.update(render_status(figures))
+
+
+# The A/B test's own commands (`campaigns test ID` shows a test: see `campaigns_test`).
+campaigns_app.command("pick")(ab_tests.campaigns_pick)
+campaigns_app.command("decide")(ab_tests.campaigns_decide)

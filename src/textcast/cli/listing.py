@@ -48,6 +48,8 @@ def campaign(c: Campaign) -> dict[str, Any]:
         "estimated_cost": c.estimated_cost,
         "spent": c.spent,
         "status_reason": c.status_reason,
+        "parent_id": c.parent_id,
+        "variant": c.variant,
         "created_at": c.created_at,
         "launched_at": c.launched_at,
         "completed_at": c.completed_at,

@@ -24,6 +24,7 @@ from textcast.simulator import SimulatorConfig
 from textcast.simulator import create_app as create_simulator_app
 from textcast.web import health, join, links
 from textcast.web.api import (
+    ab_tests,
     accounts,
     analytics,
     campaigns,
@@ -162,6 +163,7 @@ def create_app(
     install_dashboard(app)
     app.include_router(accounts.router)
     app.include_router(campaigns.router)
+    app.include_router(ab_tests.router)
     app.include_router(contacts.router)
     app.include_router(lists.router)
     app.include_router(keywords.router)

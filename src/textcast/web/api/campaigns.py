@@ -7,18 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from textcast.domain import campaigns
+from textcast.domain import campaigns, experiments
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission
 from textcast.domain.errors import FieldProblem, InvalidInput
 from textcast.domain.reporting import figures, messages
-from textcast.models import Campaign, MessageStatus
+from textcast.models import Campaign, MessageStatus, utcnow
 from textcast.plan_presenter import PlanOut, plan_out
 from textcast.runtime import describe_delivery_code
 from textcast.services import campaigns as campaign_services
 from textcast.vocabulary import SKIP_REASON_WORDS
+from textcast.web.api import ab_tests
 from textcast.web.api.ids import MAX_ID, Id, IdIn
 from textcast.web.api.inputs import Input
 from textcast.web.auth import Sender, Writer, guard
@@ -32,7 +33,9 @@ router = APIRouter(
 
 class CampaignIn(Input):
     name: Annotated[str, Field(max_length=campaigns.MAX_NAME_CHARS)]
-    body: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)]
+    body: Annotated[str, Field(max_length=campaigns.MAX_BODY_CHARS)] = Field(
+        description="The text; with text `variants`, leave it out: it is variant A's."
+    )
     recipients: list[str] = Field(
         default=[], description="Phone numbers, E.164 or national (DEFAULT_REGION)."
     )
@@ -65,6 +68,18 @@ class CampaignIn(Input):
         description="Spending cap (price table currency): launch refused above the estimate, "
         "paused when reached.",
     )
+    variants: list[ab_tests.VariantIn] | None = Field(
+        default=None,
+        description="An A/B test: 2-5 texts (`{body}`) or 2-3 send times (`{send_time}`), "
+        "tried on a test pool before the winner goes to the rest (`PUT .../test` changes it).",
+        examples=[ab_tests.VARIANTS_EXAMPLE],
+    )
+    test: ab_tests.TestSettingsIn | None = Field(
+        default=None,
+        description="The A/B test's settings (needs `variants`); defaults if left out.",
+    )
+
+    _body_of_variant_a = model_validator(mode="before")(ab_tests.fill_body)
 
 
 class CampaignPatch(Input):
@@ -128,6 +143,8 @@ class CampaignOut(BaseModel):
         "the messages Sinch took cost is `figures.spent` (`GET /api/v1/campaigns/{id}`)."
     )
     status_reason: str | None = Field(description="Why it is paused, cancelled or failed.")
+    parent_id: int | None = Field(description="The A/B test it sends a part of, if any.")
+    variant: str | None = Field(description="The test's variant it sends: A, B... (or null).")
     created_at: datetime
     launched_at: datetime | None
     completed_at: datetime | None
@@ -154,6 +171,8 @@ class CampaignOut(BaseModel):
             estimated_cost=campaign.estimated_cost,
             spent=campaign.spent,
             status_reason=campaign.status_reason,
+            parent_id=campaign.parent_id,
+            variant=campaign.variant,
             created_at=campaign.created_at,
             launched_at=campaign.launched_at,
             completed_at=campaign.completed_at,
@@ -192,6 +211,8 @@ class CampaignProgressOut(CampaignOut):
         description="Messages that reached a final status (or were skipped): `figures.final`."
     )
     figures: FiguresOut = Field(description="The funnel, parts and spend, read together.")
+    variants: list[ab_tests.VariantOut] = Field(description="Its A/B test's variants, if any.")
+    test: ab_tests.AbTestOut | None = Field(description="Its A/B test and figures, or null.")
 
 
 class MessageOut(BaseModel):
@@ -256,6 +277,8 @@ def list_campaigns(
 def create_campaign(
     payload: CampaignIn, database: DatabaseDep, settings: SettingsDep, principal: Writer
 ) -> CampaignOut:
+    """A draft; with `variants`, an A/B test (`GET .../test` shows it)."""
+    test = ab_tests.draft_of(payload.variants, payload.test, payload.body)
     draft = campaigns.CampaignDraft(
         name=payload.name,
         body=payload.body,
@@ -270,7 +293,7 @@ def create_campaign(
         budget=payload.budget,
     )
     campaign = campaign_services.create(
-        database, Actor.of(principal), draft, settings.default_region
+        database, Actor.of(principal), draft, settings.default_region, test
     )
     return CampaignOut.of(campaign)
 
@@ -423,12 +446,15 @@ def get_campaign(campaign_id: Id, session: ReadSession, runtime: RuntimeDep) -> 
     """The campaign with its live figures (`figures`: see its fields for the definitions)."""
     campaign = campaigns.get_campaign(session, campaign_id)
     counted = figures.campaign_figures(session, campaign_id, runtime.policy.prices)
+    found = experiments.results_of(session, campaign_id, utcnow())
     return CampaignProgressOut(
         **CampaignOut.of(campaign).model_dump(),
         counts=counted.by_status,
         total=counted.messages,
         final=counted.final,
         figures=figures_out(counted),
+        variants=ab_tests.variants_out(found),
+        test=ab_tests.test_out(found),
     )
 
 
