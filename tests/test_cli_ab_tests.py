@@ -1,4 +1,4 @@
-"""`textcast campaigns create --variant ...`, `campaigns test ID`, `pick` and `decide`."""
+"""`textcast campaigns create --variant ...`, `campaigns ab-test ID`, `pick` and `decide`."""
 
 from __future__ import annotations
 
@@ -112,17 +112,17 @@ def test_the_test_shows_each_variant_and_a_pick_sends_the_rest_once(
 ) -> None:
     env = {"DATABASE_URL": database_url}
     _create(env, numbers_file, "--decide-after", "manual")
-    draft = _run(env, "test", "1")
+    draft = _run(env, "ab-test", "1")
     assert "A/B test of the click rate" in draft and "Not started" in draft
     assert "Sale today" in draft and "Last day!" in draft
     assert "picked by hand" in draft
     _run(env, "send", "1")
-    testing = _run(env, "test", "1")
+    testing = _run(env, "ab-test", "1")
     assert "testing" in testing and "40 recipients (draft)" in testing
     assert "Not enough data yet" in testing
     picked = _run(env, "pick", "1", "b")
     assert "variant B won; the rest (campaign" in picked
-    shown = _run(env, "test", "1")
+    shown = _run(env, "ab-test", "1")
     assert "B (winner)" in shown and "Variant B picked by cli." in shown
     refused = _run(env, "pick", "1", "A", code=1)
     assert "variant B was already chosen" in refused
@@ -144,7 +144,7 @@ def test_decide_applies_the_fallback_without_enough_data(
 ) -> None:
     env = {"DATABASE_URL": database_url}
     _create(env, numbers_file, "--fallback", "wait")
-    assert "no A/B test" not in _run(env, "test", "1")
+    assert "no A/B test" not in _run(env, "ab-test", "1")
     early = _run(env, "decide", "1", code=1)
     assert "nothing to decide" in early
     _run(env, "send", "1")
@@ -158,5 +158,5 @@ def test_a_campaign_without_a_test_says_so_and_still_sends_a_test_text(
 ) -> None:
     env = {"DATABASE_URL": database_url}
     _run(env, "create", "--name", "Plain", "--body", "Hi", "--recipients", str(numbers_file))
-    assert "campaign 1 has no A/B test" in _run(env, "test", "1", code=1)
+    assert "campaign 1 has no A/B test" in _run(env, "ab-test", "1", code=1)
     assert "queued for +12015550100" in _run(env, "test", "1", "+12015550100")

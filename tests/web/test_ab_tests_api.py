@@ -83,7 +83,7 @@ def test_a_campaign_created_with_variants_shows_its_test(client: TestClient) -> 
     assert (test["fallback"], test["min_sample"], test["confidence"]) == ("variant_a", 100, 0.95)
     assert [r["label"] for r in test["results"]] == ["A", "B"]
     assert test["summary"].startswith("Not started")
-    alone = client.get(f"/api/v1/campaigns/{created['id']}/test").json()
+    alone = client.get(f"/api/v1/campaigns/{created['id']}/ab-test").json()
     assert alone["test"]["seed"] == test["seed"] and alone["variants"] == shown["variants"]
 
 
@@ -97,7 +97,8 @@ def test_variants_alone_take_the_default_settings(client: TestClient) -> None:
     )
     manual = _create(client, test={"decide_after": None})
     assert (
-        client.get(f"/api/v1/campaigns/{manual['id']}/test").json()["test"]["decide_after"] is None
+        client.get(f"/api/v1/campaigns/{manual['id']}/ab-test").json()["test"]["decide_after"]
+        is None
     )
 
 
@@ -107,7 +108,7 @@ def test_a_campaign_without_a_test_shows_none(client: TestClient) -> None:
     )
     shown = client.get(f"/api/v1/campaigns/{answer.json()['id']}").json()
     assert (shown["variants"], shown["test"]) == ([], None)
-    missing = client.get(f"/api/v1/campaigns/{answer.json()['id']}/test")
+    missing = client.get(f"/api/v1/campaigns/{answer.json()['id']}/ab-test")
     assert missing.status_code == 404
 
 
@@ -182,16 +183,16 @@ def test_a_drafts_test_is_set_replaced_and_removed(client: TestClient, database_
     cid = answer.json()["id"]
     texts = [*BODIES, "Three https://shop.example/c"]
     put = client.put(
-        f"/api/v1/campaigns/{cid}/test",
+        f"/api/v1/campaigns/{cid}/ab-test",
         json={"variants": [{"body": b} for b in texts], "test": {"metric": "delivery"}},
     )
     assert put.status_code == 200, put.text
     assert [v["label"] for v in put.json()["variants"]] == ["A", "B", "C"]
     assert put.json()["test"]["metric"] == "delivery"
     assert client.get(f"/api/v1/campaigns/{cid}").json()["body"] == BODIES[0]
-    again = client.put(f"/api/v1/campaigns/{cid}/test", json={"variants": [{"body": BODIES[0]}]})
+    again = client.put(f"/api/v1/campaigns/{cid}/ab-test", json={"variants": [{"body": BODIES[0]}]})
     assert _fields(again) == {"variants"}
-    removed = client.delete(f"/api/v1/campaigns/{cid}/test")
+    removed = client.delete(f"/api/v1/campaigns/{cid}/ab-test")
     assert removed.status_code == 204
     shown = client.get(f"/api/v1/campaigns/{cid}").json()
     assert (shown["test"], shown["variants"], shown["body"]) == (None, [], BODIES[0])
@@ -211,11 +212,11 @@ def test_a_launched_test_cannot_change_and_shows_its_cells(
     sent = client.post(f"/api/v1/campaigns/{cid}/send")
     assert sent.status_code == 202, sent.text
     changed = client.put(
-        f"/api/v1/campaigns/{cid}/test", json={"variants": [{"body": b} for b in BODIES]}
+        f"/api/v1/campaigns/{cid}/ab-test", json={"variants": [{"body": b} for b in BODIES]}
     )
     assert changed.status_code == 409
-    assert client.delete(f"/api/v1/campaigns/{cid}/test").status_code == 409
-    test = client.get(f"/api/v1/campaigns/{cid}/test").json()
+    assert client.delete(f"/api/v1/campaigns/{cid}/ab-test").status_code == 409
+    test = client.get(f"/api/v1/campaigns/{cid}/ab-test").json()
     assert test["test"]["state"] == "testing"
     cells = {v["label"]: v["campaign_id"] for v in test["variants"]}
     assert all(cells.values())
@@ -230,12 +231,12 @@ def test_a_launched_test_cannot_change_and_shows_its_cells(
 
 def test_a_pick_sends_the_winner_to_the_rest_once(client: TestClient, database_url: str) -> None:
     cid = _create(client, test={"decide_after": None})["id"]
-    too_early = client.post(f"/api/v1/campaigns/{cid}/test/pick", json={"variant": "B"})
+    too_early = client.post(f"/api/v1/campaigns/{cid}/ab-test/pick", json={"variant": "B"})
     assert too_early.status_code == 409
     client.post(f"/api/v1/campaigns/{cid}/send")
-    unknown = client.post(f"/api/v1/campaigns/{cid}/test/pick", json={"variant": "C"})
+    unknown = client.post(f"/api/v1/campaigns/{cid}/ab-test/pick", json={"variant": "C"})
     assert _fields(unknown) == {"variant"}
-    picked = client.post(f"/api/v1/campaigns/{cid}/test/pick", json={"variant": "b"})
+    picked = client.post(f"/api/v1/campaigns/{cid}/ab-test/pick", json={"variant": "b"})
     assert picked.status_code == 200, picked.text
     test = picked.json()["test"]
     assert (test["state"], test["winner"], test["rest_error"]) == ("decided", "B", None)
@@ -244,9 +245,9 @@ def test_a_pick_sends_the_winner_to_the_rest_once(client: TestClient, database_u
     rest = client.get(f"/api/v1/campaigns/{test['rest_campaign_id']}").json()
     assert (rest["body"], rest["variant"], rest["status"]) == (BODIES[1], "B", "sending")
     assert _messages(database_url, rest["id"]) == 40
-    same = client.post(f"/api/v1/campaigns/{cid}/test/pick", json={"variant": "B"})
+    same = client.post(f"/api/v1/campaigns/{cid}/ab-test/pick", json={"variant": "B"})
     assert same.status_code == 200
-    other = client.post(f"/api/v1/campaigns/{cid}/test/pick", json={"variant": "A"})
+    other = client.post(f"/api/v1/campaigns/{cid}/ab-test/pick", json={"variant": "A"})
     assert other.status_code == 409 and "already chosen" in other.text
     assert _messages(database_url, rest["id"]) == 40
 
@@ -265,7 +266,7 @@ def test_deciding_now_without_enough_data_follows_the_fallback(
 ) -> None:
     cid = _create(client, test={"fallback": fallback})["id"]
     client.post(f"/api/v1/campaigns/{cid}/send")
-    decided = client.post(f"/api/v1/campaigns/{cid}/test/decide")
+    decided = client.post(f"/api/v1/campaigns/{cid}/ab-test/decide")
     assert decided.status_code == 200, decided.text
     test = decided.json()["test"]
     assert (test["state"], test["winner"]) == (state, winner)
@@ -278,9 +279,9 @@ def test_deciding_now_without_enough_data_follows_the_fallback(
 def test_the_openapi_document_lists_the_test_routes(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     paths = document["paths"]
-    assert set(paths["/api/v1/campaigns/{campaign_id}/test"]) == {"get", "put", "delete", "post"}
+    assert set(paths["/api/v1/campaigns/{campaign_id}/ab-test"]) == {"get", "put", "delete"}
     for action in ("pick", "decide"):
-        operation = paths[f"/api/v1/campaigns/{{campaign_id}}/test/{action}"]["post"]
+        operation = paths[f"/api/v1/campaigns/{{campaign_id}}/ab-test/{action}"]["post"]
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/AbTestView"}
         assert "409" in operation["responses"]

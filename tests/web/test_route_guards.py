@@ -87,11 +87,11 @@ NEEDS = {
     ("POST", "/api/v1/campaigns/{campaign_id}/duplicate"): "write",
     ("POST", "/api/v1/campaigns/{campaign_id}/test"): "send",
     # A/B tests: the test is part of the draft (write); choosing the winner sends (send).
-    ("GET", "/api/v1/campaigns/{campaign_id}/test"): "read",
-    ("PUT", "/api/v1/campaigns/{campaign_id}/test"): "write",
-    ("DELETE", "/api/v1/campaigns/{campaign_id}/test"): "write",
-    ("POST", "/api/v1/campaigns/{campaign_id}/test/pick"): "send",
-    ("POST", "/api/v1/campaigns/{campaign_id}/test/decide"): "send",
+    ("GET", "/api/v1/campaigns/{campaign_id}/ab-test"): "read",
+    ("PUT", "/api/v1/campaigns/{campaign_id}/ab-test"): "write",
+    ("DELETE", "/api/v1/campaigns/{campaign_id}/ab-test"): "write",
+    ("POST", "/api/v1/campaigns/{campaign_id}/ab-test/pick"): "send",
+    ("POST", "/api/v1/campaigns/{campaign_id}/ab-test/decide"): "send",
     ("GET", "/api/v1/campaigns/{campaign_id}"): "read",
     # A scheduled campaign too, before its start: it becomes a draft again, nothing sent.
     ("PATCH", "/api/v1/campaigns/{campaign_id}"): "write",

@@ -1,4 +1,4 @@
-"""`textcast campaigns test ID`, `pick ID B`, `decide ID`, and what `campaigns create` reads of
+"""`textcast campaigns ab-test ID`, `pick ID B`, `decide ID`, and what `campaigns create` reads of
 an A/B test (`--variant`, `--send-time`, `--metric`...): a campaign's A/B test from the command
 line. The commands are registered on `campaigns` by `cli/campaigns.py`."""
 
@@ -181,7 +181,7 @@ def _refuse(message: str) -> NoReturn:
 
 
 def show_test(campaign_id: int) -> None:
-    """`campaigns test ID`: the variants side by side, and where the decision stands."""
+    """`campaigns ab-test ID`: the variants side by side, and where the decision stands."""
     from textcast.services import campaigns as use_cases
 
     _, database = open_database()
@@ -244,7 +244,7 @@ def mention_test(database: Database, campaign_id: int, out: Console) -> None:
     if found is not None:
         out.print(
             f"A/B test ({found.test.state}): {escape(found.summary)} "
-            f"See: textcast campaigns test {campaign_id}"
+            f"See: textcast campaigns ab-test {campaign_id}"
         )
 
 

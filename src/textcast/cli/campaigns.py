@@ -348,27 +348,24 @@ def campaigns_duplicate(campaign_id: int) -> None:
 
 
 @campaigns_app.command("test")
-def campaigns_test(
-    campaign_id: int,
-    phone: Annotated[
-        str | None, typer.Argument(help="Send the text to this one number now instead.")
-    ] = None,
-) -> None:
-    """Show the campaign's A/B test: each variant's texts sent, successes, rate and chance of
-    being the best, and the decision. With PHONE: send the campaign's text to that one number
-    now (a running dispatcher sends it)."""
+def campaigns_test(campaign_id: int, phone: str) -> None:
+    """Send the campaign's text to one number now (a running dispatcher sends it)."""
     from textcast.runtime import sending_policy
     from textcast.services import campaigns as use_cases
 
-    if phone is None:
-        ab_tests.show_test(campaign_id)
-        return
     settings, database = open_database()
     with domain_errors():
         test = use_cases.send_test(
             database, CLI, campaign_id, phone, settings.default_region, sending_policy(settings)
         )
     console.print(f"test campaign {test.id} queued for {phone}")
+
+
+@campaigns_app.command("ab-test")
+def campaigns_ab_test(campaign_id: int) -> None:
+    """Show the campaign's A/B test: each variant's texts sent, successes, rate and chance of
+    being the best, and the decision."""
+    ab_tests.show_test(campaign_id)
 
 
 @campaigns_app.command("status")
@@ -412,6 +409,6 @@ def campaigns_status(
                 live.update(render_status(figures))
 
 
-# The A/B test's own commands (`campaigns test ID` shows a test: see `campaigns_test`).
+# The A/B test's own commands (`campaigns ab-test ID` shows a test).
 campaigns_app.command("pick")(ab_tests.campaigns_pick)
 campaigns_app.command("decide")(ab_tests.campaigns_decide)

@@ -1,4 +1,4 @@
-"""`/api/v1/campaigns/{id}/test`: a draft's A/B test set, changed or removed; its live results;
+"""`/api/v1/campaigns/{id}/ab-test`: a draft's A/B test set, changed or removed; its live results;
 the winner picked by hand or decided now. The JSON a campaign shows of its test is here too."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class TestSettingsIn(Input):
     decide_after: Annotated[int | str | None, BeforeValidator(_a_span)] = Field(
         default="4h",
         description='How long after the test texts are sent the winner is chosen: "4h", '
-        '"90m", "2d" or minutes; null: you pick it (`POST .../test/pick`).',
+        '"90m", "2d" or minutes; null: you pick it (`POST .../ab-test/pick`).',
         examples=["4h", "90m", None],
     )
     fallback: AbFallback = Field(
@@ -263,7 +263,7 @@ def _view(campaign_id: int, found: experiments.AbResults | None) -> AbTestView:
     return AbTestView(campaign_id=campaign_id, variants=variants_out(found), test=out)
 
 
-@router.get("/{campaign_id}/test")
+@router.get("/{campaign_id}/ab-test")
 def get_test(campaign_id: Id, session: ReadSession) -> AbTestView:
     """The test's settings, where it stands and each variant's live figures. 404 when the
     campaign has no A/B test."""
@@ -271,7 +271,7 @@ def get_test(campaign_id: Id, session: ReadSession) -> AbTestView:
     return _view(campaign_id, experiments.results_of(session, campaign_id, utcnow()))
 
 
-@router.put("/{campaign_id}/test", responses=problems(409))
+@router.put("/{campaign_id}/ab-test", responses=problems(409))
 def set_test(
     campaign_id: Id, payload: AbTestIn, database: DatabaseDep, principal: Writer
 ) -> AbTestView:
@@ -284,14 +284,14 @@ def set_test(
 
 
 @router.delete(
-    "/{campaign_id}/test", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409)
+    "/{campaign_id}/ab-test", status_code=status.HTTP_204_NO_CONTENT, responses=problems(409)
 )
 def remove_test(campaign_id: Id, database: DatabaseDep, principal: Writer) -> None:
     """The draft is an ordinary campaign again, with variant A's text. 409 once sent."""
     campaign_services.remove_test(database, Actor.of(principal), campaign_id)
 
 
-@router.post("/{campaign_id}/test/pick", responses=problems(409))
+@router.post("/{campaign_id}/ab-test/pick", responses=problems(409))
 def pick_winner(
     campaign_id: Id, payload: PickIn, runtime: RuntimeDep, principal: Sender
 ) -> AbTestView:
@@ -301,7 +301,7 @@ def pick_winner(
     return _decide(campaign_id, runtime, principal, payload.variant.upper())
 
 
-@router.post("/{campaign_id}/test/decide", responses=problems(409))
+@router.post("/{campaign_id}/ab-test/decide", responses=problems(409))
 def decide_now(campaign_id: Id, runtime: RuntimeDep, principal: Sender) -> AbTestView:
     """Decide now rather than at `decide_at`: the variant the figures favour with enough
     confidence wins; otherwise the fallback applies (variant A, or wait for a pick: the state

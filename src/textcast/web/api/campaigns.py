@@ -71,7 +71,7 @@ class CampaignIn(Input):
     variants: list[ab_tests.VariantIn] | None = Field(
         default=None,
         description="An A/B test: 2-5 texts (`{body}`) or 2-3 send times (`{send_time}`), "
-        "tried on a test pool before the winner goes to the rest (`PUT .../test` changes it).",
+        "tried on a test pool before the winner goes to the rest (`PUT .../ab-test` changes it).",
         examples=[ab_tests.VARIANTS_EXAMPLE],
     )
     test: ab_tests.TestSettingsIn | None = Field(
@@ -277,7 +277,7 @@ def list_campaigns(
 def create_campaign(
     payload: CampaignIn, database: DatabaseDep, settings: SettingsDep, principal: Writer
 ) -> CampaignOut:
-    """A draft; with `variants`, an A/B test (`GET .../test` shows it)."""
+    """A draft; with `variants`, an A/B test (`GET .../ab-test` shows it)."""
     test = ab_tests.draft_of(payload.variants, payload.test, payload.body)
     draft = campaigns.CampaignDraft(
         name=payload.name,
