@@ -9,6 +9,7 @@ script, a refused test shows the editor again with the problems in place.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated
 from urllib.parse import quote
@@ -34,7 +35,8 @@ from textcast.web.deps import RuntimeDep
 router = APIRouter(include_in_schema=False)
 
 MAX_FIELD_CHARS = 300
-CONFIDENCES = (0.9, 0.95, 0.99)
+WHOLE = "must be a whole number"
+A_NUMBER = "must be a number"
 FIELD_WORDS = {
     "variants": "Variants",
     "test.pool_percent": "Test pool",
@@ -149,9 +151,9 @@ def parse_test(form: Mapping[str, object], body: str) -> AbTestDraft | None:
         try:
             value = float(raw)
         except ValueError:
-            value = float("nan")
-        if value != value or (whole and not value.is_integer()):
-            problems.append(FieldProblem(field, "must be a whole number" if whole else "must be a number"))
+            value = math.nan
+        if not math.isfinite(value) or (whole and not value.is_integer()):
+            problems.append(FieldProblem(field, WHOLE if whole else A_NUMBER))
             return default
         return value
 
@@ -241,7 +243,9 @@ def _refused(
     if _wants_json(request) or campaign_id is None:
         return JSONResponse({"message": message, "problems": listed}, status_code=status)
     # Without a script: the editor again, as posted, the problems next to their fields.
-    return campaign_editor.editor_refused(request, principal, campaign_id, form, listed, message, status)
+    return campaign_editor.editor_refused(
+        request, principal, campaign_id, form, listed, message, status
+    )
 
 
 def _words(refused: Exception) -> str:
@@ -252,7 +256,9 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _allowed(request: Request, principal: Principal, form: FormData, permission: Permission) -> None:
+def _allowed(
+    request: Request, principal: Principal, form: FormData, permission: Permission
+) -> None:
     presented = request.headers.get(CSRF_HEADER) or str(form.get("csrf_token") or "")
     check_csrf(principal, presented, "the csrf_token field")
     if not principal.can(permission):
@@ -261,4 +267,3 @@ def _allowed(request: Request, principal: Principal, form: FormData, permission:
 
 def _actor(request: Request, principal: Principal) -> Actor:
     return Actor(principal.actor, principal.user_id, client_ip(request))
-
