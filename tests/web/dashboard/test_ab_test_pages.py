@@ -184,7 +184,9 @@ def test_saving_a_test_needs_the_token_and_the_write_permission(signed_in: Signe
     assert forged.status_code == 403
     with signed_in(Role.VIEWER) as client:
         refused = client.post(f"/campaigns/{campaign_id}/ab-test", data=_test_form(client))
-    assert refused.status_code == 403
+        assert refused.status_code == 403
+        pick = {"csrf_token": _token(client), "variant": "A"}
+        assert client.post(f"/campaigns/{campaign_id}/ab-pick", data=pick).status_code == 403
 
 
 def _launched(client: TestClient) -> tuple[int, dict[str, Any]]:
