@@ -164,6 +164,26 @@ def test_a_new_draft_and_its_test_are_made_together_or_not_at_all(signed_in: Sig
     assert f">{html.escape(BODY_B)}</textarea>" in page
 
 
+def test_a_send_time_test_keeps_its_times(signed_in: SignedIn) -> None:
+    with signed_in(Role.EDITOR) as client:
+        campaign_id = _draft(client)
+        form = _test_form(
+            client, ab_kind="times", send_time_A="09:00", send_time_B="18:30", metric="replies"
+        )
+        assert client.post(f"/campaigns/{campaign_id}/ab-test", data=form).is_success
+        page = client.get(f"/campaigns/{campaign_id}/edit").text
+        same = _test_form(client, ab_kind="times", send_time_A="09:00", send_time_B="09:00")
+        refused = client.post(f"/campaigns/{campaign_id}/ab-test", data=same)
+    editor = _ab_section(page)
+    assert re.search(r'id="ab-kind-times"[^>]*checked', editor)
+    assert re.search(r'id="send_time_A"[^>]*value="09:00"', editor)
+    assert re.search(r'id="send_time_B"[^>]*value="18:30"', editor)
+    assert re.search(r'id="send_time_C"[^>]*value=""', editor)
+    assert re.search(r'<option value="replies" selected', editor)
+    assert refused.status_code == 422
+    assert "Variants: two variants have the same send time" in refused.text
+
+
 def test_the_switch_off_makes_the_draft_plain_again(signed_in: SignedIn) -> None:
     with signed_in(Role.EDITOR) as client:
         campaign_id = _draft(client)

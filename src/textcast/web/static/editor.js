@@ -414,8 +414,18 @@
       return data;
     }
 
+    // The section as it stands, to tell whether leaving loses a change.
+    function written() {
+      var data = testFields();
+      data.delete("csrf_token");
+      return JSON.stringify(Array.from(data.entries()));
+    }
+
     show();
+    var opened = written();
     return {
+      changed: function () { return written() !== opened; },
+      markSaved: function () { opened = written(); },
       // Whether saving has something to tell the test route: on, or on before.
       wanted: function () {
         return enabled.checked || form.getAttribute("data-had-test") === "true";
@@ -865,7 +875,8 @@
     var saved = collect();
 
     function unsaved() {
-      return JSON.stringify(collect()) !== JSON.stringify(saved);
+      return JSON.stringify(collect()) !== JSON.stringify(saved) ||
+        Boolean(abTest && abTest.changed());
     }
 
     window.addEventListener("beforeunload", function (event) {
@@ -903,6 +914,7 @@
       button.disabled = true;
       save(collected.payload).then(function (campaign) {
         saved = collected;
+        if (abTest) abTest.markSaved();
         form.setAttribute("data-campaign-id", campaign.id);
         // Back from the plan reopens this draft, and saving it again changes it.
         window.history.replaceState(null, "", "/campaigns/" + campaign.id + "/edit");
