@@ -15,6 +15,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -25,6 +26,7 @@ from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput
 from textcast.domain.experiments import LABELS, AbTestDraft
 from textcast.models import AbFallback, AbMetric
+from textcast.runtime import Runtime
 from textcast.services import campaigns as campaign_services
 from textcast.web.api.campaigns import CampaignIn
 from textcast.web.auth import CSRF_HEADER, check_csrf, client_ip
@@ -59,6 +61,13 @@ async def save_test(
     form = await request.form()
     _allowed(request, principal, form, Permission.WRITE)
     campaign_id = page_id(campaign_id, "campaign")
+    # The database is used synchronously: off the event loop, as FastAPI runs a plain `def`.
+    return await run_in_threadpool(_save_test, request, principal, runtime, campaign_id, form)
+
+
+def _save_test(
+    request: Request, principal: Principal, runtime: Runtime, campaign_id: int, form: FormData
+) -> Response:
     actor = _actor(request, principal)
     try:
         draft = parse_test(form, str(form.get("body", "")))
@@ -79,6 +88,12 @@ async def create_test(request: Request, principal: PageUser, runtime: RuntimeDep
     the API takes it, in the `campaign` field): a refused test leaves no draft behind."""
     form = await request.form()
     _allowed(request, principal, form, Permission.WRITE)
+    return await run_in_threadpool(_create_test, request, principal, runtime, form)
+
+
+def _create_test(
+    request: Request, principal: Principal, runtime: Runtime, form: FormData
+) -> Response:
     try:
         payload = _campaign_in(str(form.get("campaign", "")))
         draft = parse_test(form, payload.body)
