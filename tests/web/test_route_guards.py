@@ -44,6 +44,11 @@ DASHBOARD_FORMS = {
     ("POST", "/inbox/quick-replies"),
     ("POST", "/inbox/quick-replies/{quick_reply_id:int}"),
     ("POST", "/inbox/quick-replies/{quick_reply_id:int}/delete"),
+    # A campaign's A/B test: the editor's section saved and the winner picked as plain forms
+    # (tests/web/dashboard/test_ab_test_pages.py checks the token and the permission).
+    ("POST", "/campaigns/ab-test"),
+    ("POST", "/campaigns/{campaign_id:int}/ab-test"),
+    ("POST", "/campaigns/{campaign_id:int}/ab-pick"),
 }
 API_PREFIXES = ("/api/", "/openapi.json", "/docs")
 """Everything else is a dashboard page: anonymous visitors are sent to sign in."""

@@ -1,7 +1,8 @@
 """The dashboard: server-rendered pages for people (the JSON API is for programs).
 
 Pages only read (GET); every change goes through the JSON API with the session's CSRF token,
-but for the flow builder's forms (`flows.py`), which work without a script.
+but for the flow builder's forms (`flows.py`) and a campaign's A/B test (`ab_tests.py`),
+which work without a script.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from textcast.domain.errors import NotFound
 from textcast.web.dashboard import (
+    ab_tests,
     account,
     campaign_detail,
     campaign_editor,
@@ -55,6 +57,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(overview.router)
     # The editor's fixed paths (/campaigns/new) before the detail's /campaigns/{id:int}.
     app.include_router(campaign_editor.router)
+    app.include_router(ab_tests.router)
     app.include_router(campaign_detail.router)
     app.include_router(contacts.router)
     app.include_router(segments.router)

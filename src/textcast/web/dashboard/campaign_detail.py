@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from textcast.domain import campaigns
+from textcast.domain import campaigns, experiments
 from textcast.domain.audience import hygiene
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.reporting import analytics, figures, messages, overview
@@ -191,10 +191,14 @@ def campaign_page(
     number: Annotated[str, Query(max_length=32)] = "",
     reason: Annotated[str, Query(max_length=40)] = "",
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    pick_error: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     currency = runtime.settings.price_currency
     with runtime.database.read() as session:
         campaign = campaigns.get_campaign(session, page_id(campaign_id, "campaign"))
+        # A campaign under an A/B test is run by the test: it names it, and has no controls.
+        parent = campaigns.get_campaign(session, campaign.parent_id) if campaign.parent_id else None
+        ab = experiments.results_of(session, campaign.id, utcnow()) if parent is None else None
         if campaign.status == CampaignStatus.DRAFT:
             audience = overview.draft_audience(session, campaign)
             return render(
@@ -204,7 +208,9 @@ def campaign_page(
                 campaign=campaign,
                 audience=audience,
                 currency=currency,
-                editable=campaigns.editable(campaign, utcnow()),
+                editable=campaigns.editable(campaign, utcnow()) and parent is None,
+                parent=parent,
+                ab=ab,
             )
         live = _live(session, campaign_id, runtime.policy)
         listed = _message_list(session, campaign_id, runtime.policy, status, number, reason, after)
@@ -219,8 +225,11 @@ def campaign_page(
         listed=listed,
         invalidated=invalidated,
         currency=currency,
-        controls=_controls(campaign, counted.with_sinch),
-        editable=campaigns.editable(campaign, utcnow()),
+        controls=_controls(campaign, counted.with_sinch) if parent is None else [],
+        editable=campaigns.editable(campaign, utcnow()) and parent is None,
+        parent=parent,
+        ab=ab,
+        pick_error=pick_error,
         settled=" ".join(SETTLED),
         seen=_seen(campaign.status, counted.by_status),
         polling=not (campaign.status in SETTLED and counted.final == counted.messages),

@@ -266,6 +266,186 @@
       : error.message;
   }
 
+
+  // --- The editor's A/B test section ---
+  // Tabs over the variants' text areas (variant A's is the campaign's text, moved into its
+  // tab while the test is on), each with its own live counter; the test saved through the
+  // dashboard's form route, its problems placed next to the fields they name.
+  function setUpAbTest(form, counting) {
+    var section = byId("ab-test");
+    if (!section) return null;
+    var labels = ["A", "B", "C", "D", "E"];
+    var enabled = byId("ab_enabled");
+    var count = form.querySelector('input[name="variant_count"]');
+    var tabs = byId("variant-tabs");
+    var bodyBlock = byId("body-block");
+    var state = { shown: Math.max(2, Number(count.value) || 2), active: "A" };
+    count.disabled = false;  // with the script, the tabs say how many variants there are
+
+    function kind() {
+      return form.querySelector('input[name="ab_kind"]:checked').value;
+    }
+
+    function showTabs() {
+      labels.forEach(function (label, index) {
+        var tab = byId("variant-tab-" + label);
+        var panel = byId("variant-panel-" + label);
+        var there = index < state.shown;
+        tab.hidden = !there;
+        tab.setAttribute("aria-selected", label === state.active ? "true" : "false");
+        tab.tabIndex = label === state.active ? 0 : -1;
+        panel.hidden = !there || label !== state.active;
+      });
+      count.value = String(state.shown);
+      byId("add-variant").hidden = state.shown >= labels.length;
+      byId("remove-variant").hidden = state.shown <= 2;
+    }
+
+    function choose(label) {
+      state.active = label;
+      showTabs();
+    }
+
+    function show() {
+      var on = enabled.checked;
+      var texts = kind() === "texts";
+      byId("ab-fields").hidden = !on;
+      byId("ab-texts").hidden = !texts;
+      byId("ab-times").hidden = texts;
+      tabs.hidden = false;
+      byId("variant-a-note").hidden = true;
+      // Variant A's text is the campaign's: in its tab while a text test is on.
+      var home = on && texts ? byId("body-slot") : byId("body-home");
+      if (bodyBlock.parentNode !== home) home.appendChild(bodyBlock);
+      byId("body-label").textContent = on && texts ? "Variant A's text" : "Text";
+      var metric = byId("metric").value;
+      byId("ab-event").hidden = metric !== "event";
+      byId("decide_after_hours").disabled = !byId("decide-after").checked;
+      showTabs();
+    }
+
+    tabs.addEventListener("click", function (event) {
+      var tab = event.target.closest("[data-variant]");
+      if (tab) choose(tab.getAttribute("data-variant"));
+    });
+    tabs.addEventListener("keydown", function (event) {
+      if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
+      var at = labels.indexOf(state.active) + (event.key === "ArrowRight" ? 1 : -1);
+      at = (at + state.shown) % state.shown;
+      choose(labels[at]);
+      byId("variant-tab-" + labels[at]).focus();
+    });
+    byId("add-variant").addEventListener("click", function () {
+      if (state.shown >= labels.length) return;
+      state.shown += 1;
+      choose(labels[state.shown - 1]);
+      byId("variant_body_" + labels[state.shown - 1]).focus();
+    });
+    byId("remove-variant").addEventListener("click", function () {
+      if (state.shown <= 2) return;
+      var last = labels[state.shown - 1];
+      var box = byId("variant_body_" + last);
+      box.value = "";
+      countVariant(box);
+      state.shown -= 1;
+      if (labels.indexOf(state.active) >= state.shown) state.active = labels[state.shown - 1];
+      showTabs();
+    });
+    section.addEventListener("change", show);
+
+    // Each variant's counter: instantly from the estimate, then from the API's answer.
+    function countVariant(box) {
+      var counter = byId("counter-" + box.getAttribute("data-variant-body"));
+      showCountIn(counter, estimate(box.value, counting), "estimate");
+    }
+    section.querySelectorAll("[data-variant-body]").forEach(function (box) {
+      var analyse = latestOnly(function (signal) {
+        return textcast.api("POST", "/api/v1/encoding", { text: box.value }, { signal: signal });
+      });
+      var askLater = debounce(250, function () {
+        var written = box.value;
+        if (!written) return;
+        analyse().then(function (report) {
+          if (box.value === written) {
+            showCountIn(byId("counter-" + box.getAttribute("data-variant-body")), report, "api");
+          }
+        }, function () { /* the estimate stays */ });
+      });
+      box.addEventListener("input", function () {
+        countVariant(box);
+        askLater();
+      });
+      countVariant(box);
+    });
+
+    function clearProblems() {
+      section.querySelectorAll("[data-ab-error]").forEach(function (note) {
+        note.hidden = true;
+        note.textContent = "";
+      });
+      form.querySelectorAll("[data-ab-error]").forEach(function (note) {
+        note.hidden = true;
+        note.textContent = "";
+      });
+    }
+
+    // Each problem next to its field (showing its tab); one without a place goes on top.
+    function showProblems(error) {
+      var problems = (error.body && error.body.problems) || [];
+      var unplaced = [];
+      problems.forEach(function (problem) {
+        var note = form.querySelector('[data-ab-error="' + problem.field + '"]');
+        if (!note) { unplaced.push(problem.message); return; }
+        note.textContent = problem.message;
+        note.hidden = false;
+        var panel = note.closest("[data-variant-panel]");
+        if (panel && panel.hidden) choose(panel.getAttribute("data-variant-panel"));
+      });
+      var summary = byId("form-errors");
+      summary.textContent = [error.message || "The A/B test was not saved."].concat(unplaced).join(" ");
+      summary.hidden = false;
+      summary.focus();
+    }
+
+    function testFields() {
+      var data = new FormData(form);
+      data.set("body", byId("body").value);
+      if (!enabled.checked) data.delete("ab_enabled");
+      return data;
+    }
+
+    // The section as it stands, to tell whether leaving loses a change.
+    function written() {
+      var data = testFields();
+      data.delete("csrf_token");
+      return JSON.stringify(Array.from(data.entries()));
+    }
+
+    show();
+    var opened = written();
+    return {
+      changed: function () { return written() !== opened; },
+      markSaved: function () { opened = written(); },
+      // Whether saving has something to tell the test route: on, or on before.
+      wanted: function () {
+        return enabled.checked || form.getAttribute("data-had-test") === "true";
+      },
+      on: function () { return enabled.checked; },
+      clearProblems: clearProblems,
+      showProblems: showProblems,
+      save: function (id) {
+        return textcast.api("POST", "/campaigns/" + id + "/ab-test", testFields()).then(function () {
+          form.setAttribute("data-had-test", enabled.checked ? "true" : "false");
+        });
+      },
+      create: function (payload) {
+        var data = testFields();
+        data.set("campaign", JSON.stringify(payload));
+        return textcast.api("POST", "/campaigns/ab-test", data);
+      },
+    };
+  }
+
   function setUpEditor(form) {
     var counting = JSON.parse(form.getAttribute("data-counting"));
     var body = byId("body");
@@ -695,7 +875,8 @@
     var saved = collect();
 
     function unsaved() {
-      return JSON.stringify(collect()) !== JSON.stringify(saved);
+      return JSON.stringify(collect()) !== JSON.stringify(saved) ||
+        Boolean(abTest && abTest.changed());
     }
 
     window.addEventListener("beforeunload", function (event) {
@@ -704,12 +885,22 @@
       event.returnValue = "";  // older browsers ask only with a return value
     });
 
+    var abTest = setUpAbTest(form, counting);
+
+    // With an A/B test: a new draft is made with its test in one go; a draft's test is
+    // saved first, so that a refused test leaves the draft as it was.
     function save(payload) {
       var id = form.getAttribute("data-campaign-id");
-      if (!id) return textcast.api("POST", "/api/v1/campaigns", payload);
-      var changes = changedFields(saved.payload || {}, payload);
-      if (!Object.keys(changes).length) return Promise.resolve({ id: Number(id) });
-      return textcast.api("PATCH", "/api/v1/campaigns/" + id, changes);
+      if (!id) {
+        if (abTest && abTest.on()) return abTest.create(payload);
+        return textcast.api("POST", "/api/v1/campaigns", payload);
+      }
+      var first = abTest && abTest.wanted() ? abTest.save(id) : Promise.resolve();
+      return first.then(function () {
+        var changes = changedFields(saved.payload || {}, payload);
+        if (!Object.keys(changes).length) return { id: Number(id) };
+        return textcast.api("PATCH", "/api/v1/campaigns/" + id, changes);
+      });
     }
 
     form.addEventListener("submit", function (event) {
@@ -717,18 +908,23 @@
       var button = byId("create-button");
       if (!button) return;
       textcast.clearErrors(form);
+      if (abTest) abTest.clearProblems();
       var collected = collect();
       if (collected.problem) { textcast.showErrors(form, collected.problem); return; }
       button.disabled = true;
       save(collected.payload).then(function (campaign) {
         saved = collected;
+        if (abTest) abTest.markSaved();
         form.setAttribute("data-campaign-id", campaign.id);
         // Back from the plan reopens this draft, and saving it again changes it.
         window.history.replaceState(null, "", "/campaigns/" + campaign.id + "/edit");
         window.location.assign("/campaigns/" + campaign.id + "/plan");
       }, function (error) {
         button.disabled = false;
-        textcast.showErrors(form, error);
+        var problems = (error.body && error.body.problems) || [];
+        var ours = problems.some(function (p) { return /^(test\.|variants)/.test(p.field); });
+        if (abTest && ours) abTest.showProblems(error);
+        else textcast.showErrors(form, error);
       });
     });
 
