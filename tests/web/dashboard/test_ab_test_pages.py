@@ -262,3 +262,20 @@ def test_a_campaign_under_a_test_names_it_and_has_no_controls(signed_in: SignedI
     assert 'id="campaign-actions"' not in page
     assert 'id="pause"' not in page and 'id="cancel"' not in page
     assert 'id="ab-results"' not in page
+
+
+def test_the_plan_page_of_a_draft_test_shows_each_variants_share_and_cost(
+    signed_in: SignedIn,
+) -> None:
+    with signed_in(Role.EDITOR) as client:
+        campaign_id = _draft(client)
+        saved = client.post(
+            f"/campaigns/{campaign_id}/ab-test", data=_test_form(client), follow_redirects=False
+        )
+        assert saved.status_code in (200, 303), saved.text
+        page = client.get(f"/campaigns/{campaign_id}/plan").text
+    variants = page[page.index('id="plan-variants"') :]
+    assert 'data-variant="A"' in variants and 'data-variant="B"' in variants
+    # 30% of 10 numbers: 3 in the pool, the rest 7.
+    assert "A test pool of 3 recipients" in html.unescape(variants)
+    assert "the rest, 7 recipients" in html.unescape(variants)

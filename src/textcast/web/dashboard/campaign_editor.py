@@ -253,12 +253,15 @@ def campaign_plan(
 ) -> Response:
     blocked = None
     result = None
+    test_plan = None
     with runtime.database.read() as session:
         campaign = campaigns.get_campaign(session, page_id(campaign_id, "campaign"))
         # A plan is what a launch would do: for a draft only.
         if campaign.status == CampaignStatus.DRAFT:
             try:
-                result = planning.plan(session, campaign, runtime.policy, utcnow())
+                now = utcnow()
+                result = planning.plan(session, campaign, runtime.policy, now)
+                test_plan = experiments.plan_test(session, campaign, runtime.policy, now)
             except Conflict as refused:  # a segment broken or deleted since the draft was made
                 blocked = str(refused)
     return render(
@@ -267,6 +270,7 @@ def campaign_plan(
         principal,
         campaign=campaign,
         plan=result,
+        test_plan=test_plan,
         blocked=blocked,
         editable=campaigns.editable(campaign, utcnow()),
     )
