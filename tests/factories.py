@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from textcast.db import Database
-from textcast.domain import campaigns, outbox, signups
+from textcast.domain import campaigns, experiments, outbox, signups
 from textcast.domain.accounts import api_keys, passwords
 from textcast.domain.accounts.permissions import Scope
 from textcast.domain.campaigns.planning import Policy
@@ -49,6 +49,28 @@ def make_campaign(
         if launch:
             campaigns.launch_campaign(session, campaign.id)
     return campaign
+
+
+def make_ab_test(
+    database: Database,
+    policy: Policy,
+    bodies: tuple[str, ...],
+    launched_at: datetime,
+    *,
+    audience: int = 100,
+    **settings: Any,
+) -> int:
+    """A text test of `bodies` on `audience` numbers, launched at `launched_at`: a 20% pool,
+    10 texts a variant enough to decide, 4 hours after the pool is sent, unless `settings`
+    say otherwise (`experiments.AbTestDraft`'s fields)."""
+    draft = campaigns.CampaignDraft(name="Spring", body=bodies[0], recipients=numbers(audience))
+    chosen = {"pool_percent": 20, "min_sample": 10, "decide_after_minutes": 240, **settings}
+    test = experiments.AbTestDraft(bodies=bodies, **chosen)
+    with database.write() as session:
+        campaign = campaigns.create_campaign(session, draft, "US")
+        experiments.set_test(session, campaign.id, test)
+        experiments.launch_test(session, campaign.id, policy, now=launched_at)
+    return campaign.id
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from tests.factories import numbers
+from tests.factories import make_ab_test, numbers
 
 from textcast.db import Database
 from textcast.domain import campaigns, experiments
@@ -64,16 +64,8 @@ def later(minutes: float) -> datetime:
 
 def make_test(database: Database, audience: int = 100, **settings: object) -> int:
     """A text test of `BODIES` on `audience` numbers, launched at T0 (20% pool)."""
-    draft = campaigns.CampaignDraft(name="Spring", body=BODIES[0], recipients=numbers(audience))
-    test = experiments.AbTestDraft(
-        bodies=BODIES,
-        **{"pool_percent": 20, "min_sample": 10, "metric": AbMetric.DELIVERY, **settings},  # type: ignore[arg-type]
-    )
-    with database.write() as session:
-        campaign = campaigns.create_campaign(session, draft, "US")
-        experiments.set_test(session, campaign.id, test)
-        experiments.launch_test(session, campaign.id, POLICY, now=T0)
-    return campaign.id
+    chosen: dict[str, object] = {"metric": AbMetric.DELIVERY, **settings}
+    return make_ab_test(database, POLICY, BODIES, T0, audience=audience, **chosen)
 
 
 def children(session: Session, campaign_id: int) -> dict[str, Campaign]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from tests.factories import numbers
+from tests.factories import make_ab_test, numbers
 
 from textcast.db import Database
 from textcast.domain import campaigns, experiments
@@ -87,23 +87,8 @@ def test_the_same_audience_and_seed_draw_the_same_pool_in_any_order() -> None:
 # -- launch -------------------------------------------------------------------------------
 
 
-def make_test(
-    database: Database,
-    audience: int = 100,
-    *,
-    bodies: tuple[str, ...] = BODIES,
-    **settings: object,
-) -> int:
-    draft = campaigns.CampaignDraft(name="Spring", body=bodies[0], recipients=numbers(audience))
-    test = experiments.AbTestDraft(
-        bodies=bodies,
-        **{"pool_percent": 20, "min_sample": 10, "decide_after_minutes": 240, **settings},  # type: ignore[arg-type]
-    )
-    with database.write() as session:
-        campaign = campaigns.create_campaign(session, draft, "US")
-        experiments.set_test(session, campaign.id, test)
-        experiments.launch_test(session, campaign.id, POLICY, now=T0)
-    return campaign.id
+def make_test(database: Database, audience: int = 100, **settings: object) -> int:
+    return make_ab_test(database, POLICY, BODIES, T0, audience=audience, **settings)
 
 
 def cells(session: Session, campaign_id: int) -> dict[str, Campaign]:

@@ -81,6 +81,22 @@ class CampaignIn(Input):
 
     _body_of_variant_a = model_validator(mode="before")(ab_tests.fill_body)
 
+    def draft(self, default_sender: str | None) -> campaigns.CampaignDraft:
+        """The draft it describes (without its A/B test: `ab_tests.draft_of`)."""
+        return campaigns.CampaignDraft(
+            name=self.name,
+            body=self.body,
+            recipients=self.recipients,
+            sender=self.sender or default_sender,
+            list_ids=self.lists,
+            segment_ids=self.segments,
+            smart_encoding=self.smart_encoding,
+            send_at=self.send_at,
+            local_send_time=self.local_send_time,
+            expires_at=self.expires_at,
+            budget=self.budget,
+        )
+
 
 class CampaignPatch(Input):
     """The fields of `CampaignIn` to change, each optional: those left out keep their value,
@@ -279,19 +295,7 @@ def create_campaign(
 ) -> CampaignOut:
     """A draft; with `variants`, an A/B test (`GET .../ab-test` shows it)."""
     test = ab_tests.draft_of(payload.variants, payload.test, payload.body)
-    draft = campaigns.CampaignDraft(
-        name=payload.name,
-        body=payload.body,
-        recipients=payload.recipients,
-        sender=payload.sender or settings.sinch_number,
-        list_ids=payload.lists,
-        segment_ids=payload.segments,
-        smart_encoding=payload.smart_encoding,
-        send_at=payload.send_at,
-        local_send_time=payload.local_send_time,
-        expires_at=payload.expires_at,
-        budget=payload.budget,
-    )
+    draft = payload.draft(settings.sinch_number)
     campaign = campaign_services.create(
         database, Actor.of(principal), draft, settings.default_region, test
     )

@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from textcast.domain import campaigns
 from textcast.domain.accounts.audit import Actor
 from textcast.domain.accounts.permissions import Permission, Principal
 from textcast.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput
@@ -100,19 +99,7 @@ def _create_test(
         campaign = campaign_services.create(
             runtime.database,
             _actor(request, principal),
-            campaigns.CampaignDraft(
-                name=payload.name,
-                body=payload.body,
-                recipients=payload.recipients,
-                sender=payload.sender or runtime.settings.sinch_number,
-                list_ids=payload.lists,
-                segment_ids=payload.segments,
-                smart_encoding=payload.smart_encoding,
-                send_at=payload.send_at,
-                local_send_time=payload.local_send_time,
-                expires_at=payload.expires_at,
-                budget=payload.budget,
-            ),
+            payload.draft(runtime.settings.sinch_number),
             runtime.settings.default_region,
             test=draft,
         )
