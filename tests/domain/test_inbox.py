@@ -59,6 +59,23 @@ def test_a_final_status_never_regresses(database: Database) -> None:
     assert _status(database, batch.recipients[0]) == MessageStatus.DELIVERED
 
 
+def test_a_report_that_overtook_the_201_still_marks_the_text_sent(database: Database) -> None:
+    """A/B tests count the texts sent by `sent_at`, and so does the frequency cap."""
+    batch = _claimed(database)
+    early, late = batch.recipients[0], batch.recipients[1]
+    with database.write() as session:
+        inbox.store_events(session.connection(), [_report(batch, MessageStatus.DELIVERED)])
+        outbox.record_accepted(session, batch.id, "SINCH1")
+    with database.read() as session:
+        sent = dict(session.execute(select(Message.phone, Message.sent_at)).tuples().all())
+    assert sent[early] is not None and sent[late] is not None
+    with database.write() as session:  # a later report keeps the time Sinch took the text
+        inbox.store_events(session.connection(), [_report(batch, MessageStatus.DELIVERED, n=1)])
+    with database.read() as session:
+        again = session.scalars(select(Message.sent_at).where(Message.phone == late)).one()
+    assert again == sent[late]
+
+
 def test_reports_move_messages_forward_in_order(database: Database) -> None:
     batch = _claimed(database)
     phone = batch.recipients[1]

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Update,
     bindparam,
+    func,
     literal_column,
     or_,
     select,
@@ -375,6 +376,9 @@ def _advance_statement(status: MessageStatus) -> Update:
             status_code=bindparam("b_code"),
             operator_status_at=bindparam("b_at"),
             updated_at=bindparam("b_now"),
+            # A report that overtook Sinch's 201 leaves the message past `submitting`, where
+            # `record_accepted` no longer stamps it: a report proves it was handed over.
+            sent_at=func.coalesce(table.c.sent_at, bindparam("b_now")),
         )
     )
 
@@ -403,6 +407,7 @@ def _advance_from_json_statement(status: MessageStatus, returning: bool = False)
             status_code=json_item(reports, 3),
             operator_status_at=json_item(reports, 4),
             updated_at=bindparam("now", type_=table.c.updated_at.type),
+            sent_at=func.coalesce(table.c.sent_at, bindparam("now", type_=table.c.updated_at.type)),
         )
     )
     if returning:
