@@ -142,7 +142,10 @@ def _kill_around_the_decision(
 ) -> None:
     rng = random.Random(20261207)
     campaign_id, rest_id = _launch(database, audience)
-    progress = lambda: _progress(database, campaign_id, rest_id)  # noqa: E731
+
+    def progress() -> Progress:
+        return _progress(database, campaign_id, rest_id)
+
     simulator = SimulatorConfig(faults=Faults(latency=(0.01, 0.1)), seed=9)
     before_decision = 0
     """Kills with the pool sent and the test still undecided once the worker was dead."""
