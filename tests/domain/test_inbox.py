@@ -67,7 +67,8 @@ def test_a_report_that_overtook_the_201_still_marks_the_text_sent(database: Data
         inbox.store_events(session.connection(), [_report(batch, MessageStatus.DELIVERED)])
         outbox.record_accepted(session, batch.id, "SINCH1")
     with database.read() as session:
-        sent = dict(session.execute(select(Message.phone, Message.sent_at)).tuples().all())
+        rows = session.execute(select(Message.phone, Message.sent_at)).all()
+    sent = {phone: at for phone, at in rows}
     assert sent[early] is not None and sent[late] is not None
     with database.write() as session:  # a later report keeps the time Sinch took the text
         inbox.store_events(session.connection(), [_report(batch, MessageStatus.DELIVERED, n=1)])
