@@ -1,6 +1,6 @@
-"""An A/B test through the whole path: launch over the API, the pool's cells sent by the real
-dispatcher to the simulator, the decision in the dispatcher's due tick, the rest sent the
-winner's text; and a send-time test's cells held until their own local times."""
+"""An A/B test through the whole path: made and launched over the API, the pool's cells sent by
+the real dispatcher to the simulator, the decision in the dispatcher's due tick, the rest sent
+the winner's text; and a send-time test's cells held until their own local times."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 from tests.factories import numbers
 from tests.sending.stack import Stack, sending_stack
 
 from textcast.db import Database
-from textcast.domain import campaigns, experiments
 from textcast.domain.experiments.splits import draw_pool
 from textcast.models import (
     AbFallback,
@@ -37,14 +37,15 @@ BODIES = (
 INSTANT = {"queued_delay": 0.0, "dispatch_delay": 0.0, "final_delay": 0.0, "seed": 3}
 
 
-def _make_test(database: Database, draft: experiments.AbTestDraft) -> int:
-    body = BODIES[0] if draft.bodies else "Spring sale: 20% off today. Reply STOP to opt out."
-    with database.write() as session:
-        campaign = campaigns.create_campaign(
-            session, campaigns.CampaignDraft("Spring", body, numbers(AUDIENCE)), "US"
-        )
-        experiments.set_test(session, campaign.id, draft)
-    return campaign.id
+def _create(stack: Stack, variants: list[dict[str, str]], test: dict[str, object]) -> int:
+    """A draft under test, made through the API as a client would."""
+    draft = {"name": "Spring", "recipients": numbers(AUDIENCE), "variants": variants, "test": test}
+    if "send_time" in variants[0]:
+        draft["body"] = "Spring sale: 20% off today. Reply STOP to opt out."
+    created = stack.api.post("/api/v1/campaigns", json=draft)
+    assert created.status_code == 201, created.text
+    campaign_id: int = created.json()["id"]
+    return campaign_id
 
 
 def _texts_received(sim: RunningSimulator) -> Counter[tuple[str, str]]:
@@ -91,26 +92,25 @@ def test_the_pool_is_sent_the_dispatcher_decides_and_the_rest_gets_the_winners_t
     # texts fail, so that B wins on delivery.
     split = draw_pool([(p, "US") for p in audience], 2, 20, SEED)
     dead = {p: Outcome("Failed", 11, 1.0) for p in split.cells[0]}
-    draft = experiments.AbTestDraft(
-        bodies=BODIES,
-        metric=AbMetric.DELIVERY,
-        min_sample=10,
-        decide_after_minutes=0,
-        fallback=AbFallback.FIRST,
-        seed=SEED,
-    )
-    campaign_id = _make_test(database, draft)
+    settings = {
+        "metric": AbMetric.DELIVERY,
+        "min_sample": 10,
+        "decide_after": 0,
+        "fallback": AbFallback.FIRST,
+        "seed": SEED,
+    }
     simulator = SimulatorConfig(outcomes=ALL_DELIVERED, number_outcomes=dead, **INSTANT)  # type: ignore[arg-type]
     # A slow rate and small batches: the pool takes a moment, and B's first reports are in
     # long before its last batch is handed over.
     with sending_stack(database_url, simulator, send_rate=100, batch_size=10) as stack:
+        campaign_id = _create(stack, [{"body": body} for body in BODIES], settings)
         assert stack.api.post(f"/api/v1/campaigns/{campaign_id}/send").status_code == 202
         _wait_for(stack, campaign_id, "completed")
-        parent = stack.api.get(f"/api/v1/campaigns/{campaign_id}").json()
         children = _children(database, campaign_id)
         for child in children.values():
             stack.wait_until_final(child.id)
         shown = {k: stack.api.get(f"/api/v1/campaigns/{c.id}").json() for k, c in children.items()}
+        parent = stack.api.get(f"/api/v1/campaigns/{campaign_id}").json()
         texts = _texts_received(stack.simulator)
         ledger = stack.simulator.ledger(full=True)
 
@@ -151,6 +151,13 @@ def test_the_pool_is_sent_the_dispatcher_decides_and_the_rest_gets_the_winners_t
     assert shown["A"]["counts"] == {"failed": 30}
     assert shown["B"]["counts"] == {"delivered": 30}
     assert shown["rest"]["counts"] == {"delivered": AUDIENCE - 60}
+    assert parent["total"] == parent["final"] == AUDIENCE
+    assert parent["counts"] == {"failed": 30, "delivered": AUDIENCE - 30}
+    for figure in ("messages", "sent", "delivered", "not_delivered", "parts_sent"):
+        assert parent["figures"][figure] == sum(s["figures"][figure] for s in shown.values())
+    assert parent["figures"]["spent"] == pytest.approx(
+        sum(s["figures"]["spent"] for s in shown.values())
+    )
 
 
 def test_a_send_time_test_holds_each_cell_until_its_own_local_time(
@@ -160,16 +167,10 @@ def test_a_send_time_test_holds_each_cell_until_its_own_local_time(
     new_york = ZoneInfo("America/New_York")
     local_now = datetime.now(UTC).astimezone(new_york)
     times = [(local_now + timedelta(hours=h)).strftime("%H:%M") for h in (3, 7)]
-    draft = experiments.AbTestDraft(
-        send_times=times,
-        metric=AbMetric.DELIVERY,
-        min_sample=10,
-        decide_after_minutes=0,
-        seed=SEED,
-    )
-    campaign_id = _make_test(database, draft)
+    settings = {"metric": AbMetric.DELIVERY, "min_sample": 10, "decide_after": 0, "seed": SEED}
     simulator = SimulatorConfig(outcomes=ALL_DELIVERED, **INSTANT)  # type: ignore[arg-type]
     with sending_stack(database_url, simulator) as stack:
+        campaign_id = _create(stack, [{"send_time": at} for at in times], settings)
         sent = stack.api.post(f"/api/v1/campaigns/{campaign_id}/send")
         assert sent.status_code == 202, sent.text
         launched_at = datetime.now(UTC)
