@@ -106,6 +106,20 @@ class MessageStatus(StrEnum):
     """Never sent, for a `SkipReason` kept in `error`."""
 
 
+UNDELIVERED = (
+    MessageStatus.FAILED,
+    MessageStatus.EXPIRED,
+    MessageStatus.REJECTED,
+    MessageStatus.ABORTED,
+    MessageStatus.CANCELLED,
+    MessageStatus.DELETED,
+    MessageStatus.UNKNOWN,
+)
+"""The final statuses of a text that did not reach the handset."""
+OUTCOMES = (MessageStatus.DELIVERED, *UNDELIVERED)
+"""Final statuses: a delivery rate is delivered / these."""
+
+
 class SkipReason(StrEnum):
     """Why a message was skipped (its `error`), or why a plan leaves a number out."""
 

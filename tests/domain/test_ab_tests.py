@@ -194,10 +194,16 @@ def succeed(session: Session, metric: AbMetric, cell: Campaign, count: int, at: 
             .values(clicks=1, unique_clicks=1, first_click_at=at)
         )
     elif metric == AbMetric.DELIVERY:
+        # Every text of the cell gets its final report: the first `count` delivered.
+        session.execute(
+            update(Message)
+            .where(Message.campaign_id == cell.id)
+            .values(status=MessageStatus.FAILED, status_code=402)
+        )
         session.execute(
             update(Message)
             .where(Message.campaign_id == cell.id, Message.phone.in_(phones))
-            .values(status=MessageStatus.DELIVERED)
+            .values(status=MessageStatus.DELIVERED, status_code=0)
         )
     elif metric == AbMetric.REPLIES:
         for n, phone in enumerate(phones):
@@ -298,7 +304,9 @@ def test_too_few_texts_is_not_enough_data(database: Database) -> None:
         assert results is not None and not results.enough_data
         assert results.summary.startswith("Not enough data yet")
         assert [v.p_best for v in results.variants] == [None, None]
-        assert [v.rate for v in results.variants] == [0.0, 1.0]
+        # A's texts have no final report yet: not failures, just not counted (as every
+        # delivery rate counts: delivered / final outcomes).
+        assert [(v.sent, v.rate) for v in results.variants] == [(0, None), (10, 1.0)]
     with database.write() as session:
         experiments.advance_tests(session, POLICY, later(242))
         test = experiments.ab_test_of(session, campaign_id)
@@ -336,6 +344,7 @@ def test_a_rest_refused_by_the_quota_is_sent_once_the_quota_allows(database: Dat
     campaign_id = make_test(database, metric=AbMetric.DELIVERY)
     with database.write() as session:
         hand_over(session, campaign_id, later(1))
+        succeed(session, AbMetric.DELIVERY, cells(session, campaign_id)["A"], 0, later(5))
         succeed(session, AbMetric.DELIVERY, cells(session, campaign_id)["B"], 10, later(5))
     with database.write() as session:
         experiments.advance_tests(session, policy, later(242))

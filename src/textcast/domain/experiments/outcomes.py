@@ -1,5 +1,6 @@
 """What each variant's texts achieved so far under the test's metric: the texts handed to
-Sinch (the trials) and, among them, the successes.
+Sinch (the trials; for the delivery rate, those with a final report) and, among them, the
+successes.
 
 Clicks, replies and events count within the test's window after each text was sent, and only
 up to `now`, so that a decision taken late (after a restart) sees what it would have seen on
@@ -25,6 +26,7 @@ from textcast.models import (
     Message,
     MessageStatus,
 )
+from textcast.vocabulary import OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +41,23 @@ def tally(
     """Each cell's texts sent and successes, by cell id (cells with nothing sent: zeros)."""
     if not cell_ids:
         return {}
-    sent = dict(
-        session.execute(
-            select(Message.campaign_id, func.count())
-            .where(
-                Message.campaign_id.in_(cell_ids),
-                Message.sent_at.is_not(None),
-                Message.sent_at <= now,
-            )
-            .group_by(Message.campaign_id)
-        ).all()
-    )
+    sent = dict(session.execute(_trials(test, cell_ids, now)).all())
     won = dict(session.execute(_successes(session, test, cell_ids, now)).all())
     return {
         cell: Tally(int(sent.get(cell, 0)), min(int(won.get(cell, 0)), int(sent.get(cell, 0))))
         for cell in cell_ids
     }
+
+
+def _trials(test: AbTest, cell_ids: Sequence[int], now: datetime) -> Any:
+    """Texts handed to Sinch by `now`; for the delivery rate, texts with a final report (as
+    every delivery rate of textcast is counted: delivered / final outcomes)."""
+    query = select(Message.campaign_id, func.count()).where(Message.campaign_id.in_(cell_ids))
+    if test.metric == AbMetric.DELIVERY:
+        query = query.where(Message.status.in_(OUTCOMES), Message.updated_at <= now)
+    else:
+        query = query.where(Message.sent_at.is_not(None), Message.sent_at <= now)
+    return query.group_by(Message.campaign_id)
 
 
 def _successes(session: Session, test: AbTest, cell_ids: Sequence[int], now: datetime) -> Any:
@@ -63,7 +66,11 @@ def _successes(session: Session, test: AbTest, cell_ids: Sequence[int], now: dat
     if test.metric == AbMetric.DELIVERY:
         return (
             select(Message.campaign_id, func.count())
-            .where(*sent, Message.status == MessageStatus.DELIVERED)
+            .where(
+                Message.campaign_id.in_(cell_ids),
+                Message.status == MessageStatus.DELIVERED,
+                Message.updated_at <= now,
+            )
             .group_by(Message.campaign_id)
         )
     end = _plus_hours(session, Message.sent_at, test.window_hours)

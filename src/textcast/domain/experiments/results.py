@@ -57,6 +57,12 @@ class AbResults:
     """Where the test stands, in a sentence."""
 
     @property
+    def trials_label(self) -> str:
+        """What a variant's `sent` counts: texts handed over, or (for the delivery rate) texts
+        with a final report."""
+        return "With a final report" if self.test.metric == AbMetric.DELIVERY else "Sent"
+
+    @property
     def metric_words(self) -> str:
         words = METRIC_WORDS[self.test.metric]
         if self.test.metric == AbMetric.EVENT:

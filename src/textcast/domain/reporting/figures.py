@@ -45,19 +45,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from textcast.domain.campaigns.pricing import PRICED_PREFIX_CHARS, PriceTable, priced_country
 from textcast.domain.campaigns.queries import family_ids
 from textcast.models import Campaign, Contact, Message, MessageStatus
+from textcast.vocabulary import OUTCOMES as OUTCOMES
+from textcast.vocabulary import UNDELIVERED as UNDELIVERED
 
 WAITING = (MessageStatus.QUEUED, MessageStatus.DEFERRED, MessageStatus.SUBMITTING)
 IN_FLIGHT = (MessageStatus.ACCEPTED, MessageStatus.DISPATCHED)
-UNDELIVERED = (
-    MessageStatus.FAILED,
-    MessageStatus.EXPIRED,
-    MessageStatus.REJECTED,
-    MessageStatus.ABORTED,
-    MessageStatus.CANCELLED,
-    MessageStatus.DELETED,
-    MessageStatus.UNKNOWN,
-)
-OUTCOMES = (MessageStatus.DELIVERED, *UNDELIVERED)
 TAKEN = (*IN_FLIGHT, *OUTCOMES)
 """Statuses of messages Sinch took, refused ones apart (told by their missing code)."""
 
