@@ -19,7 +19,7 @@ from textcast.domain import campaigns, experiments
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.campaigns.pricing import PriceTable
 from textcast.domain.campaigns.send_window import Rules
-from textcast.domain.reporting import analytics, figures, messages, overview
+from textcast.domain.reporting import analytics, exports, figures, messages, overview
 from textcast.models import (
     AbMetric,
     Campaign,
@@ -264,12 +264,12 @@ def test_an_ordinary_campaigns_export_has_an_empty_variant(database: Database) -
         campaign = campaigns.create_campaign(session, draft, "US")
         campaigns.launch_campaign(session, campaign.id, POLICY, now=T0)
     rows = _exported(database, campaign.id)
-    assert tuple(rows[0]) == analytics.EXPORT_COLUMNS and rows[0][-1] == "variant"
+    assert tuple(rows[0]) == exports.EXPORT_COLUMNS and rows[0][-1] == "variant"
     assert [row[-1] for row in rows[1:]] == ["", "", ""]
 
 
 def _exported(database: Database, campaign_id: int) -> list[list[str]]:
-    text = "".join(analytics.messages_csv(database, campaign_id, describe_code, page=7))
+    text = "".join(exports.messages_csv(database, campaign_id, describe_code, page=7))
     return list(csv.reader(io.StringIO(text)))
 
 

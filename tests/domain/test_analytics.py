@@ -14,7 +14,7 @@ from textcast.domain.campaigns.planning import Policy
 from textcast.domain.campaigns.pricing import PriceTable
 from textcast.domain.campaigns.send_window import Rules
 from textcast.domain.errors import NotFound
-from textcast.domain.reporting import analytics
+from textcast.domain.reporting import analytics, exports
 from textcast.domain.reporting.analytics import Bucket, Clicks, Cost, FailureCode, Replies
 from textcast.models import (
     Campaign,
@@ -417,11 +417,11 @@ def test_an_unknown_campaign_is_not_found(database: Database) -> None:
 def test_export_pages_through_every_message_in_id_order(
     database: Database, campaign_id: int
 ) -> None:
-    text = "".join(analytics.messages_csv(database, campaign_id, describe_code, page=7))
+    text = "".join(exports.messages_csv(database, campaign_id, describe_code, page=7))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 33
     assert [int(r["id"]) for r in rows] == sorted(int(r["id"]) for r in rows)
-    assert tuple(rows[0]) == analytics.EXPORT_COLUMNS
+    assert tuple(rows[0]) == exports.EXPORT_COLUMNS
     by_status = {r["status"]: r for r in reversed(rows)}  # the first of each status
     delivered = by_status["delivered"]
     assert (delivered["status_code"], delivered["code_meaning"]) == ("0", "Delivered")
@@ -438,6 +438,6 @@ def test_export_keeps_texts_from_running_as_spreadsheet_formulas(database: Datab
     with database.write() as session:
         campaign = make_campaign(session)
         Outbox(session, campaign).add(S.FAILED, error="=HYPERLINK(1)")
-    text = "".join(analytics.messages_csv(database, campaign.id, describe_code))
+    text = "".join(exports.messages_csv(database, campaign.id, describe_code))
     [row] = csv.DictReader(io.StringIO(text))
     assert row["reason"] == "'=HYPERLINK(1)"

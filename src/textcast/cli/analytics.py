@@ -8,7 +8,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from textcast.domain.reporting.analytics import REST, Analytics, VariantFigures
+from textcast.domain.reporting.analytics import Analytics
+from textcast.domain.reporting.variants import REST, VariantFigures
 from textcast.vocabulary import describe_skip
 
 

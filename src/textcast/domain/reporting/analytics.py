@@ -3,7 +3,7 @@
 Every number is a SQL aggregate (seven small statements, the costliest one pass over the
 campaign's rows), so a campaign of 100,000 messages is summed in the database, never loaded:
 about 0.25 s on SQLite and 0.15 s on PostgreSQL. The CSV export pages through the messages by
-id in a fresh read session per page, so a long download holds no snapshot open.
+id (`exports`).
 
 The funnel, the parts and the spend are the campaign's `figures`, defined there once (one
 statement); the rest adds the codes, reasons, replies, clicks and timeline around them.
@@ -22,9 +22,8 @@ message with its part.
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -42,22 +41,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from textcast.db import Database
 from textcast.domain.campaigns.planning import Policy
 from textcast.domain.campaigns.queries import family_ids, get_campaign
-from textcast.domain.experiments.variants import ab_test_of
 from textcast.domain.inbox.keywords import Keyword
 from textcast.domain.reporting.figures import (
     OUTCOMES,
-    TAKEN,
     UNDELIVERED,
     Figures,
-    delivery_rate,
     family_figures,
     of_campaigns,
 )
+from textcast.domain.reporting.variants import VariantFigures, variant_figures
 from textcast.domain.reporting.waiting import Wait, why_waiting
-from textcast.domain.spreadsheets import SpreadsheetWriter
 from textcast.models import (
     Campaign,
     InboundMessage,
@@ -94,25 +89,6 @@ MAX_BUCKETS = 60
 """Few enough for a chart to mark each bucket's values, enough to show a send's shape."""
 REFUSED = "Refused"
 REFUSED_DESCRIPTION = "Sinch's API refused the batch at submission; the message's error says why"
-EXPORT_PAGE = 5_000
-EXPORT_COLUMNS = (
-    "id",
-    "phone",
-    "status",
-    "status_code",
-    "code_meaning",
-    "reason",
-    "parts",
-    "batch_id",
-    "sent_at",
-    "updated_at",
-    "variant",
-)
-"""`variant`, last so that readers of the older columns read them where they were: the A/B
-test variant the message is part of (`A`..`E`, `rest` for the rest of the audience), empty for
-an ordinary campaign's."""
-REST = "rest"
-"""The label of an A/B test's rest of the audience, beside its variants' labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,43 +206,6 @@ class Clicks:
 
 
 @dataclass(frozen=True, slots=True)
-class VariantFigures:
-    """One part of an A/B test's campaign: a variant's share of the test pool, or the rest.
-    The parts' figures add up to the campaign's."""
-
-    label: str
-    """`A`..`E`, or `rest`."""
-    campaign_id: int
-    """The campaign under the test that sends it."""
-    sends: str | None
-    """The variant whose text (or send time) it sends: its own label, the winner's for the
-    rest, None for a rest not decided yet."""
-    status: str
-    recipients: int
-    sent: int
-    delivered: int
-    outcomes: int
-    """Messages with a final outcome, refused ones included (as `Figures.outcomes`)."""
-    clicks: int
-    """Unique clicks, as `Clicks.clicks` counts them."""
-    replies: int
-    """Plain replies, as `Replies.replies` counts them."""
-    opt_outs: int
-
-    @property
-    def delivery_rate(self) -> float | None:
-        return delivery_rate(self.delivered, self.outcomes)
-
-    @property
-    def click_rate(self) -> float | None:
-        return self.clicks / self.sent if self.sent else None
-
-    @property
-    def reply_rate(self) -> float | None:
-        return self.replies / self.sent if self.sent else None
-
-
-@dataclass(frozen=True, slots=True)
 class Analytics:
     campaign: Campaign
     figures: Figures
@@ -326,7 +265,7 @@ def campaign_analytics(
         timeline=timeline,
         timeline_bucket_seconds=width,
         clicks=_clicks(session, family),
-        variants=_variants(session, campaign_id, family) if len(family) > 1 else None,
+        variants=variant_figures(session, campaign_id, family) if len(family) > 1 else None,
     )
 
 
@@ -507,169 +446,3 @@ def _committed(session: Session, campaign: Campaign, family: Sequence[int]) -> f
         select(func.coalesce(func.sum(Campaign.spent), 0.0)).where(Campaign.id.in_(family))
     )
     return float(total or 0.0)
-
-
-def _variants(session: Session, campaign_id: int, family: Sequence[int]) -> list[VariantFigures]:
-    """The family's parts side by side, each counted as the whole is (a grouped statement per
-    kind of figure, along the same indexes)."""
-    children = list(
-        session.scalars(select(Campaign).where(Campaign.id.in_(family), Campaign.id != campaign_id))
-    )
-    test = ab_test_of(session, campaign_id)
-    rest_id = test.rest_id if test is not None else None
-    ids = [c.id for c in children]
-    # Per campaign: sent, delivered, final outcomes, as `figures` defines them.
-    taken: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    refused = Message.status_code.is_(None)
-    for cid, status, no_code, n in session.execute(
-        select(Message.campaign_id, Message.status, refused, func.count())
-        .where(Message.campaign_id.in_(ids), Message.status.in_(TAKEN))
-        .group_by(Message.campaign_id, Message.status, refused)
-    ):
-        if status in OUTCOMES:
-            taken[cid][2] += int(n)
-        if status in UNDELIVERED and no_code:
-            continue  # refused at submission: never sent
-        taken[cid][0] += int(n)
-        if status == MessageStatus.DELIVERED:
-            taken[cid][1] += int(n)
-    clicks = dict(
-        session.execute(
-            select(Link.campaign_id, func.coalesce(func.sum(Link.unique_clicks), 0))
-            .where(Link.campaign_id.in_(ids))
-            .group_by(Link.campaign_id)
-        ).all()
-    )
-    inbound: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    for replied_to, keyword, n in session.execute(
-        select(InboundMessage.campaign_id, InboundMessage.keyword, func.count())
-        .where(InboundMessage.campaign_id.in_(ids))
-        .group_by(InboundMessage.campaign_id, InboundMessage.keyword)
-    ):
-        if keyword is None:
-            inbound[replied_to][0] += int(n)
-        elif keyword == Keyword.OPT_OUT.value:
-            inbound[replied_to][1] += int(n)
-    parts = [
-        VariantFigures(
-            label=REST if c.id == rest_id else (c.variant or REST),
-            campaign_id=c.id,
-            sends=c.variant,
-            status=str(c.status),
-            recipients=c.recipient_count,
-            sent=taken[c.id][0],
-            delivered=taken[c.id][1],
-            outcomes=taken[c.id][2],
-            clicks=int(clicks.get(c.id, 0)),
-            replies=inbound[c.id][0],
-            opt_outs=inbound[c.id][1],
-        )
-        for c in children
-    ]
-    # The variants in their order, the rest last.
-    return sorted(parts, key=lambda p: (p.label == REST, p.label, p.campaign_id))
-
-
-def variant_labels(session: Session, campaign_id: int, family: Sequence[int]) -> dict[int, str]:
-    """Each campaign of the family by the label its messages are exported with: the
-    variant's, `rest` for the rest, empty for an ordinary campaign."""
-    if len(family) == 1:
-        return {campaign_id: ""}
-    test = ab_test_of(session, campaign_id)
-    rest_id = test.rest_id if test is not None else None
-    rows = session.execute(select(Campaign.id, Campaign.variant).where(Campaign.id.in_(family)))
-    return {
-        cid: REST if cid == rest_id else (variant or ("" if cid == campaign_id else REST))
-        for cid, variant in rows
-    }
-
-
-# -- export -------------------------------------------------------------------------------------
-
-
-def messages_csv(
-    database: Database, campaign_id: int, describe_code: DescribeCode, *, page: int = EXPORT_PAGE
-) -> Iterator[str]:
-    """Every message of the campaign (of its family, for an A/B test's) as CSV
-    (`EXPORT_COLUMNS`), one piece of text per page."""
-    buffer = io.StringIO()
-    out = SpreadsheetWriter(buffer, lineterminator="\n")
-    out.writerow(EXPORT_COLUMNS)
-    with database.read() as session:
-        family = family_ids(session, campaign_id)
-        labels = variant_labels(session, campaign_id, family)
-    # Campaign by campaign, in the order they were made: the variants' messages were written
-    # at the launch, the rest's at the decision, so the ids still rise through the file.
-    for member in family:
-        with database.read() as session:
-            first, last = session.execute(
-                select(func.min(Message.id), func.max(Message.id)).where(
-                    Message.campaign_id == member
-                )
-            ).one()
-        after = (first or 1) - 1
-        label = labels.get(member, "")
-        while last is not None and after < last:
-            with database.read() as session:
-                rows = _export_page(session, member, after, last, page)
-            out.writerows(_export_row(describe_code, label, *row) for row in rows)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            after = rows[-1][0] if len(rows) == page else last
-    if buffer.tell():
-        yield buffer.getvalue()
-
-
-def _export_page(session: Session, campaign_id: int, after: int, last: int, page: int) -> list[Any]:
-    # Walked along the primary key between the campaign's first and last ids: the
-    # (campaign_id, status, id) index would need all of the campaign's rows sorted per page.
-    query = (
-        select(
-            Message.id,
-            Message.phone,
-            Message.status,
-            Message.status_code,
-            Message.error,
-            Message.parts,
-            Message.batch_id,
-            Message.sent_at,
-            Message.updated_at,
-        )
-        .with_hint(Message, "NOT INDEXED", "sqlite")  # the rowid is still used
-        .where(Message.campaign_id == campaign_id, Message.id > after, Message.id <= last)
-        .order_by(Message.id)
-        .limit(page)
-    )
-    return list(session.execute(query))
-
-
-def _export_row(
-    describe_code: DescribeCode,
-    variant: str,
-    id_: int,
-    phone: str,
-    status: str,
-    code: int | None,
-    error: str | None,
-    parts: int,
-    batch_id: str | None,
-    sent_at: datetime | None,
-    updated_at: datetime,
-) -> tuple[object, ...]:
-    meaning = ""
-    if code is not None or (status in UNDELIVERED):
-        meaning = code_meaning(code, describe_code)[0]
-    return (
-        id_,
-        phone,
-        status,
-        "" if code is None else code,
-        meaning,
-        error or "",
-        parts,
-        batch_id or "",
-        sent_at.isoformat() if sent_at else "",
-        updated_at.isoformat(),
-        variant,
-    )

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from textcast.domain.campaigns.pricing import PriceTable, priced_country
 from textcast.domain.campaigns.queries import family_ids, get_campaign
 from textcast.domain.content.templates import TemplateError, parse
-from textcast.domain.reporting.analytics import DescribeCode, code_meaning, variant_labels
+from textcast.domain.reporting.analytics import DescribeCode, code_meaning
 from textcast.domain.reporting.figures import TAKEN, UNDELIVERED, of_campaigns
+from textcast.domain.reporting.variants import variant_labels
 from textcast.models import Campaign, Contact, Message, MessageStatus, SkipReason
 from textcast.vocabulary import UNSPECIFIED_REASON, describe_skip
 

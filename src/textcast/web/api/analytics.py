@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from textcast.domain import campaigns
 from textcast.domain.accounts.permissions import Permission
-from textcast.domain.reporting import analytics, figures
+from textcast.domain.reporting import analytics, exports, figures
 from textcast.runtime import describe_delivery_code
 from textcast.web.api.ids import Id
 from textcast.web.auth import guard
@@ -214,7 +214,7 @@ def campaign_analytics(campaign_id: Id, session: ReadSession, runtime: RuntimeDe
         200: {
             "content": {"text/csv": {}},
             "description": "One row per message: "
-            + ",".join(analytics.EXPORT_COLUMNS)
+            + ",".join(exports.EXPORT_COLUMNS)
             + ". `variant`: the A/B test variant (A..E, or rest), empty outside a test.",
         }
     },
@@ -228,7 +228,7 @@ def export_messages(campaign_id: Id, database: DatabaseDep) -> StreamingResponse
         campaigns.get_campaign(session, campaign_id)
     disposition = f'attachment; filename="campaign-{campaign_id}-messages.csv"'
     return StreamingResponse(
-        analytics.messages_csv(database, campaign_id, describe_delivery_code),
+        exports.messages_csv(database, campaign_id, describe_delivery_code),
         media_type="text/csv",
         headers={"content-disposition": disposition},
     )
