@@ -32,7 +32,7 @@ class VariantText:
 
 
 @dataclass(frozen=True, slots=True)
-class TestSettings:
+class AbTestSettings:
     """How the winner is chosen, as given; the defaults are the experiments context's."""
 
     pool_percent: int = 20
@@ -48,11 +48,11 @@ class TestSettings:
 
 
 def read_test(
-    variants: Sequence[VariantText], settings: TestSettings | None
+    variants: Sequence[VariantText], settings: AbTestSettings | None
 ) -> experiments.AbTestDraft:
     """The draft the experiments context checks; what only the spelling can get wrong (a variant
     with both a text and a time, a duration) is refused here, every problem at once."""
-    settings = settings or TestSettings()
+    settings = settings or AbTestSettings()
     problems: list[FieldProblem] = []
     for index, variant in enumerate(variants):
         if (variant.body is None) == (variant.send_time is None):

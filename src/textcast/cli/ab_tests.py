@@ -80,7 +80,7 @@ SeedOption = Annotated[str | None, typer.Option(help="A/B test: draws the test p
 
 
 @dataclass(frozen=True, slots=True)
-class TestOptions:
+class AbTestOptions:
     """`campaigns create`'s A/B test options as typed; None: not given."""
 
     variants: list[str] | None = None
@@ -96,11 +96,11 @@ class TestOptions:
     seed: str | None = None
 
 
-def read_options(options: TestOptions, body: str | None) -> tuple[str, AbTestDraft | None]:
+def read_options(options: AbTestOptions, body: str | None) -> tuple[str, AbTestDraft | None]:
     """The campaign's text and its test (None without `--variant` or `--send-time`)."""
     from textcast.ab_test_settings import (
         WINDOW_WORDS,
-        TestSettings,
+        AbTestSettings,
         VariantText,
         hours_of,
         read_test,
@@ -132,7 +132,7 @@ def read_options(options: TestOptions, body: str | None) -> tuple[str, AbTestDra
         if options.fallback.lower() not in FALLBACKS:
             problems.append(FieldProblem("test.fallback", "must be variant-a or wait"))
         fallback = FALLBACKS.get(options.fallback.lower(), fallback)
-    chosen = TestSettings(
+    chosen = AbTestSettings(
         pool_percent=options.pool if options.pool is not None else 20,
         metric=options.metric or AbMetric.CLICKS,
         event=options.event,

@@ -99,7 +99,7 @@ def campaigns_create(
     from textcast.services import campaigns as use_cases
 
     settings, database = open_database()
-    options = ab_tests.TestOptions(
+    options = ab_tests.AbTestOptions(
         variant, send_time, test_pool, metric, event, window, decide_after, fallback,
         min_sample, confidence, seed
     )  # fmt: skip

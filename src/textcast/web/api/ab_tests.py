@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 from textcast.ab_test_settings import (
     DECIDE_AFTER_WORDS,
-    TestSettings,
+    AbTestSettings,
     VariantText,
     read_test,
     spell_minutes,
@@ -56,7 +56,7 @@ def _a_span(value: object) -> object:
     return value
 
 
-class TestSettingsIn(Input):
+class AbTestSettingsIn(Input):
     """How the test pool is drawn and the winner chosen; each setting has its default."""
 
     pool_percent: int = Field(default=20, description="The share of the audience tested, 1-100.")
@@ -97,7 +97,9 @@ class AbTestIn(Input):
     )
 
     variants: list[VariantIn] = Field(description="2-5 texts, or 2-3 send times.")
-    test: TestSettingsIn | None = Field(default=None, description="Settings; defaults if left out.")
+    test: AbTestSettingsIn | None = Field(
+        default=None, description="Settings; defaults if left out."
+    )
 
 
 class PickIn(Input):
@@ -105,7 +107,7 @@ class PickIn(Input):
 
 
 def draft_of(
-    variants: list[VariantIn] | None, test: TestSettingsIn | None, body: str | None = None
+    variants: list[VariantIn] | None, test: AbTestSettingsIn | None, body: str | None = None
 ) -> experiments.AbTestDraft | None:
     """The test a request asks for: None without variants (and without settings). A `body`
     given beside text variants must be variant A's: the campaign's text is always A's."""
@@ -120,7 +122,7 @@ def draft_of(
         words = "leave it out with text variants: the campaign's text is variant A's"
         raise InvalidInput([FieldProblem("body", words)])
     given = [VariantText(v.body, v.send_time) for v in variants]
-    settings = TestSettings(**test.model_dump()) if test is not None else None
+    settings = AbTestSettings(**test.model_dump()) if test is not None else None
     return read_test(given, settings)
 
 
@@ -207,7 +209,7 @@ def variants_out(found: experiments.AbResults | None) -> list[VariantOut]:
     ]
 
 
-def test_out(found: experiments.AbResults | None) -> AbTestOut | None:
+def ab_test_out(found: experiments.AbResults | None) -> AbTestOut | None:
     if found is None:
         return None
     test = found.test
@@ -257,7 +259,7 @@ def test_out(found: experiments.AbResults | None) -> AbTestOut | None:
 
 
 def _view(campaign_id: int, found: experiments.AbResults | None) -> AbTestView:
-    out = test_out(found)
+    out = ab_test_out(found)
     if out is None:
         raise NotFound("A/B test of campaign", campaign_id)
     return AbTestView(campaign_id=campaign_id, variants=variants_out(found), test=out)

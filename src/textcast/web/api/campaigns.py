@@ -74,7 +74,7 @@ class CampaignIn(Input):
         "tried on a test pool before the winner goes to the rest (`PUT .../ab-test` changes it).",
         examples=[ab_tests.VARIANTS_EXAMPLE],
     )
-    test: ab_tests.TestSettingsIn | None = Field(
+    test: ab_tests.AbTestSettingsIn | None = Field(
         default=None,
         description="The A/B test's settings (needs `variants`); defaults if left out.",
     )
@@ -458,7 +458,7 @@ def get_campaign(campaign_id: Id, session: ReadSession, runtime: RuntimeDep) -> 
         final=counted.final,
         figures=figures_out(counted),
         variants=ab_tests.variants_out(found),
-        test=ab_tests.test_out(found),
+        test=ab_tests.ab_test_out(found),
     )
 
 
