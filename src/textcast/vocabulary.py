@@ -348,6 +348,7 @@ class EventType(StrEnum):
     REPLY_RECEIVED = "reply.received"
     CAMPAIGN_STARTED = "campaign.started"
     CAMPAIGN_COMPLETED = "campaign.completed"
+    CAMPAIGN_TEST_DECIDED = "campaign.test_decided"
     LINK_CLICKED = "link.clicked"
     IMPORT_COMPLETED = "import.completed"
     FLOW_RUN_STARTED = "flow.run_started"

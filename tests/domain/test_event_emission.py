@@ -11,18 +11,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
-from tests.factories import claim_batch, make_campaign, numbers
+from tests.factories import claim_batch, make_ab_test, make_campaign, numbers
 from tests.flows.helpers import advance, policy
 from ulid import ULID
 
 from textcast.db import Database
-from textcast.domain import campaigns, flows, inbox, outbox, stream
+from textcast.domain import campaigns, experiments, flows, inbox, outbox, stream
 from textcast.domain.audience import consent, contacts
 from textcast.domain.content import links
 from textcast.domain.imports import jobs as imports
 from textcast.domain.inbox.events import IncomingEvent, StatusReport
 from textcast.domain.webhooks import signatures
 from textcast.models import (
+    AbMetric,
     CampaignKind,
     Contact,
     EventType,
@@ -35,6 +36,7 @@ from textcast.models import (
     WebhookDelivery,
     WebhookKind,
     WebhookSubscription,
+    utcnow,
 )
 from textcast.sinch.statuses import STATUS_CODES, code_meaning
 
@@ -424,6 +426,35 @@ def test_only_marketing_campaigns_are_announced(database: Database) -> None:
     with database.write() as session:
         assert campaigns.complete_finished_campaigns(session) == [reply.id]
     assert recorded(database) == []
+
+
+def test_an_ab_test_announces_its_start_once_and_its_decision(database: Database) -> None:
+    subscribe(
+        database,
+        EventType.CAMPAIGN_STARTED,
+        EventType.CAMPAIGN_COMPLETED,
+        EventType.CAMPAIGN_TEST_DECIDED,
+    )
+    # Any hour will do: the send window is the whole day.
+    chosen = policy(quiet_hours="00:00-24:00")
+    bodies = ("Spring sale today. STOP to end", "Last day of the sale. STOP to end")
+    campaign_id = make_ab_test(
+        database, chosen, bodies, utcnow(), audience=50, metric=AbMetric.DELIVERY
+    )
+    (started,) = recorded(database, EventType.CAMPAIGN_STARTED)  # not once per variant
+    assert (started["campaign_id"], started["recipients"]) == (campaign_id, 50)
+    with database.write() as session:
+        experiments.decide(session, campaign_id, chosen, now=utcnow(), pick="B", picked_by="ana")
+    (decided,) = recorded(database, EventType.CAMPAIGN_TEST_DECIDED)
+    assert {k: decided[k] for k in ("campaign_id", "winner", "how", "metric")} == {
+        "campaign_id": campaign_id,
+        "winner": "B",
+        "how": "picked",
+        "metric": "delivery",
+    }
+    assert decided["rest_recipients"] == 40
+    assert [v["label"] for v in decided["variants"]] == ["A", "B"]
+    assert decided["reason"] == "Variant B picked by ana."
 
 
 def test_a_click_records_link_clicked_with_its_message_and_recipient(database: Database) -> None:

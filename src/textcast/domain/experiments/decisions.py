@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from textcast.domain import stream
 from textcast.domain.campaigns.drafts import set_body_info
 from textcast.domain.campaigns.launch import launch_campaign
 from textcast.domain.campaigns.lifecycle import FINISHED
@@ -30,6 +31,7 @@ from textcast.models import (
     AbTest,
     Campaign,
     CampaignStatus,
+    EventType,
 )
 
 RETRY_REST = timedelta(minutes=15)
@@ -109,8 +111,35 @@ def decide(
     test.decided_at = now
     test.decided_by = how
     test.decision = snapshot(found, reason)
+    _announce(session, campaign, found, now)
     _send_rest(session, test, policy, now)
     return test
+
+
+def _announce(session: Session, campaign: Campaign, found: AbResults, now: datetime) -> None:
+    """`campaign.test_decided`, in the decision's transaction."""
+    test = found.test
+    data = {
+        "campaign_id": campaign.id,
+        "name": campaign.name,
+        "winner": test.winner,
+        "how": test.decided_by if test.decided_by in (AUTOMATIC, FALLBACK) else "picked",
+        "reason": (test.decision or {}).get("reason"),
+        "metric": str(test.metric),
+        "variants": [
+            {
+                "label": v.label,
+                "sent": v.sent,
+                "successes": v.successes,
+                "rate": v.rate,
+                "p_best": v.p_best,
+            }
+            for v in found.variants
+        ],
+        "rest_recipients": found.rest_recipients,
+        "decided_at": stream.timestamp(now),
+    }
+    stream.record(session, EventType.CAMPAIGN_TEST_DECIDED, data, at=now)
 
 
 def note_cancelled(session: Session, campaign_id: int) -> None:

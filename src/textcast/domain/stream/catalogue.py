@@ -173,6 +173,35 @@ CATALOGUE: dict[EventType, EventSpec] = {
             "completed_at": "2026-12-07T15:06:30.000Z",
         },
     ),
+    EventType.CAMPAIGN_TEST_DECIDED: EventSpec(
+        "A campaign's A/B test chose its winner; the rest of the audience gets it next.",
+        {
+            "campaign_id": "The campaign under test.",
+            "name": "Its name.",
+            "winner": "The winning variant's label (A to E).",
+            "how": "automatic (the figures), fallback (no clear winner: variant A) or picked.",
+            "reason": "Why, in words.",
+            "metric": "clicks, replies, delivery or event.",
+            "variants": "Each variant's label, texts counted, successes, rate and chance of "
+            "being the best (null below the minimum sample) when it was decided.",
+            "rest_recipients": "How many of the audience outside the test pool get the winner.",
+            "decided_at": "When.",
+        },
+        {
+            "campaign_id": 17,
+            "name": "December sale",
+            "winner": "B",
+            "how": "automatic",
+            "reason": "Variant B won: 98% likely to have the best click rate (95% needed).",
+            "metric": "clicks",
+            "variants": [
+                {"label": "A", "sent": 250, "successes": 9, "rate": 0.036, "p_best": 0.02},
+                {"label": "B", "sent": 250, "successes": 21, "rate": 0.084, "p_best": 0.98},
+            ],
+            "rest_recipients": 2000,
+            "decided_at": "2026-12-07T19:06:30.000Z",
+        },
+    ),
     EventType.LINK_CLICKED: EventSpec(
         "Someone opened a campaign's short link (each request within the rate limit).",
         {
