@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from tests.factories import make_ab_test, numbers
 
@@ -25,6 +25,7 @@ from textcast.models import (
     AbState,
     Campaign,
     CampaignStatus,
+    CampaignVariant,
     Event,
     InboundMessage,
     Link,
@@ -449,3 +450,19 @@ def test_a_paused_campaigns_winner_waits_paused(database: Database) -> None:
         rest = session.get(Campaign, test.rest_id)
         assert rest is not None and rest.status == CampaignStatus.PAUSED
         assert len(phones_of(session, rest.id)) == 80
+
+
+def test_a_test_that_cannot_be_decided_waits_alone(database: Database) -> None:
+    broken = make_test(database, metric=AbMetric.DELIVERY)
+    sound = make_test(database, metric=AbMetric.DELIVERY)
+    with database.write() as session:
+        hand_over(session, broken, later(1))
+        hand_over(session, sound, later(1))
+        # Its variants gone from under it: nothing to compare.
+        session.execute(delete(CampaignVariant).where(CampaignVariant.campaign_id == broken))
+    with database.write() as session:
+        assert experiments.advance_tests(session, POLICY, later(242)) == [sound]
+    with database.read() as session:
+        test = experiments.ab_test_of(session, broken)
+        assert test is not None and test.state == AbState.TESTING
+        assert test.decide_at == later(242) + timedelta(minutes=15)

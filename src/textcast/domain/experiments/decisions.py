@@ -11,9 +11,10 @@ chosen and the rest is tried again later, or as soon as the operator asks.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from textcast.domain import stream
@@ -33,6 +34,8 @@ from textcast.models import (
     CampaignStatus,
     EventType,
 )
+
+log = logging.getLogger(__name__)
 
 RETRY_REST = timedelta(minutes=15)
 """How soon a rest refused by the quota or the budget is tried again."""
@@ -55,7 +58,21 @@ def advance_tests(session: Session, policy: Policy, now: datetime) -> list[int]:
     ).all()
     decided = []
     for campaign_id in due:
-        test = decide(session, campaign_id, policy, now=now)
+        # A test that cannot be decided (its rows changed under it) waits alone: the others
+        # are decided beside it.
+        savepoint = session.begin_nested()
+        try:
+            test = decide(session, campaign_id, policy, now=now)
+        except Exception:
+            savepoint.rollback()
+            log.exception("A/B test of campaign %s not decided; tried again later", campaign_id)
+            session.execute(
+                update(AbTest)
+                .where(AbTest.campaign_id == campaign_id)
+                .values(decide_at=now + RETRY_REST)
+            )
+            continue
+        savepoint.commit()
         if test.state == AbState.DECIDED and test.decided_at == now:
             decided.append(campaign_id)
     return decided
