@@ -466,3 +466,16 @@ def test_a_test_that_cannot_be_decided_waits_alone(database: Database) -> None:
         test = experiments.ab_test_of(session, broken)
         assert test is not None and test.state == AbState.TESTING
         assert test.decide_at == later(242) + timedelta(minutes=15)
+
+
+def test_a_chance_is_never_shown_as_a_certainty() -> None:
+    from textcast.domain.experiments.results import chance_words
+
+    assert [chance_words(p) for p in (0.9996, 0.991, 0.97, 0.5, 0.009, 0.0)] == [
+        "over 99%",
+        "over 99%",
+        "97%",
+        "50%",
+        "under 1%",
+        "under 1%",
+    ]

@@ -205,7 +205,7 @@ def render_test(campaign_id: int, found: AbResults) -> Group:
     for v in found.variants:
         mark = " [green](winner)" if v.label == test.winner else ""
         rate = "-" if v.rate is None else f"{v.rate:.1%} ({v.low or 0:.1%} to {v.high or 0:.1%})"
-        best = "-" if v.p_best is None else f"{v.p_best:.0%}"
+        best = v.chance or "-"
         table.add_row(
             f"{v.label}{mark}",
             escape(v.body or v.send_time or ""),

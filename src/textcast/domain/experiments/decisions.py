@@ -248,7 +248,7 @@ def _note_pools_sent(session: Session, now: datetime) -> None:
 def _won(found: AbResults) -> str:
     best = next(v for v in found.variants if v.label == found.ahead)
     return (
-        f"Variant {found.ahead} won: {(best.p_best or 0):.0%} likely to have the best "
+        f"Variant {found.ahead} won: {best.chance} likely to have the best "
         f"{found.metric_words} ({found.test.confidence:.0%} needed)."
     )
 
@@ -259,5 +259,5 @@ def _unclear(found: AbResults) -> str:
     best = next(v for v in found.variants if v.label == found.leader)
     return (
         f"No variant was better with {found.test.confidence:.0%} confidence (variant "
-        f"{found.leader} led, {(best.p_best or 0):.0%} likely to be the best)."
+        f"{found.leader} led, {best.chance} likely to be the best)."
     )

@@ -23,6 +23,16 @@ METRIC_WORDS = {
 }
 
 
+def chance_words(p: float) -> str:
+    """A chance as a page says it: "97%", but "over 99%" and "under 1%" rather than a
+    rounded 100% or 0%, which the figures never prove."""
+    if p > 0.99:
+        return "over 99%"
+    if p < 0.01:
+        return "under 1%"
+    return f"{p:.0%}"
+
+
 @dataclass(frozen=True, slots=True)
 class VariantResult:
     label: str
@@ -40,6 +50,11 @@ class VariantResult:
     high: float | None
     p_best: float | None
     enough_data: bool
+
+    @property
+    def chance(self) -> str | None:
+        """`p_best` in words (`chance_words`)."""
+        return None if self.p_best is None else chance_words(self.p_best)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +171,7 @@ def _summary(test: AbTest, comparison: Comparison) -> str:
             "the figures can say which is better."
         )
     best = next(a for a in comparison.arms if a.label == comparison.leader)
-    chance = f"{(best.p_best or 0):.0%}"
+    chance = chance_words(best.p_best or 0)
     if comparison.winner is not None:
         lead = f"Variant {comparison.winner} is ahead, {chance} likely to be the best."
     else:
