@@ -279,3 +279,23 @@ def test_the_plan_page_of_a_draft_test_shows_each_variants_share_and_cost(
     # 30% of 10 numbers: 3 in the pool, the rest 7.
     assert "A test pool of 3 recipients" in html.unescape(variants)
     assert "the rest, 7 recipients" in html.unescape(variants)
+
+
+def test_the_results_card_moves_with_the_live_figures(signed_in: SignedIn) -> None:
+    with signed_in(Role.ADMIN, short_link_base="https://go.example") as client:
+        campaign_id, _ = _launched(client)
+        page = client.get(f"/campaigns/{campaign_id}").text
+        # The card is inside the part the page's script swaps in, and the state the page was
+        # drawn from names the test's, so a click (which moves no status) still redraws it.
+        live_part = page[page.index('id="campaign-live"') :]
+        assert 'id="ab-results"' in live_part
+        found = re.search(r'data-seen="([^"]*)"', page)
+        assert found is not None and " testing Not enough data yet" in html.unescape(found[1])
+        picked = client.post(
+            f"/campaigns/{campaign_id}/ab-pick",
+            data={"csrf_token": _token(client), "variant": "B"},
+            follow_redirects=False,
+        )
+        assert picked.status_code == 303
+        fragment = client.get(f"/campaigns/{campaign_id}/live").text
+    assert re.search(r'id="ab-winner">B<', section(fragment, "ab-results"))

@@ -231,7 +231,7 @@ def campaign_page(
         ab=ab,
         pick_error=pick_error,
         settled=" ".join(SETTLED),
-        seen=_seen(campaign.status, counted.by_status),
+        seen=_seen(campaign.status, counted.by_status, ab),
         polling=not (campaign.status in SETTLED and counted.final == counted.messages),
     )
 
@@ -251,17 +251,29 @@ def campaign_live(
     the page's address says, for its script to swap in."""
     with runtime.database.read() as session:
         # Raises NotFound (the not-found page) for a campaign that is not there.
-        live = _live(session, page_id(campaign_id, "campaign"), runtime.policy)
+        campaign = campaigns.get_campaign(session, page_id(campaign_id, "campaign"))
+        live = _live(session, campaign_id, runtime.policy)
         listed = _message_list(session, campaign_id, runtime.policy, status, number, reason, after)
+        # Its A/B test's card moves with the figures it sums: read at the same instant.
+        ab = experiments.results_of(session, campaign_id, utcnow())
     currency = runtime.settings.price_currency
     return render(
-        request, "campaign_live.html", principal, live=live, listed=listed, currency=currency
+        request,
+        "campaign_live.html",
+        principal,
+        campaign=campaign,
+        live=live,
+        listed=listed,
+        currency=currency,
+        ab=ab,
     )
 
 
-def _seen(status: str, by_status: Mapping[str, int]) -> str:
-    """The state the page is drawn from, as static/campaign.js writes what it polls."""
-    return " ".join([status, *(f"{s}:{n}" for s, n in sorted(by_status.items()))])
+def _seen(status: str, by_status: Mapping[str, int], ab: experiments.AbResults | None) -> str:
+    """The state the page is drawn from, as static/campaign.js writes what it polls (an A/B
+    test's state and summary after the counts: clicks and replies move it too)."""
+    seen = " ".join([status, *(f"{s}:{n}" for s, n in sorted(by_status.items()))])
+    return seen if ab is None else f"{seen} {ab.test.state} {ab.summary}"
 
 
 def _counts(counted: figures.Figures) -> list[Count]:

@@ -96,6 +96,8 @@
       var seen = campaign.status + " " + Object.keys(campaign.counts).sort().map(function (s) {
         return s + ":" + campaign.counts[s];
       }).join(" ");
+      // An A/B test's figures move with clicks and replies too: its summary says so.
+      if (campaign.test) seen += " " + campaign.test.state + " " + campaign.test.summary;
       if (seen !== lastSeen) fragmentDue = true;
       lastSeen = seen;
       var done = finished(campaign);
