@@ -299,3 +299,12 @@ def test_the_results_card_moves_with_the_live_figures(signed_in: SignedIn) -> No
         assert picked.status_code == 303
         fragment = client.get(f"/campaigns/{campaign_id}/live").text
     assert re.search(r'id="ab-winner">B<', section(fragment, "ab-results"))
+
+
+def test_the_message_card_of_a_text_test_says_whose_text_it_shows(signed_in: SignedIn) -> None:
+    with signed_in(Role.ADMIN, short_link_base="https://go.example") as client:
+        campaign_id, _ = _launched(client)
+        page = client.get(f"/campaigns/{campaign_id}").text
+    message = section(page, "message")
+    assert "Variant A's text below" in html.unescape(message)
+    assert BODY_A in html.unescape(message)
