@@ -230,6 +230,8 @@ def render_test(campaign_id: int, found: AbResults) -> Group:
         facts.add_row("winner", f"variant {test.winner}, by {test.decided_by}")
     if test.rest_id is not None:
         rest = f"campaign {test.rest_id}, {plural(found.rest_recipients, 'recipient')}"
+        if found.rest_estimated_cost is not None:
+            rest += f", estimated at {found.rest_estimated_cost:.2f}"
         facts.add_row("the rest", f"{rest} ({found.rest_status})")
     if test.rest_error:
         facts.add_row("[red]not sent yet", escape(test.rest_error))

@@ -298,7 +298,10 @@ def test_the_results_card_moves_with_the_live_figures(signed_in: SignedIn) -> No
         )
         assert picked.status_code == 303
         fragment = client.get(f"/campaigns/{campaign_id}/live").text
-    assert re.search(r'id="ab-winner">B<', section(fragment, "ab-results"))
+    card = section(fragment, "ab-results")
+    assert re.search(r'id="ab-winner">B<', card)
+    # The rest's plan at the decision: its estimate with B's text.
+    assert "estimated at" in card and "with the winner's text" in card
 
 
 def test_the_message_card_of_a_text_test_says_whose_text_it_shows(signed_in: SignedIn) -> None:

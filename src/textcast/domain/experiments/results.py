@@ -68,6 +68,8 @@ class AbResults:
     """The variant that would win if the decision were taken now."""
     rest_recipients: int
     rest_status: CampaignStatus | None
+    rest_estimated_cost: float | None
+    """What the rest's launch estimated, with the winner's text (its plan at the decision)."""
     summary: str
     """Where the test stands, in a sentence."""
 
@@ -133,6 +135,7 @@ def results_of(session: Session, campaign_id: int, now: datetime) -> AbResults |
         ahead=comparison.winner,
         rest_recipients=rest.recipient_count if rest else 0,
         rest_status=rest.status if rest else None,
+        rest_estimated_cost=rest.estimated_cost if rest and rest.launched_at else None,
         summary=_summary(test, comparison),
     )
 

@@ -184,6 +184,9 @@ class AbTestOut(BaseModel):
     )
     rest_status: str | None
     rest_recipients: int
+    rest_estimated_cost: float | None = Field(
+        description="The rest's estimated cost with the winner's text, once it is launched."
+    )
     rest_error: str | None = Field(
         description="Why the rest could not be sent yet (quota, budget); tried again."
     )
@@ -234,6 +237,7 @@ def ab_test_out(found: experiments.AbResults | None) -> AbTestOut | None:
         rest_campaign_id=test.rest_id,
         rest_status=found.rest_status,
         rest_recipients=found.rest_recipients,
+        rest_estimated_cost=found.rest_estimated_cost,
         rest_error=test.rest_error,
         results=[
             VariantResultOut(
