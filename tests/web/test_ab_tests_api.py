@@ -3,33 +3,21 @@ set and removed on a draft, launched, picked and decided."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.factories import authorize, numbers
+from tests.factories import numbers
+from tests.web.test_campaign_controls_api import client as client
 
-from textcast.config import load_settings
 from textcast.db import Database
 from textcast.models import AuditEntry, Message
-from textcast.web.app import create_app
 
 BODIES = (
     "Spring sale: 20% off at https://shop.example/a",
     "Last day! 20% off everything at https://shop.example/b",
 )
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    settings = load_settings(
-        database_url=database_url, default_region="US", prices={"US": 0.01}, secret_key="k" * 32
-    )
-    with TestClient(create_app(settings, dispatch=False, simulator=False)) as client:
-        authorize(client, database_url)
-        yield client
 
 
 def _create(client: TestClient, **extra: Any) -> dict[str, Any]:
