@@ -200,7 +200,8 @@ def render_test(campaign_id: int, found: AbResults) -> Group:
     table.add_column(
         "text" if any(v.body for v in found.variants) else "send time", overflow="fold"
     )
-    for column in (found.trials_label.lower(), "successes", "rate (95% interval)", "chance best"):
+    labels = (found.trials_label, found.successes_label, "rate (95% interval)", "chance best")
+    for column in labels:
         table.add_column(column, justify="right")
     for v in found.variants:
         mark = " [green](winner)" if v.label == test.winner else ""

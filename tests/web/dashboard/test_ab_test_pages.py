@@ -225,6 +225,7 @@ def test_the_results_card_offers_the_picks_until_one_is_made(signed_in: SignedIn
         _no_inline_code(page)
         card = section(page, "ab-results")
         assert "A/B test: click rate" in card
+        assert "Clicked a link within 12 h" in card  # what a success is, in its words
         assert "Testing: waiting for your pick." in card
         assert card.count("Pick this one") == 2
         assert "Yes, send B to 6 recipients" in card

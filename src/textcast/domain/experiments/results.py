@@ -80,6 +80,18 @@ class AbResults:
         return "With a final report" if self.test.metric == AbMetric.DELIVERY else "Sent"
 
     @property
+    def successes_label(self) -> str:
+        """What a variant's `successes` counts, as a column says it."""
+        test = self.test
+        within = f"within {test.window_hours} h"
+        return {
+            AbMetric.CLICKS: f"Clicked a link {within}",
+            AbMetric.REPLIES: f"Replied {within}",
+            AbMetric.DELIVERY: "Delivered",
+            AbMetric.EVENT: f"{test.event_name} {within}",
+        }[test.metric]
+
+    @property
     def metric_words(self) -> str:
         words = METRIC_WORDS[self.test.metric]
         if self.test.metric == AbMetric.EVENT:
