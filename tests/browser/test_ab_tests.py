@@ -62,9 +62,14 @@ def test_the_editor_keeps_a_counter_per_variant_and_reopens_the_test(
     expect(page.locator("#counter-B [data-count=parts]")).to_have_text("2")
     expect(page.locator("#counter-B [data-count=parts-word]")).to_have_text("parts")
     expect(page.locator("#counter-B[data-source=api]")).to_be_attached()
+    # The preview shows the text of the tab in view.
+    expect(page.locator("#preview-text")).to_contain_text("Every item in every shop")
+    expect(page.locator("#preview-meta")).to_contain_text("would receive variant B: ")
     page.locator("#variant-tab-A").click()
     expect(page.locator("#counter-parts")).to_have_text("1")
     expect(page.locator("#counter-chars")).to_have_text(str(len(BODY_A)))
+    expect(page.locator("#preview-text")).to_contain_text("our spring sale starts today")
+    expect(page.locator("#preview-meta")).to_contain_text("would receive it: ")
 
     # A third variant added, then removed again: two tabs, as saved.
     page.locator("#add-variant").click()

@@ -304,6 +304,7 @@
     function choose(label) {
       state.active = label;
       showTabs();
+      form.dispatchEvent(new CustomEvent("ab:shown-text"));
     }
 
     function show() {
@@ -322,6 +323,7 @@
       byId("ab-event").hidden = metric !== "event";
       byId("decide_after_hours").disabled = !byId("decide-after").checked;
       showTabs();
+      form.dispatchEvent(new CustomEvent("ab:shown-text"));
     }
 
     tabs.addEventListener("click", function (event) {
@@ -374,6 +376,7 @@
       box.addEventListener("input", function () {
         countVariant(box);
         askLater();
+        form.dispatchEvent(new CustomEvent("ab:shown-text"));
       });
       countVariant(box);
     });
@@ -431,6 +434,13 @@
         return enabled.checked || form.getAttribute("data-had-test") === "true";
       },
       on: function () { return enabled.checked; },
+      // The text of the variant tab in view, when it is not the campaign's own (variant A's):
+      // the preview shows that one.
+      shownVariant: function () {
+        if (!enabled.checked || kind() !== "texts" || state.active === "A") return null;
+        var box = byId("variant_body_" + state.active);
+        return box ? { label: state.active, text: box.value } : null;
+      },
       clearProblems: clearProblems,
       showProblems: showProblems,
       save: function (id) {
@@ -645,8 +655,13 @@
     });
 
     // Preview, for the chosen contact or the sample.
+    function previewed() {
+      var variant = abTest && abTest.shownVariant();
+      return variant || { label: null, text: body.value };
+    }
+
     var requestPreview = latestOnly(function (signal) {
-      var payload = { body: body.value, smart_encoding: smart.checked };
+      var payload = { body: previewed().text, smart_encoding: smart.checked };
       if (state.contact) payload.contact_id = state.contact.id;
       return textcast.api("POST", "/api/v1/previews", payload, { signal: signal });
     });
@@ -656,7 +671,8 @@
       var missing = byId("preview-missing");
       var status = byId("preview-status");
       var failed = byId("preview-error");
-      if (!body.value.trim()) {
+      var shown = previewed();
+      if (!shown.text.trim()) {
         previewText.textContent = "Type a text to preview it.";
         byId("preview-meta").textContent = "";
         missing.hidden = status.hidden = failed.hidden = true;
@@ -668,7 +684,8 @@
         var who = answer.contact
           ? answer.contact.first_name || answer.contact.last_name || "this contact"
           : (answer.sample && answer.sample.first_name) || "Alex";
-        byId("preview-meta").textContent = "As " + who + " would receive it: " +
+        byId("preview-meta").textContent = "As " + who + " would receive " +
+          (shown.label ? "variant " + shown.label : "it") + ": " +
           answer.length + " characters, " + partsWord(answer.parts) + " (" + answer.encoding + ")";
         missing.hidden = answer.missing.length === 0;
         missing.textContent = answer.contact
@@ -886,6 +903,7 @@
     });
 
     var abTest = setUpAbTest(form, counting);
+    form.addEventListener("ab:shown-text", previewLater);
 
     // With an A/B test: a new draft is made with its test in one go; a draft's test is
     // saved first, so that a refused test leaves the draft as it was.
