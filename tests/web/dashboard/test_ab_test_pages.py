@@ -312,3 +312,15 @@ def test_the_message_card_of_a_text_test_says_whose_text_it_shows(signed_in: Sig
     message = section(page, "message")
     assert "Variant A's text below" in html.unescape(message)
     assert BODY_A in html.unescape(message)
+
+
+def test_the_page_lays_the_tests_parts_side_by_side(signed_in: SignedIn) -> None:
+    with signed_in(Role.ADMIN, short_link_base="https://go.example") as client:
+        campaign_id, _ = _launched(client)
+        parts = section(client.get(f"/campaigns/{campaign_id}").text, "test-parts")
+    rows = re.findall(r'<tr data-part="([^"]+)">', parts)
+    assert rows == ["A", "B", "rest"]
+    # 40% of 10 numbers: 2 a variant, and the 6 others wait for the winner.
+    recipients = re.findall(r'<td class="num">(\d+)</td><td class="num" data-figure="sent">', parts)
+    assert recipients == ["2", "2", "6"]
+    assert "the winner, once chosen" in parts
