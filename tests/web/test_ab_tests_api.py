@@ -3,6 +3,7 @@ set and removed on a draft, launched, picked and decided."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -233,6 +234,9 @@ def test_a_pick_sends_the_winner_to_the_rest_once(client: TestClient, database_u
     rest = client.get(f"/api/v1/campaigns/{test['rest_campaign_id']}").json()
     assert (rest["body"], rest["variant"], rest["status"]) == (BODIES[1], "B", "sending")
     assert _messages(database_url, rest["id"]) == 40
+    # The test's campaign lists its family's messages, each with its part.
+    listed = client.get(f"/api/v1/campaigns/{cid}/messages?limit=1000").json()["items"]
+    assert Counter(m["variant"] for m in listed) == {"A": 5, "B": 5, "rest": 40}
     same = client.post(f"/api/v1/campaigns/{cid}/ab-test/pick", json={"variant": "B"})
     assert same.status_code == 200
     other = client.post(f"/api/v1/campaigns/{cid}/ab-test/pick", json={"variant": "A"})

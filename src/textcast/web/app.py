@@ -27,6 +27,7 @@ from textcast.web.api import (
     ab_tests,
     accounts,
     analytics,
+    campaign_messages,
     campaigns,
     compat,
     contacts,
@@ -163,6 +164,7 @@ def create_app(
     install_dashboard(app)
     app.include_router(accounts.router)
     app.include_router(campaigns.router)
+    app.include_router(campaign_messages.router)
     app.include_router(ab_tests.router)
     app.include_router(contacts.router)
     app.include_router(lists.router)
