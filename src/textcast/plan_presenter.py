@@ -10,7 +10,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from textcast.domain.campaigns import planning
-from textcast.domain.experiments import TestPlan, VariantPlan
+from textcast.domain.experiments import AbTestPlan, VariantPlan
 
 
 class CountryCostOut(BaseModel):
@@ -48,7 +48,7 @@ class VariantPlanOut(BaseModel):
     rest_cost: float = Field(description="The rest of the audience's cost if this variant wins.")
 
 
-class TestPoolOut(BaseModel):
+class AbTestPoolOut(BaseModel):
     compares: str = Field(description="`text` or `send_time`.")
     pool_percent: int
     audience: int = Field(description="Numbers launch would text; the pool is drawn from them.")
@@ -99,7 +99,7 @@ class PlanOut(BaseModel):
         'out", the brand name): advice, sending is not refused.'
     )
     sample: list[SampleOut]
-    test_pool: TestPoolOut | None = Field(
+    test_pool: AbTestPoolOut | None = Field(
         default=None,
         description="A draft A/B test: its pool as launch would draw it now (the same seed, "
         "the same split); null otherwise.",
@@ -112,7 +112,7 @@ class PlanOut(BaseModel):
     )
 
 
-def plan_out(campaign_id: int, result: planning.Plan, test: TestPlan | None = None) -> PlanOut:
+def plan_out(campaign_id: int, result: planning.Plan, test: AbTestPlan | None = None) -> PlanOut:
     totals = result.totals
     return PlanOut(
         campaign_id=campaign_id,
@@ -158,8 +158,8 @@ def plan_out(campaign_id: int, result: planning.Plan, test: TestPlan | None = No
     )
 
 
-def _test_pool(test: TestPlan) -> TestPoolOut:
-    return TestPoolOut(
+def _test_pool(test: AbTestPlan) -> AbTestPoolOut:
+    return AbTestPoolOut(
         compares=test.compares,
         pool_percent=test.pool_percent,
         audience=test.audience,

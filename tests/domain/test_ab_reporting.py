@@ -297,7 +297,7 @@ def make_draft(database: Database, **test: object) -> int:
     return campaign.id
 
 
-def plan_of(database: Database, campaign_id: int) -> experiments.TestPlan:
+def plan_of(database: Database, campaign_id: int) -> experiments.AbTestPlan:
     with database.read() as session:
         campaign = campaigns.get_campaign(session, campaign_id)
         found = experiments.plan_test(session, campaign, POLICY, T0)

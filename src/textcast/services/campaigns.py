@@ -125,7 +125,7 @@ def plan(database: Database, campaign_id: int, policy: campaigns.Policy) -> camp
 
 def plan_with_variants(
     database: Database, campaign_id: int, policy: campaigns.Policy
-) -> tuple[campaigns.Plan, experiments.TestPlan | None]:
+) -> tuple[campaigns.Plan, experiments.AbTestPlan | None]:
     """The plan, and for a draft A/B test each variant's share of the pool and cost, read
     together; nothing is written."""
     with database.read() as session:

@@ -13,12 +13,10 @@ from textcast.domain.experiments.decisions import decide as decide
 from textcast.domain.experiments.decisions import note_cancelled as note_cancelled
 from textcast.domain.experiments.launches import launch_test as launch_test
 from textcast.domain.experiments.launches import unlaunch_test as unlaunch_test
-from textcast.domain.experiments.plans import TestPlan as TestPlan
+from textcast.domain.experiments.plans import AbTestPlan as AbTestPlan
 from textcast.domain.experiments.plans import VariantPlan as VariantPlan
 from textcast.domain.experiments.plans import plan_test as plan_test
-from textcast.domain.experiments.results import METRIC_WORDS as METRIC_WORDS
 from textcast.domain.experiments.results import AbResults as AbResults
-from textcast.domain.experiments.results import VariantResult as VariantResult
 from textcast.domain.experiments.results import results_of as results_of
 from textcast.domain.experiments.variants import LABELS as LABELS
 from textcast.domain.experiments.variants import AbTestDraft as AbTestDraft

@@ -55,7 +55,7 @@ class VariantPlan:
 
 
 @dataclass(frozen=True, slots=True)
-class TestPlan:
+class AbTestPlan:
     compares: str
     """`text` or `send_time`."""
     pool_percent: int
@@ -101,7 +101,7 @@ class _Tally:
 
 def plan_test(
     session: Session, campaign: Campaign, policy: Policy, now: datetime
-) -> TestPlan | None:
+) -> AbTestPlan | None:
     """A draft's A/B test as its launch now would send it; None without a test to send."""
     test = ab_test_of(session, campaign.id)
     if test is None or test.state != AbState.DRAFT or campaign.status != CampaignStatus.DRAFT:
@@ -124,7 +124,7 @@ def plan_test(
             mine = [r for r in chunk if where.get(r.phone) in (index, REST)]
             for one in evaluator.evaluate(mine):
                 tally.add(one, where[one.phone] == index)
-    return TestPlan(
+    return AbTestPlan(
         compares="text" if any(v.body is not None for v in variants) else "send_time",
         pool_percent=test.pool_percent,
         audience=len(members),
